@@ -1,0 +1,44 @@
+# MIRROR STAGE developer commands. `make test` is exactly what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help install up test test-unit test-integration lint format bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml uv.lock $(wildcard */pyproject.toml */*/pyproject.toml)
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet 'uv>=0.5'
+	$(UV) sync --locked --all-packages --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/.installed ## create .venv with every workspace member and the dev tools (idempotent)
+
+up: install ## run the whole stack on embedded NATS and PostgreSQL (Ctrl-C stops it)
+	$(BIN)/mirror-stage up $(ARGS)
+
+test: install ## run every test (unit + integration against real servers); what CI runs
+	$(BIN)/pytest
+
+test-unit: install ## run the unit tests only (seconds, no servers)
+	$(BIN)/pytest tests/unit
+
+lint: install ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs/schema/src libs/runtime/src agent/src services/*/src stack/src
+
+format: install ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## run the benchmarks (they print figures)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## remove the virtualenv and caches (keeps .mirror-stage data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Shared runtime of the MIRROR STAGE services: configuration, logging, health, serving."""

@@ -1,0 +1,83 @@
+"""The one reader of MIRROR_STAGE_* environment variables: unknown names are an error."""
+
+from collections.abc import Mapping
+
+PREFIX = "MIRROR_STAGE_"
+
+PARTS: tuple[str, ...] = ("TWIN", "INGEST", "ALERTS", "COMMANDS")
+
+DEFAULT_PORTS: Mapping[str, int] = {"TWIN": 8100, "INGEST": 8101, "ALERTS": 8102, "COMMANDS": 8103}
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+KNOWN_VARIABLES: frozenset[str] = frozenset(
+    {
+        "MIRROR_STAGE_NATS_URL",
+        "MIRROR_STAGE_DB_URL",
+        "MIRROR_STAGE_DATA_DIR",
+        "MIRROR_STAGE_LOG_FORMAT",
+        # Test harness only: run the real servers in Docker instead of from the wheels.
+        "MIRROR_STAGE_TEST_DOCKER",
+        *(f"MIRROR_STAGE_{part}_PORT" for part in PARTS),
+    }
+)
+
+
+class ConfigError(ValueError):
+    """A MIRROR_STAGE_* variable is unknown or has a bad value."""
+
+
+class UnknownVariableError(ConfigError):
+    """A MIRROR_STAGE_* variable that no part of the stack reads: most likely a typo."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        known = ", ".join(sorted(KNOWN_VARIABLES))
+        super().__init__(
+            f"unknown environment variable(s) {', '.join(names)}; the known ones are: {known}"
+        )
+
+
+class BadValueError(ConfigError):
+    """A known variable whose value cannot be used."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        self.name = name
+        self.value = value
+        super().__init__(f"{name}={value!r} is not valid: expected {expected}")
+
+
+def stage_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the MIRROR_STAGE_* variables of `environ`, refusing any unknown name."""
+    ours = {name: value for name, value in environ.items() if name.startswith(PREFIX)}
+    unknown = sorted(name for name in ours if name not in KNOWN_VARIABLES)
+    if unknown:
+        raise UnknownVariableError(unknown)
+    return ours
+
+
+def port_variable(part: str) -> str:
+    """Name of the variable that sets the HTTP port of `part` (TWIN, INGEST, ...)."""
+    return f"{PREFIX}{part}_PORT"
+
+
+def read_port(env: Mapping[str, str], part: str) -> int:
+    """The HTTP port of `part`: its variable when set, else the brief's default."""
+    name = port_variable(part)
+    raw = env.get(name)
+    if raw is None:
+        return DEFAULT_PORTS[part]
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise BadValueError(name, raw, "a TCP port number from 1 to 65535")
+    return int(raw)
+
+
+def read_log_format(env: Mapping[str, str], *, is_tty: bool) -> str:
+    """`json` or `console`; without the variable, console on a terminal and JSON elsewhere."""
+    name = f"{PREFIX}LOG_FORMAT"
+    raw = env.get(name)
+    if raw is None:
+        return "console" if is_tty else "json"
+    if raw not in ("json", "console"):
+        raise BadValueError(name, raw, "'json' or 'console'")
+    return raw

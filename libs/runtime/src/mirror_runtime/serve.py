@@ -1,0 +1,130 @@
+"""run_service(): connect NATS and PostgreSQL, serve HTTP, and drain cleanly on SIGTERM."""
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import nats
+import nats.aio.client
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from mirror_runtime.config import ServiceConfig
+from mirror_runtime.health import Dependencies
+
+log = structlog.get_logger()
+
+AppFactory = Callable[[Dependencies], FastAPI]
+Starter = Callable[[Dependencies], Awaitable[None]]
+
+
+class StartupError(RuntimeError):
+    """A dependency could not be reached in time at start-up."""
+
+
+async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
+    """Connect to NATS, retrying for `nats_connect_timeout_seconds`; later, reconnect forever."""
+
+    async def on_disconnected() -> None:
+        log.warning("nats.disconnected", service=config.name)
+
+    async def on_reconnected() -> None:
+        log.info("nats.reconnected", service=config.name)
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats.error", service=config.name, error=str(exc))
+
+    try:
+        async with asyncio.timeout(config.nats_connect_timeout_seconds):
+            while True:
+                try:
+                    return await nats.connect(
+                        config.nats_url,
+                        name=config.name,
+                        connect_timeout=2,
+                        max_reconnect_attempts=-1,
+                        reconnect_time_wait=1,
+                        disconnected_cb=on_disconnected,
+                        reconnected_cb=on_reconnected,
+                        error_cb=on_error,
+                    )
+                except (OSError, nats.errors.NoServersError, nats.errors.TimeoutError) as exc:
+                    log.info("nats.waiting", url=config.nats_url, error=str(exc))
+                    await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise StartupError(
+            f"no NATS server answered at {config.nats_url} within "
+            f"{config.nats_connect_timeout_seconds:.0f} s; is it running "
+            "(mirror-stage up starts one) and is MIRROR_STAGE_NATS_URL right?"
+        ) from None
+
+
+async def connect_db(config: ServiceConfig) -> asyncpg.Pool | None:
+    """A small asyncpg pool when MIRROR_STAGE_DB_URL is set, else None."""
+    if config.db_url is None:
+        return None
+    try:
+        async with asyncio.timeout(config.nats_connect_timeout_seconds):
+            while True:
+                try:
+                    pool: asyncpg.Pool = await asyncpg.create_pool(
+                        config.db_url, min_size=1, max_size=4
+                    )
+                    return pool
+                except (OSError, asyncpg.CannotConnectNowError) as exc:
+                    log.info("db.waiting", error=str(exc))
+                    await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise StartupError(
+            "PostgreSQL did not answer at MIRROR_STAGE_DB_URL within "
+            f"{config.nats_connect_timeout_seconds:.0f} s"
+        ) from None
+
+
+async def run_service(
+    config: ServiceConfig, create_app: AppFactory, start: Starter | None = None
+) -> None:
+    """Run one service until SIGTERM or SIGINT, then stop HTTP and drain NATS."""
+    nc = await connect_nats(config)
+    pool = await connect_db(config)
+    deps = Dependencies(config.name, nc, pool)
+    if start is not None:
+        await start(deps)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(deps),
+            host=config.http_host,
+            port=config.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    # uvicorn re-raises the signal it caught once it has shut down; this handler takes it
+    # so that the process goes on to drain NATS and exits 0 instead of dying by the signal.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _sig, _frame: None)
+    log.info("service.starting", service=config.name, port=config.http_port)
+    try:
+        await server.serve()
+    finally:
+        log.info("service.stopping", service=config.name)
+        if not nc.is_closed:
+            await nc.drain()
+        if pool is not None:
+            await pool.close()
+    if not server.started:
+        raise StartupError(f"{config.name} could not serve HTTP on port {config.http_port}")
+    log.info("service.stopped", service=config.name)
+
+
+def main(config: ServiceConfig, create_app: AppFactory, start: Starter | None = None) -> int:
+    """Entry point for a service's __main__: run it and turn start-up failures into exit 1."""
+    try:
+        asyncio.run(run_service(config, create_app, start))
+    except StartupError as exc:
+        log.error("service.failed", service=config.name, error=str(exc))
+        return 1
+    return 0

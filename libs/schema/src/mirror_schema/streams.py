@@ -1,0 +1,196 @@
+"""JetStream streams and durable consumer names, as data, and ``ensure_streams`` to apply them."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final, Literal
+
+import msgspec
+
+from mirror_schema import subjects
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamManager
+    from nats.js.api import StreamConfig
+
+__all__ = [
+    "ALERTS",
+    "COMMANDS",
+    "COMMAND_RESULTS",
+    "CONSUMER_ALERTS",
+    "CONSUMER_HISTORY",
+    "CONSUMER_TWIN",
+    "DEADLETTER",
+    "DUPLICATE_WINDOW_SECONDS",
+    "METRICS",
+    "STREAMS",
+    "StreamSpec",
+    "ensure_streams",
+    "stream_specs",
+]
+
+_DAY: Final = 86_400.0
+
+# Nats-Msg-Id deduplication window: a publisher retry within it is stored once.
+DUPLICATE_WINDOW_SECONDS: Final = 120.0
+
+# Durable consumer names, one per consuming service; its replicas share the consumer.
+CONSUMER_TWIN: Final = "twin"
+CONSUMER_ALERTS: Final = "alerts"
+CONSUMER_HISTORY: Final = "history"
+
+_STREAM_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,200}")
+_PREFIX_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One JetStream stream's configuration, independent of any client library."""
+
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+    max_age_seconds: float
+    retention: Literal["limits", "interest", "workqueue"] = "limits"
+    storage: Literal["file", "memory"] = "file"
+    discard: Literal["old", "new"] = "old"
+    max_bytes: int = -1  # -1: unlimited; age is the limit
+    max_msgs: int = -1
+    duplicate_window_seconds: float = DUPLICATE_WINDOW_SECONDS
+    replicas: int = 1
+
+
+METRICS: Final = StreamSpec(
+    name="METRICS",
+    subjects=(subjects.METRICS_RAW_ALL,),
+    description="MetricSamples from agents and the ingest",
+    max_age_seconds=7 * _DAY,
+)
+COMMANDS: Final = StreamSpec(
+    name="COMMANDS",
+    subjects=(subjects.COMMANDS_DISPATCH_ALL,),
+    description="Commands dispatched to agents",
+    max_age_seconds=7 * _DAY,
+)
+COMMAND_RESULTS: Final = StreamSpec(
+    name="COMMAND_RESULTS",
+    subjects=(subjects.COMMANDS_RESULT_ALL, subjects.COMMANDS_STATUS_ALL),
+    description="CommandStatus reports and final CommandResults from agents",
+    max_age_seconds=30 * _DAY,
+)
+ALERTS: Final = StreamSpec(
+    name="ALERTS",
+    subjects=(subjects.ALERTS_EVENTS_ALL,),
+    description="AlertEvents from the alerts service",
+    max_age_seconds=30 * _DAY,
+)
+DEADLETTER: Final = StreamSpec(
+    name="DEADLETTER",
+    subjects=(subjects.DEAD_LETTER_ALL,),
+    description="Messages no consumer could process, with the reason in a header",
+    max_age_seconds=14 * _DAY,
+)
+
+STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER)
+
+
+def stream_specs(
+    *, replicas: int = 1, prefix: str = "", subject_prefix: str = ""
+) -> tuple[StreamSpec, ...]:
+    """Return every stream's spec with ``replicas`` copies (1 alone, 3 in a cluster).
+
+    ``prefix`` is prepended to each stream name (``"T1_"`` -> ``T1_METRICS``) and
+    ``subject_prefix`` as leading subject token(s) (``"t1"`` -> ``t1.metrics.raw.>``). Both are
+    for tests only, so that several copies of the streams can live on one server; production
+    uses neither.
+    """
+    if replicas < 1:
+        raise ValueError(f"replicas must be >= 1, got {replicas}")
+    head = ""
+    if subject_prefix:
+        tokens = subject_prefix.rstrip(".").split(".")
+        if not all(_PREFIX_TOKEN_RE.fullmatch(token) for token in tokens):
+            raise ValueError(
+                f"invalid subject_prefix {subject_prefix!r}: use dot-separated tokens of "
+                "letters, digits, '_' and '-', e.g. 't1'"
+            )
+        head = ".".join(tokens) + "."
+    specs = []
+    for spec in STREAMS:
+        name = prefix + spec.name
+        if _STREAM_NAME_RE.fullmatch(name) is None:
+            raise ValueError(
+                f"invalid stream name {name!r} (prefix {prefix!r}): use letters, digits, "
+                "'_' and '-' only"
+            )
+        specs.append(
+            msgspec.structs.replace(
+                spec,
+                name=name,
+                subjects=tuple(head + subject for subject in spec.subjects),
+                replicas=replicas,
+            )
+        )
+    return tuple(specs)
+
+
+def _to_config(spec: StreamSpec) -> StreamConfig:
+    from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy(spec.retention),
+        storage=StorageType(spec.storage),
+        discard=DiscardPolicy(spec.discard),
+        max_age=spec.max_age_seconds,
+        max_bytes=spec.max_bytes,
+        max_msgs=spec.max_msgs,
+        duplicate_window=spec.duplicate_window_seconds,
+        num_replicas=spec.replicas,
+    )
+
+
+def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
+    def seconds(value: float | None) -> float:
+        # The server reports durations in nanoseconds; compare at millisecond precision.
+        return round(value or 0.0, 3)
+
+    return (
+        sorted(current.subjects or []) != sorted(spec.subjects)
+        or current.description != spec.description
+        or current.retention != spec.retention
+        or current.storage != spec.storage
+        or current.discard != spec.discard
+        or seconds(current.max_age) != seconds(spec.max_age_seconds)
+        or seconds(current.duplicate_window) != seconds(spec.duplicate_window_seconds)
+        or current.max_bytes != spec.max_bytes
+        or current.max_msgs != spec.max_msgs
+        or (current.num_replicas or 1) != spec.replicas
+    )
+
+
+async def ensure_streams(
+    js: JetStreamManager, *, replicas: int = 1, prefix: str = "", subject_prefix: str = ""
+) -> list[str]:
+    """Create each stream, or update it when its config differs; safe to call repeatedly.
+
+    Returns the names of the streams created or updated (empty when all were up to date).
+    ``prefix`` and ``subject_prefix`` are for tests only (see :func:`stream_specs`). A change
+    the server refuses to apply in place (storage type, retention) raises the server's error.
+    """
+    from nats.js.errors import NotFoundError
+
+    changed: list[str] = []
+    for spec in stream_specs(replicas=replicas, prefix=prefix, subject_prefix=subject_prefix):
+        config = _to_config(spec)
+        try:
+            info = await js.stream_info(spec.name)
+        except NotFoundError:
+            await js.add_stream(config)
+            changed.append(spec.name)
+            continue
+        if _differs(info.config, spec):
+            await js.update_stream(config)
+            changed.append(spec.name)
+    return changed

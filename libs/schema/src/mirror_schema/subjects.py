@@ -1,0 +1,152 @@
+"""NATS subjects: the only place subject strings are built and taken apart."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from mirror_schema.commands import validate_command_id
+from mirror_schema.errors import InvalidSubject
+from mirror_schema.hosts import validate_host_id
+
+__all__ = [
+    "ALERTS_EVENTS_ALL",
+    "COMMANDS_DISPATCH_ALL",
+    "COMMANDS_OUTPUT_ALL",
+    "COMMANDS_QUEUE_GROUP",
+    "COMMANDS_REQUEST",
+    "COMMANDS_RESULT_ALL",
+    "COMMANDS_STATUS_ALL",
+    "DEAD_LETTER_ALL",
+    "METRICS_RAW_ALL",
+    "PER_HOST_PREFIXES",
+    "alerts_events",
+    "commands_dispatch",
+    "commands_output",
+    "commands_output_all",
+    "commands_result",
+    "commands_status",
+    "dead_letter",
+    "host_id_from_subject",
+    "metrics_raw",
+    "original_subject",
+    "validate_subject",
+]
+
+_METRICS_RAW: Final = "metrics.raw"
+_COMMANDS_DISPATCH: Final = "commands.dispatch"
+_COMMANDS_RESULT: Final = "commands.result"
+_COMMANDS_STATUS: Final = "commands.status"
+_COMMANDS_OUTPUT: Final = "commands.output"
+_ALERTS_EVENTS: Final = "alerts.events"
+_DEAD_LETTER: Final = "deadletter"
+
+METRICS_RAW_ALL: Final = f"{_METRICS_RAW}.>"
+COMMANDS_DISPATCH_ALL: Final = f"{_COMMANDS_DISPATCH}.>"
+COMMANDS_RESULT_ALL: Final = f"{_COMMANDS_RESULT}.>"
+COMMANDS_STATUS_ALL: Final = f"{_COMMANDS_STATUS}.>"
+COMMANDS_OUTPUT_ALL: Final = f"{_COMMANDS_OUTPUT}.>"
+ALERTS_EVENTS_ALL: Final = f"{_ALERTS_EVENTS}.>"
+DEAD_LETTER_ALL: Final = f"{_DEAD_LETTER}.>"
+
+COMMANDS_REQUEST: Final = "commands.request"  # core NATS request/reply
+COMMANDS_QUEUE_GROUP: Final = "commands"  # the commands service's replicas share requests
+
+# Subjects whose last token is a host id (commands.output has the command id after it).
+PER_HOST_PREFIXES: Final = (
+    _METRICS_RAW,
+    _COMMANDS_DISPATCH,
+    _COMMANDS_RESULT,
+    _COMMANDS_STATUS,
+    _ALERTS_EVENTS,
+)
+
+# One token of a concrete subject: printable ASCII (0x21-0x7e) except `*` (0x2a), `.` (0x2e)
+# and `>` (0x3e); no spaces, no control characters.
+_TOKEN_RE: Final = re.compile(r"[\x21-\x29\x2b-\x2d\x2f-\x3d\x3f-\x7e]+")
+
+
+def validate_subject(subject: str) -> str:
+    """Return ``subject`` if it is a concrete subject (no wildcard, no empty token), else raise."""
+    tokens = subject.split(".")
+    if not all(_TOKEN_RE.fullmatch(token) for token in tokens):
+        raise InvalidSubject(
+            subject,
+            "a concrete subject is dot-separated non-empty tokens of printable ASCII, "
+            "without spaces or the wildcards '*' and '>'",
+        )
+    return subject
+
+
+def metrics_raw(host_id: str) -> str:
+    """``metrics.raw.<host>``: a host's MetricSamples (stream METRICS)."""
+    return f"{_METRICS_RAW}.{validate_host_id(host_id)}"
+
+
+def commands_dispatch(host_id: str) -> str:
+    """``commands.dispatch.<host>``: Commands for a host (stream COMMANDS)."""
+    return f"{_COMMANDS_DISPATCH}.{validate_host_id(host_id)}"
+
+
+def commands_result(host_id: str) -> str:
+    """``commands.result.<host>``: a host's final CommandResults (stream COMMAND_RESULTS)."""
+    return f"{_COMMANDS_RESULT}.{validate_host_id(host_id)}"
+
+
+def commands_status(host_id: str) -> str:
+    """``commands.status.<host>``: a host's CommandStatus reports (stream COMMAND_RESULTS)."""
+    return f"{_COMMANDS_STATUS}.{validate_host_id(host_id)}"
+
+
+def commands_output(host_id: str, command_id: str) -> str:
+    """``commands.output.<host>.<command id>``: live OutputChunks (core NATS, not stored)."""
+    return f"{_COMMANDS_OUTPUT}.{validate_host_id(host_id)}.{validate_command_id(command_id)}"
+
+
+def commands_output_all(host_id: str) -> str:
+    """``commands.output.<host>.>``: the live output of every command of one host."""
+    return f"{_COMMANDS_OUTPUT}.{validate_host_id(host_id)}.>"
+
+
+def alerts_events(host_id: str) -> str:
+    """``alerts.events.<host>``: AlertEvents about a host (stream ALERTS)."""
+    return f"{_ALERTS_EVENTS}.{validate_host_id(host_id)}"
+
+
+def dead_letter(original_subject: str) -> str:
+    """``deadletter.<original subject>``: where a message that can never be processed goes."""
+    return f"{_DEAD_LETTER}.{validate_subject(original_subject)}"
+
+
+def original_subject(dead_letter_subject: str) -> str:
+    """Return the subject a ``deadletter.<subject>`` message was first published on."""
+    prefix = f"{_DEAD_LETTER}."
+    if not dead_letter_subject.startswith(prefix):
+        raise InvalidSubject(dead_letter_subject, f"a dead-letter subject starts with {prefix!r}")
+    return validate_subject(dead_letter_subject.removeprefix(prefix))
+
+
+def host_id_from_subject(subject: str, *, prefix: str = "") -> str:
+    """Return the host id in a per-host subject (``metrics.raw.<host>``, ``commands.*.<host>``...).
+
+    ``prefix`` is stripped first; it is the ``subject_prefix`` tests give ``ensure_streams``.
+    Raises :class:`InvalidSubject` for a subject that carries no host id, and
+    :class:`InvalidHostId` when the host token is not a valid host id.
+    """
+    rest = subject
+    if prefix:
+        head = prefix.rstrip(".") + "."
+        if not subject.startswith(head):
+            raise InvalidSubject(subject, f"expected it to start with the prefix {head!r}")
+        rest = subject.removeprefix(head)
+    tokens = rest.split(".")
+    if len(tokens) == 3 and f"{tokens[0]}.{tokens[1]}" in PER_HOST_PREFIXES:
+        return validate_host_id(tokens[2])
+    if len(tokens) == 4 and f"{tokens[0]}.{tokens[1]}" == _COMMANDS_OUTPUT:
+        return validate_host_id(tokens[2])
+    raise InvalidSubject(
+        subject,
+        "not a per-host subject; expected one of "
+        + ", ".join(f"{p}.<host>" for p in PER_HOST_PREFIXES)
+        + f", {_COMMANDS_OUTPUT}.<host>.<command id>",
+    )

@@ -1,0 +1,1 @@
+"""MIRROR STAGE alerts service: alert rules, lifecycle and notifications."""

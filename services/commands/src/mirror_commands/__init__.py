@@ -1,0 +1,1 @@
+"""MIRROR STAGE commands service: command queue, dispatch, results and audit history."""

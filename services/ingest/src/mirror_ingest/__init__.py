@@ -1,0 +1,1 @@
+"""MIRROR STAGE ingest service: HTTP gateway for agents without NATS, and metrics history."""

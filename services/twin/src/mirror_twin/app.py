@@ -1,0 +1,27 @@
+"""HTTP app of the twin service: routes only; serves the HUD's static files at /."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from mirror_runtime.app import service_app
+from mirror_runtime.health import Dependencies
+
+
+def hud_directory() -> Path:
+    """Where the HUD's files are: packaged beside this module, or at the workspace's root."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "hud", here.parents[3] / "hud"):
+        if (candidate / "index.html").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"the HUD's index.html is neither in {here / 'hud'} nor in {here.parents[3] / 'hud'}"
+    )
+
+
+def create_app(deps: Dependencies) -> FastAPI:
+    """The twin service's FastAPI app over its dependencies."""
+    app = service_app(deps)
+    app.mount("/", StaticFiles(directory=hud_directory(), html=True), name="hud")
+    return app

@@ -1,0 +1,77 @@
+"""Where the embedded stack keeps its state and which ports its parts use."""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mirror_runtime.environment import (
+    DEFAULT_NATS_URL,
+    PARTS,
+    PREFIX,
+    BadValueError,
+    port_variable,
+    read_port,
+    stage_environment,
+)
+
+DEFAULT_DATA_DIR = Path(".mirror-stage")
+DATABASE_NAME = "mirror_stage"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackLayout:
+    """Everything `mirror-stage up` decides from its flags and the environment, before it starts."""
+
+    data_dir: Path
+    nats_host: str
+    nats_port: int
+    service_ports: Mapping[str, int]
+    external_db_url: str | None
+    log_format: str
+
+    @property
+    def nats_url(self) -> str:
+        """The URL every part connects to."""
+        return f"nats://{self.nats_host}:{self.nats_port}"
+
+    @property
+    def logs_dir(self) -> Path:
+        """One log file per part."""
+        return self.data_dir / "logs"
+
+    def service_url(self, part: str) -> str:
+        """Base HTTP URL of a service (TWIN, INGEST, ...)."""
+        return f"http://127.0.0.1:{self.service_ports[part]}"
+
+
+def stack_layout(
+    environ: Mapping[str, str], *, data_dir: Path | None = None, log_format: str = "json"
+) -> StackLayout:
+    """Read the MIRROR_STAGE_* environment (unknown names are refused) into a StackLayout."""
+    env = stage_environment(environ)
+    raw_url = env.get(f"{PREFIX}NATS_URL", DEFAULT_NATS_URL)
+    url = urlsplit(raw_url)
+    if url.scheme != "nats" or not url.hostname or url.port is None:
+        raise BadValueError(f"{PREFIX}NATS_URL", raw_url, "nats://HOST:PORT")
+    chosen_dir = data_dir or Path(env.get(f"{PREFIX}DATA_DIR", str(DEFAULT_DATA_DIR)))
+    return StackLayout(
+        data_dir=Path(os.path.abspath(chosen_dir)),
+        nats_host=url.hostname,
+        nats_port=url.port,
+        service_ports={part: read_port(env, part) for part in PARTS},
+        external_db_url=env.get(f"{PREFIX}DB_URL") or None,
+        log_format=log_format,
+    )
+
+
+def busy_ports(layout: StackLayout, is_free: Callable[[int], bool]) -> list[str]:
+    """Names of the settings whose port is already taken, to refuse to start with a clear error."""
+    taken = []
+    if not is_free(layout.nats_port):
+        taken.append(f"{layout.nats_port} (NATS, from {PREFIX}NATS_URL)")
+    for part, port in layout.service_ports.items():
+        if not is_free(port):
+            taken.append(f"{port} ({part.lower()}, from {port_variable(part)})")
+    return taken

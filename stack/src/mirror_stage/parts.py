@@ -1,0 +1,121 @@
+"""PartSpecs for the services, the local agent and the simulator of the embedded stack."""
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+import nats
+import nats.errors
+import nats.js.errors
+
+from mirror_schema import streams, subjects
+from mirror_stage.layout import StackLayout
+from mirror_stage.natsd import ignore_error
+from mirror_stage.supervisor import PartSpec
+
+SERVICES: Mapping[str, str] = {
+    "TWIN": "mirror_twin",
+    "INGEST": "mirror_ingest",
+    "ALERTS": "mirror_alerts",
+    "COMMANDS": "mirror_commands",
+}
+
+
+def child_environment(layout: StackLayout, db_url: str | None) -> dict[str, str]:
+    """The environment every child gets: ours, minus MIRROR_STAGE_*, plus the stack's settings."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MIRROR_")}
+    env["MIRROR_STAGE_NATS_URL"] = layout.nats_url
+    env["MIRROR_STAGE_LOG_FORMAT"] = layout.log_format
+    for part, port in layout.service_ports.items():
+        env[f"MIRROR_STAGE_{part}_PORT"] = str(port)
+    if db_url is not None:
+        env["MIRROR_STAGE_DB_URL"] = db_url
+    return env
+
+
+async def http_health_ok(url: str) -> bool:
+    """Whether GET `url` answers 200."""
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        try:
+            response = await client.get(url)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+
+def service_spec(layout: StackLayout, part: str, env: Mapping[str, str]) -> PartSpec:
+    """One service as `python -m mirror_<part>`, healthy when /api/health answers 200."""
+    health = f"{layout.service_url(part)}/api/health"
+
+    async def probe() -> bool:
+        return await http_health_ok(health)
+
+    return PartSpec(
+        name=part.lower(),
+        argv=[sys.executable, "-m", SERVICES[part]],
+        env=env,
+        log_path=layout.logs_dir / f"{part.lower()}.log",
+        probe=probe,
+        address=layout.service_url(part),
+    )
+
+
+async def has_published(nats_url: str, host_id: str) -> bool:
+    """Whether METRICS holds a sample of `host_id`: proof that an agent is up and publishing."""
+    nc = await nats.connect(
+        nats_url, connect_timeout=1, allow_reconnect=False, error_cb=ignore_error
+    )
+    try:
+        await nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(host_id))
+    except (nats.js.errors.NotFoundError, nats.errors.Error):
+        return False
+    finally:
+        await nc.close()
+    return True
+
+
+def agent_spec(
+    layout: StackLayout, config_path: Path, host_id: str, env: Mapping[str, str]
+) -> PartSpec:
+    """The local REFLECTOR agent, healthy once its first sample is in the METRICS stream."""
+
+    async def probe() -> bool:
+        return await has_published(layout.nats_url, host_id)
+
+    return PartSpec(
+        name="agent",
+        argv=[sys.executable, "-m", "mirror_agent", "--config", str(config_path)],
+        env=env,
+        log_path=layout.logs_dir / "agent.log",
+        probe=probe,
+        address=f"publishing as {host_id}",
+    )
+
+
+def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> PartSpec:
+    """N simulated hosts, healthy once the last of them has published."""
+    from mirror_agent.simulate import simulated_host_id
+
+    last_host = simulated_host_id(hosts - 1)
+
+    async def probe() -> bool:
+        return await has_published(layout.nats_url, last_host)
+
+    return PartSpec(
+        name="simulator",
+        argv=[
+            sys.executable,
+            "-m",
+            "mirror_agent.simulate",
+            "--nats-url",
+            layout.nats_url,
+            "--hosts",
+            str(hosts),
+        ],
+        env=env,
+        log_path=layout.logs_dir / "simulator.log",
+        probe=probe,
+        address=f"{hosts} simulated hosts",
+    )

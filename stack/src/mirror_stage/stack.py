@@ -1,0 +1,183 @@
+"""run_stack(): NATS, PostgreSQL, every service and the agent, supervised until a stop signal."""
+
+import asyncio
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import nats
+import structlog
+
+from mirror_schema import hosts, streams
+from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
+from mirror_stage.natsd import nats_spec
+from mirror_stage.parts import SERVICES, agent_spec, child_environment, service_spec, simulator_spec
+from mirror_stage.ports import free_port, port_is_free
+from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
+from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackOptions:
+    """The flags of `mirror-stage up`."""
+
+    simulate: int = 0
+    agent: bool = True
+
+
+class StackError(RuntimeError):
+    """The stack cannot start as configured."""
+
+
+def announce(name: str, address: str) -> None:
+    """Print one part's address once it answers its health check."""
+    print(f"  {name:<10} {address}", flush=True)  # noqa: T201 - the launcher's console output
+
+
+class Stack:
+    """The running parts, in start order; stopped in reverse."""
+
+    def __init__(self, layout: StackLayout, options: StackOptions) -> None:
+        self.layout = layout
+        self.options = options
+        self.parts: list[Supervised] = []
+        self.db_url: str | None = None
+
+    def _supervise(self, spec: PartSpec) -> Supervised:
+        part = Supervised(spec, on_ready=self._on_ready)
+        self.parts.append(part)
+        return part
+
+    def _on_ready(self, part: Supervised) -> None:
+        if part.restarts == 0 and part.process is not None:
+            announce(part.spec.name, part.spec.address)
+
+    async def start(self) -> None:
+        """Start every part in dependency order; raise StackError or PartFailedError on failure."""
+        layout = self.layout
+        taken = busy_ports(layout, port_is_free)
+        if taken:
+            raise StackError(
+                f"port(s) already in use: {', '.join(taken)}; is another stack running? "
+                "Set those variables to free ports to run a second one beside it."
+            )
+        layout.logs_dir.mkdir(parents=True, exist_ok=True)
+        await self._supervise(
+            nats_spec(
+                host=layout.nats_host,
+                port=layout.nats_port,
+                store_dir=layout.data_dir / "nats",
+                log_path=layout.logs_dir / "nats.log",
+            )
+        ).start()
+        nc = await nats.connect(layout.nats_url)
+        try:
+            await streams.ensure_streams(nc.jetstream())
+        finally:
+            await nc.close()
+        self.db_url = await self._start_database()
+        env = child_environment(layout, self.db_url)
+        await asyncio.gather(
+            *(self._supervise(service_spec(layout, part, env)).start() for part in SERVICES)
+        )
+        if self.options.agent:
+            host_id = hosts.host_id_from_hostname(socket.gethostname())
+            config = write_agent_config(layout, host_id)
+            await self._supervise(agent_spec(layout, config, host_id, env)).start()
+        if self.options.simulate > 0:
+            await self._supervise(simulator_spec(layout, self.options.simulate, env)).start()
+
+    async def _start_database(self) -> str:
+        layout = self.layout
+        if layout.external_db_url is not None:
+            try:
+                connection = await asyncpg.connect(layout.external_db_url, timeout=10)
+            except (OSError, asyncpg.PostgresError) as exc:
+                raise StackError(
+                    f"MIRROR_STAGE_DB_URL does not answer: {exc}; fix it, or unset it to "
+                    "use the embedded PostgreSQL"
+                ) from None
+            await connection.close()
+            announce("postgres", "MIRROR_STAGE_DB_URL (external)")
+            return layout.external_db_url
+        root = postgres_root(layout.data_dir, postgres_account())
+        if not root.is_relative_to(layout.data_dir):
+            log.info("postgres.files_elsewhere", path=str(root), data_dir=str(layout.data_dir))
+            print(f"  (PostgreSQL's files are in {root}: see {root.parent})", flush=True)  # noqa: T201
+        pg = EmbeddedPostgres(
+            root, host="127.0.0.1", port=free_port(), log_path=layout.logs_dir / "postgres.log"
+        )
+        pg.initialise()
+        await self._supervise(pg.spec()).start()
+        return await pg.ensure_database(DATABASE_NAME)
+
+    async def watch(self) -> None:
+        """Restart dying parts; return (raise) only when one keeps failing."""
+        await asyncio.gather(*(part.watch() for part in self.parts))
+
+    async def stop(self) -> None:
+        """Stop the agent and services together, then PostgreSQL, then NATS."""
+        infrastructure = {"nats", "postgres"}
+        front = [p for p in self.parts if p.spec.name not in infrastructure]
+        await asyncio.gather(*(part.stop() for part in front))
+        for part in reversed([p for p in self.parts if p.spec.name in infrastructure]):
+            await part.stop()
+
+
+def write_agent_config(layout: StackLayout, host_id: str) -> Path:
+    """The local agent's TOML config, rewritten at every start."""
+    path = layout.data_dir / "agent.toml"
+    path.write_text(
+        "# Written by mirror-stage up at every start; edit a copy for a real host.\n"
+        f'nats_url = "{layout.nats_url}"\n'
+        f'host_id = "{host_id}"\n'
+        "interval_seconds = 5\n"
+        f'buffer_dir = "{layout.data_dir / "agent-buffer"}"\n'
+    )
+    return path
+
+
+async def run_stack(layout: StackLayout, options: StackOptions) -> int:
+    """Run the stack until SIGINT or SIGTERM; return the process exit code."""
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_requested.set)
+    began = time.monotonic()
+    stack = Stack(layout, options)
+    print(f"MIRROR STAGE starting, data in {layout.data_dir}", flush=True)  # noqa: T201
+    exit_code = 0
+    try:
+        starting = asyncio.create_task(stack.start())
+        stopping = asyncio.create_task(stop_requested.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with_cancelled = await asyncio.gather(starting, return_exceptions=True)
+            log.info("stack.start_interrupted", result=str(with_cancelled[0]))
+            return 130
+        starting.result()
+        print(  # noqa: T201
+            f"all healthy in {time.monotonic() - began:.1f} s; logs in {layout.logs_dir}\n"
+            f"HUD: {layout.service_url('TWIN')}/",
+            flush=True,
+        )
+        watching = asyncio.create_task(stack.watch())
+        await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if watching.done():
+            watching.result()  # raises the PartFailedError that ended it
+        watching.cancel()
+    except (StackError, PartFailedError) as exc:
+        print(f"mirror-stage: {exc}", file=sys.stderr, flush=True)  # noqa: T201
+        exit_code = 1
+    finally:
+        print("stopping…", flush=True)  # noqa: T201
+        await stack.stop()
+        print("stopped", flush=True)  # noqa: T201
+    return exit_code
