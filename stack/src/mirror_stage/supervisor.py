@@ -9,7 +9,7 @@ from pathlib import Path
 
 import structlog
 
-from mirror_stage.processes import spawn, stop_process, tail
+from mirror_stage.processes import signal_group, spawn, stop_process, tail
 
 log = structlog.get_logger()
 
@@ -121,6 +121,8 @@ class Supervised:
             code = await self.process.wait()
             if self.stopping():
                 return
+            # Whatever the dead part left in its process group would hold ports or files.
+            signal_group(self.process, signal.SIGKILL)
             if time.monotonic() - started > self.policy.healthy_reset_seconds:
                 failures, delay = 0, self.policy.first_delay_seconds
             failures += 1

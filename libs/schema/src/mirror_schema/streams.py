@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _DAY: Final = 86_400.0
+_GIB: Final = 2**30
 
 # Nats-Msg-Id deduplication window: a publisher retry within it is stored once.
 DUPLICATE_WINDOW_SECONDS: Final = 120.0
@@ -53,7 +54,8 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     retention: Literal["limits", "interest", "workqueue"] = "limits"
     storage: Literal["file", "memory"] = "file"
     discard: Literal["old", "new"] = "old"
-    max_bytes: int = -1  # -1: unlimited; age is the limit
+    # Bounded by age and by size: when full, the oldest messages go first (discard old).
+    max_bytes: int = -1
     max_msgs: int = -1
     duplicate_window_seconds: float = DUPLICATE_WINDOW_SECONDS
     replicas: int = 1
@@ -64,30 +66,35 @@ METRICS: Final = StreamSpec(
     subjects=(subjects.METRICS_RAW_ALL,),
     description="MetricSamples from agents and the ingest",
     max_age_seconds=7 * _DAY,
+    max_bytes=8 * _GIB,
 )
 COMMANDS: Final = StreamSpec(
     name="COMMANDS",
     subjects=(subjects.COMMANDS_DISPATCH_ALL,),
     description="Commands dispatched to agents",
     max_age_seconds=7 * _DAY,
+    max_bytes=_GIB,
 )
 COMMAND_RESULTS: Final = StreamSpec(
     name="COMMAND_RESULTS",
     subjects=(subjects.COMMANDS_RESULT_ALL, subjects.COMMANDS_STATUS_ALL),
     description="CommandStatus reports and final CommandResults from agents",
     max_age_seconds=30 * _DAY,
+    max_bytes=2 * _GIB,
 )
 ALERTS: Final = StreamSpec(
     name="ALERTS",
     subjects=(subjects.ALERTS_EVENTS_ALL,),
     description="AlertEvents from the alerts service",
     max_age_seconds=30 * _DAY,
+    max_bytes=_GIB,
 )
 DEADLETTER: Final = StreamSpec(
     name="DEADLETTER",
     subjects=(subjects.DEAD_LETTER_ALL,),
     description="Messages no consumer could process, with the reason in a header",
     max_age_seconds=14 * _DAY,
+    max_bytes=_GIB,
 )
 
 STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER)

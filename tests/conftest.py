@@ -1,0 +1,81 @@
+"""Fixtures shared by every test: the reference payload, and real servers for integration tests."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import nats.aio.client
+import pytest
+import pytest_asyncio
+
+from servers import (
+    NatsServer,
+    PostgresServer,
+    docker_nats,
+    docker_postgres,
+    docker_requested,
+    embedded_nats,
+    embedded_postgres,
+)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The `shared/` directory beside the repository (design brief and reference documents)."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "reference").is_dir():
+            return parent / "shared"
+    pytest.fail("no shared/reference directory above the repository; clone it beside shared/")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def nats_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NatsServer]:
+    """One real nats-server with JetStream for the session; tests keep apart by unique names."""
+    if docker_requested():
+        async with docker_nats() as server:
+            yield server
+        return
+    async with embedded_nats(tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def postgres_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[PostgresServer]:
+    """One real PostgreSQL for the session; each test gets its own database."""
+    if docker_requested():
+        async with docker_postgres() as server:
+            yield server
+        return
+    async with embedded_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[nats.aio.client.Client]:
+    """A NATS connection for one test, closed after it."""
+    client = await nats.connect(nats_server.url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A token that makes stream, subject and database names unique to one test."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest_asyncio.fixture
+async def database(postgres_server: PostgresServer, unique: str) -> AsyncIterator[str]:
+    """The DSN of a fresh, empty database, dropped after the test."""
+    name = f"test_{unique}"
+    admin = await asyncpg.connect(postgres_server.dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield postgres_server.database_dsn(name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

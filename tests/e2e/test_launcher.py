@@ -1,0 +1,183 @@
+"""`mirror-stage up` as a user runs it: starts, answers, survives a killed service, stops clean."""
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import nats
+import psutil
+import pytest
+
+from mirror_schema import streams
+from mirror_stage.ports import free_port
+from mirror_stage.postgres import postgres_account, postgres_root
+from waiting import wait_until
+
+SERVICES = ("twin", "ingest", "alerts", "commands")
+
+
+@dataclass
+class RunningStack:
+    """A `mirror-stage up` child process and what it printed."""
+
+    process: asyncio.subprocess.Process
+    env: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+
+    def port(self, service: str) -> int:
+        return int(self.env[f"MIRROR_STAGE_{service.upper()}_PORT"])
+
+    @property
+    def postgres_port(self) -> int:
+        for line in self.lines:
+            match = re.search(r"postgres\s+postgresql://\S+:(\d+)", line)
+            if match:
+                return int(match.group(1))
+        raise AssertionError(f"no postgres address printed in {self.lines}")
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+
+def stack_environment() -> dict[str, str]:
+    """Our environment with free ports for every part, so a running stack is not disturbed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+    env["MIRROR_STAGE_NATS_URL"] = f"nats://127.0.0.1:{free_port()}"
+    for service in SERVICES:
+        env[f"MIRROR_STAGE_{service.upper()}_PORT"] = str(free_port())
+    return env
+
+
+@asynccontextmanager
+async def mirror_stage_up(data_dir: Path, *flags: str) -> AsyncIterator[RunningStack]:
+    """Run `mirror-stage up` until it prints the HUD's URL; always stop it afterwards."""
+    env = stack_environment()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mirror_stage",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        *flags,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    stack = RunningStack(process, env)
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(120):
+            while not any(line.startswith("HUD: ") for line in stack.lines):
+                line = (await process.stdout.readline()).decode()
+                if not line:
+                    pytest.fail(f"mirror-stage up ended before it was healthy: {stack.lines}")
+                stack.lines.append(line.rstrip("\n"))
+        yield stack
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(60):
+                rest = await process.stdout.read()
+                await process.wait()
+            stack.lines += rest.decode().splitlines()
+
+
+async def health(port: int) -> int:
+    async with httpx.AsyncClient(timeout=2) as client:
+        try:
+            return (await client.get(f"http://127.0.0.1:{port}/api/health")).status_code
+        except httpx.HTTPError:
+            return 0
+
+
+def service_process(stack: RunningStack, service: str) -> psutil.Process:
+    for child in stack.descendants():
+        try:
+            if f"mirror_{service}" in " ".join(child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    raise AssertionError(f"no mirror_{service} process under the launcher")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """The stack's data dir; PostgreSQL's files kept elsewhere (as root) are removed after."""
+    data = tmp_path / "stage"
+    yield data
+    root = postgres_root(data, postgres_account()) if data.exists() else data
+    if not root.is_relative_to(tmp_path):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_up_runs_every_part_restarts_a_killed_one_and_stops_clean(data_dir: Path) -> None:
+    """Every part answers, a service killed with SIGKILL comes back, and SIGTERM leaves nothing."""
+    ancestors = [data_dir.parent, *data_dir.parent.parents]
+    modes_before = {path: path.stat().st_mode for path in ancestors}
+    async with mirror_stage_up(data_dir, "--simulate", "2") as stack:
+        printed = "\n".join(stack.lines)
+        for name in ("nats", "postgres", *SERVICES, "agent", "simulator"):
+            assert re.search(rf"^  {name}\s+\S", printed, re.MULTILINE), printed
+        assert re.search(r"all healthy in \d+\.\d s", printed), printed
+        assert stack.lines[-1] == f"HUD: http://127.0.0.1:{stack.port('twin')}/"
+        for service in SERVICES:
+            assert await health(stack.port(service)) == 200, service
+
+        twin = service_process(stack, "twin")
+        twin.kill()
+
+        async def twin_is_back() -> bool:
+            try:
+                replaced = service_process(stack, "twin").pid != twin.pid
+            except AssertionError:
+                return False
+            return replaced and await health(stack.port("twin")) == 200
+
+        await wait_until(twin_is_back, timeout=30, what="the killed twin to be restarted")
+        everything = stack.descendants()
+        assert len(everything) >= 8  # nats, postgres (+ its workers), 4 services, agent, simulator
+
+    assert stack.process.returncode == 0, stack.lines
+    assert "stopped" in stack.lines
+
+    def all_gone() -> bool:
+        return not any(process.is_running() for process in everything)
+
+    await wait_until(all_gone, timeout=15, what="every process of the stack to exit")
+    # The launcher never changes the permissions of a directory it did not create.
+    assert {path: path.stat().st_mode for path in ancestors} == modes_before
+
+
+async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
+    """Streams and database rows written under one data dir are there after a restart."""
+    async with mirror_stage_up(data_dir, "--no-agent", "--simulate", "1") as stack:
+        nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"])
+        js = nc.jetstream()
+        stored = (await js.stream_info(streams.METRICS.name)).state.messages
+        await nc.close()
+        password = (postgres_root(data_dir, postgres_account()) / "password").read_text().strip()
+        dsn = f"postgresql://postgres:{password}@127.0.0.1:{stack.postgres_port}/mirror_stage"
+        connection = await asyncpg.connect(dsn)
+        await connection.execute("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('x')")
+        await connection.close()
+    assert stored >= 1
+
+    async with mirror_stage_up(data_dir, "--no-agent") as stack:
+        nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"])
+        again = (await nc.jetstream().stream_info(streams.METRICS.name)).state.messages
+        await nc.close()
+        dsn = f"postgresql://postgres:{password}@127.0.0.1:{stack.postgres_port}/mirror_stage"
+        connection = await asyncpg.connect(dsn)
+        assert await connection.fetchval("SELECT note FROM kept") == "x"
+        await connection.close()
+    assert again >= stored

@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL: a real server, and where its files go when run as root."""
+
+import os
+from pathlib import Path
+
+import asyncpg
+
+from mirror_stage.postgres import SHARED_ROOT, postgres_account, postgres_root
+
+as_root = os.geteuid() == 0
+
+
+async def test_each_test_gets_its_own_empty_database(database: str) -> None:
+    """The harness's PostgreSQL answers, and the database it hands out is empty."""
+    connection = await asyncpg.connect(database)
+    try:
+        tables = await connection.fetchval(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        assert tables == 0
+        await connection.execute("CREATE TABLE probe (id int PRIMARY KEY)")
+        await connection.execute("INSERT INTO probe VALUES (1) ON CONFLICT DO NOTHING")
+        assert await connection.fetchval("SELECT count(*) FROM probe") == 1
+    finally:
+        await connection.close()
+
+
+def test_files_stay_in_a_data_dir_the_account_can_enter(tmp_path: Path) -> None:
+    """A data dir every account may traverse keeps PostgreSQL's files inside it."""
+    # tmp_path itself may sit under a 0700 directory; /var/lib is open to every account.
+    if not as_root:
+        assert postgres_root(tmp_path, None) == tmp_path.resolve() / "postgres"
+        return
+    open_dir = SHARED_ROOT / "test-open-data-dir"
+    open_dir.mkdir(parents=True, exist_ok=True)
+    open_dir.chmod(0o755)
+    try:
+        assert postgres_root(open_dir, postgres_account()) == open_dir / "postgres"
+    finally:
+        open_dir.rmdir()
+
+
+def test_files_move_out_of_a_data_dir_the_account_cannot_enter(tmp_path: Path) -> None:
+    """As root, a data dir under a 0700 directory keeps its PostgreSQL files where the
+    unprivileged account can reach them, says where, and leaves the 0700 directory as it was."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    data_dir = private / "stage"
+    data_dir.mkdir()
+    mode_before = private.stat().st_mode
+    account = postgres_account()
+    root = postgres_root(data_dir, account)
+    if account is None:  # not root: PostgreSQL runs as this user, who can enter
+        assert root == data_dir / "postgres"
+        return
+    assert root.is_relative_to(SHARED_ROOT)
+    assert str(root) in (data_dir / "postgres.location").read_text()
+    assert private.stat().st_mode == mode_before

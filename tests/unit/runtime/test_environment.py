@@ -1,0 +1,51 @@
+"""The MIRROR_STAGE_* environment: defaults, overrides, and typos refused at start-up."""
+
+import pytest
+
+from mirror_runtime.config import service_config_from_env
+from mirror_runtime.environment import BadValueError, UnknownVariableError
+
+
+def test_defaults_follow_the_brief() -> None:
+    """With no variables, a service listens on its brief port and uses the local NATS."""
+    config = service_config_from_env("twin", "TWIN", {})
+    assert config.http_port == 8100
+    assert config.nats_url == "nats://127.0.0.1:4222"
+    assert config.db_url is None
+
+
+def test_variables_override_the_defaults() -> None:
+    """Each documented variable is read."""
+    config = service_config_from_env(
+        "ingest",
+        "INGEST",
+        {
+            "MIRROR_STAGE_INGEST_PORT": "9101",
+            "MIRROR_STAGE_NATS_URL": "nats://10.0.0.5:4333",
+            "MIRROR_STAGE_DB_URL": "postgresql://u@h/db",
+            "MIRROR_STAGE_LOG_FORMAT": "console",
+            "HOME": "/root",
+        },
+    )
+    assert (config.http_port, config.nats_url) == (9101, "nats://10.0.0.5:4333")
+    assert (config.db_url, config.log_format) == ("postgresql://u@h/db", "console")
+
+
+def test_an_unknown_variable_is_an_error_naming_it() -> None:
+    """A typo such as MIRROR_STAGE_NATS_UR fails instead of being ignored."""
+    with pytest.raises(UnknownVariableError, match="MIRROR_STAGE_NATS_UR;") as caught:
+        service_config_from_env("twin", "TWIN", {"MIRROR_STAGE_NATS_UR": "nats://x:1"})
+    assert caught.value.names == ["MIRROR_STAGE_NATS_UR"]
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "http", "-1", ""])
+def test_a_bad_port_names_the_variable_and_value(port: str) -> None:
+    """A port that is not 1-65535 is refused with the variable's name and value."""
+    with pytest.raises(BadValueError, match=f"MIRROR_STAGE_TWIN_PORT='{port}'"):
+        service_config_from_env("twin", "TWIN", {"MIRROR_STAGE_TWIN_PORT": port})
+
+
+def test_a_bad_log_format_is_refused() -> None:
+    """Only json and console are log formats."""
+    with pytest.raises(BadValueError, match="'json' or 'console'"):
+        service_config_from_env("twin", "TWIN", {"MIRROR_STAGE_LOG_FORMAT": "xml"})

@@ -1,0 +1,51 @@
+"""What `mirror-stage up` reads from its environment before starting anything."""
+
+from pathlib import Path
+
+import pytest
+
+from mirror_runtime.environment import BadValueError, UnknownVariableError
+from mirror_stage.layout import busy_ports, stack_layout
+
+
+def test_defaults() -> None:
+    """Brief ports, the local NATS port and ./.mirror-stage."""
+    layout = stack_layout({})
+    assert layout.nats_url == "nats://127.0.0.1:4222"
+    assert dict(layout.service_ports) == {
+        "TWIN": 8100,
+        "INGEST": 8101,
+        "ALERTS": 8102,
+        "COMMANDS": 8103,
+    }
+    assert layout.data_dir == Path.cwd() / ".mirror-stage"
+    assert layout.external_db_url is None
+
+
+def test_the_data_dir_flag_wins_over_the_variable(tmp_path: Path) -> None:
+    """--data-dir beats MIRROR_STAGE_DATA_DIR, which beats the default."""
+    env = {"MIRROR_STAGE_DATA_DIR": str(tmp_path / "from-env")}
+    assert stack_layout(env).data_dir == tmp_path / "from-env"
+    assert stack_layout(env, data_dir=tmp_path / "flag").data_dir == tmp_path / "flag"
+
+
+def test_a_nats_url_without_a_port_is_refused() -> None:
+    """The embedded NATS needs a port to listen on."""
+    with pytest.raises(BadValueError, match="MIRROR_STAGE_NATS_URL"):
+        stack_layout({"MIRROR_STAGE_NATS_URL": "nats://localhost"})
+
+
+def test_typos_are_refused() -> None:
+    """An unknown MIRROR_STAGE_* variable stops the launcher too."""
+    with pytest.raises(UnknownVariableError):
+        stack_layout({"MIRROR_STAGE_TWIN_PROT": "1"})
+
+
+def test_busy_ports_names_the_variable_to_change() -> None:
+    """A taken port is reported with the setting that chose it."""
+    layout = stack_layout({"MIRROR_STAGE_ALERTS_PORT": "9999"})
+    taken = busy_ports(layout, lambda port: port not in (4222, 9999))
+    assert taken == [
+        "4222 (NATS, from MIRROR_STAGE_NATS_URL)",
+        "9999 (alerts, from MIRROR_STAGE_ALERTS_PORT)",
+    ]
