@@ -1,8 +1,7 @@
-"""Fixtures shared by every test: the reference payload, and real servers for integration tests."""
+"""Fixtures shared by every test: real servers for the integration and e2e tests."""
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import nats
@@ -19,15 +18,6 @@ from servers import (
     embedded_nats,
     embedded_postgres,
 )
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The `shared/` directory beside the repository (design brief and reference documents)."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "reference").is_dir():
-            return parent / "shared"
-    pytest.fail("no shared/reference directory above the repository; clone it beside shared/")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

