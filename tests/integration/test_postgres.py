@@ -3,12 +3,14 @@
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import asyncpg
 
 from mirror_stage.postgres import (
     SHARED_ROOT,
+    ensure_shared_root,
     find_postgres_bin,
     postgres_account,
     postgres_root,
@@ -80,12 +82,15 @@ def test_binaries_the_account_cannot_reach_are_copied_where_it_can(tmp_path: Pat
         shutil.copytree(libs, site / libs.name, symlinks=True)
     hidden_bin = site / package.name / wheel_bin.parent.name / "bin"
     account = postgres_account()
-    usable = reachable_bin_dir(hidden_bin, account)
-    if account is None:
-        assert usable == hidden_bin
+    if account is None:  # not root: PostgreSQL runs as this user, who can reach it
+        assert reachable_bin_dir(hidden_bin, account) == hidden_bin
         return
+    # A shared root of its own, so that the copy is made here and not found in the cache.
+    ensure_shared_root()
+    shared_root = SHARED_ROOT / f"test-{uuid.uuid4().hex[:8]}"
     try:
-        assert usable.is_relative_to(SHARED_ROOT)
+        usable = reachable_bin_dir(hidden_bin, account, shared_root=shared_root)
+        assert usable.is_relative_to(shared_root)
         result = subprocess.run(
             [str(usable / "initdb"), "--version"],
             user=account.uid,
@@ -99,4 +104,4 @@ def test_binaries_the_account_cannot_reach_are_copied_where_it_can(tmp_path: Pat
         assert "PostgreSQL" in result.stdout
         assert private.stat().st_mode & 0o777 == 0o700
     finally:
-        shutil.rmtree(usable.parents[2], ignore_errors=True)
+        shutil.rmtree(shared_root, ignore_errors=True)

