@@ -58,8 +58,10 @@ def stack_environment() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def mirror_stage_up(data_dir: Path, *flags: str) -> AsyncIterator[RunningStack]:
-    """Run `mirror-stage up` until it prints the HUD's URL; always stop it afterwards."""
+async def mirror_stage_up(
+    data_dir: Path, *flags: str, stop_signal: signal.Signals = signal.SIGTERM
+) -> AsyncIterator[RunningStack]:
+    """Run `mirror-stage up` until it prints the HUD's URL; stop it with `stop_signal` after."""
     env = stack_environment()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -85,7 +87,7 @@ async def mirror_stage_up(data_dir: Path, *flags: str) -> AsyncIterator[RunningS
         yield stack
     finally:
         if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop_signal)
             async with asyncio.timeout(60):
                 rest = await process.stdout.read()
                 await process.wait()
@@ -159,8 +161,11 @@ async def test_up_runs_every_part_restarts_a_killed_one_and_stops_clean(data_dir
 
 
 async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
-    """Streams and database rows written under one data dir are there after a restart."""
-    async with mirror_stage_up(data_dir, "--no-agent", "--simulate", "1") as stack:
+    """Streams and database rows written under one data dir are there after a restart
+    (the first run stopped with SIGINT, as Ctrl-C does)."""
+    async with mirror_stage_up(
+        data_dir, "--no-agent", "--simulate", "1", stop_signal=signal.SIGINT
+    ) as stack:
         nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"])
         js = nc.jetstream()
         stored = (await js.stream_info(streams.METRICS.name)).state.messages
@@ -171,6 +176,8 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
         await connection.execute("CREATE TABLE kept (note text); INSERT INTO kept VALUES ('x')")
         await connection.close()
     assert stored >= 1
+    assert stack.process.returncode == 0, stack.lines
+    assert stack.lines[-1] == "stopped"
 
     async with mirror_stage_up(data_dir, "--no-agent") as stack:
         nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"])

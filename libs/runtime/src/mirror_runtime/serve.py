@@ -27,7 +27,11 @@ class StartupError(RuntimeError):
 async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
     """Connect to NATS, retrying for `nats_connect_timeout_seconds`; later, reconnect forever."""
 
+    client: nats.aio.client.Client | None = None
+
     async def on_disconnected() -> None:
+        if client is not None and (client.is_closed or client.is_draining):
+            return  # our own shutdown, not a fault
         log.warning("nats.disconnected", service=config.name)
 
     async def on_reconnected() -> None:
@@ -40,7 +44,7 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
         async with asyncio.timeout(config.nats_connect_timeout_seconds):
             while True:
                 try:
-                    return await nats.connect(
+                    client = await nats.connect(
                         config.nats_url,
                         name=config.name,
                         connect_timeout=2,
@@ -50,6 +54,7 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
                         reconnected_cb=on_reconnected,
                         error_cb=on_error,
                     )
+                    return client
                 except (OSError, nats.errors.NoServersError, nats.errors.TimeoutError) as exc:
                     log.info("nats.waiting", url=config.nats_url, error=str(exc))
                     await asyncio.sleep(0.5)
