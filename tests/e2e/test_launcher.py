@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -188,3 +189,45 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
         assert await connection.fetchval("SELECT note FROM kept") == "x"
         await connection.close()
     assert again >= stored
+
+
+async def run_up(data_dir: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run `mirror-stage up` expecting it to refuse to start; return its code and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mirror_stage",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(30):
+        _, stderr = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+async def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    """With a port already in use, up exits 1 naming the port and the variable that chose it."""
+    env = stack_environment()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env["MIRROR_STAGE_TWIN_PORT"] = str(port)
+        code, stderr = await run_up(tmp_path / "stage", env)
+    assert code == 1
+    assert f"{port} (twin, from MIRROR_STAGE_TWIN_PORT)" in stderr
+    assert not (tmp_path / "stage" / "nats").exists()
+
+
+async def test_a_misspelt_variable_stops_up_with_code_2(tmp_path: Path) -> None:
+    """An unknown MIRROR_STAGE_* variable is named, and up exits 2 before starting anything."""
+    env = stack_environment() | {"MIRROR_STAGE_TWINPORT": "9000"}
+    code, stderr = await run_up(tmp_path / "stage", env)
+    assert code == 2
+    assert "MIRROR_STAGE_TWINPORT" in stderr
+    assert not (tmp_path / "stage").exists()

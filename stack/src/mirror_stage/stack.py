@@ -14,10 +14,15 @@ import structlog
 
 from mirror_schema import hosts, streams
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
-from mirror_stage.natsd import nats_spec
+from mirror_stage.natsd import NatsServerNotFoundError, nats_spec
 from mirror_stage.parts import SERVICES, agent_spec, child_environment, service_spec, simulator_spec
 from mirror_stage.ports import free_port, port_is_free
-from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
+from mirror_stage.postgres import (
+    EmbeddedPostgres,
+    PostgresSetupError,
+    postgres_account,
+    postgres_root,
+)
 from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 
 log = structlog.get_logger()
@@ -159,8 +164,8 @@ async def run_stack(layout: StackLayout, options: StackOptions) -> int:
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():
             starting.cancel()
-            with_cancelled = await asyncio.gather(starting, return_exceptions=True)
-            log.info("stack.start_interrupted", result=str(with_cancelled[0]))
+            await asyncio.gather(starting, return_exceptions=True)
+            log.info("stack.start_interrupted")
             return 130
         starting.result()
         print(  # noqa: T201
@@ -173,7 +178,7 @@ async def run_stack(layout: StackLayout, options: StackOptions) -> int:
         if watching.done():
             watching.result()  # raises the PartFailedError that ended it
         watching.cancel()
-    except (StackError, PartFailedError) as exc:
+    except (StackError, PartFailedError, PostgresSetupError, NatsServerNotFoundError) as exc:
         print(f"mirror-stage: {exc}", file=sys.stderr, flush=True)  # noqa: T201
         exit_code = 1
     finally:
