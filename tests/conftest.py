@@ -23,11 +23,8 @@ from servers import (
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def nats_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NatsServer]:
     """One real nats-server with JetStream for the session; tests keep apart by unique names."""
-    if docker_requested():
-        async with docker_nats() as server:
-            yield server
-        return
-    async with embedded_nats(tmp_path_factory.mktemp("nats")) as server:
+    backend = docker_nats() if docker_requested() else embedded_nats(tmp_path_factory.mktemp("nats"))
+    async with backend as server:
         yield server
 
 
@@ -36,11 +33,9 @@ async def postgres_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[PostgresServer]:
     """One real PostgreSQL for the session; each test gets its own database."""
-    if docker_requested():
-        async with docker_postgres() as server:
-            yield server
-        return
-    async with embedded_postgres(tmp_path_factory.mktemp("postgres")) as server:
+    base = tmp_path_factory.mktemp("postgres")
+    backend = docker_postgres() if docker_requested() else embedded_postgres(base)
+    async with backend as server:
         yield server
 
 

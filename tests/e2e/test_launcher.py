@@ -58,13 +58,11 @@ def stack_environment() -> dict[str, str]:
     return env
 
 
-@asynccontextmanager
-async def mirror_stage_up(
-    data_dir: Path, *flags: str, stop_signal: signal.Signals = signal.SIGTERM
-) -> AsyncIterator[RunningStack]:
-    """Run `mirror-stage up` until it prints the HUD's URL; stop it with `stop_signal` after."""
-    env = stack_environment()
-    process = await asyncio.create_subprocess_exec(
+async def start_up(
+    data_dir: Path, env: dict[str, str], *flags: str, stdout: int, stderr: int
+) -> asyncio.subprocess.Process:
+    """Start `python -m mirror_stage up --data-dir DIR FLAGS...` with `env`."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "mirror_stage",
@@ -73,8 +71,19 @@ async def mirror_stage_up(
         str(data_dir),
         *flags,
         env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+@asynccontextmanager
+async def mirror_stage_up(
+    data_dir: Path, *flags: str, stop_signal: signal.Signals = signal.SIGTERM
+) -> AsyncIterator[RunningStack]:
+    """Run `mirror-stage up` until it prints the HUD's URL; stop it with `stop_signal` after."""
+    env = stack_environment()
+    process = await start_up(
+        data_dir, env, *flags, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
     )
     stack = RunningStack(process, env)
     assert process.stdout is not None
@@ -193,16 +202,8 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
 
 async def run_up(data_dir: Path, env: dict[str, str]) -> tuple[int, str]:
     """Run `mirror-stage up` expecting it to refuse to start; return its code and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mirror_stage",
-        "up",
-        "--data-dir",
-        str(data_dir),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    process = await start_up(
+        data_dir, env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
     async with asyncio.timeout(30):
         _, stderr = await process.communicate()

@@ -12,9 +12,9 @@ from waiting import wait_until
 
 # A part whose child process stands for a server's workers (as PostgreSQL's are).
 SLEEPER = (
-    "import subprocess, sys, time;"
-    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
-    "time.sleep(60)"
+    "import signal, subprocess, sys;"
+    "subprocess.Popen([sys.executable, '-c', 'import signal; signal.pause()']);"
+    "signal.pause()"
 )
 
 
