@@ -23,7 +23,8 @@ from servers import (
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def nats_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NatsServer]:
     """One real nats-server with JetStream for the session; tests keep apart by unique names."""
-    backend = docker_nats() if docker_requested() else embedded_nats(tmp_path_factory.mktemp("nats"))
+    base = tmp_path_factory.mktemp("nats")
+    backend = docker_nats() if docker_requested() else embedded_nats(base)
     async with backend as server:
         yield server
 
