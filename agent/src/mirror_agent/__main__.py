@@ -1,68 +1,69 @@
-"""mirror-agent --config FILE: publish this host's telemetry until SIGTERM."""
+"""mirror-agent: publish this host's telemetry; --once, --check, or `simulate` a fleet."""
 
 import argparse
 import asyncio
 import logging
 import signal
-import socket
 import sys
-import uuid
+import time
 from pathlib import Path
 
-import nats
-
-from mirror_agent.collector import Collector
+from mirror_agent.agent import Agent
+from mirror_agent.check import check
 from mirror_agent.config import AgentConfig, AgentConfigError, load_config
-from mirror_agent.publisher import Publisher
-from mirror_agent.schedule import Schedule
-from mirror_schema.hosts import host_id_from_hostname
+from mirror_schema import codec
 
-log = logging.getLogger(__name__)
+ONCE_WINDOW_SECONDS = 0.5
 
 
-async def run(config: AgentConfig) -> None:
-    """Collect and publish on a drift-free schedule until SIGTERM or SIGINT."""
+def parser() -> argparse.ArgumentParser:
+    """Arguments of `mirror-agent` (the `simulate` subcommand has its own)."""
+    root = argparse.ArgumentParser(
+        prog="mirror-agent",
+        description="REFLECTOR, the MIRROR STAGE host agent. "
+        "`mirror-agent simulate --help` for the fleet simulator.",
+    )
+    root.add_argument("--config", type=Path, help="the agent's TOML file (default: all defaults)")
+    mode = root.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="print one sample as JSON and exit")
+    mode.add_argument(
+        "--check", action="store_true", help="validate the config and connectivity, then exit"
+    )
+    return root
+
+
+async def run_until_signalled(agent: Agent) -> None:
+    """Run the agent until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    hostname = config.hostname or socket.gethostname()
-    host_id = config.host_id or host_id_from_hostname(hostname)
-    nc = await nats.connect(config.nats_url, name=f"agent:{host_id}", max_reconnect_attempts=-1)
-    publisher = Publisher(nc.jetstream(), host_id)
-    collector = Collector(host_id=host_id, hostname=hostname, boot_id=uuid.uuid4().hex)
-    schedule = Schedule(config.interval_seconds)
-    log.info("agent.started host_id=%s interval_seconds=%s", host_id, config.interval_seconds)
-    seq = 0
-    try:
-        while not stop.is_set():
-            seq += 1
-            sample = collector.collect(
-                seq=seq, interval_seconds=config.interval_seconds, tags=config.tags
-            )
-            await publisher.publish(sample)
-            try:
-                async with asyncio.timeout(schedule.next_delay()):
-                    await stop.wait()
-            except TimeoutError:
-                pass
-    finally:
-        await nc.drain()
-        log.info("agent.stopped published=%d", publisher.published)
+    await agent.run(stop)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `mirror-agent`; a bad config exits 2 with one message."""
-    parser = argparse.ArgumentParser(prog="mirror-agent", description=__doc__)
-    parser.add_argument("--config", type=Path, required=True, help="the agent's TOML file")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Entry point of `mirror-agent`; a bad config exits 2 with one message naming the key."""
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["simulate"]:
+        from mirror_agent.simulate import main as simulate_main
+
+        return simulate_main(args_list[1:])
+    args = parser().parse_args(args_list)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        config = load_config(args.config)
+        config = load_config(args.config) if args.config else AgentConfig()
     except AgentConfigError as exc:
         print(f"mirror-agent: {exc}", file=sys.stderr)  # noqa: T201
         return 2
-    asyncio.run(run(config))
+    if args.check:
+        return asyncio.run(check(config))
+    agent = Agent(config)
+    if args.once:
+        # CPU figures are rates: give them a measuring window after the collector primed them.
+        time.sleep(ONCE_WINDOW_SECONDS)
+        sys.stdout.buffer.write(codec.encode(agent.collect()) + b"\n")
+        return 0
+    asyncio.run(run_until_signalled(agent))
     return 0
 
 

@@ -1,0 +1,125 @@
+"""Agent: collects on a drift-free schedule and ships through the buffer until stopped.
+
+The parts run side by side in one TaskGroup: the telemetry loop and the shipper today; the
+command loop (commands issue) joins them as one more task on the same NATS connection.
+"""
+
+import asyncio
+import logging
+import socket
+import uuid
+
+from mirror_agent.buffer import open_buffer
+from mirror_agent.collector import Collector
+from mirror_agent.config import AgentConfig
+from mirror_agent.envelope import Envelope
+from mirror_agent.schedule import Schedule
+from mirror_agent.shipper import Shipper
+from mirror_agent.transport import HttpTransport, NatsTransport, Transport
+from mirror_schema import codec, subjects
+from mirror_schema.hosts import host_id_from_hostname
+from mirror_schema.metrics import MetricSample
+
+log = logging.getLogger(__name__)
+
+# On stop, how long the shipper may keep sending what is buffered before the agent exits.
+STOP_GRACE_SECONDS = 3.0
+
+
+def identity(config: AgentConfig) -> tuple[str, str]:
+    """(host id, hostname): from the config, else derived from this machine's hostname."""
+    hostname = config.hostname or socket.gethostname()
+    return config.host_id or host_id_from_hostname(hostname), hostname
+
+
+def envelope_of(sample: MetricSample) -> Envelope:
+    """The sample addressed to metrics.raw.<host> with its `<host>:<boot id>:<seq>` id."""
+    assert sample.host_id is not None
+    assert sample.boot_id is not None
+    assert sample.seq is not None
+    return Envelope(
+        subject=subjects.metrics_raw(sample.host_id),
+        msg_id=codec.sample_msg_id(sample.host_id, sample.boot_id, sample.seq),
+        payload=codec.encode(sample),
+    )
+
+
+def make_transport(config: AgentConfig, host_id: str) -> Transport:
+    """The transport the config asks for."""
+    if config.transport == "http":
+        assert config.ingest_url is not None  # the config's validation guarantees it
+        return HttpTransport(config.ingest_url, token=config.ingest_token)
+    transport = NatsTransport(
+        config.nats_url, name=f"agent:{host_id}", credentials_file=config.credentials_file
+    )
+    transport.start()
+    return transport
+
+
+class Agent:
+    """One host's REFLECTOR."""
+
+    def __init__(self, config: AgentConfig, *, collector: Collector | None = None) -> None:
+        self.config = config
+        self.host_id, self.hostname = identity(config)
+        self.boot_id = uuid.uuid4().hex
+        self.collector = collector or Collector(
+            host_id=self.host_id,
+            hostname=self.hostname,
+            boot_id=self.boot_id,
+            rack=config.rack,
+            position=config.position,
+            top_processes=config.top_processes,
+        )
+        self.seq = 0
+        self.shipper: Shipper | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Collect and ship until `stop` is set; then send what is buffered, briefly."""
+        transport = make_transport(self.config, self.host_id)
+        buffer = open_buffer(self.config.buffer_dir, self.config.buffer_max_bytes)
+        shipper = self.shipper = Shipper(transport, buffer)
+        shipper_stop = asyncio.Event()
+        log.info(
+            "agent.started host_id=%s transport=%s interval_seconds=%s buffered=%d",
+            self.host_id,
+            self.config.transport,
+            self.config.interval_seconds,
+            len(buffer),
+        )
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(shipper.run(shipper_stop))
+                await self._telemetry(stop, shipper)
+                try:
+                    async with asyncio.timeout(STOP_GRACE_SECONDS):
+                        await shipper.wait_empty()
+                except TimeoutError:
+                    pass
+                shipper_stop.set()
+        finally:
+            await transport.close()
+        log.info(
+            "agent.stopped sent=%d still_buffered=%d dropped=%d rejected=%d",
+            shipper.stats.sent,
+            len(buffer),
+            buffer.dropped,
+            shipper.stats.rejected,
+        )
+
+    def collect(self) -> MetricSample:
+        """The next sample, with the next sequence number."""
+        self.seq += 1
+        return self.collector.collect(
+            seq=self.seq, interval_seconds=self.config.interval_seconds, tags=self.config.tags
+        )
+
+    async def _telemetry(self, stop: asyncio.Event, shipper: Shipper) -> None:
+        schedule = Schedule(self.config.interval_seconds)
+        while not stop.is_set():
+            shipper.submit(envelope_of(self.collect()))
+            try:
+                async with asyncio.timeout(schedule.next_delay()):
+                    await stop.wait()
+            except TimeoutError:
+                pass
