@@ -1,112 +1,201 @@
-"""Collector: one MetricSample of this host from psutil."""
+"""Collector: one MetricSample of this host; a reading that fails leaves its field empty."""
 
-import os
-import platform
-import time
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-
-import psutil
+from typing import TypeVar
 
 from mirror_agent import __version__
-from mirror_schema.metrics import Disk, Interface, MetricSample
-
-PSEUDO_FILESYSTEMS = frozenset(
-    {"tmpfs", "devtmpfs", "overlay", "squashfs", "proc", "sysfs", "cgroup", "cgroup2", "nsfs"}
+from mirror_agent.network import primary_interface
+from mirror_agent.processes import ProcessTable
+from mirror_agent.rates import busy_percent
+from mirror_agent.sensors import (
+    CpuCounts,
+    CpuTimes,
+    HostSensors,
+    LoadAverage,
+    MemoryReading,
+    Sensors,
+    SwapReading,
 )
+from mirror_agent.system_info import SystemInfo
+from mirror_schema.metrics import Disk, Interface, MetricSample, Position, TopProcess
+
+__all__ = ["Collector", "derived_tags"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Collector:
-    """Reads the host; cpu_percent is primed at construction so the first sample is right."""
+    """Reads the host through ``sensors``; CPU and process counters are primed at construction,
+    so the first sample's cpu_load and top processes cover the time since then."""
 
-    def __init__(self, *, host_id: str, hostname: str, boot_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        host_id: str,
+        hostname: str,
+        boot_id: str,
+        rack: str | None = None,
+        position: Position | None = None,
+        top_processes: int = 5,
+        sensors: Sensors | None = None,
+    ) -> None:
         self.host_id = host_id
         self.hostname = hostname
         self.boot_id = boot_id
-        psutil.cpu_percent(percpu=True)  # primes the counters: the next call measures an interval
-        psutil.cpu_percent()
+        self.rack = rack
+        self.position = position
+        self.top_processes = top_processes
+        self.sensors: Sensors = sensors if sensors is not None else HostSensors()
+        self._failed: set[str] = set()
+        self._processes = ProcessTable()
+        # Static facts are read once: they cannot change while the agent runs.
+        self._system = self._read("system_info", self.sensors.system_info, SystemInfo())
+        self._counts = self._read("cpu_counts", self.sensors.cpu_counts, CpuCounts())
+        self._cpu_baseline = self._read("cpu_times", self.sensors.cpu_times, None)
+        if top_processes > 0:
+            self._prime_processes()
 
     def collect(self, *, seq: int, interval_seconds: float, tags: dict[str, str]) -> MetricSample:
-        """One sample; a reading that fails leaves its field empty instead of raising."""
-        memory = psutil.virtual_memory()
-        swap = psutil.swap_memory()
-        net = psutil.net_io_counters()
-        load1, load5, load15 = os.getloadavg()
+        """One sample; never raises because of the host (a failed reading is None or empty)."""
+        now = datetime.now(UTC)
+        cpu_load, cpu_per_core = self._cpu()
+        memory = self._read("memory", self.sensors.memory, None)
+        swap: SwapReading | None = self._read("swap", self.sensors.swap, None)
+        load: LoadAverage | None = self._read("load_average", self.sensors.load_average, None)
+        boot_time: float | None = self._read("boot_time", self.sensors.boot_time, None)
+        disks: list[Disk] = self._read("disks", self.sensors.disks, [])
+        interfaces: list[Interface] = self._read("interfaces", self.sensors.interfaces, [])
+        default_route = self._read("default_route", self.sensors.default_route_interface, None)
+        system = self._system
         return MetricSample(
             hostname=self.hostname,
-            timestamp=datetime.now(UTC),
-            cpu_load=min(100.0, psutil.cpu_percent()),
-            cpu_per_core=[min(100.0, value) for value in psutil.cpu_percent(percpu=True)],
-            cpu_physical_cores=psutil.cpu_count(logical=False),
-            cpu_logical_cores=psutil.cpu_count(),
-            cpu_model=platform.processor() or platform.machine(),
-            memory_used_percent=memory.percent,
-            memory_total_bytes=memory.total,
-            memory_available_bytes=memory.available,
-            swap_used_percent=swap.percent,
-            swap_total_bytes=swap.total,
-            load_average=load1,
-            load_average_5=load5,
-            load_average_15=load15,
-            uptime_seconds=max(0.0, time.time() - psutil.boot_time()),
-            net_bytes_tx=net.bytes_sent,
-            net_bytes_rx=net.bytes_recv,
-            disks=_disks(),
-            interfaces=_interfaces(),
+            timestamp=now,
+            cpu_load=cpu_load,
+            cpu_per_core=cpu_per_core,
+            cpu_physical_cores=self._counts.physical,
+            cpu_logical_cores=self._counts.logical,
+            cpu_model=system.cpu_model,
+            cpu_freq_mhz=self._read("cpu_freq", self.sensors.cpu_freq_mhz, None),
+            memory_used_percent=memory.used_percent if memory else None,
+            memory_total_bytes=memory.total_bytes if memory else None,
+            memory_available_bytes=memory.available_bytes if memory else None,
+            swap_used_percent=swap.used_percent if swap else None,
+            swap_total_bytes=swap.total_bytes if swap else None,
+            load_average=load.one if load else None,
+            load_average_5=load.five if load else None,
+            load_average_15=load.fifteen if load else None,
+            uptime_seconds=max(0.0, now.timestamp() - boot_time) if boot_time else None,
+            net_bytes_tx=sum(i.bytes_sent for i in interfaces) if interfaces else None,
+            net_bytes_rx=sum(i.bytes_recv for i in interfaces) if interfaces else None,
+            disks=disks,
+            disk_io=self._read("disk_io", self.sensors.disk_io, None),
+            interfaces=interfaces,
+            temperatures=self._read("temperatures", self.sensors.temperatures, {}),
+            top_processes=self._top_processes(memory),
+            gpus=self._read("gpus", self.sensors.gpus, []),
             agent_version=__version__,
-            platform=platform.platform(),
-            os_distro=platform.system(),
-            os_release=platform.release(),
-            os_kernel=platform.version(),
-            tags=tags,
+            platform=system.platform,
+            os_distro=system.os_distro,
+            os_release=system.os_release,
+            os_kernel=system.os_kernel,
+            system_model=system.system_model,
+            system_manufacturer=system.system_manufacturer,
+            tags={**tags, **derived_tags(disks, interfaces, default_route)},
+            rack=self.rack,
+            position=self.position,
             host_id=self.host_id,
             boot_id=self.boot_id,
             seq=seq,
             interval_seconds=interval_seconds,
         )
 
+    def _cpu(self) -> tuple[float, list[float]]:
+        # cpu_load is required by the schema: with no CPU reading at all it is 0.0.
+        current = self._read("cpu_times", self.sensors.cpu_times, None)
+        if current is None:
+            return 0.0, []
+        baseline = self._cpu_baseline
+        overall = _percent_between(baseline.overall if baseline else None, current.overall)
+        per_core = [
+            _percent_between(
+                baseline.per_core[i] if baseline and i < len(baseline.per_core) else None, core
+            )
+            for i, core in enumerate(current.per_core)
+        ]
+        # Within one clock tick of the baseline nothing was measured: keep the older baseline
+        # so the next sample covers the whole interval.
+        if baseline is None or current.overall.total != baseline.overall.total:
+            self._cpu_baseline = current
+        return overall, per_core
 
-def _disks() -> list[Disk]:
-    disks = []
-    seen_devices: set[str] = set()
-    for partition in psutil.disk_partitions(all=False):
-        if partition.fstype in PSEUDO_FILESYSTEMS or partition.device in seen_devices:
-            continue
+    def _prime_processes(self) -> None:
+        snapshot = self._read("processes", self.sensors.processes, None)
+        if snapshot is not None:
+            self._processes.update(snapshot, limit=0, memory_total_bytes=None)
+
+    def _top_processes(self, memory: MemoryReading | None) -> list[TopProcess]:
+        if self.top_processes <= 0:
+            return []
+        snapshot = self._read("processes", self.sensors.processes, None)
+        if snapshot is None:
+            return []
+        return self._processes.update(
+            snapshot,
+            limit=self.top_processes,
+            memory_total_bytes=memory.total_bytes if memory else None,
+        )
+
+    def _read(self, kind: str, read: Callable[[], T], default: T) -> T:
+        """Call one sensor; on any error log it (a warning the first time) and return default."""
         try:
-            usage = psutil.disk_usage(partition.mountpoint)
-        except OSError:
-            continue
-        seen_devices.add(partition.device)
-        disks.append(
-            Disk(
-                device=partition.device,
-                mountpoint=partition.mountpoint,
-                fstype=partition.fstype,
-                total_bytes=usage.total,
-                used_bytes=usage.used,
-                used_percent=usage.percent,
-            )
-        )
-    return disks
+            return read()
+        except Exception:
+            # The one edge where the host's failures stop: psutil and the OS raise anything
+            # from PermissionError to AttributeError, and a sample must still go out.
+            if kind in self._failed:
+                log.debug("collector.reading_failed kind=%s", kind, exc_info=True)
+            else:
+                self._failed.add(kind)
+                log.warning(
+                    "collector.reading_failed kind=%s (field left empty; logged once)",
+                    kind,
+                    exc_info=True,
+                )
+            return default
 
 
-def _interfaces() -> list[Interface]:
-    stats = psutil.net_if_stats()
-    interfaces = []
-    for name, counters in psutil.net_io_counters(pernic=True).items():
-        stat = stats.get(name)
-        interfaces.append(
-            Interface(
-                name=name,
-                bytes_sent=counters.bytes_sent,
-                bytes_recv=counters.bytes_recv,
-                packets_sent=counters.packets_sent,
-                packets_recv=counters.packets_recv,
-                errin=counters.errin,
-                errout=counters.errout,
-                dropin=counters.dropin,
-                dropout=counters.dropout,
-                speed_mbps=float(stat.speed) if stat is not None and stat.speed > 0 else None,
-                is_up=stat.isup if stat is not None else False,
-            )
-        )
-    return interfaces
+def _percent_between(previous: CpuTimes | None, current: CpuTimes) -> float:
+    if previous is not None:
+        percent = busy_percent(previous.busy, previous.total, current.busy, current.total)
+        if percent is not None:
+            return round(percent, 2)
+    # No interval to measure: the average since boot beats a bogus 0 or 100.
+    if current.total <= 0:
+        return 0.0
+    return round(min(100.0, max(0.0, current.busy / current.total * 100.0)), 2)
+
+
+def derived_tags(
+    disks: list[Disk], interfaces: list[Interface], default_route: str | None
+) -> dict[str, str]:
+    """The ``primary_*`` facts about the host, as tags; a fact that is unknown is left out.
+
+    They are facts, so they override a config tag of the same key; config tags with other
+    keys pass through untouched (the Collector merges config first, these second).
+    """
+    tags: dict[str, str] = {}
+    primary = primary_interface(interfaces, default_route)
+    if primary is not None:
+        tags["primary_interface"] = primary.name
+        if primary.speed_mbps is not None:
+            tags["primary_interface_speed_mbps"] = f"{primary.speed_mbps:g}"
+    root = next((disk for disk in disks if disk.mountpoint == "/"), None)
+    if root is not None:
+        tags["primary_disk"] = root.device
+    return tags

@@ -79,9 +79,9 @@ def default_route_interface(route_table: str) -> str | None:
             candidate = (int(metric), name)
         except ValueError:
             continue
-        if destination == "00000000" and mask == "00000000" and is_up:
-            if best is None or candidate < best:
-                best = candidate
+        is_default = destination == "00000000" and mask == "00000000" and is_up
+        if is_default and (best is None or candidate < best):
+            best = candidate
     return best[1] if best is not None else None
 
 

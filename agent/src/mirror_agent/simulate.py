@@ -1,4 +1,4 @@
-"""python -m mirror_agent.simulate --hosts N: N simulated hosts with realistic, varying load."""
+"""Fleet simulator: N realistic hosts from one process, published through the agent's shipper."""
 
 import argparse
 import asyncio
@@ -7,143 +7,128 @@ import math
 import random
 import signal
 import sys
+import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import nats
-
-from mirror_agent.publisher import Publisher
+from mirror_agent.agent import envelope_of
+from mirror_agent.buffer import MemoryBuffer
 from mirror_agent.schedule import Schedule
-from mirror_schema.metrics import Disk, Interface, MetricSample
+from mirror_agent.shipper import Shipper
+from mirror_agent.transport import NatsTransport
+from mirror_schema.metrics import (
+    Disk,
+    DiskIo,
+    Gpu,
+    Interface,
+    MetricSample,
+    Position,
+    TopProcess,
+)
 
 log = logging.getLogger(__name__)
 
-ROLES = ("core", "distribution", "access", "service")
+HOSTS_PER_RACK = 20
+RACKS_PER_ROW = 10
+GIB = 2**30
+DAY = 86_400.0
+# Bytes per second per Mbit/s of link speed.
+BYTES_PER_MBIT = 125_000
+# A link never carries more than this fraction of its speed in one direction.
+MAX_LINK_UTILISATION = 0.95
+TIERS = ("web", "app", "db", "cache", "batch")
+CPU_MODELS = (
+    "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz",
+    "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz",
+    "AMD EPYC 7543 32-Core Processor",
+    "AMD EPYC 9354 32-Core Processor",
+)
+SYSTEMS = (("Dell Inc.", "PowerEdge R650"), ("Supermicro", "SYS-120U-TNR"), ("HPE", "ProLiant DL360 Gen10"))
+OS_NAMES = (("Ubuntu 22.04.4 LTS", "5.15.0-105-generic"), ("Debian GNU/Linux 12", "6.1.0-21-amd64"))
+# (name, memory GiB, idle W, max W)
+GPU_MODELS = (("NVIDIA A100-SXM4-80GB", 80, 60.0, 400.0), ("NVIDIA H100 80GB HBM3", 80, 70.0, 700.0), ("NVIDIA L4", 24, 16.0, 72.0))
+PROCESSES = {
+    "network": ("bird", "frr", "lldpd"),
+    "web": ("nginx", "node", "filebeat"),
+    "app": ("java", "gunicorn", "fluent-bit"),
+    "db": ("postgres", "pgbouncer", "node_exporter"),
+    "cache": ("redis-server", "memcached", "node_exporter"),
+    "batch": ("spark-executor", "python3", "containerd"),
+    "gpu": ("python3", "nvidia-persistenced", "dcgm-exporter"),
+}
 
 
-def simulated_host_id(index: int) -> str:
-    """Host id of simulated host number `index` (0-based)."""
-    return f"sim-{index:04d}"
+def simulated_host_id(index: int, prefix: str = "sim") -> str:
+    """Host id of simulated host number `index` (0-based): `sim-0000`, `sim-0001`, ..."""
+    return f"{prefix}-{index:04d}"
 
 
-class SimulatedHost:
-    """One host whose load follows a slow daily-like wave plus noise; counters only grow."""
-
-    def __init__(self, index: int, rng: random.Random) -> None:
-        self.host_id = simulated_host_id(index)
-        self.rng = rng
-        self.boot_id = uuid.uuid4().hex
-        self.phase = rng.uniform(0, 2 * math.pi)
-        self.base_load = rng.uniform(10, 60)
-        self.memory_total = rng.choice((8, 16, 32, 64)) * 2**30
-        self.disk_total = rng.choice((256, 512, 1024)) * 10**9
-        self.disk_used = self.disk_total * rng.uniform(0.2, 0.8)
-        self.speed_mbps = rng.choice((1000.0, 10000.0))
-        self.bytes_sent = rng.randrange(10**9)
-        self.bytes_recv = rng.randrange(10**9)
-        self.role = ROLES[index % len(ROLES)]
-
-    def sample(self, seq: int, interval: float, elapsed: float) -> MetricSample:
-        """The next reading."""
-        wave = math.sin(elapsed / 60.0 + self.phase)
-        cpu = min(100.0, max(0.0, self.base_load + 25 * wave + self.rng.gauss(0, 5)))
-        throughput = self.speed_mbps * 1e6 / 8 * max(0.0, 0.2 + 0.15 * wave)
-        self.bytes_sent += int(throughput * interval * self.rng.uniform(0.5, 1.0))
-        self.bytes_recv += int(throughput * interval * self.rng.uniform(0.5, 1.0))
-        self.disk_used = min(self.disk_total, self.disk_used + self.rng.uniform(0, 1e6))
-        memory_percent = min(100.0, max(0.0, 40 + 20 * wave + self.rng.gauss(0, 2)))
-        return MetricSample(
-            hostname=f"{self.host_id}.simulated",
-            timestamp=datetime.now(UTC),
-            cpu_load=round(cpu, 1),
-            cpu_logical_cores=8,
-            cpu_physical_cores=4,
-            memory_used_percent=round(memory_percent, 1),
-            memory_total_bytes=self.memory_total,
-            memory_available_bytes=int(self.memory_total * (1 - memory_percent / 100)),
-            swap_used_percent=0.0,
-            load_average=round(cpu / 100 * 8, 2),
-            uptime_seconds=elapsed,
-            net_bytes_tx=self.bytes_sent,
-            net_bytes_rx=self.bytes_recv,
-            disks=[
-                Disk(
-                    device="/dev/sda1",
-                    mountpoint="/",
-                    fstype="ext4",
-                    total_bytes=self.disk_total,
-                    used_bytes=int(self.disk_used),
-                    used_percent=round(100 * self.disk_used / self.disk_total, 1),
-                )
-            ],
-            interfaces=[
-                Interface(
-                    name="eth0",
-                    bytes_sent=self.bytes_sent,
-                    bytes_recv=self.bytes_recv,
-                    speed_mbps=self.speed_mbps,
-                )
-            ],
-            temperatures={"cpu": round(35 + cpu * 0.4, 1)},
-            agent_version="simulator",
-            platform="simulated",
-            tags={"role": self.role, "simulated": "true"},
-            host_id=self.host_id,
-            boot_id=self.boot_id,
-            seq=seq,
-            interval_seconds=interval,
-        )
+def _clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
+    return low if value < low else high if value > high else value
 
 
-async def simulate(nats_url: str, hosts: int, interval: float, seed: int) -> None:
-    """Publish a sample for every simulated host each interval until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    rng = random.Random(seed)  # noqa: S311 - simulated load, not security
-    fleet = [SimulatedHost(index, rng) for index in range(hosts)]
-    nc = await nats.connect(nats_url, name="simulator", max_reconnect_attempts=-1)
-    js = nc.jetstream()
-    publishers = [Publisher(js, host.host_id) for host in fleet]
-    schedule = Schedule(interval)
-    elapsed = 0.0
-    seq = 0
-    log.info("simulator.started hosts=%d interval_seconds=%s", hosts, interval)
-    try:
-        while not stop.is_set():
-            seq += 1
-            await asyncio.gather(
-                *(
-                    publisher.publish(host.sample(seq, interval, elapsed))
-                    for host, publisher in zip(fleet, publishers, strict=True)
-                )
-            )
-            delay = schedule.next_delay()
-            elapsed += interval
-            try:
-                async with asyncio.timeout(delay):
-                    await stop.wait()
-            except TimeoutError:
-                pass
-    finally:
-        await nc.drain()
+def daily_factor(now: float, peak_hour: float) -> float:
+    """0 at night, 1 at `peak_hour` (hours of the UTC day): the shape of a day's load."""
+    hour = (now % DAY) / 3600.0
+    return 0.5 + 0.5 * math.cos(2 * math.pi * (hour - peak_hour) / 24.0)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m mirror_agent.simulate`."""
-    parser = argparse.ArgumentParser(prog="mirror_agent.simulate", description=__doc__)
-    parser.add_argument("--nats-url", default="nats://127.0.0.1:4222")
-    parser.add_argument("--hosts", type=int, required=True)
-    parser.add_argument("--interval", type=float, default=5.0)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if args.hosts < 1 or args.interval < 0.5:
-        parser.error("--hosts must be at least 1 and --interval at least 0.5")
-    asyncio.run(simulate(args.nats_url, args.hosts, args.interval, args.seed))
-    return 0
+def _chance(rng: random.Random, elapsed: float, mean_seconds: float) -> bool:
+    """Whether an event expected once per `mean_seconds` happens within `elapsed` seconds."""
+    return rng.random() < 1.0 - math.exp(-elapsed / mean_seconds)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+class _Disk:
+    __slots__ = ("device", "fill_rate", "fstype", "mountpoint", "threshold", "total", "used")
+
+    def __init__(self, rng: random.Random, device: str, mountpoint: str, fstype: str, total: int, leaking: bool) -> None:
+        self.device, self.mountpoint, self.fstype, self.total = device, mountpoint, fstype, total
+        self.used = total * rng.uniform(0.1, 0.7)
+        # Cleanup (log rotation, pruning) starts once a disk passes its threshold.
+        self.threshold = rng.uniform(0.96, 0.995) if leaking else rng.uniform(0.7, 0.92)
+        hours_to_fill = rng.uniform(1, 4) if leaking else rng.uniform(12, 24 * 14)
+        self.fill_rate = total * 0.8 / (hours_to_fill * 3600)
+
+    def advance(self, rng: random.Random, elapsed: float) -> Disk:
+        self.used = min(float(self.total), self.used + self.fill_rate * elapsed * rng.uniform(0.5, 1.5))
+        if self.used >= self.total * self.threshold:
+            self.used = self.total * rng.uniform(0.3, 0.6)
+        used = int(self.used)
+        return Disk(device=self.device, mountpoint=self.mountpoint, fstype=self.fstype, total_bytes=self.total,
+                    used_bytes=used, used_percent=round(100.0 * used / self.total, 1))
+
+
+class _Link:
+    __slots__ = ("down_until", "drops", "errors", "name", "packet_size", "recv", "rx_share", "sent", "speed", "tx_share", "packets_recv", "packets_sent")
+
+    def __init__(self, rng: random.Random, name: str, speed: float, busy: float) -> None:
+        self.name, self.speed = name, speed
+        self.tx_share, self.rx_share = busy * rng.uniform(0.3, 1.0), busy * rng.uniform(0.3, 1.0)
+        self.packet_size = rng.uniform(400, 1400)
+        self.down_until = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        self.sent = self.recv = self.packets_sent = self.packets_recv = self.errors = self.drops = 0
+
+    def advance(self, rng: random.Random, now: float, elapsed: float, load: float, flapping: bool) -> Interface:
+        if flapping and now >= self.down_until and _chance(rng, elapsed, 3 * 3600):
+            self.down_until = now + rng.uniform(30, 600)
+        is_up = now >= self.down_until
+        if is_up:
+            capacity = self.speed * BYTES_PER_MBIT * elapsed
+            tx = _clamp(self.tx_share * (0.25 + 0.75 * load) * rng.uniform(0.8, 1.2), 0.0, MAX_LINK_UTILISATION)
+            rx = _clamp(self.rx_share * (0.25 + 0.75 * load) * rng.uniform(0.8, 1.2), 0.0, MAX_LINK_UTILISATION)
+            sent, recv = int(capacity * tx), int(capacity * rx)
+            self.sent += sent
+            self.recv += recv
+            self.packets_sent += int(sent / self.packet_size)
+            self.packets_recv += int(recv / self.packet_size)
+            if rng.random() < 0.01:
+                self.errors += rng.randint(1, 5)
+            if rng.random() < 0.02:
+                self.drops += rng.randint(1, 50)
+        return Interface(name=self.name, bytes_sent=self.sent, bytes_recv=self.recv, packets_sent=self.packets_sent,
+                         packets_recv=self.packets_recv, errin=self.errors, dropin=self.drops, speed_mbps=self.speed, is_up=is_up)
