@@ -162,12 +162,15 @@ async def test_a_full_buffer_drops_the_oldest_counts_them_and_ships_the_rest_in_
 
 
 async def test_stop_sends_what_is_buffered(nats_server: NatsServer, unique: str) -> None:
-    """On stop, the agent sends what it still holds before it exits."""
+    """Stopped right after its first sample (taken before its connection is up), the agent
+    still delivers it before it exits."""
     await ensure_streams(nats_server.url)
     host_id = f"stop-{unique}"
-    agent = Agent(AgentConfig(nats_url=nats_server.url, host_id=host_id, interval_seconds=0.5))
+    agent = Agent(AgentConfig(nats_url=nats_server.url, host_id=host_id, interval_seconds=30))
     stop = asyncio.Event()
-    stop.set()  # stop at once: the first sample is taken, then the agent shuts down
-    await agent.run(stop)
+    running = asyncio.create_task(agent.run(stop))
+    await wait_until(lambda: agent.seq == 1, timeout=10, what="the first sample")
+    stop.set()
+    await running
     assert agent.seq == 1
     assert await stored_count(nats_server.url, host_id) == 1

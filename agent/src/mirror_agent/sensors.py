@@ -142,7 +142,7 @@ class HostSensors:
     """Reads this host through psutil, /proc and /sys, and NVML when installed."""
 
     def __init__(self, *, proc_root: Path | None = Path("/proc")) -> None:
-        # A raw /proc read costs ~1/10 of psutil.process_iter (bench/bench_collector.py).
+        # A raw /proc read costs ~1/6 of psutil.process_iter (bench/bench_collector.py).
         use_proc = proc_root is not None and (proc_root / "self" / "stat").exists()
         self._proc_reader = ProcReader(proc_root) if use_proc and proc_root else None
         self._gpus = GpuReader()
