@@ -158,6 +158,7 @@ async def test_a_full_buffer_drops_the_oldest_counts_them_and_ships_the_rest_in_
         ]
     finally:
         await transport.close()
+        buffer.close()
         await part.stop()
 
 

@@ -99,6 +99,7 @@ class Agent:
                 shipper_stop.set()
         finally:
             await transport.close()
+            buffer.close()
         log.info(
             "agent.stopped sent=%d still_buffered=%d dropped=%d rejected=%d",
             shipper.stats.sent,

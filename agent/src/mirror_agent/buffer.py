@@ -7,7 +7,7 @@ import collections
 import logging
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from mirror_agent.envelope import Envelope, TruncatedFrameError, read_frame
 
@@ -26,6 +26,8 @@ class SampleBuffer(Protocol):
     def peek(self, limit: int) -> list[Envelope]: ...
 
     def commit(self, count: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class MemoryBuffer:
@@ -61,6 +63,9 @@ class MemoryBuffer:
         for _ in range(count):
             self._bytes -= len(self._items.popleft().payload)
 
+    def close(self) -> None:
+        """Nothing to release; what is still held is lost with the process."""
+
 
 class DiskBuffer:
     """Segment files under a directory, appended with fsync; survives restarts of the agent.
@@ -88,6 +93,9 @@ class DiskBuffer:
             self._count += records
             self._bytes += size
         self._peeked_ends: list[tuple[int, int]] = []
+        # Each process appends to a segment of its own, kept open between appends.
+        self._active: BinaryIO | None = None
+        self._active_size = 0
 
     def _path(self, number: int) -> Path:
         return self.directory / f"segment-{number:012d}.buf"
@@ -131,18 +139,29 @@ class DiskBuffer:
     def append(self, envelope: Envelope) -> None:
         """Write at the back (fsync'd), opening a new segment when the current one is full."""
         frame = envelope.frame()
-        if (
-            not self._segments
-            or self._path(self._segments[-1]).stat().st_size >= self.segment_bytes
-        ):
-            self._segments.append(self._segments[-1] + 1 if self._segments else 0)
-        with self._path(self._segments[-1]).open("ab") as file:
-            file.write(frame)
-            file.flush()
-            os.fsync(file.fileno())
+        if self._active is None or self._active_size >= self.segment_bytes:
+            self._open_new_segment()
+        assert self._active is not None
+        self._active.write(frame)
+        self._active.flush()
+        os.fsync(self._active.fileno())
+        self._active_size += len(frame)
         self._count += 1
         self._bytes += len(frame)
         self._enforce_cap()
+
+    def _open_new_segment(self) -> None:
+        if self._active is not None:
+            self._active.close()
+        self._segments.append(self._segments[-1] + 1 if self._segments else 0)
+        self._active = self._path(self._segments[-1]).open("ab")
+        self._active_size = 0
+
+    def close(self) -> None:
+        """Close the segment being appended to (appending again opens a new one)."""
+        if self._active is not None:
+            self._active.close()
+            self._active = None
 
     def _enforce_cap(self) -> None:
         while self._bytes > self.max_bytes and len(self._segments) > 1:
@@ -169,12 +188,15 @@ class DiskBuffer:
         for number in self._segments:
             if number < self._head_segment:
                 continue
-            data = self._path(number).read_bytes()
-            offset = self._head_offset if number == self._head_segment else 0
+            start = self._head_offset if number == self._head_segment else 0
+            with self._path(number).open("rb") as file:
+                file.seek(start)
+                data = file.read()  # from the head on: when caught up, only the newest frames
+            offset = 0
             while offset < len(data) and len(envelopes) < limit:
                 envelope, offset = read_frame(data, offset)
                 envelopes.append(envelope)
-                self._peeked_ends.append((number, offset))
+                self._peeked_ends.append((number, start + offset))
             if len(envelopes) >= limit:
                 break
         return envelopes

@@ -16,6 +16,7 @@ __all__ = [
     "is_pseudo_filesystem",
     "read_disk_io",
     "read_disks",
+    "read_partitions",
     "real_partitions",
 ]
 
@@ -101,14 +102,23 @@ def _shorter(candidate: str, current: str) -> bool:
     return (len(candidate), candidate) < (len(current), current)
 
 
-def read_disks() -> list[Disk]:
-    """Usage of every real filesystem; one that vanished or is not readable is left out."""
-    partitions = [
-        Partition(device=part.device, mountpoint=part.mountpoint, fstype=part.fstype)
-        for part in psutil.disk_partitions(all=True)
-    ]
+def read_partitions() -> list[Partition]:
+    """The real filesystems of the mount table (see real_partitions)."""
+    return real_partitions(
+        [
+            Partition(device=part.device, mountpoint=part.mountpoint, fstype=part.fstype)
+            for part in psutil.disk_partitions(all=True)
+        ]
+    )
+
+
+def read_disks(partitions: list[Partition] | None = None) -> list[Disk]:
+    """Usage of every real filesystem; one that vanished or is not readable is left out.
+
+    `partitions` may come from a cache of read_partitions(): mounts change rarely.
+    """
     disks: list[Disk] = []
-    for partition in real_partitions(partitions):
+    for partition in read_partitions() if partitions is None else partitions:
         try:
             usage = psutil.disk_usage(partition.mountpoint)
         except OSError:  # unmounted since the mount table was read, or not permitted

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -23,10 +25,16 @@ _RTF_UP = 0x1
 _LOOPBACK_NAMES = frozenset({"lo", "lo0"})
 
 
-def read_interfaces() -> list[Interface]:
-    """Every interface with counters since boot, link state, speed and addresses."""
-    stats = psutil.net_if_stats()
-    addresses = psutil.net_if_addrs()
+def read_interfaces(
+    stats: Mapping[str, Any] | None = None, addresses: Mapping[str, Any] | None = None
+) -> list[Interface]:
+    """Every interface with counters since boot, link state, speed and addresses.
+
+    `stats` and `addresses` (psutil.net_if_stats() and net_if_addrs()) may come from a cache:
+    they change rarely and cost more than the counters.
+    """
+    stats = psutil.net_if_stats() if stats is None else stats
+    addresses = psutil.net_if_addrs() if addresses is None else addresses
     interfaces: list[Interface] = []
     for name, counters in sorted(psutil.net_io_counters(pernic=True).items()):
         stat = stats.get(name)

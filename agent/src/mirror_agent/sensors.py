@@ -10,10 +10,11 @@ from typing import Protocol
 import msgspec
 import psutil
 
-from mirror_agent.disks import read_disk_io, read_disks
+from mirror_agent.disks import read_disk_io, read_disks, read_partitions
 from mirror_agent.gpus import GpuReader
 from mirror_agent.network import read_default_route_interface, read_interfaces
 from mirror_agent.processes import ProcessSnapshot, ProcReader, read_snapshot
+from mirror_agent.refreshed import Refreshed
 from mirror_agent.system_info import SystemInfo, read_system_info
 from mirror_schema.metrics import Disk, DiskIo, Gpu, Interface
 
@@ -28,6 +29,11 @@ __all__ = [
     "SwapReading",
     "busy_and_total",
 ]
+
+
+MOUNTS_REFRESH_SECONDS = 30.0
+LINKS_REFRESH_SECONDS = 10.0
+SENSORS_REFRESH_SECONDS = 300.0
 
 
 class CpuTimes(msgspec.Struct, frozen=True):
@@ -146,6 +152,12 @@ class HostSensors:
         use_proc = proc_root is not None and (proc_root / "self" / "stat").exists()
         self._proc_reader = ProcReader(proc_root) if use_proc and proc_root else None
         self._gpus = GpuReader()
+        # What changes rarely is re-read every few seconds, not at every sample: it keeps one
+        # collection near 2 ms (bench/bench_collector.py). Counters are read every time.
+        self._partitions = Refreshed(read_partitions, MOUNTS_REFRESH_SECONDS)
+        self._link_stats = Refreshed(psutil.net_if_stats, LINKS_REFRESH_SECONDS)
+        self._addresses = Refreshed(psutil.net_if_addrs, LINKS_REFRESH_SECONDS)
+        self._has_temperatures = Refreshed(_any_temperature_sensor, SENSORS_REFRESH_SECONDS)
 
     def cpu_times(self) -> CpuReading:
         """Cumulative CPU times from psutil.cpu_times, overall and per core."""
@@ -190,7 +202,7 @@ class HostSensors:
 
     def disks(self) -> list[Disk]:
         """Real filesystems only (see mirror_agent.disks)."""
-        return read_disks()
+        return read_disks(self._partitions.get())
 
     def disk_io(self) -> DiskIo | None:
         """psutil.disk_io_counters, summed."""
@@ -198,7 +210,7 @@ class HostSensors:
 
     def interfaces(self) -> list[Interface]:
         """psutil's per-NIC counters, stats and addresses."""
-        return read_interfaces()
+        return read_interfaces(self._link_stats.get(), self._addresses.get())
 
     def default_route_interface(self) -> str | None:
         """From /proc/net/route; None elsewhere."""
@@ -207,7 +219,7 @@ class HostSensors:
     def temperatures(self) -> dict[str, float]:
         """psutil.sensors_temperatures, which does not exist on macOS and Windows."""
         read = getattr(psutil, "sensors_temperatures", None)
-        if read is None:
+        if read is None or not self._has_temperatures.get():
             return {}
         temperatures: dict[str, float] = {}
         for chip, entries in read().items():
@@ -231,6 +243,12 @@ class HostSensors:
     def system_info(self) -> SystemInfo:
         """os-release, /proc/cpuinfo, DMI and the platform module."""
         return read_system_info()
+
+
+def _any_temperature_sensor() -> bool:
+    """Whether the host exposes any temperature sensor (hwmon or thermal zones)."""
+    read = getattr(psutil, "sensors_temperatures", None)
+    return read is not None and bool(read())
 
 
 def busy_and_total(times: dict[str, float]) -> CpuTimes:

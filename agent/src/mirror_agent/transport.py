@@ -12,10 +12,14 @@ import nats
 import nats.aio.client
 import nats.errors
 import nats.js.errors
+from nats.js.api import PubAck
 
 from mirror_agent.envelope import Envelope
 
 log = logging.getLogger(__name__)
+
+# Acknowledgements awaited at once per connection: bounds memory while the server is slow.
+MAX_PENDING_ACKS = 20_000
 
 
 class TransportUnavailableError(Exception):
@@ -55,6 +59,7 @@ class NatsTransport:
         self.credentials_file = credentials_file
         self.ack_timeout = ack_timeout_seconds
         self.nc: nats.aio.client.Client | None = None
+        self._js: nats.js.JetStreamContext | None = None
         self._connecting: asyncio.Task[None] | None = None
 
     async def _connect_forever(self) -> None:
@@ -101,21 +106,42 @@ class NatsTransport:
         nc = self.nc
         if nc is None or not nc.is_connected:
             raise TransportUnavailableError("not connected to NATS")
-        js = nc.jetstream(timeout=self.ack_timeout)
-        # Tasks are created, and so write to the socket, in order: the stream stores the batch
-        # in order. A failure part-way leaves a prefix acknowledged; the rest is retried later
-        # with the same ids, which the stream deduplicates.
-        results = await asyncio.gather(
-            *(js.publish(e.subject, e.payload, headers={"Nats-Msg-Id": e.msg_id}) for e in batch),
-            return_exceptions=True,
-        )
+        if self._js is None:
+            self._js = nc.jetstream(publish_async_max_pending=MAX_PENDING_ACKS)
+        # Published one after the other (so the stream stores them in order), acknowledged
+        # together: one round trip per batch instead of one per message. A failure part-way
+        # leaves a prefix acknowledged; the rest is retried later with the same ids, which
+        # the stream deduplicates.
+        acks: list[asyncio.Future[PubAck]] = []
+        failure = ""
+        try:
+            for envelope in batch:
+                acks.append(
+                    await self._js.publish_async(
+                        envelope.subject,
+                        envelope.payload,
+                        headers={"Nats-Msg-Id": envelope.msg_id},
+                        wait_stall=self.ack_timeout,
+                    )
+                )
+        except (nats.errors.Error, nats.js.errors.Error) as exc:
+            failure = str(exc) or type(exc).__name__
+        if acks:
+            _, late = await asyncio.wait(acks, timeout=self.ack_timeout)
+            for ack in late:
+                ack.cancel()
         acknowledged = 0
-        for result in results:
-            if isinstance(result, BaseException):
-                if acknowledged == 0:
-                    raise TransportUnavailableError(str(result) or type(result).__name__)
+        for ack in acks:
+            error = None if ack.cancelled() else ack.exception()
+            if ack.cancelled() or error is not None:
+                failure = failure or (str(error) if error else "no acknowledgement in time")
                 break
             acknowledged += 1
+        for ack in acks[acknowledged:]:
+            if not ack.cancelled():
+                ack.exception()  # retrieved, so asyncio does not report it as lost
+        if acknowledged == 0:
+            raise TransportUnavailableError(failure or "nothing acknowledged")
         return acknowledged
 
     async def close(self) -> None:

@@ -96,7 +96,7 @@ def agent_spec(
 
 def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> PartSpec:
     """N simulated hosts, healthy once the last of them has published."""
-    from mirror_agent.simulate import simulated_host_id
+    from mirror_agent.simulated_fleet import simulated_host_id
 
     last_host = simulated_host_id(hosts - 1)
 
@@ -108,7 +108,8 @@ def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> P
         argv=[
             sys.executable,
             "-m",
-            "mirror_agent.simulate",
+            "mirror_agent",
+            "simulate",
             "--nats-url",
             layout.nats_url,
             "--hosts",

@@ -1,5 +1,6 @@
 """The agent's sample buffers: order, persistence across restarts, and a size cap that counts."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,15 +13,33 @@ def envelope(n: int, size: int = 100) -> Envelope:
     return Envelope(f"metrics.raw.h{n % 3}", f"h:boot:{n}", (b"%d:" % n).ljust(size, b"x"))
 
 
+def opened(registry: list[DiskBuffer], buffer: DiskBuffer) -> DiskBuffer:
+    registry.append(buffer)
+    return buffer
+
+
 def ids(envelopes: list[Envelope]) -> list[str]:
     return [e.msg_id for e in envelopes]
 
 
 @pytest.fixture(params=["memory", "disk"])
-def buffer(request: pytest.FixtureRequest, tmp_path: Path) -> SampleBuffer:
-    if request.param == "memory":
-        return MemoryBuffer(max_bytes=10**6)
-    return DiskBuffer(tmp_path / "buffer", max_bytes=10**6)
+def buffer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SampleBuffer]:
+    made: SampleBuffer = (
+        MemoryBuffer(max_bytes=10**6)
+        if request.param == "memory"
+        else DiskBuffer(tmp_path / "buffer", max_bytes=10**6)
+    )
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def disk_buffers() -> Iterator[list[DiskBuffer]]:
+    """Disk buffers a test opens, closed after it (they keep their segment open)."""
+    opened: list[DiskBuffer] = []
+    yield opened
+    for buffer in opened:
+        buffer.close()
 
 
 def test_first_in_first_out(buffer: SampleBuffer) -> None:
@@ -43,21 +62,23 @@ def test_payloads_come_back_byte_for_byte(buffer: SampleBuffer) -> None:
     assert buffer.peek(1) == [original]
 
 
-def test_a_disk_buffer_survives_a_restart(tmp_path: Path) -> None:
+def test_a_disk_buffer_survives_a_restart(tmp_path: Path, disk_buffers: list[DiskBuffer]) -> None:
     """A new agent process finds the unacknowledged samples, from the first one not sent."""
-    first = DiskBuffer(tmp_path, max_bytes=10**6)
+    first = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
     for n in range(5):
         first.append(envelope(n))
     first.peek(2)
     first.commit(2)
-    second = DiskBuffer(tmp_path, max_bytes=10**6)
+    second = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
     assert len(second) == 3
     assert ids(second.peek(10)) == ["h:boot:2", "h:boot:3", "h:boot:4"]
 
 
-def test_records_span_segments_in_order(tmp_path: Path) -> None:
+def test_records_span_segments_in_order(tmp_path: Path, disk_buffers: list[DiskBuffer]) -> None:
     """Many small segments read back as one queue, and consumed ones are deleted."""
-    buffer = DiskBuffer(tmp_path, max_bytes=256 * 1024)  # 16 KiB segments, no drops
+    buffer = opened(
+        disk_buffers, DiskBuffer(tmp_path, max_bytes=256 * 1024)
+    )  # 16 KiB segments, no drops
     for n in range(200):
         buffer.append(envelope(n, size=500))
     assert len(list(tmp_path.glob("segment-*.buf"))) > 1
@@ -70,26 +91,30 @@ def test_records_span_segments_in_order(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("segment-*.buf"))) <= 1
 
 
-def test_a_torn_last_frame_is_cut_off(tmp_path: Path) -> None:
+def test_a_torn_last_frame_is_cut_off(tmp_path: Path, disk_buffers: list[DiskBuffer]) -> None:
     """A frame half-written when the host lost power is dropped; the others are kept."""
-    buffer = DiskBuffer(tmp_path, max_bytes=10**6)
+    buffer = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
     for n in range(3):
         buffer.append(envelope(n))
     segment = next(tmp_path.glob("segment-*.buf"))
     with segment.open("ab") as file:
         file.write(envelope(3).frame()[:20])
-    reopened = DiskBuffer(tmp_path, max_bytes=10**6)
+    reopened = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
     assert ids(reopened.peek(10)) == ["h:boot:0", "h:boot:1", "h:boot:2"]
     reopened.append(envelope(4))
     assert ids(reopened.peek(10))[-1] == "h:boot:4"
 
 
 @pytest.mark.parametrize("kind", ["memory", "disk"])
-def test_the_cap_drops_the_oldest_and_counts_them(kind: str, tmp_path: Path) -> None:
+def test_the_cap_drops_the_oldest_and_counts_them(
+    kind: str, tmp_path: Path, disk_buffers: list[DiskBuffer]
+) -> None:
     """Over the size cap, the oldest samples go first, and every one dropped is counted."""
     cap = 64 * 1024
     buffer: SampleBuffer = (
-        MemoryBuffer(cap) if kind == "memory" else DiskBuffer(tmp_path, max_bytes=cap)
+        MemoryBuffer(cap)
+        if kind == "memory"
+        else opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=cap))
     )
     total = 1000
     for n in range(total):
@@ -102,9 +127,11 @@ def test_the_cap_drops_the_oldest_and_counts_them(kind: str, tmp_path: Path) -> 
     assert on_disk <= cap + cap // 16 + 2000
 
 
-def test_a_commit_after_the_cap_dropped_what_was_being_sent(tmp_path: Path) -> None:
+def test_a_commit_after_the_cap_dropped_what_was_being_sent(
+    tmp_path: Path, disk_buffers: list[DiskBuffer]
+) -> None:
     """Samples dropped by the cap while in flight are not removed twice from the count."""
-    buffer = DiskBuffer(tmp_path, max_bytes=64 * 1024)
+    buffer = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=64 * 1024))
     for n in range(20):
         buffer.append(envelope(n, size=1000))
     in_flight = buffer.peek(5)

@@ -1,18 +1,14 @@
 """The simulated fleet: deterministic, valid, realistic (daily curve, counters, silences)."""
 
+import itertools
 import statistics
 from collections import defaultdict
 
 import pytest
 
-from mirror_agent.simulate import (
-    BYTES_PER_MBIT,
-    SimulatedFleet,
-    SimulatedHost,
-    daily_factor,
-    parser,
-    simulated_host_id,
-)
+from mirror_agent.simulate import parser
+from mirror_agent.simulated_devices import BYTES_PER_MBIT, daily_factor
+from mirror_agent.simulated_fleet import SimulatedFleet, SimulatedHost, simulated_host_id
 from mirror_schema import codec
 from mirror_schema.metrics import MetricSample
 
@@ -76,7 +72,7 @@ def test_counters_grow_within_a_boot_and_never_exceed_the_link(
     """Interface counters only grow within one boot, by at most the link speed x the gap."""
     _, ticks = fleet_run
     for samples in by_host(ticks).values():
-        for before, after in zip(samples, samples[1:], strict=False):
+        for before, after in itertools.pairwise(samples):
             if after.boot_id != before.boot_id:
                 continue
             assert after.seq == (before.seq or 0) + 1
@@ -88,8 +84,10 @@ def test_counters_grow_within_a_boot_and_never_exceed_the_link(
                 assert 0 <= new.bytes_recv - old.bytes_recv <= capacity
                 assert new.packets_sent >= old.packets_sent
                 assert new.packets_recv >= old.packets_recv
-                assert new.errin >= old.errin and new.dropin >= old.dropin
-            assert after.disk_io is not None and before.disk_io is not None
+                assert new.errin >= old.errin
+                assert new.dropin >= old.dropin
+            assert after.disk_io is not None
+            assert before.disk_io is not None
             assert after.disk_io.read_bytes >= before.disk_io.read_bytes
             assert (after.uptime_seconds or 0) > (before.uptime_seconds or 0)
 
@@ -101,7 +99,7 @@ def test_hosts_go_silent_and_come_back_some_after_a_reboot(
     _, ticks = fleet_run
     continued, rebooted = 0, 0
     for samples in by_host(ticks).values():
-        for before, after in zip(samples, samples[1:], strict=False):
+        for before, after in itertools.pairwise(samples):
             gap = (after.timestamp - before.timestamp).total_seconds()
             if gap <= INTERVAL:
                 continue
