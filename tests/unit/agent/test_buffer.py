@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror_agent.buffer import DiskBuffer, MemoryBuffer, SampleBuffer
+from mirror_agent.buffer import HEAD_SAVE_EVERY, DiskBuffer, MemoryBuffer, SampleBuffer
 from mirror_agent.envelope import Envelope
 
 
@@ -63,15 +63,33 @@ def test_payloads_come_back_byte_for_byte(buffer: SampleBuffer) -> None:
 
 
 def test_a_disk_buffer_survives_a_restart(tmp_path: Path, disk_buffers: list[DiskBuffer]) -> None:
-    """A new agent process finds the unacknowledged samples, from the first one not sent."""
-    first = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
+    """After a clean stop, a new agent process starts from the first sample not yet sent."""
+    first = DiskBuffer(tmp_path, max_bytes=10**6)
     for n in range(5):
         first.append(envelope(n))
     first.peek(2)
     first.commit(2)
+    first.close()
     second = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
     assert len(second) == 3
     assert ids(second.peek(10)) == ["h:boot:2", "h:boot:3", "h:boot:4"]
+
+
+def test_after_a_crash_nothing_unsent_is_lost(
+    tmp_path: Path, disk_buffers: list[DiskBuffer]
+) -> None:
+    """Killed without a clean stop, the agent sends again at most HEAD_SAVE_EVERY samples that
+    had gone (the stream drops those repeats by Msg-Id) and loses none that had not."""
+    first = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
+    for n in range(40):
+        first.append(envelope(n))
+    for _ in range(5):
+        first.commit(len(first.peek(5)))  # 25 sent and acknowledged
+    second = opened(disk_buffers, DiskBuffer(tmp_path, max_bytes=10**6))
+    resent = ids(second.peek(100))
+    assert resent[-15:] == [f"h:boot:{n}" for n in range(25, 40)]
+    assert 15 <= len(resent) <= 15 + HEAD_SAVE_EVERY
+    assert resent == [f"h:boot:{n}" for n in range(40 - len(resent), 40)]
 
 
 def test_records_span_segments_in_order(tmp_path: Path, disk_buffers: list[DiskBuffer]) -> None:
