@@ -29,7 +29,10 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
             config.nats_url,
             user_credentials=config.credentials_file,
             connect_timeout=5,
-            allow_reconnect=False,
+            # One try: without these, nats-py retries the first connection 60 times.
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0.5,
+            error_cb=_quiet,
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         return report(
@@ -54,6 +57,10 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
         await nc.close()
 
 
+async def _quiet(exc: Exception) -> None:
+    """Connection errors are reported once, by check_nats, not as tracebacks."""
+
+
 def check_http(config: AgentConfig) -> bool:
     """GET the ingest's /api/health."""
     assert config.ingest_url is not None
@@ -68,17 +75,16 @@ def check_http(config: AgentConfig) -> bool:
 
 
 def check_buffer(config: AgentConfig) -> bool:
-    """The buffer directory exists or can be made, and is writable."""
+    """The buffer directory exists or can be made, and is writable; nothing is created."""
     if config.buffer_dir is None:
         return report(True, "buffer", "in memory (set buffer_dir to keep samples across restarts)")
     path = Path(config.buffer_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return report(False, "buffer", f"cannot create {path}: {exc.strerror}")
-    if not os.access(path, os.W_OK | os.X_OK):
-        return report(False, "buffer", f"{path} is not writable by this user")
-    return report(True, "buffer", f"{path}, capped at {config.buffer_max_bytes} bytes")
+    # The agent creates the directory: the nearest one that exists must let it.
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return report(False, "buffer", f"{existing} is not a directory this user can write to")
+    state = "exists" if existing == path else f"will be created in {existing}"
+    return report(True, "buffer", f"{path} ({state}), capped at {config.buffer_max_bytes} bytes")
 
 
 async def check(config: AgentConfig) -> int:
