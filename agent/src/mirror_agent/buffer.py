@@ -6,6 +6,7 @@ When a buffer is full the OLDEST samples go first, and every drop is counted and
 import collections
 import logging
 import os
+import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 # The head is saved every this many acknowledged records (and whenever a segment goes): after
 # a crash at most this many are sent again, and JetStream's Msg-Id window drops the repeats.
 HEAD_SAVE_EVERY = 16
+DROP_LOG_EVERY_SECONDS = 1.0
 
 
 class SampleBuffer(Protocol):
@@ -42,6 +44,7 @@ class MemoryBuffer:
         self.dropped = 0
         self._items: collections.deque[Envelope] = collections.deque()
         self._bytes = 0
+        self._last_drop_log = float("-inf")
 
     def __len__(self) -> int:
         return len(self._items)
@@ -54,9 +57,15 @@ class MemoryBuffer:
             oldest = self._items.popleft()
             self._bytes -= len(oldest.payload)
             self.dropped += 1
-            log.warning(
-                "buffer.dropped_oldest msg_id=%s dropped_total=%d", oldest.msg_id, self.dropped
-            )
+            now = time.monotonic()
+            if now - self._last_drop_log >= DROP_LOG_EVERY_SECONDS:
+                # At most one line a second: an overloaded sender must not also drown in logs.
+                self._last_drop_log = now
+                log.warning(
+                    "buffer.dropped_oldest msg_id=%s dropped_total=%d",
+                    oldest.msg_id,
+                    self.dropped,
+                )
 
     def peek(self, limit: int) -> list[Envelope]:
         """The first `limit` envelopes, left in place."""
