@@ -16,7 +16,7 @@ import nats
 import psutil
 
 from mirror_schema import streams
-from mirror_stage.natsd import nats_spec
+from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 
@@ -33,14 +33,7 @@ def peak_rss_mib(pid: int) -> float:
 
 async def measure(seconds: float, interval: float) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-agent-"))
-    nats_part = Supervised(
-        nats_spec(
-            host="127.0.0.1",
-            port=free_port(),
-            store_dir=base / "jetstream",
-            log_path=base / "nats.log",
-        )
-    )
+    nats_part = Supervised(loopback_nats_spec(base, port=free_port()))
     await nats_part.start()
     nc = await nats.connect(nats_part.spec.address)
     await streams.ensure_streams(nc.jetstream())

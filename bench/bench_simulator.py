@@ -15,7 +15,7 @@ import nats
 
 from mirror_agent.simulate import SimulatorOptions, run_simulator
 from mirror_schema.streams import ensure_streams
-from mirror_stage.natsd import nats_spec
+from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 
@@ -73,22 +73,15 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as base_dir:
         base, port = Path(base_dir), free_port()
-        spec = nats_spec(
-            host="127.0.0.1",
-            port=port,
-            store_dir=base / "jetstream",
-            log_path=base / "nats.log",
-            server_name=f"bench-{port}",
-        )
-        server = Supervised(spec)
+        server = Supervised(loopback_nats_spec(base, port=port))
         await server.start()
         try:
             assert server.pid is not None
-            nc = await nats.connect(spec.address)
+            nc = await nats.connect(server.spec.address)
             await ensure_streams(nc.jetstream())
             await nc.close()
             for hosts in args.hosts:
-                await one_run(spec.address, server.pid, args, hosts)
+                await one_run(server.spec.address, server.pid, args, hosts)
         finally:
             await server.stop()
 

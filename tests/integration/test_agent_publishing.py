@@ -15,7 +15,7 @@ from mirror_agent.envelope import Envelope
 from mirror_agent.shipper import Shipper
 from mirror_agent.transport import NatsTransport
 from mirror_schema import streams, subjects
-from mirror_stage.natsd import nats_spec
+from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import NatsServer
@@ -25,14 +25,7 @@ from waiting import wait_until
 @pytest_asyncio.fixture
 async def own_nats(tmp_path: Path) -> AsyncIterator[Supervised]:
     """A nats-server of this test's own, which the test may stop and start again."""
-    part = Supervised(
-        nats_spec(
-            host="127.0.0.1",
-            port=free_port(),
-            store_dir=tmp_path / "jetstream",
-            log_path=tmp_path / "nats.log",
-        )
-    )
+    part = Supervised(loopback_nats_spec(tmp_path, port=free_port()))
     await part.start()
     await ensure_streams(part.spec.address)
     yield part
@@ -138,14 +131,7 @@ async def test_a_full_buffer_drops_the_oldest_counts_them_and_ships_the_rest_in_
     assert kept + buffer.dropped == total
     assert sum(p.stat().st_size for p in (tmp_path / "buffer").glob("segment-*")) < 80 * 1024
 
-    part = Supervised(
-        nats_spec(
-            host="127.0.0.1",
-            port=port,
-            store_dir=tmp_path / "jetstream",
-            log_path=tmp_path / "nats.log",
-        )
-    )
+    part = Supervised(loopback_nats_spec(tmp_path, port=port))
     await part.start()
     try:
         await ensure_streams(url)

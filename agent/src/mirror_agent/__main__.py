@@ -3,7 +3,6 @@
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from mirror_agent.agent import Agent
 from mirror_agent.check import check
 from mirror_agent.config import AgentConfig, AgentConfigError, load_config
+from mirror_agent.signals import stop_event
 from mirror_schema import codec
 
 ONCE_WINDOW_SECONDS = 0.5
@@ -34,11 +34,7 @@ def parser() -> argparse.ArgumentParser:
 
 async def run_until_signalled(agent: Agent) -> None:
     """Run the agent until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await agent.run(stop)
+    await agent.run(stop_event())
 
 
 def main(argv: list[str] | None = None) -> int:

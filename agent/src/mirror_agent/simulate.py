@@ -4,7 +4,6 @@ import argparse
 import asyncio
 import gc
 import logging
-import signal
 import sys
 import time
 import uuid
@@ -16,6 +15,7 @@ from mirror_agent.agent import envelope_of
 from mirror_agent.buffer import MemoryBuffer
 from mirror_agent.schedule import Schedule
 from mirror_agent.shipper import Shipper
+from mirror_agent.signals import stop_event
 from mirror_agent.simulated_fleet import SimulatedFleet, simulated_host_id
 from mirror_agent.transport import NatsTransport
 
@@ -200,11 +200,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def _run_until_signalled(options: SimulatorOptions) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await run_simulator(options, stop)
+    await run_simulator(options, stop_event())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

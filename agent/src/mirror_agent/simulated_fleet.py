@@ -254,26 +254,14 @@ class SimulatedHost:
             },
             top_processes=[
                 TopProcess(
-                    name=names[0],
-                    pid=self.pids[0],
+                    name=names[n],
+                    pid=self.pids[n],
                     username="root",
-                    cpu_percent=round(cpu * cores * 0.5, 1),
-                    memory_percent=round(self.process_memory[0], 2),
-                ),
-                TopProcess(
-                    name=names[1],
-                    pid=self.pids[1],
-                    username="root",
-                    cpu_percent=round(cpu * cores * 0.1, 1),
-                    memory_percent=round(self.process_memory[1], 2),
-                ),
-                TopProcess(
-                    name=names[2],
-                    pid=self.pids[2],
-                    username="root",
-                    cpu_percent=round(cpu * 0.02, 1),
-                    memory_percent=round(self.process_memory[2], 2),
-                ),
+                    cpu_percent=round(cpu * share, 1),
+                    memory_percent=round(self.process_memory[n], 2),
+                )
+                # The main workload, a helper, and a small agent-like process.
+                for n, share in enumerate((cores * 0.5, cores * 0.1, 0.02))
             ],
             agent_version="simulator",
             platform=f"Linux-{self.os_kernel}-x86_64",

@@ -81,3 +81,14 @@ def nats_spec(
         return await jetstream_answers(url)
 
     return PartSpec(name="nats", argv=argv, log_path=log_path, probe=probe, address=url)
+
+
+def loopback_nats_spec(base: Path, *, port: int) -> PartSpec:
+    """nats-server on 127.0.0.1:`port`, its streams and log under `base` (tests, benches)."""
+    return nats_spec(
+        host="127.0.0.1",
+        port=port,
+        store_dir=base / "jetstream",
+        log_path=base / "nats.log",
+        server_name=f"loopback-{port}",
+    )
