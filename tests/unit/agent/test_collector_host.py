@@ -15,7 +15,7 @@ from mirror_schema.metrics import MetricSample
 
 # Threads hashing 1 MiB buffers release the GIL, so this child uses every core it can get.
 BUSY_CHILD = """
-import hashlib, os, threading, time
+import hashlib, os, sys, threading, time
 buffer = b"x" * 2**20
 deadline = time.monotonic() + 20  # bounded even if the test dies before killing it
 def spin():
@@ -24,8 +24,11 @@ def spin():
 for _ in range(2 * (os.cpu_count() or 1)):
     threading.Thread(target=spin, daemon=True).start()
 print("ready", flush=True)
-time.sleep(20)
+sys.stdin.read()  # until the test closes our stdin or kills us
 """
+
+
+MEASURING_WINDOW_SECONDS = 0.5
 
 
 def collector(top_processes: int = 5) -> Collector:
@@ -42,14 +45,19 @@ def burn_cpu(seconds: float) -> None:
 
 @pytest.fixture
 def busy_child() -> Iterator[subprocess.Popen[str]]:
-    child = subprocess.Popen([sys.executable, "-c", BUSY_CHILD], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", BUSY_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
         yield child
     finally:
         child.kill()
-        child.wait(timeout=10)
+        child.communicate(timeout=10)  # reaps it and closes its pipes
         if child.stdout is not None:
             child.stdout.close()
 
@@ -125,7 +133,7 @@ def test_top_processes_rank_the_cpu_used_over_the_interval(
     child = psutil.Process(busy_child.pid)
     c.collect(seq=1, interval_seconds=0.5, tags={})
     before, started = sum(child.cpu_times()[:2]), time.monotonic()
-    time.sleep(0.5)
+    time.sleep(MEASURING_WINDOW_SECONDS)  # CPU use is a rate: it needs an interval to measure
     used = (sum(child.cpu_times()[:2]) - before) / (time.monotonic() - started) * 100
     sample = c.collect(seq=2, interval_seconds=0.5, tags={})
     ranks = [process.cpu_percent for process in sample.top_processes]
