@@ -18,6 +18,14 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_LOG_FORMAT",
         # Test harness only: run the real servers in Docker instead of from the wheels.
         "MIRROR_STAGE_TEST_DOCKER",
+        # The ingest's limits and the history's retention (mirror_ingest.config).
+        "MIRROR_STAGE_INGEST_MAX_BODY_BYTES",
+        "MIRROR_STAGE_INGEST_MAX_BATCH",
+        "MIRROR_STAGE_INGEST_MAX_FUTURE_SECONDS",
+        "MIRROR_STAGE_INGEST_MAX_AGE_SECONDS",
+        "MIRROR_STAGE_INGEST_HOST_RATE",
+        "MIRROR_STAGE_INGEST_HOST_BURST",
+        "MIRROR_STAGE_HISTORY_RETENTION_DAYS",
         *(f"MIRROR_STAGE_{part}_PORT" for part in PARTS),
     }
 )
@@ -70,6 +78,20 @@ def read_port(env: Mapping[str, str], part: str) -> int:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise BadValueError(name, raw, "a TCP port number from 1 to 65535")
     return int(raw)
+
+
+def read_number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    """A numeric variable at least `minimum`, or `default` when it is not set."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadValueError(name, raw, f"a number >= {minimum:g}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise BadValueError(name, raw, f"a number >= {minimum:g}")
+    return value
 
 
 def read_log_format(env: Mapping[str, str], *, is_tty: bool) -> str:

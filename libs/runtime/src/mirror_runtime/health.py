@@ -1,5 +1,6 @@
 """Health and Prometheus endpoints shared by every service."""
 
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import asyncpg
@@ -26,6 +27,8 @@ class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     service: str
     nats: NatsState
     db: DbState
+    # Service-specific state, such as a consumer's lag.
+    details: dict[str, int | float | str] = {}
 
 
 class Dependencies:
@@ -40,6 +43,8 @@ class Dependencies:
         self.service = service
         self.nc = nc
         self.pool = pool
+        # A service may add its own state to the health report (set by its start hook).
+        self.details: Callable[[], Awaitable[dict[str, int | float | str]]] | None = None
 
     def nats_state(self) -> NatsState:
         """Whether the NATS connection is usable right now."""
@@ -71,6 +76,7 @@ class Dependencies:
             service=self.service,
             nats=nats_state,
             db=db_state,
+            details=await self.details() if self.details is not None else {},
         )
 
 

@@ -17,7 +17,10 @@ from mirror_runtime.health import Dependencies
 log = structlog.get_logger()
 
 AppFactory = Callable[[Dependencies], FastAPI]
-Starter = Callable[[Dependencies], Awaitable[None]]
+Stopper = Callable[[], Awaitable[None]]
+# Runs after NATS and PostgreSQL are connected and before HTTP serves: migrations, consumers.
+# What it returns is awaited on shutdown, before NATS drains.
+Starter = Callable[[Dependencies], Awaitable[Stopper | None]]
 
 
 class StartupError(RuntimeError):
@@ -95,8 +98,7 @@ async def run_service(
     nc = await connect_nats(config)
     pool = await connect_db(config)
     deps = Dependencies(config.name, nc, pool)
-    if start is not None:
-        await start(deps)
+    stop_background = await start(deps) if start is not None else None
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(deps),
@@ -116,6 +118,8 @@ async def run_service(
         await server.serve()
     finally:
         log.info("service.stopping", service=config.name)
+        if stop_background is not None:
+            await stop_background()
         if not nc.is_closed:
             await nc.drain()
         if pool is not None:
