@@ -280,3 +280,22 @@ def test_process_cpu_percent_may_exceed_100() -> None:
     process = {"name": "make", "pid": 9, "cpu_percent": 390.0}
     sample = _decode_dict({**_minimal(), "top_processes": [process]})
     assert sample.top_processes[0].cpu_percent == 390.0
+
+
+def test_a_boot_id_that_could_break_a_header_is_refused() -> None:
+    """boot_id goes into the Nats-Msg-Id header: spaces, CR/LF and non-ASCII are refused."""
+    for bad in ("two words", "line\r\nX-Injected: 1", "boot\n", "bööt", "x" * 129):
+        body = msgspec.json.encode(
+            {"hostname": "h", "timestamp": "2026-01-01T00:00:00Z", "cpu_load": 1, "boot_id": bad}
+        )
+        with pytest.raises(msgspec.ValidationError, match=r"\$\.boot_id"):
+            decode_sample(body)
+
+
+def test_counters_stay_within_a_bigint() -> None:
+    """Counters beyond PostgreSQL's BIGINT are refused at the edge, not by the history later."""
+    body = msgspec.json.encode(
+        {"hostname": "h", "timestamp": "2026-01-01T00:00:00Z", "cpu_load": 1, "seq": 2**63}
+    )
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.seq"):
+        decode_sample(body)

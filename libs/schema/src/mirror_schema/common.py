@@ -21,6 +21,8 @@ AwareDatetime = Annotated[
     msgspec.Meta(tz=True, description="ISO 8601 timestamp with a zone (e.g. Z or +02:00)"),
 ]
 Percent = Annotated[float, msgspec.Meta(ge=0, le=100, description="percentage, 0-100")]
-Bytes = Annotated[int, msgspec.Meta(ge=0, description="a byte count, >= 0")]
-Count = Annotated[int, msgspec.Meta(ge=0, description="a counter, >= 0")]
+# Bounded by PostgreSQL's BIGINT, where the history stores them.
+INT64_MAX = 2**63 - 1
+Bytes = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX, description="a byte count, >= 0")]
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX, description="a counter, >= 0")]
 NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]

@@ -144,7 +144,8 @@ class MetricSample(msgspec.Struct, frozen=True, kw_only=True):
     position: Position | None = None
     # Ours adds.
     host_id: HostId | None = None
-    boot_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    # Printable ASCII without spaces: it goes into the Nats-Msg-Id header.
+    boot_id: Annotated[str, msgspec.Meta(pattern=r"^[!-~]{1,128}(?!\n)$")] | None = None
     seq: Count | None = None  # increases by one per sample within one boot_id
     interval_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
     load_average_5: NonNegativeFloat | None = None

@@ -1,0 +1,161 @@
+"""POST /api/metrics/batch: read a capped body, validate, rate-limit, publish, answer 202.
+
+Statuses: 202 accepted (every sample acknowledged by JetStream); 400 body not JSON or a bad
+Content-Length; 413 body over ``max_body_bytes``, more than ``max_batch_samples`` samples, or
+more samples of one host than its burst (waiting cannot help); 422 a sample or the envelope
+breaks the schema; 429 a host is over its rate (with Retry-After); 503 JetStream did not
+acknowledge every sample (with Retry-After; nothing counts as accepted, and the retried batch is
+deduplicated by Msg-Id). Tokens taken for a batch that then fails to publish are refunded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+import msgspec
+import structlog
+from fastapi import APIRouter, Request, Response
+
+from mirror_ingest.config import IngestConfig
+from mirror_ingest.gateway import PublishFailedError, SamplePublisher
+from mirror_ingest.metrics import ACCEPTED, REJECTED
+from mirror_ingest.ratelimit import BatchExceedsBurstError, HostRateLimiter
+from mirror_ingest.validation import AcceptedSample, BatchRejectedError, validate_batch
+
+__all__ = ["BatchAccepted", "gateway_router"]
+
+log = structlog.get_logger()
+
+# A NATS outage or a leader election usually ends within seconds; agents back off beyond that.
+_PUBLISH_RETRY_AFTER_SECONDS: Final = 5
+
+
+class BatchAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    """Body of the 202 answer."""
+
+    accepted: int
+    timestamp: datetime
+
+
+class _Problem(msgspec.Struct, frozen=True):
+    detail: str
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def gateway_router(
+    publisher: SamplePublisher,
+    limiter: HostRateLimiter,
+    config: IngestConfig,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+) -> APIRouter:
+    """The ingest's HTTP gateway onto METRICS; ``clock`` (aware datetimes) is for tests."""
+    router = APIRouter()
+
+    @router.post("/api/metrics/batch", status_code=202)
+    async def post_batch(request: Request) -> Response:
+        """Accept ``{"samples": [MetricSample, ...]}`` and publish each sample to its host."""
+        try:
+            body = await _read_capped(request, config.max_body_bytes)
+            now = clock()
+            samples = validate_batch(
+                body,
+                now=now,
+                max_samples=config.max_batch_samples,
+                max_future_seconds=config.max_future_seconds,
+                max_age_seconds=config.max_age_seconds,
+            )
+        except BatchRejectedError as exc:
+            return _refuse(exc.status, exc.detail, exc.reason)
+        counts = _per_host(samples)
+        try:
+            wait = limiter.take(counts)
+        except BatchExceedsBurstError as exc:
+            return _refuse(413, str(exc), "over_burst")
+        if wait is not None:
+            return _refuse(
+                429,
+                f"samples: host rate exceeded for {_names(counts)} (at most "
+                f"{config.host_rate_per_second:g} samples per second per host, bursts of "
+                f"{config.host_burst:g}); retry after {wait:.0f} s",
+                "rate_limited",
+                retry_after=wait,
+            )
+        try:
+            await publisher.publish(samples)
+        except PublishFailedError as exc:
+            limiter.refund(counts)
+            return _refuse(
+                503,
+                f"NATS did not acknowledge the batch ({exc.reason}); nothing was accepted, "
+                "retry the whole batch",
+                "publish_failed",
+                retry_after=_PUBLISH_RETRY_AFTER_SECONDS,
+            )
+        ACCEPTED.inc(len(samples))
+        return _json(202, BatchAccepted(accepted=len(samples), timestamp=now))
+
+    return router
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise BatchRejectedError(
+                400, f"Content-Length: {declared!r} is not a number of bytes", "bad_length"
+            ) from None
+        if length > limit:
+            raise _too_large(f"{length} bytes", limit)
+    body = bytearray()
+    # A chunked body has no Content-Length: count as it arrives, never holding more than limit.
+    async for chunk in request.stream():
+        if len(body) + len(chunk) > limit:
+            raise _too_large(f"more than {limit} bytes", limit)
+        body += chunk
+    return bytes(body)
+
+
+def _too_large(size: str, limit: int) -> BatchRejectedError:
+    return BatchRejectedError(
+        413,
+        f"body: {size}, over the limit of {limit} bytes; split the samples into smaller batches",
+        "body_too_large",
+    )
+
+
+def _names(counts: Counter[str], shown: int = 5) -> str:
+    names = sorted(counts)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(repr(name) for name in names[:shown]) + more
+
+
+def _per_host(samples: list[AcceptedSample]) -> Counter[str]:
+    return Counter(sample.host_id for sample in samples)
+
+
+def _refuse(status: int, detail: str, reason: str, *, retry_after: float | None = None) -> Response:
+    REJECTED.labels(reason=reason).inc()
+    # warning: the input was refused; error: the bus failed us, a person should look.
+    level = log.error if status >= 500 else log.warning
+    level("batch.rejected", status=status, reason=reason, detail=detail)
+    headers = None if retry_after is None else {"Retry-After": str(int(retry_after))}
+    return _json(status, _Problem(detail), headers=headers)
+
+
+def _json(status: int, body: msgspec.Struct, *, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
