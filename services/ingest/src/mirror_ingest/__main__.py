@@ -1,9 +1,21 @@
 """python -m mirror_ingest: run the ingest service until SIGTERM."""
 
+import os
 import sys
 
-from mirror_ingest.app import create_app
-from mirror_runtime.entry import run_from_env
+import structlog
+
+from mirror_ingest.config import from_env
+from mirror_ingest.service import main
+from mirror_runtime.environment import ConfigError
+from mirror_runtime.logs import configure_logging
 
 if __name__ == "__main__":
-    sys.exit(run_from_env("ingest", "INGEST", create_app))
+    try:
+        config = from_env(os.environ)
+    except ConfigError as exc:
+        print(f"ingest: {exc}", file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        sys.exit(2)
+    configure_logging(config.service.log_format)
+    structlog.contextvars.bind_contextvars(service="ingest")
+    sys.exit(main(config))

@@ -1,11 +1,22 @@
-"""HTTP app of the ingest service: routes only."""
+"""HTTP app of the ingest service: the gateway's and the history's routes; no NATS logic here."""
 
 from fastapi import FastAPI
 
+from mirror_ingest.config import IngestConfig
+from mirror_ingest.gateway import SamplePublisher
+from mirror_ingest.gateway_routes import gateway_router
+from mirror_ingest.history_routes import history_router
+from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
 
 
-def create_app(deps: Dependencies) -> FastAPI:
-    """The ingest service's FastAPI app over its dependencies."""
-    return service_app(deps)
+def create_app(deps: Dependencies, config: IngestConfig) -> FastAPI:
+    """POST /api/metrics/batch, GET /api/metrics/history, GET /api/hosts, health and metrics."""
+    assert deps.pool is not None  # the service refuses to start without PostgreSQL
+    app = service_app(deps)
+    publisher = SamplePublisher(deps.nc, ack_timeout_seconds=config.ack_timeout_seconds)
+    limiter = HostRateLimiter(config.host_rate_per_second, config.host_burst)
+    app.include_router(gateway_router(publisher, limiter, config))
+    app.include_router(history_router(deps.pool))
+    return app

@@ -1,0 +1,63 @@
+"""Wiring of the ingest service: streams, migrations, the history writer, then HTTP."""
+
+import asyncio
+
+import structlog
+from fastapi import FastAPI
+
+from mirror_ingest.app import create_app
+from mirror_ingest.config import IngestConfig
+from mirror_ingest.history import HistoryWriter
+from mirror_ingest.metrics import CONSUMER_LAG
+from mirror_ingest.migrations import migrate
+from mirror_runtime import serve
+from mirror_runtime.health import Dependencies
+from mirror_schema import streams
+
+log = structlog.get_logger()
+
+# On SIGTERM the writer finishes the batch in hand; past this, the batch is redelivered.
+WRITER_STOP_SECONDS = 20.0
+
+
+def main(config: IngestConfig) -> int:
+    """Run the ingest service until SIGTERM; the exit code."""
+
+    async def start(deps: Dependencies) -> serve.Stopper:
+        if deps.pool is None:
+            raise serve.StartupError(
+                "the ingest stores the metrics history in PostgreSQL: set MIRROR_STAGE_DB_URL"
+            )
+        await streams.ensure_streams(deps.nc.jetstream())
+        applied = await migrate(deps.pool)
+        log.info("history.migrated", applied=applied)
+        writer = HistoryWriter(
+            deps.nc,
+            deps.pool,
+            batch_size=config.history_batch_size,
+            retention_days=config.retention_days,
+        )
+
+        async def details() -> dict[str, int | float | str]:
+            CONSUMER_LAG.set(writer.lag())
+            return {"history_consumer_lag": writer.lag()}
+
+        deps.details = details
+        stop = asyncio.Event()
+        running = asyncio.create_task(writer.run(stop))
+
+        async def stop_writer() -> None:
+            stop.set()
+            try:
+                async with asyncio.timeout(WRITER_STOP_SECONDS):
+                    await running
+            except TimeoutError:
+                running.cancel()
+                log.warning("history.stop_timed_out")
+
+        return stop_writer
+
+    def app(deps: Dependencies) -> FastAPI:
+        return create_app(deps, config)
+
+    return serve.main(config.service, app, start)
