@@ -24,6 +24,8 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     http_port: int
     log_format: str = "json"
     nats_connect_timeout_seconds: float = 30.0
+    # Connections to PostgreSQL: background writers plus concurrent HTTP queries.
+    db_pool_size: int = 8
 
 
 def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) -> ServiceConfig:

@@ -78,7 +78,7 @@ async def connect_db(config: ServiceConfig) -> asyncpg.Pool | None:
             while True:
                 try:
                     pool: asyncpg.Pool = await asyncpg.create_pool(
-                        config.db_url, min_size=1, max_size=4
+                        config.db_url, min_size=1, max_size=config.db_pool_size
                     )
                     return pool
                 except (OSError, asyncpg.CannotConnectNowError) as exc:

@@ -31,6 +31,9 @@ __all__ = [
 
 _DAY: Final = 86_400.0
 _GIB: Final = 2**30
+# Each stream reserves its max_bytes of the server's storage (nats-server allows 75 % of the
+# free disk by default): about 3.25 GiB in all, so the embedded stack starts on small disks.
+# METRICS is a transport buffer; the history in PostgreSQL is what keeps samples for long.
 
 # Nats-Msg-Id deduplication window: a publisher retry within it is stored once.
 DUPLICATE_WINDOW_SECONDS: Final = 120.0
@@ -66,35 +69,35 @@ METRICS: Final = StreamSpec(
     subjects=(subjects.METRICS_RAW_ALL,),
     description="MetricSamples from agents and the ingest",
     max_age_seconds=7 * _DAY,
-    max_bytes=8 * _GIB,
+    max_bytes=2 * _GIB,
 )
 COMMANDS: Final = StreamSpec(
     name="COMMANDS",
     subjects=(subjects.COMMANDS_DISPATCH_ALL,),
     description="Commands dispatched to agents",
     max_age_seconds=7 * _DAY,
-    max_bytes=_GIB,
+    max_bytes=_GIB // 4,
 )
 COMMAND_RESULTS: Final = StreamSpec(
     name="COMMAND_RESULTS",
     subjects=(subjects.COMMANDS_RESULT_ALL, subjects.COMMANDS_STATUS_ALL),
     description="CommandStatus reports and final CommandResults from agents",
     max_age_seconds=30 * _DAY,
-    max_bytes=2 * _GIB,
+    max_bytes=_GIB // 2,
 )
 ALERTS: Final = StreamSpec(
     name="ALERTS",
     subjects=(subjects.ALERTS_EVENTS_ALL,),
     description="AlertEvents from the alerts service",
     max_age_seconds=30 * _DAY,
-    max_bytes=_GIB,
+    max_bytes=_GIB // 4,
 )
 DEADLETTER: Final = StreamSpec(
     name="DEADLETTER",
     subjects=(subjects.DEAD_LETTER_ALL,),
     description="Messages no consumer could process, with the reason in a header",
     max_age_seconds=14 * _DAY,
-    max_bytes=_GIB,
+    max_bytes=_GIB // 4,
 )
 
 STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER)

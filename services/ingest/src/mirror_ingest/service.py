@@ -18,6 +18,7 @@ log = structlog.get_logger()
 
 # On SIGTERM the writer finishes the batch in hand; past this, the batch is redelivered.
 WRITER_STOP_SECONDS = 20.0
+HISTORY_ACK_WAIT_SECONDS = 10.0
 
 
 def main(config: IngestConfig) -> int:
@@ -36,6 +37,9 @@ def main(config: IngestConfig) -> int:
             deps.pool,
             batch_size=config.history_batch_size,
             retention_days=config.retention_days,
+            # A batch is written in well under a second: after a crash, what the dead process
+            # had fetched comes back this soon.
+            ack_wait=HISTORY_ACK_WAIT_SECONDS,
         )
 
         async def details() -> dict[str, int | float | str]:

@@ -1,0 +1,290 @@
+"""HistoryWriter: the durable `history` consumer that writes METRICS into PostgreSQL in batches."""
+
+import asyncio
+import contextlib
+import enum
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Final
+
+import asyncpg
+import msgspec
+import nats.aio.client
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+
+from mirror_ingest import partitions, rollups, store
+from mirror_ingest.metrics import CONSUMER_LAG, ROWS_WRITTEN, SAMPLES_CONSUMED
+from mirror_ingest.rows import SampleRow, sample_day, sample_row
+from mirror_runtime.deadletter import dead_letter
+from mirror_schema import streams, subjects
+from mirror_schema.errors import SchemaError
+from mirror_schema.metrics import decode_sample
+
+log = structlog.get_logger()
+
+MAX_DELIVER: Final = 10
+FETCH_TIMEOUT_SECONDS: Final = 1.0
+LAG_REFRESH_SECONDS: Final = 1.0
+ROLLUP_FLUSH_SECONDS: Final = 1.0
+HOUR_FLUSH_SECONDS: Final = 10.0
+PARTITION_MAINTENANCE_SECONDS: Final = 3600.0
+MAX_BACKOFF_SECONDS: Final = 30.0
+
+# Errors that another attempt may not meet: the server or the connection is in trouble.
+TRANSIENT: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.TransactionRollbackError,  # deadlock, serialization failure
+    asyncpg.TooManyConnectionsError,
+)
+# Errors a row's own content causes: the same rows will fail the same way every time.
+DATA_ERRORS: Final = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.CharacterNotInRepertoireError,
+    OverflowError,
+    ValueError,
+)
+
+
+class Verdict(enum.Enum):
+    """What happens to a message once its batch has been tried."""
+
+    ACK = "ack"
+    RETRY = "retry"
+    DEAD = "dead"
+
+
+class Pending(msgspec.Struct, kw_only=True):
+    """One fetched message and, once decoded and admitted, its row."""
+
+    msg: Msg
+    row: SampleRow | None = None
+    reason: str = ""
+
+
+class HistoryWriter:
+    """Pulls METRICS in batches, writes them with COPY, acks after commit; replicas share it."""
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        pool: asyncpg.Pool,
+        *,
+        batch_size: int,
+        stream: str = streams.METRICS.name,
+        durable: str = streams.CONSUMER_HISTORY,
+        subject_filter: str = subjects.METRICS_RAW_ALL,
+        subject_prefix: str = "",
+        retention_days: int = 30,
+        ack_wait: float = 60.0,
+        lanes: int = 2,
+    ) -> None:
+        self.js: JetStreamContext = nc.jetstream()
+        self.pool = pool
+        self.batch_size = batch_size
+        self.stream = stream
+        self.durable = durable
+        self.subject_filter = subject_filter
+        self.subject_prefix = subject_prefix
+        self.retention_days = retention_days
+        self.ack_wait = ack_wait
+        # Lanes pull and write concurrently, like replicas: one decodes while another's batch
+        # is in PostgreSQL. Writes of one host still serialise on its advisory lock.
+        self.lanes = lanes
+        self._lag = 0
+        self._lag_at = 0.0
+        self._days: set[date] = set()
+        self._failures = 0
+
+    def lag(self) -> int:
+        """Messages in the stream not yet delivered to this consumer, as last seen."""
+        return self._lag
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; the batch in hand is finished first."""
+        self._days = await partitions.maintain(self.pool, datetime.now(UTC), self.retention_days)
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=MAX_DELIVER,
+            ack_wait=self.ack_wait,
+            max_ack_pending=max(10 * self.batch_size, 10_000),
+        )
+        subs = [
+            await self.js.pull_subscribe(
+                self.subject_filter, durable=self.durable, stream=self.stream, config=config
+            )
+            for _ in range(self.lanes)
+        ]
+        tasks = [asyncio.create_task(self._lane(sub, stop)) for sub in subs]
+        tasks += [
+            asyncio.create_task(self._every(ROLLUP_FLUSH_SECONDS, self._flush_minutes, stop)),
+            asyncio.create_task(self._every(HOUR_FLUSH_SECONDS, self._flush_hours, stop)),
+            asyncio.create_task(self._every(PARTITION_MAINTENANCE_SECONDS, self._maintain, stop)),
+        ]
+        try:
+            # A lane ends only when stop is set, or with an error that should surface.
+            await asyncio.gather(*tasks[: self.lanes])
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for sub in subs:
+                with contextlib.suppress(nats.errors.Error):
+                    await sub.unsubscribe()
+
+    async def _lane(self, sub: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT_SECONDS)
+            except nats.errors.TimeoutError:
+                msgs = []
+            if msgs:
+                await self.handle(msgs)
+            await self._refresh_lag(sub)
+
+    async def handle(self, msgs: Sequence[Msg]) -> None:
+        """Decode, admit and write one fetched batch, then settle every message in it."""
+        now = datetime.now(UTC)
+        pending = [self._prepare(msg, now) for msg in msgs]
+        rejected = [p for p in pending if p.row is None]
+        for p in rejected:
+            await self._settle(p, Verdict.DEAD)
+        writable = [p for p in pending if p.row is not None]
+        await self._ensure_partitions(writable, now)
+        await self._write(writable)
+
+    def _prepare(self, msg: Msg, now: datetime) -> Pending:
+        try:
+            sample = decode_sample(msg.data)
+            host_id = sample.host_id or subjects.host_id_from_subject(
+                msg.subject, prefix=self.subject_prefix
+            )
+        except (msgspec.DecodeError, SchemaError) as exc:
+            return Pending(msg=msg, reason=f"not a valid MetricSample: {exc}")
+        refusal = partitions.admission_error(sample.timestamp, now, self.retention_days)
+        if refusal is not None:
+            return Pending(msg=msg, reason=refusal)
+        return Pending(msg=msg, row=sample_row(sample, host_id))
+
+    async def _ensure_partitions(self, items: Sequence[Pending], now: datetime) -> None:
+        # Admitted samples lie within retention and the horizon: a missing day (a late sample
+        # from before this service ran) is created on demand, never sent to a DEFAULT partition.
+        missing = {sample_day(p.row[1]) for p in items if p.row is not None} - self._days
+        if missing:
+            try:
+                await partitions.create_days(self.pool, missing)
+                self._days |= missing
+            except TRANSIENT as exc:
+                log.warning("history.partition_create_failed", error=str(exc))
+
+    async def _write(self, items: Sequence[Pending]) -> None:
+        """Write `items` in one transaction; on a data error, bisect to find the bad rows."""
+        if not items:
+            return
+        rows = [p.row for p in items if p.row is not None]
+        try:
+            async with self.pool.acquire() as conn:
+                new = await store.write_batch(conn, rows)
+        except TRANSIENT as exc:
+            log.warning("history.write_failed", error=str(exc), batch=len(items))
+            for p in items:
+                p.reason = f"PostgreSQL unavailable: {exc}"
+                await self._settle(p, Verdict.RETRY)
+            await self._back_off()
+            return
+        except DATA_ERRORS as exc:
+            if len(items) == 1:
+                items[0].reason = f"PostgreSQL refused the row: {type(exc).__name__}: {exc}"
+                await self._settle(items[0], Verdict.DEAD)
+                return
+            middle = len(items) // 2
+            await self._write(items[:middle])
+            await self._write(items[middle:])
+            return
+        self._failures = 0
+        ROWS_WRITTEN.inc(new)
+        for p in items:
+            await self._settle(p, Verdict.ACK)
+
+    async def _settle(self, p: Pending, verdict: Verdict) -> None:
+        """The one place a message is acked, nakked or dead-lettered and terminated."""
+        msg = p.msg
+        if verdict is Verdict.RETRY and msg.metadata.num_delivered >= MAX_DELIVER:
+            p.reason = f"gave up after {MAX_DELIVER} deliveries: {p.reason}"
+            verdict = Verdict.DEAD
+        try:
+            if verdict is Verdict.ACK:
+                await msg.ack()
+                SAMPLES_CONSUMED.inc()
+            elif verdict is Verdict.RETRY:
+                await msg.nak(delay=self._delay())
+            elif await dead_letter(
+                self.js,
+                msg,
+                p.reason,
+                consumer=self.durable,
+                subject_prefix=self.subject_prefix,
+            ):
+                await msg.term()
+            else:
+                await msg.nak(delay=self._delay())
+        except nats.errors.Error as exc:
+            # The ack wait runs out and the message comes back; the unique key absorbs it.
+            log.warning("history.settle_failed", verdict=verdict.value, error=str(exc))
+
+    def _delay(self) -> float:
+        return min(2.0 ** max(self._failures, 0), MAX_BACKOFF_SECONDS)
+
+    async def _back_off(self) -> None:
+        self._failures += 1
+        await asyncio.sleep(min(0.25 * 2**self._failures, MAX_BACKOFF_SECONDS))
+
+    async def _refresh_lag(self, sub: JetStreamContext.PullSubscription) -> None:
+        if time.monotonic() - self._lag_at < LAG_REFRESH_SECONDS:
+            return
+        self._lag_at = time.monotonic()
+        try:
+            info = await sub.consumer_info()
+        except (nats.errors.Error, TimeoutError) as exc:
+            log.warning("history.lag_unknown", error=str(exc))
+            return
+        self._lag = info.num_pending or 0
+        CONSUMER_LAG.set(self._lag)
+
+    async def _flush_minutes(self) -> None:
+        await rollups.flush_minutes(self.pool)
+
+    async def _flush_hours(self) -> None:
+        await rollups.flush_hours(self.pool)
+
+    async def _maintain(self) -> None:
+        self._days = await partitions.maintain(self.pool, datetime.now(UTC), self.retention_days)
+
+    async def _every(
+        self, seconds: float, job: Callable[[], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+            if stop.is_set():
+                return
+            try:
+                await job()
+            except TRANSIENT as exc:
+                log.warning("history.maintenance_failed", job=job.__name__, error=str(exc))
+            except Exception:
+                # A bug in a background job must not stop the writer; it is logged loudly.
+                log.exception("history.maintenance_crashed", job=job.__name__)

@@ -1,0 +1,35 @@
+"""Integration tests: the prefixed streams a test made on the shared server go with it."""
+
+from collections.abc import AsyncIterator
+
+import nats
+import nats.errors
+import nats.js.errors
+import pytest
+import pytest_asyncio
+
+from servers import NatsServer
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def delete_test_streams(request: pytest.FixtureRequest, unique: str) -> AsyncIterator[None]:
+    """After a test, delete the `T<unique>_*` streams it created with ensure_streams(prefix=).
+
+    Every stream reserves its max_bytes of the server's storage, so copies left behind by
+    earlier tests would end in "insufficient storage resources".
+    """
+    yield
+    if "nats_server" not in request.fixturenames:
+        return
+    server: NatsServer = request.getfixturevalue("nats_server")
+    prefix = f"T{unique}_"
+    nc = await nats.connect(server.url)
+    try:
+        js = nc.jetstream()
+        for name in await js.streams_info():
+            if name.config.name and name.config.name.startswith(prefix):
+                await js.delete_stream(name.config.name)
+    except (nats.errors.Error, nats.js.errors.Error):
+        pass
+    finally:
+        await nc.close()
