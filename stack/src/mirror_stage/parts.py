@@ -24,8 +24,10 @@ SERVICES: Mapping[str, str] = {
 
 
 def child_environment(layout: StackLayout, db_url: str | None) -> dict[str, str]:
-    """The environment every child gets: ours, minus MIRROR_STAGE_*, plus the stack's settings."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("MIRROR_")}
+    """The environment every child gets: ours (so a service's own MIRROR_STAGE_* settings, such
+    as the ingest's limits, reach it), with the stack's addresses, ports and database on top."""
+    env = dict(os.environ)
+    env.pop("MIRROR_STAGE_DATA_DIR", None)  # the launcher's alone
     env["MIRROR_STAGE_NATS_URL"] = layout.nats_url
     env["MIRROR_STAGE_LOG_FORMAT"] = layout.log_format
     for part, port in layout.service_ports.items():

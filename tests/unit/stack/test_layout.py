@@ -49,3 +49,20 @@ def test_busy_ports_names_the_variable_to_change() -> None:
         "4222 (NATS, from MIRROR_STAGE_NATS_URL)",
         "9999 (alerts, from MIRROR_STAGE_ALERTS_PORT)",
     ]
+
+
+def test_children_get_service_settings_and_the_stack_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A service's own variables pass through; the stack's NATS, ports and DB win."""
+    from mirror_stage.parts import child_environment
+
+    monkeypatch.setenv("MIRROR_STAGE_INGEST_HOST_RATE", "50")
+    monkeypatch.setenv("MIRROR_STAGE_NATS_URL", "nats://127.0.0.1:5999")
+    layout = stack_layout({"MIRROR_STAGE_NATS_URL": "nats://127.0.0.1:5999"})
+    env = child_environment(layout, "postgresql://db")
+    assert env["MIRROR_STAGE_INGEST_HOST_RATE"] == "50"
+    assert env["MIRROR_STAGE_NATS_URL"] == "nats://127.0.0.1:5999"
+    assert env["MIRROR_STAGE_DB_URL"] == "postgresql://db"
+    assert env["MIRROR_STAGE_TWIN_PORT"] == "8100"
+    assert "MIRROR_STAGE_DATA_DIR" not in env

@@ -129,10 +129,20 @@ async def run_service(
     log.info("service.stopped", service=config.name)
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed (Linux, macOS): HTTP and NATS I/O cost less."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def main(config: ServiceConfig, create_app: AppFactory, start: Starter | None = None) -> int:
     """Entry point for a service's __main__: run it and turn start-up failures into exit 1."""
     try:
-        asyncio.run(run_service(config, create_app, start))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(run_service(config, create_app, start))
     except StartupError as exc:
         log.error("service.failed", service=config.name, error=str(exc))
         return 1
