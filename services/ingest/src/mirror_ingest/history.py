@@ -146,14 +146,28 @@ class HistoryWriter:
                     await sub.unsubscribe()
 
     async def _lane(self, sub: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT_SECONDS)
-            except nats.errors.TimeoutError:
-                msgs = []
-            if msgs:
-                await self.handle(msgs)
-            await self._refresh_lag(sub)
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                fetching = asyncio.create_task(
+                    sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT_SECONDS)
+                )
+                # A stop does not wait for a fetch: what it had pulled is redelivered after
+                # ack_wait, unacknowledged and so not lost.
+                await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetching.done():
+                    fetching.cancel()
+                    await asyncio.gather(fetching, return_exceptions=True)
+                    return
+                try:
+                    msgs = fetching.result()
+                except nats.errors.TimeoutError:
+                    msgs = []
+                if msgs:
+                    await self.handle(msgs)
+                await self._refresh_lag(sub)
+        finally:
+            stopping.cancel()
 
     async def handle(self, msgs: Sequence[Msg]) -> None:
         """Decode, admit and write one fetched batch, then settle every message in it."""
