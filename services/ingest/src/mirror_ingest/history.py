@@ -19,6 +19,7 @@ from nats.js.client import JetStreamContext
 
 from mirror_ingest import partitions, rollups, store
 from mirror_ingest.metrics import CONSUMER_LAG, ROWS_WRITTEN, SAMPLES_CONSUMED
+from mirror_ingest.pull import BatchPuller
 from mirror_ingest.rows import SampleRow, sample_day, sample_row
 from mirror_runtime.deadletter import dead_letter
 from mirror_schema import streams, subjects
@@ -90,6 +91,7 @@ class HistoryWriter:
         ack_wait: float = 60.0,
         lanes: int = 2,
     ) -> None:
+        self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.pool = pool
         self.batch_size = batch_size
@@ -122,12 +124,15 @@ class HistoryWriter:
             ack_wait=self.ack_wait,
             max_ack_pending=max(10 * self.batch_size, 10_000),
         )
-        subs = [
+        # pull_subscribe creates (or checks) the durable consumer; the lanes pull on their own.
+        await (
             await self.js.pull_subscribe(
                 self.subject_filter, durable=self.durable, stream=self.stream, config=config
             )
-            for _ in range(self.lanes)
-        ]
+        ).unsubscribe()
+        subs = [BatchPuller(self.nc, self.stream, self.durable) for _ in range(self.lanes)]
+        for sub in subs:
+            await sub.start()
         tasks = [asyncio.create_task(self._lane(sub, stop)) for sub in subs]
         tasks += [
             asyncio.create_task(self._every(ROLLUP_FLUSH_SECONDS, self._flush_minutes, stop)),
@@ -143,15 +148,13 @@ class HistoryWriter:
             await asyncio.gather(*tasks, return_exceptions=True)
             for sub in subs:
                 with contextlib.suppress(nats.errors.Error):
-                    await sub.unsubscribe()
+                    await sub.close()
 
-    async def _lane(self, sub: JetStreamContext.PullSubscription, stop: asyncio.Event) -> None:
+    async def _lane(self, sub: BatchPuller, stop: asyncio.Event) -> None:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                fetching = asyncio.create_task(
-                    sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT_SECONDS)
-                )
+                fetching = asyncio.create_task(sub.fetch(self.batch_size, FETCH_TIMEOUT_SECONDS))
                 # A stop does not wait for a fetch: what it had pulled is redelivered after
                 # ack_wait, unacknowledged and so not lost.
                 await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -159,13 +162,10 @@ class HistoryWriter:
                     fetching.cancel()
                     await asyncio.gather(fetching, return_exceptions=True)
                     return
-                try:
-                    msgs = fetching.result()
-                except nats.errors.TimeoutError:
-                    msgs = []
+                msgs = fetching.result()
                 if msgs:
                     await self.handle(msgs)
-                await self._refresh_lag(sub)
+                await self._refresh_lag()
         finally:
             stopping.cancel()
 
@@ -266,12 +266,12 @@ class HistoryWriter:
         self._failures += 1
         await asyncio.sleep(min(0.25 * 2**self._failures, MAX_BACKOFF_SECONDS))
 
-    async def _refresh_lag(self, sub: JetStreamContext.PullSubscription) -> None:
+    async def _refresh_lag(self) -> None:
         if time.monotonic() - self._lag_at < LAG_REFRESH_SECONDS:
             return
         self._lag_at = time.monotonic()
         try:
-            info = await sub.consumer_info()
+            info = await self.js.consumer_info(self.stream, self.durable)
         except (nats.errors.Error, TimeoutError) as exc:
             log.warning("history.lag_unknown", error=str(exc))
             return
