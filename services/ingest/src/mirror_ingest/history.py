@@ -89,7 +89,7 @@ class HistoryWriter:
         subject_prefix: str = "",
         retention_days: int = 30,
         ack_wait: float = 60.0,
-        lanes: int = 2,
+        lanes: int = 3,
     ) -> None:
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
