@@ -30,6 +30,18 @@ _LOCK_MARK: Final = (
     "ON CONFLICT (host_id, bucket) DO UPDATE SET bucket = excluded.bucket WHERE false"
 )
 
+# The columns of both rollup tables, and the upsert that replaces a recomputed bucket whole.
+_ROLLUP_FIELDS: Final = (
+    "samples", "cpu_load_avg", "cpu_load_max", "memory_used_percent_avg",
+    "memory_used_percent_max", "swap_used_percent_avg", "swap_used_percent_max",
+    "load_average_avg", "load_average_max", "net_rx_bps_avg", "net_rx_bps_max",
+    "net_tx_bps_avg", "net_tx_bps_max", "net_rates", "interfaces", "disks", "temperatures",
+)  # fmt: skip
+_ROLLUP_COLUMNS: Final = "host_id, bucket, " + ", ".join(_ROLLUP_FIELDS)
+_ROLLUP_UPSERT: Final = "ON CONFLICT (host_id, bucket) DO UPDATE SET " + ", ".join(
+    f"{field} = excluded.{field}" for field in _ROLLUP_FIELDS
+)
+
 # Uses the temp table history_new (host_id, ts): the rows this transaction inserted; runs
 # before the hosts upsert, so hosts.last_seen tells whether a later row of the host can exist.
 MARK_MINUTES: Final = f"""
@@ -147,10 +159,7 @@ temps AS (
 ),
 upserted AS (
     INSERT INTO metric_rollup_1m AS m (
-        host_id, bucket, samples, cpu_load_avg, cpu_load_max, memory_used_percent_avg,
-        memory_used_percent_max, swap_used_percent_avg, swap_used_percent_max,
-        load_average_avg, load_average_max, net_rx_bps_avg, net_rx_bps_max, net_tx_bps_avg,
-        net_tx_bps_max, net_rates, interfaces, disks, temperatures)
+{_ROLLUP_COLUMNS})
     SELECT main.host_id, main.bucket, samples, cpu_load_avg, cpu_load_max, mem_avg, mem_max,
            swap_avg, swap_max, load_avg, load_max, rx_avg, rx_max, tx_avg, tx_max, net_rates,
            interfaces, disks, temperatures
@@ -159,19 +168,7 @@ upserted AS (
     LEFT JOIN disks USING (host_id, bucket)
     LEFT JOIN temps USING (host_id, bucket)
     ORDER BY host_id, bucket
-    ON CONFLICT (host_id, bucket) DO UPDATE SET
-        samples = excluded.samples,
-        cpu_load_avg = excluded.cpu_load_avg, cpu_load_max = excluded.cpu_load_max,
-        memory_used_percent_avg = excluded.memory_used_percent_avg,
-        memory_used_percent_max = excluded.memory_used_percent_max,
-        swap_used_percent_avg = excluded.swap_used_percent_avg,
-        swap_used_percent_max = excluded.swap_used_percent_max,
-        load_average_avg = excluded.load_average_avg,
-        load_average_max = excluded.load_average_max,
-        net_rx_bps_avg = excluded.net_rx_bps_avg, net_rx_bps_max = excluded.net_rx_bps_max,
-        net_tx_bps_avg = excluded.net_tx_bps_avg, net_tx_bps_max = excluded.net_tx_bps_max,
-        net_rates = excluded.net_rates, interfaces = excluded.interfaces,
-        disks = excluded.disks, temperatures = excluded.temperatures
+    {_ROLLUP_UPSERT}
     RETURNING m.host_id, m.bucket
 )
 INSERT INTO rollup_pending_1h AS p (host_id, bucket)
@@ -192,7 +189,7 @@ TAKE_PENDING_MINUTES: Final = _TAKE_PENDING.format(table="rollup_pending_1m")
 TAKE_PENDING_HOURS: Final = _TAKE_PENDING.format(table="rollup_pending_1h")
 
 # Averages are weighted by how many values stand behind each minute's average.
-RECOMPUTE_HOURS: Final = """
+RECOMPUTE_HOURS: Final = f"""
 WITH picked AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS p(host_id, hour)),
 m AS (
     SELECT p.hour, m.* FROM picked p
@@ -265,10 +262,7 @@ temps AS (
     GROUP BY host_id, hour
 )
 INSERT INTO metric_rollup_1h AS h (
-    host_id, bucket, samples, cpu_load_avg, cpu_load_max, memory_used_percent_avg,
-    memory_used_percent_max, swap_used_percent_avg, swap_used_percent_max,
-    load_average_avg, load_average_max, net_rx_bps_avg, net_rx_bps_max, net_tx_bps_avg,
-    net_tx_bps_max, net_rates, interfaces, disks, temperatures)
+{_ROLLUP_COLUMNS})
 SELECT main.host_id, main.hour, samples, cpu_load_avg, cpu_load_max, mem_avg, mem_max,
        swap_avg, swap_max, load_avg, load_max, rx_avg, rx_max, tx_avg, tx_max, net_rates,
        interfaces, disks, temperatures
@@ -277,19 +271,8 @@ LEFT JOIN ifaces USING (host_id, hour)
 LEFT JOIN disks USING (host_id, hour)
 LEFT JOIN temps USING (host_id, hour)
 ORDER BY main.host_id, main.hour
-ON CONFLICT (host_id, bucket) DO UPDATE SET
-    samples = excluded.samples,
-    cpu_load_avg = excluded.cpu_load_avg, cpu_load_max = excluded.cpu_load_max,
-    memory_used_percent_avg = excluded.memory_used_percent_avg,
-    memory_used_percent_max = excluded.memory_used_percent_max,
-    swap_used_percent_avg = excluded.swap_used_percent_avg,
-    swap_used_percent_max = excluded.swap_used_percent_max,
-    load_average_avg = excluded.load_average_avg, load_average_max = excluded.load_average_max,
-    net_rx_bps_avg = excluded.net_rx_bps_avg, net_rx_bps_max = excluded.net_rx_bps_max,
-    net_tx_bps_avg = excluded.net_tx_bps_avg, net_tx_bps_max = excluded.net_tx_bps_max,
-    net_rates = excluded.net_rates, interfaces = excluded.interfaces,
-    disks = excluded.disks, temperatures = excluded.temperatures
-"""
+{_ROLLUP_UPSERT}
+"""  # noqa: S608 - built from constants only
 
 
 async def mark_minutes(conn: Conn) -> None:
