@@ -10,7 +10,6 @@ history holds every accepted sample and prints samples/s. Asserts nothing.
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -18,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-import httpx
 import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -26,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
-from servers import embedded_nats, embedded_postgres
+from servers import embedded_nats, embedded_postgres, ingest_spec
 
 HOSTS = 20_000
 INTERVAL = 5.0
@@ -46,33 +44,13 @@ def bodies(batch: int, count: int) -> list[bytes]:
     ]
 
 
-def ingest_spec(base: Path, nats_url: str, db_url: str, port: int) -> PartSpec:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    env |= {
-        "MIRROR_STAGE_NATS_URL": nats_url,
-        "MIRROR_STAGE_DB_URL": db_url,
-        "MIRROR_STAGE_INGEST_PORT": str(port),
-        "MIRROR_STAGE_LOG_FORMAT": "json",
-        # The bench measures throughput, not the per-host limit.
+def bench_ingest_spec(base: Path, nats_url: str, db_url: str, port: int) -> PartSpec:
+    """The ingest with a per-host limit out of the way: the bench measures throughput."""
+    unlimited = {
         "MIRROR_STAGE_INGEST_HOST_RATE": "1000000",
         "MIRROR_STAGE_INGEST_HOST_BURST": "1000000",
     }
-
-    async def healthy() -> bool:
-        async with httpx.AsyncClient(timeout=1) as client:
-            try:
-                return (await client.get(f"http://127.0.0.1:{port}/api/health")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-    return PartSpec(
-        name="ingest",
-        argv=[sys.executable, "-m", "mirror_ingest"],
-        env=env,
-        log_path=base / "ingest.log",
-        probe=healthy,
-        address=f"http://127.0.0.1:{port}",
-    )
+    return ingest_spec(base, nats_url, db_url, port, unlimited)
 
 
 async def post_for(port: int, work: list[bytes], seconds: float, clients: int) -> tuple[int, int]:
@@ -136,7 +114,7 @@ async def one_run(batch: int, seconds: float, clients: int) -> None:
             embedded_postgres(base / "pg") as pg,
         ):
             port = free_port()
-            ingest = Supervised(ingest_spec(base, nats_server.url, pg.dsn, port))
+            ingest = Supervised(bench_ingest_spec(base, nats_server.url, pg.dsn, port))
             await ingest.start()
             try:
                 began = time.monotonic()

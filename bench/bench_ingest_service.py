@@ -21,7 +21,7 @@ import nats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench_history import INTERVAL, publish_ticks
-from bench_ingest_http import ingest_spec
+from bench_ingest_http import bench_ingest_spec
 
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
@@ -42,7 +42,7 @@ async def measure(samples: int, hosts: int) -> None:
             start = datetime.now(UTC).timestamp() - INTERVAL * (samples // hosts + 1)
             published = await publish_ticks(nc, fleet, start, samples // hosts, "svc")
             await nc.close()
-            ingest = Supervised(ingest_spec(base, ns.url, pg.dsn, free_port()))
+            ingest = Supervised(bench_ingest_spec(base, ns.url, pg.dsn, free_port()))
             began = time.monotonic()
             await ingest.start()
             connection = await asyncpg.connect(pg.dsn)

@@ -6,15 +6,17 @@ instead; otherwise (the default, and CI) they come from the wheels, on free port
 
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from mirror_stage.natsd import loopback_nats_spec
+from mirror_stage.parts import http_health_ok
 from mirror_stage.ports import free_port
 from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
-from mirror_stage.supervisor import Supervised
+from mirror_stage.supervisor import PartSpec, Supervised
 
 # Durability is not under test here: these make PostgreSQL start and write faster.
 FAST_POSTGRES = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -96,3 +98,30 @@ async def docker_postgres() -> AsyncIterator[PostgresServer]:
 
     with PostgresContainer("postgres:16", driver=None, dbname="postgres") as container:
         yield PostgresServer(dsn=container.get_connection_url())
+
+
+def ingest_spec(
+    base: Path, nats_url: str, db_url: str, port: int, extra_env: dict[str, str] | None = None
+) -> PartSpec:
+    """`python -m mirror_ingest` as deployed, healthy when /api/health answers 200."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+    env |= {
+        "MIRROR_STAGE_NATS_URL": nats_url,
+        "MIRROR_STAGE_DB_URL": db_url,
+        "MIRROR_STAGE_INGEST_PORT": str(port),
+        "MIRROR_STAGE_LOG_FORMAT": "json",
+        **(extra_env or {}),
+    }
+    address = f"http://127.0.0.1:{port}"
+
+    async def healthy() -> bool:
+        return await http_health_ok(f"{address}/api/health")
+
+    return PartSpec(
+        name="ingest",
+        argv=[sys.executable, "-m", "mirror_ingest"],
+        env=env,
+        log_path=base / "ingest.log",
+        probe=healthy,
+        address=address,
+    )

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,8 @@ from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
 from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
-from mirror_stage.supervisor import PartSpec, Supervised
+from mirror_stage.supervisor import Supervised
+from servers import ingest_spec
 from waiting import wait_until
 
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "original-agent-payload.json"
@@ -32,33 +32,6 @@ async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
     await part.start()
     yield part.spec.address
     await part.stop()
-
-
-def ingest_spec(tmp_path: Path, nats_url: str, db_url: str, port: int) -> PartSpec:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    env |= {
-        "MIRROR_STAGE_NATS_URL": nats_url,
-        "MIRROR_STAGE_DB_URL": db_url,
-        "MIRROR_STAGE_INGEST_PORT": str(port),
-        "MIRROR_STAGE_LOG_FORMAT": "json",
-    }
-
-    async def healthy() -> bool:
-        async with httpx.AsyncClient(timeout=1) as client:
-            try:
-                answer = await client.get(f"http://127.0.0.1:{port}/api/health")
-            except httpx.HTTPError:
-                return False
-            return answer.status_code == 200
-
-    return PartSpec(
-        name="ingest",
-        argv=[sys.executable, "-m", "mirror_ingest"],
-        env=env,
-        log_path=tmp_path / "ingest.log",
-        probe=healthy,
-        address=f"http://127.0.0.1:{port}",
-    )
 
 
 async def count_rows(db_url: str, host: str | None = None) -> tuple[int, int]:
