@@ -32,7 +32,7 @@ test-unit: install ## run the unit tests only (seconds, no servers)
 lint: install ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/schema/src libs/runtime/src agent/src services/*/src stack/src
+	$(BIN)/mypy libs/schema/src libs/derive/src libs/runtime/src agent/src services/*/src stack/src
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

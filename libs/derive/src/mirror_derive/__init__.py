@@ -1,0 +1,1 @@
+"""Figures derived from MetricSamples: one library for the twin and the alerts service."""
