@@ -75,8 +75,8 @@ def admission_error(timestamp: datetime, now: datetime, retention_days: int) -> 
     return None
 
 
-async def existing_days(conn: Conn) -> set[date]:
-    """Days that have a partition of every partitioned table."""
+async def _partition_days(conn: Conn) -> list[tuple[str, date]]:
+    """(parent table, day) of every day partition of the partitioned tables."""
     rows = await conn.fetch(
         "SELECT parent.relname AS parent, child.relname AS child FROM pg_inherits i "
         "JOIN pg_class parent ON parent.oid = i.inhparent "
@@ -84,11 +84,19 @@ async def existing_days(conn: Conn) -> set[date]:
         "WHERE parent.relname = ANY($1::text[])",
         list(PARTITIONED),
     )
+    found = ((row["parent"], _SUFFIX_RE.search(row["child"])) for row in rows)
+    return [
+        (parent, datetime.strptime(match[1], "%Y%m%d").date())
+        for parent, match in found
+        if match is not None
+    ]
+
+
+async def existing_days(conn: Conn) -> set[date]:
+    """Days that have a partition of every partitioned table."""
     per_table: dict[str, set[date]] = {table: set() for table in PARTITIONED}
-    for row in rows:
-        match = _SUFFIX_RE.search(row["child"])
-        if match is not None:
-            per_table[row["parent"]].add(datetime.strptime(match[1], "%Y%m%d").date())
+    for parent, day in await _partition_days(conn):
+        per_table[parent].add(day)
     return set.intersection(*per_table.values())
 
 
@@ -131,15 +139,7 @@ async def drop_expired(pool: asyncpg.Pool, now: datetime, retention_days: int) -
 
 async def existing_days_any(conn: Conn) -> set[date]:
     """Days that have a partition of any partitioned table (a half-dropped day included)."""
-    rows = await conn.fetch(
-        "SELECT child.relname AS child FROM pg_inherits i "
-        "JOIN pg_class parent ON parent.oid = i.inhparent "
-        "JOIN pg_class child ON child.oid = i.inhrelid "
-        "WHERE parent.relname = ANY($1::text[])",
-        list(PARTITIONED),
-    )
-    found = (_SUFFIX_RE.search(row["child"]) for row in rows)
-    return {datetime.strptime(m[1], "%Y%m%d").date() for m in found if m is not None}
+    return {day for _, day in await _partition_days(conn)}
 
 
 async def maintain(pool: asyncpg.Pool, now: datetime, retention_days: int) -> set[date]:
