@@ -1,9 +1,21 @@
 """python -m mirror_twin: run the twin service until SIGTERM."""
 
+import os
 import sys
 
-from mirror_runtime.entry import run_from_env
-from mirror_twin.app import create_app
+import structlog
+
+from mirror_runtime.environment import ConfigError
+from mirror_runtime.logs import configure_logging
+from mirror_twin.config import from_env
+from mirror_twin.service import main
 
 if __name__ == "__main__":
-    sys.exit(run_from_env("twin", "TWIN", create_app))
+    try:
+        config = from_env(os.environ)
+    except ConfigError as exc:
+        print(f"twin: {exc}", file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        sys.exit(2)
+    configure_logging(config.service.log_format)
+    structlog.contextvars.bind_contextvars(service="twin")
+    sys.exit(main(config))

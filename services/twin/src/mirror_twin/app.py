@@ -7,6 +7,8 @@ from fastapi.staticfiles import StaticFiles
 
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
+from mirror_twin.engine import TwinEngine
+from mirror_twin.routes import twin_router
 
 
 def hud_directory() -> Path:
@@ -20,8 +22,9 @@ def hud_directory() -> Path:
     )
 
 
-def create_app(deps: Dependencies) -> FastAPI:
-    """The twin service's FastAPI app over its dependencies."""
+def create_app(deps: Dependencies, engine: TwinEngine) -> FastAPI:
+    """The twin service's FastAPI app: its routes, then the HUD at /."""
     app = service_app(deps)
+    app.include_router(twin_router(engine))
     app.mount("/", StaticFiles(directory=hud_directory(), html=True), name="hud")
     return app

@@ -169,6 +169,21 @@ class TwinState:
             links=[links[link] for link in sorted(links)],
         )
 
+    def snapshot(self, now: datetime) -> TwinFrame:
+        """The whole twin now, labelled with the last seq handed out; changes nothing.
+
+        For a client joining between diffs: the next diff's base_seq is this seq, and it may
+        repeat a host this snapshot already holds, which a client applies again harmlessly.
+        """
+        links = self._links()
+        return TwinFrame(
+            twin_id=self._twin_id,
+            generated_at=now,
+            seq=self._seq,
+            hosts=[self._view(host_id) for host_id in sorted(self._hosts)],
+            links=[links[link] for link in sorted(links)],
+        )
+
     def take_diff(self, seq: int, now: datetime) -> TwinDiff | None:
         """Return what changed since the last frame or diff as diff ``seq``, or None if nothing.
 

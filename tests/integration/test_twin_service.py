@@ -1,0 +1,100 @@
+"""`python -m mirror_twin` as deployed: samples from the bus to a real WebSocket client."""
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import nats
+import pytest_asyncio
+import websockets
+
+from mirror_agent.agent import envelope_of
+from mirror_agent.simulated_fleet import SimulatedFleet
+from mirror_schema import codec, streams
+from mirror_stage.natsd import loopback_nats_spec
+from mirror_stage.parts import http_health_ok
+from mirror_stage.ports import free_port
+from mirror_stage.supervisor import PartSpec, Supervised
+from waiting import wait_until
+
+
+@pytest_asyncio.fixture
+async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
+    part = Supervised(loopback_nats_spec(tmp_path / "nats", port=free_port()))
+    await part.start()
+    nc = await nats.connect(part.spec.address)
+    await streams.ensure_streams(nc.jetstream())
+    await nc.close()
+    yield part.spec.address
+    await part.stop()
+
+
+@pytest_asyncio.fixture
+async def twin(own_nats: str, tmp_path: Path) -> AsyncIterator[int]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+    env |= {"MIRROR_STAGE_NATS_URL": own_nats, "MIRROR_STAGE_TWIN_PORT": str(port)}
+
+    async def healthy() -> bool:
+        return await http_health_ok(f"http://127.0.0.1:{port}/api/health")
+
+    part = Supervised(
+        PartSpec(
+            name="twin",
+            argv=[sys.executable, "-m", "mirror_twin"],
+            env=env,
+            log_path=tmp_path / "twin.log",
+            probe=healthy,
+            address=f"http://127.0.0.1:{port}",
+        )
+    )
+    await part.start()
+    yield port
+    await part.stop()
+
+
+async def publish_tick(url: str, fleet: SimulatedFleet, at: float) -> int:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    samples = fleet.tick(at)
+    for envelope in map(envelope_of, samples):
+        await js.publish(
+            envelope.subject, envelope.payload, headers={"Nats-Msg-Id": envelope.msg_id}
+        )
+    await nc.close()
+    return len(samples)
+
+
+async def test_a_client_gets_a_full_frame_then_diffs_in_order(own_nats: str, twin: int) -> None:
+    """Hosts published before the client connects are in its first frame; later samples come
+    as diffs whose seq increases and whose base_seq is the seq before."""
+    fleet = SimulatedFleet(5, 11, interval=1.0, prefix="tw")
+    start = datetime.now(UTC).timestamp() - 10
+    await publish_tick(own_nats, fleet, start)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{twin}") as http:
+
+        async def all_hosts() -> bool:
+            state = (await http.get("/api/twin/state")).json()
+            return len(state["hosts"]) == 5
+
+        await wait_until(all_hosts, timeout=15, what="five hosts in the twin")
+    async with websockets.connect(f"ws://127.0.0.1:{twin}/ws/twin") as socket:
+        first = codec.decode_twin_message(await socket.recv())
+        assert type(first).__name__ == "TwinFrame"
+        assert len(first.hosts) == 5
+        seq = first.seq
+        await publish_tick(own_nats, fleet, start + 1)
+        changed: set[str] = set()
+        async with asyncio.timeout(15):
+            while len(changed) < 5:
+                diff = codec.decode_twin_message(await socket.recv())
+                assert type(diff).__name__ == "TwinDiff"
+                assert diff.seq > seq
+                assert diff.base_seq == seq  # type: ignore[union-attr]
+                seq = diff.seq
+                changed |= {host.host_id for host in diff.hosts}
+    assert changed == {host.host_id for host in first.hosts}
