@@ -33,25 +33,28 @@ async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
     await part.stop()
 
 
-@pytest_asyncio.fixture
-async def twin(own_nats: str, tmp_path: Path) -> AsyncIterator[int]:
-    port = free_port()
+def twin_spec(nats_url: str, log_path: Path, port: int) -> PartSpec:
+    """One twin replica as deployed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    env |= {"MIRROR_STAGE_NATS_URL": own_nats, "MIRROR_STAGE_TWIN_PORT": str(port)}
+    env |= {"MIRROR_STAGE_NATS_URL": nats_url, "MIRROR_STAGE_TWIN_PORT": str(port)}
 
     async def healthy() -> bool:
         return await http_health_ok(f"http://127.0.0.1:{port}/api/health")
 
-    part = Supervised(
-        PartSpec(
-            name="twin",
-            argv=[sys.executable, "-m", "mirror_twin"],
-            env=env,
-            log_path=tmp_path / "twin.log",
-            probe=healthy,
-            address=f"http://127.0.0.1:{port}",
-        )
+    return PartSpec(
+        name="twin",
+        argv=[sys.executable, "-m", "mirror_twin"],
+        env=env,
+        log_path=log_path,
+        probe=healthy,
+        address=f"http://127.0.0.1:{port}",
     )
+
+
+@pytest_asyncio.fixture
+async def twin(own_nats: str, tmp_path: Path) -> AsyncIterator[int]:
+    port = free_port()
+    part = Supervised(twin_spec(own_nats, tmp_path / "twin.log", port))
     await part.start()
     yield port
     await part.stop()
@@ -98,3 +101,49 @@ async def test_a_client_gets_a_full_frame_then_diffs_in_order(own_nats: str, twi
                 seq = diff.seq
                 changed |= {host.host_id for host in diff.hosts}
     assert changed == {host.host_id for host in first.hosts}
+
+
+async def host_position(port: int, host_id: str) -> tuple[int, dict[str, float]] | None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        for host in (await http.get("/api/twin/state")).json()["hosts"]:
+            if host["host_id"] == host_id:
+                return host["layer"], host["position"]
+    return None
+
+
+async def test_a_placement_reaches_every_replica_and_survives_a_restart(
+    own_nats: str, twin: int, tmp_path: Path
+) -> None:
+    """PUT on one replica: another replica applies it, and so does a replica started later."""
+    fleet = SimulatedFleet(2, 5, interval=1.0, prefix="pl")
+    await publish_tick(own_nats, fleet, datetime.now(UTC).timestamp() - 5)
+    host_id = fleet.hosts[0].host_id
+    other_port = free_port()
+    other = Supervised(twin_spec(own_nats, tmp_path / "other.log", other_port))
+    await other.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{twin}") as http:
+            bad = await http.put(f"/api/twin/hosts/{host_id}/placement", json={"layer": 9})
+            assert bad.status_code == 422
+            assert "layer" in bad.json()["detail"] or "position" in bad.json()["detail"]
+            answer = await http.put(
+                f"/api/twin/hosts/{host_id}/placement",
+                json={"layer": 2, "position": {"x": 1.5, "y": 0.0, "z": -3.0}},
+            )
+            assert answer.status_code == 200, answer.text
+        wanted = (2, {"x": 1.5, "y": 0.0, "z": -3.0})
+
+        async def applied(port: int) -> bool:
+            return await host_position(port, host_id) == wanted
+
+        await wait_until(lambda: applied(other_port), timeout=15, what="the other replica")
+        await wait_until(lambda: applied(twin), timeout=15, what="the first replica")
+    finally:
+        await other.stop()
+    later_port = free_port()
+    later = Supervised(twin_spec(own_nats, tmp_path / "later.log", later_port))
+    await later.start()
+    try:
+        await wait_until(lambda: applied(later_port), timeout=15, what="a restarted replica")
+    finally:
+        await later.stop()

@@ -15,6 +15,7 @@ from nats.js.api import DeliverPolicy
 from mirror_schema import codec, subjects
 from mirror_twin.broadcast import Broadcaster
 from mirror_twin.config import TwinConfig
+from mirror_twin.placements import PlacementBody, PlacementStore
 from mirror_twin.state import TwinState
 
 log = structlog.get_logger()
@@ -37,6 +38,7 @@ class TwinEngine:
         self.config = config
         self.state = TwinState(config.twin_id)
         self.broadcaster = Broadcaster(queue_size=config.client_queue_size, snapshot=self.snapshot)
+        self.placements = PlacementStore(nc.jetstream())
         self._subscription: nats.aio.subscription.Subscription | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -58,6 +60,7 @@ class TwinEngine:
     async def start(self) -> None:
         """Start from the latest sample of every host, then follow the stream."""
         js = self.nc.jetstream()
+        await self.placements.open(self._apply_placement)
         self._subscription = await js.subscribe(
             subjects.METRICS_RAW_ALL,
             ordered_consumer=True,
@@ -65,6 +68,9 @@ class TwinEngine:
             cb=self.on_sample,
         )
         self._ticker = asyncio.create_task(self._tick())
+
+    def _apply_placement(self, host_id: str, placement: PlacementBody) -> None:
+        self.state.set_placement(host_id, placement.layer, placement.position)
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -90,3 +96,4 @@ class TwinEngine:
         if self._subscription is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._subscription.unsubscribe()
+        await self.placements.close()

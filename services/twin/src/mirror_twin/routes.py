@@ -3,9 +3,13 @@
 import asyncio
 import contextlib
 
-from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
+import msgspec
+import nats.errors
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
 
+from mirror_schema.hosts import is_valid_host_id
 from mirror_twin.engine import TwinEngine
+from mirror_twin.placements import decode_placement
 
 
 def twin_router(engine: TwinEngine) -> APIRouter:
@@ -15,6 +19,23 @@ def twin_router(engine: TwinEngine) -> APIRouter:
     @router.get("/api/twin/state")
     async def state() -> Response:
         return Response(content=engine.snapshot(), media_type="application/json")
+
+    @router.put("/api/twin/hosts/{host_id}/placement")
+    async def place(host_id: str, request: Request) -> Response:
+        if not is_valid_host_id(host_id):
+            raise HTTPException(422, f"host_id {host_id!r} is not a valid host id")
+        try:
+            placement = decode_placement(await request.body())
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise HTTPException(422, f"body: {exc}") from None
+        try:
+            await engine.placements.save(host_id, placement)
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise HTTPException(503, f"the placement could not be stored: {exc}") from None
+        return Response(
+            content=msgspec.json.encode({"host_id": host_id, **msgspec.to_builtins(placement)}),
+            media_type="application/json",
+        )
 
     @router.websocket("/ws/twin")
     async def live(socket: WebSocket) -> None:
