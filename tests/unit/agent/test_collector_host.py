@@ -24,11 +24,17 @@ def spin():
 for _ in range(2 * (os.cpu_count() or 1)):
     threading.Thread(target=spin, daemon=True).start()
 print("ready", flush=True)
+# On "go", spin here too until this process has used MEASURED_CPU_SECONDS more, then say so:
+# the test's measuring window ends on that line instead of on a timer.
+sys.stdin.readline()
+start = time.process_time()
+while time.process_time() - start < MEASURED_CPU_SECONDS:
+    pass
+print("spun", flush=True)
 sys.stdin.read()  # until the test closes our stdin or kills us
 """
 
-
-MEASURING_WINDOW_SECONDS = 0.5
+MEASURED_CPU_SECONDS = 0.5
 
 
 def collector(top_processes: int = 5) -> Collector:
@@ -46,7 +52,7 @@ def burn_cpu(seconds: float) -> None:
 @pytest.fixture
 def busy_child() -> Iterator[subprocess.Popen[str]]:
     child = subprocess.Popen(
-        [sys.executable, "-c", BUSY_CHILD],
+        [sys.executable, "-c", f"MEASURED_CPU_SECONDS = {MEASURED_CPU_SECONDS}\n{BUSY_CHILD}"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -133,7 +139,11 @@ def test_top_processes_rank_the_cpu_used_over_the_interval(
     child = psutil.Process(busy_child.pid)
     c.collect(seq=1, interval_seconds=0.5, tags={})
     before, started = sum(child.cpu_times()[:2]), time.monotonic()
-    time.sleep(MEASURING_WINDOW_SECONDS)  # CPU use is a rate: it needs an interval to measure
+    assert busy_child.stdin is not None
+    assert busy_child.stdout is not None
+    busy_child.stdin.write("go\n")
+    busy_child.stdin.flush()
+    assert busy_child.stdout.readline().strip() == "spun"  # the measuring window is over
     used = (sum(child.cpu_times()[:2]) - before) / (time.monotonic() - started) * 100
     sample = c.collect(seq=2, interval_seconds=0.5, tags={})
     ranks = [process.cpu_percent for process in sample.top_processes]
