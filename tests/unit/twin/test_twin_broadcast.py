@@ -31,7 +31,8 @@ async def test_a_waiting_client_wakes_for_a_diff() -> None:
     client = broadcaster.join()
     assert await broadcaster.next_message(client) == b"frame"
     waiting = asyncio.create_task(broadcaster.next_message(client))
-    await asyncio.sleep(0)
+    done, _ = await asyncio.wait({waiting}, timeout=0.05)
+    assert not done  # nothing to send yet: it waits
     broadcaster.publish(b"diff1")
     async with asyncio.timeout(2):
         assert await waiting == b"diff1"

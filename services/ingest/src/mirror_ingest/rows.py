@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 from typing import Final
 
+from mirror_derive import rate_per_second
 from mirror_schema.metrics import MetricSample
 
 # A rate needs two samples of the same host at most this far apart: across a longer gap (an
@@ -95,8 +96,6 @@ def counter_rate(previous: int | None, current: int | None, seconds: float | Non
     MAX_RATE_GAP_SECONDS apart, and when the counter went backwards (a reset or a reboot): a
     reset gives no value, never a negative one. The rollup SQL implements the same rule.
     """
-    if previous is None or current is None or seconds is None:
+    if seconds is None or seconds > MAX_RATE_GAP_SECONDS:
         return None
-    if seconds <= 0 or seconds > MAX_RATE_GAP_SECONDS or current < previous:
-        return None
-    return (current - previous) / seconds
+    return rate_per_second(previous, current, seconds)
