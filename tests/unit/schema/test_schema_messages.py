@@ -12,13 +12,19 @@ import pytest
 from mirror_schema import (
     FINAL_STATES,
     AlertEvent,
+    AlertMessage,
     Command,
+    CommandOutputMessage,
     CommandReply,
     CommandRequest,
     CommandResult,
+    CommandResultMessage,
     CommandState,
     CommandStatus,
+    CommandStatusMessage,
+    HostPatch,
     HostView,
+    LinkPatch,
     LinkView,
     OutputChunk,
     Position,
@@ -155,9 +161,9 @@ MESSAGES: list[tuple[object, Callable[[bytes], object]]] = [
             generated_at=T1,
             seq=11,
             base_seq=10,
-            hosts=[HOST],
+            hosts=[HostPatch(host_id="web-01", cpu_load=13.5, temperature_max_celsius=None)],
             removed_hosts=["old-1"],
-            links=[LINK],
+            links=[LinkPatch(id="web-01:eth0", throughput_bps=6e8, utilization=0.6)],
             removed_links=["old-1:eth0"],
             events=[
                 TwinEvent(
@@ -169,6 +175,54 @@ MESSAGES: list[tuple[object, Callable[[bytes], object]]] = [
                     message="back",
                 )
             ],
+        ),
+        decode_twin_message,
+    ),
+    (
+        AlertMessage(
+            event=AlertEvent(
+                alert_id="a-1",
+                rule_id="disk-full",
+                host_id="web-01",
+                severity="critical",
+                state="firing",
+                message="disk / is 97% full",
+                timestamp=T1,
+            )
+        ),
+        decode_twin_message,
+    ),
+    (
+        CommandStatusMessage(
+            status=CommandStatus(
+                command_id=CMD_ID, host_id="web-01", status="running", timestamp=T1
+            )
+        ),
+        decode_twin_message,
+    ),
+    (
+        CommandResultMessage(
+            result=CommandResult(
+                command_id=CMD_ID,
+                host_id="web-01",
+                state=CommandState.SUCCEEDED,
+                finished_at=T1,
+                exit_code=0,
+                stdout="up 3 days",
+            )
+        ),
+        decode_twin_message,
+    ),
+    (
+        CommandOutputMessage(
+            chunk=OutputChunk(
+                command_id=CMD_ID,
+                host_id="web-01",
+                stream="stdout",
+                seq=0,
+                data="up",
+                timestamp=T1,
+            )
         ),
         decode_twin_message,
     ),
@@ -191,6 +245,20 @@ def test_twin_messages_carry_their_type_tag() -> None:
     diff = TwinDiff(twin_id="t", generated_at=T0, seq=1, base_seq=0)
     assert json.loads(encode(frame))["type"] == "frame"
     assert json.loads(encode(diff))["type"] == "diff"
+
+
+def test_a_patch_leaves_out_what_did_not_change_and_keeps_an_unknown_as_null() -> None:
+    """Only the fields set in a patch are on the wire; None is sent as null, not left out."""
+    wire = json.loads(
+        encode(HostPatch(host_id="web-01", cpu_load=5.0, gpu_utilization_percent=None))
+    )
+    assert wire == {"host_id": "web-01", "cpu_load": 5.0, "gpu_utilization_percent": None}
+
+
+@pytest.mark.parametrize(("view", "patch"), [(HostView, HostPatch), (LinkView, LinkPatch)])
+def test_patches_have_the_fields_of_their_views(view: type, patch: type) -> None:
+    """A patch can carry every field of its view, in the same order, and nothing else."""
+    assert patch.__struct_fields__ == view.__struct_fields__
 
 
 def test_twin_message_with_unknown_type_is_rejected() -> None:

@@ -177,7 +177,7 @@ def test_take_diff_holds_only_changed_hosts_then_none() -> None:
     assert diff is not None
     assert (diff.seq, diff.base_seq) == (8, 7)
     assert [h.host_id for h in diff.hosts] == ["web-02"]
-    assert [link.source for link in diff.links] == ["web-02"]
+    assert [link.id for link in diff.links] == ["web-02->hub"]
     assert diff.events == []
     assert twin.take_diff(9, _at(5)) is None
     assert twin.seq == 8  # a None diff keeps the baseline
@@ -293,3 +293,103 @@ def test_frame_and_diff_round_trip_through_the_codec() -> None:
     assert isinstance(decoded, TwinDiff)
     assert decoded == diff
     assert msgspec.json.decode(encode(frame))["type"] == "frame"
+
+
+def test_a_diff_patch_holds_only_the_fields_that_changed() -> None:
+    """A known host's patch carries what changed since it was last sent; a new host comes whole,
+    and a reading that became unknown is sent as None, not left out."""
+    twin = TwinState("lab")
+    twin.apply(_sample("web-01", cpu_load=10.0, temperatures={"cpu": 50.0}), _at(0))
+    twin.frame(1, _at(0))
+    twin.apply(_sample("web-01", 5, cpu_load=20.0), _at(5))
+    twin.apply(_sample("web-02", 5), _at(5))
+
+    diff = twin.take_diff(2, _at(5))
+
+    assert diff is not None
+    patches = {patch.host_id: msgspec.to_builtins(patch) for patch in diff.hosts}
+    assert patches["web-01"] == {
+        "host_id": "web-01",
+        "last_seen": "2024-05-01T12:00:05Z",
+        "cpu_load": 20.0,
+        "net_tx_bps": 0.0,  # known from the second sample on
+        "net_rx_bps": 0.0,
+        "temperature_max_celsius": None,
+    }
+    assert patches["web-02"] == msgspec.to_builtins(twin.snapshot(_at(5)).hosts[1])
+
+
+def test_a_patch_applied_to_the_frame_gives_the_next_frame() -> None:
+    """Frame, then the diff's patches merged into it field by field: the same as a new frame."""
+    twin = TwinState("lab")
+    for host in ("a", "b", "c"):
+        twin.apply(_sample(host, sent=0, recv=0), _at(0))
+    frame = msgspec.to_builtins(twin.frame(1, _at(0)))
+    twin.apply(_sample("a", 5, sent=10 * MBIT, recv=MBIT, cpu_load=70.0), _at(5))
+    twin.apply(_sample("c", 5, sent=MBIT, recv=0, speed_mbps=None), _at(5))
+    twin.sweep(_at(5))
+
+    diff = msgspec.to_builtins(twin.take_diff(2, _at(5)))
+
+    hosts = {host["host_id"]: host for host in frame["hosts"]}
+    links = {link["id"]: link for link in frame["links"]}
+    for patch in diff["hosts"]:
+        hosts.setdefault(patch["host_id"], {}).update(patch)
+    for patch in diff["links"]:
+        links.setdefault(patch["id"], {}).update(patch)
+    expected = msgspec.to_builtins(twin.snapshot(_at(5)))
+    assert list(hosts.values()) == expected["hosts"]
+    assert list(links.values()) == expected["links"]
+
+
+def test_rates_are_sent_to_four_significant_digits() -> None:
+    """Throughput and utilization carry no spurious precision, so a steady link stays quiet."""
+    twin = TwinState("lab")
+    twin.apply(_sample("a", sent=0, recv=0), _at(0))
+    twin.apply(_sample("a", 3, sent=123_456_789, recv=0), _at(3))
+
+    frame = twin.frame(1, _at(3))
+
+    tx = 123_456_789 * 8 / 3
+    assert _host(frame, "a").net_tx_bps == float(f"{tx:.4g}")
+    assert _link(frame, "a").throughput_bps == float(f"{tx:.4g}")
+    assert _link(frame, "a").utilization == float(f"{tx / (1000 * MBIT):.4g}")
+
+
+def test_booted_at_stays_put_while_uptime_wobbles_and_moves_on_a_reboot() -> None:
+    """Boot time is the sample's timestamp minus its uptime, to the second; read-out jitter of
+    under two seconds does not move it, a reboot does."""
+    twin = TwinState("lab")
+    twin.apply(_sample("a", 0, uptime_seconds=1000.2), _at(0))
+    first = _host(twin.frame(1, _at(0)), "a").booted_at
+    twin.apply(_sample("a", 5, uptime_seconds=1004.1), _at(5))
+    assert _host(twin.frame(2, _at(5)), "a").booted_at == first == _at(-1001)
+    twin.apply(_sample("a", 10, uptime_seconds=3.0), _at(10))
+    assert _host(twin.frame(3, _at(10)), "a").booted_at == _at(7)
+
+
+def test_restore_brings_hosts_back_without_events() -> None:
+    """A checkpointed host is known again at once, with its rates, and is not announced."""
+    before = TwinState("lab")
+    before.apply(_sample("a", 0, sent=0, recv=0), _at(0))
+    before.apply(_sample("a", 5, sent=5 * MBIT, recv=0), _at(5))
+    before.apply(_sample("b", 5), _at(5))
+    after = TwinState("lab")
+
+    for latest, previous in before.samples().values():
+        after.restore(latest, previous, _at(6))
+
+    assert after.snapshot(_at(6)).hosts == before.snapshot(_at(6)).hosts
+    assert _host(after.snapshot(_at(6)), "a").net_tx_bps == 8 * MBIT
+    diff = after.take_diff(1, _at(6))
+    assert diff is not None
+    assert diff.events == []
+    after.apply(_sample("a", 1), _at(7))  # older than what was restored: ignored
+    assert _host(after.snapshot(_at(7)), "a").last_seen == _at(5)
+
+
+def test_a_restored_host_silent_since_is_offline() -> None:
+    """Status after a restore is what the last sample makes it now, not what it was."""
+    twin = TwinState("lab")
+    twin.restore(_sample("a", 0), None, _at(3600))
+    assert _host(twin.snapshot(_at(3600)), "a").status == "offline"

@@ -26,6 +26,13 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_INGEST_HOST_RATE",
         "MIRROR_STAGE_INGEST_HOST_BURST",
         "MIRROR_STAGE_HISTORY_RETENTION_DAYS",
+        # The twin's pace and bounds (mirror_twin.config).
+        "MIRROR_STAGE_TWIN_DIFF_INTERVAL_MS",
+        "MIRROR_STAGE_TWIN_CLIENT_QUEUE",
+        "MIRROR_STAGE_TWIN_STALE_INTERVALS",
+        "MIRROR_STAGE_TWIN_OFFLINE_INTERVALS",
+        "MIRROR_STAGE_TWIN_CHECKPOINT_SECONDS",
+        "MIRROR_STAGE_TWIN_MAX_REPLAY",
         *(f"MIRROR_STAGE_{part}_PORT" for part in PARTS),
     }
 )

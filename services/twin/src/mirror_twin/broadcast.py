@@ -4,9 +4,19 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import prometheus_client
 import structlog
 
 log = structlog.get_logger()
+
+CLIENTS_RESYNCED = prometheus_client.Counter(
+    "mirror_twin_client_resyncs_total",
+    "Times a WebSocket client fell behind: its queued messages dropped, a full frame sent next",
+)
+MESSAGES_DROPPED = prometheus_client.Counter(
+    "mirror_twin_client_messages_dropped_total",
+    "Messages dropped from the queues of WebSocket clients that fell behind",
+)
 
 
 @dataclass(eq=False)
@@ -48,7 +58,9 @@ class Broadcaster:
             except asyncio.QueueFull:
                 # Its queued diffs are useless now: it gets a fresh full frame instead.
                 client.behind = True
-                client.dropped += client.queue.qsize()
+                CLIENTS_RESYNCED.inc()
+                MESSAGES_DROPPED.inc(client.queue.qsize() + 1)
+                client.dropped += client.queue.qsize() + 1
                 while not client.queue.empty():
                     client.queue.get_nowait()
                 client.wake.set()

@@ -36,7 +36,7 @@ class TwinEngine:
     def __init__(self, nc: nats.aio.client.Client, config: TwinConfig) -> None:
         self.nc = nc
         self.config = config
-        self.state = TwinState(config.twin_id)
+        self.state = TwinState(config.twin_id, config.status_policy)
         self.broadcaster = Broadcaster(queue_size=config.client_queue_size, snapshot=self.snapshot)
         self.placements = PlacementStore(nc.jetstream())
         self._subscription: nats.aio.subscription.Subscription | None = None

@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable, Mapping
 
 from mirror_derive import Derived
 from mirror_schema.twin import LinkView
+from mirror_twin.patches import significant
 
 __all__ = [
     "HUB_ID",
@@ -101,7 +102,7 @@ def link_view(source: str, target: str, derived: Derived | None) -> LinkView:
         source=source,
         target=target,
         interface=interface,
-        throughput_bps=throughput,
+        throughput_bps=significant(throughput),
         capacity_bps=None if rate is None else rate.capacity_bits_per_second,
-        utilization=None if rate is None else rate.utilization,
+        utilization=None if rate is None else significant(rate.utilization),
     )

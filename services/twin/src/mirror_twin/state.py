@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
 from mirror_derive import Derived, derive
 from mirror_schema.hosts import host_id_from_hostname
 from mirror_schema.metrics import MetricSample, Position
-from mirror_schema.twin import HostView, LinkView, TwinDiff, TwinEvent, TwinFrame
+from mirror_schema.twin import (
+    HostPatch,
+    HostView,
+    LinkView,
+    TwinDiff,
+    TwinEvent,
+    TwinFrame,
+)
 from mirror_twin.layout import layer_of, place, positions_on_layers
 from mirror_twin.links import link_view, rack_switches, uplink_target
+from mirror_twin.patches import host_patch, link_patch, significant
 from mirror_twin.status import StatusPolicy, StatusTracker, StatusTransition
 
 __all__ = ["Placement", "TwinState", "host_id_of"]
@@ -28,6 +36,21 @@ class _Host(msgspec.Struct, kw_only=True):
     latest: MetricSample
     previous: MetricSample | None
     derived: Derived
+    booted_at: datetime | None
+
+
+# Uptime and timestamp are read at slightly different moments, so the boot time they imply
+# wobbles by a fraction of a second; it moves only when it moved by more than this (a reboot).
+_BOOT_TIME_TOLERANCE = timedelta(seconds=2)
+
+
+def _booted_at(sample: MetricSample, held: datetime | None) -> datetime | None:
+    if sample.uptime_seconds is None:
+        return None
+    booted = (sample.timestamp - timedelta(seconds=sample.uptime_seconds)).replace(microsecond=0)
+    if held is not None and abs(booted - held) <= _BOOT_TIME_TOLERANCE:
+        return held
+    return booted
 
 
 def host_id_of(sample: MetricSample) -> str:
@@ -81,6 +104,7 @@ class TwinState:
         self._changed: set[str] = set()
         self._removed: set[str] = set()
         self._events: list[TwinEvent] = []
+        self._sent_hosts: dict[str, HostView] = {}  # as of the last frame or diff
         self._sent_links: dict[str, LinkView] = {}
         self._seq = 0
 
@@ -108,17 +132,42 @@ class TwinState:
         held = self._hosts.get(host_id)
         if held is not None and sample.timestamp <= held.latest.timestamp:
             return
+        transitions = self._hold(host_id, sample, None if held is None else held.latest, now)
+        self._events.extend(_event(t) for t in transitions)
+
+    def restore(self, latest: MetricSample, previous: MetricSample | None, now: datetime) -> None:
+        """Take a host back from a checkpoint: as if both samples had arrived, without events.
+
+        The host was known before the restart, so it is not announced as added; its status is
+        what its last sample makes it as of ``now``.
+        """
+        host_id = host_id_of(latest)
+        held = self._hosts.get(host_id)
+        if held is not None and latest.timestamp <= held.latest.timestamp:
+            return
+        self._hold(host_id, latest, previous, now)
+
+    def samples(self) -> dict[str, tuple[MetricSample, MetricSample | None]]:
+        """Every host's latest and previous sample, by host id: what a checkpoint keeps."""
+        return {host_id: (host.latest, host.previous) for host_id, host in self._hosts.items()}
+
+    def _hold(
+        self, host_id: str, sample: MetricSample, previous: MetricSample | None, now: datetime
+    ) -> list[StatusTransition]:
         old_key = self._spread_key(host_id)
-        previous = None if held is None else held.latest
+        held = self._hosts.get(host_id)
         self._hosts[host_id] = _Host(
-            latest=sample, previous=previous, derived=derive(previous, sample)
+            latest=sample,
+            previous=previous,
+            derived=derive(previous, sample),
+            booted_at=_booted_at(sample, None if held is None else held.booted_at),
         )
         self._removed.discard(host_id)
         self._changed.add(host_id)
         transitions = self._tracker.observe(host_id, sample.timestamp, sample.interval_seconds, now)
-        self._events.extend(_event(t) for t in transitions)
         if self._spread_key(host_id) != old_key:
             self._respread()
+        return transitions
 
     def set_placement(self, host_id: str, layer: int | None, position: Position) -> None:
         """Save an operator's placement for ``host_id`` (known yet or not) and apply it.
@@ -158,14 +207,16 @@ class TwinState:
         """Return the whole twin as frame ``seq``; the next diff is relative to it."""
         self._advance(seq)
         links = self._links()
+        hosts = [self._view(host_id) for host_id in sorted(self._hosts)]
         self._sent_links = links
+        self._sent_hosts = {host.host_id: host for host in hosts}
         self._changed.clear()
         self._removed.clear()
         return TwinFrame(
             twin_id=self._twin_id,
             generated_at=now,
             seq=seq,
-            hosts=[self._view(host_id) for host_id in sorted(self._hosts)],
+            hosts=hosts,
             links=[links[link] for link in sorted(links)],
         )
 
@@ -187,31 +238,43 @@ class TwinState:
     def take_diff(self, seq: int, now: datetime) -> TwinDiff | None:
         """Return what changed since the last frame or diff as diff ``seq``, or None if nothing.
 
-        None leaves the baseline where it was, so the next diff's ``base_seq`` is unchanged.
+        Hosts and links come as patches: the fields that changed, or whole when new. None
+        leaves the baseline where it was, so the next diff's ``base_seq`` is unchanged.
         """
         if seq <= self._seq:
             raise ValueError(f"seq must be greater than the last seq {self._seq}, got {seq}")
+        host_patches: list[HostPatch] = []
+        for host_id in sorted(self._changed):
+            view = self._view(host_id)
+            changed = host_patch(self._sent_hosts.get(host_id), view)
+            self._sent_hosts[host_id] = view
+            if changed is not None:
+                host_patches.append(changed)
+        for host_id in self._removed:
+            self._sent_hosts.pop(host_id, None)
         links = self._links()
-        changed_links = [
-            links[link] for link in sorted(links) if self._sent_links.get(link) != links[link]
+        link_patches = [
+            changed_link
+            for link in sorted(links)
+            if (changed_link := link_patch(self._sent_links.get(link), links[link])) is not None
         ]
         removed_links = sorted(set(self._sent_links) - set(links))
-        if not (self._changed or self._removed or self._events or changed_links or removed_links):
+        self._sent_links = links
+        self._changed = set()
+        if not (host_patches or self._removed or self._events or link_patches or removed_links):
             return None
         diff = TwinDiff(
             twin_id=self._twin_id,
             generated_at=now,
             seq=seq,
             base_seq=self._seq,
-            hosts=[self._view(host_id) for host_id in sorted(self._changed)],
+            hosts=host_patches,
             removed_hosts=sorted(self._removed),
-            links=changed_links,
+            links=link_patches,
             removed_links=removed_links,
             events=self._events,
         )
         self._advance(seq)
-        self._sent_links = links
-        self._changed = set()
         self._removed = set()
         self._events = []
         return diff
@@ -278,9 +341,9 @@ class TwinState:
             memory_total_bytes=sample.memory_total_bytes,
             swap_used_percent=sample.swap_used_percent,
             load_average=sample.load_average,
-            uptime_seconds=sample.uptime_seconds,
-            net_tx_bps=derived.total_tx_bits_per_second,
-            net_rx_bps=derived.total_rx_bits_per_second,
+            booted_at=host.booted_at,
+            net_tx_bps=significant(derived.total_tx_bits_per_second),
+            net_rx_bps=significant(derived.total_rx_bits_per_second),
             disk_used_percent=None if derived.fullest is None else derived.fullest[1],
             temperature_max_celsius=None if derived.hottest is None else derived.hottest[1],
             gpu_count=len(sample.gpus),
