@@ -393,3 +393,21 @@ def test_a_restored_host_silent_since_is_offline() -> None:
     twin = TwinState("lab")
     twin.restore(_sample("a", 0), None, _at(3600))
     assert _host(twin.snapshot(_at(3600)), "a").status == "offline"
+
+
+def test_take_unsaved_gives_each_change_once() -> None:
+    """What the checkpoint must write: hosts changed since the last call, and removed ids."""
+    twin = TwinState("lab")
+    twin.apply(_sample("a", 0), _at(0))
+    twin.apply(_sample("b", 0), _at(0))
+    changed, removed = twin.take_unsaved()
+    assert ([host_id for host_id, _, _ in changed], removed) == (["a", "b"], [])
+    assert twin.take_unsaved() == ([], [])
+
+    twin.apply(_sample("a", 5), _at(5))
+    twin.remove_host("b", _at(5))
+    changed, removed = twin.take_unsaved()
+
+    assert [(host_id, latest.timestamp) for host_id, latest, _ in changed] == [("a", _at(5))]
+    assert [previous.timestamp for _, _, previous in changed if previous] == [_at(0)]
+    assert removed == ["b"]

@@ -2,20 +2,25 @@
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import msgspec
 import nats.aio.client
+import nats.aio.subscription
 import nats.errors
+import nats.js.errors
 import prometheus_client
 import structlog
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from mirror_schema import codec, subjects
+from mirror_schema import codec, streams, subjects
 from mirror_twin.broadcast import Broadcaster
+from mirror_twin.checkpoint import CheckpointStore, Position, resume_from
 from mirror_twin.config import TwinConfig
 from mirror_twin.placements import PlacementBody, PlacementStore
+from mirror_twin.relay import BusRelay
 from mirror_twin.state import TwinState
 
 log = structlog.get_logger()
@@ -28,6 +33,9 @@ SAMPLES_REFUSED = prometheus_client.Counter(
 )
 DIFFS_SENT = prometheus_client.Counter("mirror_twin_diffs_total", "Diffs broadcast")
 CLIENTS = prometheus_client.Gauge("mirror_twin_clients", "Connected WebSocket clients")
+CHECKPOINTS = prometheus_client.Counter(
+    "mirror_twin_checkpoints_total", "Checkpoints saved", ["outcome"]
+)
 
 
 class TwinEngine:
@@ -39,8 +47,15 @@ class TwinEngine:
         self.state = TwinState(config.twin_id, config.status_policy)
         self.broadcaster = Broadcaster(queue_size=config.client_queue_size, snapshot=self.snapshot)
         self.placements = PlacementStore(nc.jetstream())
+        self.checkpoints = CheckpointStore(nc.jetstream())
+        self.relay = BusRelay(nc, self.broadcaster.publish)
+        # The METRICS sequence the state is up to date with; None while the first delivery of
+        # every host's latest sample is still under way (those come out of sequence order).
+        self.stream_seq: int | None = None
+        self._highest_seq = 0
+        self._saved_seq: int | None = None
         self._subscription: nats.aio.subscription.Subscription | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def snapshot(self) -> bytes:
         """The whole twin as an encoded frame."""
@@ -48,6 +63,10 @@ class TwinEngine:
 
     async def on_sample(self, msg: Msg) -> None:
         """Apply one sample; a malformed one is counted and skipped (the history dead-letters)."""
+        metadata = msg.metadata
+        self._highest_seq = max(self._highest_seq, metadata.sequence.stream)
+        if metadata.num_pending == 0 or self.stream_seq is not None:
+            self.stream_seq = self._highest_seq
         try:
             sample = codec.decode_sample(msg.data)
             self.state.apply(sample, datetime.now(UTC))
@@ -58,42 +77,96 @@ class TwinEngine:
         SAMPLES_APPLIED.inc()
 
     async def start(self) -> None:
-        """Start from the latest sample of every host, then follow the stream."""
+        """Restore the checkpoint, then follow the stream from where it left off."""
         js = self.nc.jetstream()
         await self.placements.open(self._apply_placement)
-        self._subscription = await js.subscribe(
-            subjects.METRICS_RAW_ALL,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
-            cb=self.on_sample,
+        await self.checkpoints.open()
+        checkpoint = await self.checkpoints.load()
+        now = datetime.now(UTC)
+        for host in checkpoint.hosts:
+            self.state.restore(host.latest, host.previous, now)
+        self.state.take_unsaved()  # restored hosts are saved already
+        info = await js.stream_info(streams.METRICS.name)
+        start_seq = resume_from(
+            checkpoint.stream_seq,
+            info.state.first_seq,
+            info.state.last_seq,
+            self.config.max_replay_samples,
         )
-        self._ticker = asyncio.create_task(self._tick())
+        if start_seq is None:
+            consumer = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
+        else:
+            consumer = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq
+            )
+            self.stream_seq = self._highest_seq = start_seq - 1
+        log.info(
+            "twin.resuming",
+            restored_hosts=len(checkpoint.hosts),
+            saved_seq=checkpoint.stream_seq,
+            start_seq=start_seq,
+            last_seq=info.state.last_seq,
+        )
+        self._subscription = await js.subscribe(
+            subjects.METRICS_RAW_ALL, ordered_consumer=True, config=consumer, cb=self.on_sample
+        )
+        await self.relay.start()
+        self._tasks = [
+            asyncio.create_task(self._every(self.config.diff_interval_seconds, self._tick)),
+            asyncio.create_task(self._every(self.config.sweep_interval_seconds, self._sweep)),
+            asyncio.create_task(
+                self._every(self.config.checkpoint_interval_seconds, self.save_checkpoint)
+            ),
+        ]
 
     def _apply_placement(self, host_id: str, placement: PlacementBody) -> None:
         self.state.set_placement(host_id, placement.layer, placement.position)
 
-    async def _tick(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
+    @staticmethod
+    async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
         while True:
-            await asyncio.sleep(self.config.diff_interval_seconds)
-            now = datetime.now(UTC)
-            if loop.time() >= next_sweep:
-                self.state.sweep(now)
-                next_sweep = loop.time() + self.config.sweep_interval_seconds
-            diff = self.state.take_diff(self.state.seq + 1, now)
-            CLIENTS.set(len(self.broadcaster.clients))
-            if diff is not None:
-                DIFFS_SENT.inc()
-                self.broadcaster.publish(codec.encode(diff))
+            await asyncio.sleep(seconds)
+            await work()
+
+    async def _sweep(self) -> None:
+        self.state.sweep(datetime.now(UTC))
+
+    async def _tick(self) -> None:
+        diff = self.state.take_diff(self.state.seq + 1, datetime.now(UTC))
+        CLIENTS.set(len(self.broadcaster.clients))
+        if diff is not None:
+            DIFFS_SENT.inc()
+            self.broadcaster.publish(codec.encode(diff))
+
+    async def save_checkpoint(self) -> None:
+        """Save the hosts changed since the last checkpoint; a failure is retried next time."""
+        if self.stream_seq is None:  # the first delivery is not complete: no position to save
+            return
+        changed, removed = self.state.take_unsaved()
+        if not (changed or removed) and self.stream_seq == self._saved_seq:
+            return
+        position = Position(stream_seq=self.stream_seq, saved_at=datetime.now(UTC))
+        try:
+            await self.checkpoints.save(changed, removed, position)
+        except (nats.errors.Error, TimeoutError) as exc:
+            CHECKPOINTS.labels("failed").inc()
+            self.state.keep_unsaved([host_id for host_id, _, _ in changed] + removed)
+            log.warning("checkpoint.failed", error=str(exc), hosts=len(changed))
+            return
+        self._saved_seq = position.stream_seq
+        CHECKPOINTS.labels("saved").inc()
 
     async def stop(self) -> None:
-        """Stop following the stream and broadcasting."""
-        if self._ticker is not None:
-            self._ticker.cancel()
+        """Stop following and broadcasting, and save a last checkpoint."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+                await task
+        self._tasks = []
         if self._subscription is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._subscription.unsubscribe()
+        await self.relay.stop()
+        await self.save_checkpoint()
         await self.placements.close()

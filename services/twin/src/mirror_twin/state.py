@@ -103,6 +103,7 @@ class TwinState:
         self._computed: dict[str, Position] = {}  # spread positions of unplaced hosts
         self._changed: set[str] = set()
         self._removed: set[str] = set()
+        self._unsaved: set[str] = set()  # hosts changed or removed since the last checkpoint
         self._events: list[TwinEvent] = []
         self._sent_hosts: dict[str, HostView] = {}  # as of the last frame or diff
         self._sent_links: dict[str, LinkView] = {}
@@ -151,6 +152,25 @@ class TwinState:
         """Every host's latest and previous sample, by host id: what a checkpoint keeps."""
         return {host_id: (host.latest, host.previous) for host_id, host in self._hosts.items()}
 
+    def take_unsaved(
+        self,
+    ) -> tuple[list[tuple[str, MetricSample, MetricSample | None]], list[str]]:
+        """The hosts changed and the ids removed since the last call, for the checkpoint."""
+        changed: list[tuple[str, MetricSample, MetricSample | None]] = []
+        removed: list[str] = []
+        for host_id in sorted(self._unsaved):
+            host = self._hosts.get(host_id)
+            if host is None:
+                removed.append(host_id)
+            else:
+                changed.append((host_id, host.latest, host.previous))
+        self._unsaved = set()
+        return changed, removed
+
+    def keep_unsaved(self, host_ids: list[str]) -> None:
+        """Mark ``host_ids`` unsaved again: the checkpoint that took them failed."""
+        self._unsaved.update(host_ids)
+
     def _hold(
         self, host_id: str, sample: MetricSample, previous: MetricSample | None, now: datetime
     ) -> list[StatusTransition]:
@@ -164,6 +184,7 @@ class TwinState:
         )
         self._removed.discard(host_id)
         self._changed.add(host_id)
+        self._unsaved.add(host_id)
         transitions = self._tracker.observe(host_id, sample.timestamp, sample.interval_seconds, now)
         if self._spread_key(host_id) != old_key:
             self._respread()
@@ -190,6 +211,7 @@ class TwinState:
         self._tracker.forget(host_id)
         self._changed.discard(host_id)
         self._removed.add(host_id)
+        self._unsaved.add(host_id)
         self._events.append(
             TwinEvent(
                 kind="host_removed", host_id=host_id, timestamp=now, message=f"{host_id} removed"

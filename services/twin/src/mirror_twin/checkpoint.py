@@ -1,0 +1,140 @@
+"""The twin's checkpoint: every host's last two samples, and how far into METRICS they go.
+
+Kept in a JetStream KV bucket, one key per host plus a ``position`` key, so a restarted twin
+shows every host at once (before it has heard from any) and resumes the stream where it
+stopped instead of replaying it. Only hosts changed since the last save are written.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+import msgspec
+import nats.js.client
+import nats.js.errors
+import structlog
+from nats.js.kv import KeyValue
+
+from mirror_schema.metrics import MetricSample
+
+log = structlog.get_logger()
+
+BUCKET = "twin_checkpoint"
+# Two samples of a few KiB per host: 10,000 hosts take some 60 MiB.
+BUCKET_MAX_BYTES = 512 * 2**20
+POSITION_KEY = "position"
+HOST_KEY_PREFIX = "host."
+# Puts in flight at once while saving.
+SAVE_CONCURRENCY = 128
+
+
+class HostCheckpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """One host as the twin holds it: its latest sample, and the one before for the rates."""
+
+    latest: MetricSample
+    previous: MetricSample | None = None
+
+
+class Position(msgspec.Struct, frozen=True, kw_only=True):
+    """The METRICS stream sequence every saved host is up to date with."""
+
+    stream_seq: int
+    saved_at: datetime
+
+
+class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """What a restarted twin starts from."""
+
+    hosts: list[HostCheckpoint]
+    stream_seq: int | None  # None: nothing was ever saved
+
+
+_decode_host = msgspec.json.Decoder(HostCheckpoint).decode
+_decode_position = msgspec.json.Decoder(Position).decode
+
+
+class CheckpointStore:
+    """Loads the checkpoint at start-up and saves changes to it."""
+
+    def __init__(self, js: nats.js.client.JetStreamContext) -> None:
+        self.js = js
+        self._kv: KeyValue | None = None
+
+    async def open(self) -> None:
+        """Create the bucket if needed."""
+        self._kv = await self.js.create_key_value(
+            bucket=BUCKET, history=1, max_bytes=BUCKET_MAX_BYTES
+        )
+
+    @property
+    def kv(self) -> KeyValue:
+        """The bucket; open() first."""
+        if self._kv is None:
+            raise RuntimeError("CheckpointStore.open() was not called")
+        return self._kv
+
+    async def load(self) -> Checkpoint:
+        """Every saved host and the saved position; an entry that does not decode is skipped."""
+        hosts: list[HostCheckpoint] = []
+        stream_seq: int | None = None
+        watcher = await self.kv.watchall()
+        try:
+            async for entry in watcher:
+                if entry is None:  # the end of the values there were
+                    break
+                if not entry.value:  # a deleted host
+                    continue
+                try:
+                    if entry.key == POSITION_KEY:
+                        stream_seq = _decode_position(entry.value).stream_seq
+                    else:
+                        hosts.append(_decode_host(entry.value))
+                except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                    log.warning("checkpoint.entry_refused", key=entry.key, reason=str(exc))
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
+        return Checkpoint(hosts=hosts, stream_seq=stream_seq)
+
+    async def save(
+        self,
+        hosts: Sequence[tuple[str, MetricSample, MetricSample | None]],
+        removed: Sequence[str],
+        position: Position,
+    ) -> None:
+        """Write the changed hosts, delete the removed ones, then move the position.
+
+        The position is written last, so it never claims more than the hosts hold.
+        """
+        kv = self.kv
+        limit = asyncio.Semaphore(SAVE_CONCURRENCY)
+
+        async def put(host_id: str, latest: MetricSample, previous: MetricSample | None) -> None:
+            async with limit:
+                value = msgspec.json.encode(HostCheckpoint(latest=latest, previous=previous))
+                await kv.put(HOST_KEY_PREFIX + host_id, value)
+
+        async def delete(host_id: str) -> None:
+            async with limit:
+                await kv.delete(HOST_KEY_PREFIX + host_id)
+
+        await asyncio.gather(
+            *(put(*host) for host in hosts), *(delete(host_id) for host_id in removed)
+        )
+        await kv.put(POSITION_KEY, msgspec.json.encode(position))
+
+
+def resume_from(
+    saved_seq: int | None, first_seq: int, last_seq: int, max_replay: int
+) -> int | None:
+    """The METRICS sequence to resume at, or None to start from every host's latest sample.
+
+    None when nothing was saved, when the stream was recreated since (the saved sequence is
+    past its end), or when more than ``max_replay`` samples came in meanwhile: replaying a long
+    outage sample by sample would only delay the live view.
+    """
+    if saved_seq is None or saved_seq > last_seq:
+        return None
+    start = max(saved_seq + 1, first_seq)
+    if last_seq - start + 1 > max_replay:
+        return None
+    return start
