@@ -35,6 +35,18 @@ class HostCheckpoint(msgspec.Struct, frozen=True, kw_only=True):
     previous: MetricSample | None = None
 
 
+def counters_only(sample: MetricSample) -> MetricSample:
+    """What of a host's previous sample the rates need: its time, boot and interface counters."""
+    return MetricSample(
+        hostname=sample.hostname,
+        host_id=sample.host_id,
+        timestamp=sample.timestamp,
+        cpu_load=sample.cpu_load,
+        boot_id=sample.boot_id,
+        interfaces=sample.interfaces,
+    )
+
+
 class Position(msgspec.Struct, frozen=True, kw_only=True):
     """The METRICS stream sequence every saved host is up to date with."""
 
@@ -49,7 +61,10 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
     stream_seq: int | None  # None: nothing was ever saved
 
 
-_decode_host = msgspec.json.Decoder(HostCheckpoint).decode
+# MessagePack: a restart decodes every host's samples before it serves, and this is faster
+# to decode and smaller than JSON. The position stays JSON, for people reading the bucket.
+_encode_host = msgspec.msgpack.Encoder().encode
+_decode_host = msgspec.msgpack.Decoder(HostCheckpoint).decode
 _decode_position = msgspec.json.Decoder(Position).decode
 
 
@@ -110,7 +125,8 @@ class CheckpointStore:
 
         async def put(host_id: str, latest: MetricSample, previous: MetricSample | None) -> None:
             async with limit:
-                value = msgspec.json.encode(HostCheckpoint(latest=latest, previous=previous))
+                kept = None if previous is None else counters_only(previous)
+                value = _encode_host(HostCheckpoint(latest=latest, previous=kept))
                 await kv.put(HOST_KEY_PREFIX + host_id, value)
 
         async def delete(host_id: str) -> None:
