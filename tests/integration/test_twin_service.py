@@ -1,54 +1,26 @@
 """`python -m mirror_twin` as deployed: samples from the bus to a real WebSocket client."""
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import nats
 import pytest_asyncio
 import websockets
+from twin_helpers import own_nats_server, publish_tick, twin_spec
 
-from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_schema import codec, streams
-from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.parts import http_health_ok
+from mirror_schema import codec
 from mirror_stage.ports import free_port
-from mirror_stage.supervisor import PartSpec, Supervised
+from mirror_stage.supervisor import Supervised
 from waiting import wait_until
 
 
 @pytest_asyncio.fixture
 async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
-    part = Supervised(loopback_nats_spec(tmp_path / "nats", port=free_port()))
-    await part.start()
-    nc = await nats.connect(part.spec.address)
-    await streams.ensure_streams(nc.jetstream())
-    await nc.close()
-    yield part.spec.address
-    await part.stop()
-
-
-def twin_spec(nats_url: str, log_path: Path, port: int) -> PartSpec:
-    """One twin replica as deployed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    env |= {"MIRROR_STAGE_NATS_URL": nats_url, "MIRROR_STAGE_TWIN_PORT": str(port)}
-
-    async def healthy() -> bool:
-        return await http_health_ok(f"http://127.0.0.1:{port}/api/health")
-
-    return PartSpec(
-        name="twin",
-        argv=[sys.executable, "-m", "mirror_twin"],
-        env=env,
-        log_path=log_path,
-        probe=healthy,
-        address=f"http://127.0.0.1:{port}",
-    )
+    async with own_nats_server(tmp_path / "nats") as url:
+        yield url
 
 
 @pytest_asyncio.fixture
@@ -58,18 +30,6 @@ async def twin(own_nats: str, tmp_path: Path) -> AsyncIterator[int]:
     await part.start()
     yield port
     await part.stop()
-
-
-async def publish_tick(url: str, fleet: SimulatedFleet, at: float) -> int:
-    nc = await nats.connect(url)
-    js = nc.jetstream()
-    samples = fleet.tick(at)
-    for envelope in map(envelope_of, samples):
-        await js.publish(
-            envelope.subject, envelope.payload, headers={"Nats-Msg-Id": envelope.msg_id}
-        )
-    await nc.close()
-    return len(samples)
 
 
 async def test_a_client_gets_a_full_frame_then_diffs_in_order(own_nats: str, twin: int) -> None:

@@ -38,3 +38,34 @@ async def test_a_waiting_client_wakes_for_a_diff() -> None:
         assert await waiting == b"diff1"
     broadcaster.leave(client)
     assert broadcaster.clients == set()
+
+
+async def test_a_frame_asked_for_replaces_the_diffs_waiting() -> None:
+    """Diffs queued before a client asked for a frame are older than it: they are dropped."""
+    broadcaster = Broadcaster(queue_size=8, snapshot=lambda: b"frame")
+    client = broadcaster.join()
+    assert await broadcaster.next_message(client) == b"frame"
+    broadcaster.publish(b"diff1")
+    broadcaster.publish(b"diff2")
+    client.behind = True  # what the route does when the client sends "frame"
+
+    assert await broadcaster.next_message(client) == b"frame"
+    broadcaster.publish(b"diff3")
+    assert await broadcaster.next_message(client) == b"diff3"
+
+
+async def test_a_client_leaving_while_it_waits_leaves_no_task_behind() -> None:
+    """Cancelling a wait (the socket closed) cancels the waits it started."""
+    broadcaster = Broadcaster(queue_size=8, snapshot=lambda: b"frame")
+    client = broadcaster.join()
+    assert await broadcaster.next_message(client) == b"frame"
+    before = asyncio.all_tasks()
+    waiting = asyncio.create_task(broadcaster.next_message(client))
+    done, _ = await asyncio.wait({waiting}, timeout=0.05)
+    assert not done
+
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+
+    left = asyncio.all_tasks() - before
+    assert all(task.done() or task.cancelling() for task in left), left

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mirror_twin.checkpoint import resume_from
+from mirror_twin.checkpoint import MIN_SLICE, CheckpointRound, resume_from
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,18 @@ def test_resume_from(
     saved: int | None, first: int, last: int, max_replay: int, expected: int | None
 ) -> None:
     assert resume_from(saved, first, last, max_replay) == expected
+
+
+def test_a_round_is_spread_over_its_ticks_and_ends_empty() -> None:
+    """A round writes its hosts in slices over the ticks it is given, never fewer than the
+    minimum per tick, and ``rest`` takes whatever is left at once."""
+    round_ = CheckpointRound([f"h{i}" for i in range(1000)], stream_seq=7, ticks=10)
+    slices = [round_.next_slice() for _ in range(10)]
+    assert [len(s) for s in slices] == [100] * 10
+    assert [host for s in slices for host in s] == [f"h{i}" for i in range(1000)]
+    assert round_.next_slice() == []
+
+    small = CheckpointRound([f"h{i}" for i in range(120)], stream_seq=7, ticks=150)
+    assert len(small.next_slice()) == MIN_SLICE
+    assert len(small.rest()) == 120 - MIN_SLICE
+    assert small.pending == []

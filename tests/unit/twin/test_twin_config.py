@@ -8,13 +8,13 @@ from mirror_twin.config import from_env
 
 def test_defaults() -> None:
     """Without variables: diffs every 100 ms, 64 queued messages, stale at 3 and offline at 12
-    intervals, a checkpoint every 5 s."""
+    intervals, a checkpoint every 30 s."""
     config = from_env({})
     assert config.diff_interval_seconds == 0.1
     assert config.client_queue_size == 64
     assert config.status_policy.stale_after_intervals == 3
     assert config.status_policy.offline_after_intervals == 12
-    assert config.checkpoint_interval_seconds == 5
+    assert config.checkpoint_interval_seconds == 30
     assert config.max_replay_samples == 200_000
 
 

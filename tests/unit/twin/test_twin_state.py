@@ -396,18 +396,20 @@ def test_a_restored_host_silent_since_is_offline() -> None:
 
 
 def test_take_unsaved_gives_each_change_once() -> None:
-    """What the checkpoint must write: hosts changed since the last call, and removed ids."""
+    """What the checkpoint must write: hosts changed or removed since the last call."""
     twin = TwinState("lab")
     twin.apply(_sample("a", 0), _at(0))
     twin.apply(_sample("b", 0), _at(0))
-    changed, removed = twin.take_unsaved()
-    assert ([host_id for host_id, _, _ in changed], removed) == (["a", "b"], [])
-    assert twin.take_unsaved() == ([], [])
+    assert twin.take_unsaved() == ["a", "b"]
+    assert twin.take_unsaved() == []
 
     twin.apply(_sample("a", 5), _at(5))
     twin.remove_host("b", _at(5))
-    changed, removed = twin.take_unsaved()
 
-    assert [(host_id, latest.timestamp) for host_id, latest, _ in changed] == [("a", _at(5))]
-    assert [previous.timestamp for _, _, previous in changed if previous] == [_at(0)]
-    assert removed == ["b"]
+    assert twin.take_unsaved() == ["a", "b"]
+    held = twin.held("a")
+    assert held is not None
+    assert (held[0].timestamp, held[1] and held[1].timestamp) == (_at(5), _at(0))
+    assert twin.held("b") is None  # removed: the checkpoint deletes it
+    twin.keep_unsaved(["a"])
+    assert twin.take_unsaved() == ["a"]

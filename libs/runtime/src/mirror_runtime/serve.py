@@ -16,6 +16,8 @@ from mirror_runtime.health import Dependencies
 
 log = structlog.get_logger()
 
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
 AppFactory = Callable[[Dependencies], FastAPI]
 Stopper = Callable[[], Awaitable[None]]
 # Runs after NATS and PostgreSQL are connected and before HTTP serves: migrations, consumers.
@@ -107,6 +109,9 @@ async def run_service(
             log_config=None,
             access_log=False,
             lifespan="off",
+            # Past this, connections still open are dropped: a WebSocket client that stopped
+            # reading would otherwise hold the shutdown until the process is killed.
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
     )
     # uvicorn re-raises the signal it caught once it has shut down; this handler takes it

@@ -76,17 +76,24 @@ class Broadcaster:
         while True:
             if client.behind:
                 client.behind = False
+                # The frame supersedes what waits (diffs queued before a client asked for it):
+                # sent after it, those would be older than the frame.
+                while not client.queue.empty():
+                    client.queue.get_nowait()
                 return self.snapshot()
             if not client.queue.empty():
                 return client.queue.get_nowait()
             client.wake.clear()
             getting = asyncio.ensure_future(client.queue.get())
             waking = asyncio.ensure_future(client.wake.wait())
-            done, _ = await asyncio.wait({getting, waking}, return_when=asyncio.FIRST_COMPLETED)
-            waking.cancel()
-            if getting in done:
+            try:
+                await asyncio.wait({getting, waking}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                # Also when the caller is cancelled (the client left): no task is left behind.
+                waking.cancel()
+                getting.cancel()
+            if getting.done() and not getting.cancelled():
                 message = getting.result()
                 if self._is_behind(client):  # fell behind while this diff was in flight
                     continue
                 return message
-            getting.cancel()

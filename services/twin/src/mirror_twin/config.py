@@ -23,7 +23,7 @@ class TwinConfig(msgspec.Struct, frozen=True, kw_only=True):
     client_queue_size: int = 64
     status_policy: StatusPolicy = StatusPolicy()
     # How often the state is saved to the checkpoint bucket.
-    checkpoint_interval_seconds: float = 5.0
+    checkpoint_interval_seconds: float = 30.0
     # After a restart, replay from the checkpoint at most this many samples; a longer backlog
     # is skipped by starting from the latest sample of every host instead.
     max_replay_samples: int = 200_000

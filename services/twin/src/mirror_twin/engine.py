@@ -19,7 +19,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from mirror_schema import codec, streams, subjects
 from mirror_twin.broadcast import Broadcaster
-from mirror_twin.checkpoint import CheckpointStore, Position, resume_from
+from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, Position, resume_from
 from mirror_twin.config import TwinConfig
 from mirror_twin.placements import PlacementBody, PlacementStore
 from mirror_twin.relay import BusRelay
@@ -42,6 +42,8 @@ CHECKPOINTS = prometheus_client.Counter(
 
 # Samples applied between two turns given to the rest of the event loop.
 YIELD_EVERY = 200
+# Allocations before a young collection, and young collections before an older one.
+GC_THRESHOLDS = (50_000, 20, 20)
 
 
 class TwinEngine:
@@ -53,13 +55,15 @@ class TwinEngine:
         self.state = TwinState(config.twin_id, config.status_policy)
         self.broadcaster = Broadcaster(queue_size=config.client_queue_size, snapshot=self.snapshot)
         self.placements = PlacementStore(nc.jetstream())
-        self.checkpoints = CheckpointStore(nc.jetstream())
+        self.checkpoints = CheckpointStore(nc)
         self.relay = BusRelay(nc, self.broadcaster.publish)
         # The METRICS sequence the state is up to date with; None while the first delivery of
         # every host's latest sample is still under way (those come out of sequence order).
         self.stream_seq: int | None = None
         self._highest_seq = 0
         self._saved_seq: int | None = None
+        self._round: CheckpointRound | None = None
+        self._next_round_at = 0.0
         self._applied = 0
         self._subscription: nats.aio.subscription.Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -106,7 +110,16 @@ class TwinEngine:
         finally:
             gc.enable()
         restored = time.perf_counter()
+        # The twin holds every host's samples for as long as it runs: move them, and everything
+        # imported, out of the collector's sight, and collect young objects less often. With
+        # the defaults, collections walking 10,000 hosts' samples took a third of the CPU.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         self.state.take_unsaved()  # restored hosts are saved already
+        self._next_round_at = asyncio.get_running_loop().time() + (
+            self.config.checkpoint_interval_seconds
+        )
         info = await js.stream_info(streams.METRICS.name)
         start_seq = resume_from(
             checkpoint.stream_seq,
@@ -137,9 +150,7 @@ class TwinEngine:
         self._tasks = [
             asyncio.create_task(self._every(self.config.diff_interval_seconds, self._tick)),
             asyncio.create_task(self._every(self.config.sweep_interval_seconds, self._sweep)),
-            asyncio.create_task(
-                self._every(self.config.checkpoint_interval_seconds, self.save_checkpoint)
-            ),
+            asyncio.create_task(self._every(self.config.diff_interval_seconds, self._checkpoint)),
         ]
 
     def _apply_placement(self, host_id: str, placement: PlacementBody) -> None:
@@ -147,9 +158,15 @@ class TwinEngine:
 
     @staticmethod
     async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` on a fixed schedule; after a stall, skip the missed runs."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + seconds
         while True:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(due - loop.time())
             await work()
+            due += seconds
+            if due < loop.time():
+                due = loop.time() + seconds
 
     async def _sweep(self) -> None:
         self.state.sweep(datetime.now(UTC))
@@ -161,23 +178,57 @@ class TwinEngine:
             DIFFS_SENT.inc()
             self.broadcaster.publish(codec.encode(diff))
 
-    async def save_checkpoint(self) -> None:
-        """Save the hosts changed since the last checkpoint; a failure is retried next time."""
+    def _start_round(self, ticks: int) -> CheckpointRound | None:
+        """A round over the hosts changed since the last; None when there is nothing to save."""
         if self.stream_seq is None:  # the first delivery is not complete: no position to save
-            return
-        changed, removed = self.state.take_unsaved()
-        if not (changed or removed) and self.stream_seq == self._saved_seq:
-            return
-        position = Position(stream_seq=self.stream_seq, saved_at=datetime.now(UTC))
+            return None
+        host_ids = self.state.take_unsaved()
+        if not host_ids and self.stream_seq == self._saved_seq:
+            return None
+        return CheckpointRound(host_ids, self.stream_seq, ticks)
+
+    async def _checkpoint(self) -> None:
+        """On every tick, a slice of the current round; a new round every checkpoint interval."""
+        now = asyncio.get_running_loop().time()
+        if self._round is None and now >= self._next_round_at:
+            self._next_round_at = now + self.config.checkpoint_interval_seconds
+            # Spread over half the interval, so a round ends well before the next begins.
+            ticks = self.config.checkpoint_interval_seconds / 2 / self.config.diff_interval_seconds
+            self._round = self._start_round(int(ticks))
+        if self._round is not None and await self._write(self._round, self._round.next_slice()):
+            self._round = None
+
+    async def _write(self, round_: CheckpointRound, host_ids: list[str]) -> bool:
+        """Write ``host_ids`` of ``round_``, and its position once it is done; whether it is over.
+
+        A failure ends the round; its hosts are saved in the next one.
+        """
+        held = [(host_id, self.state.held(host_id)) for host_id in host_ids]
         try:
-            await self.checkpoints.save(changed, removed, position)
+            await self.checkpoints.write_hosts([(h, *pair) for h, pair in held if pair is not None])
+            await self.checkpoints.delete_hosts([h for h, pair in held if pair is None])
+            if round_.pending:
+                return False
+            await self.checkpoints.write_position(
+                Position(stream_seq=round_.stream_seq, saved_at=datetime.now(UTC))
+            )
         except (nats.errors.Error, TimeoutError) as exc:
             CHECKPOINTS.labels("failed").inc()
-            self.state.keep_unsaved([host_id for host_id, _, _ in changed] + removed)
-            log.warning("checkpoint.failed", error=str(exc), hosts=len(changed))
-            return
-        self._saved_seq = position.stream_seq
+            self.state.keep_unsaved(host_ids + round_.pending)
+            log.warning("checkpoint.failed", error=str(exc))
+            return True
+        self._saved_seq = round_.stream_seq
         CHECKPOINTS.labels("saved").inc()
+        return True
+
+    async def save_checkpoint(self) -> None:
+        """Finish the round under way, then save everything changed since, at once."""
+        if self._round is not None:
+            await self._write(self._round, self._round.rest())
+            self._round = None
+        last = self._start_round(ticks=1)
+        if last is not None:
+            await self._write(last, last.rest())
 
     async def stop(self) -> None:
         """Stop following and broadcasting, and save a last checkpoint."""

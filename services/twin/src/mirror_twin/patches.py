@@ -2,6 +2,8 @@
 
 from typing import Any, Final
 
+import msgspec
+
 from mirror_schema.twin import HostPatch, HostView, LinkPatch, LinkView
 
 __all__ = ["host_patch", "link_patch", "significant"]
@@ -10,10 +12,17 @@ _HOST_FIELDS: Final = HostView.__struct_fields__
 _LINK_FIELDS: Final = LinkView.__struct_fields__
 
 
-def _changed(fields: tuple[str, ...], sent: object | None, now: object) -> dict[str, Any]:
+def _changed(
+    fields: tuple[str, ...], sent: msgspec.Struct | None, now: msgspec.Struct
+) -> dict[str, Any]:
+    values = msgspec.structs.astuple(now)
     if sent is None:
-        return {name: getattr(now, name) for name in fields}
-    return {name: value for name in fields if (value := getattr(now, name)) != getattr(sent, name)}
+        return dict(zip(fields, values, strict=True))
+    return {
+        name: value
+        for name, value, old in zip(fields, values, msgspec.structs.astuple(sent), strict=True)
+        if value != old
+    }
 
 
 def host_patch(sent: HostView | None, now: HostView) -> HostPatch | None:

@@ -48,9 +48,13 @@ def twin_router(engine: TwinEngine) -> APIRouter:
                 await socket.send_text(message.decode())
 
         async def receive() -> None:
-            # A client that saw a gap in seq sends "frame" and gets a full one.
+            # A client that saw a gap in seq sends "frame" and gets a full one. Anything else,
+            # binary messages included, is ignored: receive_text() would raise on those.
             while True:
-                if await socket.receive_text() == "frame":
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("text") == "frame":
                     client.behind = True
                     client.wake.set()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import msgspec
@@ -12,6 +13,7 @@ from mirror_schema.metrics import MetricSample, Position
 from mirror_schema.twin import (
     HostPatch,
     HostView,
+    LinkPatch,
     LinkView,
     TwinDiff,
     TwinEvent,
@@ -107,6 +109,14 @@ class TwinState:
         self._events: list[TwinEvent] = []
         self._sent_hosts: dict[str, HostView] = {}  # as of the last frame or diff
         self._sent_links: dict[str, LinkView] = {}
+        # Links are kept up to date incrementally: a sample recomputes its own host's link; a
+        # host arriving, leaving, or changing its rack or tags recomputes them all.
+        self._links: dict[str, LinkView] = {}  # by link id
+        self._link_ids: dict[str, str] = {}  # each host's link id
+        self._switches: dict[str, str] = {}  # rack -> its switch's host id
+        self._links_stale: set[str] = set()  # hosts whose link must be recomputed
+        self._topology_changed = False
+        self._links_touched: set[str] = set()  # link ids recomputed since the last diff
         self._seq = 0
 
     @property
@@ -152,20 +162,15 @@ class TwinState:
         """Every host's latest and previous sample, by host id: what a checkpoint keeps."""
         return {host_id: (host.latest, host.previous) for host_id, host in self._hosts.items()}
 
-    def take_unsaved(
-        self,
-    ) -> tuple[list[tuple[str, MetricSample, MetricSample | None]], list[str]]:
-        """The hosts changed and the ids removed since the last call, for the checkpoint."""
-        changed: list[tuple[str, MetricSample, MetricSample | None]] = []
-        removed: list[str] = []
-        for host_id in sorted(self._unsaved):
-            host = self._hosts.get(host_id)
-            if host is None:
-                removed.append(host_id)
-            else:
-                changed.append((host_id, host.latest, host.previous))
-        self._unsaved = set()
-        return changed, removed
+    def take_unsaved(self) -> list[str]:
+        """The ids of the hosts changed or removed since the last call, for the checkpoint."""
+        unsaved, self._unsaved = sorted(self._unsaved), set()
+        return unsaved
+
+    def held(self, host_id: str) -> tuple[MetricSample, MetricSample | None] | None:
+        """A host's latest and previous sample, None if it is not (or no longer) known."""
+        host = self._hosts.get(host_id)
+        return None if host is None else (host.latest, host.previous)
 
     def keep_unsaved(self, host_ids: list[str]) -> None:
         """Mark ``host_ids`` unsaved again: the checkpoint that took them failed."""
@@ -176,6 +181,9 @@ class TwinState:
     ) -> list[StatusTransition]:
         old_key = self._spread_key(host_id)
         held = self._hosts.get(host_id)
+        if held is None or held.latest.rack != sample.rack or held.latest.tags != sample.tags:
+            self._topology_changed = True
+        self._links_stale.add(host_id)
         self._hosts[host_id] = _Host(
             latest=sample,
             previous=previous,
@@ -212,6 +220,7 @@ class TwinState:
         self._changed.discard(host_id)
         self._removed.add(host_id)
         self._unsaved.add(host_id)
+        self._topology_changed = True
         self._events.append(
             TwinEvent(
                 kind="host_removed", host_id=host_id, timestamp=now, message=f"{host_id} removed"
@@ -228,9 +237,10 @@ class TwinState:
     def frame(self, seq: int, now: datetime) -> TwinFrame:
         """Return the whole twin as frame ``seq``; the next diff is relative to it."""
         self._advance(seq)
-        links = self._links()
+        links = self._current_links()
         hosts = [self._view(host_id) for host_id in sorted(self._hosts)]
-        self._sent_links = links
+        self._sent_links = dict(links)
+        self._links_touched = set()
         self._sent_hosts = {host.host_id: host for host in hosts}
         self._changed.clear()
         self._removed.clear()
@@ -248,7 +258,7 @@ class TwinState:
         For a client joining between diffs: the next diff's base_seq is this seq, and it may
         repeat a host this snapshot already holds, which a client applies again harmlessly.
         """
-        links = self._links()
+        links = self._current_links()
         return TwinFrame(
             twin_id=self._twin_id,
             generated_at=now,
@@ -274,14 +284,19 @@ class TwinState:
                 host_patches.append(changed)
         for host_id in self._removed:
             self._sent_hosts.pop(host_id, None)
-        links = self._links()
-        link_patches = [
-            changed_link
-            for link in sorted(links)
-            if (changed_link := link_patch(self._sent_links.get(link), links[link])) is not None
-        ]
-        removed_links = sorted(set(self._sent_links) - set(links))
-        self._sent_links = links
+        links = self._current_links()
+        link_patches: list[LinkPatch] = []
+        removed_links: list[str] = []
+        for link in sorted(self._links_touched):
+            if link not in links:
+                if self._sent_links.pop(link, None) is not None:
+                    removed_links.append(link)
+                continue
+            changed_link = link_patch(self._sent_links.get(link), links[link])
+            self._sent_links[link] = links[link]
+            if changed_link is not None:
+                link_patches.append(changed_link)
+        self._links_touched = set()
         self._changed = set()
         if not (host_patches or self._removed or self._events or link_patches or removed_links):
             return None
@@ -372,16 +387,35 @@ class TwinState:
             gpu_utilization_percent=_gpu_utilization(sample),
         )
 
-    def _links(self) -> dict[str, LinkView]:
-        """Every host's link to its uplink, by link id."""
-        switches = rack_switches(
-            (host_id, host.latest.rack, host.latest.tags) for host_id, host in self._hosts.items()
-        )
-        links: dict[str, LinkView] = {}
-        for host_id, host in self._hosts.items():
+    def _current_links(self) -> dict[str, LinkView]:
+        """Every host's link to its uplink, by link id, after recomputing the stale ones."""
+        if self._topology_changed:
+            self._topology_changed = False
+            self._switches = rack_switches(
+                (host_id, host.latest.rack, host.latest.tags)
+                for host_id, host in self._hosts.items()
+            )
+            for host_id in [h for h in self._link_ids if h not in self._hosts]:
+                gone = self._link_ids.pop(host_id)
+                del self._links[gone]
+                self._links_touched.add(gone)
+            stale: Iterable[str] = self._hosts
+        else:
+            stale = self._links_stale
+        for host_id in stale:
+            host = self._hosts.get(host_id)
+            if host is None:
+                continue
             target = uplink_target(
-                host_id, host.latest.tags, host.latest.rack, self._hosts, switches
+                host_id, host.latest.tags, host.latest.rack, self._hosts, self._switches
             )
             link = link_view(host_id, target, host.derived)
-            links[link.id] = link
-        return links
+            old = self._link_ids.get(host_id)
+            if old is not None and old != link.id:
+                del self._links[old]
+                self._links_touched.add(old)
+            self._links[link.id] = link
+            self._link_ids[host_id] = link.id
+            self._links_touched.add(link.id)
+        self._links_stale = set()
+        return self._links

@@ -1,0 +1,145 @@
+"""A restarted twin: its hosts back from the checkpoint at once, the stream resumed where it was."""
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import nats
+import pytest_asyncio
+from twin_helpers import own_nats_server, running_twin
+
+from mirror_agent.agent import envelope_of
+from mirror_agent.simulated_fleet import SimulatedFleet
+from mirror_derive import derive
+from mirror_schema import streams
+from mirror_schema.metrics import MetricSample
+from mirror_twin.checkpoint import BUCKET, POSITION_KEY
+from mirror_twin.patches import significant
+from waiting import wait_until
+
+FAST_CHECKPOINTS = {"MIRROR_STAGE_TWIN_CHECKPOINT_SECONDS": "0.5"}
+
+
+@pytest_asyncio.fixture
+async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
+    async with own_nats_server(tmp_path / "nats") as url:
+        yield url
+
+
+async def publish(url: str, samples: Iterable[MetricSample]) -> None:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        for envelope in map(envelope_of, samples):
+            await js.publish(
+                envelope.subject, envelope.payload, headers={"Nats-Msg-Id": envelope.msg_id}
+            )
+    finally:
+        await nc.close()
+
+
+async def twin_hosts(base_url: str) -> dict[str, dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        state = (await http.get("/api/twin/state")).json()
+    return {host["host_id"]: host for host in state["hosts"]}
+
+
+async def saved_position(url: str) -> int | None:
+    """The METRICS sequence the twin's checkpoint says it holds, None before the first save."""
+    nc = await nats.connect(url)
+    try:
+        kv = await nc.jetstream().key_value(BUCKET)
+        entry = await kv.get(POSITION_KEY)
+    except nats.js.errors.KeyNotFoundError:
+        return None
+    finally:
+        await nc.close()
+    assert entry.value is not None
+    stream_seq: int = msgspec.json.decode(entry.value)["stream_seq"]
+    return stream_seq
+
+
+async def metrics_last_seq(url: str) -> int:
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().stream_info(streams.METRICS.name)
+    finally:
+        await nc.close()
+    return info.state.last_seq
+
+
+async def test_hosts_come_back_from_the_checkpoint_even_with_the_stream_purged(
+    own_nats: str, tmp_path: Path
+) -> None:
+    """The first state after a restart holds every host known before, with its rates, though
+    the samples are gone from METRICS: it came from the checkpoint, not from the stream."""
+    fleet = SimulatedFleet(20, 3, interval=1.0, prefix="ck")
+    start = datetime.now(UTC).timestamp() - 10
+    await publish(own_nats, fleet.tick(start))
+    async with running_twin(own_nats, tmp_path / "first.log", FAST_CHECKPOINTS) as twin:
+        await publish(own_nats, fleet.tick(start + 1))  # the twin needs two samples for rates
+
+        async def known_with_rates() -> bool:
+            hosts = await twin_hosts(twin.spec.address)
+            return len(hosts) == 20 and all(h["net_tx_bps"] is not None for h in hosts.values())
+
+        await wait_until(known_with_rates, timeout=15, what="20 hosts with rates")
+        before = await twin_hosts(twin.spec.address)
+        last_seq = await metrics_last_seq(own_nats)
+
+        async def saved() -> bool:
+            return await saved_position(own_nats) == last_seq
+
+        await wait_until(saved, timeout=15, what="a checkpoint up to the last sample")
+    nc = await nats.connect(own_nats)
+    await nc.jetstream().purge_stream(streams.METRICS.name)
+    await nc.close()
+
+    async with running_twin(own_nats, tmp_path / "second.log", FAST_CHECKPOINTS) as twin:
+        after = await twin_hosts(twin.spec.address)  # as soon as it answers
+
+    assert sorted(after) == sorted(before)
+    for host_id, host in before.items():
+        for field in ("last_seen", "net_tx_bps", "net_rx_bps", "cpu_load", "layer", "position"):
+            assert after[host_id][field] == host[field], (host_id, field)
+
+
+async def test_the_stream_is_resumed_where_the_twin_stopped(own_nats: str, tmp_path: Path) -> None:
+    """Samples published while the twin was down are applied one by one after the restart, so
+    a host's rate is from its last two samples, not from the checkpoint's to the newest."""
+    fleet = SimulatedFleet(3, 8, interval=1.0, prefix="rs")
+    start = datetime.now(UTC).timestamp() - 30
+    before_stop = fleet.tick(start)
+    await publish(own_nats, before_stop)
+    async with running_twin(own_nats, tmp_path / "first.log", FAST_CHECKPOINTS) as twin:
+        last_seq = await metrics_last_seq(own_nats)
+
+        async def saved() -> bool:
+            return await saved_position(own_nats) == last_seq
+
+        await wait_until(saved, timeout=15, what="a checkpoint up to the last sample")
+        assert len(await twin_hosts(twin.spec.address)) == 3
+    while_down = [fleet.tick(start + 10), fleet.tick(start + 20)]
+    for samples in while_down:
+        await publish(own_nats, samples)
+
+    async with running_twin(own_nats, tmp_path / "second.log", FAST_CHECKPOINTS) as twin:
+
+        async def caught_up() -> bool:
+            hosts = await twin_hosts(twin.spec.address)
+            return all(
+                datetime.fromisoformat(hosts[s.host_id or ""]["last_seen"]) == s.timestamp
+                for s in while_down[1]
+            )
+
+        await wait_until(caught_up, timeout=15, what="the samples published while down")
+        hosts = await twin_hosts(twin.spec.address)
+
+    for first, middle, last in zip(before_stop, *while_down, strict=True):
+        resumed = significant(derive(middle, last).total_tx_bits_per_second)
+        skipped = significant(derive(first, last).total_tx_bits_per_second)
+        assert resumed != skipped  # else this test could not tell the two apart
+        assert hosts[last.host_id or ""]["net_tx_bps"] == resumed
