@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import msgspec
@@ -13,15 +12,13 @@ from mirror_schema.metrics import MetricSample, Position
 from mirror_schema.twin import (
     HostPatch,
     HostView,
-    LinkPatch,
-    LinkView,
     TwinDiff,
     TwinEvent,
     TwinFrame,
 )
 from mirror_twin.layout import layer_of, place, positions_on_layers
-from mirror_twin.links import link_view, rack_switches, uplink_target
-from mirror_twin.patches import host_patch, link_patch, significant
+from mirror_twin.link_table import LinkTable
+from mirror_twin.patches import host_patch, significant
 from mirror_twin.status import StatusPolicy, StatusTracker, StatusTransition
 
 __all__ = ["Placement", "TwinState", "host_id_of"]
@@ -108,15 +105,7 @@ class TwinState:
         self._unsaved: set[str] = set()  # hosts changed or removed since the last checkpoint
         self._events: list[TwinEvent] = []
         self._sent_hosts: dict[str, HostView] = {}  # as of the last frame or diff
-        self._sent_links: dict[str, LinkView] = {}
-        # Links are kept up to date incrementally: a sample recomputes its own host's link; a
-        # host arriving, leaving, or changing its rack or tags recomputes them all.
-        self._links: dict[str, LinkView] = {}  # by link id
-        self._link_ids: dict[str, str] = {}  # each host's link id
-        self._switches: dict[str, str] = {}  # rack -> its switch's host id
-        self._links_stale: set[str] = set()  # hosts whose link must be recomputed
-        self._topology_changed = False
-        self._links_touched: set[str] = set()  # link ids recomputed since the last diff
+        self._links = LinkTable()
         self._seq = 0
 
     @property
@@ -181,9 +170,12 @@ class TwinState:
     ) -> list[StatusTransition]:
         old_key = self._spread_key(host_id)
         held = self._hosts.get(host_id)
-        if held is None or held.latest.rack != sample.rack or held.latest.tags != sample.tags:
-            self._topology_changed = True
-        self._links_stale.add(host_id)
+        self._links.host_changed(
+            host_id,
+            topology=held is None
+            or held.latest.rack != sample.rack
+            or held.latest.tags != sample.tags,
+        )
         self._hosts[host_id] = _Host(
             latest=sample,
             previous=previous,
@@ -220,7 +212,7 @@ class TwinState:
         self._changed.discard(host_id)
         self._removed.add(host_id)
         self._unsaved.add(host_id)
-        self._topology_changed = True
+        self._links.host_removed()
         self._events.append(
             TwinEvent(
                 kind="host_removed", host_id=host_id, timestamp=now, message=f"{host_id} removed"
@@ -237,10 +229,8 @@ class TwinState:
     def frame(self, seq: int, now: datetime) -> TwinFrame:
         """Return the whole twin as frame ``seq``; the next diff is relative to it."""
         self._advance(seq)
-        links = self._current_links()
+        links = self._links.baseline(self._hosts)
         hosts = [self._view(host_id) for host_id in sorted(self._hosts)]
-        self._sent_links = dict(links)
-        self._links_touched = set()
         self._sent_hosts = {host.host_id: host for host in hosts}
         self._changed.clear()
         self._removed.clear()
@@ -258,7 +248,7 @@ class TwinState:
         For a client joining between diffs: the next diff's base_seq is this seq, and it may
         repeat a host this snapshot already holds, which a client applies again harmlessly.
         """
-        links = self._current_links()
+        links = self._links.current(self._hosts)
         return TwinFrame(
             twin_id=self._twin_id,
             generated_at=now,
@@ -284,19 +274,7 @@ class TwinState:
                 host_patches.append(changed)
         for host_id in self._removed:
             self._sent_hosts.pop(host_id, None)
-        links = self._current_links()
-        link_patches: list[LinkPatch] = []
-        removed_links: list[str] = []
-        for link in sorted(self._links_touched):
-            if link not in links:
-                if self._sent_links.pop(link, None) is not None:
-                    removed_links.append(link)
-                continue
-            changed_link = link_patch(self._sent_links.get(link), links[link])
-            self._sent_links[link] = links[link]
-            if changed_link is not None:
-                link_patches.append(changed_link)
-        self._links_touched = set()
+        link_patches, removed_links = self._links.take_changes(self._hosts)
         self._changed = set()
         if not (host_patches or self._removed or self._events or link_patches or removed_links):
             return None
@@ -386,36 +364,3 @@ class TwinState:
             gpu_count=len(sample.gpus),
             gpu_utilization_percent=_gpu_utilization(sample),
         )
-
-    def _current_links(self) -> dict[str, LinkView]:
-        """Every host's link to its uplink, by link id, after recomputing the stale ones."""
-        if self._topology_changed:
-            self._topology_changed = False
-            self._switches = rack_switches(
-                (host_id, host.latest.rack, host.latest.tags)
-                for host_id, host in self._hosts.items()
-            )
-            for host_id in [h for h in self._link_ids if h not in self._hosts]:
-                gone = self._link_ids.pop(host_id)
-                del self._links[gone]
-                self._links_touched.add(gone)
-            stale: Iterable[str] = self._hosts
-        else:
-            stale = self._links_stale
-        for host_id in stale:
-            host = self._hosts.get(host_id)
-            if host is None:
-                continue
-            target = uplink_target(
-                host_id, host.latest.tags, host.latest.rack, self._hosts, self._switches
-            )
-            link = link_view(host_id, target, host.derived)
-            old = self._link_ids.get(host_id)
-            if old is not None and old != link.id:
-                del self._links[old]
-                self._links_touched.add(old)
-            self._links[link.id] = link
-            self._link_ids[host_id] = link.id
-            self._links_touched.add(link.id)
-        self._links_stale = set()
-        return self._links
