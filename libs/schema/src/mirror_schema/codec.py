@@ -9,6 +9,8 @@ import msgspec
 from mirror_schema.alerts import AlertEvent
 from mirror_schema.commands import (
     Command,
+    CommandCancel,
+    CommandCancelReply,
     CommandReply,
     CommandRequest,
     CommandResult,
@@ -23,6 +25,8 @@ __all__ = [
     "decode_alert_event",
     "decode_batch",
     "decode_command",
+    "decode_command_cancel",
+    "decode_command_cancel_reply",
     "decode_command_reply",
     "decode_command_request",
     "decode_command_result",
@@ -40,13 +44,15 @@ encode = _encoder.encode
 """Encode any message to JSON bytes (a hand-built Struct is not validated; decode validates)."""
 
 decode_command = msgspec.json.Decoder(Command).decode
+decode_command_cancel = msgspec.json.Decoder(CommandCancel).decode
+decode_command_cancel_reply = msgspec.json.Decoder(CommandCancelReply).decode
 decode_command_request = msgspec.json.Decoder(CommandRequest).decode
 decode_command_reply = msgspec.json.Decoder(CommandReply).decode
 decode_command_result = msgspec.json.Decoder(CommandResult).decode
 decode_command_status = msgspec.json.Decoder(CommandStatus).decode
 decode_output_chunk = msgspec.json.Decoder(OutputChunk).decode
 decode_alert_event = msgspec.json.Decoder(AlertEvent).decode
-# TwinFrame | TwinDiff, told apart by their "type" tag.
+# TwinFrame, TwinDiff and the relayed bus messages, told apart by their "type" tag.
 decode_twin_message = msgspec.json.Decoder(TwinMessage).decode
 
 

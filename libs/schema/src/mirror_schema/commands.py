@@ -20,6 +20,8 @@ __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
     "FINAL_STATES",
     "Command",
+    "CommandCancel",
+    "CommandCancelReply",
     "CommandId",
     "CommandReply",
     "CommandRequest",
@@ -182,3 +184,18 @@ class OutputChunk(msgspec.Struct, frozen=True, kw_only=True):
     seq: Count  # per command, both streams together, from 0
     data: str
     timestamp: AwareDatetime
+
+
+class CommandCancel(msgspec.Struct, frozen=True, kw_only=True):
+    """Stop a running command: the request on ``commands.cancel.<host>`` to its agent."""
+
+    command_id: CommandId
+    requested_by: str | None = None
+
+
+class CommandCancelReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The agent's answer: whether it was running there and is being stopped."""
+
+    command_id: CommandId
+    cancelled: bool
+    error: str | None = None  # why not, for people

@@ -11,6 +11,10 @@ from mirror_schema.hosts import validate_host_id
 
 __all__ = [
     "ALERTS_EVENTS_ALL",
+    "COMMANDS_API_CANCEL",
+    "COMMANDS_API_GET",
+    "COMMANDS_API_LIST",
+    "COMMANDS_API_RETRY",
     "COMMANDS_DISPATCH_ALL",
     "COMMANDS_OUTPUT_ALL",
     "COMMANDS_QUEUE_GROUP",
@@ -21,6 +25,7 @@ __all__ = [
     "METRICS_RAW_ALL",
     "PER_HOST_PREFIXES",
     "alerts_events",
+    "commands_cancel",
     "commands_dispatch",
     "commands_output",
     "commands_output_all",
@@ -38,6 +43,7 @@ _COMMANDS_DISPATCH: Final = "commands.dispatch"
 _COMMANDS_RESULT: Final = "commands.result"
 _COMMANDS_STATUS: Final = "commands.status"
 _COMMANDS_OUTPUT: Final = "commands.output"
+_COMMANDS_CANCEL: Final = "commands.cancel"
 _ALERTS_EVENTS: Final = "alerts.events"
 _DEAD_LETTER: Final = "deadletter"
 
@@ -50,6 +56,11 @@ ALERTS_EVENTS_ALL: Final = f"{_ALERTS_EVENTS}.>"
 DEAD_LETTER_ALL: Final = f"{_DEAD_LETTER}.>"
 
 COMMANDS_REQUEST: Final = "commands.request"  # core NATS request/reply
+# The commands service's other request/reply endpoints, beside commands.request.
+COMMANDS_API_GET: Final = "commands.api.get"
+COMMANDS_API_LIST: Final = "commands.api.list"
+COMMANDS_API_CANCEL: Final = "commands.api.cancel"
+COMMANDS_API_RETRY: Final = "commands.api.retry"
 COMMANDS_QUEUE_GROUP: Final = "commands"  # the commands service's replicas share requests
 
 # Subjects whose last token is a host id (commands.output has the command id after it).
@@ -58,6 +69,7 @@ PER_HOST_PREFIXES: Final = (
     _COMMANDS_DISPATCH,
     _COMMANDS_RESULT,
     _COMMANDS_STATUS,
+    _COMMANDS_CANCEL,
     _ALERTS_EVENTS,
 )
 
@@ -106,6 +118,11 @@ def commands_output(host_id: str, command_id: str) -> str:
 def commands_output_all(host_id: str) -> str:
     """``commands.output.<host>.>``: the live output of every command of one host."""
     return f"{_COMMANDS_OUTPUT}.{validate_host_id(host_id)}.>"
+
+
+def commands_cancel(host_id: str) -> str:
+    """``commands.cancel.<host>``: stop a running command (core NATS request/reply to the agent)."""
+    return f"{_COMMANDS_CANCEL}.{validate_host_id(host_id)}"
 
 
 def alerts_events(host_id: str) -> str:
