@@ -34,47 +34,42 @@ import logging
 import os
 import re
 import resource
-import signal
 import sys
 import tempfile
 import time
 import zlib
 from array import array
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import msgspec
 import nats
 import nats.aio.client
 import psutil
 import structlog
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 
+from twin_clients import (
+    WARMUP_LIMIT_SECONDS,
+    DecodeCache,
+    Watcher,
+    Window,
+    follow,
+    median_ms,
+    percentiles,
+    warm_up,
+)
 from twin_helpers import twin_spec
+from twin_publisher import publisher, start_publisher, stop_publisher
 
-from mirror_agent.agent import envelope_of
-from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import embedded_nats
 
-TEMPLATE_TICKS = 8
-WARMUP_SECONDS = 5.0  # of steady state after the first frame, before the window opens
-WARMUP_LIMIT_SECONDS = 60.0  # open the window anyway, and say so, if not every host shows up
 CLIENT_HOSTS = 1000
-# Replaced at each publish; encoded once into every template, then found again by bytes.
-SENTINEL_TIME = datetime(2001, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
-SENTINEL_SEQ = 987_654_321
-SENTINEL_UPTIME = 12_345_678.5
-TIME_FIELD = b'"timestamp":"2001-02-03T04:05:06.789012Z"'
-SEQ_FIELD = b'"seq":987654321'
-UPTIME_FIELD = b'"uptime_seconds":12345678.5'
 TWIN_COUNTERS = (
     "mirror_twin_client_resyncs_total",
     "mirror_twin_client_messages_dropped_total",
@@ -88,243 +83,8 @@ def twin_settings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("MIRROR_STAGE_TWIN_")}
 
 
-# The publisher (a child process) -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HostPlan:
-    """One host's subject, msg-id prefix, boot time and pre-encoded samples with sentinels."""
-
-    subject: str
-    msg_id_prefix: str
-    boot_time: float
-    templates: list[bytes]
-
-
-def plan_fleet(hosts: int) -> list[HostPlan]:
-    """TEMPLATE_TICKS encoded samples per host, 1 s apart; hosts silent throughout are left out."""
-    fleet = SimulatedFleet(hosts, seed=7, interval=1.0, prefix="tw", run_token=f"{os.getpid()}x")
-    start = time.time() - TEMPLATE_TICKS
-    plans: dict[str, HostPlan] = {}
-    for k in range(TEMPLATE_TICKS):
-        for sample in fleet.tick(start + k):
-            envelope = envelope_of(
-                msgspec.structs.replace(
-                    sample,
-                    timestamp=SENTINEL_TIME,
-                    seq=SENTINEL_SEQ,
-                    uptime_seconds=SENTINEL_UPTIME,
-                )
-            )
-            if not all(f in envelope.payload for f in (TIME_FIELD, SEQ_FIELD, UPTIME_FIELD)):
-                raise RuntimeError(
-                    f"a sample no longer encodes {TIME_FIELD!r}, {SEQ_FIELD!r} and "
-                    f"{UPTIME_FIELD!r} as the publisher expects; update bench_twin.py's sentinels"
-                )
-            plan = plans.get(envelope.subject)
-            if plan is None:
-                plan = plans[envelope.subject] = HostPlan(
-                    subject=envelope.subject,
-                    msg_id_prefix=envelope.msg_id.removesuffix(str(SENTINEL_SEQ)),
-                    boot_time=start + k - (sample.uptime_seconds or 0.0),
-                    templates=[],
-                )
-            plan.templates.append(envelope.payload)
-    return list(plans.values())
-
-
-async def publisher(url: str, hosts: int, limit: float) -> None:
-    """Child process: publish every host once a second, evenly spread, until SIGTERM or `limit` s.
-
-    Prints `ready <hosts>` once the samples are encoded and NATS is connected, then at the end
-    one JSON line: published, seconds, max_behind (how late the latest slot got, in seconds).
-    """
-    plans = plan_fleet(hosts)
-    nc = await nats.connect(url, pending_size=32 * 2**20)
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    print(f"ready {len(plans)}", flush=True)
-    count = len(plans)
-    began = time.time()
-    done = 0
-    max_behind = 0.0
-    second, prefix = -1, b""
-    while not stop.is_set() and time.time() - began < limit:
-        now = time.time()
-        due = int((now - began) * count) + 1
-        max_behind = max(max_behind, now - (began + done / count))
-        # At most half a second's worth at once, so the flusher and signals get their turn.
-        for slot in range(done, min(due, done + max(count // 2, 1))):
-            rounds, index = divmod(slot, count)
-            plan = plans[index]
-            at = time.time()
-            if int(at) != second:
-                second = int(at)
-                prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
-            seq = rounds + 1
-            payload = (
-                plan.templates[rounds % len(plan.templates)]
-                .replace(TIME_FIELD, b'"timestamp":"%s.%06dZ"' % (prefix, (at - second) * 1e6), 1)
-                .replace(SEQ_FIELD, b'"seq":%d' % seq, 1)
-                .replace(UPTIME_FIELD, b'"uptime_seconds":%.1f' % (at - plan.boot_time), 1)
-            )
-            await nc.publish(
-                plan.subject, payload, headers={"Nats-Msg-Id": f"{plan.msg_id_prefix}{seq}"}
-            )
-            done = slot + 1
-        await asyncio.sleep(max(0.0005, began + done / count - time.time()))
-    elapsed = time.time() - began
-    await nc.flush()
-    await nc.close()
-    print(json.dumps({"published": done, "seconds": elapsed, "max_behind": max_behind}), flush=True)
-
-
-# The WebSocket clients -----------------------------------------------------------------------
-
-
-class HostEntry(msgspec.Struct):
-    """What the bench reads of a frame's host or a diff's host patch."""
-
-    host_id: str
-    last_seen: datetime | None = None
-
-
-class Message(msgspec.Struct):
-    """What the bench reads of any message on /ws/twin; other fields are skipped unread."""
-
-    type: str = ""
-    seq: int = -1
-    base_seq: int = -1
-    hosts: list[HostEntry] = []
-
-
-decode_message = msgspec.json.Decoder(Message).decode
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """A frame or diff: its seq, base_seq, and (host id, last_seen epoch) of its hosts."""
-
-    frame: bool
-    seq: int
-    base_seq: int
-    seen: list[tuple[str, float]]
-
-
-class DecodeCache:
-    """Every client gets the same bytes for one diff: decode them once."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.decoded: dict[bytes, Decoded | None] = {}
-        self.undecodable = 0
-
-    def get(self, raw: bytes) -> Decoded | None:
-        """The frame or diff in `raw`; None for any other message."""
-        if raw in self.decoded:
-            return self.decoded[raw]
-        try:
-            message = decode_message(raw)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            self.undecodable += 1
-            message = Message()
-        result = None
-        if message.type in ("frame", "diff"):
-            seen = [(h.host_id, h.last_seen.timestamp()) for h in message.hosts if h.last_seen]
-            result = Decoded(message.type == "frame", message.seq, message.base_seq, seen)
-        if len(self.decoded) >= self.size:
-            del self.decoded[next(iter(self.decoded))]
-        self.decoded[raw] = result
-        return result
-
-
-@dataclass(eq=False)
-class Watcher:
-    """One client's view of the twin and what it measured while the window was open."""
-
-    deflate: zlib._Compress | None = None
-    held: dict[str, float] = field(default_factory=dict)
-    seq: int = -1
-    awaiting_frame: bool = False
-    first_frame_at: float | None = None
-    frames: int = 0
-    gaps: int = 0
-    # Counted only while the window is open:
-    latencies: array[float] = field(default_factory=lambda: array("d"))
-    messages: int = 0
-    text_bytes: int = 0
-    wire_bytes: int = 0
-    window_frames: int = 0
-    window_gaps: int = 0
-
-    def receive(self, raw: bytes, now: float, measuring: bool, cache: DecodeCache) -> bool:
-        """Apply one message; True when the client saw a gap and should ask for a frame."""
-        if self.deflate is not None:
-            # permessage-deflate drops the 00 00 ff ff that ends every sync flush (RFC 7692).
-            wire = len(self.deflate.compress(raw)) + len(self.deflate.flush(zlib.Z_SYNC_FLUSH)) - 4
-            if measuring:
-                self.wire_bytes += wire
-        if measuring:
-            self.messages += 1
-            self.text_bytes += len(raw)
-        decoded = cache.get(raw)
-        if decoded is None:
-            return False
-        if decoded.frame:
-            self.frames += 1
-            if self.first_frame_at is None:
-                self.first_frame_at = now
-            elif measuring:
-                self.window_frames += 1
-            self.awaiting_frame = False
-            self.seq = decoded.seq
-            self.held.update(decoded.seen)
-            return False
-        if self.awaiting_frame or self.seq < 0:
-            return False
-        if decoded.base_seq != self.seq:
-            self.gaps += 1
-            self.window_gaps += int(measuring)
-            self.awaiting_frame = True
-            return True
-        self.seq = decoded.seq
-        held = self.held
-        for host_id, last_seen in decoded.seen:
-            if held.get(host_id) != last_seen:  # a patch with last_seen means a new sample
-                held[host_id] = last_seen
-                if measuring:
-                    self.latencies.append(now - last_seen)
-        return False
-
-
 # Set once from --deflate.
 CLIENT_COMPRESSION: list[str | None] = [None]
-
-
-@dataclass
-class Window:
-    """Whether the measuring window is open; the clients read it on every message."""
-
-    open: bool = False
-    # "deflate": the clients negotiate permessage-deflate as browsers do, so the twin compresses
-    # for each of them (and its CPU shows it); None: plain text.
-    compression: str | None = None
-
-
-async def follow(url: str, watcher: Watcher, window: Window, cache: DecodeCache) -> None:
-    """Receive from /ws/twin until cancelled, asking for a frame after each gap."""
-    async with websockets.connect(
-        url,
-        compression=window.compression,
-        max_size=None,
-        ping_interval=None,
-        proxy=None,
-        close_timeout=2,
-    ) as socket:
-        while True:
-            raw = await socket.recv(decode=False)
-            if watcher.receive(raw, time.time(), window.open, cache):
-                await socket.send("frame")
 
 
 # Figures -------------------------------------------------------------------------------------
@@ -388,20 +148,6 @@ async def stored_samples(nc: nats.aio.client.Client) -> int:
     return int((await nc.jetstream().stream_info(streams.METRICS.name)).state.last_seq)
 
 
-def percentiles(values: array[float]) -> str:
-    """p50 / p99 / max in ms, nearest rank."""
-    if not values:
-        return "no samples"
-    ordered = sorted(values)
-    n = len(ordered)
-    p50, p99 = ordered[max(0, (n + 1) // 2 - 1)], ordered[max(0, -(-99 * n // 100) - 1)]
-    return f"p50 {p50 * 1e3:,.0f} ms  p99 {p99 * 1e3:,.0f} ms  max {ordered[-1] * 1e3:,.0f} ms"
-
-
-def median_ms(values: array[float]) -> str:
-    return f"{sorted(values)[len(values) // 2] * 1e3:,.0f}" if values else "-"
-
-
 def log_summary(path: Path) -> str:
     """Warnings and errors in the twin's JSON log: count by event, and the first one's fields."""
     counts: dict[str, int] = {}
@@ -424,57 +170,6 @@ def log_summary(path: Path) -> str:
 
 
 # One scenario --------------------------------------------------------------------------------
-
-
-async def start_publisher(url: str, hosts: int, limit: float) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--publisher",
-        url,
-        "--hosts",
-        str(hosts),
-        "--limit",
-        str(limit),
-        stdout=asyncio.subprocess.PIPE,
-    )
-
-
-async def stop_publisher(process: asyncio.subprocess.Process) -> dict[str, float]:
-    """SIGTERM the publisher and return its closing figures ({} if it gave none)."""
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(30):
-            output = await process.stdout.read()
-            await process.wait()
-    except TimeoutError:
-        process.kill()
-        return {}
-    for line in reversed(output.decode().splitlines()):
-        if line.startswith("{"):
-            figures: dict[str, float] = json.loads(line)
-            return figures
-    return {}
-
-
-async def warm_up(watchers: list[Watcher], tasks: list[asyncio.Task[None]], hosts: int) -> str:
-    """Wait for every client's first frame, all hosts, then WARMUP_SECONDS; a note if cut short."""
-    began = time.monotonic()
-    first = watchers[0]
-    while time.monotonic() - began < WARMUP_LIMIT_SECONDS:
-        if any(task.done() for task in tasks):
-            return "a client's connection ended during the warm-up"
-        framed = [w.first_frame_at or 0.0 for w in watchers]
-        steady = time.time() - max(framed) >= WARMUP_SECONDS
-        if all(framed) and len(first.held) >= hosts and steady:
-            return ""
-        await asyncio.sleep(0.1)
-    return (
-        f"warm-up cut at {WARMUP_LIMIT_SECONDS:.0f} s: the client knew {len(first.held):,} of "
-        f"{hosts:,} hosts"
-    )
 
 
 async def scenario(hosts: int, clients: int, seconds: float) -> None:
@@ -528,7 +223,7 @@ async def measure(
     seconds: float,
 ) -> Figures | None:
     """Publish, connect the clients, warm up, then measure over `seconds`."""
-    process = await start_publisher(nats_url, hosts, WARMUP_LIMIT_SECONDS + seconds + 60)
+    process = await start_publisher(__file__, nats_url, hosts, WARMUP_LIMIT_SECONDS + seconds + 60)
     assert process.stdout is not None
     tasks: list[asyncio.Task[None]] = []
     try:
