@@ -87,8 +87,10 @@ def test_restore_brings_hosts_back_without_events() -> None:
     before.apply(sample("b", 5), at(5))
     after = TwinState("lab")
 
-    for latest, previous in before.samples().values():
-        after.restore(latest, previous, at(6))
+    for host_id in before.host_ids():
+        held = before.held(host_id)
+        assert held is not None
+        after.restore(*held, at(6))
 
     assert after.snapshot(at(6)).hosts == before.snapshot(at(6)).hosts
     assert host_of(after.snapshot(at(6)), "a").net_tx_bps == 8 * MBIT

@@ -147,10 +147,6 @@ class TwinState:
             return
         self._hold(host_id, latest, previous, now)
 
-    def samples(self) -> dict[str, tuple[MetricSample, MetricSample | None]]:
-        """Every host's latest and previous sample, by host id: what a checkpoint keeps."""
-        return {host_id: (host.latest, host.previous) for host_id, host in self._hosts.items()}
-
     def take_unsaved(self) -> list[str]:
         """The ids of the hosts changed or removed since the last call, for the checkpoint."""
         unsaved, self._unsaved = sorted(self._unsaved), set()
