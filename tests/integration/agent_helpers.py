@@ -1,10 +1,21 @@
 """Helpers for the agent's integration tests: read back what a host published."""
 
+import asyncio
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
 import nats
 import nats.errors
 
 from mirror_schema import codec, subjects
+from mirror_schema.commands import Command, CommandResult, CommandStatus
 from mirror_schema.metrics import MetricSample
+from waiting import wait_until
 
 
 async def stored_samples(url: str, host_id: str) -> list[tuple[str, MetricSample]]:
@@ -33,3 +44,146 @@ async def stored_samples(url: str, host_id: str) -> list[tuple[str, MetricSample
 async def stored_count(url: str, host_id: str) -> int:
     """How many samples of `host_id` the stream holds."""
     return len(await stored_samples(url, host_id))
+
+
+# --- the command loop: a real agent process, commands in, statuses and results out ---
+
+
+class AgentProcess:
+    """`python -m mirror_agent --config FILE` as systemd runs it; stop, kill and start again."""
+
+    def __init__(self, config: Path, log_path: Path) -> None:
+        self.config = config
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with open(self.log_path, "ab") as log:  # noqa: ASYNC230 - once, before the agent runs
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "mirror_agent",
+                "--config",
+                str(self.config),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def stop(self) -> int:
+        """SIGTERM, as systemd stops it; SIGKILL if it has not exited within 15 s."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return process.returncode if process and process.returncode is not None else 0
+        process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(15):
+                return await process.wait()
+        except TimeoutError:
+            process.kill()
+            return await process.wait()
+
+    async def kill(self) -> None:
+        """SIGKILL: the agent dies at once, with no chance to tidy up."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def write_agent_config(path: Path, url: str, host_id: str, commands: str) -> Path:
+    """An agent config with its state in `path`'s directory and the given `[commands]` body."""
+    state = path.parent / "state"
+    path.write_text(
+        f'nats_url = "{url}"\n'
+        f'host_id = "{host_id}"\n'
+        "interval_seconds = 30\n"
+        f'buffer_dir = "{state / "buffer"}"\n'
+        "\n[commands]\n"
+        f'state_dir = "{state}"\n'
+        "kill_grace_seconds = 0.5\n" + commands
+    )
+    return path
+
+
+def new_command(host_id: str, text: str, **fields: Any) -> Command:
+    """A Command as the commands service dispatches it, with a fresh id."""
+    return Command(
+        id=uuid.uuid4().hex,
+        host_id=host_id,
+        command=text,
+        created_at=datetime.now(UTC),
+        **fields,
+    )
+
+
+async def dispatch(url: str, command: Command, *, msg_id: str | None = None) -> None:
+    """Publish `command` on commands.dispatch.<host> (stream COMMANDS)."""
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().publish(
+            subjects.commands_dispatch(command.host_id),
+            codec.encode(command),
+            headers={"Nats-Msg-Id": msg_id or command.id},
+        )
+    finally:
+        await nc.close()
+
+
+class Reported(NamedTuple):
+    """One message of COMMAND_RESULTS: a status or a result, with its place and Nats-Msg-Id."""
+
+    stream_seq: int
+    msg_id: str
+    status: CommandStatus | None
+    result: CommandResult | None
+
+
+async def reported(url: str, host_id: str, command_id: str | None = None) -> list[Reported]:
+    """Every status and result `host_id` published (of `command_id` alone if given)."""
+    nc = await nats.connect(url)
+    found: list[Reported] = []
+    try:
+        js = nc.jetstream()
+        for subject in (subjects.commands_status(host_id), subjects.commands_result(host_id)):
+            sub = await js.subscribe(subject, ordered_consumer=True, stream="COMMAND_RESULTS")
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=0.5)
+                except nats.errors.TimeoutError:
+                    break
+                assert msg.headers is not None
+                place = (msg.metadata.sequence.stream, msg.headers["Nats-Msg-Id"])
+                if subject == subjects.commands_status(host_id):
+                    found.append(Reported(*place, codec.decode_command_status(msg.data), None))
+                else:
+                    found.append(Reported(*place, None, codec.decode_command_result(msg.data)))
+                if msg.metadata.num_pending == 0:
+                    break
+            await sub.unsubscribe()
+    finally:
+        await nc.close()
+    found.sort()  # stream order
+    if command_id is None:
+        return found
+    return [
+        r
+        for r in found
+        if (r.status and r.status.command_id == command_id)
+        or (r.result and r.result.command_id == command_id)
+    ]
+
+
+async def result_of(url: str, host_id: str, command_id: str, *, within: float) -> CommandResult:
+    """Wait for the final result of `command_id`, and return it."""
+    results: list[CommandResult] = []
+
+    async def arrived() -> bool:
+        results[:] = [
+            r.result for r in await reported(url, host_id, command_id) if r.result is not None
+        ]
+        return bool(results)
+
+    await wait_until(arrived, timeout=within, what=f"the result of command {command_id}")
+    return results[0]

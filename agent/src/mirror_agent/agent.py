@@ -1,7 +1,7 @@
 """Agent: collects on a drift-free schedule and ships through the buffer until stopped.
 
-The parts run side by side in one TaskGroup: the telemetry loop and the shipper today; the
-command loop (commands issue) joins them as one more task on the same NATS connection.
+The parts run side by side in one TaskGroup: the telemetry loop, the shipper and (over NATS,
+unless `[commands] mode = "off"`) the command loop, which shares the transport's connection.
 """
 
 import asyncio
@@ -9,8 +9,12 @@ import logging
 import socket
 import uuid
 
+import nats.aio.client
+
 from mirror_agent.buffer import open_buffer
 from mirror_agent.collector import Collector
+from mirror_agent.commands.loop import CommandLoop
+from mirror_agent.commands.settings import journal_path, run_as_error
 from mirror_agent.config import AgentConfig
 from mirror_agent.envelope import Envelope
 from mirror_agent.schedule import Schedule
@@ -73,6 +77,7 @@ class Agent:
         )
         self.seq = 0
         self.shipper: Shipper | None = None
+        self.commands: CommandLoop | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Collect and ship until `stop` is set; then send what is buffered, briefly."""
@@ -80,6 +85,7 @@ class Agent:
         buffer = open_buffer(self.config.buffer_dir, self.config.buffer_max_bytes)
         shipper = self.shipper = Shipper(transport, buffer)
         shipper_stop = asyncio.Event()
+        commands = self.commands = self.command_loop(transport)
         log.info(
             "agent.started host_id=%s transport=%s interval_seconds=%s buffered=%d",
             self.host_id,
@@ -90,6 +96,8 @@ class Agent:
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(shipper.run(shipper_stop))
+                if commands is not None:
+                    tasks.create_task(commands.run(stop))
                 await self._telemetry(stop, shipper)
                 try:
                     async with asyncio.timeout(STOP_GRACE_SECONDS):
@@ -107,6 +115,30 @@ class Agent:
             buffer.dropped,
             shipper.stats.rejected,
         )
+
+    def command_loop(self, transport: Transport) -> CommandLoop | None:
+        """The command loop the config asks for, or None (and why, in the log)."""
+        settings = self.config.commands
+        if settings.mode == "off":
+            log.info("commands.off host_id=%s", self.host_id)
+            return None
+        path = journal_path(settings, self.config.buffer_dir, self.host_id)
+        problem = None
+        if not isinstance(transport, NatsTransport):
+            problem = 'transport = "http": commands come over NATS only'
+        elif path is None:
+            problem = "no place for the journal: set [commands] state_dir (or buffer_dir)"
+        elif settings.run_as is not None:
+            problem = run_as_error(settings.run_as)
+        if problem is not None or path is None or not isinstance(transport, NatsTransport):
+            log.warning("commands.disabled host_id=%s reason=%s", self.host_id, problem)
+            return None
+        nats_transport = transport
+
+        def connection() -> nats.aio.client.Client | None:
+            return nats_transport.nc  # None until the transport's first connect
+
+        return CommandLoop(settings, host_id=self.host_id, journal_path=path, connection=connection)
 
     def collect(self) -> MetricSample:
         """The next sample, with the next sequence number."""

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from mirror_agent.commands.settings import CommandsConfig, commands_config_error
 from mirror_schema.hosts import HostId
 from mirror_schema.metrics import Position
 
@@ -35,6 +36,8 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     transport: Literal["nats", "http"] = "nats"
     ingest_url: str | None = None  # with transport = "http": the ingest's base URL
     ingest_token: str | None = None  # with transport = "http": the bearer token
+    # The `[commands]` table: which commands this host runs, and how (commands/settings.py).
+    commands: CommandsConfig = msgspec.field(default_factory=CommandsConfig)
 
 
 def validate(config: AgentConfig, path: Path) -> AgentConfig:
@@ -52,6 +55,9 @@ def validate(config: AgentConfig, path: Path) -> AgentConfig:
         raise AgentConfigError(
             f"config {path}: `credentials_file` {config.credentials_file!r} does not exist"
         )
+    problem = commands_config_error(config.commands)
+    if problem:
+        raise AgentConfigError(f"config {path}: {problem}")
     return config
 
 

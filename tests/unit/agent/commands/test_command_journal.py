@@ -1,0 +1,133 @@
+"""The command journal: what a reopened file says after a crash, and its bounded size."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mirror_agent.commands.journal import Journal, JournalLockedError
+from mirror_schema.commands import CommandResult, CommandState
+
+T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+
+
+def after_crash(path: Path, journal: Journal) -> Journal:
+    """A journal opened on a copy of the disk as it is now, as a restarted agent would see
+    it (the first one stays open, never closed: it "crashed")."""
+    copy = path.with_name(f"after-crash-{len(list(path.parent.iterdir()))}.journal")
+    copy.write_bytes(path.read_bytes())
+    journal.close()  # only so the test leaks no file handle; close() writes nothing
+    return Journal(copy)
+
+
+def result(command_id: str, at: datetime = T0) -> CommandResult:
+    return CommandResult(
+        command_id=command_id,
+        host_id="web-01",
+        state=CommandState.SUCCEEDED,
+        finished_at=at,
+        exit_code=0,
+        stdout="hi\n",
+        started_at=at,
+    )
+
+
+def test_a_started_command_survives_a_crash_as_interrupted(tmp_path: Path) -> None:
+    """Reopened without a close (a crash), the journal shows the command started and not
+    finished, with its host and start time."""
+    path = tmp_path / "commands.journal"
+    journal = Journal(path)
+    journal.record_started("c1", "web-01", T0)
+    reopened = after_crash(path, journal)
+    [(command_id, entry)] = reopened.interrupted()
+    assert command_id == "c1"
+    assert entry.host_id == "web-01"
+    assert entry.started_at == T0
+    assert reopened.unreported() == []
+    reopened.close()
+
+
+def test_a_result_waits_in_the_journal_until_it_is_reported(tmp_path: Path) -> None:
+    """A result written but not acknowledged is there to publish again after a restart;
+    once reported it is only remembered, so a redelivery is recognised."""
+    path = tmp_path / "commands.journal"
+    journal = Journal(path)
+    journal.record_started("c1", "web-01", T0)
+    journal.record_result(result("c1"))
+    copy = path.with_name("copy.journal")
+    copy.write_bytes(path.read_bytes())
+    with_result = Journal(copy)
+    assert with_result.unreported() == [result("c1")]
+    assert with_result.interrupted() == []
+    with_result.close()
+    journal.record_reported("c1", T0)
+    reopened = after_crash(path, journal)
+    assert reopened.unreported() == []
+    entry = reopened.get("c1")
+    assert entry is not None
+    assert entry.event == "reported"
+    reopened.close()
+
+
+def test_a_line_cut_short_by_a_crash_is_skipped_and_does_not_spoil_the_next(
+    tmp_path: Path,
+) -> None:
+    """A torn last line is ignored on open, and what is written after it reads back."""
+    path = tmp_path / "commands.journal"
+    first = Journal(path)
+    first.record_started("c1", "web-01", T0)
+    first.close()
+    with open(path, "ab") as file:
+        file.write(b'{"id":"c2","event":"star')
+    journal = Journal(path)
+    assert journal.skipped_lines == 1
+    assert journal.get("c2") is None
+    journal.record_started("c3", "web-01", T0)
+    reopened = after_crash(path, journal)
+    assert sorted(cid for cid, _ in reopened.interrupted()) == ["c1", "c3"]
+    assert reopened.skipped_lines == 0
+    reopened.close()
+
+
+def test_compaction_keeps_open_commands_and_the_newest_recent_reported_ones(
+    tmp_path: Path,
+) -> None:
+    """Past max_entries or max_age, reported commands are forgotten; open ones never are."""
+    path = tmp_path / "commands.journal"
+    journal = Journal(path, max_entries=100, max_age_seconds=3600)
+    journal.record_started("open", "web-01", T0 - timedelta(days=30))
+    journal.record_reported("old", T0 - timedelta(hours=2))
+    for n in range(150):
+        journal.record_reported(f"r{n}", T0 + timedelta(seconds=n))
+    journal.compact(now=T0 + timedelta(minutes=10))
+    assert journal.get("open") is not None
+    assert journal.get("old") is None
+    assert journal.get("r149") is not None
+    assert journal.get("r49") is None
+    assert len(journal.entries) == 101
+    journal.close()
+    reopened = Journal(path, max_entries=100, max_age_seconds=3600)
+    assert len(reopened.entries) <= 101
+    reopened.close()
+
+
+def test_the_file_stays_bounded_while_it_is_written(tmp_path: Path) -> None:
+    """Appending compacts on its own once the file holds twice max_entries lines."""
+    path = tmp_path / "commands.journal"
+    journal = Journal(path, max_entries=100)
+    now = datetime.now(UTC)
+    for n in range(1000):
+        journal.record_reported(f"r{n}", now)
+    journal.close()
+    assert len(path.read_bytes().splitlines()) <= 200
+
+
+def test_a_second_agent_cannot_open_a_journal_in_use(tmp_path: Path) -> None:
+    """Two processes appending to one journal would undo each other: the second is refused
+    while the first holds it, and gets it once it is closed."""
+    path = tmp_path / "commands.journal"
+    first = Journal(path)
+    with pytest.raises(JournalLockedError, match="another mirror-agent"):
+        Journal(path)
+    first.close()
+    Journal(path).close()
