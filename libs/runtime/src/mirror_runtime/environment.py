@@ -33,6 +33,12 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_TWIN_OFFLINE_INTERVALS",
         "MIRROR_STAGE_TWIN_CHECKPOINT_SECONDS",
         "MIRROR_STAGE_TWIN_MAX_REPLAY",
+        # The commands service's limits and pace (mirror_commands.config).
+        "MIRROR_STAGE_COMMANDS_MAX_TIMEOUT_SECONDS",
+        "MIRROR_STAGE_COMMANDS_EXPIRY_SECONDS",
+        "MIRROR_STAGE_COMMANDS_ONLINE_SECONDS",
+        "MIRROR_STAGE_COMMANDS_SWEEP_SECONDS",
+        "MIRROR_STAGE_COMMANDS_CANCEL_TIMEOUT_SECONDS",
         *(f"MIRROR_STAGE_{part}_PORT" for part in PARTS),
     }
 )

@@ -1,6 +1,6 @@
 """MIRROR STAGE contracts: messages, subjects, streams and codecs (msgspec only)."""
 
-from mirror_schema import subjects
+from mirror_schema import command_api, subjects
 from mirror_schema.alerts import AlertEvent, AlertSeverity, AlertState
 from mirror_schema.codec import (
     decode_alert_event,
@@ -16,6 +16,18 @@ from mirror_schema.codec import (
     decode_twin_message,
     encode,
     sample_msg_id,
+)
+from mirror_schema.command_api import (
+    CancelCommandReply,
+    CancelCommandRequest,
+    CommandEvent,
+    CommandPage,
+    CommandPageReply,
+    CommandRecord,
+    CommandRecordReply,
+    GetCommandRequest,
+    ListCommandsRequest,
+    RetryCommandRequest,
 )
 from mirror_schema.commands import (
     FINAL_STATES,
@@ -81,9 +93,16 @@ __all__ = [
     "AlertSeverity",
     "AlertState",
     "AwareDatetime",
+    "CancelCommandReply",
+    "CancelCommandRequest",
     "Command",
+    "CommandEvent",
     "CommandId",
     "CommandOutputMessage",
+    "CommandPage",
+    "CommandPageReply",
+    "CommandRecord",
+    "CommandRecordReply",
     "CommandReply",
     "CommandRequest",
     "CommandResult",
@@ -93,6 +112,7 @@ __all__ = [
     "CommandStatusMessage",
     "Disk",
     "DiskIo",
+    "GetCommandRequest",
     "Gpu",
     "HostId",
     "HostPatch",
@@ -105,10 +125,12 @@ __all__ = [
     "InvalidSubject",
     "LinkPatch",
     "LinkView",
+    "ListCommandsRequest",
     "MetricBatch",
     "MetricSample",
     "OutputChunk",
     "Position",
+    "RetryCommandRequest",
     "SchemaError",
     "Selector",
     "StreamSpec",
@@ -116,6 +138,7 @@ __all__ = [
     "TwinDiff",
     "TwinEvent",
     "TwinFrame",
+    "command_api",
     "decode_alert_event",
     "decode_batch",
     "decode_command",

@@ -1,1 +1,29 @@
-"""MIRROR STAGE commands service: command queue, dispatch, results and audit history."""
+"""MIRROR STAGE commands service: command queue, dispatch, results and audit history.
+
+One set of operations (operations.CommandsApi) behind two doors: NATS request/reply in the
+queue group ``commands`` (handlers.py: ``commands.request`` and ``commands.api.get|list|
+cancel|retry``) and the HTTP API of brief section 6 (app.py).
+
+Design, in short:
+
+- Targets: a hostname or host id, a list, or a Selector over tags and rack, resolved against
+  a host directory that every replica keeps by following METRICS (follower.py: an ordered
+  consumer from the latest sample of every host, then live). Fan-out makes one command per
+  host; commands of a ``targets``/``selector`` request share a batch id.
+- Ids: UUIDv7 (time-ordered; valid subject tokens).
+- Storage (migrations.py): ``commands`` (one row per command, its state and outcome) and
+  ``command_events`` (one row per applied transition or request: who, when, what, which
+  host, outcome). Search is ILIKE over command text, stdout and stderr, served by a pg_trgm
+  GIN index when the extension can be installed, else a scan.
+- Dispatch: a host whose last sample is younger than MIRROR_STAGE_COMMANDS_ONLINE_SECONDS
+  (60 s) gets its pending commands at once, highest priority first, then oldest. An offline
+  host's commands stay ``pending`` in PostgreSQL until its next sample arrives; the sweep
+  (every MIRROR_STAGE_COMMANDS_SWEEP_SECONDS) expires the ones past ``expires_at`` and re-reads
+  which hosts have pending commands, so a command another replica stored is not forgotten.
+  Each command is claimed (FOR UPDATE SKIP LOCKED), published on ``commands.dispatch.<host>``
+  with ``Nats-Msg-Id`` = its id, and marked ``dispatched`` in one transaction: two replicas
+  never publish it twice, and a failed publish leaves it pending.
+- Results: the durable consumer ``commands`` on COMMAND_RESULTS moves states forward only;
+  a message that never decodes, or an agent reporting on another host's command, is
+  dead-lettered.
+"""

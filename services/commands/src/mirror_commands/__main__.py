@@ -1,9 +1,21 @@
 """python -m mirror_commands: run the commands service until SIGTERM."""
 
+import os
 import sys
 
-from mirror_commands.app import create_app
-from mirror_runtime.entry import run_from_env
+import structlog
+
+from mirror_commands.config import from_env
+from mirror_commands.service import main
+from mirror_runtime.environment import ConfigError
+from mirror_runtime.logs import configure_logging
 
 if __name__ == "__main__":
-    sys.exit(run_from_env("commands", "COMMANDS", create_app))
+    try:
+        config = from_env(os.environ)
+    except ConfigError as exc:
+        print(f"commands: {exc}", file=sys.stderr)  # noqa: T201 - logging is not configured yet
+        sys.exit(2)
+    configure_logging(config.service.log_format)
+    structlog.contextvars.bind_contextvars(service="commands")
+    sys.exit(main(config))

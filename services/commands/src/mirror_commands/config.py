@@ -1,0 +1,45 @@
+"""CommandsConfig: the commands service's limits and pace, read once from the environment."""
+
+from collections.abc import Mapping
+
+import msgspec
+
+from mirror_runtime.config import ServiceConfig, service_config_from_env
+from mirror_runtime.environment import read_number, stage_environment
+
+
+class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the commands service reads at start-up."""
+
+    service: ServiceConfig
+    # A request asking for more is refused, naming the limit (not silently shortened).
+    max_timeout_seconds: float = 3600.0
+    # expires_at when a request leaves it out: a command waits this long for its agent.
+    expiry_seconds: float = 3600.0
+    # A host whose last sample is younger than this is online: its commands go out at once.
+    online_seconds: float = 60.0
+    # How often pending commands past expires_at are expired (and the pending hosts re-read).
+    sweep_seconds: float = 5.0
+    # How long a cancel waits for the agent's answer on commands.cancel.<host>.
+    cancel_timeout_seconds: float = 3.0
+
+
+def from_env(environ: Mapping[str, str]) -> CommandsConfig:
+    """Build the service's config; an unknown MIRROR_STAGE_* variable or a bad value raises."""
+    service = service_config_from_env("commands", "COMMANDS", environ)
+    env = stage_environment(environ)
+    defaults = CommandsConfig(service=service)
+
+    def number(name: str, default: float, minimum: float) -> float:
+        return read_number(env, f"MIRROR_STAGE_COMMANDS_{name}", default, minimum=minimum)
+
+    return CommandsConfig(
+        service=service,
+        max_timeout_seconds=number("MAX_TIMEOUT_SECONDS", defaults.max_timeout_seconds, 1),
+        expiry_seconds=number("EXPIRY_SECONDS", defaults.expiry_seconds, 1),
+        online_seconds=number("ONLINE_SECONDS", defaults.online_seconds, 1),
+        sweep_seconds=number("SWEEP_SECONDS", defaults.sweep_seconds, 0.1),
+        cancel_timeout_seconds=number(
+            "CANCEL_TIMEOUT_SECONDS", defaults.cancel_timeout_seconds, 0.1
+        ),
+    )

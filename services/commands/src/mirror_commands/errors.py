@@ -1,0 +1,47 @@
+"""The commands service's errors: each carries what the HTTP and NATS doors tell the caller."""
+
+from mirror_schema.command_api import ErrorCode
+
+
+class CommandsError(Exception):
+    """Base class: a request the service cannot carry out, with a detail naming the field."""
+
+    status = 400
+    code: ErrorCode = "invalid"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class InvalidRequestError(CommandsError):
+    """A request that breaks the contract or names nothing known (a field, a host)."""
+
+    status = 422
+    code: ErrorCode = "invalid"
+
+
+class MalformedError(InvalidRequestError):
+    """A body that is not JSON at all (a syntax problem, not a schema one)."""
+
+    status = 400
+
+
+class UnknownCommandError(CommandsError):
+    """No command has this id."""
+
+    status = 404
+    code: ErrorCode = "not_found"
+
+    def __init__(self, command_id: str) -> None:
+        self.command_id = command_id
+        super().__init__(
+            f"id: no command {command_id!r}; GET /api/commands lists the commands there are"
+        )
+
+
+class ConflictError(CommandsError):
+    """The command's state does not allow the operation (cancel a finished command...)."""
+
+    status = 409
+    code: ErrorCode = "conflict"

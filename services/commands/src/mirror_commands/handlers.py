@@ -1,0 +1,149 @@
+"""NATS request/reply endpoints in the queue group `commands`: decode -> API -> reply.
+
+Every request gets a reply: the result, or an error naming the field (never silence). No
+business rules here; CommandsApi holds them.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+import msgspec
+import nats.aio.client
+import nats.aio.subscription
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+
+from mirror_commands import metrics
+from mirror_commands.errors import CommandsError
+from mirror_commands.operations import TRANSIENT, CommandsApi
+from mirror_commands.query import decode
+from mirror_commands.state import as_command
+from mirror_schema import codec, subjects
+from mirror_schema.command_api import (
+    CancelCommandReply,
+    CommandPageReply,
+    CommandRecordReply,
+    ErrorCode,
+    decode_cancel_command_request,
+    decode_get_command_request,
+    decode_list_commands_request,
+    decode_retry_command_request,
+)
+from mirror_schema.commands import CommandReply
+
+log = structlog.get_logger()
+
+# requested_by of a NATS request that does not say who is asking.
+NATS_ACTOR: Final = "nats"
+
+
+class RequestHandlers:
+    """The service's request/reply subscriptions."""
+
+    def __init__(self, nc: nats.aio.client.Client, api: CommandsApi) -> None:
+        self.nc = nc
+        self.api = api
+        self._subscriptions: list[nats.aio.subscription.Subscription] = []
+
+    async def start(self) -> None:
+        """Subscribe every endpoint in the queue group, so that replicas share the requests."""
+        endpoints: dict[str, Callable[[Msg], Awaitable[None]]] = {
+            subjects.COMMANDS_REQUEST: self.on_create,
+            subjects.COMMANDS_API_GET: self.on_get,
+            subjects.COMMANDS_API_LIST: self.on_list,
+            subjects.COMMANDS_API_CANCEL: self.on_cancel,
+            subjects.COMMANDS_API_RETRY: self.on_retry,
+        }
+        for subject, callback in endpoints.items():
+            self._subscriptions.append(
+                await self.nc.subscribe(subject, queue=subjects.COMMANDS_QUEUE_GROUP, cb=callback)
+            )
+
+    async def stop(self) -> None:
+        """Stop taking requests (the ones in hand are answered as NATS drains)."""
+        for subscription in self._subscriptions:
+            try:
+                await subscription.unsubscribe()
+            except nats.errors.Error as exc:
+                log.warning("requests.unsubscribe_failed", error=str(exc))
+        self._subscriptions = []
+
+    async def on_create(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            request = decode(codec.decode_command_request, msg.data)
+            records = await self.api.create(request, NATS_ACTOR)
+            return CommandReply(commands=[as_command(r) for r in records])
+
+        await self._serve(msg, "create", run, lambda error, _code: CommandReply(error=error))
+
+    async def on_get(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            request = decode(decode_get_command_request, msg.data)
+            return CommandRecordReply(command=await self.api.get(request.id))
+
+        await self._serve(msg, "get", run, _record_error)
+
+    async def on_list(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            # An empty body asks for the first page of everything.
+            data = msg.data if msg.data.strip() else b"{}"
+            request = decode(decode_list_commands_request, data)
+            return CommandPageReply(page=await self.api.list_commands(request))
+
+        await self._serve(
+            msg, "list", run, lambda error, code: CommandPageReply(error=error, code=code)
+        )
+
+    async def on_cancel(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            request = decode(decode_cancel_command_request, msg.data)
+            return await self.api.cancel(request, NATS_ACTOR)
+
+        await self._serve(
+            msg, "cancel", run, lambda error, code: CancelCommandReply(error=error, code=code)
+        )
+
+    async def on_retry(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            request = decode(decode_retry_command_request, msg.data)
+            return CommandRecordReply(command=await self.api.retry(request, NATS_ACTOR))
+
+        await self._serve(msg, "retry", run, _record_error)
+
+    async def _serve(
+        self,
+        msg: Msg,
+        operation: str,
+        run: Callable[[], Awaitable[msgspec.Struct]],
+        error_reply: Callable[[str, ErrorCode], msgspec.Struct],
+    ) -> None:
+        if not msg.reply:
+            metrics.REQUESTS.labels(operation, "nats", "no_reply_subject").inc()
+            log.warning("request.without_reply", subject=msg.subject)
+            return
+        try:
+            reply = await run()
+            outcome = "ok"
+        except CommandsError as exc:
+            reply, outcome = error_reply(exc.detail, exc.code), exc.code
+            log.info("request.refused", operation=operation, detail=exc.detail)
+        except TRANSIENT as exc:
+            detail = f"the service cannot reach NATS or PostgreSQL ({exc}); try again shortly"
+            reply, outcome = error_reply(detail, "unavailable"), "unavailable"
+            log.warning("request.unavailable", operation=operation, error=str(exc))
+        except Exception:
+            log.exception("request.crashed", operation=operation)
+            reply, outcome = (
+                error_reply("internal error; see the service's log", "internal"),
+                "internal",
+            )
+        metrics.REQUESTS.labels(operation, "nats", outcome).inc()
+        try:
+            await msg.respond(codec.encode(reply))
+        except nats.errors.Error as exc:
+            log.warning("request.reply_failed", operation=operation, error=str(exc))
+
+
+def _record_error(error: str, code: ErrorCode) -> msgspec.Struct:
+    return CommandRecordReply(error=error, code=code)

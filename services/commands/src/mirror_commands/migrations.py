@@ -1,0 +1,148 @@
+"""Versioned, idempotent schema migrations of the commands and their events, at start-up."""
+
+from typing import Final
+
+import asyncpg
+import msgspec
+import structlog
+
+log = structlog.get_logger()
+
+COMPONENT: Final = "commands"
+# pg_advisory_lock(key1, key2): the same key as every component's migrations, so that two
+# services creating the shared schema_migrations table at once do not collide.
+LOCK_CLASS: Final = 0x4D53  # "MS"
+MIGRATION_LOCK: Final = 1
+
+
+class Migration(msgspec.Struct, frozen=True, kw_only=True):
+    """One schema change; applied once, in its own transaction, recorded by version."""
+
+    version: int
+    name: str
+    sql: str
+
+
+# Several services share one database: the table is keyed by component as well as version.
+VERSION_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    component text NOT NULL,
+    version integer NOT NULL,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (component, version)
+)
+"""
+
+MIGRATIONS: Final = (
+    Migration(
+        version=1,
+        name="commands and their event log",
+        sql="""
+CREATE TABLE commands (
+    id text PRIMARY KEY,
+    host_id text NOT NULL,
+    hostname text NOT NULL,
+    command text NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'dispatched', 'running', 'succeeded',
+        'failed', 'timed_out', 'cancelled', 'expired', 'rejected')),
+    priority smallint NOT NULL CHECK (priority BETWEEN 0 AND 10),
+    timeout_seconds double precision NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    requested_by text NOT NULL,
+    batch_id text,
+    retry_of text REFERENCES commands (id),
+    dispatched_at timestamptz,
+    dispatch_seq bigint,
+    started_at timestamptz,
+    finished_at timestamptz,
+    exit_code integer,
+    stdout text NOT NULL DEFAULT '',
+    stderr text NOT NULL DEFAULT '',
+    stdout_truncated boolean NOT NULL DEFAULT false,
+    stderr_truncated boolean NOT NULL DEFAULT false,
+    error text
+);
+CREATE INDEX commands_created ON commands (created_at DESC, id DESC);
+CREATE INDEX commands_host_created ON commands (host_id, created_at DESC, id DESC);
+CREATE INDEX commands_status_created ON commands (status, created_at DESC, id DESC);
+CREATE INDEX commands_batch ON commands (batch_id) WHERE batch_id IS NOT NULL;
+-- What the dispatcher and the expiry sweep read: small, since pending commands are few.
+CREATE INDEX commands_pending ON commands (host_id, priority DESC, created_at)
+    WHERE status = 'pending';
+CREATE INDEX commands_pending_expiry ON commands (expires_at) WHERE status = 'pending';
+-- One row per applied transition or request: who, when, what, where, outcome.
+CREATE TABLE command_events (
+    id bigserial PRIMARY KEY,
+    command_id text NOT NULL REFERENCES commands (id) ON DELETE CASCADE,
+    host_id text NOT NULL,
+    at timestamptz NOT NULL,
+    event text NOT NULL,
+    status text NOT NULL,
+    actor text NOT NULL,
+    detail text
+);
+CREATE INDEX command_events_command ON command_events (command_id, id);
+""",
+    ),
+    Migration(
+        version=2,
+        name="trigram indexes for search, when pg_trgm can be installed",
+        # Without pg_trgm, search is a sequential ILIKE scan: fine for thousands of commands.
+        sql="""
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') THEN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE INDEX commands_search ON commands
+            USING gin ((command || ' ' || stdout || ' ' || stderr) gin_trgm_ops);
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'pg_trgm not installed (%): search scans the table', SQLERRM;
+END
+$$;
+""",
+    ),
+)
+
+
+async def migrate(pool: asyncpg.Pool) -> list[int]:
+    """Apply the migrations this database lacks; return their versions (empty if none).
+
+    Replicas starting together serialise on an advisory lock, so each migration runs once.
+    """
+    applied: list[int] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, MIGRATION_LOCK)
+        try:
+            await conn.execute(VERSION_TABLE)
+            done = {
+                row["version"]
+                for row in await conn.fetch(
+                    "SELECT version FROM schema_migrations WHERE component = $1", COMPONENT
+                )
+            }
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (component, version, name) "
+                        "VALUES ($1, $2, $3)",
+                        COMPONENT,
+                        migration.version,
+                        migration.name,
+                    )
+                applied.append(migration.version)
+                log.info("migration.applied", component=COMPONENT, version=migration.version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_CLASS, MIGRATION_LOCK)
+    return applied
+
+
+async def has_trigram_index(pool: asyncpg.Pool) -> bool:
+    """Whether search is served by the pg_trgm index (for the health report)."""
+    found = await pool.fetchval("SELECT to_regclass('commands_search') IS NOT NULL")
+    return bool(found)

@@ -1,0 +1,366 @@
+"""CommandsApi: create, get, list, cancel, retry, dispatch and expire; both doors call these."""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import msgspec
+import nats.aio.client
+import nats.errors
+import structlog
+from nats.js.client import JetStreamContext
+
+from mirror_commands import ids, metrics, state, store
+from mirror_commands.config import CommandsConfig
+from mirror_commands.directory import HostDirectory
+from mirror_commands.errors import UnknownCommandError
+from mirror_schema import codec, subjects
+from mirror_schema.command_api import (
+    CancelCommandReply,
+    CancelCommandRequest,
+    CommandPage,
+    CommandRecord,
+    ListCommandsRequest,
+    RetryCommandRequest,
+)
+from mirror_schema.commands import CommandCancel, CommandCancelReply, CommandRequest
+from mirror_schema.commands import CommandState as S
+
+log = structlog.get_logger()
+
+# Errors after which the bus or the database may answer again (the doors answer 503).
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    nats.errors.Error,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+PUBLISH_TIMEOUT_SECONDS = 5.0
+DISPATCH_CONCURRENCY = 4
+
+
+class KnownHost(msgspec.Struct, frozen=True, kw_only=True):
+    """A host of the directory as GET /api/commands/hosts shows it."""
+
+    host_id: str
+    hostname: str
+    tags: dict[str, str]
+    rack: str | None
+    last_seen: datetime  # when the bus stored its latest sample
+    online: bool  # commands go out at once; else they wait, pending, for its next sample
+    has_pending: bool
+
+
+def utc_now() -> datetime:
+    """The service's clock."""
+    return datetime.now(UTC)
+
+
+class CommandsApi:
+    """The service's operations over PostgreSQL, the bus and the host directory."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        nc: nats.aio.client.Client,
+        directory: HostDirectory,
+        config: CommandsConfig,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.directory = directory
+        self.config = config
+        self.clock = clock
+        # Hosts with pending commands: a sample from one of them triggers its dispatch.
+        self.pending_hosts: set[str] = set()
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._dispatching: dict[str, asyncio.Task[None]] = {}
+
+    # --- the API -------------------------------------------------------------------------
+
+    async def create(self, request: CommandRequest, default_actor: str) -> list[CommandRecord]:
+        """Store one command per host the request targets, dispatch to the online ones."""
+        now = self.clock()
+        timeout = state.check_timeout(request.timeout_seconds, self.config.max_timeout_seconds)
+        expires_at = state.expiry(request.expires_at, now, self.config.expiry_seconds)
+        hosts = self.directory.resolve(request)
+        fan_out = bool(request.targets) or request.selector is not None or len(hosts) > 1
+        batch_id = ids.new_id() if fan_out else None
+        actor = request.requested_by or default_actor
+        new = [
+            store.NewCommand(
+                id=ids.new_id(),
+                host_id=host.host_id,
+                hostname=host.hostname,
+                command=request.command,
+                priority=request.priority,
+                timeout_seconds=timeout,
+                created_at=now,
+                expires_at=expires_at,
+                requested_by=actor,
+                batch_id=batch_id,
+            )
+            for host in hosts
+        ]
+        await self._insert(new)
+        log.info("commands.created", count=len(new), batch_id=batch_id, actor=actor)
+        return await self._dispatch_and_read([c.id for c in new], [c.host_id for c in new])
+
+    async def get(self, command_id: str) -> CommandRecord:
+        """One command with its event log."""
+        async with self.pool.acquire() as conn:
+            record = await store.fetch_command(conn, command_id, events=True)
+        if record is None:
+            raise UnknownCommandError(command_id)
+        return record
+
+    async def list_commands(self, request: ListCommandsRequest) -> CommandPage:
+        """A page of commands, newest first, and the number of matches."""
+        async with self.pool.acquire() as conn:
+            items, total = await store.list_commands(conn, request)
+        return CommandPage(items=items, total=total, page=request.page, page_size=request.page_size)
+
+    async def cancel(self, request: CancelCommandRequest, default_actor: str) -> CancelCommandReply:
+        """Cancel a pending command now, or ask the agent of a dispatched or running one."""
+        actor = request.requested_by or default_actor
+        record = await self.get(request.id)
+        if state.cancel_path(record.status, record.id) == "now":
+            now = self.clock()
+            async with self.pool.acquire() as conn, conn.transaction():
+                moved = await store.move(
+                    conn,
+                    record.id,
+                    S.CANCELLED,
+                    finished_at=now,
+                    error=f"cancelled by {actor} before it was dispatched",
+                )
+                if moved is not None and moved.previous is S.PENDING:
+                    await store.add_event(
+                        conn,
+                        record.id,
+                        record.host_id,
+                        at=now,
+                        event="cancelled",
+                        status=S.CANCELLED,
+                        actor=actor,
+                    )
+            if moved is None or moved.previous is not S.PENDING:
+                # Dispatched meanwhile: its agent decides now.
+                return await self.cancel(request, default_actor)
+            metrics.TRANSITIONS.labels(S.CANCELLED.value).inc()
+            return CancelCommandReply(command=await self.get(record.id))
+        reply, detail = await self._ask_agent(record, actor)
+        async with self.pool.acquire() as conn:
+            await store.add_event(
+                conn,
+                record.id,
+                record.host_id,
+                at=self.clock(),
+                event="cancel_requested",
+                status=record.status,
+                actor=actor,
+                detail=detail,
+            )
+        return CancelCommandReply(command=await self.get(record.id), agent_reply=reply)
+
+    async def retry(self, request: RetryCommandRequest, default_actor: str) -> CommandRecord:
+        """A new command for the same host and text, linked to the finished original."""
+        original = await self.get(request.id)
+        state.check_retryable(original.status, original.id)
+        actor = request.requested_by or default_actor
+        now = self.clock()
+        new = store.NewCommand(
+            id=ids.new_id(),
+            host_id=original.host_id,
+            hostname=original.hostname,
+            command=original.command,
+            priority=original.priority,
+            timeout_seconds=min(original.timeout_seconds, self.config.max_timeout_seconds),
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.config.expiry_seconds),
+            requested_by=actor,
+            retry_of=original.id,
+        )
+        await self._insert([new])
+        async with self.pool.acquire() as conn:
+            await store.add_event(
+                conn,
+                original.id,
+                original.host_id,
+                at=now,
+                event="retried",
+                status=original.status,
+                actor=actor,
+                detail=f"as {new.id}",
+            )
+        records = await self._dispatch_and_read([new.id], [new.host_id])
+        return records[0]
+
+    def hosts(self) -> list[KnownHost]:
+        """The hosts commands can target, by host id, with whether they are online now."""
+        now = self.clock()
+        return [
+            KnownHost(
+                host_id=entry.host_id,
+                hostname=entry.hostname,
+                tags=entry.tags,
+                rack=entry.rack,
+                last_seen=entry.last_seen,
+                online=self.directory.is_online(entry.host_id, now, self.config.online_seconds),
+                has_pending=entry.host_id in self.pending_hosts,
+            )
+            for entry in self.directory.entries()
+        ]
+
+    # --- dispatch and expiry -------------------------------------------------------------
+
+    def on_host_seen(self, host_id: str) -> None:
+        """A sample of `host_id` was read: if the host is online (not an old sample replayed at
+        start-up), dispatch its pending commands in the background."""
+        if (
+            host_id in self.pending_hosts
+            and host_id not in self._dispatching
+            and self.directory.is_online(host_id, self.clock(), self.config.online_seconds)
+        ):
+            task = asyncio.create_task(self._dispatch_in_background(host_id))
+            self._dispatching[host_id] = task
+
+    async def _dispatch_in_background(self, host_id: str) -> None:
+        try:
+            await self.dispatch_pending(host_id)
+        except TRANSIENT as exc:
+            log.warning("dispatch.failed", host_id=host_id, error=str(exc))
+        except Exception:
+            log.exception("dispatch.crashed", host_id=host_id)
+        finally:
+            self._dispatching.pop(host_id, None)
+
+    async def dispatch_pending(self, host_id: str) -> int:
+        """Publish the host's unexpired pending commands, highest priority first; how many.
+
+        Each command is claimed, published and marked dispatched in its own transaction: a
+        failed publish leaves that one pending (a retry is deduplicated by its Nats-Msg-Id).
+        """
+        lock = self._host_locks.setdefault(host_id, asyncio.Lock())
+        sent = 0
+        async with lock:
+            async with self.pool.acquire() as conn:
+                pending = await store.pending_of(conn, host_id)
+                if not pending:
+                    self.pending_hosts.discard(host_id)
+                    return 0
+                for command in state.dispatch_order(pending, self.clock()):
+                    async with conn.transaction():
+                        if not await store.claim(conn, command.id, self.clock()):
+                            continue  # dispatched, cancelled or expired meanwhile
+                        await self._publish(conn, command.id)
+                    sent += 1
+            if sent:
+                log.info("commands.dispatched", host_id=host_id, count=sent)
+        return sent
+
+    async def _publish(self, conn: store.Conn, command_id: str) -> None:
+        (record,) = await store.fetch_commands(conn, [command_id])
+        command = state.as_command(record)
+        ack = await self.js.publish(
+            subjects.commands_dispatch(record.host_id),
+            codec.encode(command),
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+            headers={"Nats-Msg-Id": record.id},
+        )
+        now = self.clock()
+        await store.move(conn, record.id, S.DISPATCHED, dispatched_at=now, dispatch_seq=ack.seq)
+        await store.add_event(
+            conn,
+            record.id,
+            record.host_id,
+            at=now,
+            event="dispatched",
+            status=S.DISPATCHED,
+            actor="commands",
+            detail=f"{ack.stream} seq {ack.seq}" + (" (duplicate)" if ack.duplicate else ""),
+        )
+        metrics.TRANSITIONS.labels(S.DISPATCHED.value).inc()
+
+    async def sweep(self) -> int:
+        """Expire pending commands past expires_at, re-read which hosts have pending commands
+        (another replica may have made them) and dispatch to the online ones; how many expired."""
+        async with self.pool.acquire() as conn:
+            expired = await store.expire_due(conn, self.clock())
+            self.pending_hosts = await store.pending_hosts(conn)
+        if expired:
+            metrics.TRANSITIONS.labels(S.EXPIRED.value).inc(len(expired))
+            log.info("commands.expired", count=len(expired))
+        for host_id in sorted(self.pending_hosts):
+            self.on_host_seen(host_id)
+        return len(expired)
+
+    async def stop(self) -> None:
+        """Let dispatches under way finish."""
+        tasks = list(self._dispatching.values())
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _insert(self, new: list[store.NewCommand]) -> None:
+        async with self.pool.acquire() as conn:
+            await store.insert_commands(conn, new)
+        self.pending_hosts.update(c.host_id for c in new)
+        metrics.TRANSITIONS.labels(S.PENDING.value).inc(len(new))
+
+    async def _dispatch_and_read(
+        self, command_ids: list[str], host_ids: list[str]
+    ) -> list[CommandRecord]:
+        now = self.clock()
+        # A fan-out to many hosts: a few at a time, leaving connections for other requests.
+        slots = asyncio.Semaphore(DISPATCH_CONCURRENCY)
+
+        async def dispatch(host_id: str) -> None:
+            async with slots:
+                try:
+                    await self.dispatch_pending(host_id)
+                except TRANSIENT as exc:
+                    # Stored already: it goes out with the host's next sample or the sweep.
+                    log.warning("dispatch.deferred", host_id=host_id, error=str(exc))
+
+        online = [
+            host_id
+            for host_id in dict.fromkeys(host_ids)
+            if self.directory.is_online(host_id, now, self.config.online_seconds)
+        ]
+        await asyncio.gather(*(dispatch(host_id) for host_id in online))
+        async with self.pool.acquire() as conn:
+            return await store.fetch_commands(conn, command_ids)
+
+    async def _ask_agent(
+        self, record: CommandRecord, actor: str
+    ) -> tuple[CommandCancelReply | None, str]:
+        request = CommandCancel(command_id=record.id, requested_by=actor)
+        subject = subjects.commands_cancel(record.host_id)
+        try:
+            answer = await self.nc.request(
+                subject, codec.encode(request), timeout=self.config.cancel_timeout_seconds
+            )
+        except nats.errors.NoRespondersError:
+            status = record.status.value
+            return None, f"no agent listens on {subject}: its host is offline; still {status}"
+        except (nats.errors.TimeoutError, TimeoutError):
+            wait = self.config.cancel_timeout_seconds
+            return None, f"the agent did not answer on {subject} within {wait:g} s"
+        try:
+            reply = codec.decode_command_cancel_reply(answer.data)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return None, f"the agent's answer is not a CommandCancelReply: {exc}"
+        if reply.cancelled:
+            return reply, "the agent is stopping it"
+        return reply, f"the agent did not stop it: {reply.error or 'no reason given'}"

@@ -1,0 +1,90 @@
+"""Wiring of the commands service: streams, migrations, directory, consumers, requests, HTTP."""
+
+import asyncio
+import contextlib
+from typing import Final
+
+import structlog
+from fastapi import FastAPI
+
+from mirror_commands.app import create_app
+from mirror_commands.config import CommandsConfig
+from mirror_commands.directory import HostDirectory
+from mirror_commands.follower import MetricsFollower
+from mirror_commands.handlers import RequestHandlers
+from mirror_commands.migrations import has_trigram_index, migrate
+from mirror_commands.operations import TRANSIENT, CommandsApi
+from mirror_commands.results import ResultsConsumer
+from mirror_runtime import serve
+from mirror_runtime.health import Dependencies
+from mirror_schema import streams
+
+log = structlog.get_logger()
+
+# At start-up, how long the directory may take to read every host's latest sample before
+# requests are served anyway (a target not read yet is then "unknown" for a moment).
+CATCH_UP_SECONDS: Final = 30.0
+
+
+async def _sweep_forever(api: CommandsApi, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await api.sweep()
+        except TRANSIENT as exc:
+            log.warning("sweep.failed", error=str(exc))
+        except Exception:
+            log.exception("sweep.crashed")
+
+
+def main(config: CommandsConfig) -> int:
+    """Run the commands service until SIGTERM; the exit code."""
+    apis: list[CommandsApi] = []
+
+    async def start(deps: Dependencies) -> serve.Stopper:
+        if deps.pool is None:
+            raise serve.StartupError(
+                "the commands service keeps commands and their history in PostgreSQL: "
+                "set MIRROR_STAGE_DB_URL"
+            )
+        await streams.ensure_streams(deps.nc.jetstream())
+        applied = await migrate(deps.pool)
+        trigram = await has_trigram_index(deps.pool)
+        log.info("commands.migrated", applied=applied, search="pg_trgm" if trigram else "ilike")
+        directory = HostDirectory()
+        api = CommandsApi(deps.pool, deps.nc, directory, config)
+        await api.sweep()  # expire what is overdue, learn which hosts have pending commands
+        follower = MetricsFollower(deps.nc, directory, api.on_host_seen)
+        await follower.start(CATCH_UP_SECONDS)
+        results = ResultsConsumer(deps.nc, deps.pool)
+        await results.start()
+        handlers = RequestHandlers(deps.nc, api)
+        await handlers.start()
+        sweeper = asyncio.create_task(_sweep_forever(api, config.sweep_seconds))
+        apis.append(api)
+
+        async def details() -> dict[str, int | float | str]:
+            return {
+                "hosts_known": len(directory),
+                "hosts_with_pending": len(api.pending_hosts),
+                "results_consumer_lag": results.lag,
+                "search": "pg_trgm" if trigram else "ilike",
+            }
+
+        deps.details = details
+
+        async def stop() -> None:
+            await handlers.stop()
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await follower.stop()
+            await results.stop()
+            await api.stop()
+
+        return stop
+
+    def app(deps: Dependencies) -> FastAPI:
+        return create_app(deps, apis[0])
+
+    return serve.main(config.service, app, start)

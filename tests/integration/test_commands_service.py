@@ -1,0 +1,559 @@
+"""`python -m mirror_commands` as deployed: both doors, dispatch, results, expiry, cancel.
+
+A test plays the agent: it reads commands.dispatch.<host> from COMMANDS and publishes
+CommandStatus and CommandResult to COMMAND_RESULTS. Samples on METRICS make hosts known.
+"""
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import nats
+import nats.aio.client
+import nats.js.client
+import pytest_asyncio
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from twin_helpers import own_nats_server
+
+from mirror_schema import codec, subjects
+from mirror_schema.command_api import decode_command_page_reply, decode_command_record_reply
+from mirror_schema.commands import (
+    Command,
+    CommandCancel,
+    CommandCancelReply,
+    CommandResult,
+    CommandState,
+    CommandStatus,
+)
+from mirror_stage.parts import http_health_ok
+from mirror_stage.ports import free_port
+from mirror_stage.supervisor import PartSpec, Supervised
+from waiting import wait_until
+
+TIMEOUT = 20.0
+ONLINE_SECONDS = 4
+
+
+@dataclass
+class Stack:
+    """A running commands service, its NATS and an HTTP client."""
+
+    nc: nats.aio.client.Client
+    js: nats.js.client.JetStreamContext
+    http: httpx.AsyncClient
+    log_path: Path
+    service: Supervised
+    agents: list["FakeAgent"] = field(default_factory=list)
+
+    async def sample(
+        self, host_id: str, *, tags: dict[str, str] | None = None, rack: str | None = None
+    ) -> None:
+        """Publish a sample of `host_id` as its agent would."""
+        body = {
+            "hostname": f"{host_id}.example.com",
+            "host_id": host_id,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "cpu_load": 12.5,
+            "tags": tags or {},
+            "rack": rack,
+        }
+        await self.js.publish(subjects.metrics_raw(host_id), msgspec.json.encode(body))
+
+    async def known(self, host_id: str, *, online: bool = True) -> None:
+        """Wait until the service knows `host_id` and sees it online (or, offline: silent for
+        longer than the online window)."""
+
+        async def shown() -> bool:
+            hosts = (await self.http.get("/api/commands/hosts")).json()["hosts"]
+            return any(h["host_id"] == host_id and h["online"] == online for h in hosts)
+
+        state = "online" if online else "offline"
+        await wait_until(shown, timeout=TIMEOUT, what=f"{host_id} known and {state}")
+
+    async def create(self, **body: Any) -> list[dict[str, Any]]:
+        """POST /api/commands, expecting 201; the commands created."""
+        answer = await self.http.post("/api/commands", json=body)
+        assert answer.status_code == 201, answer.text
+        commands: list[dict[str, Any]] = answer.json()["commands"]
+        return commands
+
+    async def get(self, command_id: str) -> dict[str, Any]:
+        answer = await self.http.get(f"/api/commands/{command_id}")
+        assert answer.status_code == 200, answer.text
+        record: dict[str, Any] = answer.json()
+        return record
+
+    async def wait_status(self, command_id: str, status: str) -> dict[str, Any]:
+        """Poll until the command is in `status`; its record."""
+        seen: dict[str, Any] = {}
+
+        async def reached() -> bool:
+            seen.update(await self.get(command_id))
+            return seen["status"] == status
+
+        await wait_until(reached, timeout=TIMEOUT, what=f"{command_id} {status} (last: {seen})")
+        return seen
+
+    async def agent(self, host_id: str) -> "FakeAgent":
+        agent = FakeAgent(self, host_id)
+        await agent.start()
+        self.agents.append(agent)
+        return agent
+
+
+class FakeAgent:
+    """Reads a host's dispatched commands from COMMANDS and reports as the real agent does."""
+
+    def __init__(self, stack: Stack, host_id: str) -> None:
+        self.stack = stack
+        self.host_id = host_id
+        self.received: list[Command] = []
+
+    async def start(self) -> None:
+        async def on_command(msg: Msg) -> None:
+            self.received.append(codec.decode_command(msg.data))
+
+        await self.stack.js.subscribe(
+            subjects.commands_dispatch(self.host_id),
+            ordered_consumer=True,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+            cb=on_command,
+        )
+
+    async def wait_for(self, count: int) -> list[Command]:
+        await wait_until(
+            lambda: len(self.received) >= count,
+            timeout=TIMEOUT,
+            what=f"{count} command(s) dispatched to {self.host_id}",
+        )
+        return self.received
+
+    async def status(self, command_id: str, status: str = "running") -> None:
+        report = CommandStatus(
+            command_id=command_id,
+            host_id=self.host_id,
+            status=status,  # type: ignore[arg-type]
+            timestamp=datetime.now(UTC),
+            pid=4242,
+        )
+        await self.stack.js.publish(subjects.commands_status(self.host_id), codec.encode(report))
+
+    async def result(self, command_id: str, state: CommandState, **fields: Any) -> None:
+        now = datetime.now(UTC)
+        report = CommandResult(
+            command_id=command_id,
+            host_id=self.host_id,
+            state=state,
+            finished_at=now,
+            started_at=now - timedelta(seconds=1),
+            **fields,
+        )
+        await self.stack.js.publish(subjects.commands_result(self.host_id), codec.encode(report))
+
+
+@pytest_asyncio.fixture
+async def stack(tmp_path: Path, database: str) -> AsyncIterator[Stack]:
+    """The service on a nats-server of its own (its durable consumer is then its alone)."""
+    async with own_nats_server(tmp_path / "nats") as nats_url:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+        env |= {
+            "MIRROR_STAGE_NATS_URL": nats_url,
+            "MIRROR_STAGE_DB_URL": database,
+            "MIRROR_STAGE_COMMANDS_PORT": str(port),
+            "MIRROR_STAGE_LOG_FORMAT": "json",
+            "MIRROR_STAGE_COMMANDS_SWEEP_SECONDS": "0.2",
+            "MIRROR_STAGE_COMMANDS_CANCEL_TIMEOUT_SECONDS": "1",
+            # Short, so that a host is offline a few seconds after its last sample.
+            "MIRROR_STAGE_COMMANDS_ONLINE_SECONDS": str(ONLINE_SECONDS),
+        }
+        address = f"http://127.0.0.1:{port}"
+
+        async def healthy() -> bool:
+            return await http_health_ok(f"{address}/api/health")
+
+        log_path = tmp_path / "commands.log"
+        spec = PartSpec(
+            name="commands",
+            argv=[sys.executable, "-m", "mirror_commands"],
+            env=env,
+            log_path=log_path,
+            probe=healthy,
+            address=address,
+        )
+        service = Supervised(spec)
+        await service.start()
+        stack: Stack | None = None
+        nc = await nats.connect(nats_url)
+        try:
+            async with httpx.AsyncClient(base_url=address, timeout=10) as http:
+                stack = Stack(
+                    nc=nc, js=nc.jetstream(), http=http, log_path=log_path, service=service
+                )
+                yield stack
+        finally:
+            await nc.close()
+            # A test may have restarted the service: stop the one running now.
+            await (stack.service if stack is not None else service).stop()
+
+
+async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: Stack) -> None:
+    """Online host: POST -> dispatched at once -> running -> succeeded with stdout, all logged."""
+    await stack.sample("web-01")
+    agent = await stack.agent("web-01")
+
+    # The directory reads METRICS in the background: the host becomes known within moments.
+    await stack.known("web-01")
+    (created,) = await stack.create(
+        hostname="web-01.example.com",
+        command="echo hi",
+        priority=7,
+        requested_by="ops@lab",
+        expires_at=None,
+    )
+    assert created["status"] == "dispatched"
+    assert created["host_id"] == "web-01"
+    assert created["requested_by"] == "ops@lab"
+    (command,) = await agent.wait_for(1)
+    assert (command.id, command.command, command.priority) == (created["id"], "echo hi", 7)
+    assert command.timeout_seconds == 30
+    assert command.expires_at is not None
+    assert timedelta(minutes=59) < command.expires_at - command.created_at <= timedelta(hours=1)
+
+    await agent.status(command.id, "accepted")
+    await stack.wait_status(command.id, "running")
+    await agent.result(command.id, CommandState.SUCCEEDED, exit_code=0, stdout="hi\n")
+    record = await stack.wait_status(command.id, "succeeded")
+    assert (record["stdout"], record["stderr"], record["exit_code"]) == ("hi\n", "", 0)
+    assert record["started_at"]
+    assert record["finished_at"]
+    assert record["dispatched_at"]
+    events = [(e["event"], e["status"], e["actor"]) for e in record["events"]]
+    assert events == [
+        ("created", "pending", "ops@lab"),
+        ("dispatched", "dispatched", "commands"),
+        ("accepted", "running", "agent:web-01"),
+        ("succeeded", "succeeded", "agent:web-01"),
+    ]
+
+    # A late `running` changes nothing: once the next result (later in the stream) has been
+    # applied, the late report has been read too.
+    await agent.status(command.id, "running")
+    await stack.sample("web-01")
+    (marker,) = await stack.create(hostname="web-01", command="marker")
+    await agent.wait_for(2)
+    await agent.result(marker["id"], CommandState.FAILED, exit_code=1)
+    await stack.wait_status(marker["id"], "failed")
+    again = await stack.get(command.id)
+    assert again["status"] == "succeeded"
+    assert len(again["events"]) == 4
+
+    health = (await stack.http.get("/api/health")).json()
+    assert health["status"] == "ok"
+    assert health["details"]["hosts_known"] == 1
+    metrics = (await stack.http.get("/metrics")).text
+    assert 'mirror_commands_transitions_total{state="succeeded"} 1.0' in metrics
+
+
+async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -> None:
+    """A plain nats-py request on commands.request; the agent fails it; get over NATS too."""
+    await stack.sample("db-01")
+    agent = await stack.agent("db-01")
+    request = {"hostname": "db-01", "command": "false", "timeout_seconds": 5}
+
+    async def created() -> bool:
+        reply = codec.decode_command_reply(
+            (await stack.nc.request(subjects.COMMANDS_REQUEST, msgspec.json.encode(request))).data
+        )
+        return reply.error is None and len(reply.commands) == 1
+
+    await stack.known("db-01")
+    await wait_until(created, timeout=TIMEOUT, what="a command created over NATS")
+    (command,) = await agent.wait_for(1)
+    assert (command.requested_by, command.timeout_seconds) == ("nats", 5)
+    await agent.result(command.id, CommandState.FAILED, exit_code=2, stderr="boom")
+    await stack.wait_status(command.id, "failed")
+    answer = await stack.nc.request(
+        subjects.COMMANDS_API_GET, msgspec.json.encode({"id": command.id})
+    )
+    reply = decode_command_record_reply(answer.data)
+    assert reply.error is None
+    assert reply.command is not None
+    assert (reply.command.status, reply.command.exit_code) == ("failed", 2)
+    assert reply.command.stderr == "boom"
+    assert reply.command.events[-1].detail == "exit code 2"
+
+    # Retry: a new command for the same host and text, linked to the original, dispatched.
+    retried = decode_command_record_reply(
+        (
+            await stack.nc.request(
+                subjects.COMMANDS_API_RETRY,
+                msgspec.json.encode({"id": command.id, "requested_by": "ci"}),
+            )
+        ).data
+    )
+    assert retried.command is not None, retried.error
+    assert retried.command.retry_of == command.id
+    assert (retried.command.command, retried.command.requested_by) == ("false", "ci")
+    second = (await agent.wait_for(2))[1]
+    assert second.id == retried.command.id
+    original = await stack.get(command.id)
+    assert original["events"][-1]["event"] == "retried"
+
+
+async def test_an_offline_hosts_commands_wait_then_go_out_by_priority(stack: Stack) -> None:
+    """Known but silent: pending; its next sample dispatches them highest priority first."""
+    await stack.sample("edge-01")
+    agent = await stack.agent("edge-01")
+    await stack.known("edge-01", online=False)
+    (low,) = await stack.create(hostname="edge-01", command="low", priority=1)
+    (high,) = await stack.create(hostname="edge-01", command="high", priority=9)
+    (mid,) = await stack.create(hostname="edge-01", command="mid")
+    assert low["status"] == high["status"] == mid["status"] == "pending"
+    assert agent.received == []
+    await stack.sample("edge-01")
+    received = await agent.wait_for(3)
+    assert [c.command for c in received] == ["high", "mid", "low"]
+    await stack.wait_status(high["id"], "dispatched")
+
+
+async def test_the_sweep_expires_a_command_nobody_took(stack: Stack) -> None:
+    """Pending past expires_at becomes expired, logged by the service."""
+    await stack.sample("cold-01")
+    await stack.known("cold-01", online=False)
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    (created,) = await stack.create(hostname="cold-01", command="x", expires_at=soon)
+    assert created["status"] == "pending"
+    record = await stack.wait_status(created["id"], "expired")
+    assert record["events"][-1]["event"] == "expired"
+    assert record["finished_at"] is not None
+
+
+async def test_cancel_of_pending_is_final_and_a_final_command_cannot_be_cancelled(
+    stack: Stack,
+) -> None:
+    """Pending -> cancelled (200); again -> 409 over HTTP and a conflict reply over NATS."""
+    await stack.sample("cold-02")
+    await stack.known("cold-02", online=False)
+    (created,) = await stack.create(hostname="cold-02", command="x")
+    page = (await stack.http.get("/api/commands", params={"status": "pending"})).json()
+    assert [item["id"] for item in page["items"]] == [created["id"]]
+    command_id = created["id"]
+    answer = await stack.http.post(
+        f"/api/commands/{command_id}/cancel", json={"requested_by": "alice"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["command"]["status"] == "cancelled"
+    assert answer.json()["command"]["events"][-1]["actor"] == "alice"
+    again = await stack.http.post(f"/api/commands/{command_id}/cancel")
+    assert again.status_code == 409
+    assert again.json()["detail"].startswith("id: command")
+    reply = (
+        await stack.nc.request(
+            subjects.COMMANDS_API_CANCEL, msgspec.json.encode({"id": command_id})
+        )
+    ).data
+    assert msgspec.json.decode(reply)["code"] == "conflict"
+
+
+async def test_cancel_of_a_running_command_asks_its_agent(stack: Stack) -> None:
+    """Running: the agent gets a CommandCancel; its `cancelled` result ends the command.
+    With no agent listening, the cancel is logged and the command stays as it is."""
+    await stack.sample("web-09")
+    agent = await stack.agent("web-09")
+    await stack.known("web-09")
+    (silent,) = await stack.create(hostname="web-09", command="sleep 1")
+    unheard = await stack.http.post(f"/api/commands/{silent['id']}/cancel")
+    assert unheard.status_code == 202, unheard.text
+    assert unheard.json()["agent_reply"] is None
+    assert unheard.json()["command"]["status"] == "dispatched"
+    assert unheard.json()["command"]["events"][-1]["detail"].startswith("no agent listens")
+    asked: list[CommandCancel] = []
+
+    async def on_cancel(msg: Msg) -> None:
+        asked.append(msgspec.json.decode(msg.data, type=CommandCancel))
+        reply = CommandCancelReply(command_id=asked[-1].command_id, cancelled=True)
+        await msg.respond(codec.encode(reply))
+
+    await stack.nc.subscribe(subjects.commands_cancel("web-09"), cb=on_cancel)
+
+    await stack.create(hostname="web-09", command="sleep 60")
+    command = (await agent.wait_for(2))[1]
+    await agent.status(command.id, "running")
+    await stack.wait_status(command.id, "running")
+    answer = await stack.http.post(
+        f"/api/commands/{command.id}/cancel", json={"requested_by": "bob"}
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["agent_reply"]["cancelled"] is True
+    assert [(c.command_id, c.requested_by) for c in asked] == [(command.id, "bob")]
+    await agent.result(command.id, CommandState.CANCELLED, exit_code=-15, error="stopped by bob")
+    record = await stack.wait_status(command.id, "cancelled")
+    assert [e["event"] for e in record["events"]][-2:] == ["cancel_requested", "cancelled"]
+
+
+async def test_a_tag_selector_fans_out_one_command_per_host_in_one_batch(stack: Stack) -> None:
+    """Two web hosts of three: two commands, one batch id, each dispatched to its own host."""
+    await stack.sample("web-a", tags={"role": "web"}, rack="r1")
+    await stack.sample("web-b", tags={"role": "web"}, rack="r2")
+    await stack.sample("db-a", tags={"role": "db"}, rack="r1")
+    agents = [await stack.agent(h) for h in ("web-a", "web-b", "db-a")]
+    body = {"selector": {"tags": {"role": "web"}}, "command": "uptime"}
+
+    for host_id in ("web-a", "web-b", "db-a"):
+        await stack.known(host_id)
+    answer = await stack.http.post("/api/commands", json=body)
+    assert answer.status_code == 201
+    created = answer.json()
+    assert sorted(c["host_id"] for c in created["commands"]) == ["web-a", "web-b"]
+    assert {c["batch_id"] for c in created["commands"]} == {created["batch_id"]}
+    assert created["batch_id"] is not None
+    for agent in agents[:2]:
+        assert [c.command for c in await agent.wait_for(1)] == ["uptime"]
+    assert agents[2].received == []
+    listed = (
+        await stack.http.get("/api/commands", params={"batch_id": created["batch_id"]})
+    ).json()
+    assert listed["total"] == 2
+
+
+async def test_paging_and_search(stack: Stack) -> None:
+    """Total counts every match, pages are newest first, search looks in text and output."""
+    await stack.sample("lab-01")
+    agent = await stack.agent("lab-01")
+
+    await stack.known("lab-01")
+    for k in range(5):
+        await stack.create(hostname="lab-01", command=f"cmd {k}")
+    commands = await agent.wait_for(5)
+    await agent.result(commands[2].id, CommandState.SUCCEEDED, exit_code=0, stdout="a 100%_needle")
+    await stack.wait_status(commands[2].id, "succeeded")
+    page = (await stack.http.get("/api/commands", params={"page_size": 2, "page": 3})).json()
+    assert (page["total"], page["page"], page["page_size"]) == (5, 3, 2)
+    assert [item["command"] for item in page["items"]] == ["cmd 0"]
+    page = (await stack.http.get("/api/commands", params={"page_size": 2})).json()
+    assert [item["command"] for item in page["items"]] == ["cmd 4", "cmd 3"]
+    found = (await stack.http.get("/api/commands", params={"search": "100%_NEEDLE"})).json()
+    assert [item["id"] for item in found["items"]] == [commands[2].id]
+    found = (await stack.http.get("/api/commands", params={"search": "md 4"})).json()
+    assert found["total"] == 1
+    none = (await stack.http.get("/api/commands", params={"search": "100%x"})).json()
+    assert none["total"] == 0
+    by_status = await stack.http.get(
+        "/api/commands", params={"status": "succeeded,failed", "hostname": "lab-01.example.com"}
+    )
+    assert by_status.json()["total"] == 1
+    listed = decode_command_page_reply(
+        (
+            await stack.nc.request(
+                subjects.COMMANDS_API_LIST, msgspec.json.encode({"page_size": 1, "search": "cmd"})
+            )
+        ).data
+    )
+    assert listed.page is not None
+    assert listed.page.total == 5
+    assert len(listed.page.items) == 1
+
+
+async def test_malformed_requests_get_errors_naming_the_field(stack: Stack) -> None:
+    """HTTP answers 4xx with a detail naming the field; NATS replies with the same words."""
+    await stack.sample("web-01")
+    await stack.known("web-01")
+    cases: list[tuple[object, int, str]] = [
+        ({"hostname": "web-01", "command": "x", "priority": 11}, 422, "priority: "),
+        ({"hostname": "web-01", "command": ""}, 422, "command: "),
+        ({"hostname": "web-01", "command": "x", "timeout_seconds": 99999}, 422, "timeout_seconds"),
+        ({"hostname": "ghost", "command": "x"}, 422, "hostname: no known host 'ghost'"),
+        ({"targets": ["web-01", "ghost"], "command": "x"}, 422, "targets[1]: no known host"),
+        ({"command": "x"}, 422, "body: "),
+        (
+            {"hostname": "web-01", "command": "x", "expires_at": "2001-01-01T00:00:00Z"},
+            422,
+            "expires_at: ",
+        ),
+    ]
+    for body, status, start in cases:
+        answer = await stack.http.post("/api/commands", json=body)
+        assert answer.status_code == status, (body, answer.text)
+        assert answer.json()["detail"].startswith(start), (body, answer.text)
+    answer = await stack.http.post("/api/commands", content=b"{not json")
+    assert answer.status_code == 400
+    assert (
+        (await stack.http.get("/api/commands", params={"page": "0"}))
+        .json()["detail"]
+        .startswith("page: ")
+    )
+    missing = await stack.http.get("/api/commands/0190a0a0-0000-7000-8000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json()["detail"].startswith("id: no command")
+    bad_id = await stack.http.get("/api/commands/not.an.id")
+    assert bad_id.status_code == 422
+    assert bad_id.json()["detail"].startswith("id: ")
+
+    async def ask(subject: str, data: bytes) -> dict[str, Any]:
+        reply: dict[str, Any] = msgspec.json.decode((await stack.nc.request(subject, data)).data)
+        return reply
+
+    reply = await ask(
+        subjects.COMMANDS_REQUEST, b'{"hostname": "web-01", "command": "x", "priority": -1}'
+    )
+    assert reply["error"].startswith("priority: ")
+    assert reply["commands"] == []
+    reply = await ask(subjects.COMMANDS_REQUEST, b"garbage")
+    assert reply["error"].startswith("body: not JSON")
+    reply = await ask(subjects.COMMANDS_API_GET, b"{}")
+    assert reply["error"].startswith("id: Object missing required field")
+    assert reply["code"] == "invalid"
+    reply = await ask(subjects.COMMANDS_API_LIST, b'{"page_size": 0}')
+    assert reply["error"].startswith("page_size: ")
+    reply = await ask(subjects.COMMANDS_API_RETRY, b'{"id": "nope"}')
+    assert reply["code"] == "not_found"
+
+
+async def test_a_result_that_never_decodes_is_dead_lettered(stack: Stack) -> None:
+    """Garbage on commands.result.<host> goes to deadletter.commands.result.<host>, counted."""
+    await stack.js.publish(subjects.commands_result("web-01"), b"{garbage")
+    dead = await stack.js.subscribe(
+        subjects.dead_letter(subjects.commands_result("web-01")),
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    msg = await dead.next_msg(timeout=TIMEOUT)
+    assert msg.data == b"{garbage"
+    assert msg.headers is not None
+    assert msg.headers["Mirror-Dead-Letter-Consumer"] == "commands"
+    metrics = (await stack.http.get("/metrics")).text
+    assert 'mirror_dead_letters_total{consumer="commands"} 1.0' in metrics
+
+
+async def test_results_and_pending_commands_survive_a_restart(stack: Stack) -> None:
+    """A result published while the service is down is applied after; a command pending for a
+    host that published meanwhile is dispatched at start-up."""
+    await stack.sample("off-r")
+    agent = await stack.agent("web-r")
+    late = await stack.agent("off-r")
+    await stack.known("off-r", online=False)
+    (waiting,) = await stack.create(hostname="off-r", command="b")
+    assert waiting["status"] == "pending"
+    await stack.sample("web-r")
+    await stack.known("web-r")
+    (running,) = await stack.create(hostname="web-r", command="a")
+    assert running["status"] == "dispatched"
+    await stack.service.stop()
+
+    await agent.result(running["id"], CommandState.SUCCEEDED, exit_code=0, stdout="done")
+    await stack.sample("off-r")
+    stack.service = Supervised(stack.service.spec)
+    await stack.service.start()
+    record = await stack.wait_status(running["id"], "succeeded")
+    assert record["stdout"] == "done"
+    (pending,) = await late.wait_for(1)
+    assert pending.id == waiting["id"]
+    await stack.wait_status(waiting["id"], "dispatched")

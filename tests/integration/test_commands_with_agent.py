@@ -1,0 +1,41 @@
+"""The commands service with the real agent process: a command runs, another is cancelled.
+
+The service test's `stack` fixture, with `mirror-agent` (commands mode "any") in place of the
+test playing the agent.
+"""
+
+from pathlib import Path
+
+from agent_helpers import AgentProcess, write_agent_config
+from test_commands_service import Stack, stack  # noqa: F401 - `stack` is the fixture
+
+
+async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
+    stack: Stack,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """uptime succeeds with its output; a running sleep ends `cancelled` through its agent."""
+    url = stack.nc.connected_url
+    assert url is not None
+    nats_url = f"nats://{url.hostname}:{url.port}"
+    config = write_agent_config(tmp_path / "agent.toml", nats_url, "real-01", 'mode = "any"\n')
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    await agent.start()
+    try:
+        await stack.known("real-01")
+        (first,) = await stack.create(hostname="real-01", command="uptime")
+        record = await stack.wait_status(first["id"], "succeeded")
+        assert "load average" in record["stdout"]
+        assert record["exit_code"] == 0
+        (long,) = await stack.create(hostname="real-01", command="sleep 30")
+        await stack.wait_status(long["id"], "running")
+        answer = await stack.http.post(
+            f"/api/commands/{long['id']}/cancel", json={"requested_by": "carol"}
+        )
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["agent_reply"]["cancelled"] is True
+        record = await stack.wait_status(long["id"], "cancelled")
+        events = [(e["event"], e["actor"]) for e in record["events"]]
+        assert events[-2:] == [("cancel_requested", "carol"), ("cancelled", "agent:real-01")]
+    finally:
+        await agent.stop()

@@ -1,0 +1,89 @@
+"""The host directory: lookups by id and hostname, selectors, fan-out errors naming the field."""
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from mirror_commands.directory import HostDirectory
+from mirror_commands.errors import InvalidRequestError
+from mirror_schema.commands import CommandRequest
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def directory() -> HostDirectory:
+    hosts = HostDirectory()
+    hosts.observe("web-01", "Web-01.example.com", tags={"role": "web"}, rack="r1", seen_at=NOW)
+    hosts.observe("web-02", "web-02", tags={"role": "web", "gpu": "no"}, rack="r2", seen_at=NOW)
+    hosts.observe(
+        "gpu-01", "gpu-01", tags={"role": "ml"}, rack="r1", seen_at=NOW - timedelta(hours=1)
+    )
+    return hosts
+
+
+def request(**fields: object) -> CommandRequest:
+    return msgspec.convert({"command": "uptime", **fields}, CommandRequest)
+
+
+def test_a_host_is_found_by_id_hostname_or_derived_id(directory: HostDirectory) -> None:
+    """A target may be the host id, the full hostname in any case, or what derives to the id."""
+    for name in ("web-01", "web-01.EXAMPLE.com", "Web-01.example.com"):
+        entry = directory.lookup(name)
+        assert entry is not None, name
+        assert entry.host_id == "web-01", name
+    assert directory.lookup("nope") is None
+
+
+def test_targets_fan_out_once_per_host_in_order(directory: HostDirectory) -> None:
+    """A host named twice (id and hostname) gets one command."""
+    hosts = directory.resolve(request(targets=["web-02", "web-01", "Web-01.example.com"]))
+    assert [h.host_id for h in hosts] == ["web-02", "web-01"]
+
+
+def test_an_unknown_target_is_an_error_naming_it(directory: HostDirectory) -> None:
+    """The detail names the field, its index and the value."""
+    with pytest.raises(InvalidRequestError, match=r"^targets\[1\]: no known host 'ghost'"):
+        directory.resolve(request(targets=["web-01", "ghost"]))
+    with pytest.raises(InvalidRequestError, match=r"^hostname: no known host 'ghost'"):
+        directory.resolve(request(hostname="ghost"))
+
+
+def test_a_selector_matches_tags_and_rack(directory: HostDirectory) -> None:
+    """Every tag must match; the rack narrows further."""
+    by_tag = directory.resolve(request(selector={"tags": {"role": "web"}}))
+    assert [h.host_id for h in by_tag] == ["web-01", "web-02"]
+    by_rack = directory.resolve(request(selector={"rack": "r1"}))
+    assert [h.host_id for h in by_rack] == ["gpu-01", "web-01"]
+    both = directory.resolve(request(selector={"tags": {"role": "web"}, "rack": "r2"}))
+    assert [h.host_id for h in both] == ["web-02"]
+
+
+def test_a_selector_matching_nothing_or_everything_is_refused(directory: HostDirectory) -> None:
+    """No match names the selector; an empty selector would hit the whole fleet."""
+    with pytest.raises(InvalidRequestError, match=r"^selector: no known host has tags"):
+        directory.resolve(request(selector={"tags": {"role": "db"}}))
+    with pytest.raises(InvalidRequestError, match=r"^selector: give `tags` or `rack`"):
+        directory.resolve(request(selector={}))
+
+
+def test_online_is_a_recent_sample(directory: HostDirectory) -> None:
+    """A host is online while its last sample is younger than the window."""
+    assert directory.is_online("web-01", NOW + timedelta(seconds=30), 60)
+    assert not directory.is_online("gpu-01", NOW, 60)
+    assert not directory.is_online("ghost", NOW, 60)
+
+
+def test_an_older_sample_does_not_roll_the_host_back(directory: HostDirectory) -> None:
+    """Tags and last seen come from the newest sample, whatever the arrival order."""
+    directory.observe("web-01", "web-01", tags={}, rack=None, seen_at=NOW - timedelta(minutes=1))
+    entry = directory.get("web-01")
+    assert entry is not None
+    assert entry.tags == {"role": "web"}
+    assert entry.last_seen == NOW
+    directory.observe("web-01", "web-01-new", tags={"role": "db"}, rack="r9", seen_at=NOW)
+    assert directory.lookup("Web-01.example.com") is None
+    entry = directory.lookup("web-01-new")
+    assert entry is not None
+    assert entry.rack == "r9"
