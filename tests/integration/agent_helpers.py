@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -92,14 +93,17 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def write_agent_config(path: Path, url: str, host_id: str, commands: str) -> Path:
+def write_agent_config(
+    path: Path, url: str, host_id: str, commands: str, *, tags: Mapping[str, str] | None = None
+) -> Path:
     """An agent config with its state in `path`'s directory and the given `[commands]` body."""
     state = path.parent / "state"
+    tag_line = (
+        "tags = {" + ", ".join(f'{k} = "{v}"' for k, v in tags.items()) + "}\n" if tags else ""
+    )
+    top = f'nats_url = "{url}"\nhost_id = "{host_id}"\ninterval_seconds = 30\n' + tag_line
     path.write_text(
-        f'nats_url = "{url}"\n'
-        f'host_id = "{host_id}"\n'
-        "interval_seconds = 30\n"
-        f'buffer_dir = "{state / "buffer"}"\n'
+        top + f'buffer_dir = "{state / "buffer"}"\n'
         "\n[commands]\n"
         f'state_dir = "{state}"\n'
         "kill_grace_seconds = 0.5\n" + commands

@@ -39,3 +39,51 @@ async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
         assert events[-2:] == [("cancel_requested", "carol"), ("cancelled", "agent:real-01")]
     finally:
         await agent.stop()
+
+
+async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
+    stack: Stack,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """Three agents, two tagged role=web: one request makes one command for each web host under
+    one batch id, both run; the db host gets nothing. A command outside the allowlist is
+    rejected by the agent and provably never runs."""
+    url = stack.nc.connected_url
+    assert url is not None
+    nats_url = f"nats://{url.hostname}:{url.port}"
+    roles = {"fan-web-1": "web", "fan-web-2": "web", "fan-db-1": "db"}
+    for host in roles:
+        (tmp_path / host).mkdir()
+    agents = [
+        AgentProcess(
+            write_agent_config(
+                tmp_path / host / "agent.toml", nats_url, host, "", tags={"role": role}
+            ),
+            tmp_path / host / "agent.log",
+        )
+        for host, role in roles.items()
+    ]
+    try:
+        for agent in agents:
+            await agent.start()
+        for host in roles:
+            await stack.known(host)
+
+        created = await stack.create(selector={"tags": {"role": "web"}}, command="uptime")
+
+        assert sorted(c["host_id"] for c in created) == ["fan-web-1", "fan-web-2"]
+        assert len({c["batch_id"] for c in created}) == 1
+        for command in created:
+            record = await stack.wait_status(command["id"], "succeeded")
+            assert "load average" in record["stdout"]
+        listed = (await stack.http.get("/api/commands", params={"hostname": "fan-db-1"})).json()
+        assert listed["total"] == 0
+
+        witness = tmp_path / "ran"
+        (refused,) = await stack.create(hostname="fan-db-1", command=f"touch {witness}")
+        record = await stack.wait_status(refused["id"], "rejected")
+        assert record["error"]
+        assert not witness.exists()
+    finally:
+        for agent in agents:
+            await agent.stop()
