@@ -4,8 +4,10 @@ The service test's `stack` fixture, with `mirror-agent` (commands mode "any") in
 test playing the agent.
 """
 
+import os
 from pathlib import Path
 
+import psutil
 from agent_helpers import AgentProcess, write_agent_config
 from test_commands_service import Stack, stack  # noqa: F401 - `stack` is the fixture
 
@@ -87,3 +89,38 @@ async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
     finally:
         for agent in agents:
             await agent.stop()
+
+
+async def test_outcomes_through_the_service_and_a_real_agent(
+    stack: Stack,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """echo → succeeded with its stdout; a non-zero exit → failed with its code; a sleep past
+    its timeout → timed_out, with no process of it left on the host."""
+    url = stack.nc.connected_url
+    assert url is not None
+    nats_url = f"nats://{url.hostname}:{url.port}"
+    config = write_agent_config(tmp_path / "agent.toml", nats_url, "out-01", 'mode = "any"\n')
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    await agent.start()
+    try:
+        await stack.known("out-01")
+        (echo,) = await stack.create(hostname="out-01", command="echo hi")
+        (failing,) = await stack.create(hostname="out-01", command="ls /no/such/path")
+        marker = f"sleep 10.{os.getpid()}"  # a sleep no other process on this host runs
+        (slow,) = await stack.create(hostname="out-01", command=marker, timeout_seconds=1)
+
+        record = await stack.wait_status(echo["id"], "succeeded")
+        assert (record["stdout"], record["exit_code"]) == ("hi\n", 0)
+        record = await stack.wait_status(failing["id"], "failed")
+        assert record["exit_code"] != 0
+        assert "No such file" in record["stderr"]
+        record = await stack.wait_status(slow["id"], "timed_out")
+        left = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if marker in " ".join(p.info["cmdline"] or [])
+        ]
+        assert left == []
+    finally:
+        await agent.stop()
