@@ -124,3 +124,29 @@ async def test_outcomes_through_the_service_and_a_real_agent(
         assert left == []
     finally:
         await agent.stop()
+
+
+async def test_a_command_waits_for_its_agent_and_runs_when_it_starts(
+    stack: Stack,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """Asked while the host's agent is not running, the command waits, then runs once the agent
+    starts; it runs once."""
+    url = stack.nc.connected_url
+    assert url is not None
+    nats_url = f"nats://{url.hostname}:{url.port}"
+    await stack.sample("late-01")
+    await stack.known("late-01")
+    (command,) = await stack.create(hostname="late-01", command="uptime")
+    waiting = await stack.get(command["id"])
+    assert waiting["status"] in ("pending", "dispatched")
+
+    config = write_agent_config(tmp_path / "agent.toml", nats_url, "late-01", "")
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    await agent.start()
+    try:
+        record = await stack.wait_status(command["id"], "succeeded")
+    finally:
+        await agent.stop()
+    assert "load average" in record["stdout"]
+    assert [e["event"] for e in record["events"]].count("succeeded") == 1
