@@ -1,6 +1,7 @@
 """Where the embedded stack keeps its state and which ports its parts use."""
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from mirror_runtime.environment import (
     read_port,
     stage_environment,
 )
+from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL
 
 DEFAULT_DATA_DIR = Path(".mirror-stage")
 DATABASE_NAME = "mirror_stage"
@@ -30,6 +32,7 @@ class StackLayout:
     service_ports: Mapping[str, int]
     external_db_url: str | None
     log_format: str
+    nats_sync_interval: str = DEFAULT_SYNC_INTERVAL
 
     @property
     def nats_url(self) -> str:
@@ -63,7 +66,20 @@ def stack_layout(
         service_ports={part: read_port(env, part) for part in PARTS},
         external_db_url=env.get(f"{PREFIX}DB_URL") or None,
         log_format=log_format,
+        nats_sync_interval=read_sync_interval(env),
     )
+
+
+_SYNC_INTERVAL_RE = re.compile(r"always|[1-9][0-9]*(ms|s|m|h)")
+
+
+def read_sync_interval(env: Mapping[str, str]) -> str:
+    """How often the embedded nats-server forces JetStream to disk: `always` or a duration."""
+    name = f"{PREFIX}NATS_SYNC_INTERVAL"
+    raw = env.get(name, DEFAULT_SYNC_INTERVAL)
+    if _SYNC_INTERVAL_RE.fullmatch(raw) is None:
+        raise BadValueError(name, raw, "'always' or a duration such as 100ms, 1s or 2m")
+    return raw
 
 
 def busy_ports(layout: StackLayout, is_free: Callable[[int], bool]) -> list[str]:

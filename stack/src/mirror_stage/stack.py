@@ -79,6 +79,7 @@ class Stack:
                 port=layout.nats_port,
                 store_dir=layout.data_dir / "nats",
                 log_path=layout.logs_dir / "nats.log",
+                sync_interval=layout.nats_sync_interval,
             )
         ).start()
         nc = await nats.connect(layout.nats_url)

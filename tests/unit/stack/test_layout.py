@@ -66,3 +66,13 @@ def test_children_get_service_settings_and_the_stack_addresses(
     assert env["MIRROR_STAGE_DB_URL"] == "postgresql://db"
     assert env["MIRROR_STAGE_TWIN_PORT"] == "8100"
     assert "MIRROR_STAGE_DATA_DIR" not in env
+
+
+def test_the_nats_sync_interval_is_read_and_checked() -> None:
+    """100 ms by default; `always` or a duration; anything else is refused by name."""
+    assert stack_layout({}).nats_sync_interval == "100ms"
+    env = {"MIRROR_STAGE_NATS_SYNC_INTERVAL": "always"}
+    assert stack_layout(env).nats_sync_interval == "always"
+    assert stack_layout({"MIRROR_STAGE_NATS_SYNC_INTERVAL": "2s"}).nats_sync_interval == "2s"
+    with pytest.raises(BadValueError, match="MIRROR_STAGE_NATS_SYNC_INTERVAL"):
+        stack_layout({"MIRROR_STAGE_NATS_SYNC_INTERVAL": "sometimes"})

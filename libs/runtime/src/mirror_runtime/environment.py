@@ -16,6 +16,8 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_DB_URL",
         "MIRROR_STAGE_DATA_DIR",
         "MIRROR_STAGE_LOG_FORMAT",
+        # How often the embedded nats-server syncs JetStream to disk (mirror_stage.layout).
+        "MIRROR_STAGE_NATS_SYNC_INTERVAL",
         # Test harness only: run the real servers in Docker instead of from the wheels.
         "MIRROR_STAGE_TEST_DOCKER",
         # The ingest's limits and the history's retention (mirror_ingest.config).
