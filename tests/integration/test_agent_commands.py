@@ -21,6 +21,7 @@ from agent_helpers import (
     result_of,
     write_agent_config,
 )
+from nats.js.api import ConsumerInfo
 
 from mirror_agent.commands.loop import consumer_name
 from mirror_schema import codec, streams, subjects
@@ -238,7 +239,8 @@ async def test_cancel_stops_a_running_command(
     nats_server: NatsServer, host_id: str, agent_factory: Callable[[str], AgentProcess]
 ) -> None:
     """A CommandCancel on commands.cancel.<host> kills the command's process group and
-    gets cancelled=true; the result is `cancelled`. An unknown id gets cancelled=false."""
+    gets cancelled=true; the result is `cancelled`. One for a finished command gets
+    cancelled=false; one for a command not received yet settles it: it never runs."""
     agent = agent_factory('allowlist = ["sleep *"]\n')
     await agent.start()
     command = new_command(host_id, "sleep 60", timeout_seconds=120)
@@ -256,13 +258,38 @@ async def test_cancel_stops_a_running_command(
     result = await result_of(nats_server.url, host_id, command.id, within=RESULT_WITHIN)
     assert result.state == CommandState.CANCELLED, agent.log()
     assert result.error == "cancelled by tester"
-    unknown = CommandCancel(command_id="no-such-command")
-    answer = await nc.request(subjects.commands_cancel(host_id), codec.encode(unknown), timeout=5)
-    reply = codec.decode_command_cancel_reply(answer.data)
+    again = await nc.request(subjects.commands_cancel(host_id), codec.encode(cancel), timeout=5)
+    reply = codec.decode_command_cancel_reply(again.data)
     assert reply.cancelled is False
     assert reply.error is not None
-    assert "not running" in reply.error
+    assert "already finished" in reply.error
+
+    early = new_command(host_id, "sleep 30", timeout_seconds=60)
+    ahead = CommandCancel(command_id=early.id, requested_by="tester")
+    answer = await nc.request(subjects.commands_cancel(host_id), codec.encode(ahead), timeout=5)
+    assert codec.decode_command_cancel_reply(answer.data).cancelled is True
     await nc.close()
+    await dispatch(nats_server.url, early)
+    result = await result_of(nats_server.url, host_id, early.id, within=RESULT_WITHIN)
+    assert (result.state, result.error) == (
+        CommandState.CANCELLED,
+        "cancelled by tester before it started",
+    )
+
+    async def settled() -> bool:
+        info = await js_consumer_info(nats_server.url, host_id)
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+    await wait_until(settled, timeout=10, what="the early command's delivery acknowledged")
+    assert [e.status for e in await reported(nats_server.url, host_id, early.id)] == [None]
+
+
+async def js_consumer_info(url: str, host_id: str) -> ConsumerInfo:
+    nc = await nats.connect(url)
+    try:
+        return await nc.jetstream().consumer_info(streams.COMMANDS.name, consumer_name(host_id))
+    finally:
+        await nc.close()
 
 
 async def test_a_long_command_does_not_hold_up_the_next(

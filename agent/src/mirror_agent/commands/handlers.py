@@ -216,14 +216,27 @@ class CommandHandlers:
             execution.stop(CommandState.CANCELLED, f"cancelled by {who}")
             reply = CommandCancelReply(command_id=cancel.command_id, cancelled=True)
             log.info("command.cancelling command_id=%s by=%s", cancel.command_id, who)
-        else:
-            known = self.journal.get(cancel.command_id) is not None
-            why = "has already finished" if known else "is not running (never received here)"
+        elif self.journal.get(cancel.command_id) is not None:
             reply = CommandCancelReply(
                 command_id=cancel.command_id,
                 cancelled=False,
-                error=f"command {cancel.command_id} {why} on host {self.host_id}",
+                error=f"command {cancel.command_id} has already finished on host {self.host_id}",
             )
+        else:
+            # Not received yet (still waiting in the stream for this agent): settled now as
+            # cancelled, so that when it arrives it is a duplicate and never runs.
+            who = cancel.requested_by or "an operator"
+            result = CommandResult(
+                command_id=cancel.command_id,
+                host_id=self.host_id,
+                state=CommandState.CANCELLED,
+                finished_at=datetime.now(UTC),
+                error=f"cancelled by {who} before it started",
+            )
+            self.journal.record_result(result)
+            self._spawn(self._report(result))
+            reply = CommandCancelReply(command_id=cancel.command_id, cancelled=True)
+            log.info("command.cancelled_before_start command_id=%s by=%s", cancel.command_id, who)
         if msg.reply:
             with contextlib.suppress(nats.errors.Error):
                 await msg.respond(codec.encode(reply))

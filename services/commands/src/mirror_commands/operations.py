@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 import nats.aio.client
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.js.client import JetStreamContext
 
@@ -16,7 +17,7 @@ from mirror_commands import ids, metrics, state, store
 from mirror_commands.config import CommandsConfig
 from mirror_commands.directory import HostDirectory
 from mirror_commands.errors import UnknownCommandError
-from mirror_schema import codec, subjects
+from mirror_schema import codec, streams, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
     CancelCommandRequest,
@@ -157,7 +158,11 @@ class CommandsApi:
                 return await self.cancel(request, default_actor)
             metrics.TRANSITIONS.labels(S.CANCELLED.value).inc()
             return CancelCommandReply(command=await self.get(record.id))
-        reply, detail = await self._ask_agent(record, actor)
+        reply, detail, offline = await self._ask_agent(record, actor)
+        if offline and record.status is S.DISPATCHED:
+            withdrawn = await self._withdraw(record, actor)
+            if withdrawn is not None:
+                return withdrawn
         async with self.pool.acquire() as conn:
             await store.add_event(
                 conn,
@@ -342,9 +347,43 @@ class CommandsApi:
         async with self.pool.acquire() as conn:
             return await store.fetch_commands(conn, command_ids)
 
+    async def _withdraw(self, record: CommandRecord, actor: str) -> CancelCommandReply | None:
+        """Cancel a dispatched command its agent has not taken: delete it from COMMANDS first,
+        so the agent never gets it. None when it moved on meanwhile (the agent decides)."""
+        async with self.pool.acquire() as conn:
+            seq = await store.dispatch_seq_of(conn, record.id)
+        if seq is not None:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await self.js.delete_msg(streams.COMMANDS.name, seq)
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            moved = await store.move(
+                conn,
+                record.id,
+                S.CANCELLED,
+                finished_at=now,
+                error=f"cancelled by {actor} before its agent took it",
+            )
+            if moved is None or moved.previous is not S.DISPATCHED:
+                return None
+            await store.add_event(
+                conn,
+                record.id,
+                record.host_id,
+                at=now,
+                event="cancelled",
+                status=S.CANCELLED,
+                actor=actor,
+                detail="withdrawn from the queue: its agent is offline",
+            )
+        metrics.TRANSITIONS.labels(S.CANCELLED.value).inc()
+        return CancelCommandReply(command=await self.get(record.id))
+
     async def _ask_agent(
         self, record: CommandRecord, actor: str
-    ) -> tuple[CommandCancelReply | None, str]:
+    ) -> tuple[CommandCancelReply | None, str, bool]:
+        """The agent's reply (None without one), what happened for the log, and whether no
+        agent listens at all (its host is offline)."""
         request = CommandCancel(command_id=record.id, requested_by=actor)
         subject = subjects.commands_cancel(record.host_id)
         try:
@@ -353,14 +392,14 @@ class CommandsApi:
             )
         except nats.errors.NoRespondersError:
             status = record.status.value
-            return None, f"no agent listens on {subject}: its host is offline; still {status}"
+            return None, f"no agent listens on {subject}: its host is offline; still {status}", True
         except (nats.errors.TimeoutError, TimeoutError):
             wait = self.config.cancel_timeout_seconds
-            return None, f"the agent did not answer on {subject} within {wait:g} s"
+            return None, f"the agent did not answer on {subject} within {wait:g} s", False
         try:
             reply = codec.decode_command_cancel_reply(answer.data)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            return None, f"the agent's answer is not a CommandCancelReply: {exc}"
+            return None, f"the agent's answer is not a CommandCancelReply: {exc}", False
         if reply.cancelled:
-            return reply, "the agent is stopping it"
-        return reply, f"the agent did not stop it: {reply.error or 'no reason given'}"
+            return reply, "the agent is stopping it", False
+        return reply, f"the agent did not stop it: {reply.error or 'no reason given'}", False
