@@ -1,0 +1,89 @@
+"""Clients of bench_commands.py: the commands service's two doors, and what the bus shows."""
+
+import asyncio
+import time
+
+import httpx
+import msgspec
+import nats.aio.client
+from nats.aio.msg import Msg
+
+from mirror_schema import codec, subjects
+from mirror_schema.command_api import CommandRecord, decode_command_record_reply
+
+
+class Created(msgspec.Struct):
+    commands: list[CommandRecord]
+    batch_id: str | None = None
+
+
+class Page(msgspec.Struct):
+    items: list[CommandRecord]
+    total: int
+
+
+class HttpDoor:
+    """POST /api/commands, GET /api/commands/{id}."""
+
+    name = "HTTP"
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def create(self, body: dict[str, object]) -> str:
+        answer = await self.http.post("/api/commands", json=body)
+        answer.raise_for_status()
+        return msgspec.json.decode(answer.content, type=Created).commands[0].id
+
+    async def get(self, command_id: str) -> CommandRecord:
+        answer = await self.http.get(f"/api/commands/{command_id}")
+        answer.raise_for_status()
+        return msgspec.json.decode(answer.content, type=CommandRecord)
+
+
+class NatsDoor:
+    """commands.request, commands.api.get (request/reply)."""
+
+    name = "NATS"
+
+    def __init__(self, nc: nats.aio.client.Client) -> None:
+        self.nc = nc
+
+    async def create(self, body: dict[str, object]) -> str:
+        answer = await self.nc.request(subjects.COMMANDS_REQUEST, msgspec.json.encode(body), 10)
+        reply = codec.decode_command_reply(answer.data)
+        if reply.error:
+            raise RuntimeError(f"create over NATS refused: {reply.error}")
+        return reply.commands[0].id
+
+    async def get(self, command_id: str) -> CommandRecord:
+        body = msgspec.json.encode({"id": command_id})
+        reply = decode_command_record_reply(
+            (await self.nc.request(subjects.COMMANDS_API_GET, body, 10)).data
+        )
+        if reply.command is None:
+            raise RuntimeError(f"get over NATS failed: {reply.error}")
+        return reply.command
+
+
+class Sightings:
+    """When each command's `running` status and result appeared on the bus (core NATS)."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, float] = {}
+        self.results: dict[str, asyncio.Future[float]] = {}
+
+    def result(self, command_id: str) -> "asyncio.Future[float]":
+        return self.results.setdefault(command_id, asyncio.get_running_loop().create_future())
+
+    async def watch(self, nc: nats.aio.client.Client, host_id: str) -> None:
+        async def on_status(msg: Msg) -> None:
+            self.running[codec.decode_command_status(msg.data).command_id] = time.monotonic()
+
+        async def on_result(msg: Msg) -> None:
+            seen = self.result(codec.decode_command_result(msg.data).command_id)
+            if not seen.done():
+                seen.set_result(time.monotonic())
+
+        await nc.subscribe(subjects.commands_status(host_id), cb=on_status)
+        await nc.subscribe(subjects.commands_result(host_id), cb=on_result)
