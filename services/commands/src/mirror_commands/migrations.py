@@ -3,36 +3,11 @@
 from typing import Final
 
 import asyncpg
-import msgspec
-import structlog
 
-log = structlog.get_logger()
+from mirror_runtime import migrations
+from mirror_runtime.migrations import Migration
 
 COMPONENT: Final = "commands"
-# pg_advisory_lock(key1, key2): the same key as every component's migrations, so that two
-# services creating the shared schema_migrations table at once do not collide.
-LOCK_CLASS: Final = 0x4D53  # "MS"
-MIGRATION_LOCK: Final = 1
-
-
-class Migration(msgspec.Struct, frozen=True, kw_only=True):
-    """One schema change; applied once, in its own transaction, recorded by version."""
-
-    version: int
-    name: str
-    sql: str
-
-
-# Several services share one database: the table is keyed by component as well as version.
-VERSION_TABLE: Final = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    component text NOT NULL,
-    version integer NOT NULL,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (component, version)
-)
-"""
 
 MIGRATIONS: Final = (
     Migration(
@@ -108,38 +83,8 @@ $$;
 
 
 async def migrate(pool: asyncpg.Pool) -> list[int]:
-    """Apply the migrations this database lacks; return their versions (empty if none).
-
-    Replicas starting together serialise on an advisory lock, so each migration runs once.
-    """
-    applied: list[int] = []
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, MIGRATION_LOCK)
-        try:
-            await conn.execute(VERSION_TABLE)
-            done = {
-                row["version"]
-                for row in await conn.fetch(
-                    "SELECT version FROM schema_migrations WHERE component = $1", COMPONENT
-                )
-            }
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(migration.sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (component, version, name) "
-                        "VALUES ($1, $2, $3)",
-                        COMPONENT,
-                        migration.version,
-                        migration.name,
-                    )
-                applied.append(migration.version)
-                log.info("migration.applied", component=COMPONENT, version=migration.version)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_CLASS, MIGRATION_LOCK)
-    return applied
+    """Apply the commands' migrations this database lacks; their versions (maybe none)."""
+    return await migrations.migrate(pool, COMPONENT, MIGRATIONS)
 
 
 async def has_trigram_index(pool: asyncpg.Pool) -> bool:

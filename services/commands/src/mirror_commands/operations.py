@@ -17,6 +17,7 @@ from mirror_commands import ids, metrics, state, store
 from mirror_commands.config import CommandsConfig
 from mirror_commands.directory import HostDirectory
 from mirror_commands.errors import UnknownCommandError
+from mirror_runtime.pg import Conn
 from mirror_schema import codec, streams, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
@@ -272,7 +273,7 @@ class CommandsApi:
                 log.info("commands.dispatched", host_id=host_id, count=sent)
         return sent
 
-    async def _publish(self, conn: store.Conn, command_id: str) -> None:
+    async def _publish(self, conn: Conn, command_id: str) -> None:
         (record,) = await store.fetch_commands(conn, [command_id])
         command = state.as_command(record)
         ack = await self.js.publish(

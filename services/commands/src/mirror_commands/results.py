@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from mirror_commands import metrics, store
 from mirror_commands.operations import TRANSIENT
 from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.pg import Conn
 from mirror_schema import codec, streams, subjects
 from mirror_schema.commands import CommandResult, CommandState, CommandStatus
 from mirror_schema.errors import SchemaError
@@ -138,7 +139,7 @@ class ResultsConsumer:
             if moved is None:
                 await self._ignored(conn, report.command_id, host_id)
 
-    async def _apply_status(self, conn: store.Conn, status: CommandStatus) -> store.Moved | None:
+    async def _apply_status(self, conn: Conn, status: CommandStatus) -> store.Moved | None:
         moved = await store.move(
             conn,
             status.command_id,
@@ -160,7 +161,7 @@ class ResultsConsumer:
             metrics.TRANSITIONS.labels(CommandState.RUNNING.value).inc()
         return moved
 
-    async def _apply_result(self, conn: store.Conn, result: CommandResult) -> store.Moved | None:
+    async def _apply_result(self, conn: Conn, result: CommandResult) -> store.Moved | None:
         columns: dict[str, object] = {
             "finished_at": result.finished_at,
             "exit_code": result.exit_code,
@@ -192,7 +193,7 @@ class ResultsConsumer:
             metrics.TRANSITIONS.labels(result.state.value).inc()
         return moved
 
-    async def _ignored(self, conn: store.Conn, command_id: str, host_id: str) -> None:
+    async def _ignored(self, conn: Conn, command_id: str, host_id: str) -> None:
         row = await conn.fetchrow("SELECT host_id FROM commands WHERE id = $1", command_id)
         if row is None:
             metrics.RESULTS_IGNORED.labels("unknown_command").inc()

@@ -2,20 +2,15 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import Final
 
 import asyncpg
 import msgspec
 
 from mirror_commands import query, state
+from mirror_runtime.pg import Conn
 from mirror_schema.command_api import CommandEvent, CommandRecord, ListCommandsRequest
 from mirror_schema.commands import CommandState
-
-if TYPE_CHECKING:
-    from asyncpg.pool import PoolConnectionProxy
-
-# A string: asyncpg's classes are generic only in its stubs.
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 _COLUMNS: Final = (
     "id, host_id, hostname, command, status, priority, timeout_seconds, created_at, "

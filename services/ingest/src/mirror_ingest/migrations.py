@@ -3,35 +3,17 @@
 from typing import Final
 
 import asyncpg
-import msgspec
 import structlog
+
+from mirror_runtime import migrations
+from mirror_runtime.migrations import LOCK_CLASS, Migration
+from mirror_runtime.pg import Conn
+
+__all__ = ["COMPONENT", "LOCK_CLASS", "MIGRATIONS", "migrate"]
 
 log = structlog.get_logger()
 
 COMPONENT: Final = "history"
-# pg_advisory_lock(key1, key2): key1 names this project's locks, key2 the component.
-LOCK_CLASS: Final = 0x4D53  # "MS"
-MIGRATION_LOCK: Final = 1
-
-
-class Migration(msgspec.Struct, frozen=True, kw_only=True):
-    """One schema change; applied once, in its own transaction, recorded by version."""
-
-    version: int
-    name: str
-    sql: str
-
-
-# Several services may share one database: the table is keyed by component as well as version.
-VERSION_TABLE: Final = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    component text NOT NULL,
-    version integer NOT NULL,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (component, version)
-)
-"""
 
 # Rollup columns, shared by the 1-minute and the 1-hour tables. jsonb holds per-key figures:
 # interfaces {name: {rx, rx_max, tx, tx_max, n}} in bytes/s, disks {mountpoint: max used %},
@@ -114,41 +96,14 @@ CREATE TABLE rollup_pending_1h (
 
 
 async def migrate(pool: asyncpg.Pool) -> list[int]:
-    """Apply the migrations this database lacks; return their versions (empty if none).
+    """Apply the history's migrations this database lacks; their versions (maybe none)."""
+    return await migrations.migrate(pool, COMPONENT, MIGRATIONS, after=_note_timescaledb)
 
-    Replicas starting together serialise on an advisory lock, so each migration runs once.
-    """
-    applied: list[int] = []
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCK_CLASS, MIGRATION_LOCK)
-        try:
-            await conn.execute(VERSION_TABLE)
-            done = {
-                row["version"]
-                for row in await conn.fetch(
-                    "SELECT version FROM schema_migrations WHERE component = $1", COMPONENT
-                )
-            }
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(migration.sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (component, version, name) "
-                        "VALUES ($1, $2, $3)",
-                        COMPONENT,
-                        migration.version,
-                        migration.name,
-                    )
-                applied.append(migration.version)
-                log.info("migration.applied", component=COMPONENT, version=migration.version)
-            if await conn.fetchval(
-                "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
-            ):
-                # Native day partitions are what this schema uses; a hypertable would replace
-                # partitions.py's work and is left to an operator who chooses TimescaleDB.
-                log.info("migration.timescaledb_available", used=False)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_CLASS, MIGRATION_LOCK)
-    return applied
+
+async def _note_timescaledb(conn: Conn) -> None:
+    if await conn.fetchval(
+        "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ):
+        # Native day partitions are what this schema uses; a hypertable would replace
+        # partitions.py's work and is left to an operator who chooses TimescaleDB.
+        log.info("migration.timescaledb_available", used=False)

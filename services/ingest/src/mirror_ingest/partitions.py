@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 
 from mirror_ingest.migrations import LOCK_CLASS
-from mirror_ingest.pg import Conn
+from mirror_runtime.pg import Conn
 
 log = structlog.get_logger()
 

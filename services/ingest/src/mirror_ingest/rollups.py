@@ -18,8 +18,8 @@ from typing import Final
 
 import asyncpg
 
-from mirror_ingest.pg import Conn
 from mirror_ingest.rows import MAX_RATE_GAP_SECONDS
+from mirror_runtime.pg import Conn
 
 _GAP: Final = f"interval '{MAX_RATE_GAP_SECONDS:g} seconds'"
 # date_bin with a fixed UTC origin: buckets do not depend on the session's time zone.

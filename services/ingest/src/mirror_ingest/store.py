@@ -8,9 +8,9 @@ import asyncpg
 import msgspec
 
 from mirror_ingest.migrations import LOCK_CLASS
-from mirror_ingest.pg import Conn
 from mirror_ingest.rollups import mark_minutes
 from mirror_ingest.rows import STAGING_COLUMNS, SampleRow
+from mirror_runtime.pg import Conn
 
 # Advisory lock class of per-host write locks (key2 = hashtext(host_id)).
 HOST_LOCK_CLASS: Final = LOCK_CLASS + 1

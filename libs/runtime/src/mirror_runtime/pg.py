@@ -1,4 +1,4 @@
-"""The asyncpg connection type the history's SQL functions accept, pooled or not."""
+"""The asyncpg connection type the services' SQL functions accept, pooled or not."""
 
 from typing import TYPE_CHECKING, TypeAlias
 
