@@ -135,29 +135,10 @@ class CommandsApi:
         actor = request.requested_by or default_actor
         record = await self.get(request.id)
         if state.cancel_path(record.status, record.id) == "now":
-            now = self.clock()
-            async with self.pool.acquire() as conn, conn.transaction():
-                moved = await store.move(
-                    conn,
-                    record.id,
-                    S.CANCELLED,
-                    finished_at=now,
-                    error=f"cancelled by {actor} before it was dispatched",
-                )
-                if moved is not None and moved.previous is S.PENDING:
-                    await store.add_event(
-                        conn,
-                        record.id,
-                        record.host_id,
-                        at=now,
-                        event="cancelled",
-                        status=S.CANCELLED,
-                        actor=actor,
-                    )
-            if moved is None or moved.previous is not S.PENDING:
+            error = f"cancelled by {actor} before it was dispatched"
+            if not await self._cancel_now(record, actor, S.PENDING, error):
                 # Dispatched meanwhile: its agent decides now.
                 return await self.cancel(request, default_actor)
-            metrics.TRANSITIONS.labels(S.CANCELLED.value).inc()
             return CancelCommandReply(command=await self.get(record.id))
         reply, detail, offline = await self._ask_agent(record, actor)
         if offline and record.status is S.DISPATCHED:
@@ -356,17 +337,28 @@ class CommandsApi:
         if seq is not None:
             with contextlib.suppress(nats.js.errors.NotFoundError):
                 await self.js.delete_msg(streams.COMMANDS.name, seq)
+        error = f"cancelled by {actor} before its agent took it"
+        detail = "withdrawn from the queue: its agent is offline"
+        if not await self._cancel_now(record, actor, S.DISPATCHED, error, detail):
+            return None
+        return CancelCommandReply(command=await self.get(record.id))
+
+    async def _cancel_now(
+        self,
+        record: CommandRecord,
+        actor: str,
+        expected: S,
+        error: str,
+        detail: str | None = None,
+    ) -> bool:
+        """Cancel ``record`` if it is still ``expected``, with its event; whether it was."""
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
             moved = await store.move(
-                conn,
-                record.id,
-                S.CANCELLED,
-                finished_at=now,
-                error=f"cancelled by {actor} before its agent took it",
+                conn, record.id, S.CANCELLED, only_from=expected, finished_at=now, error=error
             )
-            if moved is None or moved.previous is not S.DISPATCHED:
-                return None
+            if moved is None:
+                return False
             await store.add_event(
                 conn,
                 record.id,
@@ -375,10 +367,10 @@ class CommandsApi:
                 event="cancelled",
                 status=S.CANCELLED,
                 actor=actor,
-                detail="withdrawn from the queue: its agent is offline",
+                detail=detail,
             )
         metrics.TRANSITIONS.labels(S.CANCELLED.value).inc()
-        return CancelCommandReply(command=await self.get(record.id))
+        return True
 
     async def _ask_agent(
         self, record: CommandRecord, actor: str

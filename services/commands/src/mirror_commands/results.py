@@ -174,7 +174,7 @@ class ResultsConsumer:
         if result.started_at is not None:
             columns["started_at"] = result.started_at
         moved = await store.move(
-            conn, result.command_id, result.state, host_id=result.host_id, **columns
+            conn, result.command_id, result.state, host_id=result.host_id, only_from=None, **columns
         )
         if moved is not None:
             outcome = [] if result.exit_code is None else [f"exit code {result.exit_code}"]

@@ -191,12 +191,15 @@ async def move(
     target: CommandState,
     *,
     host_id: str | None = None,
+    only_from: CommandState | None = None,
     **columns: object,
 ) -> Moved | None:
     """Move a command to `target` and set `columns`, if the life cycle allows it from the state
-    it is in (and, given `host_id`, if it belongs to that host); None when nothing changed."""
+    it is in (and, given `host_id`, if it belongs to that host; given `only_from`, if it is in
+    that state); None when nothing changed."""
+    allowed = state.sources(target) if only_from is None else [only_from.value]
     sets = ["status = $2"]
-    args: list[object] = [command_id, target.value, state.sources(target)]
+    args: list[object] = [command_id, target.value, allowed]
     for name, value in columns.items():
         args.append(value)
         sets.append(f"{name} = ${len(args)}")
