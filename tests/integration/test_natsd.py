@@ -13,8 +13,8 @@ from mirror_stage.supervisor import Supervised
 @pytest.mark.parametrize(
     ("sync_interval", "expected"),
     [
-        (DEFAULT_SYNC_INTERVAL, {"sync_interval": 100_000_000}),  # nanoseconds
-        ("always", {"sync_always": True}),
+        (DEFAULT_SYNC_INTERVAL, {"sync_always": True}),
+        ("100ms", {"sync_interval": 100_000_000}),  # nanoseconds
     ],
 )
 async def test_the_server_syncs_jetstream_as_configured(

@@ -69,10 +69,10 @@ def test_children_get_service_settings_and_the_stack_addresses(
 
 
 def test_the_nats_sync_interval_is_read_and_checked() -> None:
-    """100 ms by default; `always` or a duration; anything else is refused by name."""
-    assert stack_layout({}).nats_sync_interval == "100ms"
-    env = {"MIRROR_STAGE_NATS_SYNC_INTERVAL": "always"}
-    assert stack_layout(env).nats_sync_interval == "always"
+    """Every write by default; `always` or a duration; anything else is refused by name."""
+    assert stack_layout({}).nats_sync_interval == "always"
+    env = {"MIRROR_STAGE_NATS_SYNC_INTERVAL": "100ms"}
+    assert stack_layout(env).nats_sync_interval == "100ms"
     assert stack_layout({"MIRROR_STAGE_NATS_SYNC_INTERVAL": "2s"}).nats_sync_interval == "2s"
     with pytest.raises(BadValueError, match="MIRROR_STAGE_NATS_SYNC_INTERVAL"):
         stack_layout({"MIRROR_STAGE_NATS_SYNC_INTERVAL": "sometimes"})

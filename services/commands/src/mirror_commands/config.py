@@ -26,7 +26,11 @@ class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 def from_env(environ: Mapping[str, str]) -> CommandsConfig:
     """Build the service's config; an unknown MIRROR_STAGE_* variable or a bad value raises."""
-    service = service_config_from_env("commands", "COMMANDS", environ)
+    # More connections than the default: a fan-out dispatches 8 hosts at a time and results
+    # of different commands are applied side by side, with requests still answered meanwhile.
+    service = msgspec.structs.replace(
+        service_config_from_env("commands", "COMMANDS", environ), db_pool_size=16
+    )
     env = stage_environment(environ)
     defaults = CommandsConfig(service=service)
 

@@ -43,7 +43,7 @@ TRANSIENT = (
     asyncpg.TooManyConnectionsError,
 )
 PUBLISH_TIMEOUT_SECONDS = 5.0
-DISPATCH_CONCURRENCY = 4
+DISPATCH_CONCURRENCY = 8
 
 
 class KnownHost(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,8 +2,10 @@
 
 CommandStatus (accepted, running) moves a command to `running`; a CommandResult to its final
 state with its output. Transitions only go forward, each applied one writes an event row, and
-a message that never decodes is dead-lettered. Messages are applied one at a time, in stream
-order, so a command's status comes before its result.
+a message that never decodes is dead-lettered. The messages of one command are applied one at
+a time, in stream order, so its status comes before its result; different commands of a
+fetched batch are applied side by side (one at a time, a fan-out to 1,000 hosts took 2.4 s of
+database round trips).
 """
 
 import asyncio
@@ -37,6 +39,26 @@ ACK_WAIT_SECONDS: Final = 30.0
 RETRY_DELAY_SECONDS: Final = 2.0
 MAX_BACKOFF: Final = 20.0  # below ACK_WAIT_SECONDS, so in_progress() keeps the message
 _RESULT_PREFIX: Final = subjects.COMMANDS_RESULT_ALL.removesuffix(">")
+
+
+class _CommandOf(msgspec.Struct):
+    command_id: str
+
+
+_decode_command_of = msgspec.json.Decoder(_CommandOf).decode
+
+
+def _by_command(messages: list[Msg]) -> list[list[Msg]]:
+    """The batch's messages grouped by command, each group in stream order; a message whose
+    command cannot be read goes alone (it will be dead-lettered)."""
+    groups: dict[str, list[Msg]] = {}
+    for index, msg in enumerate(messages):
+        try:
+            key = _decode_command_of(msg.data).command_id
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            key = f"\0{index}"  # no command id can start with a NUL
+        groups.setdefault(key, []).append(msg)
+    return list(groups.values())
 
 
 class Poison(Exception):  # noqa: N818 - a message, not an error of ours
@@ -82,9 +104,12 @@ class ResultsConsumer:
                 log.warning("results.fetch_failed", error=str(exc))
                 await asyncio.sleep(RETRY_DELAY_SECONDS)
                 continue
-            for msg in messages:
-                await self.handle(msg)
+            await asyncio.gather(*(self._handle_in_order(group) for group in _by_command(messages)))
             self.lag = messages[-1].metadata.num_pending if messages else 0
+
+    async def _handle_in_order(self, messages: list[Msg]) -> None:
+        for msg in messages:
+            await self.handle(msg)
 
     async def handle(self, msg: Msg) -> None:
         """Apply one message, then ack; dead-letter what never will apply.
