@@ -8,6 +8,9 @@ import nats.js.errors
 import pytest
 import pytest_asyncio
 
+# The commands service as deployed, for every test module that asks for `stack`.
+from commands_helpers import stack  # noqa: F401 - a fixture, registered by import
+
 from servers import NatsServer
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import psutil
 from agent_helpers import AgentProcess, write_agent_config
-from test_commands_service import Stack, stack  # noqa: F401 - `stack` is the fixture
+from commands_helpers import Stack
 
 
 async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
-    stack: Stack,  # noqa: F811 - the fixture imported above
+    stack: Stack,
     tmp_path: Path,
 ) -> None:
     """uptime succeeds with its output; a running sleep ends `cancelled` through its agent."""
@@ -44,7 +44,7 @@ async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
 
 
 async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
-    stack: Stack,  # noqa: F811 - the fixture imported above
+    stack: Stack,
     tmp_path: Path,
 ) -> None:
     """Three agents, two tagged role=web: one request makes one command for each web host under
@@ -92,7 +92,7 @@ async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
 
 
 async def test_outcomes_through_the_service_and_a_real_agent(
-    stack: Stack,  # noqa: F811 - the fixture imported above
+    stack: Stack,
     tmp_path: Path,
 ) -> None:
     """echo → succeeded with its stdout; a non-zero exit → failed with its code; a sleep past
@@ -127,7 +127,7 @@ async def test_outcomes_through_the_service_and_a_real_agent(
 
 
 async def test_a_command_waits_for_its_agent_and_runs_when_it_starts(
-    stack: Stack,  # noqa: F811 - the fixture imported above
+    stack: Stack,
     tmp_path: Path,
 ) -> None:
     """Asked while the host's agent is not running, the command waits, then runs once the agent

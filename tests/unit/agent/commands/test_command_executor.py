@@ -11,6 +11,7 @@ import pytest
 from mirror_agent.commands.executor import Execution, Outcome, SpawnError
 from mirror_agent.commands.output import LiveOutput, Stream
 from mirror_agent.commands.sandbox import SAFE_PATH, sandbox_for
+from mirror_agent.commands.settings import run_as_error
 from mirror_schema.commands import CommandState
 from waiting import wait_until
 
@@ -159,9 +160,14 @@ async def test_live_output_is_sent_in_rate_limited_chunks() -> None:
     assert all(gap >= 0.09 for gap in gaps), gaps
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="run_as is honoured only when the agent is root")
 async def test_run_as_runs_the_command_as_that_user() -> None:
-    """As root, run_as = "nobody" runs the command with nobody's uid, gid and HOME."""
+    """As root, run_as = "nobody" runs the command with nobody's uid, gid and HOME; an agent
+    that is not root refuses that setting at start-up instead."""
+    if os.geteuid() != 0:
+        error = run_as_error("nobody")
+        assert error is not None
+        assert "needs the agent to run as root" in error
+        return
     execution = Execution(
         ["id", "-u"], sandbox=sandbox_for("nobody"), timeout_seconds=10, output_limit_bytes=100
     )
