@@ -8,7 +8,6 @@ Not named bench_*.py: `make bench` runs every bench_*.py.
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import time
@@ -23,13 +22,16 @@ import psutil
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+# Run directly as the executors' process too, not only imported by bench_commands.py.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 from mirror_agent.agent import envelope_of
 from mirror_agent.commands.publisher import result_msg_id, running_msg_id
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import codec, streams, subjects
 from mirror_schema.commands import CommandResult, CommandState, CommandStatus
-from mirror_stage.parts import http_health_ok
 from mirror_stage.supervisor import PartSpec
+from servers import service_spec
 
 EXECUTORS_DURABLE = "bench-executors"
 FETCH_BATCH = 256
@@ -38,25 +40,8 @@ READY = "executors ready"
 
 def commands_spec(base: Path, nats_url: str, db_url: str, port: int) -> PartSpec:
     """`python -m mirror_commands` as deployed (defaults, JSON log), healthy on /api/health."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    env |= {
-        "MIRROR_STAGE_NATS_URL": nats_url,
-        "MIRROR_STAGE_DB_URL": db_url,
-        "MIRROR_STAGE_COMMANDS_PORT": str(port),
-        "MIRROR_STAGE_LOG_FORMAT": "json",
-    }
-    address = f"http://127.0.0.1:{port}"
-
-    async def healthy() -> bool:
-        return await http_health_ok(f"{address}/api/health")
-
-    return PartSpec(
-        name="commands",
-        argv=[sys.executable, "-m", "mirror_commands"],
-        env=env,
-        log_path=base / "commands.log",
-        probe=healthy,
-        address=address,
+    return service_spec(
+        "commands", log_path=base / "commands.log", nats_url=nats_url, port=port, db_url=db_url
     )
 
 

@@ -7,7 +7,7 @@ instead; otherwise (the default, and CI) they come from the wheels, on free port
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,28 +102,53 @@ async def docker_postgres() -> AsyncIterator[PostgresServer]:
         yield PostgresServer(dsn=container.get_connection_url())
 
 
-def ingest_spec(
-    base: Path, nats_url: str, db_url: str, port: int, extra_env: dict[str, str] | None = None
+def service_spec(
+    name: str,
+    *,
+    log_path: Path,
+    nats_url: str,
+    port: int,
+    db_url: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> PartSpec:
-    """`python -m mirror_ingest` as deployed, healthy when /api/health answers 200."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    env |= {
+    """`python -m mirror_<name>` as deployed, healthy when /api/health answers 200.
+
+    Its environment is this one without any MIRROR_STAGE_* variable, then the bus, the
+    database, its port, JSON logs and `env`.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+    environment |= {
         "MIRROR_STAGE_NATS_URL": nats_url,
-        "MIRROR_STAGE_DB_URL": db_url,
-        "MIRROR_STAGE_INGEST_PORT": str(port),
+        f"MIRROR_STAGE_{name.upper()}_PORT": str(port),
         "MIRROR_STAGE_LOG_FORMAT": "json",
-        **(extra_env or {}),
     }
+    if db_url is not None:
+        environment["MIRROR_STAGE_DB_URL"] = db_url
+    environment |= env or {}
     address = f"http://127.0.0.1:{port}"
 
     async def healthy() -> bool:
         return await http_health_ok(f"{address}/api/health")
 
     return PartSpec(
-        name="ingest",
-        argv=[sys.executable, "-m", "mirror_ingest"],
-        env=env,
-        log_path=base / "ingest.log",
+        name=name,
+        argv=[sys.executable, "-m", f"mirror_{name}"],
+        env=environment,
+        log_path=log_path,
         probe=healthy,
         address=address,
+    )
+
+
+def ingest_spec(
+    base: Path, nats_url: str, db_url: str, port: int, extra_env: dict[str, str] | None = None
+) -> PartSpec:
+    """`python -m mirror_ingest` as deployed, its log in `base`."""
+    return service_spec(
+        "ingest",
+        log_path=base / "ingest.log",
+        nats_url=nats_url,
+        port=port,
+        db_url=db_url,
+        env=extra_env,
     )

@@ -1,8 +1,6 @@
 """The commands service as deployed for the integration tests: its NATS, PostgreSQL, HTTP
 client, and a fake agent that reports as the real one does."""
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,9 +24,9 @@ from mirror_schema.commands import (
     CommandState,
     CommandStatus,
 )
-from mirror_stage.parts import http_health_ok
 from mirror_stage.ports import free_port
-from mirror_stage.supervisor import PartSpec, Supervised
+from mirror_stage.supervisor import Supervised
+from servers import service_spec
 from waiting import wait_until
 
 TIMEOUT = 20.0
@@ -157,31 +155,21 @@ async def stack(tmp_path: Path, database: str) -> AsyncIterator[Stack]:
     """The service on a nats-server of its own (its durable consumer is then its alone)."""
     async with own_nats_server(tmp_path / "nats") as nats_url:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-        env |= {
-            "MIRROR_STAGE_NATS_URL": nats_url,
-            "MIRROR_STAGE_DB_URL": database,
-            "MIRROR_STAGE_COMMANDS_PORT": str(port),
-            "MIRROR_STAGE_LOG_FORMAT": "json",
-            "MIRROR_STAGE_COMMANDS_SWEEP_SECONDS": "0.2",
-            "MIRROR_STAGE_COMMANDS_CANCEL_TIMEOUT_SECONDS": "1",
-            # Short, so that a host is offline a few seconds after its last sample.
-            "MIRROR_STAGE_COMMANDS_ONLINE_SECONDS": str(ONLINE_SECONDS),
-        }
-        address = f"http://127.0.0.1:{port}"
-
-        async def healthy() -> bool:
-            return await http_health_ok(f"{address}/api/health")
-
         log_path = tmp_path / "commands.log"
-        spec = PartSpec(
-            name="commands",
-            argv=[sys.executable, "-m", "mirror_commands"],
-            env=env,
+        spec = service_spec(
+            "commands",
             log_path=log_path,
-            probe=healthy,
-            address=address,
+            nats_url=nats_url,
+            port=port,
+            db_url=database,
+            env={
+                "MIRROR_STAGE_COMMANDS_SWEEP_SECONDS": "0.2",
+                "MIRROR_STAGE_COMMANDS_CANCEL_TIMEOUT_SECONDS": "1",
+                # Short, so that a host is offline a few seconds after its last sample.
+                "MIRROR_STAGE_COMMANDS_ONLINE_SECONDS": str(ONLINE_SECONDS),
+            },
         )
+        address = spec.address
         service = Supervised(spec)
         await service.start()
         stack: Stack | None = None

@@ -2,8 +2,6 @@
 
 import asyncio
 import contextlib
-import os
-import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -14,9 +12,9 @@ from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
 from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.parts import http_health_ok
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
+from servers import service_spec
 
 
 @contextlib.asynccontextmanager
@@ -38,26 +36,14 @@ async def own_nats_server(directory: Path) -> AsyncIterator[str]:
         await part.stop()
 
 
-def twin_spec(nats_url: str, log_path: Path, port: int, env: Mapping[str, str] = {}) -> PartSpec:
+def twin_spec(
+    nats_url: str, log_path: Path, port: int, env: Mapping[str, str] | None = None
+) -> PartSpec:
     """One twin replica as deployed, with `env` added to its environment.
 
     E.g. ``{"MIRROR_STAGE_TWIN_CLIENT_QUEUE": "2", "MIRROR_STAGE_TWIN_DIFF_INTERVAL_MS": "20"}``.
     """
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
-    environment |= {"MIRROR_STAGE_NATS_URL": nats_url, "MIRROR_STAGE_TWIN_PORT": str(port)}
-    environment |= env
-
-    async def healthy() -> bool:
-        return await http_health_ok(f"http://127.0.0.1:{port}/api/health")
-
-    return PartSpec(
-        name="twin",
-        argv=[sys.executable, "-m", "mirror_twin"],
-        env=environment,
-        log_path=log_path,
-        probe=healthy,
-        address=f"http://127.0.0.1:{port}",
-    )
+    return service_spec("twin", log_path=log_path, nats_url=nats_url, port=port, env=env)
 
 
 @contextlib.asynccontextmanager
