@@ -10,9 +10,11 @@ from mirror_derive.links import (
     parse_speed_mbps,
     total_rates,
 )
+from mirror_derive.silence import DEFAULT_INTERVAL_SECONDS, own_interval, silent_intervals
 from mirror_derive.summary import fullest_disk, hottest_temperature
 
 __all__ = [
+    "DEFAULT_INTERVAL_SECONDS",
     "Derived",
     "InterfaceRate",
     "capacity_bits_per_second",
@@ -22,8 +24,10 @@ __all__ = [
     "hottest_temperature",
     "interface_rates",
     "is_loopback",
+    "own_interval",
     "parse_speed_mbps",
     "primary_interface",
     "rate_per_second",
+    "silent_intervals",
     "total_rates",
 ]

@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from mirror_derive.silence import DEFAULT_INTERVAL_SECONDS, silent_intervals
+
 __all__ = ["HostStatus", "StatusPolicy", "StatusTracker", "StatusTransition", "status_of"]
 
 HostStatus = Literal["online", "stale", "offline"]
@@ -18,7 +20,7 @@ class StatusPolicy(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_intervals: float = 3.0
     offline_after_intervals: float = 12.0
     # For agents that do not report interval_seconds (the original agent).
-    default_interval_seconds: float = 5.0
+    default_interval_seconds: float = DEFAULT_INTERVAL_SECONDS
 
     def __post_init__(self) -> None:
         if not 0 < self.stale_after_intervals < self.offline_after_intervals:
@@ -55,15 +57,10 @@ def status_of(
     offline once longer than ``offline_after_intervals``; exactly on a threshold still counts as
     the better status. A ``last_seen`` in the future (clock skew) counts as online.
     """
-    interval = (
-        interval_seconds
-        if interval_seconds is not None and interval_seconds > 0
-        else policy.default_interval_seconds
-    )
-    silence = (now - last_seen).total_seconds()
-    if silence > policy.offline_after_intervals * interval:
+    silence = silent_intervals(last_seen, interval_seconds, now, policy.default_interval_seconds)
+    if silence > policy.offline_after_intervals:
         return "offline"
-    if silence > policy.stale_after_intervals * interval:
+    if silence > policy.stale_after_intervals:
         return "stale"
     return "online"
 

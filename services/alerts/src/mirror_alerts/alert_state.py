@@ -1,0 +1,127 @@
+"""Plain values of the evaluator: open alerts, pending timers, changes out, and the snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from mirror_schema.alerts import AlertEvent, AlertSeverity, AlertState
+
+__all__ = [
+    "AlertChange",
+    "ChangeKind",
+    "EvaluatorSnapshot",
+    "HostSeen",
+    "OpenAlert",
+    "PendingTimer",
+    "alert_id_for",
+    "as_alert_event",
+]
+
+ChangeKind = Literal["fired", "acknowledged", "resolved"]
+SNAPSHOT_VERSION = 1
+
+_STATE_OF: dict[ChangeKind, AlertState] = {
+    "fired": "firing",
+    "acknowledged": "acknowledged",
+    "resolved": "resolved",
+}
+
+
+class OpenAlert(msgspec.Struct, frozen=True, kw_only=True):
+    """An alert that fired and has not resolved; at most one per (rule, host, resource)."""
+
+    alert_id: str
+    rule_id: str
+    host_id: str
+    resource: str
+    metric: str  # "host.offline" for the offline rule
+    severity: AlertSeverity
+    started_at: datetime  # when the condition first held (the pending timer's start)
+    fired_at: datetime
+    value: float | None
+    threshold: float | None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+
+
+class PendingTimer(msgspec.Struct, frozen=True, kw_only=True):
+    """A condition that holds but not yet for ``for_seconds``; ``started_at`` is kept on restore."""
+
+    rule_id: str
+    host_id: str
+    resource: str
+    started_at: datetime
+
+
+class HostSeen(msgspec.Struct, frozen=True, kw_only=True):
+    """What the evaluator remembers of a host between samples, for offline and redelivery.
+
+    ``last_sample_at`` is the newest sample's own timestamp (older redeliveries are skipped),
+    ``last_arrival_at`` the ``now`` it arrived (silence for the offline rule is measured on the
+    evaluator's clock, so host clock skew cannot make a host look offline).
+    """
+
+    host_id: str
+    last_arrival_at: datetime
+    last_sample_at: datetime | None = None  # None: known only from an alert or timer
+    interval_seconds: float | None = None
+    tags: dict[str, str] = {}
+
+
+class EvaluatorSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything needed to resume evaluation after a restart without firing anything twice."""
+
+    version: int = SNAPSHOT_VERSION
+    open_alerts: list[OpenAlert] = []
+    pending: list[PendingTimer] = []
+    hosts: list[HostSeen] = []
+
+
+class AlertChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One change in an alert's life, for the service to store, publish and notify."""
+
+    kind: ChangeKind
+    alert_id: str
+    rule_id: str
+    host_id: str
+    resource: str
+    metric: str
+    severity: AlertSeverity
+    at: datetime
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+    duration_seconds: float | None = None  # fired -> resolved, on "resolved"
+    acknowledged_by: str | None = None
+
+
+def alert_id_for(rule_id: str, host_id: str, resource: str, started_at: datetime) -> str:
+    """Return the id of the alert of this key whose condition started at ``started_at``.
+
+    Deterministic: replaying the same samples after a crash (before the snapshot was saved)
+    gives the same id, so the store and ``Nats-Msg-Id`` deduplicate the repeated fire.
+    """
+    key = f"{rule_id}\x00{host_id}\x00{resource}\x00{started_at.isoformat()}"
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def as_alert_event(change: AlertChange) -> AlertEvent:
+    """Return the ``alerts.events.<host>`` message of ``change``."""
+    return AlertEvent(
+        alert_id=change.alert_id,
+        rule_id=change.rule_id,
+        host_id=change.host_id,
+        severity=change.severity,
+        state=_STATE_OF[change.kind],
+        message=change.message,
+        timestamp=change.at,
+        resource=change.resource,
+        value=change.value,
+        threshold=change.threshold,
+        acknowledged_by=change.acknowledged_by,
+        duration_seconds=change.duration_seconds,
+    )
