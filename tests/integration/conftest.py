@@ -8,8 +8,10 @@ import nats.js.errors
 import pytest
 import pytest_asyncio
 
-# The commands service as deployed, for every test module that asks for `stack`.
-from commands_helpers import stack  # noqa: F401 - a fixture, registered by import
+# Fixtures registered by import: the alerts store's migrated `pool` and its `conn`, and the
+# commands service as deployed (`stack`). A module's own fixture of the same name wins.
+from alerts_store_helpers import conn, pool  # noqa: F401
+from commands_helpers import stack  # noqa: F401
 
 from servers import NatsServer
 
