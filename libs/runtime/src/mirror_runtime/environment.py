@@ -41,6 +41,13 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_COMMANDS_ONLINE_SECONDS",
         "MIRROR_STAGE_COMMANDS_SWEEP_SECONDS",
         "MIRROR_STAGE_COMMANDS_CANCEL_TIMEOUT_SECONDS",
+        # The alerts service's pace and its notification receivers (mirror_alerts.config).
+        "MIRROR_STAGE_ALERTS_RECEIVERS_FILE",
+        "MIRROR_STAGE_ALERTS_GROUP_WAIT_SECONDS",
+        "MIRROR_STAGE_ALERTS_REPEAT_INTERVAL_SECONDS",
+        "MIRROR_STAGE_ALERTS_SWEEP_SECONDS",
+        "MIRROR_STAGE_ALERTS_SNAPSHOT_SECONDS",
+        "MIRROR_STAGE_ALERTS_MAX_REPLAY",
         *(f"MIRROR_STAGE_{part}_PORT" for part in PARTS),
     }
 )

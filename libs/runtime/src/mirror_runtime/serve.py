@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import nats
 import nats.aio.client
+import nats.errors
 import structlog
 import uvicorn
 from fastapi import FastAPI
@@ -125,13 +126,24 @@ async def run_service(
         log.info("service.stopping", service=config.name)
         if stop_background is not None:
             await stop_background()
-        if not nc.is_closed:
-            await nc.drain()
+        await _close_nats(nc)
         if pool is not None:
             await pool.close()
     if not server.started:
         raise StartupError(f"{config.name} could not serve HTTP on port {config.http_port}")
     log.info("service.stopped", service=config.name)
+
+
+async def _close_nats(nc: nats.aio.client.Client) -> None:
+    """Drain (deliver what is buffered, then close); a connection cut off cannot drain, so it
+    is only closed: stopping must not fail because the server went away first."""
+    if nc.is_closed:
+        return
+    try:
+        await nc.drain()
+    except (nats.errors.Error, TimeoutError) as exc:
+        log.warning("nats.drain_failed", error=str(exc))
+        await nc.close()
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -10,7 +10,20 @@ from mirror_schema.errors import InvalidSubject
 from mirror_schema.hosts import validate_host_id
 
 __all__ = [
+    "ALERTS_API_ACK",
+    "ALERTS_API_ACTIVE",
+    "ALERTS_API_GET",
+    "ALERTS_API_LIST",
+    "ALERTS_API_RULES_CREATE",
+    "ALERTS_API_RULES_DELETE",
+    "ALERTS_API_RULES_GET",
+    "ALERTS_API_RULES_LIST",
+    "ALERTS_API_RULES_UPDATE",
+    "ALERTS_API_SILENCES_CREATE",
+    "ALERTS_API_SILENCES_EXPIRE",
+    "ALERTS_API_SILENCES_LIST",
     "ALERTS_EVENTS_ALL",
+    "ALERTS_QUEUE_GROUP",
     "COMMANDS_API_CANCEL",
     "COMMANDS_API_GET",
     "COMMANDS_API_LIST",
@@ -62,6 +75,20 @@ COMMANDS_API_LIST: Final = "commands.api.list"
 COMMANDS_API_CANCEL: Final = "commands.api.cancel"
 COMMANDS_API_RETRY: Final = "commands.api.retry"
 COMMANDS_QUEUE_GROUP: Final = "commands"  # the commands service's replicas share requests
+# The alerts service's request/reply endpoints (mirror_schema.alert_api), in its queue group.
+ALERTS_API_ACTIVE: Final = "alerts.api.active"
+ALERTS_API_LIST: Final = "alerts.api.list"
+ALERTS_API_GET: Final = "alerts.api.get"
+ALERTS_API_ACK: Final = "alerts.api.ack"
+ALERTS_API_RULES_LIST: Final = "alerts.api.rules.list"
+ALERTS_API_RULES_GET: Final = "alerts.api.rules.get"
+ALERTS_API_RULES_CREATE: Final = "alerts.api.rules.create"
+ALERTS_API_RULES_UPDATE: Final = "alerts.api.rules.update"
+ALERTS_API_RULES_DELETE: Final = "alerts.api.rules.delete"
+ALERTS_API_SILENCES_LIST: Final = "alerts.api.silences.list"
+ALERTS_API_SILENCES_CREATE: Final = "alerts.api.silences.create"
+ALERTS_API_SILENCES_EXPIRE: Final = "alerts.api.silences.expire"
+ALERTS_QUEUE_GROUP: Final = "alerts"  # the alerts service's replicas share requests
 
 # Subjects whose last token is a host id (commands.output has the command id after it).
 PER_HOST_PREFIXES: Final = (

@@ -76,6 +76,39 @@ class Evaluator:
         alerts = [alert for host in self._hosts.values() for alert in host.open.values()]
         return sorted(alerts, key=lambda alert: (alert.fired_at, alert.alert_id))
 
+    def tags_of(self, host_id: str) -> Mapping[str, str]:
+        """The tags of the host's latest sample; empty for a host not seen."""
+        host = self._hosts.get(host_id)
+        return {} if host is None else host.tags
+
+    def adopt(self, alerts: Iterable[OpenAlert]) -> int:
+        """Take ``alerts`` (open in the store) as open here too; how many were new here.
+
+        For after :meth:`restore`: the store is written before a sample is acknowledged, so
+        an alert fired or acknowledged after the snapshot was saved is there. An alert this
+        evaluator already holds takes the stored acknowledgement; one it lacks is added and
+        ends any pending timer of its key, so it is never fired a second time.
+        """
+        added = 0
+        for alert in alerts:
+            key = (alert.rule_id, alert.resource)
+            host = self._host_for_restore(alert.host_id, alert.fired_at)
+            held = host.open.get(key)
+            if held is not None and held.alert_id == alert.alert_id:
+                if held.acknowledged_by is None and alert.acknowledged_by is not None:
+                    host.open[key] = msgspec.structs.replace(
+                        held,
+                        acknowledged_by=alert.acknowledged_by,
+                        acknowledged_at=alert.acknowledged_at,
+                    )
+                continue
+            if held is not None:
+                continue  # this key already has its own open alert here: keep one per key
+            host.pending.pop(key, None)
+            self._open(host, alert)
+            added += 1
+        return added
+
     def observe(self, sample: MetricSample, now: datetime) -> list[AlertChange]:
         """Evaluate ``sample``, received at ``now``; return the alerts it fired or resolved.
 

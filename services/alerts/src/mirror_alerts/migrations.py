@@ -91,6 +91,15 @@ CREATE TABLE evaluator_snapshot (
 );
 """,
     ),
+    Migration(
+        version=2,
+        name="the METRICS stream position each evaluator snapshot covers",
+        sql="""
+-- The stream sequence of the last sample the snapshot covers: a new leader resumes after it.
+ALTER TABLE evaluator_snapshot ADD COLUMN position bigint NOT NULL DEFAULT 0
+    CHECK (position >= 0);
+""",
+    ),
 )
 
 

@@ -11,13 +11,18 @@ import msgspec
 
 from mirror_alerts.alert_state import AlertChange, ChangeKind
 from mirror_runtime.pg import Conn
-from mirror_schema.alerts import AlertSeverity, AlertState
+from mirror_schema.alert_api import AlertEventRecord, AlertRecord
+from mirror_schema.alerts import AlertState
 
 __all__ = [
+    "ACKS_CHANNEL",
     "SYSTEM_ACTOR",
+    "AckNotice",
     "AlertEventRecord",
     "AlertRecord",
+    "acknowledge",
     "apply_changes",
+    "decode_ack_notice",
     "get_alert",
     "list_active",
     "list_history",
@@ -53,9 +58,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 SELECT_ALERT: Final = f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = $1"  # noqa: S608
 SELECT_ACTIVE: Final = f"""
-SELECT {_COLUMNS} FROM alerts WHERE state <> 'resolved'
+SELECT {_COLUMNS} FROM alerts WHERE state <> 'resolved' AND ($1::text IS NULL OR host_id = $1)
 ORDER BY fired_at DESC, alert_id DESC
 """  # noqa: S608
+# Told to every replica when an operator acknowledges: the evaluating one updates its state.
+ACKS_CHANNEL: Final = "alert_acks"
+NOTIFY: Final = "SELECT pg_notify($1, $2)"
 SELECT_EVENTS: Final = """
 SELECT at, kind, state, actor, value, message FROM alert_events
 WHERE alert_id = $1 ORDER BY id
@@ -66,38 +74,6 @@ _STATE_OF: Final[dict[ChangeKind, AlertState]] = {
     "acknowledged": "acknowledged",
     "resolved": "resolved",
 }
-
-
-class AlertEventRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """One stored change of an alert."""
-
-    at: datetime
-    kind: ChangeKind
-    state: AlertState
-    actor: str
-    value: float | None
-    message: str
-
-
-class AlertRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """An alert as stored: its latest state, and its events when asked for."""
-
-    alert_id: str
-    rule_id: str
-    host_id: str
-    resource: str
-    metric: str
-    severity: AlertSeverity
-    state: AlertState
-    value: float | None
-    threshold: float | None
-    message: str
-    fired_at: datetime
-    acknowledged_by: str | None
-    acknowledged_at: datetime | None
-    resolved_at: datetime | None
-    duration_seconds: float | None
-    events: list[AlertEventRecord] = []
 
 
 def _record(row: asyncpg.Record, events: list[AlertEventRecord] | None = None) -> AlertRecord:
@@ -172,9 +148,33 @@ async def get_alert(conn: Conn, alert_id: str) -> AlertRecord | None:
     return _record(row, events)
 
 
-async def list_active(conn: Conn) -> list[AlertRecord]:
-    """Every open alert (firing or acknowledged), newest first."""
-    return [_record(row) for row in await conn.fetch(SELECT_ACTIVE)]
+async def list_active(conn: Conn, host_id: str | None = None) -> list[AlertRecord]:
+    """Every open alert (firing or acknowledged), of ``host_id`` when given, newest first."""
+    return [_record(row) for row in await conn.fetch(SELECT_ACTIVE, host_id)]
+
+
+class AckNotice(msgspec.Struct, frozen=True, kw_only=True):
+    """The payload on ``alert_acks``: which alert, by whom, when."""
+
+    alert_id: str
+    by: str
+    at: datetime
+
+
+decode_ack_notice: Final = msgspec.json.Decoder(AckNotice).decode
+
+
+async def acknowledge(conn: Conn, change: AlertChange) -> bool:
+    """Store an operator's ``acknowledged`` change and tell every replica, in one transaction;
+    False if the alert was not firing any more (resolved or acknowledged meanwhile)."""
+    async with conn.transaction():
+        if not await _apply(conn, change):
+            return False
+        notice = AckNotice(
+            alert_id=change.alert_id, by=change.acknowledged_by or SYSTEM_ACTOR, at=change.at
+        )
+        await conn.execute(NOTIFY, ACKS_CHANNEL, msgspec.json.encode(notice).decode())
+    return True
 
 
 async def list_history(

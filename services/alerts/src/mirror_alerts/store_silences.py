@@ -12,7 +12,13 @@ import msgspec
 from mirror_alerts.silences import Silence, SilenceError, SilenceMatchers
 from mirror_runtime.pg import Conn
 
-__all__ = ["create_silence", "expire_silence", "list_active_silences"]
+__all__ = [
+    "SILENCES_CHANNEL",
+    "create_silence",
+    "expire_silence",
+    "list_active_silences",
+    "list_silences",
+]
 
 _COLUMNS: Final = "id, matchers::text AS matchers, starts_at, ends_at, created_by, comment"
 INSERT_SILENCE: Final = f"""
@@ -24,6 +30,12 @@ SELECT_ACTIVE: Final = f"""
 SELECT {_COLUMNS} FROM silences WHERE starts_at <= $1 AND ends_at > $1
 ORDER BY ends_at, id
 """  # noqa: S608
+SELECT_CURRENT: Final = f"""
+SELECT {_COLUMNS} FROM silences WHERE ends_at > $1 ORDER BY starts_at, ends_at, id
+"""  # noqa: S608
+# Told to every replica when a silence is created or expired: the notifier re-reads them.
+SILENCES_CHANNEL: Final = "alert_silences"
+NOTIFY: Final = "SELECT pg_notify($1, $2)"
 # Expiring keeps the record (who silenced what, and until when it really held); one yet to
 # start ends at its start, an empty window that never holds.
 EXPIRE: Final = """
@@ -68,17 +80,19 @@ async def create_silence(
         )
     if ends_at <= now:
         raise SilenceError("ends_at", f"{ends_at.isoformat()} is already past; nothing to silence")
-    row = await conn.fetchrow(
-        INSERT_SILENCE,
-        uuid.uuid4().hex,
-        msgspec.json.encode(checked).decode(),
-        starts_at,
-        ends_at,
-        now,
-        by,
-        comment,
-    )
-    assert row is not None  # INSERT ... RETURNING without ON CONFLICT returns its row
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            INSERT_SILENCE,
+            uuid.uuid4().hex,
+            msgspec.json.encode(checked).decode(),
+            starts_at,
+            ends_at,
+            now,
+            by,
+            comment,
+        )
+        assert row is not None  # INSERT ... RETURNING without ON CONFLICT returns its row
+        await conn.execute(NOTIFY, SILENCES_CHANNEL, row["id"])
     return _silence(row)
 
 
@@ -87,8 +101,16 @@ async def list_active_silences(conn: Conn, now: datetime) -> list[Silence]:
     return [_silence(row) for row in await conn.fetch(SELECT_ACTIVE, now)]
 
 
+async def list_silences(conn: Conn, now: datetime) -> list[Silence]:
+    """The silences in force at ``now`` or to come, the soonest to start first."""
+    return [_silence(row) for row in await conn.fetch(SELECT_CURRENT, now)]
+
+
 async def expire_silence(conn: Conn, silence_id: str, now: datetime) -> bool:
     """End a silence at ``now`` (its record stays); False if there is none still in force or
     to come."""
-    status = await conn.execute(EXPIRE, silence_id, now)
-    return status == "UPDATE 1"
+    async with conn.transaction():
+        expired = await conn.execute(EXPIRE, silence_id, now) == "UPDATE 1"
+        if expired:
+            await conn.execute(NOTIFY, SILENCES_CHANNEL, silence_id)
+    return expired

@@ -16,11 +16,14 @@ __all__ = ["MAIN_EVALUATOR", "SavedSnapshot", "load_snapshot", "save_snapshot"]
 MAIN_EVALUATOR: Final = "main"
 
 UPSERT: Final = """
-INSERT INTO evaluator_snapshot (evaluator, snapshot, saved_at) VALUES ($1, $2::jsonb, $3)
-ON CONFLICT (evaluator) DO UPDATE SET snapshot = excluded.snapshot, saved_at = excluded.saved_at
+INSERT INTO evaluator_snapshot (evaluator, snapshot, saved_at, position)
+VALUES ($1, $2::jsonb, $3, $4)
+ON CONFLICT (evaluator) DO UPDATE
+SET snapshot = excluded.snapshot, saved_at = excluded.saved_at, position = excluded.position
 """
 SELECT: Final = (
-    "SELECT snapshot::text AS snapshot, saved_at FROM evaluator_snapshot WHERE evaluator = $1"
+    "SELECT snapshot::text AS snapshot, saved_at, position "
+    "FROM evaluator_snapshot WHERE evaluator = $1"
 )
 
 _decode: Final = msgspec.json.Decoder(EvaluatorSnapshot).decode
@@ -31,13 +34,22 @@ class SavedSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 
     snapshot: EvaluatorSnapshot
     saved_at: datetime
+    position: int = 0  # the METRICS stream sequence of the last sample it covers; 0: none
 
 
 async def save_snapshot(
-    conn: Conn, snapshot: EvaluatorSnapshot, *, saved_at: datetime, evaluator: str = MAIN_EVALUATOR
+    conn: Conn,
+    snapshot: EvaluatorSnapshot,
+    *,
+    saved_at: datetime,
+    position: int = 0,
+    evaluator: str = MAIN_EVALUATOR,
 ) -> None:
-    """Replace the evaluator's saved snapshot with ``snapshot``."""
-    await conn.execute(UPSERT, evaluator, msgspec.json.encode(snapshot).decode(), saved_at)
+    """Replace the evaluator's saved snapshot with ``snapshot``, which covers METRICS up to
+    stream sequence ``position``."""
+    await conn.execute(
+        UPSERT, evaluator, msgspec.json.encode(snapshot).decode(), saved_at, position
+    )
 
 
 async def load_snapshot(conn: Conn, evaluator: str = MAIN_EVALUATOR) -> SavedSnapshot | None:
@@ -48,4 +60,6 @@ async def load_snapshot(conn: Conn, evaluator: str = MAIN_EVALUATOR) -> SavedSna
     row = await conn.fetchrow(SELECT, evaluator)
     if row is None:
         return None
-    return SavedSnapshot(snapshot=_decode(row["snapshot"]), saved_at=row["saved_at"])
+    return SavedSnapshot(
+        snapshot=_decode(row["snapshot"]), saved_at=row["saved_at"], position=row["position"]
+    )

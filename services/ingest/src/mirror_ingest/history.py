@@ -19,7 +19,7 @@ from nats.js.client import JetStreamContext
 
 from mirror_ingest import partitions, rollups, store
 from mirror_ingest.metrics import CONSUMER_LAG, ROWS_WRITTEN, SAMPLES_CONSUMED
-from mirror_ingest.pull import BatchPuller
+from mirror_runtime.pull import BatchPuller
 from mirror_ingest.rows import SampleRow, sample_day, sample_row
 from mirror_runtime.deadletter import dead_letter
 from mirror_schema import streams, subjects

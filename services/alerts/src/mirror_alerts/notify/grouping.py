@@ -106,6 +106,24 @@ class Grouper:
             group.pending_since = now
         return "accepted"
 
+    def adopt(
+        self, event: AlertEvent, *, now: datetime, tags: Mapping[str, str] | None = None
+    ) -> Observed:
+        """Take an alert open before a restart as already told: no second `firing`
+        notification; its repeats and its `resolved` message follow as usual."""
+        outcome = self.observe(event, now=now, tags=tags)
+        group = self._groups.get((event.rule_id, event.host_id))
+        if outcome != "accepted" or group is None:
+            return outcome
+        tracked = group.alerts.get(event.resource)
+        if tracked is not None and tracked.event.alert_id == event.alert_id:
+            tracked.notified = True
+        if all(t.notified for t in group.alerts.values()):
+            group.pending_since = None
+        if group.last_sent is None:
+            group.last_sent = now
+        return outcome
+
     def flush(self, *, now: datetime, silenced: Silenced | None = None) -> list[Notification]:
         """The notifications due at `now`; call it on a timer (every second or so)."""
         out: list[Notification] = []

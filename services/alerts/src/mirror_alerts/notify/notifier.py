@@ -56,6 +56,11 @@ class Notifier:
             )
         return outcome
 
+    def adopt(self, event: AlertEvent, *, tags: Mapping[str, str] | None = None) -> None:
+        """Take an alert open before a restart as already notified (see Grouper.adopt)."""
+        if self.grouper.adopt(event, now=self.clock(), tags=tags) == "overflow":
+            metrics.UNGROUPED.inc()
+
     def tick(self) -> int:
         """Queue the notifications due now; how many."""
         due = self.grouper.flush(now=self.clock(), silenced=self.silenced)

@@ -1,0 +1,219 @@
+"""The alerts service's API messages: alerts and their history, acks, rules and silences.
+
+The same messages travel on NATS (``alerts.api.*``, request/reply in the queue group
+``alerts``) and, as JSON bodies, on the service's HTTP API (``/api/alerts...``). Every reply
+has ``error`` (for people, naming the field) and ``code`` (for programs) when it failed.
+
+Rules and silence matchers travel as JSON objects: the alerts service validates them (its
+metric catalogue decides what a rule may watch) and answers ``invalid`` naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+import msgspec
+
+from mirror_schema.alerts import AlertSeverity, AlertState
+from mirror_schema.command_api import ErrorCode
+from mirror_schema.common import AwareDatetime
+from mirror_schema.hosts import HostId
+
+__all__ = [
+    "DEFAULT_LIST_LIMIT",
+    "MAX_LIST_LIMIT",
+    "AckAlertRequest",
+    "ActiveAlertsRequest",
+    "AlertEventRecord",
+    "AlertListReply",
+    "AlertRecord",
+    "AlertRecordReply",
+    "CreateSilenceRequest",
+    "DeleteReply",
+    "ErrorCode",
+    "GetAlertRequest",
+    "IdRequest",
+    "ListAlertsRequest",
+    "RuleListReply",
+    "RuleRecord",
+    "RuleReply",
+    "SilenceListReply",
+    "SilenceRecord",
+    "SilenceReply",
+    "WriteRuleRequest",
+]
+
+DEFAULT_LIST_LIMIT: Final = 100
+MAX_LIST_LIMIT: Final = 1000
+
+Actor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Comment = Annotated[str, msgspec.Meta(max_length=1000)]
+ObjectId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Limit = Annotated[int, msgspec.Meta(ge=1, le=MAX_LIST_LIMIT)]
+
+
+class AlertEventRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored change of an alert: fired, acknowledged or resolved, by whom."""
+
+    at: datetime
+    kind: str  # fired | acknowledged | resolved
+    state: AlertState
+    actor: str
+    value: float | None
+    message: str
+
+
+class AlertRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """An alert as stored: its latest state, and its events when one alert is asked for."""
+
+    alert_id: str
+    rule_id: str
+    host_id: str
+    resource: str
+    metric: str
+    severity: AlertSeverity
+    state: AlertState
+    value: float | None
+    threshold: float | None
+    message: str
+    fired_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    duration_seconds: float | None
+    events: list[AlertEventRecord] = []
+
+
+class ActiveAlertsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.active`` and ``GET /api/alerts/active``: open alerts, newest first."""
+
+    host: HostId | None = None
+
+
+class ListAlertsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.list`` and ``GET /api/alerts``: alerts fired since ``since``, newest first."""
+
+    host: HostId | None = None
+    status: AlertState | None = None
+    since: AwareDatetime | None = None
+    limit: Limit = DEFAULT_LIST_LIMIT
+
+
+class GetAlertRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.get``: one alert with its events."""
+
+    id: ObjectId
+
+
+class AckAlertRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.ack`` and ``POST /api/alerts/{id}/ack`` (body: ``by`` only)."""
+
+    id: ObjectId
+    by: Actor | None = None
+
+
+class IdRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.rules.get|delete`` and ``alerts.api.silences.expire``: one object by id."""
+
+    id: ObjectId
+    by: Actor | None = None
+
+
+class WriteRuleRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.rules.create|update``: a rule as a JSON object, with its ``kind``."""
+
+    rule: dict[str, Any]
+    by: Actor | None = None
+
+
+class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.silences.create`` and ``POST /api/alerts/silences``.
+
+    The window is ``starts_at`` (default now) to ``ends_at``, or ``duration_seconds`` from
+    its start; exactly one of the two ends.
+    """
+
+    matchers: dict[str, Any]
+    ends_at: AwareDatetime | None = None
+    duration_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    starts_at: AwareDatetime | None = None
+    comment: Comment = ""
+    by: Actor | None = None
+
+
+class RuleRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A rule as stored: the rule itself, and who created and last changed it, when."""
+
+    rule: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+
+class SilenceRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A silence: notifications of matching alerts are held back from start to end."""
+
+    id: str
+    matchers: dict[str, Any]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str = ""
+
+
+class AlertRecordReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.get`` and ``alerts.api.ack``."""
+
+    alert: AlertRecord | None = None
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class AlertListReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.active`` and ``alerts.api.list``."""
+
+    items: list[AlertRecord] = []
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class RuleReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.rules.get|create|update``."""
+
+    rule: RuleRecord | None = None
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class RuleListReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.rules.list``: every rule, by id."""
+
+    items: list[RuleRecord] = []
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class SilenceReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.silences.create``."""
+
+    silence: SilenceRecord | None = None
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class SilenceListReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.silences.list``: silences in force or to come."""
+
+    items: list[SilenceRecord] = []
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class DeleteReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``alerts.api.rules.delete`` and ``alerts.api.silences.expire``."""
+
+    id: str | None = None
+    error: str | None = None
+    code: ErrorCode | None = None

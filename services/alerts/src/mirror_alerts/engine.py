@@ -1,0 +1,468 @@
+"""AlertsEngine: the leading replica's evaluation, from METRICS to stored, published, notified.
+
+A sample is acknowledged only once the changes it caused are stored in PostgreSQL and
+published on ``alerts.events.<host>``. Every ``snapshot_seconds`` the evaluator's state is
+saved with the stream sequence it covers; a new leader (a restart, a standby taking over)
+restores it, adopts the open alerts stored since, and replays METRICS from the next sequence,
+so nothing acknowledged is lost and no alert fires twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TypeVar
+
+import asyncpg
+import msgspec
+import nats.aio.client
+import nats.errors
+import nats.js.errors
+import prometheus_client
+import structlog
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from mirror_alerts import store, store_alerts, store_silences, store_snapshot
+from mirror_alerts.alert_state import AlertChange, OpenAlert, as_alert_event
+from mirror_alerts.config import AlertsConfig
+from mirror_alerts.evaluator import Evaluator, UnknownAlertError
+from mirror_alerts.notify.dispatcher import Dispatcher
+from mirror_alerts.notify.grouping import Grouper
+from mirror_alerts.notify.notifier import Notifier
+from mirror_alerts.operations import TRANSIENT
+from mirror_alerts.publisher import EventPublisher
+from mirror_alerts.rules import RuleError
+from mirror_alerts.silences import Silence, is_silenced
+from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.pull import BatchPuller
+from mirror_schema import codec, streams, subjects
+from mirror_schema.alert_api import AlertRecord
+from mirror_schema.alerts import AlertEvent
+from mirror_schema.errors import SchemaError
+
+__all__ = ["AlertsEngine"]
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+DURABLE: Final = streams.CONSUMER_ALERTS
+BATCH: Final = 500
+FETCH_SECONDS: Final = 1.0
+ACK_WAIT_SECONDS: Final = 60.0
+MAX_DELIVER: Final = 10
+MAX_ACK_PENDING: Final = 20_000
+RETRY_FIRST_SECONDS: Final = 0.5
+RETRY_MAX_SECONDS: Final = 10.0
+# Silences are re-read on every change notice, and this often in case a notice was missed.
+SILENCES_REFRESH_SECONDS: Final = 60.0
+# A change re-derived by a replay is published again only if the stream can still drop it as
+# a duplicate (same Nats-Msg-Id within the window); older ones were published long ago.
+REPUBLISH_WINDOW: Final = timedelta(seconds=streams.DUPLICATE_WINDOW_SECONDS * 0.9)
+
+SAMPLES = prometheus_client.Counter(
+    "mirror_alerts_samples_evaluated_total", "Samples evaluated by the leading replica"
+)
+REFUSED = prometheus_client.Counter(
+    "mirror_alerts_samples_refused_total", "Samples dead-lettered: undecodable or crashing"
+)
+CHANGES = prometheus_client.Counter(
+    "mirror_alerts_changes_total", "Alert changes stored and published, by kind", ["kind"]
+)
+LEADING = prometheus_client.Gauge(
+    "mirror_alerts_leader", "1 while this replica is the one evaluating"
+)
+OPEN = prometheus_client.Gauge("mirror_alerts_open", "Open alerts held by the evaluator")
+LAG = prometheus_client.Gauge(
+    "mirror_alerts_consumer_lag", "METRICS samples not yet delivered to the evaluator"
+)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_alert_of(record: AlertRecord) -> OpenAlert:
+    """The evaluator's form of an open alert read back from the store."""
+    return OpenAlert(
+        alert_id=record.alert_id,
+        rule_id=record.rule_id,
+        host_id=record.host_id,
+        resource=record.resource,
+        metric=record.metric,
+        severity=record.severity,
+        started_at=record.fired_at,
+        fired_at=record.fired_at,
+        value=record.value,
+        threshold=record.threshold,
+        acknowledged_by=record.acknowledged_by,
+        acknowledged_at=record.acknowledged_at,
+    )
+
+
+def _event_of(alert: OpenAlert) -> AlertEvent:
+    return AlertEvent(
+        alert_id=alert.alert_id,
+        rule_id=alert.rule_id,
+        host_id=alert.host_id,
+        severity=alert.severity,
+        state="firing" if alert.acknowledged_by is None else "acknowledged",
+        message="open before this replica took over",
+        timestamp=alert.fired_at,
+        resource=alert.resource,
+        value=alert.value,
+        threshold=alert.threshold,
+        acknowledged_by=alert.acknowledged_by,
+    )
+
+
+class AlertsEngine:
+    """Evaluation while leading: consume, evaluate, store, publish, notify, snapshot."""
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        pool: asyncpg.Pool,
+        config: AlertsConfig,
+        publisher: EventPublisher,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.pool = pool
+        self.config = config
+        self.publisher = publisher
+        self.clock = clock
+        self.evaluator = Evaluator()
+        self.grouper = Grouper(group_wait=config.group_wait, repeat_interval=config.repeat_interval)
+        self.dispatcher = dispatcher or Dispatcher(config.receivers.receivers)
+        self.notifier = Notifier(
+            self.grouper, self.dispatcher, silenced=self._silenced, clock=clock
+        )
+        self.position = 0  # the METRICS sequence of the last sample fully handled
+        self.lag = 0
+        self.leading = False
+        self._lock = asyncio.Lock()  # one change at a time: samples, sweeps, rules, acks
+        self._silences: list[Silence] = []
+        self._rules_changed = asyncio.Event()
+        self._silences_changed = asyncio.Event()
+        self._acks: dict[str, store_alerts.AckNotice] = {}
+        self._acked = asyncio.Event()
+
+    # Leading
+
+    async def lead(self, conn: asyncpg.Connection) -> None:
+        """Evaluate until cancelled; ``conn`` (the leadership's) carries the change notices."""
+        listeners: list[tuple[str, Callable[[Any, int, str, object], None]]] = [
+            (store.RULES_CHANNEL, self._on_rules_notice),
+            (store_silences.SILENCES_CHANNEL, self._on_silences_notice),
+            (store_alerts.ACKS_CHANNEL, self._on_ack_notice),
+        ]
+        for channel, callback in listeners:
+            await conn.add_listener(channel, callback)  # before reading: no change missed
+        puller: BatchPuller | None = None
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self.restore()
+            puller = await self._bind_consumer()
+            await self.dispatcher.start()
+            self.leading = True
+            LEADING.set(1)
+            work: list[Awaitable[None]] = [
+                self._consume(puller),
+                self._every(self.config.sweep_seconds, self.sweep),
+                self._every(self.config.snapshot_seconds, self.save_snapshot),
+                self._every(SILENCES_REFRESH_SECONDS, self._reload_silences),
+                self._react(),
+                self.notifier.run(),
+            ]
+            tasks = [asyncio.create_task(w) for w in work]  # type: ignore[arg-type]
+            await asyncio.gather(*tasks)
+        finally:
+            self.leading = False
+            LEADING.set(0)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if puller is not None:
+                with contextlib.suppress(nats.errors.Error):
+                    await puller.close()
+            # The last snapshot and the queued notifications, even when cancelled.
+            await asyncio.shield(self._finish())
+            for channel, callback in listeners:
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(channel, callback)
+
+    async def _finish(self) -> None:
+        try:
+            await self.save_snapshot()
+        except Exception:
+            log.exception("snapshot.final_failed")
+        await self.dispatcher.close()
+
+    async def restore(self) -> None:
+        """Rebuild the state: rules, the snapshot, the open alerts stored since, silences."""
+        now = self.clock()
+        async with self.pool.acquire() as conn:
+            rules = [stored.rule for stored in await store.list_rules(conn)]
+            saved = await store_snapshot.load_snapshot(conn)
+            active = await store_alerts.list_active(conn)
+            self._silences = await store_silences.list_silences(conn, now)
+        evaluator = Evaluator(rules)
+        # A fresh grouper too: groups from an earlier term may have resolved under another
+        # leader; the open alerts are adopted into it below.
+        self.grouper = Grouper(
+            group_wait=self.config.group_wait, repeat_interval=self.config.repeat_interval
+        )
+        self.notifier.grouper = self.grouper
+        changes: list[AlertChange] = []
+        self.position = 0
+        if saved is not None:
+            try:
+                changes += evaluator.restore(saved.snapshot, now)
+                self.position = saved.position
+            except ValueError as exc:
+                log.error("snapshot.unusable", error=str(exc))
+        adopted = evaluator.adopt(open_alert_of(record) for record in active)
+        self.evaluator = evaluator
+        for alert in evaluator.open_alerts():
+            self.notifier.adopt(_event_of(alert), tags=evaluator.tags_of(alert.host_id))
+        changes += evaluator.set_rules(rules, now)  # closes adopted alerts of rules gone
+        await self._commit(changes, ())
+        OPEN.set(len(evaluator.open_alerts()))
+        log.info(
+            "evaluator.restored",
+            position=self.position,
+            rules=len(rules),
+            open_alerts=len(evaluator.open_alerts()),
+            adopted=adopted,
+            snapshot_saved_at=None if saved is None else saved.saved_at.isoformat(),
+        )
+
+    async def _bind_consumer(self) -> BatchPuller:
+        """(Re)create the durable consumer at the snapshot's position; the leader alone pulls."""
+        info = await self.js.stream_info(streams.METRICS.name)
+        last = info.state.last_seq
+        position = self.position
+        replay = last - position
+        config = ConsumerConfig(
+            durable_name=DURABLE,
+            filter_subject=subjects.METRICS_RAW_ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=MAX_DELIVER,
+            ack_wait=ACK_WAIT_SECONDS,
+            max_ack_pending=MAX_ACK_PENDING,
+        )
+        if position > 0 and 0 <= replay <= self.config.max_replay:
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = position + 1
+            log.info("evaluator.replaying", from_seq=position + 1, samples=replay)
+        else:
+            # No usable position: every host's latest sample, so that each is known at once.
+            config.deliver_policy = DeliverPolicy.LAST_PER_SUBJECT
+            if position > 0:
+                log.warning(
+                    "evaluator.replay_skipped",
+                    position=position,
+                    last_seq=last,
+                    max_replay=self.config.max_replay,
+                )
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await self.js.delete_consumer(streams.METRICS.name, DURABLE)
+        await self.js.add_consumer(streams.METRICS.name, config=config)
+        puller = BatchPuller(self.nc, streams.METRICS.name, DURABLE)
+        await puller.start()
+        return puller
+
+    # Samples
+
+    async def _consume(self, puller: BatchPuller) -> None:
+        while True:
+            try:
+                msgs = await puller.fetch(BATCH, FETCH_SECONDS)
+            except nats.errors.Error as exc:
+                log.warning("evaluator.fetch_failed", error=str(exc))
+                await asyncio.sleep(RETRY_FIRST_SECONDS)
+                continue
+            if msgs:
+                await self.handle(msgs)
+                self.lag = msgs[-1].metadata.num_pending
+                LAG.set(self.lag)
+
+    async def handle(self, msgs: Sequence[Msg]) -> None:
+        """Evaluate a fetched batch, commit its changes, then acknowledge its samples."""
+        async with self._lock:
+            now = self.clock()
+            changes: list[AlertChange] = []
+            evaluated: list[Msg] = []
+            for msg in msgs:
+                try:
+                    sample = codec.decode_sample(msg.data)
+                except (msgspec.DecodeError, SchemaError) as exc:
+                    await self._refuse(msg, f"not a valid MetricSample: {exc}")
+                    continue
+                try:
+                    changes += self.evaluator.observe(sample, now)
+                except Exception as exc:
+                    log.exception("evaluator.crashed", subject=msg.subject)
+                    await self._refuse(msg, f"evaluating it failed: {exc!r}")
+                    continue
+                evaluated.append(msg)
+            await self._commit(changes, msgs)
+            for msg in evaluated:
+                await msg.ack()
+            SAMPLES.inc(len(evaluated))
+            self.position = max(self.position, msgs[-1].metadata.sequence.stream)
+
+    async def _refuse(self, msg: Msg, reason: str) -> None:
+        REFUSED.inc()
+        if await dead_letter(self.js, msg, reason, consumer=DURABLE):
+            await msg.term()
+        else:
+            await msg.nak()
+
+    # Changes
+
+    async def _commit(self, changes: Sequence[AlertChange], held: Sequence[Msg]) -> None:
+        """Store, publish and notify ``changes``; while PostgreSQL or NATS is down, wait (the
+        samples in hand kept ours), since an acknowledged sample's changes must not be lost."""
+        if not changes:
+            return
+        applied = await self._until_done(self._store, changes, held)
+        fresh = {id(change) for change in applied}
+        oldest = self.clock() - REPUBLISH_WINDOW
+        publish = [c for c in changes if id(c) in fresh or c.at >= oldest]
+        await self._until_done(self.publisher.publish, publish, held)
+        for change in applied:
+            CHANGES.labels(change.kind).inc()
+            tags = self.evaluator.tags_of(change.host_id)
+            self.notifier.observe(as_alert_event(change), tags=tags)
+        OPEN.set(len(self.evaluator.open_alerts()))
+
+    async def _store(self, changes: Sequence[AlertChange]) -> list[AlertChange]:
+        async with self.pool.acquire() as conn:
+            return await store_alerts.apply_changes(conn, changes)
+
+    async def _until_done(
+        self,
+        step: Callable[[Sequence[AlertChange]], Awaitable[T]],
+        changes: Sequence[AlertChange],
+        held: Sequence[Msg],
+    ) -> T:
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await step(changes)
+            except TRANSIENT as exc:
+                log.warning("changes.waiting", step=step.__name__, error=str(exc))
+            for msg in held:
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.in_progress()  # still ours past ack_wait
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def sweep(self) -> None:
+        """Fire the offline rule for hosts silent too long."""
+        async with self._lock:
+            await self._commit(self.evaluator.sweep(self.clock()), ())
+
+    async def save_snapshot(self) -> None:
+        """Save the evaluator's state with the stream position it covers."""
+        async with self._lock:
+            snapshot, position = self.evaluator.snapshot(), self.position
+        try:
+            async with self.pool.acquire() as conn:
+                await store_snapshot.save_snapshot(
+                    conn, snapshot, saved_at=self.clock(), position=position
+                )
+        except TRANSIENT as exc:
+            log.warning("snapshot.save_failed", error=str(exc))
+
+    # Change notices from other replicas (LISTEN)
+
+    def _on_rules_notice(self, _conn: Any, _pid: int, _channel: str, _payload: object) -> None:
+        self._rules_changed.set()
+
+    def _on_silences_notice(self, _conn: Any, _pid: int, _channel: str, _payload: object) -> None:
+        self._silences_changed.set()
+
+    def _on_ack_notice(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+        try:
+            notice = store_alerts.decode_ack_notice(str(payload))
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("ack_notice.unreadable", error=str(exc))
+            return
+        self._acks[notice.alert_id] = notice  # bounded by the open alerts
+        self._acked.set()
+
+    async def _react(self) -> None:
+        changed = (self._rules_changed, self._silences_changed, self._acked)
+        while True:
+            waits = [asyncio.create_task(event.wait()) for event in changed]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            try:
+                if self._rules_changed.is_set():
+                    self._rules_changed.clear()
+                    await self._reload_rules()
+                if self._silences_changed.is_set():
+                    self._silences_changed.clear()
+                    await self._reload_silences()
+                if self._acked.is_set():
+                    self._acked.clear()
+                    await self._apply_acks()
+            except TRANSIENT as exc:
+                log.warning("notice.failed", error=str(exc))
+                self._rules_changed.set()  # try again: a rule change must not be missed
+                await asyncio.sleep(RETRY_FIRST_SECONDS)
+
+    async def _reload_rules(self) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                rules = [stored.rule for stored in await store.list_rules(conn)]
+        except RuleError as exc:
+            log.error("rules.unreadable", error=str(exc))
+            return
+        async with self._lock:
+            changes = self.evaluator.set_rules(rules, self.clock())
+            await self._commit(changes, ())
+        log.info("rules.reloaded", rules=len(rules), closed=len(changes))
+
+    async def _reload_silences(self) -> None:
+        async with self.pool.acquire() as conn:
+            self._silences = await store_silences.list_silences(conn, self.clock())
+
+    async def _apply_acks(self) -> None:
+        acks, self._acks = self._acks, {}
+        async with self._lock:
+            for notice in acks.values():
+                try:
+                    change = self.evaluator.acknowledge(notice.alert_id, notice.by, notice.at)
+                except UnknownAlertError:
+                    continue  # resolved meanwhile: nothing left to stop repeating
+                if change is not None:
+                    event = as_alert_event(change)
+                    self.notifier.observe(event, tags=self.evaluator.tags_of(change.host_id))
+
+    def _silenced(self, event: AlertEvent) -> bool:
+        tags = self.evaluator.tags_of(event.host_id)
+        return is_silenced(self._silences, event, tags, now=self.clock())
+
+    @staticmethod
+    async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await work()
+            except TRANSIENT as exc:
+                log.warning("periodic.failed", work=work.__name__, error=str(exc))
+            except Exception:
+                log.exception("periodic.crashed", work=work.__name__)

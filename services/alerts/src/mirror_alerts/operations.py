@@ -1,0 +1,280 @@
+"""AlertsApi: every operation of the alerts service, behind both its HTTP and NATS doors.
+
+Any replica answers these, leading or not: they read and write PostgreSQL, and what the
+evaluating replica must know (an ack, a rule or silence changed) reaches it by LISTEN/NOTIFY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import asyncpg
+import msgspec
+import nats.errors
+import structlog
+
+from mirror_alerts import store, store_alerts, store_silences
+from mirror_alerts.alert_state import AlertChange
+from mirror_alerts.errors import ConflictError, InvalidRequestError, NotFoundError
+from mirror_alerts.publisher import EventPublisher
+from mirror_alerts.rules import Rule, RuleError, rule_from_object
+from mirror_alerts.silences import Silence, SilenceError, SilenceMatchers
+from mirror_schema.alert_api import (
+    AckAlertRequest,
+    ActiveAlertsRequest,
+    AlertRecord,
+    CreateSilenceRequest,
+    ListAlertsRequest,
+    RuleRecord,
+    SilenceRecord,
+    WriteRuleRequest,
+)
+
+__all__ = ["DEFAULT_ACTOR", "TRANSIENT", "AlertsApi"]
+
+log = structlog.get_logger()
+
+# Who did it, when a request does not say (until requests carry an identity).
+DEFAULT_ACTOR: Final = "api"
+
+# Failures of the bus or the database: the caller gets 503 / "unavailable" and may retry.
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    nats.errors.Error,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rule_record(stored: store.StoredRule) -> RuleRecord:
+    """The wire form of a stored rule."""
+    return RuleRecord(
+        rule=msgspec.to_builtins(stored.rule),
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+        created_by=stored.created_by,
+        updated_by=stored.updated_by,
+    )
+
+
+def silence_record(silence: Silence) -> SilenceRecord:
+    """The wire form of a silence."""
+    return SilenceRecord(
+        id=silence.id,
+        matchers=msgspec.to_builtins(silence.matchers),
+        starts_at=silence.starts_at,
+        ends_at=silence.ends_at,
+        created_by=silence.created_by,
+        comment=silence.comment,
+    )
+
+
+def _invalid_rule(exc: RuleError, prefix: str = "rule") -> InvalidRequestError:
+    field = prefix if exc.field == "$" else f"{prefix}.{exc.field}"
+    return InvalidRequestError(f"{field}: {exc.problem}")
+
+
+class AlertsApi:
+    """Alerts, acks, rules and silences, stored in PostgreSQL."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: EventPublisher,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.pool = pool
+        self.publisher = publisher
+        self.clock = clock
+
+    # Alerts
+
+    async def active(self, request: ActiveAlertsRequest) -> list[AlertRecord]:
+        """Open alerts (firing or acknowledged), newest first."""
+        async with self.pool.acquire() as conn:
+            return await store_alerts.list_active(conn, request.host)
+
+    async def history(self, request: ListAlertsRequest) -> list[AlertRecord]:
+        """Alerts fired since ``request.since``, newest first, whatever their state now."""
+        async with self.pool.acquire() as conn:
+            return await store_alerts.list_history(
+                conn,
+                host_id=request.host,
+                state=request.status,
+                since=request.since,
+                limit=request.limit,
+            )
+
+    async def get(self, alert_id: str) -> AlertRecord:
+        """One alert with its events."""
+        async with self.pool.acquire() as conn:
+            record = await store_alerts.get_alert(conn, alert_id)
+        if record is None:
+            raise NotFoundError(
+                f"id: no alert {alert_id!r}; GET /api/alerts lists the alerts there are"
+            )
+        return record
+
+    async def acknowledge(self, request: AckAlertRequest) -> AlertRecord:
+        """Mark a firing alert acknowledged; an acknowledged one is returned unchanged.
+
+        The change is stored, told to the evaluating replica (``alert_acks``) and published.
+        """
+        by = request.by or DEFAULT_ACTOR
+        record = await self.get(request.id)
+        if record.state == "resolved":
+            raise ConflictError(
+                f"id: alert {request.id!r} resolved at {record.resolved_at}; "
+                "only an open alert can be acknowledged"
+            )
+        if record.state == "acknowledged":
+            return record
+        change = AlertChange(
+            kind="acknowledged",
+            alert_id=record.alert_id,
+            rule_id=record.rule_id,
+            host_id=record.host_id,
+            resource=record.resource,
+            metric=record.metric,
+            severity=record.severity,
+            at=self.clock(),
+            message=f"acknowledged by {by}",
+            value=record.value,
+            threshold=record.threshold,
+            acknowledged_by=by,
+        )
+        async with self.pool.acquire() as conn:
+            stored = await store_alerts.acknowledge(conn, change)
+        if not stored:
+            return await self._acknowledged_meanwhile(request.id)
+        await self.publisher.publish([change])
+        log.info("alert.acknowledged", alert_id=record.alert_id, by=by)
+        return await self.get(request.id)
+
+    async def _acknowledged_meanwhile(self, alert_id: str) -> AlertRecord:
+        record = await self.get(alert_id)
+        if record.state == "resolved":
+            raise ConflictError(f"id: alert {alert_id!r} resolved while it was being acknowledged")
+        return record
+
+    # Rules
+
+    async def rules(self) -> list[RuleRecord]:
+        """Every rule, enabled or not, by id."""
+        async with self.pool.acquire() as conn:
+            return [rule_record(r) for r in await store.list_rules(conn)]
+
+    async def rule(self, rule_id: str) -> RuleRecord:
+        """One rule."""
+        async with self.pool.acquire() as conn:
+            stored = await store.get_rule(conn, rule_id)
+        if stored is None:
+            raise self._no_rule(rule_id)
+        return rule_record(stored)
+
+    async def create_rule(self, request: WriteRuleRequest) -> RuleRecord:
+        """Store a new rule; every replica's evaluator picks it up."""
+        rule = self._rule(request.rule)
+        try:
+            async with self.pool.acquire() as conn:
+                stored = await store.create_rule(
+                    conn, rule, by=request.by or DEFAULT_ACTOR, now=self.clock()
+                )
+        except store.DuplicateRuleError as exc:
+            raise ConflictError(f"rule.id: {exc.problem}") from None
+        log.info("rule.created", rule_id=rule.id)
+        return rule_record(stored)
+
+    async def replace_rule(self, rule_id: str, request: WriteRuleRequest) -> RuleRecord:
+        """Replace the rule ``rule_id`` (the body's ``id`` may be left out, or must match)."""
+        body = dict(request.rule)
+        body.setdefault("id", rule_id)
+        rule = self._rule(body)
+        try:
+            async with self.pool.acquire() as conn:
+                stored = await store.replace_rule(
+                    conn, rule_id, rule, by=request.by or DEFAULT_ACTOR, now=self.clock()
+                )
+        except RuleError as exc:
+            raise _invalid_rule(exc) from None
+        if stored is None:
+            raise self._no_rule(rule_id)
+        log.info("rule.replaced", rule_id=rule_id)
+        return rule_record(stored)
+
+    async def delete_rule(self, rule_id: str) -> None:
+        """Delete a rule; its open alerts resolve. A deleted default rule stays deleted."""
+        async with self.pool.acquire() as conn:
+            deleted = await store.delete_rule(conn, rule_id)
+        if not deleted:
+            raise self._no_rule(rule_id)
+        log.info("rule.deleted", rule_id=rule_id)
+
+    @staticmethod
+    def _rule(body: dict[str, Any]) -> Rule:
+        try:
+            return rule_from_object(body)
+        except RuleError as exc:
+            raise _invalid_rule(exc) from None
+
+    @staticmethod
+    def _no_rule(rule_id: str) -> NotFoundError:
+        return NotFoundError(f"id: no rule {rule_id!r}; GET /api/alerts/rules lists them")
+
+    # Silences
+
+    async def silences(self) -> list[SilenceRecord]:
+        """Silences in force or to come."""
+        async with self.pool.acquire() as conn:
+            found = await store_silences.list_silences(conn, self.clock())
+        return [silence_record(s) for s in found]
+
+    async def create_silence(self, request: CreateSilenceRequest) -> SilenceRecord:
+        """Hold back notifications of matching alerts for a window (their records stay)."""
+        now = self.clock()
+        starts_at = request.starts_at or now
+        if (request.ends_at is None) == (request.duration_seconds is None):
+            raise InvalidRequestError(
+                "ends_at: give either ends_at or duration_seconds (exactly one)"
+            )
+        ends_at = request.ends_at or starts_at + timedelta(seconds=request.duration_seconds or 0)
+        try:
+            matchers = msgspec.convert(request.matchers, SilenceMatchers)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequestError(f"matchers: {exc}") from None
+        try:
+            async with self.pool.acquire() as conn:
+                silence = await store_silences.create_silence(
+                    conn,
+                    matchers,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    by=request.by or DEFAULT_ACTOR,
+                    now=now,
+                    comment=request.comment,
+                )
+        except SilenceError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        log.info("silence.created", silence_id=silence.id, ends_at=silence.ends_at.isoformat())
+        return silence_record(silence)
+
+    async def expire_silence(self, silence_id: str) -> None:
+        """End a silence now; its record stays."""
+        async with self.pool.acquire() as conn:
+            expired = await store_silences.expire_silence(conn, silence_id, self.clock())
+        if not expired:
+            raise NotFoundError(
+                f"id: no silence {silence_id!r} in force or to come; "
+                "GET /api/alerts/silences lists them"
+            )
+        log.info("silence.expired", silence_id=silence_id)

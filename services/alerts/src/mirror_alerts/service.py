@@ -1,0 +1,73 @@
+"""Wiring of the alerts service: streams, migrations, the API on every replica, and the
+evaluation on the one replica holding the leadership."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from fastapi import FastAPI
+
+from mirror_alerts.app import create_app
+from mirror_alerts.config import AlertsConfig
+from mirror_alerts.engine import AlertsEngine
+from mirror_alerts.handlers import RequestHandlers
+from mirror_alerts.leader import Leadership
+from mirror_alerts.migrations import migrate
+from mirror_alerts.operations import AlertsApi
+from mirror_alerts.publisher import EventPublisher
+from mirror_runtime import serve
+from mirror_runtime.health import Dependencies
+from mirror_schema import streams
+
+__all__ = ["main"]
+
+log = structlog.get_logger()
+
+
+def main(config: AlertsConfig) -> int:
+    """Run the alerts service until SIGTERM; the exit code."""
+    apis: list[AlertsApi] = []
+
+    async def start(deps: Dependencies) -> serve.Stopper:
+        if deps.pool is None or config.service.db_url is None:
+            raise serve.StartupError(
+                "the alerts service keeps rules and alerts in PostgreSQL: set MIRROR_STAGE_DB_URL"
+            )
+        await streams.ensure_streams(deps.nc.jetstream())
+        applied = await migrate(deps.pool)
+        log.info("alerts.migrated", applied=applied)
+        publisher = EventPublisher(deps.nc.jetstream())
+        api = AlertsApi(deps.pool, publisher)
+        engine = AlertsEngine(deps.nc, deps.pool, config, publisher)
+        leadership = Leadership(config.service.db_url)
+        leading = asyncio.create_task(leadership.run(engine.lead), name="alerts-leadership")
+        handlers = RequestHandlers(deps.nc, api)
+        await handlers.start()
+        apis.append(api)
+
+        async def details() -> dict[str, int | float | str]:
+            return {
+                "role": "leader" if engine.leading else "standby",
+                "hosts_known": len(engine.evaluator.snapshot().hosts) if engine.leading else 0,
+                "open_alerts": len(engine.evaluator.open_alerts()) if engine.leading else 0,
+                "consumer_lag": engine.lag,
+                "position": engine.position,
+                "receivers": len(config.receivers.receivers),
+            }
+
+        deps.details = details
+
+        async def stop() -> None:
+            await handlers.stop()
+            leading.cancel()  # the engine saves its last snapshot as it ends
+            with contextlib.suppress(asyncio.CancelledError):
+                await leading
+
+        return stop
+
+    def app(deps: Dependencies) -> FastAPI:
+        return create_app(deps, apis[0])
+
+    return serve.main(config.service, app, start)
