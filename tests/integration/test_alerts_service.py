@@ -15,7 +15,8 @@ async def test_cpu_above_90_for_longer_than_for_fires_once_then_resolves(
     fired = await alerts.events.wait(1, state="firing", host_id="web-01")
     ours = [e for e in fired if e.rule_id == "cpu-test"]
     assert len(ours) == 1
-    assert ours[0].value == 95 and ours[0].threshold == 90
+    assert ours[0].value == 95
+    assert ours[0].threshold == 90
     active = [a for a in await alerts.active("web-01") if a["rule_id"] == "cpu-test"]
     assert [a["alert_id"] for a in active] == [ours[0].alert_id]
 
@@ -25,6 +26,7 @@ async def test_cpu_above_90_for_longer_than_for_fires_once_then_resolves(
     await alerts.sample("web-01", last + timedelta(seconds=60), cpu=70)
     resolved = await alerts.events.wait(1, state="resolved", host_id="web-01")
     assert [e.alert_id for e in resolved if e.rule_id == "cpu-test"] == [ours[0].alert_id]
-    assert resolved[0].duration_seconds is not None and resolved[0].duration_seconds > 0
+    assert resolved[0].duration_seconds is not None
+    assert resolved[0].duration_seconds > 0
     assert not [a for a in await alerts.active("web-01") if a["rule_id"] == "cpu-test"]
     assert len([e for e in alerts.events.of(state="firing") if e.rule_id == "cpu-test"]) == 1

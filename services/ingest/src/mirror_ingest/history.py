@@ -19,9 +19,9 @@ from nats.js.client import JetStreamContext
 
 from mirror_ingest import partitions, rollups, store
 from mirror_ingest.metrics import CONSUMER_LAG, ROWS_WRITTEN, SAMPLES_CONSUMED
-from mirror_runtime.pull import BatchPuller
 from mirror_ingest.rows import SampleRow, sample_day, sample_row
 from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.pull import BatchPuller
 from mirror_schema import streams, subjects
 from mirror_schema.errors import SchemaError
 from mirror_schema.metrics import decode_sample
