@@ -9,7 +9,8 @@ import pytest
 import pytest_asyncio
 
 # Fixtures registered by import: the alerts service as deployed (`alerts`), the alerts
-# store's migrated `pool` and its `conn`, and the commands service as deployed (`stack`). A module's own fixture of the same name wins.
+# store's migrated `pool` and its `conn`, and the commands service as deployed (`stack`).
+# A module's own fixture of the same name wins.
 from alerts_helpers import alerts  # noqa: F401
 from alerts_store_helpers import conn, pool  # noqa: F401
 from commands_helpers import stack  # noqa: F401
