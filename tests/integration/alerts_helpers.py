@@ -34,9 +34,7 @@ FAST_ENV: Mapping[str, str] = {
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def sample_body(
-    host_id: str, at: datetime, *, cpu: float = 10.0, **fields: Any
-) -> dict[str, Any]:
+def sample_body(host_id: str, at: datetime, *, cpu: float = 10.0, **fields: Any) -> dict[str, Any]:
     """A MetricSample of ``host_id`` taken at ``at`` with ``cpu_load`` = ``cpu``."""
     return {
         "hostname": f"{host_id}.example.com",
