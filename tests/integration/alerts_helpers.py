@@ -1,12 +1,15 @@
 """The alerts service as deployed for the integration tests: its NATS, PostgreSQL, an HTTP
 client, samples with chosen values and timestamps, and the events it publishes."""
 
+import os
+import signal
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import msgspec
 import nats
@@ -69,21 +72,29 @@ class EventLog:
 
     events: list[AlertEvent] = field(default_factory=list)
 
-    def of(self, *, state: str | None = None, host_id: str | None = None) -> list[AlertEvent]:
+    def of(
+        self, *, state: str | None = None, host_id: str | None = None, rule_id: str | None = None
+    ) -> list[AlertEvent]:
         return [
             e
             for e in self.events
-            if (state is None or e.state == state) and (host_id is None or e.host_id == host_id)
+            if (state is None or e.state == state)
+            and (host_id is None or e.host_id == host_id)
+            and (rule_id is None or e.rule_id == rule_id)
         ]
 
-    async def wait(self, count: int, *, state: str, host_id: str | None = None) -> list[AlertEvent]:
-        """Wait until at least ``count`` events in ``state`` (of ``host_id``) were seen."""
+    async def wait(
+        self, count: int, *, state: str, host_id: str | None = None, rule_id: str | None = None
+    ) -> list[AlertEvent]:
+        """Wait until at least ``count`` events in ``state`` (of ``host_id``, of ``rule_id``)
+        were seen; those events."""
+        seen = [(e.host_id, e.rule_id, e.state) for e in self.events]
         await wait_until(
-            lambda: len(self.of(state=state, host_id=host_id)) >= count,
+            lambda: len(self.of(state=state, host_id=host_id, rule_id=rule_id)) >= count,
             timeout=TIMEOUT,
-            what=f"{count} {state} event(s) (seen: {[(e.host_id, e.state) for e in self.events]})",
+            what=f"{count} {state} event(s) of {host_id}/{rule_id} (seen: {seen})",
         )
-        return self.of(state=state, host_id=host_id)
+        return self.of(state=state, host_id=host_id, rule_id=rule_id)
 
 
 async def follow_events(js: nats.js.client.JetStreamContext) -> EventLog:
@@ -157,6 +168,36 @@ class AlertsStack:
             return (await self.health()).get("details", {}).get("role") == "leader"
 
         await wait_until(leads, timeout=TIMEOUT, what="the alerts service leading")
+
+    async def kill(self) -> None:
+        """SIGKILL the service: no last snapshot, no drain."""
+        process = self.service.process
+        assert process is not None
+        os.kill(process.pid, signal.SIGKILL)
+        await process.wait()
+
+    async def restart(self) -> None:
+        """Start the service again on its port (after kill()), and wait until it leads."""
+        self.service = Supervised(self.service.spec)
+        await self.service.start()
+        await self.leading()
+
+    async def snapshot_position(self) -> int:
+        """The METRICS sequence the evaluator's saved snapshot covers (0 before the first)."""
+        conn = await asyncpg.connect(self.db_url)
+        try:
+            position = await conn.fetchval("SELECT max(position) FROM evaluator_snapshot")
+        finally:
+            await conn.close()
+        return int(position or 0)
+
+    async def snapshot_covers(self, sequence: int) -> None:
+        """Wait until a saved snapshot covers METRICS up to ``sequence``."""
+
+        async def covered() -> bool:
+            return await self.snapshot_position() >= sequence
+
+        await wait_until(covered, timeout=TIMEOUT, what=f"a snapshot covering seq {sequence}")
 
     def spec(self, name: str = "alerts", port: int | None = None) -> PartSpec:
         return alerts_spec(

@@ -2,7 +2,13 @@
 
 from datetime import timedelta
 
-from alerts_helpers import T0, AlertsStack, cpu_rule
+import httpx
+from alerts_helpers import T0, TIMEOUT, AlertsStack, cpu_rule
+
+from mirror_stage.supervisor import Supervised
+from waiting import wait_until
+
+RULE = "cpu-test"
 
 
 async def test_cpu_above_90_for_longer_than_for_fires_once_then_resolves(
@@ -30,3 +36,72 @@ async def test_cpu_above_90_for_longer_than_for_fires_once_then_resolves(
     assert resolved[0].duration_seconds > 0
     assert not [a for a in await alerts.active("web-01") if a["rule_id"] == "cpu-test"]
     assert len([e for e in alerts.events.of(state="firing") if e.rule_id == "cpu-test"]) == 1
+
+
+async def test_a_restart_mid_for_fires_once_when_for_elapses(alerts: AlertsStack) -> None:
+    """Killed while a `for` timer runs, after its snapshot: the timer keeps its start."""
+    await alerts.add_rule(cpu_rule())
+    await alerts.cpu_series("db-01", [95, 95], step=30)  # pending since T0
+    info = await alerts.js.stream_info("METRICS")
+    await alerts.snapshot_covers(info.state.last_seq)
+    await alerts.kill()
+    await alerts.restart()
+    # 61 s after the condition began: fires now, not 60 s after the restart.
+    await alerts.sample("db-01", T0 + timedelta(seconds=61), cpu=95)
+    fired = await alerts.events.wait(1, state="firing", host_id="db-01", rule_id=RULE)
+    assert len(fired) == 1
+    await alerts.sample("db-01", T0 + timedelta(seconds=90), cpu=96)
+    await alerts.sample("db-01", T0 + timedelta(seconds=120), cpu=50)
+    resolved = await alerts.events.wait(1, state="resolved", host_id="db-01", rule_id=RULE)
+    assert [e.alert_id for e in resolved] == [fired[0].alert_id]
+    assert len(alerts.events.of(state="firing", host_id="db-01", rule_id=RULE)) == 1
+
+
+async def test_a_kill_right_after_firing_never_fires_it_twice(alerts: AlertsStack) -> None:
+    """Killed just after the alert fired, before a snapshot holds it: the restarted service
+    replays the samples since its snapshot and adopts the stored alert, so no second fire."""
+    await alerts.add_rule(cpu_rule())
+    await alerts.cpu_series("db-02", [95, 95, 95], step=30.5)
+    fired = await alerts.events.wait(1, state="firing", host_id="db-02", rule_id=RULE)
+    await alerts.kill()
+    await alerts.restart()
+    await alerts.sample("db-02", T0 + timedelta(seconds=100), cpu=97)  # still above
+    await alerts.sample("db-02", T0 + timedelta(seconds=130), cpu=40)  # clears
+    resolved = await alerts.events.wait(1, state="resolved", host_id="db-02", rule_id=RULE)
+    assert [e.alert_id for e in resolved] == [fired[0].alert_id]
+    assert len(alerts.events.of(state="firing", host_id="db-02", rule_id=RULE)) == 1
+    history = (await alerts.http.get("/api/alerts", params={"host": "db-02"})).json()["items"]
+    ours = [(a["alert_id"], a["state"]) for a in history if a["rule_id"] == RULE]
+    assert ours == [(fired[0].alert_id, "resolved")]
+
+
+async def test_a_standby_replica_takes_over_when_the_leader_dies(alerts: AlertsStack) -> None:
+    """Two replicas: one evaluates, the other answers the API; kill -9 of the leader hands
+    evaluation over, and the open alert resolves under the new leader, once."""
+    standby = Supervised(alerts.spec("standby"))
+    await standby.start()
+    alerts.replicas.append(standby)
+    standby_http = httpx.AsyncClient(base_url=standby.spec.address, timeout=10)
+    try:
+        health = (await standby_http.get("/api/health")).json()
+        assert health["details"]["role"] == "standby"
+        await alerts.add_rule(cpu_rule())
+        await alerts.cpu_series("app-01", [95, 95, 95], step=30.5)
+        fired = await alerts.events.wait(1, state="firing", host_id="app-01", rule_id=RULE)
+        # The standby's API reads the same store.
+        active = (await standby_http.get("/api/alerts/active")).json()["items"]
+        assert fired[0].alert_id in [a["alert_id"] for a in active]
+
+        await alerts.kill()
+
+        async def standby_leads() -> bool:
+            body = (await standby_http.get("/api/health")).json()
+            return bool(body["details"]["role"] == "leader")
+
+        await wait_until(standby_leads, timeout=TIMEOUT, what="the standby leading")
+        await alerts.sample("app-01", T0 + timedelta(seconds=130), cpu=30)
+        resolved = await alerts.events.wait(1, state="resolved", host_id="app-01", rule_id=RULE)
+        assert [e.alert_id for e in resolved] == [fired[0].alert_id]
+        assert len(alerts.events.of(state="firing", host_id="app-01", rule_id=RULE)) == 1
+    finally:
+        await standby_http.aclose()
