@@ -25,7 +25,7 @@ class BatchPuller:
         self._inbox = nc.new_inbox()
         self._subscription: Subscription | None = None
         self._batch: list[Msg] = []
-        self._wanted = 0
+        self._enough = 0  # how many messages end the current wait
         self._done = asyncio.Event()
 
     async def start(self) -> None:
@@ -42,7 +42,7 @@ class BatchPuller:
                 self._done.set()
             return
         self._batch.append(msg)
-        if len(self._batch) >= self._wanted:
+        if len(self._batch) >= self._enough:
             self._done.set()
 
     async def _request(self, request: dict[str, object], wait: float) -> None:
@@ -54,11 +54,18 @@ class BatchPuller:
         except TimeoutError:
             pass
 
-    async def fetch(self, batch: int, wait_seconds: float) -> list[Msg]:
-        """Up to `batch` messages: what is there now, else what arrives within `wait_seconds`."""
-        self._wanted = batch
+    async def fetch(self, batch: int, wait_seconds: float, *, eager: bool = False) -> list[Msg]:
+        """Up to `batch` messages: what is there now, else what arrives within `wait_seconds`.
+
+        `eager`: when nothing was there, return as soon as the first message arrives rather
+        than when the batch is full or the wait is over (latency over batch size). Messages the
+        still open pull request brings later are returned by the next fetch.
+        """
+        self._enough = batch
         await self._request({"batch": batch, "no_wait": True}, wait_seconds)
         if not self._batch:
+            if eager:
+                self._enough = 1
             expires = int(wait_seconds * 1e9)
             # The server ends the request itself at `expires`; the margin covers the round trip.
             await self._request({"batch": batch, "expires": expires}, wait_seconds + 1.0)

@@ -284,7 +284,7 @@ class AlertsEngine:
     async def _consume(self, puller: BatchPuller) -> None:
         while True:
             try:
-                msgs = await puller.fetch(BATCH, FETCH_SECONDS)
+                msgs = await puller.fetch(BATCH, FETCH_SECONDS, eager=True)
             except nats.errors.Error as exc:
                 log.warning("evaluator.fetch_failed", error=str(exc))
                 await asyncio.sleep(RETRY_FIRST_SECONDS)
