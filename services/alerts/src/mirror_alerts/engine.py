@@ -193,16 +193,23 @@ class AlertsEngine:
                 with contextlib.suppress(nats.errors.Error):
                     await puller.close()
             # The last snapshot and the queued notifications, even when cancelled.
-            await asyncio.shield(self._finish())
+            await asyncio.shield(self._finish(conn))
             for channel, callback in listeners:
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(channel, callback)
 
-    async def _finish(self) -> None:
+    async def _finish(self, conn: asyncpg.Connection) -> None:
+        # Only while the lock is still ours: after it was lost, another replica may lead and
+        # save newer state, which an older snapshot must not overwrite.
         try:
-            await self.save_snapshot()
-        except Exception:
-            log.exception("snapshot.final_failed")
+            await conn.fetchval("SELECT 1", timeout=1.0)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("snapshot.final_skipped", reason=f"the lock's connection failed: {exc}")
+        else:
+            try:
+                await self.save_snapshot()
+            except Exception:
+                log.exception("snapshot.final_failed")
         await self.dispatcher.close()
 
     async def restore(self) -> None:
