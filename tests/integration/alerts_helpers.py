@@ -88,12 +88,15 @@ class EventLog:
     ) -> list[AlertEvent]:
         """Wait until at least ``count`` events in ``state`` (of ``host_id``, of ``rule_id``)
         were seen; those events."""
-        seen = [(e.host_id, e.rule_id, e.state) for e in self.events]
-        await wait_until(
-            lambda: len(self.of(state=state, host_id=host_id, rule_id=rule_id)) >= count,
-            timeout=TIMEOUT,
-            what=f"{count} {state} event(s) of {host_id}/{rule_id} (seen: {seen})",
-        )
+        try:
+            await wait_until(
+                lambda: len(self.of(state=state, host_id=host_id, rule_id=rule_id)) >= count,
+                timeout=TIMEOUT,
+                what=f"{count} {state} event(s) of {host_id}/{rule_id}",
+            )
+        except AssertionError as exc:
+            seen = [(e.host_id, e.rule_id, e.state) for e in self.events]
+            raise AssertionError(f"{exc}; events seen: {seen}") from None
         return self.of(state=state, host_id=host_id, rule_id=rule_id)
 
 
@@ -144,9 +147,17 @@ class AlertsStack:
         return at
 
     async def add_rule(self, rule: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a rule and wait until the evaluator holds it (it learns of it by LISTEN, a
+        moment after the API's answer: a sample published before that is judged without it)."""
+        before = (await self.health())["details"]["rules"]
         answer = await self.http.post("/api/alerts/rules", json=dict(rule))
         assert answer.status_code == 201, answer.text
         created: dict[str, Any] = answer.json()
+
+        async def held() -> bool:
+            return bool((await self.health())["details"]["rules"] > before)
+
+        await wait_until(held, timeout=TIMEOUT, what=f"the evaluator holding rule {rule['id']}")
         return created
 
     async def active(self, host: str | None = None) -> list[dict[str, Any]]:

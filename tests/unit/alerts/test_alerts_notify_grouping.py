@@ -215,6 +215,22 @@ def test_a_late_redelivery_does_not_roll_an_alert_back() -> None:
     assert n.alerts[0].state == "acknowledged"
 
 
+def test_states_of_one_alert_order_by_lifecycle_not_by_clock() -> None:
+    """Fires and resolves carry the host's clock, acks the API's: an ack stamped before the
+    fire (a host clock ahead) still counts, and a resolve stamped before the ack (a host clock
+    behind) still resolves; a repeated fire after the ack is stale."""
+    g = grouper()
+    g.observe(event("disk:/", "firing", when=600), now=at(0))
+    g.flush(now=at(15))
+    ack = event("disk:/", "acknowledged", when=10, acknowledged_by="ana")
+    assert g.observe(ack, now=at(20)) == "accepted"
+    assert g.observe(event("disk:/", "firing", when=700), now=at(21)) == "stale"
+    assert g.flush(now=at(15) + 2 * REPEAT) == []  # acknowledged: no repeat
+    assert g.observe(event("disk:/", "resolved", when=5), now=at(30)) == "accepted"
+    assert [n.kind for n in g.flush(now=at(31) + 2 * REPEAT)] == ["resolved"]
+    assert len(g) == 0
+
+
 def test_past_max_groups_new_incidents_are_refused_and_open_ones_kept() -> None:
     """At the cap, an event opening a new group returns 'overflow'; existing groups go on."""
     g = grouper(max_groups=2)

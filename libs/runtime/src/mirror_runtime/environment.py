@@ -1,5 +1,6 @@
 """The one reader of MIRROR_STAGE_* environment variables: unknown names are an error."""
 
+import math
 from collections.abc import Mapping
 
 PREFIX = "MIRROR_STAGE_"
@@ -110,10 +111,20 @@ def read_number(env: Mapping[str, str], name: str, default: float, *, minimum: f
     try:
         value = float(raw)
     except ValueError:
-        raise BadValueError(name, raw, f"a number >= {minimum:g}") from None
-    if not value >= minimum:  # also refuses NaN
-        raise BadValueError(name, raw, f"a number >= {minimum:g}")
+        raise BadValueError(name, raw, f"a finite number >= {minimum:g}") from None
+    if not (math.isfinite(value) and value >= minimum):  # also refuses NaN and infinities
+        raise BadValueError(name, raw, f"a finite number >= {minimum:g}")
     return value
+
+
+def read_count(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    """A whole-number variable at least `minimum`, or `default` when it is not set."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) < minimum:
+        raise BadValueError(name, raw, f"a whole number >= {minimum}")
+    return int(raw)
 
 
 def read_log_format(env: Mapping[str, str], *, is_tty: bool) -> str:

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_LIST_LIMIT",
     "AckAlertRequest",
     "ActiveAlertsRequest",
+    "Actor",
     "AlertEventRecord",
     "AlertListReply",
     "AlertRecord",

@@ -10,7 +10,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from mirror_alerts import metrics
-from mirror_alerts.errors import AlertsError
+from mirror_alerts.errors import AlertsError, InvalidRequestError
 from mirror_alerts.handlers import decode_body
 from mirror_alerts.operations import TRANSIENT, AlertsApi
 from mirror_runtime.app import service_app
@@ -19,10 +19,12 @@ from mirror_schema import codec
 from mirror_schema.alert_api import (
     AckAlertRequest,
     ActiveAlertsRequest,
+    Actor,
     CreateSilenceRequest,
     ListAlertsRequest,
     WriteRuleRequest,
 )
+from mirror_schema.field_errors import field_error
 
 __all__ = ["create_app"]
 
@@ -31,7 +33,7 @@ log = structlog.get_logger()
 
 class _Actor(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # The optional body of POST /api/alerts/{id}/ack.
-    by: str | None = None
+    by: Actor | None = None
 
 
 _ACTOR: Final = msgspec.json.Decoder(_Actor)
@@ -58,7 +60,7 @@ def _query(type_: type[msgspec.Struct], params: Mapping[str, str]) -> Any:
     try:
         return msgspec.convert(dict(params), type_, strict=False)
     except msgspec.ValidationError as exc:
-        raise AlertsError(f"query: {exc}") from None
+        raise InvalidRequestError(field_error(exc, body="query")) from None
 
 
 async def _guard(operation: str, run: Callable[[], Awaitable[Response]]) -> Response:

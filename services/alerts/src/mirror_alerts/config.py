@@ -11,7 +11,12 @@ import msgspec
 
 from mirror_alerts.notify.receivers import ReceiversConfig, decode_receivers, receivers_from
 from mirror_runtime.config import ServiceConfig, service_config_from_env
-from mirror_runtime.environment import BadValueError, read_number, stage_environment
+from mirror_runtime.environment import (
+    BadValueError,
+    read_count,
+    read_number,
+    stage_environment,
+)
 
 __all__ = ["AlertsConfig", "from_env", "load_receivers"]
 
@@ -72,5 +77,7 @@ def from_env(environ: Mapping[str, str]) -> AlertsConfig:
         ),
         sweep_seconds=seconds("SWEEP_SECONDS", defaults.sweep_seconds, 0.05),
         snapshot_seconds=seconds("SNAPSHOT_SECONDS", defaults.snapshot_seconds, 0.1),
-        max_replay=int(seconds("MAX_REPLAY", defaults.max_replay, 0)),
+        max_replay=read_count(
+            env, "MIRROR_STAGE_ALERTS_MAX_REPLAY", defaults.max_replay, minimum=0
+        ),
     )

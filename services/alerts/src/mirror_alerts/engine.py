@@ -213,20 +213,16 @@ class AlertsEngine:
         await self.dispatcher.close()
 
     async def restore(self) -> None:
-        """Rebuild the state: rules, the snapshot, the open alerts stored since, silences."""
+        """Rebuild the state: rules, the snapshot, the open alerts stored since, silences; and
+        decide where in METRICS to resume (``self.position``; 0: each host's latest sample)."""
         now = self.clock()
         async with self.pool.acquire() as conn:
             rules = [stored.rule for stored in await store.list_rules(conn)]
             saved = await store_snapshot.load_snapshot(conn)
             active = await store_alerts.list_active(conn)
             self._silences = await store_silences.list_silences(conn, now)
+        info = await self.js.stream_info(streams.METRICS.name)
         evaluator = Evaluator(rules)
-        # A fresh grouper too: groups from an earlier term may have resolved under another
-        # leader; the open alerts are adopted into it below.
-        self.grouper = Grouper(
-            group_wait=self.config.group_wait, repeat_interval=self.config.repeat_interval
-        )
-        self.notifier.grouper = self.grouper
         changes: list[AlertChange] = []
         self.position = 0
         if saved is not None:
@@ -235,10 +231,31 @@ class AlertsEngine:
                 self.position = saved.position
             except ValueError as exc:
                 log.error("snapshot.unusable", error=str(exc))
+        backlog = info.state.last_seq - self.position
+        if self.position > 0 and not 0 <= backlog <= self.config.max_replay:
+            log.warning(
+                "evaluator.replay_skipped",
+                position=self.position,
+                last_seq=info.state.last_seq,
+                max_replay=self.config.max_replay,
+            )
+            self.position = 0
+        stored_open = {record.alert_id for record in active}
+        if self.position == 0:
+            # Nothing replayed: an alert of the snapshot that resolved since stays resolved.
+            evaluator.keep_only(stored_open)
         adopted = evaluator.adopt(open_alert_of(record) for record in active)
         self.evaluator = evaluator
+        # A fresh grouper too: groups from an earlier term may have resolved under another
+        # leader. It learns the alerts open in the store; one the snapshot holds that resolved
+        # since is resolved again by the replay, which the store (and so the grouper) ignores.
+        self.grouper = Grouper(
+            group_wait=self.config.group_wait, repeat_interval=self.config.repeat_interval
+        )
+        self.notifier.grouper = self.grouper
         for alert in evaluator.open_alerts():
-            self.notifier.adopt(_event_of(alert), tags=evaluator.tags_of(alert.host_id))
+            if alert.alert_id in stored_open:
+                self.notifier.adopt(_event_of(alert), tags=evaluator.tags_of(alert.host_id))
         changes += evaluator.set_rules(rules, now)  # closes adopted alerts of rules gone
         await self._commit(changes, ())
         OPEN.set(len(evaluator.open_alerts()))
@@ -252,11 +269,7 @@ class AlertsEngine:
         )
 
     async def _bind_consumer(self) -> BatchPuller:
-        """(Re)create the durable consumer at the snapshot's position; the leader alone pulls."""
-        info = await self.js.stream_info(streams.METRICS.name)
-        last = info.state.last_seq
-        position = self.position
-        replay = last - position
+        """(Re)create the durable consumer at the restored position; the leader alone pulls."""
         config = ConsumerConfig(
             durable_name=DURABLE,
             filter_subject=subjects.METRICS_RAW_ALL,
@@ -265,20 +278,13 @@ class AlertsEngine:
             ack_wait=ACK_WAIT_SECONDS,
             max_ack_pending=MAX_ACK_PENDING,
         )
-        if position > 0 and 0 <= replay <= self.config.max_replay:
+        if self.position > 0:
             config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = position + 1
-            log.info("evaluator.replaying", from_seq=position + 1, samples=replay)
+            config.opt_start_seq = self.position + 1
+            log.info("evaluator.replaying", from_seq=self.position + 1)
         else:
             # No usable position: every host's latest sample, so that each is known at once.
             config.deliver_policy = DeliverPolicy.LAST_PER_SUBJECT
-            if position > 0:
-                log.warning(
-                    "evaluator.replay_skipped",
-                    position=position,
-                    last_seq=last,
-                    max_replay=self.config.max_replay,
-                )
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await self.js.delete_consumer(streams.METRICS.name, DURABLE)
         await self.js.add_consumer(streams.METRICS.name, config=config)
@@ -416,20 +422,21 @@ class AlertsEngine:
             finally:
                 for wait in waits:
                     wait.cancel()
-            try:
-                if self._rules_changed.is_set():
-                    self._rules_changed.clear()
-                    await self._reload_rules()
-                if self._silences_changed.is_set():
-                    self._silences_changed.clear()
-                    await self._reload_silences()
-                if self._acked.is_set():
-                    self._acked.clear()
-                    await self._apply_acks()
-            except TRANSIENT as exc:
-                log.warning("notice.failed", error=str(exc))
-                self._rules_changed.set()  # try again: a rule change must not be missed
-                await asyncio.sleep(RETRY_FIRST_SECONDS)
+            reactions = (
+                (self._rules_changed, self._reload_rules),
+                (self._silences_changed, self._reload_silences),
+                (self._acked, self._apply_acks),
+            )
+            for event, react in reactions:
+                if not event.is_set():
+                    continue
+                event.clear()
+                try:
+                    await react()
+                except TRANSIENT as exc:
+                    log.warning("notice.failed", reaction=react.__name__, error=str(exc))
+                    event.set()  # again after a pause: a change must not be missed
+                    await asyncio.sleep(RETRY_FIRST_SECONDS)
 
     async def _reload_rules(self) -> None:
         try:

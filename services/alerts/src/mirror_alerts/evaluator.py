@@ -109,6 +109,21 @@ class Evaluator:
             added += 1
         return added
 
+    def keep_only(self, alert_ids: set[str]) -> int:
+        """Drop every open alert whose id is not in ``alert_ids``, without a change; how many.
+
+        For a restore whose samples since the snapshot will not be replayed: the store, not
+        the snapshot, then says which alerts are still open.
+        """
+        dropped = 0
+        for host in self._hosts.values():
+            for key, alert in list(host.open.items()):
+                if alert.alert_id not in alert_ids:
+                    del host.open[key]
+                    self._alerts.pop(alert.alert_id, None)
+                    dropped += 1
+        return dropped
+
     def observe(self, sample: MetricSample, now: datetime) -> list[AlertChange]:
         """Evaluate ``sample``, received at ``now``; return the alerts it fired or resolved.
 

@@ -37,6 +37,7 @@ from mirror_schema.alert_api import (
     SilenceReply,
     WriteRuleRequest,
 )
+from mirror_schema.field_errors import field_error
 
 __all__ = ["RequestHandlers", "decode_body"]
 
@@ -52,7 +53,7 @@ def decode_body(decoder: msgspec.json.Decoder[S], data: bytes) -> S:
     try:
         return decoder.decode(data if data.strip() else b"{}")
     except msgspec.ValidationError as exc:
-        raise InvalidRequestError(str(exc)) from None
+        raise InvalidRequestError(field_error(exc)) from None
     except msgspec.DecodeError as exc:
         raise MalformedError(f"body: not valid JSON ({exc})") from None
 

@@ -52,6 +52,9 @@ def main(config: AlertsConfig) -> int:
                 "role": "leader" if engine.leading else "standby",
                 "hosts_known": len(engine.evaluator.snapshot().hosts) if engine.leading else 0,
                 "open_alerts": len(engine.evaluator.open_alerts()) if engine.leading else 0,
+                # How many rules the evaluator holds: a rule just created is evaluated once
+                # this counts it (it arrives by LISTEN, a moment after the API's answer).
+                "rules": len(engine.evaluator.rules) if engine.leading else 0,
                 "consumer_lag": engine.lag,
                 "position": engine.position,
                 "receivers": len(config.receivers.receivers),

@@ -1,38 +1,16 @@
 """Pure helpers of the list query and of request validation: field-named errors, LIKE, paging."""
 
-import re
 from collections.abc import Callable, Mapping
-from typing import Final, TypeVar
+from typing import TypeVar
 
 import msgspec
 
 from mirror_commands.errors import InvalidRequestError, MalformedError
 from mirror_schema.command_api import ListCommandsRequest
+from mirror_schema.field_errors import field_error
 from mirror_schema.hosts import host_id_from_hostname, is_valid_host_id
 
 T = TypeVar("T")
-
-# msgspec's error text ends with " - at `$.priority`" when it knows where.
-_AT_PATH: Final = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
-_MISSING_FIELD: Final = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
-_UNKNOWN_FIELD: Final = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`")
-
-
-def field_error(exc: msgspec.ValidationError | msgspec.DecodeError, body: str = "body") -> str:
-    """msgspec's message turned into ``<field>: <problem>``, the form every error takes here.
-
-    ``Expected `int` <= 10 - at `$.priority``` becomes ``priority: Expected `int` <= 10``.
-    """
-    text = str(exc)
-    path = ""
-    match = _AT_PATH.match(text)
-    if match is not None:
-        text, path = match["message"], match["path"].lstrip(".")
-    for pattern in (_MISSING_FIELD, _UNKNOWN_FIELD):
-        named = pattern.match(text)
-        if named is not None:
-            path = f"{path}.{named['field']}" if path else named["field"]
-    return f"{path or body}: {text}"
 
 
 def decode(decoder: Callable[[bytes], T], data: bytes) -> T:

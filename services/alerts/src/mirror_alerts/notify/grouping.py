@@ -36,6 +36,22 @@ Silenced = Callable[[AlertEvent], bool]
 Observed = Literal["accepted", "stale", "overflow"]
 
 
+# An alert's states only move forward; its events' timestamps come from different clocks (a
+# fire and a resolve from the host's samples, an ack from the API), so they cannot order them.
+_STAGE: dict[str, int] = {"firing": 0, "acknowledged": 1, "resolved": 2}
+
+
+def _is_older(event: AlertEvent, held: AlertEvent) -> bool:
+    """Whether ``event`` is behind ``held``: for the same alert, an earlier state (or the same
+    state timestamped earlier); for another alert of the resource, an earlier timestamp."""
+    if event.alert_id != held.alert_id:
+        return event.timestamp < held.timestamp
+    stage, held_stage = _STAGE[event.state], _STAGE[held.state]
+    if stage != held_stage:
+        return stage < held_stage
+    return event.timestamp < held.timestamp
+
+
 @dataclass
 class _Tracked:
     event: AlertEvent
@@ -92,7 +108,7 @@ class Grouper:
         if tags is not None:
             group.tags = dict(tags)
         tracked = group.alerts.get(event.resource)
-        if tracked is not None and event.timestamp < tracked.event.timestamp:
+        if tracked is not None and _is_older(event, tracked.event):
             return "stale"  # e.g. a redelivery after the alert moved on
         if tracked is None or tracked.event.alert_id != event.alert_id:
             # A new alert for this resource (a new incident): nobody was told about it.

@@ -1,0 +1,412 @@
+"""The leading replica's AlertsEngine in-process: real NATS, real PostgreSQL, a fake clock.
+
+Samples go onto METRICS as an agent would send them; what comes out is checked where a user
+sees it: AlertEvents on ``alerts.events.<host>``, rows through AlertsApi, and the bodies a
+real local webhook receiver is sent. The engine's clock is a FakeClock the test advances,
+so the offline rule, silences and repeats are exact, and no test waits for wall-clock time.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+import nats
+import nats.js.client
+import pytest_asyncio
+from alerts_helpers import T0, TIMEOUT, EventLog, cpu_rule, follow_events, sample_body
+from twin_helpers import own_nats_server
+from webhook_helpers import WebhookServer, counter, running_webhook
+
+from mirror_alerts import store
+from mirror_alerts.alert_state import OpenAlert
+from mirror_alerts.config import AlertsConfig
+from mirror_alerts.engine import AlertsEngine
+from mirror_alerts.migrations import migrate
+from mirror_alerts.notify.dispatcher import Dispatcher
+from mirror_alerts.notify.formats import GenericBody
+from mirror_alerts.notify.receivers import Matchers, Receiver, ReceiversConfig
+from mirror_alerts.notify.webhook import RetryPolicy
+from mirror_alerts.operations import AlertsApi
+from mirror_alerts.publisher import EventPublisher
+from mirror_runtime.config import ServiceConfig
+from mirror_schema import subjects
+from mirror_schema.alert_api import (
+    AckAlertRequest,
+    ActiveAlertsRequest,
+    CreateSilenceRequest,
+    WriteRuleRequest,
+)
+from mirror_schema.alerts import AlertEvent
+from waiting import wait_until
+
+# Retries in milliseconds; an attempt held by the receiver never times out within a test.
+FAST = RetryPolicy(
+    timeout_seconds=30.0,
+    max_attempts=3,
+    base_delay_seconds=0.01,
+    max_delay_seconds=0.05,
+    max_total_seconds=60.0,
+)
+OFFLINE_RULE = {
+    "kind": "offline",
+    "id": "offline-test",
+    "name": "Host offline",
+    "after_intervals": 3,
+}
+HOUR = timedelta(hours=1)
+decode_generic = msgspec.json.Decoder(GenericBody).decode  # checks the documented format too
+
+
+class FakeClock:
+    """The engine's and the API's ``clock``: stands still until the test advances it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Rig:
+    """A leading engine, its API, its clock, the events it published and its receiver."""
+
+    js: nats.js.client.JetStreamContext
+    api: AlertsApi
+    engine: AlertsEngine
+    task: asyncio.Task[None]
+    clock: FakeClock
+    events: EventLog
+    webhook: WebhookServer
+
+    def running(self) -> bool:
+        """True while the engine runs; raises what ended it, so a crash is not a timeout."""
+        if self.task.done():
+            self.task.result()
+            raise AssertionError("the engine stopped leading")
+        return True
+
+    async def sample(self, host_id: str, at: datetime, *, cpu: float = 10.0, **fields: Any) -> None:
+        """Publish a sample and wait until the engine evaluated it (at the clock's ``now``)."""
+        body = msgspec.json.encode(sample_body(host_id, at, cpu=cpu, **fields))
+        ack = await self.js.publish(subjects.metrics_raw(host_id), body)
+        await wait_until(
+            lambda: self.running() and self.engine.position >= ack.seq,
+            timeout=TIMEOUT,
+            what=f"the engine to evaluate {host_id}'s sample #{ack.seq}",
+            interval=0.02,
+        )
+
+    def bodies(self, *, host_id: str, kind: str | None = None) -> list[GenericBody]:
+        """The generic bodies the /ok receiver got about ``host_id`` (of ``kind``), in order."""
+        return [
+            body
+            for body in (decode_generic(h.body) for h in self.webhook.hits if h.path == "/ok")
+            if body.host_id == host_id and (kind is None or body.kind == kind)
+        ]
+
+    async def wait_body(self, *, host_id: str, kind: str) -> GenericBody:
+        """Wait for the /ok receiver's first ``kind`` body about ``host_id``."""
+        await wait_until(
+            lambda: self.running() and bool(self.bodies(host_id=host_id, kind=kind)),
+            timeout=TIMEOUT,
+            what=f"a {kind} notification of {host_id} at the receiver",
+        )
+        return self.bodies(host_id=host_id, kind=kind)[0]
+
+    def open_alert_of(self, host_id: str) -> OpenAlert:
+        """The engine's open alert of ``host_id`` (exactly one)."""
+        alerts = [a for a in self.engine.evaluator.open_alerts() if a.host_id == host_id]
+        assert len(alerts) == 1, alerts
+        return alerts[0]
+
+
+StartRig = Callable[..., Awaitable[Rig]]
+
+
+@pytest_asyncio.fixture
+async def webhook() -> AsyncIterator[WebhookServer]:
+    """The local receiver, stopped after the test."""
+    async with running_webhook() as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def start_rig(
+    tmp_path: Path, database: str, webhook: WebhookServer, unique: str
+) -> AsyncIterator[StartRig]:
+    """Start an engine leading on its own nats-server and a fresh database with ``rules``
+    only (the default rules deleted); cancelled, and everything closed, after the test."""
+    async with contextlib.AsyncExitStack() as stack:
+        nats_url = await stack.enter_async_context(own_nats_server(tmp_path / "nats"))
+        nc = await nats.connect(nats_url)
+        stack.push_async_callback(nc.close)
+        pool = await asyncpg.create_pool(database, min_size=1, max_size=4)
+        stack.push_async_callback(pool.close)
+        await migrate(pool)
+        async with pool.acquire() as conn:
+            for stored in await store.list_rules(conn):
+                await store.delete_rule(conn, stored.rule.id)
+
+        async def start(
+            *,
+            rules: Sequence[Mapping[str, Any]] = (),
+            receivers: Sequence[Receiver] = (),
+            repeat_interval: timedelta = HOUR,
+        ) -> Rig:
+            clock = FakeClock(T0)
+            publisher = EventPublisher(nc.jetstream())
+            api = AlertsApi(pool, publisher, clock=clock)
+            for rule in rules:
+                await api.create_rule(WriteRuleRequest(rule=dict(rule)))
+            every = [Receiver(name=f"ok-{unique}", url=webhook.url("/ok")), *receivers]
+            config = AlertsConfig(
+                service=ServiceConfig(name="alerts", http_port=0, db_url=database),
+                receivers=ReceiversConfig(receivers=every),
+                group_wait=timedelta(0),
+                repeat_interval=repeat_interval,
+                sweep_seconds=0.05,
+                snapshot_seconds=0.2,
+            )
+            dispatcher = Dispatcher(every, policy=FAST)
+            engine = AlertsEngine(nc, pool, config, publisher, clock=clock, dispatcher=dispatcher)
+            listen = await asyncpg.connect(database)
+            stack.push_async_callback(listen.close)
+            task = asyncio.create_task(engine.lead(listen))
+            stack.push_async_callback(_cancel, task)
+            rig = Rig(
+                nc.jetstream(),
+                api,
+                engine,
+                task,
+                clock,
+                await follow_events(nc.jetstream()),
+                webhook,
+            )
+            await wait_until(
+                lambda: rig.running() and engine.leading, timeout=TIMEOUT, what="the engine leading"
+            )
+            return rig
+
+        yield start
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest_asyncio.fixture
+async def rig(start_rig: StartRig) -> Rig:
+    """An engine with one CPU rule (> 90 at once, clears below 80) and the /ok receiver."""
+    return await start_rig(rules=[cpu_rule(for_seconds=0.0)])
+
+
+async def test_the_offline_rule_fires_on_the_fake_clock_and_a_sample_resolves_it(
+    start_rig: StartRig,
+) -> None:
+    """Silence is measured on the engine's clock from each sample's arrival: 2 intervals of
+    silence fire nothing, 5 fire one alert (stored too), and the next sample resolves it."""
+    rig = await start_rig(rules=[OFFLINE_RULE])
+    await rig.sample("early-01", T0)  # arrives at T0
+    rig.clock.advance(2)
+    await rig.sample("web-01", T0 + timedelta(seconds=2))  # arrives at T0 + 2 s
+
+    # T0 + 4 s: early-01 has been silent 4 intervals (fires), web-01 only 2 (must not).
+    rig.clock.advance(2)
+    [early] = await rig.events.wait(1, state="firing", host_id="early-01")
+    assert early.rule_id == "offline-test"
+    assert rig.events.of(host_id="web-01") == []
+
+    rig.clock.advance(3)  # web-01: 5 s of silence, 5 intervals of 1 s
+    [fired] = await rig.events.wait(1, state="firing", host_id="web-01")
+    assert (fired.rule_id, fired.severity, fired.value, fired.threshold) == (
+        "offline-test",
+        "critical",
+        5.0,
+        3.0,
+    )
+    assert fired.timestamp == rig.clock.now
+    active = await rig.api.active(ActiveAlertsRequest(host="web-01"))
+    assert [(a.alert_id, a.state, a.metric) for a in active] == [
+        (fired.alert_id, "firing", "host.offline")
+    ]
+
+    rig.clock.advance(3)
+    await rig.sample("web-01", T0 + timedelta(seconds=10))
+    [resolved] = await rig.events.wait(1, state="resolved", host_id="web-01")
+    assert (resolved.alert_id, resolved.duration_seconds) == (fired.alert_id, 3.0)
+    stored = await rig.api.get(fired.alert_id)
+    assert (stored.state, stored.resolved_at, stored.duration_seconds) == (
+        "resolved",
+        rig.clock.now,
+        3.0,
+    )
+    assert [e.kind for e in stored.events] == ["fired", "resolved"]
+    assert len(rig.events.of(state="firing", host_id="web-01")) == 1  # not fired again
+
+
+async def test_the_receiver_gets_one_notification_each_way_per_incident(
+    start_rig: StartRig,
+) -> None:
+    """A CPU alert reaches the webhook as one generic `firing` body, however many samples
+    stay above the threshold, and as one `resolved` body when it clears."""
+    rig = await start_rig(rules=[cpu_rule()])  # > 90 for 60 s, clears at 80
+    for second in (0, 30, 60):  # `for` has elapsed at the third sample
+        await rig.sample("web-01", T0 + timedelta(seconds=second), cpu=95)
+    [fired] = await rig.events.wait(1, state="firing", host_id="web-01")
+    firing = await rig.wait_body(host_id="web-01", kind="firing")
+    assert (firing.status, firing.rule_id, firing.severity) == ("firing", "cpu-test", "critical")
+    assert [(a.alert_id, a.state, a.value) for a in firing.alerts] == [
+        (fired.alert_id, "firing", 95.0)
+    ]
+
+    for second in (90, 120):  # still firing: no second notification
+        await rig.sample("web-01", T0 + timedelta(seconds=second), cpu=97)
+    # Another host's incident, notified by a flush that came after those samples.
+    for second in (0, 30, 60):
+        await rig.sample("db-01", T0 + timedelta(seconds=second), cpu=99)
+    await rig.wait_body(host_id="db-01", kind="firing")
+    assert [b.kind for b in rig.bodies(host_id="web-01")] == ["firing"]
+
+    await rig.sample("web-01", T0 + timedelta(seconds=150), cpu=50)
+    resolved = await rig.wait_body(host_id="web-01", kind="resolved")
+    assert [(a.alert_id, a.state) for a in resolved.alerts] == [(fired.alert_id, "resolved")]
+    # The resolved body came after every flush of the incident: nothing else was sent.
+    assert [b.kind for b in rig.bodies(host_id="web-01")] == ["firing", "resolved"]
+    assert len(rig.events.of(state="firing", host_id="web-01")) == 1
+
+
+async def test_a_silence_holds_back_notifications_but_not_the_record(rig: Rig) -> None:
+    """A silence made through the API reaches the engine (LISTEN): the silenced host's
+    alert fires, is published and stored, yet its receiver is told nothing of it."""
+    await rig.api.create_silence(
+        CreateSilenceRequest(matchers={"host_ids": ["quiet-01"]}, duration_seconds=3600)
+    )
+    probe = AlertEvent(
+        alert_id="probe",
+        rule_id="cpu-test",
+        host_id="quiet-01",
+        severity="critical",
+        state="firing",
+        message="probe",
+        timestamp=T0,
+    )
+    silenced = rig.engine.notifier.silenced
+    assert silenced is not None
+    await wait_until(lambda: silenced(probe), timeout=TIMEOUT, what="the silence in the engine")
+
+    await rig.sample("quiet-01", T0, cpu=95)
+    [quiet] = await rig.events.wait(1, state="firing", host_id="quiet-01")
+    active = await rig.api.active(ActiveAlertsRequest(host="quiet-01"))
+    assert [(a.alert_id, a.state) for a in active] == [(quiet.alert_id, "firing")]
+    await rig.sample("loud-01", T0, cpu=95)
+    await rig.wait_body(host_id="loud-01", kind="firing")  # flushed after quiet-01 fired
+
+    await rig.sample("quiet-01", T0 + timedelta(seconds=30), cpu=50)
+    await rig.sample("loud-01", T0 + timedelta(seconds=30), cpu=50)
+    await rig.events.wait(1, state="resolved", host_id="quiet-01")
+    await rig.wait_body(host_id="loud-01", kind="resolved")
+    assert rig.bodies(host_id="quiet-01") == []
+    assert (await rig.api.get(quiet.alert_id)).state == "resolved"
+
+
+async def test_a_failing_receiver_is_retried_and_given_up_while_evaluation_goes_on(
+    start_rig: StartRig, webhook: WebhookServer, unique: str
+) -> None:
+    """A receiver answering 500 gets max_attempts requests and is then given up (counted);
+    while its retry is held, other hosts' alerts still fire, publish and notify."""
+    failing = Receiver(
+        name=f"fail-{unique}",
+        url=webhook.url("/stuck"),
+        match=Matchers(tags={"route": "flaky"}),
+    )
+    rig = await start_rig(rules=[cpu_rule(for_seconds=0.0)], receivers=[failing])
+
+    def gave_up() -> float:
+        return counter(
+            "mirror_alerts_notifications_failed_total", receiver=failing.name, reason="gave_up"
+        )
+
+    await rig.sample("flaky-01", T0, cpu=95, tags={"route": "flaky"})
+    await wait_until(
+        lambda: webhook.count("/stuck") == 2,
+        timeout=TIMEOUT,
+        what="a 500, then the first retry held by the receiver",
+    )
+    for host in ("web-01", "web-02"):
+        await rig.sample(host, T0, cpu=95)
+        await rig.events.wait(1, state="firing", host_id=host)
+        await rig.wait_body(host_id=host, kind="firing")
+    assert webhook.count("/stuck") == 2  # the failing receiver is still mid-retry
+    assert gave_up() == 0
+
+    webhook.release.set()
+    await wait_until(lambda: gave_up() == 1, timeout=TIMEOUT, what="the delivery given up")
+    assert webhook.count("/stuck") == FAST.max_attempts
+    assert {body["host_id"] for body in webhook.bodies("/stuck")} == {"flaky-01"}
+    assert rig.bodies(host_id="flaky-01", kind="firing")  # the healthy receiver got it
+
+
+async def test_an_ack_reaches_the_engine_and_stops_only_its_repeats(
+    start_rig: StartRig,
+) -> None:
+    """AlertsApi.acknowledge is told to the leading engine by NOTIFY: it holds the alert as
+    acknowledged, and when the repeat interval passes only the unacknowledged one repeats."""
+    rig = await start_rig(rules=[cpu_rule(for_seconds=0.0)], repeat_interval=timedelta(seconds=1))
+    for host in ("acked-01", "firing-01"):
+        await rig.sample(host, T0, cpu=95)
+        await rig.wait_body(host_id=host, kind="firing")
+    [fired] = rig.events.of(state="firing", host_id="acked-01")
+
+    record = await rig.api.acknowledge(AckAlertRequest(id=fired.alert_id, by="alice"))
+    assert (record.state, record.acknowledged_by) == ("acknowledged", "alice")
+    await wait_until(
+        lambda: rig.open_alert_of("acked-01").acknowledged_by == "alice",
+        timeout=TIMEOUT,
+        what="the ack in the engine's evaluator",
+    )
+    [acked] = await rig.events.wait(1, state="acknowledged", host_id="acked-01")
+    assert (acked.alert_id, acked.acknowledged_by) == (fired.alert_id, "alice")
+    assert rig.open_alert_of("firing-01").acknowledged_by is None
+
+    rig.clock.advance(2)  # past the repeat interval, on the engine's clock
+    await rig.wait_body(host_id="firing-01", kind="repeat")
+    assert [b.kind for b in rig.bodies(host_id="acked-01")] == ["firing"]
+
+
+async def test_a_rule_created_and_deleted_through_the_api_applies_live(
+    start_rig: StartRig,
+) -> None:
+    """A rule created while the engine leads is evaluated from the next sample on; deleting
+    it resolves the alert it had open."""
+    rig = await start_rig()
+    await rig.sample("web-01", T0, cpu=95)  # no rule yet: evaluated, nothing fires
+
+    await rig.api.create_rule(WriteRuleRequest(rule=cpu_rule("cpu-live", for_seconds=0.0)))
+    await wait_until(
+        lambda: [rule.id for rule in rig.engine.evaluator.rules] == ["cpu-live"],
+        timeout=TIMEOUT,
+        what="the new rule in the engine",
+    )
+    assert rig.events.events == []
+    await rig.sample("web-01", T0 + timedelta(seconds=30), cpu=96)
+    [fired] = await rig.events.wait(1, state="firing", host_id="web-01")
+    assert (fired.rule_id, fired.value) == ("cpu-live", 96.0)
+
+    await rig.api.delete_rule("cpu-live")
+    [resolved] = await rig.events.wait(1, state="resolved", host_id="web-01")
+    assert resolved.alert_id == fired.alert_id
+    assert "deleted" in resolved.message
+    assert await rig.api.active(ActiveAlertsRequest()) == []
+    assert (await rig.api.get(fired.alert_id)).state == "resolved"
