@@ -104,3 +104,14 @@ async def test_a_standby_replica_takes_over_when_the_leader_dies(alerts: AlertsS
         assert len(alerts.events.of(state="firing", host_id="app-01", rule_id=RULE)) == 1
     finally:
         await standby_http.aclose()
+
+
+async def test_a_graceful_stop_saves_a_snapshot_covering_every_sample(alerts: AlertsStack) -> None:
+    """SIGTERM: what was evaluated is committed and the last snapshot covers it, so a restart
+    resumes exactly after the last sample instead of replaying."""
+    await alerts.add_rule(cpu_rule())
+    await alerts.cpu_series("web-02", [95, 95, 95, 96], step=30.5)
+    await alerts.events.wait(1, state="firing", host_id="web-02", rule_id=RULE)
+    last = (await alerts.js.stream_info("METRICS")).state.last_seq
+    assert await alerts.service.stop() == 0
+    assert await alerts.snapshot_position() == last

@@ -202,6 +202,28 @@ async def test_a_batch_is_stored_all_or_none(conn: Conn) -> None:
     assert await conn.fetchval("SELECT count(*) FROM alert_events") == 0
 
 
+async def test_a_storm_of_mixed_changes_is_stored_in_order(conn: Conn) -> None:
+    """A batch with many hosts firing, some resolving and one firing again, in one go: every
+    change stored once, in order, the second incident of a host beside its first."""
+    hosts = [f"h{i:03d}" for i in range(300)]
+    fired = [change("fired", T0 + timedelta(seconds=60), host_id=h) for h in hosts]
+    resolved = [
+        change("resolved", T0 + timedelta(seconds=90), host_id=h, duration_seconds=30.0)
+        for h in hosts[:100]
+    ]
+    again = change(
+        "fired", T0 + timedelta(seconds=200), host_id="h000", started_at=T0 + timedelta(seconds=140)
+    )
+    batch = [*fired, *resolved, fired[5], again]
+    assert await apply_changes(conn, batch) == [*fired, *resolved, again]
+    states = dict(await conn.fetch("SELECT alert_id, state FROM alerts"))
+    assert len(states) == 301
+    assert sum(1 for state in states.values() if state == "resolved") == 100
+    assert states[again.alert_id] == "firing"
+    kinds = await conn.fetch("SELECT kind, count(*) AS n FROM alert_events GROUP BY kind")
+    assert {row["kind"]: row["n"] for row in kinds} == {"fired": 301, "resolved": 100}
+
+
 async def test_active_lists_open_alerts_and_history_filters(conn: Conn) -> None:
     """Active: firing and acknowledged, newest first. History: by host, state, since, limit."""
     t1, t2, t3 = (T0 + timedelta(minutes=m) for m in (1, 2, 3))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
@@ -55,6 +56,10 @@ FETCH_SECONDS: Final = 1.0
 ACK_WAIT_SECONDS: Final = 60.0
 MAX_DELIVER: Final = 10
 MAX_ACK_PENDING: Final = 20_000
+# Evaluated batches waiting to be stored and published: evaluation of the next batch overlaps
+# the database and bus round trips of the previous ones.
+COMMIT_QUEUE: Final = 4
+DRAIN_SECONDS: Final = 10.0  # at stop, how long committing what was evaluated may take
 RETRY_FIRST_SECONDS: Final = 0.5
 RETRY_MAX_SECONDS: Final = 10.0
 # Silences are re-read on every change notice, and this often in case a notice was missed.
@@ -119,6 +124,17 @@ def _event_of(alert: OpenAlert) -> AlertEvent:
     )
 
 
+@dataclass(frozen=True)
+class _Commit:
+    """One unit for the committer, in evaluation order: changes to store and publish, the
+    samples they came from (acknowledged once done), and events only for the notifier."""
+
+    changes: Sequence[AlertChange] = ()
+    held: Sequence[Msg] = ()
+    evaluated: Sequence[Msg] = ()
+    notify_only: Sequence[AlertChange] = ()
+
+
 class AlertsEngine:
     """Evaluation while leading: consume, evaluate, store, publish, notify, snapshot."""
 
@@ -147,7 +163,10 @@ class AlertsEngine:
         self.position = 0  # the METRICS sequence of the last sample fully handled
         self.lag = 0
         self.leading = False
-        self._lock = asyncio.Lock()  # one change at a time: samples, sweeps, rules, acks
+        # One evaluation at a time (samples, sweeps, rules, acks), each queued for the
+        # committer in the order it ran.
+        self._lock = asyncio.Lock()
+        self._commits: asyncio.Queue[_Commit] = asyncio.Queue(COMMIT_QUEUE)
         self._silences: list[Silence] = []
         self._rules_changed = asyncio.Event()
         self._silences_changed = asyncio.Event()
@@ -167,8 +186,12 @@ class AlertsEngine:
             await conn.add_listener(channel, callback)  # before reading: no change missed
         puller: BatchPuller | None = None
         tasks: list[asyncio.Task[None]] = []
+        self._commits = asyncio.Queue(COMMIT_QUEUE)
+        committer = asyncio.create_task(self._committer(), name="alerts-committer")
+        restored = False
         try:
             await self.restore()
+            restored = True
             puller = await self._bind_consumer()
             await self.dispatcher.start()
             self.leading = True
@@ -182,7 +205,9 @@ class AlertsEngine:
                 self.notifier.run(),
             ]
             tasks = [asyncio.create_task(w) for w in work]  # type: ignore[arg-type]
-            await asyncio.gather(*tasks)
+            # Shielded: a cancelled term still commits what it evaluated (see _drained); a
+            # committer that fails ends the term all the same.
+            await asyncio.gather(asyncio.shield(committer), *tasks)
         finally:
             self.leading = False
             LEADING.set(0)
@@ -192,25 +217,51 @@ class AlertsEngine:
             if puller is not None:
                 with contextlib.suppress(nats.errors.Error):
                     await puller.close()
-            # The last snapshot and the queued notifications, even when cancelled.
-            await asyncio.shield(self._finish(conn))
+            # What was evaluated is committed, then the last snapshot is saved and the queued
+            # notifications sent, even when cancelled.
+            await asyncio.shield(self._finish(conn, committer, restored=restored))
             for channel, callback in listeners:
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(channel, callback)
 
-    async def _finish(self, conn: asyncpg.Connection) -> None:
-        # Only while the lock is still ours: after it was lost, another replica may lead and
-        # save newer state, which an older snapshot must not overwrite.
+    async def _finish(
+        self, conn: asyncpg.Connection, committer: asyncio.Task[None], *, restored: bool
+    ) -> None:
+        # A term that failed before its state was restored has nothing of its own to save.
+        try:
+            drained = await self._drained(committer)
+            if restored and drained and await self._still_leading(conn):
+                await self.save_snapshot()
+        except Exception:
+            log.exception("snapshot.final_failed")
+        await self.dispatcher.close()
+
+    async def _drained(self, committer: asyncio.Task[None]) -> bool:
+        """Let the committer finish what was evaluated (bounded), then stop it; whether it did.
+        A snapshot must not run ahead of the store: the samples it covers would be skipped."""
+        drained = False
+        if committer.done():
+            log.warning("snapshot.final_skipped", reason="the committer ended")
+        else:
+            try:
+                await asyncio.wait_for(self._commits.join(), DRAIN_SECONDS)
+                drained = True
+            except TimeoutError:
+                log.warning("snapshot.final_skipped", uncommitted_batches=self._commits.qsize())
+        committer.cancel()
+        await asyncio.gather(committer, return_exceptions=True)
+        return drained
+
+    @staticmethod
+    async def _still_leading(conn: asyncpg.Connection) -> bool:
+        """Whether the lock's connection still answers: after it failed, another replica may
+        lead and save newer state, which an older snapshot must not overwrite."""
         try:
             await conn.fetchval("SELECT 1", timeout=1.0)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("snapshot.final_skipped", reason=f"the lock's connection failed: {exc}")
-        else:
-            try:
-                await self.save_snapshot()
-            except Exception:
-                log.exception("snapshot.final_failed")
-        await self.dispatcher.close()
+            return False
+        return True
 
     async def restore(self) -> None:
         """Rebuild the state: rules, the snapshot, the open alerts stored since, silences; and
@@ -258,7 +309,7 @@ class AlertsEngine:
                 self.notifier.adopt(_event_of(alert), tags=evaluator.tags_of(alert.host_id))
         changes += evaluator.set_rules(rules, now)  # closes adopted alerts of rules gone
         await self._commit(changes, ())
-        OPEN.set(len(evaluator.open_alerts()))
+        OPEN.set(evaluator.open_count)
         log.info(
             "evaluator.restored",
             position=self.position,
@@ -295,20 +346,30 @@ class AlertsEngine:
     # Samples
 
     async def _consume(self, puller: BatchPuller) -> None:
-        while True:
-            try:
-                msgs = await puller.fetch(BATCH, FETCH_SECONDS, eager=True)
-            except nats.errors.Error as exc:
-                log.warning("evaluator.fetch_failed", error=str(exc))
-                await asyncio.sleep(RETRY_FIRST_SECONDS)
-                continue
-            if msgs:
-                await self.handle(msgs)
-                self.lag = msgs[-1].metadata.num_pending
-                LAG.set(self.lag)
+        # The next batch is pulled while this one is evaluated and committed: the round trips
+        # to NATS overlap the work instead of adding to it. Batches are still handled one at
+        # a time, in stream order.
+        fetching = asyncio.create_task(puller.fetch(BATCH, FETCH_SECONDS, eager=True))
+        try:
+            while True:
+                try:
+                    msgs = await fetching
+                except nats.errors.Error as exc:
+                    log.warning("evaluator.fetch_failed", error=str(exc))
+                    await asyncio.sleep(RETRY_FIRST_SECONDS)
+                    msgs = []
+                fetching = asyncio.create_task(puller.fetch(BATCH, FETCH_SECONDS, eager=True))
+                if msgs:
+                    await self.handle(msgs)
+                    self.lag = msgs[-1].metadata.num_pending
+                    LAG.set(self.lag)
+        finally:
+            fetching.cancel()
+            await asyncio.gather(fetching, return_exceptions=True)
 
     async def handle(self, msgs: Sequence[Msg]) -> None:
-        """Evaluate a fetched batch, commit its changes, then acknowledge its samples."""
+        """Evaluate a fetched batch and queue it for the committer, which stores and publishes
+        its changes, then acknowledges its samples."""
         async with self._lock:
             now = self.clock()
             changes: list[AlertChange] = []
@@ -326,10 +387,7 @@ class AlertsEngine:
                     await self._refuse(msg, f"evaluating it failed: {exc!r}")
                     continue
                 evaluated.append(msg)
-            await self._commit(changes, msgs)
-            for msg in evaluated:
-                await msg.ack()
-            SAMPLES.inc(len(evaluated))
+            await self._commits.put(_Commit(changes=changes, held=msgs, evaluated=evaluated))
             self.position = max(self.position, msgs[-1].metadata.sequence.stream)
 
     async def _refuse(self, msg: Msg, reason: str) -> None:
@@ -340,6 +398,20 @@ class AlertsEngine:
             await msg.nak()
 
     # Changes
+
+    async def _committer(self) -> None:
+        while True:
+            unit = await self._commits.get()
+            try:
+                await self._commit(unit.changes, unit.held)
+                for change in unit.notify_only:
+                    tags = self.evaluator.tags_of(change.host_id)
+                    self.notifier.observe(as_alert_event(change), tags=tags)
+                for msg in unit.evaluated:
+                    await msg.ack()
+                SAMPLES.inc(len(unit.evaluated))
+            finally:
+                self._commits.task_done()
 
     async def _commit(self, changes: Sequence[AlertChange], held: Sequence[Msg]) -> None:
         """Store, publish and notify ``changes``; while PostgreSQL or NATS is down, wait (the
@@ -355,7 +427,7 @@ class AlertsEngine:
             CHANGES.labels(change.kind).inc()
             tags = self.evaluator.tags_of(change.host_id)
             self.notifier.observe(as_alert_event(change), tags=tags)
-        OPEN.set(len(self.evaluator.open_alerts()))
+        OPEN.set(self.evaluator.open_count)
 
     async def _store(self, changes: Sequence[AlertChange]) -> list[AlertChange]:
         async with self.pool.acquire() as conn:
@@ -382,11 +454,15 @@ class AlertsEngine:
     async def sweep(self) -> None:
         """Fire the offline rule for hosts silent too long."""
         async with self._lock:
-            await self._commit(self.evaluator.sweep(self.clock()), ())
+            changes = self.evaluator.sweep(self.clock())
+            if changes:
+                await self._commits.put(_Commit(changes=changes))
 
     async def save_snapshot(self) -> None:
-        """Save the evaluator's state with the stream position it covers."""
+        """Save the evaluator's state with the stream position it covers, once everything
+        evaluated before it is committed."""
         async with self._lock:
+            await self._commits.join()
             snapshot, position = self.evaluator.snapshot(), self.position
         try:
             async with self.pool.acquire() as conn:
@@ -447,7 +523,8 @@ class AlertsEngine:
             return
         async with self._lock:
             changes = self.evaluator.set_rules(rules, self.clock())
-            await self._commit(changes, ())
+            if changes:
+                await self._commits.put(_Commit(changes=changes))
         log.info("rules.reloaded", rules=len(rules), closed=len(changes))
 
     async def _reload_silences(self) -> None:
@@ -457,14 +534,18 @@ class AlertsEngine:
     async def _apply_acks(self) -> None:
         acks, self._acks = self._acks, {}
         async with self._lock:
+            changes: list[AlertChange] = []
             for notice in acks.values():
                 try:
                     change = self.evaluator.acknowledge(notice.alert_id, notice.by, notice.at)
                 except UnknownAlertError:
                     continue  # resolved meanwhile: nothing left to stop repeating
                 if change is not None:
-                    event = as_alert_event(change)
-                    self.notifier.observe(event, tags=self.evaluator.tags_of(change.host_id))
+                    changes.append(change)
+            if changes:
+                # Stored and published by the API that took the ack: only the notifier needs
+                # it, after the changes evaluated before it.
+                await self._commits.put(_Commit(notify_only=changes))
 
     def _silenced(self, event: AlertEvent) -> bool:
         tags = self.evaluator.tags_of(event.host_id)

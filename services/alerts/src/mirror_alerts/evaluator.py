@@ -71,6 +71,16 @@ class Evaluator:
         """The current rules, enabled or not."""
         return list(self._index.rules.values())
 
+    @property
+    def open_count(self) -> int:
+        """How many alerts are open (cheaper than ``len(open_alerts())``)."""
+        return len(self._alerts)
+
+    @property
+    def host_count(self) -> int:
+        """How many hosts the evaluator knows."""
+        return len(self._hosts)
+
     def open_alerts(self) -> list[OpenAlert]:
         """Every open alert (firing or acknowledged), oldest first."""
         alerts = [alert for host in self._hosts.values() for alert in host.open.values()]
@@ -148,11 +158,16 @@ class Evaluator:
         by_metric = applicable.by_metric
         if not by_metric:
             return changes
+        held = host.open or host.pending
         for metric, resource, value in readings(previous, sample, applicable.wanted):
             for rule in by_metric[metric]:
-                if not (host.open or host.pending or rule.fires(value, rule.threshold)):
-                    continue  # the common case: nothing held, nothing to hold
+                if not rule.fires(value, rule.threshold) and not (
+                    held
+                    and ((rule.id, resource) in host.open or (rule.id, resource) in host.pending)
+                ):
+                    continue  # the common case: not crossing, and nothing held for this key
                 self._step(host_id, host, rule, resource, value, at, changes)
+                held = host.open or host.pending
         return changes
 
     def sweep(self, now: datetime) -> list[AlertChange]:

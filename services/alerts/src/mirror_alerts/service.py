@@ -50,8 +50,8 @@ def main(config: AlertsConfig) -> int:
         async def details() -> dict[str, int | float | str]:
             return {
                 "role": "leader" if engine.leading else "standby",
-                "hosts_known": len(engine.evaluator.snapshot().hosts) if engine.leading else 0,
-                "open_alerts": len(engine.evaluator.open_alerts()) if engine.leading else 0,
+                "hosts_known": engine.evaluator.host_count if engine.leading else 0,
+                "open_alerts": engine.evaluator.open_count if engine.leading else 0,
                 # How many rules the evaluator holds: a rule just created is evaluated once
                 # this counts it (it arrives by LISTEN, a moment after the API's answer).
                 "rules": len(engine.evaluator.rules) if engine.leading else 0,

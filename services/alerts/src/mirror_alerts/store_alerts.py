@@ -34,27 +34,34 @@ _COLUMNS: Final = (
     "alert_id, rule_id, host_id, resource, metric, severity, state, value, threshold, "
     "message, fired_at, acknowledged_by, acknowledged_at, resolved_at, duration_seconds"
 )
+# Each statement takes a run of changes of one kind as arrays (one round trip for a storm).
 # ON CONFLICT DO NOTHING: a replayed fire (same deterministic alert id) changes nothing.
 INSERT_FIRED: Final = """
 INSERT INTO alerts (alert_id, rule_id, host_id, resource, metric, severity, state, value,
                     threshold, message, fired_at)
-VALUES ($1, $2, $3, $4, $5, $6, 'firing', $7, $8, $9, $10)
+SELECT a, r, h, res, m, s, 'firing', v, t, msg, f
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::float8[], $8::float8[], $9::text[], $10::timestamptz[])
+     AS x(a, r, h, res, m, s, v, t, msg, f)
 ON CONFLICT (alert_id) DO NOTHING
 RETURNING alert_id
 """
 UPDATE_ACKNOWLEDGED: Final = """
-UPDATE alerts SET state = 'acknowledged', acknowledged_by = $2, acknowledged_at = $3
-WHERE alert_id = $1 AND state = 'firing'
-RETURNING alert_id
+UPDATE alerts SET state = 'acknowledged', acknowledged_by = x.b, acknowledged_at = x.at
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS x(a, b, at)
+WHERE alerts.alert_id = x.a AND alerts.state = 'firing'
+RETURNING alerts.alert_id
 """
 UPDATE_RESOLVED: Final = """
-UPDATE alerts SET state = 'resolved', resolved_at = $2, duration_seconds = $3
-WHERE alert_id = $1 AND state <> 'resolved'
-RETURNING alert_id
+UPDATE alerts SET state = 'resolved', resolved_at = x.at, duration_seconds = x.d
+FROM unnest($1::text[], $2::timestamptz[], $3::float8[]) AS x(a, at, d)
+WHERE alerts.alert_id = x.a AND alerts.state <> 'resolved'
+RETURNING alerts.alert_id
 """
-INSERT_EVENT: Final = """
+INSERT_EVENTS: Final = """
 INSERT INTO alert_events (alert_id, at, kind, state, actor, value, message)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                     $6::float8[], $7::text[])
 """
 SELECT_ALERT: Final = f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = $1"  # noqa: S608
 SELECT_ACTIVE: Final = f"""
@@ -83,42 +90,61 @@ def _record(row: asyncpg.Record, events: list[AlertEventRecord] | None = None) -
     return msgspec.convert(fields, AlertRecord)
 
 
-async def _apply(conn: Conn, change: AlertChange) -> bool:
-    if change.kind == "fired":
-        found = await conn.fetchval(
+def _runs(changes: Sequence[AlertChange]) -> list[list[AlertChange]]:
+    """``changes`` cut into runs of one kind, each alert at most once per run, in order."""
+    runs: list[list[AlertChange]] = []
+    ids: set[str] = set()
+    for change in changes:
+        run = runs[-1] if runs else None
+        if run is None or run[0].kind != change.kind or change.alert_id in ids:
+            runs.append([change])
+            ids = {change.alert_id}
+        else:
+            run.append(change)
+            ids.add(change.alert_id)
+    return runs
+
+
+async def _apply_run(conn: Conn, run: Sequence[AlertChange]) -> list[AlertChange]:
+    kind = run[0].kind
+    ids = [c.alert_id for c in run]
+    if kind == "fired":
+        rows = await conn.fetch(
             INSERT_FIRED,
-            change.alert_id,
-            change.rule_id,
-            change.host_id,
-            change.resource,
-            change.metric,
-            change.severity,
-            change.value,
-            change.threshold,
-            change.message,
-            change.at,
+            ids,
+            [c.rule_id for c in run],
+            [c.host_id for c in run],
+            [c.resource for c in run],
+            [c.metric for c in run],
+            [c.severity for c in run],
+            [c.value for c in run],
+            [c.threshold for c in run],
+            [c.message for c in run],
+            [c.at for c in run],
         )
-    elif change.kind == "acknowledged":
-        by = change.acknowledged_by or SYSTEM_ACTOR
-        found = await conn.fetchval(UPDATE_ACKNOWLEDGED, change.alert_id, by, change.at)
+    elif kind == "acknowledged":
+        by = [c.acknowledged_by or SYSTEM_ACTOR for c in run]
+        rows = await conn.fetch(UPDATE_ACKNOWLEDGED, ids, by, [c.at for c in run])
     else:
-        found = await conn.fetchval(
-            UPDATE_RESOLVED, change.alert_id, change.at, change.duration_seconds
+        durations = [c.duration_seconds for c in run]
+        rows = await conn.fetch(UPDATE_RESOLVED, ids, [c.at for c in run], durations)
+    found = {row["alert_id"] for row in rows}
+    applied = [c for c in run if c.alert_id in found]
+    if applied:
+        await conn.execute(
+            INSERT_EVENTS,
+            [c.alert_id for c in applied],
+            [c.at for c in applied],
+            [c.kind for c in applied],
+            [_STATE_OF[c.kind] for c in applied],
+            [
+                (c.acknowledged_by if c.kind == "acknowledged" else None) or SYSTEM_ACTOR
+                for c in applied
+            ],
+            [c.value for c in applied],
+            [c.message for c in applied],
         )
-    if found is None:
-        return False
-    actor = change.acknowledged_by if change.kind == "acknowledged" else None
-    await conn.execute(
-        INSERT_EVENT,
-        change.alert_id,
-        change.at,
-        change.kind,
-        _STATE_OF[change.kind],
-        actor or SYSTEM_ACTOR,
-        change.value,
-        change.message,
-    )
-    return True
+    return applied
 
 
 async def apply_changes(conn: Conn, changes: Sequence[AlertChange]) -> list[AlertChange]:
@@ -126,13 +152,13 @@ async def apply_changes(conn: Conn, changes: Sequence[AlertChange]) -> list[Aler
     something.
 
     Replays are harmless: a fire of a stored alert id, an ack of an alert not firing, or a
-    resolve of an alert resolved (or never stored) is skipped, without an event.
+    resolve of an alert resolved (or never stored) is skipped, without an event. Consecutive
+    changes of one kind are stored by one statement.
     """
     applied: list[AlertChange] = []
     async with conn.transaction():
-        for change in changes:
-            if await _apply(conn, change):
-                applied.append(change)
+        for run in _runs(changes):
+            applied += await _apply_run(conn, run)
     return applied
 
 
@@ -168,7 +194,7 @@ async def acknowledge(conn: Conn, change: AlertChange) -> bool:
     """Store an operator's ``acknowledged`` change and tell every replica, in one transaction;
     False if the alert was not firing any more (resolved or acknowledged meanwhile)."""
     async with conn.transaction():
-        if not await _apply(conn, change):
+        if not await _apply_run(conn, [change]):
             return False
         notice = AckNotice(
             alert_id=change.alert_id, by=change.acknowledged_by or SYSTEM_ACTOR, at=change.at

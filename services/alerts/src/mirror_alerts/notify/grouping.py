@@ -66,6 +66,12 @@ class _Group:
     alerts: dict[str, _Tracked] = field(default_factory=dict)  # by resource
     pending_since: datetime | None = None  # first un-notified firing alert arrived
     last_sent: datetime | None = None
+    # When flush() must look at the group again: after an event (dirty), at its next wait or
+    # repeat (next_due), or at every flush while some of its alerts are silenced (watch: the
+    # silence may end). The others are skipped, so a flush over 20,000 quiet groups is cheap.
+    dirty: bool = True
+    next_due: datetime | None = None
+    watch: bool = False
 
 
 class Grouper:
@@ -107,6 +113,7 @@ class Grouper:
             self._groups[key] = group
         if tags is not None:
             group.tags = dict(tags)
+        group.dirty = True
         tracked = group.alerts.get(event.resource)
         if tracked is not None and _is_older(event, tracked.event):
             return "stale"  # e.g. a redelivery after the alert moved on
@@ -144,12 +151,27 @@ class Grouper:
         """The notifications due at `now`; call it on a timer (every second or so)."""
         out: list[Notification] = []
         for key, group in list(self._groups.items()):
+            due = group.next_due is not None and now >= group.next_due
+            if not (group.dirty or group.watch or due):
+                continue
+            group.dirty = False
             notification = self._flush_group(group, now, silenced)
             if notification is not None:
                 out.append(notification)
             if all(t.event.state == "resolved" for t in group.alerts.values()):
                 del self._groups[key]
+            else:
+                self._schedule(group)
         return out
+
+    def _schedule(self, group: _Group) -> None:
+        dues: list[datetime] = []
+        if group.pending_since is not None:
+            dues.append(group.pending_since + self.group_wait)
+        firing = any(t.event.state == "firing" for t in group.alerts.values())
+        if group.last_sent is not None and firing:
+            dues.append(group.last_sent + self.repeat_interval)
+        group.next_due = min(dues, default=None)
 
     def _flush_group(
         self, group: _Group, now: datetime, silenced: Silenced | None
@@ -159,6 +181,7 @@ class Grouper:
             told = [t for t in group.alerts.values() if t.notified]
             return self._make(group, "resolved", told, now) if told else None
         visible = [t for t in open_ if silenced is None or not silenced(t.event)]
+        group.watch = len(visible) < len(open_)
         fresh = any(not t.notified for t in visible)
         if not fresh:
             group.pending_since = None  # what waited resolved or was silenced meanwhile
