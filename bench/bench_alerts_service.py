@@ -34,12 +34,12 @@ import httpx
 import msgspec
 import nats
 import nats.aio.client
-import psutil
 from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from bench_alerts_evaluator import fifty_rules
+from process_cpu import cpu_by_part
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
@@ -121,23 +121,6 @@ async def publish(nc: nats.aio.client.Client, samples: list[object]) -> int:
 PARTS = (("alerts", "mirror_alerts"), ("nats", "nats-server"), ("postgres", "postgres"))
 
 
-def cpu_by_part() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by this process and each kind of child."""
-    own = psutil.Process().cpu_times()
-    used = {"bench": own.user + own.system}
-    for child in psutil.Process().children(recursive=True):
-        try:
-            line = " ".join(child.cmdline())
-            times = child.cpu_times()
-        except psutil.Error:
-            continue  # ended meanwhile
-        for name, marker in PARTS:
-            if marker in line:
-                used[name] = used.get(name, 0.0) + times.user + times.system
-                break
-    return used
-
-
 async def throughput(
     nc: nats.aio.client.Client, spec: PartSpec, http: httpx.AsyncClient, hosts: int, ticks: int
 ) -> None:
@@ -161,7 +144,7 @@ async def throughput(
         backlog += fleet.tick(start + k * INTERVAL)
     published = await publish(nc, backlog)
     service = Supervised(spec)
-    parts_before = cpu_by_part()
+    parts_before = cpu_by_part(PARTS)
     began = time.perf_counter()
     await service.start()
     first_seen = last_seen = None
@@ -174,7 +157,7 @@ async def throughput(
             if seen > 0 and first_seen is None:
                 first_seen = now
             last_seen = now
-    parts_after = cpu_by_part()
+    parts_after = cpu_by_part(PARTS)
     assert first_seen is not None
     assert last_seen is not None
     wall = max(last_seen - first_seen, 1e-3)

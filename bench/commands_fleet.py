@@ -18,12 +18,13 @@ import msgspec
 import nats
 import nats.aio.client
 import nats.errors
-import psutil
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 # Run directly as the executors' process too, not only imported by bench_commands.py.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import process_cpu
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.commands.publisher import result_msg_id, running_msg_id
@@ -80,20 +81,8 @@ async def publish_samples(nc: nats.aio.client.Client, hosts: int, seed: int) -> 
 
 
 def cpu_by_part() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by this process and each kind of child."""
-    parts = {"bench": psutil.Process().cpu_times()}
-    used: dict[str, float] = {"bench": parts["bench"].user + parts["bench"].system}
-    for child in psutil.Process().children(recursive=True):
-        try:
-            line = " ".join(child.cmdline())
-            times = child.cpu_times()
-        except psutil.Error:
-            continue  # ended meanwhile
-        for name, marker in PARTS:
-            if marker in line:
-                used[name] = used.get(name, 0.0) + times.user + times.system
-                break
-    return used
+    """CPU seconds used so far by this process ("bench") and each of PARTS' processes."""
+    return process_cpu.cpu_by_part(PARTS)
 
 
 def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -> str:

@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from mirror_schema.alert_api import AlertRecord
 from mirror_schema.alerts import AlertEvent, AlertSeverity, AlertState
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "PendingTimer",
     "alert_id_for",
     "as_alert_event",
+    "event_of_open",
+    "open_alert_of",
 ]
 
 ChangeKind = Literal["fired", "acknowledged", "resolved"]
@@ -124,4 +127,40 @@ def as_alert_event(change: AlertChange) -> AlertEvent:
         threshold=change.threshold,
         acknowledged_by=change.acknowledged_by,
         duration_seconds=change.duration_seconds,
+    )
+
+
+def open_alert_of(record: AlertRecord) -> OpenAlert:
+    """The evaluator's form of an open alert read back from the store (its condition's start
+    is not stored: the fire time stands in for it)."""
+    return OpenAlert(
+        alert_id=record.alert_id,
+        rule_id=record.rule_id,
+        host_id=record.host_id,
+        resource=record.resource,
+        metric=record.metric,
+        severity=record.severity,
+        started_at=record.fired_at,
+        fired_at=record.fired_at,
+        value=record.value,
+        threshold=record.threshold,
+        acknowledged_by=record.acknowledged_by,
+        acknowledged_at=record.acknowledged_at,
+    )
+
+
+def event_of_open(alert: OpenAlert) -> AlertEvent:
+    """The AlertEvent of an alert open before this replica took over, for the notifier."""
+    return AlertEvent(
+        alert_id=alert.alert_id,
+        rule_id=alert.rule_id,
+        host_id=alert.host_id,
+        severity=alert.severity,
+        state="firing" if alert.acknowledged_by is None else "acknowledged",
+        message="open before this replica took over",
+        timestamp=alert.fired_at,
+        resource=alert.resource,
+        value=alert.value,
+        threshold=alert.threshold,
+        acknowledged_by=alert.acknowledged_by,
     )

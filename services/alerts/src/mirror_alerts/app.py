@@ -6,16 +6,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import msgspec
-import structlog
 from fastapi import FastAPI, Request, Response
 
 from mirror_alerts import metrics
-from mirror_alerts.errors import AlertsError, InvalidRequestError
+from mirror_alerts.errors import InvalidRequestError
 from mirror_alerts.handlers import decode_body
 from mirror_alerts.operations import TRANSIENT, AlertsApi
 from mirror_runtime.app import service_app
+from mirror_runtime.doors import guard_http, json_response
 from mirror_runtime.health import Dependencies
-from mirror_schema import codec
 from mirror_schema.alert_api import (
     AckAlertRequest,
     ActiveAlertsRequest,
@@ -27,8 +26,6 @@ from mirror_schema.alert_api import (
 from mirror_schema.field_errors import field_error
 
 __all__ = ["create_app"]
-
-log = structlog.get_logger()
 
 
 class _Actor(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,14 +44,6 @@ class Items(msgspec.Struct, frozen=True, kw_only=True):
     items: list[Any]
 
 
-def _json(body: object, status: int = 200) -> Response:
-    return Response(content=codec.encode(body), status_code=status, media_type="application/json")
-
-
-def _error(status: int, detail: str) -> Response:
-    return _json({"detail": detail}, status)
-
-
 def _query(type_: type[msgspec.Struct], params: Mapping[str, str]) -> Any:
     """A query string as a request struct: strings converted, unknown names refused."""
     try:
@@ -65,17 +54,7 @@ def _query(type_: type[msgspec.Struct], params: Mapping[str, str]) -> Any:
 
 async def _guard(operation: str, run: Callable[[], Awaitable[Response]]) -> Response:
     """Run one route; its errors become 4xx with a detail naming the field, or 503."""
-    try:
-        response = await run()
-    except AlertsError as exc:
-        metrics.REQUESTS.labels(operation, "http", exc.code).inc()
-        return _error(exc.status, exc.detail)
-    except TRANSIENT as exc:
-        metrics.REQUESTS.labels(operation, "http", "unavailable").inc()
-        log.warning("request.unavailable", operation=operation, error=str(exc))
-        return _error(503, f"the service cannot reach NATS or PostgreSQL ({exc}); try again")
-    metrics.REQUESTS.labels(operation, "http", "ok").inc()
-    return response
+    return await guard_http(operation, run, requests=metrics.REQUESTS, transient=TRANSIENT)
 
 
 def _rule_write(body: bytes, by: str | None = None) -> WriteRuleRequest:
@@ -90,7 +69,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     async def active(request: Request) -> Response:
         async def run() -> Response:
             query = _query(ActiveAlertsRequest, request.query_params)
-            return _json(Items(items=await api.active(query)))
+            return json_response(Items(items=await api.active(query)))
 
         return await _guard("active", run)
 
@@ -98,7 +77,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     async def history(request: Request) -> Response:
         async def run() -> Response:
             query = _query(ListAlertsRequest, request.query_params)
-            return _json(Items(items=await api.history(query)))
+            return json_response(Items(items=await api.history(query)))
 
         return await _guard("list", run)
 
@@ -106,21 +85,21 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     @app.get("/api/alerts/rules")
     async def rules() -> Response:
         async def run() -> Response:
-            return _json(Items(items=await api.rules()))
+            return json_response(Items(items=await api.rules()))
 
         return await _guard("rules_list", run)
 
     @app.get("/api/alerts/rules/{rule_id}")
     async def rule(rule_id: str) -> Response:
         async def run() -> Response:
-            return _json(await api.rule(rule_id))
+            return json_response(await api.rule(rule_id))
 
         return await _guard("rules_get", run)
 
     @app.post("/api/alerts/rules")
     async def create_rule(request: Request) -> Response:
         async def run() -> Response:
-            return _json(await api.create_rule(_rule_write(await request.body())), 201)
+            return json_response(await api.create_rule(_rule_write(await request.body())), 201)
 
         return await _guard("rules_create", run)
 
@@ -128,7 +107,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     async def replace_rule(rule_id: str, request: Request) -> Response:
         async def run() -> Response:
             write = _rule_write(await request.body())
-            return _json(await api.replace_rule(rule_id, write))
+            return json_response(await api.replace_rule(rule_id, write))
 
         return await _guard("rules_update", run)
 
@@ -143,7 +122,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     @app.get("/api/alerts/silences")
     async def silences() -> Response:
         async def run() -> Response:
-            return _json(Items(items=await api.silences()))
+            return json_response(Items(items=await api.silences()))
 
         return await _guard("silences_list", run)
 
@@ -151,7 +130,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     async def create_silence(request: Request) -> Response:
         async def run() -> Response:
             body = decode_body(_CREATE_SILENCE, await request.body())
-            return _json(await api.create_silence(body), 201)
+            return json_response(await api.create_silence(body), 201)
 
         return await _guard("silences_create", run)
 
@@ -166,7 +145,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     @app.get("/api/alerts/{alert_id}")
     async def get(alert_id: str) -> Response:
         async def run() -> Response:
-            return _json(await api.get(alert_id))
+            return json_response(await api.get(alert_id))
 
         return await _guard("get", run)
 
@@ -174,7 +153,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     async def ack(alert_id: str, request: Request) -> Response:
         async def run() -> Response:
             actor = decode_body(_ACTOR, await request.body())
-            return _json(await api.acknowledge(AckAlertRequest(id=alert_id, by=actor.by)))
+            return json_response(await api.acknowledge(AckAlertRequest(id=alert_id, by=actor.by)))
 
         return await _guard("ack", run)
 

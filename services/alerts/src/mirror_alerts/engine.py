@@ -1,10 +1,11 @@
 """AlertsEngine: the leading replica's evaluation, from METRICS to stored, published, notified.
 
-A sample is acknowledged only once the changes it caused are stored in PostgreSQL and
-published on ``alerts.events.<host>``. Every ``snapshot_seconds`` the evaluator's state is
+Evaluation runs one batch at a time under a lock; the committer (committer.py) stores the
+changes in PostgreSQL, publishes them on ``alerts.events.<host>`` and only then acknowledges
+the samples. Every ``snapshot_seconds`` the evaluator's state is
 saved with the stream sequence it covers; a new leader (a restart, a standby taking over)
-restores it, adopts the open alerts stored since, and replays METRICS from the next sequence,
-so nothing acknowledged is lost and no alert fires twice.
+restores it, adopts the open alerts stored since, and replays METRICS from the next sequence
+(resume.py), so nothing acknowledged is lost and no alert fires twice.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import asyncpg
 import msgspec
@@ -24,10 +24,10 @@ import nats.js.errors
 import prometheus_client
 import structlog
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mirror_alerts import store, store_alerts, store_silences, store_snapshot
-from mirror_alerts.alert_state import AlertChange, OpenAlert, as_alert_event
+from mirror_alerts.alert_state import AlertChange, event_of_open
+from mirror_alerts.committer import Committer, CommitUnit
 from mirror_alerts.config import AlertsConfig
 from mirror_alerts.evaluator import Evaluator, UnknownAlertError
 from mirror_alerts.notify.dispatcher import Dispatcher
@@ -35,12 +35,12 @@ from mirror_alerts.notify.grouping import Grouper
 from mirror_alerts.notify.notifier import Notifier
 from mirror_alerts.operations import TRANSIENT
 from mirror_alerts.publisher import EventPublisher
+from mirror_alerts.resume import DURABLE, bind_consumer, resume_state
 from mirror_alerts.rules import RuleError
 from mirror_alerts.silences import Silence, is_silenced
 from mirror_runtime.deadletter import dead_letter
 from mirror_runtime.pull import BatchPuller
-from mirror_schema import codec, streams, subjects
-from mirror_schema.alert_api import AlertRecord
+from mirror_schema import codec
 from mirror_schema.alerts import AlertEvent
 from mirror_schema.errors import SchemaError
 
@@ -48,34 +48,15 @@ __all__ = ["AlertsEngine"]
 
 log = structlog.get_logger()
 
-T = TypeVar("T")
-
-DURABLE: Final = streams.CONSUMER_ALERTS
 BATCH: Final = 500
 FETCH_SECONDS: Final = 1.0
-ACK_WAIT_SECONDS: Final = 60.0
-MAX_DELIVER: Final = 10
-MAX_ACK_PENDING: Final = 20_000
-# Evaluated batches waiting to be stored and published: evaluation of the next batch overlaps
-# the database and bus round trips of the previous ones.
-COMMIT_QUEUE: Final = 4
 DRAIN_SECONDS: Final = 10.0  # at stop, how long committing what was evaluated may take
-RETRY_FIRST_SECONDS: Final = 0.5
-RETRY_MAX_SECONDS: Final = 10.0
+RETRY_SECONDS: Final = 0.5
 # Silences are re-read on every change notice, and this often in case a notice was missed.
 SILENCES_REFRESH_SECONDS: Final = 60.0
-# A change re-derived by a replay is published again only if the stream can still drop it as
-# a duplicate (same Nats-Msg-Id within the window); older ones were published long ago.
-REPUBLISH_WINDOW: Final = timedelta(seconds=streams.DUPLICATE_WINDOW_SECONDS * 0.9)
 
-SAMPLES = prometheus_client.Counter(
-    "mirror_alerts_samples_evaluated_total", "Samples evaluated by the leading replica"
-)
 REFUSED = prometheus_client.Counter(
     "mirror_alerts_samples_refused_total", "Samples dead-lettered: undecodable or crashing"
-)
-CHANGES = prometheus_client.Counter(
-    "mirror_alerts_changes_total", "Alert changes stored and published, by kind", ["kind"]
 )
 LEADING = prometheus_client.Gauge(
     "mirror_alerts_leader", "1 while this replica is the one evaluating"
@@ -88,51 +69,6 @@ LAG = prometheus_client.Gauge(
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def open_alert_of(record: AlertRecord) -> OpenAlert:
-    """The evaluator's form of an open alert read back from the store."""
-    return OpenAlert(
-        alert_id=record.alert_id,
-        rule_id=record.rule_id,
-        host_id=record.host_id,
-        resource=record.resource,
-        metric=record.metric,
-        severity=record.severity,
-        started_at=record.fired_at,
-        fired_at=record.fired_at,
-        value=record.value,
-        threshold=record.threshold,
-        acknowledged_by=record.acknowledged_by,
-        acknowledged_at=record.acknowledged_at,
-    )
-
-
-def _event_of(alert: OpenAlert) -> AlertEvent:
-    return AlertEvent(
-        alert_id=alert.alert_id,
-        rule_id=alert.rule_id,
-        host_id=alert.host_id,
-        severity=alert.severity,
-        state="firing" if alert.acknowledged_by is None else "acknowledged",
-        message="open before this replica took over",
-        timestamp=alert.fired_at,
-        resource=alert.resource,
-        value=alert.value,
-        threshold=alert.threshold,
-        acknowledged_by=alert.acknowledged_by,
-    )
-
-
-@dataclass(frozen=True)
-class _Commit:
-    """One unit for the committer, in evaluation order: changes to store and publish, the
-    samples they came from (acknowledged once done), and events only for the notifier."""
-
-    changes: Sequence[AlertChange] = ()
-    held: Sequence[Msg] = ()
-    evaluated: Sequence[Msg] = ()
-    notify_only: Sequence[AlertChange] = ()
 
 
 class AlertsEngine:
@@ -166,12 +102,22 @@ class AlertsEngine:
         # One evaluation at a time (samples, sweeps, rules, acks), each queued for the
         # committer in the order it ran.
         self._lock = asyncio.Lock()
-        self._commits: asyncio.Queue[_Commit] = asyncio.Queue(COMMIT_QUEUE)
+        self.committer = self._new_committer()
         self._silences: list[Silence] = []
         self._rules_changed = asyncio.Event()
         self._silences_changed = asyncio.Event()
         self._acks: dict[str, store_alerts.AckNotice] = {}
         self._acked = asyncio.Event()
+
+    def _new_committer(self) -> Committer:
+        # tags_of reads the evaluator of the moment: restore() replaces it.
+        return Committer(
+            self.pool,
+            self.publisher,
+            self.notifier,
+            lambda host_id: self.evaluator.tags_of(host_id),
+            self.clock,
+        )
 
     # Leading
 
@@ -186,13 +132,13 @@ class AlertsEngine:
             await conn.add_listener(channel, callback)  # before reading: no change missed
         puller: BatchPuller | None = None
         tasks: list[asyncio.Task[None]] = []
-        self._commits = asyncio.Queue(COMMIT_QUEUE)
-        committer = asyncio.create_task(self._committer(), name="alerts-committer")
+        self.committer = self._new_committer()
+        committer = asyncio.create_task(self.committer.run(), name="alerts-committer")
         restored = False
         try:
             await self.restore()
             restored = True
-            puller = await self._bind_consumer()
+            puller = await bind_consumer(self.nc, self.position)
             await self.dispatcher.start()
             self.leading = True
             LEADING.set(1)
@@ -205,7 +151,7 @@ class AlertsEngine:
                 self.notifier.run(),
             ]
             tasks = [asyncio.create_task(w) for w in work]  # type: ignore[arg-type]
-            # Shielded: a cancelled term still commits what it evaluated (see _drained); a
+            # Shielded: a cancelled term still commits what it evaluated (see _finish); a
             # committer that fails ends the term all the same.
             await asyncio.gather(asyncio.shield(committer), *tasks)
         finally:
@@ -229,28 +175,13 @@ class AlertsEngine:
     ) -> None:
         # A term that failed before its state was restored has nothing of its own to save.
         try:
-            drained = await self._drained(committer)
+            # A snapshot must not run ahead of the store: the samples it covers are skipped.
+            drained = await self.committer.drain(committer, DRAIN_SECONDS)
             if restored and drained and await self._still_leading(conn):
                 await self.save_snapshot()
         except Exception:
             log.exception("snapshot.final_failed")
         await self.dispatcher.close()
-
-    async def _drained(self, committer: asyncio.Task[None]) -> bool:
-        """Let the committer finish what was evaluated (bounded), then stop it; whether it did.
-        A snapshot must not run ahead of the store: the samples it covers would be skipped."""
-        drained = False
-        if committer.done():
-            log.warning("snapshot.final_skipped", reason="the committer ended")
-        else:
-            try:
-                await asyncio.wait_for(self._commits.join(), DRAIN_SECONDS)
-                drained = True
-            except TimeoutError:
-                log.warning("snapshot.final_skipped", uncommitted_batches=self._commits.qsize())
-        committer.cancel()
-        await asyncio.gather(committer, return_exceptions=True)
-        return drained
 
     @staticmethod
     async def _still_leading(conn: asyncpg.Connection) -> bool:
@@ -264,39 +195,12 @@ class AlertsEngine:
         return True
 
     async def restore(self) -> None:
-        """Rebuild the state: rules, the snapshot, the open alerts stored since, silences; and
-        decide where in METRICS to resume (``self.position``; 0: each host's latest sample)."""
-        now = self.clock()
-        async with self.pool.acquire() as conn:
-            rules = [stored.rule for stored in await store.list_rules(conn)]
-            saved = await store_snapshot.load_snapshot(conn)
-            active = await store_alerts.list_active(conn)
-            self._silences = await store_silences.list_silences(conn, now)
-        info = await self.js.stream_info(streams.METRICS.name)
-        evaluator = Evaluator(rules)
-        changes: list[AlertChange] = []
-        self.position = 0
-        if saved is not None:
-            try:
-                changes += evaluator.restore(saved.snapshot, now)
-                self.position = saved.position
-            except ValueError as exc:
-                log.error("snapshot.unusable", error=str(exc))
-        backlog = info.state.last_seq - self.position
-        if self.position > 0 and not 0 <= backlog <= self.config.max_replay:
-            log.warning(
-                "evaluator.replay_skipped",
-                position=self.position,
-                last_seq=info.state.last_seq,
-                max_replay=self.config.max_replay,
-            )
-            self.position = 0
-        stored_open = {record.alert_id for record in active}
-        if self.position == 0:
-            # Nothing replayed: an alert of the snapshot that resolved since stays resolved.
-            evaluator.keep_only(stored_open)
-        adopted = evaluator.adopt(open_alert_of(record) for record in active)
-        self.evaluator = evaluator
+        """Rebuild the state from PostgreSQL and decide where in METRICS to resume."""
+        resumed = await resume_state(
+            self.pool, self.js, max_replay=self.config.max_replay, now=self.clock()
+        )
+        self.evaluator, self.position = resumed.evaluator, resumed.position
+        self._silences = resumed.silences
         # A fresh grouper too: groups from an earlier term may have resolved under another
         # leader. It learns the alerts open in the store; one the snapshot holds that resolved
         # since is resolved again by the replay, which the store (and so the grouper) ignores.
@@ -304,44 +208,20 @@ class AlertsEngine:
             group_wait=self.config.group_wait, repeat_interval=self.config.repeat_interval
         )
         self.notifier.grouper = self.grouper
-        for alert in evaluator.open_alerts():
-            if alert.alert_id in stored_open:
-                self.notifier.adopt(_event_of(alert), tags=evaluator.tags_of(alert.host_id))
-        changes += evaluator.set_rules(rules, now)  # closes adopted alerts of rules gone
-        await self._commit(changes, ())
-        OPEN.set(evaluator.open_count)
+        for alert in self.evaluator.open_alerts():
+            if alert.alert_id in resumed.stored_open:
+                tags = self.evaluator.tags_of(alert.host_id)
+                self.notifier.adopt(event_of_open(alert), tags=tags)
+        await self.committer.commit(resumed.changes)
+        OPEN.set(self.evaluator.open_count)
         log.info(
             "evaluator.restored",
             position=self.position,
-            rules=len(rules),
-            open_alerts=len(evaluator.open_alerts()),
-            adopted=adopted,
-            snapshot_saved_at=None if saved is None else saved.saved_at.isoformat(),
+            rules=len(resumed.rules),
+            open_alerts=self.evaluator.open_count,
+            adopted=resumed.adopted,
+            snapshot_saved_at=None if resumed.saved_at is None else resumed.saved_at.isoformat(),
         )
-
-    async def _bind_consumer(self) -> BatchPuller:
-        """(Re)create the durable consumer at the restored position; the leader alone pulls."""
-        config = ConsumerConfig(
-            durable_name=DURABLE,
-            filter_subject=subjects.METRICS_RAW_ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=MAX_DELIVER,
-            ack_wait=ACK_WAIT_SECONDS,
-            max_ack_pending=MAX_ACK_PENDING,
-        )
-        if self.position > 0:
-            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = self.position + 1
-            log.info("evaluator.replaying", from_seq=self.position + 1)
-        else:
-            # No usable position: every host's latest sample, so that each is known at once.
-            config.deliver_policy = DeliverPolicy.LAST_PER_SUBJECT
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await self.js.delete_consumer(streams.METRICS.name, DURABLE)
-        await self.js.add_consumer(streams.METRICS.name, config=config)
-        puller = BatchPuller(self.nc, streams.METRICS.name, DURABLE)
-        await puller.start()
-        return puller
 
     # Samples
 
@@ -356,7 +236,7 @@ class AlertsEngine:
                     msgs = await fetching
                 except nats.errors.Error as exc:
                     log.warning("evaluator.fetch_failed", error=str(exc))
-                    await asyncio.sleep(RETRY_FIRST_SECONDS)
+                    await asyncio.sleep(RETRY_SECONDS)
                     msgs = []
                 fetching = asyncio.create_task(puller.fetch(BATCH, FETCH_SECONDS, eager=True))
                 if msgs:
@@ -387,7 +267,9 @@ class AlertsEngine:
                     await self._refuse(msg, f"evaluating it failed: {exc!r}")
                     continue
                 evaluated.append(msg)
-            await self._commits.put(_Commit(changes=changes, held=msgs, evaluated=evaluated))
+            unit = CommitUnit(changes=changes, held=msgs, evaluated=evaluated)
+            await self.committer.put(unit)
+            OPEN.set(self.evaluator.open_count)
             self.position = max(self.position, msgs[-1].metadata.sequence.stream)
 
     async def _refuse(self, msg: Msg, reason: str) -> None:
@@ -399,70 +281,18 @@ class AlertsEngine:
 
     # Changes
 
-    async def _committer(self) -> None:
-        while True:
-            unit = await self._commits.get()
-            try:
-                await self._commit(unit.changes, unit.held)
-                for change in unit.notify_only:
-                    tags = self.evaluator.tags_of(change.host_id)
-                    self.notifier.observe(as_alert_event(change), tags=tags)
-                for msg in unit.evaluated:
-                    await msg.ack()
-                SAMPLES.inc(len(unit.evaluated))
-            finally:
-                self._commits.task_done()
-
-    async def _commit(self, changes: Sequence[AlertChange], held: Sequence[Msg]) -> None:
-        """Store, publish and notify ``changes``; while PostgreSQL or NATS is down, wait (the
-        samples in hand kept ours), since an acknowledged sample's changes must not be lost."""
-        if not changes:
-            return
-        applied = await self._until_done(self._store, changes, held)
-        fresh = {id(change) for change in applied}
-        oldest = self.clock() - REPUBLISH_WINDOW
-        publish = [c for c in changes if id(c) in fresh or c.at >= oldest]
-        await self._until_done(self.publisher.publish, publish, held)
-        for change in applied:
-            CHANGES.labels(change.kind).inc()
-            tags = self.evaluator.tags_of(change.host_id)
-            self.notifier.observe(as_alert_event(change), tags=tags)
-        OPEN.set(self.evaluator.open_count)
-
-    async def _store(self, changes: Sequence[AlertChange]) -> list[AlertChange]:
-        async with self.pool.acquire() as conn:
-            return await store_alerts.apply_changes(conn, changes)
-
-    async def _until_done(
-        self,
-        step: Callable[[Sequence[AlertChange]], Awaitable[T]],
-        changes: Sequence[AlertChange],
-        held: Sequence[Msg],
-    ) -> T:
-        delay = RETRY_FIRST_SECONDS
-        while True:
-            try:
-                return await step(changes)
-            except TRANSIENT as exc:
-                log.warning("changes.waiting", step=step.__name__, error=str(exc))
-            for msg in held:
-                with contextlib.suppress(nats.errors.Error):
-                    await msg.in_progress()  # still ours past ack_wait
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECONDS)
-
     async def sweep(self) -> None:
         """Fire the offline rule for hosts silent too long."""
         async with self._lock:
             changes = self.evaluator.sweep(self.clock())
             if changes:
-                await self._commits.put(_Commit(changes=changes))
+                await self.committer.put(CommitUnit(changes=changes))
 
     async def save_snapshot(self) -> None:
         """Save the evaluator's state with the stream position it covers, once everything
         evaluated before it is committed."""
         async with self._lock:
-            await self._commits.join()
+            await self.committer.join()
             snapshot, position = self.evaluator.snapshot(), self.position
         try:
             async with self.pool.acquire() as conn:
@@ -512,7 +342,7 @@ class AlertsEngine:
                 except TRANSIENT as exc:
                     log.warning("notice.failed", reaction=react.__name__, error=str(exc))
                     event.set()  # again after a pause: a change must not be missed
-                    await asyncio.sleep(RETRY_FIRST_SECONDS)
+                    await asyncio.sleep(RETRY_SECONDS)
 
     async def _reload_rules(self) -> None:
         try:
@@ -524,7 +354,7 @@ class AlertsEngine:
         async with self._lock:
             changes = self.evaluator.set_rules(rules, self.clock())
             if changes:
-                await self._commits.put(_Commit(changes=changes))
+                await self.committer.put(CommitUnit(changes=changes))
         log.info("rules.reloaded", rules=len(rules), closed=len(changes))
 
     async def _reload_silences(self) -> None:
@@ -545,7 +375,7 @@ class AlertsEngine:
             if changes:
                 # Stored and published by the API that took the ack: only the notifier needs
                 # it, after the changes evaluated before it.
-                await self._commits.put(_Commit(notify_only=changes))
+                await self.committer.put(CommitUnit(notify_only=changes))
 
     def _silenced(self, event: AlertEvent) -> bool:
         tags = self.evaluator.tags_of(event.host_id)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from mirror_runtime.doors import ApiError
 from mirror_schema.alert_api import ErrorCode
 
 
-class AlertsError(Exception):
+class AlertsError(ApiError):
     """Base class: a request the service cannot carry out, with a detail naming the field."""
 
     status = 422
-    code: ErrorCode = "invalid"
-
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-        super().__init__(detail)
 
 
 class InvalidRequestError(AlertsError):

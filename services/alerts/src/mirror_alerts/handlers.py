@@ -17,9 +17,10 @@ import structlog
 from nats.aio.msg import Msg
 
 from mirror_alerts import metrics
-from mirror_alerts.errors import AlertsError, InvalidRequestError, MalformedError
+from mirror_alerts.errors import InvalidRequestError, MalformedError
 from mirror_alerts.operations import TRANSIENT, AlertsApi
-from mirror_schema import codec, subjects
+from mirror_runtime.doors import serve_nats
+from mirror_schema import subjects
 from mirror_schema.alert_api import (
     AckAlertRequest,
     ActiveAlertsRequest,
@@ -200,26 +201,9 @@ class RequestHandlers:
         self._subscriptions = []
 
     async def _serve(self, msg: Msg, operation: str, run: Run, error_reply: ErrorReply) -> None:
-        if not msg.reply:
-            metrics.REQUESTS.labels(operation, "nats", "no_reply_subject").inc()
-            log.warning("request.without_reply", subject=msg.subject)
-            return
-        try:
-            reply = await run(msg.data)
-            outcome = "ok"
-        except AlertsError as exc:
-            reply, outcome = error_reply(exc.detail, exc.code), exc.code
-            log.info("request.refused", operation=operation, detail=exc.detail)
-        except TRANSIENT as exc:
-            detail = f"the service cannot reach NATS or PostgreSQL ({exc}); try again shortly"
-            reply, outcome = error_reply(detail, "unavailable"), "unavailable"
-            log.warning("request.unavailable", operation=operation, error=str(exc))
-        except Exception:
-            log.exception("request.crashed", operation=operation)
-            reply = error_reply("internal error; see the service's log", "internal")
-            outcome = "internal"
-        metrics.REQUESTS.labels(operation, "nats", outcome).inc()
-        try:
-            await msg.respond(codec.encode(reply))
-        except nats.errors.Error as exc:
-            log.warning("request.reply_failed", operation=operation, error=str(exc))
+        async def call() -> msgspec.Struct:
+            return await run(msg.data)
+
+        await serve_nats(
+            msg, operation, call, error_reply, requests=metrics.REQUESTS, transient=TRANSIENT
+        )

@@ -4,14 +4,14 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 import msgspec
-import structlog
 from fastapi import FastAPI, Request, Response
 
 from mirror_commands import metrics
-from mirror_commands.errors import CommandsError, InvalidRequestError
+from mirror_commands.errors import InvalidRequestError
 from mirror_commands.operations import TRANSIENT, CommandsApi, KnownHost
 from mirror_commands.query import decode, list_request
 from mirror_runtime.app import service_app
+from mirror_runtime.doors import guard_http, json_response
 from mirror_runtime.health import Dependencies
 from mirror_schema import codec
 from mirror_schema.command_api import (
@@ -21,8 +21,6 @@ from mirror_schema.command_api import (
 )
 from mirror_schema.commands import validate_command_id
 from mirror_schema.errors import InvalidCommandId
-
-log = structlog.get_logger()
 
 # requested_by of an HTTP request whose body does not say who is asking.
 HTTP_ACTOR: Final = "http"
@@ -49,16 +47,6 @@ class _Actor(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 _decode_actor: Final = msgspec.json.Decoder(_Actor).decode
 
 
-def _json(body: msgspec.Struct, status: int = 200) -> Response:
-    return Response(content=codec.encode(body), status_code=status, media_type="application/json")
-
-
-def _error(status: int, detail: str) -> Response:
-    return Response(
-        content=codec.encode({"detail": detail}), status_code=status, media_type="application/json"
-    )
-
-
 def _command_id(value: str) -> str:
     try:
         return validate_command_id(value)
@@ -68,17 +56,7 @@ def _command_id(value: str) -> str:
 
 async def _guard(operation: str, run: Callable[[], Awaitable[Response]]) -> Response:
     """Run one route; its errors become 4xx with a detail naming the field, or 503."""
-    try:
-        response = await run()
-    except CommandsError as exc:
-        metrics.REQUESTS.labels(operation, "http", exc.code).inc()
-        return _error(exc.status, exc.detail)
-    except TRANSIENT as exc:
-        metrics.REQUESTS.labels(operation, "http", "unavailable").inc()
-        log.warning("request.unavailable", operation=operation, error=str(exc))
-        return _error(503, f"the service cannot reach NATS or PostgreSQL ({exc}); try again")
-    metrics.REQUESTS.labels(operation, "http", "ok").inc()
-    return response
+    return await guard_http(operation, run, requests=metrics.REQUESTS, transient=TRANSIENT)
 
 
 def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
@@ -91,7 +69,7 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
             body = decode(codec.decode_command_request, await request.body())
             records = await api.create(body, HTTP_ACTOR)
             batch_id = records[0].batch_id if records else None
-            return _json(CreatedResponse(commands=records, batch_id=batch_id), 201)
+            return json_response(CreatedResponse(commands=records, batch_id=batch_id), 201)
 
         return await _guard("create", run)
 
@@ -99,19 +77,19 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
     async def list_commands(request: Request) -> Response:
         async def run() -> Response:
             query = list_request(dict(request.query_params))
-            return _json(await api.list_commands(query))
+            return json_response(await api.list_commands(query))
 
         return await _guard("list", run)
 
     # Before /api/commands/{command_id}: "hosts" would match the id pattern.
     @app.get("/api/commands/hosts")
     async def hosts() -> Response:
-        return _json(HostsResponse(hosts=api.hosts()))
+        return json_response(HostsResponse(hosts=api.hosts()))
 
     @app.get("/api/commands/{command_id}")
     async def get(command_id: str) -> Response:
         async def run() -> Response:
-            return _json(await api.get(_command_id(command_id)))
+            return json_response(await api.get(_command_id(command_id)))
 
         return await _guard("get", run)
 
@@ -124,7 +102,7 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
             )
             # 200: cancelled now; 202: its agent was asked, the result will say.
             done = reply.command is not None and reply.command.status == "cancelled"
-            return _json(reply, 200 if done else 202)
+            return json_response(reply, 200 if done else 202)
 
         return await _guard("cancel", run)
 
@@ -135,7 +113,7 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
             record = await api.retry(
                 RetryCommandRequest(id=_command_id(command_id), requested_by=actor), HTTP_ACTOR
             )
-            return _json(record, 201)
+            return json_response(record, 201)
 
         return await _guard("retry", run)
 

@@ -1,17 +1,11 @@
 """The commands service's errors: each carries what the HTTP and NATS doors tell the caller."""
 
+from mirror_runtime.doors import ApiError
 from mirror_schema.command_api import ErrorCode
 
 
-class CommandsError(Exception):
+class CommandsError(ApiError):
     """Base class: a request the service cannot carry out, with a detail naming the field."""
-
-    status = 400
-    code: ErrorCode = "invalid"
-
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-        super().__init__(detail)
 
 
 class InvalidRequestError(CommandsError):

@@ -15,10 +15,10 @@ import structlog
 from nats.aio.msg import Msg
 
 from mirror_commands import metrics
-from mirror_commands.errors import CommandsError
 from mirror_commands.operations import TRANSIENT, CommandsApi
 from mirror_commands.query import decode
 from mirror_commands.state import as_command
+from mirror_runtime.doors import serve_nats
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
@@ -118,31 +118,9 @@ class RequestHandlers:
         run: Callable[[], Awaitable[msgspec.Struct]],
         error_reply: Callable[[str, ErrorCode], msgspec.Struct],
     ) -> None:
-        if not msg.reply:
-            metrics.REQUESTS.labels(operation, "nats", "no_reply_subject").inc()
-            log.warning("request.without_reply", subject=msg.subject)
-            return
-        try:
-            reply = await run()
-            outcome = "ok"
-        except CommandsError as exc:
-            reply, outcome = error_reply(exc.detail, exc.code), exc.code
-            log.info("request.refused", operation=operation, detail=exc.detail)
-        except TRANSIENT as exc:
-            detail = f"the service cannot reach NATS or PostgreSQL ({exc}); try again shortly"
-            reply, outcome = error_reply(detail, "unavailable"), "unavailable"
-            log.warning("request.unavailable", operation=operation, error=str(exc))
-        except Exception:
-            log.exception("request.crashed", operation=operation)
-            reply, outcome = (
-                error_reply("internal error; see the service's log", "internal"),
-                "internal",
-            )
-        metrics.REQUESTS.labels(operation, "nats", outcome).inc()
-        try:
-            await msg.respond(codec.encode(reply))
-        except nats.errors.Error as exc:
-            log.warning("request.reply_failed", operation=operation, error=str(exc))
+        await serve_nats(
+            msg, operation, run, error_reply, requests=metrics.REQUESTS, transient=TRANSIENT
+        )
 
 
 def _record_error(error: str, code: ErrorCode) -> msgspec.Struct:

@@ -1,0 +1,105 @@
+"""The two doors of a service's API, shared: an HTTP route's guard and a NATS request's server.
+
+Both run one operation and turn its outcome into an answer: the result, an :class:`ApiError`
+as a 4xx (HTTP) or an error reply with a code (NATS), a transient failure of the bus or the
+database as 503 / ``unavailable``, counted by operation, door and outcome. No business rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import nats.errors
+import prometheus_client
+import structlog
+from fastapi import Response
+from nats.aio.msg import Msg
+
+from mirror_schema import codec
+from mirror_schema.command_api import ErrorCode
+
+__all__ = ["ApiError", "ErrorCode", "error_response", "guard_http", "json_response", "serve_nats"]
+
+log = structlog.get_logger()
+
+
+class ApiError(Exception):
+    """A request a service cannot carry out: its HTTP status, code, and a detail naming the
+    field. Each service subclasses it (invalid 422, not found 404, conflict 409...)."""
+
+    status = 400
+    code: ErrorCode = "invalid"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+def json_response(body: object, status: int = 200) -> Response:
+    """``body`` as a JSON response."""
+    return Response(content=codec.encode(body), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, detail: str) -> Response:
+    """``{"detail": ...}`` with ``status``."""
+    return json_response({"detail": detail}, status)
+
+
+async def guard_http(
+    operation: str,
+    run: Callable[[], Awaitable[Response]],
+    *,
+    requests: prometheus_client.Counter,
+    transient: tuple[type[BaseException], ...],
+) -> Response:
+    """Run one route; its errors become 4xx with a detail naming the field, or 503."""
+    try:
+        response = await run()
+    except ApiError as exc:
+        requests.labels(operation, "http", exc.code).inc()
+        return error_response(exc.status, exc.detail)
+    except transient as exc:
+        requests.labels(operation, "http", "unavailable").inc()
+        log.warning("request.unavailable", operation=operation, error=str(exc))
+        return error_response(
+            503, f"the service cannot reach NATS or PostgreSQL ({exc}); try again"
+        )
+    requests.labels(operation, "http", "ok").inc()
+    return response
+
+
+async def serve_nats(
+    msg: Msg,
+    operation: str,
+    run: Callable[[], Awaitable[msgspec.Struct]],
+    error_reply: Callable[[str, ErrorCode], msgspec.Struct],
+    *,
+    requests: prometheus_client.Counter,
+    transient: tuple[type[BaseException], ...],
+) -> None:
+    """Answer one request: the result, or an error reply naming the field (never silence)."""
+    if not msg.reply:
+        requests.labels(operation, "nats", "no_reply_subject").inc()
+        log.warning("request.without_reply", subject=msg.subject)
+        return
+    outcome: str
+    try:
+        reply = await run()
+        outcome = "ok"
+    except ApiError as exc:
+        reply, outcome = error_reply(exc.detail, exc.code), exc.code
+        log.info("request.refused", operation=operation, detail=exc.detail)
+    except transient as exc:
+        detail = f"the service cannot reach NATS or PostgreSQL ({exc}); try again shortly"
+        reply, outcome = error_reply(detail, "unavailable"), "unavailable"
+        log.warning("request.unavailable", operation=operation, error=str(exc))
+    except Exception:
+        log.exception("request.crashed", operation=operation)
+        reply = error_reply("internal error; see the service's log", "internal")
+        outcome = "internal"
+    requests.labels(operation, "nats", outcome).inc()
+    try:
+        await msg.respond(codec.encode(reply))
+    except nats.errors.Error as exc:
+        log.warning("request.reply_failed", operation=operation, error=str(exc))

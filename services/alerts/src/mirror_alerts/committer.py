@@ -1,0 +1,158 @@
+"""Committer: the evaluator's changes stored, published and notified, in evaluation order.
+
+The engine queues one :class:`CommitUnit` per evaluation (a batch of samples, a sweep, a rule
+change); the committer stores its changes in PostgreSQL, publishes them on
+``alerts.events.<host>``, tells the notifier, and only then acknowledges the samples they came
+from. Evaluating the next batch overlaps these round trips. While PostgreSQL or NATS is down
+it waits and retries, keeping the samples in hand from redelivery: an acknowledged sample's
+changes must never be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, TypeVar
+
+import asyncpg
+import nats.errors
+import prometheus_client
+import structlog
+from nats.aio.msg import Msg
+
+from mirror_alerts import store_alerts
+from mirror_alerts.alert_state import AlertChange, as_alert_event
+from mirror_alerts.notify.notifier import Notifier
+from mirror_alerts.operations import TRANSIENT
+from mirror_alerts.publisher import EventPublisher
+from mirror_schema import streams
+
+__all__ = ["CommitUnit", "Committer"]
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+# Evaluated units waiting to be committed: enough to overlap, few enough to bound memory.
+QUEUE_SIZE: Final = 4
+RETRY_FIRST_SECONDS: Final = 0.5
+RETRY_MAX_SECONDS: Final = 10.0
+# A change re-derived by a replay is published again only if the stream can still drop it as
+# a duplicate (same Nats-Msg-Id within the window); older ones were published long ago.
+REPUBLISH_WINDOW: Final = timedelta(seconds=streams.DUPLICATE_WINDOW_SECONDS * 0.9)
+
+SAMPLES = prometheus_client.Counter(
+    "mirror_alerts_samples_evaluated_total", "Samples evaluated by the leading replica"
+)
+CHANGES = prometheus_client.Counter(
+    "mirror_alerts_changes_total", "Alert changes stored and published, by kind", ["kind"]
+)
+
+
+@dataclass(frozen=True)
+class CommitUnit:
+    """Changes to store and publish, the samples they came from (acknowledged once done,
+    kept from redelivery while waiting), and changes only the notifier must hear of."""
+
+    changes: Sequence[AlertChange] = ()
+    held: Sequence[Msg] = ()
+    evaluated: Sequence[Msg] = ()
+    notify_only: Sequence[AlertChange] = ()
+
+
+class Committer:
+    """Commits units one at a time, in the order they were queued."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publisher: EventPublisher,
+        notifier: Notifier,
+        tags_of: Callable[[str], Mapping[str, str]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.pool = pool
+        self.publisher = publisher
+        self.notifier = notifier
+        self.tags_of = tags_of
+        self.clock = clock
+        self.queue: asyncio.Queue[CommitUnit] = asyncio.Queue(QUEUE_SIZE)
+
+    async def put(self, unit: CommitUnit) -> None:
+        """Queue a unit; waits while the queue is full (the evaluation's back-pressure)."""
+        await self.queue.put(unit)
+
+    async def join(self) -> None:
+        """Return once every unit queued so far is committed."""
+        await self.queue.join()
+
+    async def run(self) -> None:
+        """Commit units until cancelled."""
+        while True:
+            unit = await self.queue.get()
+            try:
+                await self.commit(unit.changes, unit.held)
+                self._notify(unit.notify_only)
+                for msg in unit.evaluated:
+                    await msg.ack()
+                SAMPLES.inc(len(unit.evaluated))
+            finally:
+                self.queue.task_done()
+
+    async def drain(self, task: asyncio.Task[None], seconds: float) -> bool:
+        """Let ``task`` (running :meth:`run`) finish what is queued, within ``seconds``, then
+        stop it; whether everything was committed."""
+        drained = False
+        if task.done():
+            log.warning("commit.not_drained", reason="the committer ended")
+        else:
+            try:
+                await asyncio.wait_for(self.queue.join(), seconds)
+                drained = True
+            except TimeoutError:
+                log.warning("commit.not_drained", units_left=self.queue.qsize())
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return drained
+
+    async def commit(self, changes: Sequence[AlertChange], held: Sequence[Msg] = ()) -> None:
+        """Store, publish and notify ``changes`` now (not queued), waiting out outages."""
+        if not changes:
+            return
+        applied = await self._until_done(self._store, changes, held)
+        fresh = {id(change) for change in applied}
+        oldest = self.clock() - REPUBLISH_WINDOW
+        publish = [c for c in changes if id(c) in fresh or c.at >= oldest]
+        await self._until_done(self.publisher.publish, publish, held)
+        for change in applied:
+            CHANGES.labels(change.kind).inc()
+        self._notify(applied)
+
+    def _notify(self, changes: Sequence[AlertChange]) -> None:
+        for change in changes:
+            self.notifier.observe(as_alert_event(change), tags=self.tags_of(change.host_id))
+
+    async def _store(self, changes: Sequence[AlertChange]) -> list[AlertChange]:
+        async with self.pool.acquire() as conn:
+            return await store_alerts.apply_changes(conn, changes)
+
+    @staticmethod
+    async def _until_done(
+        step: Callable[[Sequence[AlertChange]], Awaitable[T]],
+        changes: Sequence[AlertChange],
+        held: Sequence[Msg],
+    ) -> T:
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                return await step(changes)
+            except TRANSIENT as exc:
+                log.warning("changes.waiting", step=step.__name__, error=str(exc))
+            for msg in held:
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.in_progress()  # still ours past ack_wait
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
