@@ -39,6 +39,7 @@ from mirror_alerts.resume import DURABLE, bind_consumer, resume_state
 from mirror_alerts.rules import RuleError
 from mirror_alerts.silences import Silence, is_silenced
 from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.heap import settle_heap
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import codec
 from mirror_schema.alerts import AlertEvent
@@ -214,6 +215,8 @@ class AlertsEngine:
                 self.notifier.adopt(event_of_open(alert), tags=tags)
         await self.committer.commit(resumed.changes)
         OPEN.set(self.evaluator.open_count)
+        # The evaluator holds every host's latest sample for as long as it leads.
+        settle_heap()
         log.info(
             "evaluator.restored",
             position=self.position,

@@ -17,6 +17,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from mirror_runtime.heap import settle_heap
 from mirror_schema import codec, streams, subjects
 from mirror_twin.broadcast import Broadcaster
 from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, Position, resume_from
@@ -42,8 +43,6 @@ CHECKPOINTS = prometheus_client.Counter(
 
 # Samples applied between two turns given to the rest of the event loop.
 YIELD_EVERY = 200
-# Allocations before a young collection, and young collections before an older one.
-GC_THRESHOLDS = (50_000, 20, 20)
 
 
 class TwinEngine:
@@ -110,12 +109,8 @@ class TwinEngine:
         finally:
             gc.enable()
         restored = time.perf_counter()
-        # The twin holds every host's samples for as long as it runs: move them, and everything
-        # imported, out of the collector's sight, and collect young objects less often. With
-        # the defaults, collections walking 10,000 hosts' samples took a third of the CPU.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        # The twin holds every host's samples for as long as it runs (see mirror_runtime.heap).
+        settle_heap()
         self.state.take_unsaved()  # restored hosts are saved already
         self._next_round_at = asyncio.get_running_loop().time() + (
             self.config.checkpoint_interval_seconds
