@@ -189,7 +189,8 @@ async def roundtrip(
     base: Path, nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, count: int
 ) -> None:
     (base / "agent").mkdir()
-    config = write_agent_config(base / "agent", url, AGENT_HOST)
+    key = (await http.get("/api/commands/signing-key")).json()["public_key"]
+    config = write_agent_config(base / "agent", url, AGENT_HOST, key)
     with (base / "agent.log").open("ab") as log:
         agent = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "mirror_agent", "--config", str(config),

@@ -46,8 +46,9 @@ def commands_spec(base: Path, nats_url: str, db_url: str, port: int) -> PartSpec
     )
 
 
-def write_agent_config(directory: Path, nats_url: str, host_id: str) -> Path:
-    """An agent config that runs `true` (allowlist mode, the default mode, with `true` alone)."""
+def write_agent_config(directory: Path, nats_url: str, host_id: str, public_key: str) -> Path:
+    """An agent config that runs `true` (allowlist mode, the default mode, with `true` alone),
+    signed by the commands service whose public key is `public_key`."""
     state = directory / "state"
     path = directory / "agent.toml"
     path.write_text(
@@ -59,6 +60,7 @@ def write_agent_config(directory: Path, nats_url: str, host_id: str) -> Path:
         'mode = "allowlist"\n'
         'allowlist = ["true"]\n'
         f'state_dir = "{state}"\n'
+        f'signing_public_key = "{public_key}"\n'
     )
     return path
 

@@ -1,21 +1,28 @@
-"""Helpers for the agent's integration tests: read back what a host published."""
+"""Helpers for the agent's integration tests: real agents for a host of the test's own,
+commands signed as the commands service signs them, and what a host published."""
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import nats
 import nats.errors
+import nats.js.errors
+import pytest_asyncio
 
-from mirror_schema import codec, subjects
+from mirror_agent.commands.loop import consumer_name
+from mirror_schema import codec, streams, subjects
+from mirror_schema.command_signing import SigningKey, new_signing_key, sign_command
 from mirror_schema.commands import Command, CommandResult, CommandStatus
 from mirror_schema.metrics import MetricSample
+from servers import NatsServer
 from waiting import wait_until
 
 
@@ -93,10 +100,22 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace")
 
 
+# The tests' stand-in for the commands service's key: commands dispatched by the tests
+# themselves are signed with it, and agents are configured with its public half.
+TEST_SIGNING_KEY = new_signing_key()
+
+
 def write_agent_config(
-    path: Path, url: str, host_id: str, commands: str, *, tags: Mapping[str, str] | None = None
+    path: Path,
+    url: str,
+    host_id: str,
+    commands: str,
+    *,
+    tags: Mapping[str, str] | None = None,
+    public_key: str | None = None,
 ) -> Path:
-    """An agent config with its state in `path`'s directory and the given `[commands]` body."""
+    """An agent config with its state in `path`'s directory and the given `[commands]` body,
+    trusting commands signed by `public_key` (default: TEST_SIGNING_KEY's)."""
     state = path.parent / "state"
     tag_line = (
         "tags = {" + ", ".join(f'{k} = "{v}"' for k, v in tags.items()) + "}\n" if tags else ""
@@ -106,24 +125,31 @@ def write_agent_config(
         top + f'buffer_dir = "{state / "buffer"}"\n'
         "\n[commands]\n"
         f'state_dir = "{state}"\n'
-        "kill_grace_seconds = 0.5\n" + commands
+        "kill_grace_seconds = 0.5\n"
+        f'signing_public_key = "{public_key or TEST_SIGNING_KEY.public_key}"\n' + commands
     )
     return path
 
 
 def new_command(host_id: str, text: str, **fields: Any) -> Command:
-    """A Command as the commands service dispatches it, with a fresh id."""
-    return Command(
-        id=uuid.uuid4().hex,
-        host_id=host_id,
-        command=text,
-        created_at=datetime.now(UTC),
-        **fields,
-    )
+    """A Command as the commands service dispatches it, with a fresh id, valid for an hour
+    unless `expires_at` is given; not signed yet (dispatch() signs)."""
+    now = datetime.now(UTC)
+    fields.setdefault("expires_at", now + timedelta(hours=1))
+    return Command(id=uuid.uuid4().hex, host_id=host_id, command=text, created_at=now, **fields)
 
 
-async def dispatch(url: str, command: Command, *, msg_id: str | None = None) -> None:
-    """Publish `command` on commands.dispatch.<host> (stream COMMANDS)."""
+async def dispatch(
+    url: str,
+    command: Command,
+    *,
+    msg_id: str | None = None,
+    key: SigningKey | None = TEST_SIGNING_KEY,
+) -> None:
+    """Publish `command` on commands.dispatch.<host> (stream COMMANDS), signed with `key`
+    (None: as it is, e.g. unsigned or already signed)."""
+    if key is not None:
+        command = sign_command(command, key)
     nc = await nats.connect(url)
     try:
         await nc.jetstream().publish(
@@ -191,3 +217,33 @@ async def result_of(url: str, host_id: str, command_id: str, *, within: float) -
 
     await wait_until(arrived, timeout=within, what=f"the result of command {command_id}")
     return results[0]
+
+
+@pytest_asyncio.fixture
+async def host_id(nats_server: NatsServer, unique: str) -> AsyncIterator[str]:
+    """A host id of this test alone, with the streams in place; its consumer goes after."""
+    nc = await nats.connect(nats_server.url)
+    await streams.ensure_streams(nc.jetstream())
+    host = f"cmd-{unique}"
+    yield host
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await nc.jetstream().delete_consumer(streams.COMMANDS.name, consumer_name(host))
+    await nc.close()
+
+
+@pytest_asyncio.fixture
+async def agent_factory(
+    nats_server: NatsServer, host_id: str, tmp_path: Path
+) -> AsyncIterator[Callable[[str], AgentProcess]]:
+    """Make agent processes for this host with a given `[commands]` body; stopped after."""
+    made: list[AgentProcess] = []
+
+    def make(commands: str) -> AgentProcess:
+        config = write_agent_config(tmp_path / "agent.toml", nats_server.url, host_id, commands)
+        agent = AgentProcess(config, tmp_path / "agent.log")
+        made.append(agent)
+        return agent
+
+    yield make
+    for agent in made:
+        await agent.stop()

@@ -93,6 +93,13 @@ class Stack:
         await wait_until(reached, timeout=TIMEOUT, what=f"{command_id} {status} (last: {seen})")
         return seen
 
+    async def signing_key(self) -> str:
+        """The service's public key, for the agents' `signing_public_key`."""
+        answer = await self.http.get("/api/commands/signing-key")
+        assert answer.status_code == 200, answer.text
+        key: str = answer.json()["public_key"]
+        return key
+
     async def agent(self, host_id: str) -> "FakeAgent":
         agent = FakeAgent(self, host_id)
         await agent.start()

@@ -8,9 +8,11 @@ import nats.js.errors
 import pytest
 import pytest_asyncio
 
-# Fixtures registered by import: the alerts service as deployed (`alerts`), the alerts
+# Fixtures registered by import: a host and real agents for it (`host_id`, `agent_factory`),
+# the alerts service as deployed (`alerts`), the alerts
 # store's migrated `pool` and its `conn`, and the commands service as deployed (`stack`).
 # A module's own fixture of the same name wins.
+from agent_helpers import agent_factory, host_id  # noqa: F401
 from alerts_helpers import alerts  # noqa: F401
 from alerts_store_helpers import conn, pool  # noqa: F401
 from commands_helpers import stack  # noqa: F401

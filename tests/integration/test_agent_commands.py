@@ -3,7 +3,7 @@
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,14 +12,12 @@ import nats.aio.client
 import nats.errors
 import nats.js.errors
 import pytest
-import pytest_asyncio
 from agent_helpers import (
     AgentProcess,
     dispatch,
     new_command,
     reported,
     result_of,
-    write_agent_config,
 )
 from nats.js.api import ConsumerInfo
 
@@ -30,36 +28,6 @@ from servers import NatsServer
 from waiting import wait_until
 
 RESULT_WITHIN = 30.0
-
-
-@pytest_asyncio.fixture
-async def host_id(nats_server: NatsServer, unique: str) -> AsyncIterator[str]:
-    """A host id of this test alone, with the streams in place; its consumer goes after."""
-    nc = await nats.connect(nats_server.url)
-    await streams.ensure_streams(nc.jetstream())
-    host = f"cmd-{unique}"
-    yield host
-    with contextlib.suppress(nats.js.errors.NotFoundError):
-        await nc.jetstream().delete_consumer(streams.COMMANDS.name, consumer_name(host))
-    await nc.close()
-
-
-@pytest_asyncio.fixture
-async def agent_factory(
-    nats_server: NatsServer, host_id: str, tmp_path: Path
-) -> AsyncIterator[Callable[[str], AgentProcess]]:
-    """Make agent processes for this host with a given `[commands]` body; stopped after."""
-    made: list[AgentProcess] = []
-
-    def make(commands: str) -> AgentProcess:
-        config = write_agent_config(tmp_path / "agent.toml", nats_server.url, host_id, commands)
-        agent = AgentProcess(config, tmp_path / "agent.log")
-        made.append(agent)
-        return agent
-
-    yield make
-    for agent in made:
-        await agent.stop()
 
 
 def lines(path: Path) -> list[str]:

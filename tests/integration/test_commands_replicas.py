@@ -19,6 +19,7 @@ from mirror_commands.migrations import migrate
 from mirror_commands.operations import CommandsApi
 from mirror_runtime.config import ServiceConfig
 from mirror_schema import streams, subjects
+from mirror_schema.command_signing import new_signing_key
 from mirror_schema.commands import CommandRequest, CommandState
 
 NOW = datetime.now(UTC)
@@ -28,7 +29,7 @@ NOW = datetime.now(UTC)
 async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database with the commands schema."""
     connections = await asyncpg.create_pool(database, min_size=1, max_size=6)
-    assert await migrate(connections) == [1, 2]
+    assert await migrate(connections) == [1, 2, 3]
     yield connections
     await connections.close()
 
@@ -39,7 +40,7 @@ async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
     rows = await pool.fetch(
         "SELECT version FROM schema_migrations WHERE component = 'commands' ORDER BY version"
     )
-    assert [r["version"] for r in rows] == [1, 2]
+    assert [r["version"] for r in rows] == [1, 2, 3]
 
 
 async def test_transitions_only_move_forward_in_sql(pool: asyncpg.Pool) -> None:
@@ -84,7 +85,8 @@ async def test_two_replicas_dispatch_each_command_once(pool: asyncpg.Pool, tmp_p
                 "web-01", "web-01", tags={}, rack=None, seen_at=NOW - timedelta(hours=1)
             )
             config = CommandsConfig(service=ServiceConfig(name="commands", http_port=1))
-            replicas = [CommandsApi(pool, nc, directory, config) for _ in range(2)]
+            key = new_signing_key()
+            replicas = [CommandsApi(pool, nc, directory, config, key) for _ in range(2)]
             for k in range(40):
                 request = CommandRequest(hostname="web-01", command=f"c{k}", priority=k % 11)
                 (record,) = await replicas[k % 2].create(request, "test")

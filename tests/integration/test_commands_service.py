@@ -12,7 +12,12 @@ from commands_helpers import TIMEOUT, Stack
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from mirror_schema import codec, subjects
-from mirror_schema.command_api import decode_command_page_reply, decode_command_record_reply
+from mirror_schema.command_api import (
+    decode_command_page_reply,
+    decode_command_record_reply,
+    decode_signing_key_reply,
+)
+from mirror_schema.command_signing import verify_command
 from mirror_schema.commands import (
     CommandState,
 )
@@ -42,6 +47,11 @@ async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: St
     assert command.timeout_seconds == 30
     assert command.expires_at is not None
     assert timedelta(minutes=59) < command.expires_at - command.created_at <= timedelta(hours=1)
+    # Signed with the key the service gives agents; the NATS door gives the same key.
+    public_key = await stack.signing_key()
+    verify_command(command, public_key)
+    reply = await stack.nc.request(subjects.COMMANDS_API_SIGNING_KEY, b"", timeout=5)
+    assert decode_signing_key_reply(reply.data).public_key == public_key
 
     await agent.status(command.id, "accepted")
     await stack.wait_status(command.id, "running")

@@ -20,7 +20,13 @@ async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
     url = stack.nc.connected_url
     assert url is not None
     nats_url = f"nats://{url.hostname}:{url.port}"
-    config = write_agent_config(tmp_path / "agent.toml", nats_url, "real-01", 'mode = "any"\n')
+    config = write_agent_config(
+        tmp_path / "agent.toml",
+        nats_url,
+        "real-01",
+        'mode = "any"\n',
+        public_key=await stack.signing_key(),
+    )
     agent = AgentProcess(config, tmp_path / "agent.log")
     await agent.start()
     try:
@@ -54,12 +60,18 @@ async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
     assert url is not None
     nats_url = f"nats://{url.hostname}:{url.port}"
     roles = {"fan-web-1": "web", "fan-web-2": "web", "fan-db-1": "db"}
+    key = await stack.signing_key()
     for host in roles:
         (tmp_path / host).mkdir()
     agents = [
         AgentProcess(
             write_agent_config(
-                tmp_path / host / "agent.toml", nats_url, host, "", tags={"role": role}
+                tmp_path / host / "agent.toml",
+                nats_url,
+                host,
+                "",
+                tags={"role": role},
+                public_key=key,
             ),
             tmp_path / host / "agent.log",
         )
@@ -100,7 +112,13 @@ async def test_outcomes_through_the_service_and_a_real_agent(
     url = stack.nc.connected_url
     assert url is not None
     nats_url = f"nats://{url.hostname}:{url.port}"
-    config = write_agent_config(tmp_path / "agent.toml", nats_url, "out-01", 'mode = "any"\n')
+    config = write_agent_config(
+        tmp_path / "agent.toml",
+        nats_url,
+        "out-01",
+        'mode = "any"\n',
+        public_key=await stack.signing_key(),
+    )
     agent = AgentProcess(config, tmp_path / "agent.log")
     await agent.start()
     try:
@@ -141,7 +159,9 @@ async def test_a_command_waits_for_its_agent_and_runs_when_it_starts(
     waiting = await stack.get(command["id"])
     assert waiting["status"] in ("pending", "dispatched")
 
-    config = write_agent_config(tmp_path / "agent.toml", nats_url, "late-01", "")
+    config = write_agent_config(
+        tmp_path / "agent.toml", nats_url, "late-01", "", public_key=await stack.signing_key()
+    )
     agent = AgentProcess(config, tmp_path / "agent.log")
     await agent.start()
     try:

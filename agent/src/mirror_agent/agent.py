@@ -128,6 +128,11 @@ class Agent:
             problem = 'transport = "http": commands come over NATS only'
         elif path is None:
             problem = "no place for the journal: set [commands] state_dir (or buffer_dir)"
+        elif settings.signing_public_key is None:
+            problem = (
+                "no [commands] signing_public_key: without the commands service's public key no "
+                "command can be checked (GET /api/commands/signing-key gives it)"
+            )
         elif settings.run_as is not None:
             problem = run_as_error(settings.run_as)
         if problem is not None or path is None or not isinstance(transport, NatsTransport):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import nats
 import structlog
 
@@ -94,7 +95,8 @@ class Stack:
         )
         if self.options.agent:
             host_id = hosts.host_id_from_hostname(socket.gethostname())
-            config = write_agent_config(layout, host_id)
+            key = await signing_public_key(layout.service_url("COMMANDS"))
+            config = write_agent_config(layout, host_id, key)
             await self._supervise(agent_spec(layout, config, host_id, env)).start()
         if self.options.simulate > 0:
             await self._supervise(simulator_spec(layout, self.options.simulate, env)).start()
@@ -136,8 +138,9 @@ class Stack:
             await part.stop()
 
 
-def write_agent_config(layout: StackLayout, host_id: str) -> Path:
-    """The local agent's TOML config, rewritten at every start."""
+def write_agent_config(layout: StackLayout, host_id: str, signing_public_key: str) -> Path:
+    """The local agent's TOML config, rewritten at every start: it takes the default
+    allowlist's commands, signed by this stack's commands service."""
     path = layout.data_dir / "agent.toml"
     path.write_text(
         "# Written by mirror-stage up at every start; edit a copy for a real host.\n"
@@ -145,8 +148,23 @@ def write_agent_config(layout: StackLayout, host_id: str) -> Path:
         f'host_id = "{host_id}"\n'
         "interval_seconds = 5\n"
         f'buffer_dir = "{layout.data_dir / "agent-buffer"}"\n'
+        "\n[commands]\n"
+        f'signing_public_key = "{signing_public_key}"\n'
     )
     return path
+
+
+async def signing_public_key(commands_url: str) -> str:
+    """The commands service's public key (it answers its health check already)."""
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answer = await client.get(f"{commands_url}/api/commands/signing-key")
+    if answer.status_code != 200:
+        raise StackError(
+            f"the commands service did not give its signing key ({answer.status_code}): "
+            f"{answer.text[:200]}"
+        )
+    key: str = answer.json()["public_key"]
+    return key
 
 
 async def run_stack(layout: StackLayout, options: StackOptions) -> int:

@@ -26,6 +26,7 @@ from mirror_agent.commands.publisher import ChunkSender, Publisher
 from mirror_agent.commands.sandbox import Sandbox
 from mirror_agent.commands.settings import CommandsConfig
 from mirror_schema import codec
+from mirror_schema.command_signing import SignatureError, verify_command
 from mirror_schema.commands import Command, CommandCancelReply, CommandResult, CommandState
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class CommandStats:
     rejected: int = 0
     expired: int = 0
     duplicates: int = 0
+    forged: int = 0  # unsigned, or a signature that does not verify: dead-lettered
     dead_lettered: int = 0
     bad_cancels: int = 0
 
@@ -69,6 +71,9 @@ class CommandHandlers:
         self.policy = policy
         self.sandbox = sandbox
         self.publisher = publisher
+        # commands_config_error and the agent checked it is there before the loop started.
+        assert config.signing_public_key is not None
+        self.public_key = config.signing_public_key
         self.stats = CommandStats()
         self.running: dict[str, Execution] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,6 +125,15 @@ class CommandHandlers:
             await self._dead_letter(
                 msg, f"command {command.id} is for host {command.host_id!r}, not {self.host_id!r}"
             )
+            return
+        try:
+            verify_command(command, self.public_key)
+        except SignatureError as exc:
+            # Not from the commands service (or altered): it leaves no trace in the journal, so
+            # a forged id cannot block the genuine command; the dead letter is its record.
+            self.stats.forged += 1
+            log.warning("command.refused_unsigned command_id=%s reason=%s", command.id, exc)
+            await self._dead_letter(msg, f"refused: {exc}")
             return
         if command.id in self.running or self.journal.get(command.id) is not None:
             self.stats.duplicates += 1

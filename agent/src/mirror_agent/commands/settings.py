@@ -1,5 +1,7 @@
 """CommandsConfig: the `[commands]` table of the agent's TOML file, and its start-up checks."""
 
+import base64
+import binascii
 import os
 import pwd
 import shlex
@@ -7,6 +9,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+
+PUBLIC_KEY_BYTES = 32  # ed25519
 
 # Read-only commands an operator needs most, as argv patterns (matching rule: policy.py).
 DEFAULT_ALLOWLIST: tuple[str, ...] = (
@@ -42,6 +46,9 @@ class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     kill_grace_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
     journal_max_entries: Annotated[int, msgspec.Meta(ge=100)] = 10_000
     max_deliver: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    # The commands service's public key (base64 ed25519; GET /api/commands/signing-key).
+    # Every command must carry its signature; without a key no command is taken.
+    signing_public_key: str | None = None
 
 
 def commands_config_error(config: CommandsConfig) -> str | None:
@@ -55,8 +62,23 @@ def commands_config_error(config: CommandsConfig) -> str | None:
             return f"[commands] allowlist entry {pattern!r} cannot be split into words: {exc}"
         if not tokens:
             return f"[commands] allowlist entry {pattern!r} is empty"
+    if config.signing_public_key is not None:
+        problem = public_key_error(config.signing_public_key)
+        if problem is not None:
+            return f"[commands] signing_public_key: {problem}"
     if config.run_as is not None:
         return run_as_error(config.run_as)
+    return None
+
+
+def public_key_error(key: str) -> str | None:
+    """Why `key` is not a base64 ed25519 public key; None when it is one."""
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        return f"{key!r} is not base64"
+    if len(raw) != PUBLIC_KEY_BYTES:
+        return f"{key!r} is {len(raw)} bytes once decoded, not {PUBLIC_KEY_BYTES}"
     return None
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "GetCommandRequest",
     "ListCommandsRequest",
     "RetryCommandRequest",
+    "SigningKeyReply",
     "decode_cancel_command_reply",
     "decode_cancel_command_request",
     "decode_command_page_reply",
@@ -36,6 +37,7 @@ __all__ = [
     "decode_get_command_request",
     "decode_list_commands_request",
     "decode_retry_command_request",
+    "decode_signing_key_reply",
 ]
 
 DEFAULT_PAGE_SIZE: Final = 50
@@ -159,10 +161,19 @@ class CancelCommandReply(msgspec.Struct, frozen=True, kw_only=True):
     code: ErrorCode | None = None
 
 
+class SigningKeyReply(msgspec.Struct, frozen=True, kw_only=True):
+    """``commands.api.signing_key`` and ``GET /api/commands/signing-key``: the public key
+    agents check every dispatched command's signature with (mirror_schema.command_signing)."""
+
+    algorithm: str
+    public_key: str
+
+
 decode_get_command_request = msgspec.json.Decoder(GetCommandRequest).decode
 decode_list_commands_request = msgspec.json.Decoder(ListCommandsRequest).decode
 decode_cancel_command_request = msgspec.json.Decoder(CancelCommandRequest).decode
 decode_retry_command_request = msgspec.json.Decoder(RetryCommandRequest).decode
 decode_command_record_reply = msgspec.json.Decoder(CommandRecordReply).decode
 decode_command_page_reply = msgspec.json.Decoder(CommandPageReply).decode
+decode_signing_key_reply = msgspec.json.Decoder(SigningKeyReply).decode
 decode_cancel_command_reply = msgspec.json.Decoder(CancelCommandReply).decode

@@ -133,6 +133,8 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     batch_id: str | None = None  # shared by the commands of one multi-host request
     requested_by: str | None = None
     output_limit_bytes: Bytes = DEFAULT_OUTPUT_LIMIT_BYTES  # cap per stream
+    # ed25519 by the commands service over the fields that decide what runs (command_signing).
+    signature: str | None = None
 
 
 class CommandReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -28,6 +28,7 @@ __all__ = [
     "COMMANDS_API_GET",
     "COMMANDS_API_LIST",
     "COMMANDS_API_RETRY",
+    "COMMANDS_API_SIGNING_KEY",
     "COMMANDS_DISPATCH_ALL",
     "COMMANDS_OUTPUT_ALL",
     "COMMANDS_QUEUE_GROUP",
@@ -74,6 +75,7 @@ COMMANDS_API_GET: Final = "commands.api.get"
 COMMANDS_API_LIST: Final = "commands.api.list"
 COMMANDS_API_CANCEL: Final = "commands.api.cancel"
 COMMANDS_API_RETRY: Final = "commands.api.retry"
+COMMANDS_API_SIGNING_KEY: Final = "commands.api.signing_key"
 COMMANDS_QUEUE_GROUP: Final = "commands"  # the commands service's replicas share requests
 # The alerts service's request/reply endpoints (mirror_schema.alert_api), in its queue group.
 ALERTS_API_ACTIVE: Final = "alerts.api.active"

@@ -86,6 +86,10 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
     async def hosts() -> Response:
         return json_response(HostsResponse(hosts=api.hosts()))
 
+    @app.get("/api/commands/signing-key")
+    async def signing_key() -> Response:
+        return json_response(api.signing_public_key())
+
     @app.get("/api/commands/{command_id}")
     async def get(command_id: str) -> Response:
         async def run() -> Response:

@@ -54,6 +54,7 @@ class RequestHandlers:
             subjects.COMMANDS_API_LIST: self.on_list,
             subjects.COMMANDS_API_CANCEL: self.on_cancel,
             subjects.COMMANDS_API_RETRY: self.on_retry,
+            subjects.COMMANDS_API_SIGNING_KEY: self.on_signing_key,
         }
         for subject, callback in endpoints.items():
             self._subscriptions.append(
@@ -110,6 +111,12 @@ class RequestHandlers:
             return CommandRecordReply(command=await self.api.retry(request, NATS_ACTOR))
 
         await self._serve(msg, "retry", run, _record_error)
+
+    async def on_signing_key(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            return self.api.signing_public_key()
+
+        await self._serve(msg, "signing_key", run, _record_error)
 
     async def _serve(
         self,

@@ -79,6 +79,22 @@ END
 $$;
 """,
     ),
+    Migration(
+        version=3,
+        name="the key that signs dispatched commands",
+        # One row: made by the first replica to start (signing_key.load_or_create), shared by
+        # all. Whoever can write this database can already queue commands, so it is as trusted
+        # as the key; agents hold only the public half.
+        sql="""
+CREATE TABLE signing_key (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    algorithm text NOT NULL,
+    seed text NOT NULL,
+    public_key text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+""",
+    ),
 )
 
 

@@ -26,7 +26,9 @@ from mirror_schema.command_api import (
     CommandRecord,
     ListCommandsRequest,
     RetryCommandRequest,
+    SigningKeyReply,
 )
+from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command
 from mirror_schema.commands import CommandCancel, CommandCancelReply, CommandRequest
 from mirror_schema.commands import CommandState as S
 
@@ -72,10 +74,12 @@ class CommandsApi:
         nc: nats.aio.client.Client,
         directory: HostDirectory,
         config: CommandsConfig,
+        signing_key: SigningKey,
         *,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.pool = pool
+        self.signing_key = signing_key
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.directory = directory
@@ -87,6 +91,10 @@ class CommandsApi:
         self._dispatching: dict[str, asyncio.Task[None]] = {}
 
     # --- the API -------------------------------------------------------------------------
+
+    def signing_public_key(self) -> SigningKeyReply:
+        """The public key agents verify dispatched commands with."""
+        return SigningKeyReply(algorithm=ALGORITHM, public_key=self.signing_key.public_key)
 
     async def create(self, request: CommandRequest, default_actor: str) -> list[CommandRecord]:
         """Store one command per host the request targets, dispatch to the online ones."""
@@ -256,7 +264,7 @@ class CommandsApi:
 
     async def _publish(self, conn: Conn, command_id: str) -> None:
         (record,) = await store.fetch_commands(conn, [command_id])
-        command = state.as_command(record)
+        command = sign_command(state.as_command(record), self.signing_key)
         ack = await self.js.publish(
             subjects.commands_dispatch(record.host_id),
             codec.encode(command),

@@ -2,11 +2,13 @@
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from typing import Final
 
 import structlog
 from fastapi import FastAPI
 
+from mirror_commands import signing_key
 from mirror_commands.app import create_app
 from mirror_commands.config import CommandsConfig
 from mirror_commands.directory import HostDirectory
@@ -51,8 +53,11 @@ def main(config: CommandsConfig) -> int:
         applied = await migrate(deps.pool)
         trigram = await has_trigram_index(deps.pool)
         log.info("commands.migrated", applied=applied, search="pg_trgm" if trigram else "ilike")
+        async with deps.pool.acquire() as conn:
+            key = await signing_key.load_or_create(conn, datetime.now(UTC))
+        log.info("commands.signing", public_key=key.public_key)
         directory = HostDirectory()
-        api = CommandsApi(deps.pool, deps.nc, directory, config)
+        api = CommandsApi(deps.pool, deps.nc, directory, config, key)
         await api.sweep()  # expire what is overdue, learn which hosts have pending commands
         follower = MetricsFollower(deps.nc, directory, api.on_host_seen)
         await follower.start(CATCH_UP_SECONDS)

@@ -24,6 +24,8 @@ def test_an_absent_table_means_the_default_allowlist(tmp_path: Path) -> None:
         ('[commands]\nallowlist = ["echo \'oops"]', "allowlist entry"),
         ('[commands]\nallowlist = ["  "]', "is empty"),
         ('[commands]\nrun_as = "no-such-user-here"', "run_as = 'no-such-user-here'"),
+        ('[commands]\nsigning_public_key = "not base64!"', "signing_public_key: 'not base64!'"),
+        ('[commands]\nsigning_public_key = "AAAA"', "signing_public_key: 'AAAA' is 3 bytes"),
     ],
 )
 def test_a_bad_commands_table_names_the_key(tmp_path: Path, text: str, named: str) -> None:
