@@ -49,15 +49,20 @@ async def listening(url: str) -> bool:
     return True
 
 
-async def jetstream_answers(url: str) -> bool:
-    """Whether a NATS server at `url` accepts a connection and has JetStream enabled."""
+async def jetstream_answers(url: str, nkeys_seed: str | None = None) -> bool:
+    """Whether a NATS server at `url` accepts a connection (as the NKey user of `nkeys_seed`
+    when given) and has JetStream enabled."""
     # nats-py takes its full connect timeout to give up on a port nobody listens on yet:
     # a start-up probe would wait seconds for a server that is up in milliseconds.
     if not await listening(url):
         return False
     try:
         nc = await nats.connect(
-            url, connect_timeout=1, allow_reconnect=False, error_cb=ignore_error
+            url,
+            connect_timeout=1,
+            allow_reconnect=False,
+            error_cb=ignore_error,
+            nkeys_seed_str=nkeys_seed,
         )
     except (OSError, nats.errors.Error):
         return False
@@ -93,10 +98,14 @@ def nats_spec(
     server_name: str = "mirror-stage",
     sync_interval: str = DEFAULT_SYNC_INTERVAL,
     monitor_port: int | None = None,
+    authorization: str | None = None,
+    probe_seed: str | None = None,
 ) -> PartSpec:
     """A single JetStream-enabled nats-server storing its streams under `store_dir`.
 
     `monitor_port`: serve nats-server's monitoring endpoints (/varz, /jsz...) there.
+    `authorization`: its users and their permissions (mirror_stage.nats_identities); then the
+    health probe connects as the user of `probe_seed`.
     Its JetStream settings are in a config file beside `store_dir` (nats-server has no flag
     for `sync_interval`); everything else is on the command line.
     """
@@ -105,7 +114,7 @@ def nats_spec(
     config = store_dir.parent / f"{store_dir.name}.conf"
     config.write_text(
         f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
-        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n"
+        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n" + (authorization or "")
     )
     argv = [
         str(nats_server_binary()),
@@ -123,13 +132,18 @@ def nats_spec(
         argv += ["--http_port", str(monitor_port)]
 
     async def probe() -> bool:
-        return await jetstream_answers(url)
+        return await jetstream_answers(url, probe_seed)
 
     return PartSpec(name="nats", argv=argv, log_path=log_path, probe=probe, address=url)
 
 
 def loopback_nats_spec(
-    base: Path, *, port: int, sync_interval: str = DEFAULT_SYNC_INTERVAL
+    base: Path,
+    *,
+    port: int,
+    sync_interval: str = DEFAULT_SYNC_INTERVAL,
+    authorization: str | None = None,
+    probe_seed: str | None = None,
 ) -> PartSpec:
     """nats-server on 127.0.0.1:`port`, its streams and log under `base` (tests, benches)."""
     return nats_spec(
@@ -139,4 +153,6 @@ def loopback_nats_spec(
         log_path=base / "nats.log",
         server_name=f"loopback-{port}",
         sync_interval=sync_interval,
+        authorization=authorization,
+        probe_seed=probe_seed,
     )

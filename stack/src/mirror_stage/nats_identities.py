@@ -1,0 +1,109 @@
+"""NATS identities (NKeys) and what each may publish and subscribe to, as nats-server config.
+
+An agent's identity confines it to its own host's subjects: it publishes its samples, command
+statuses, results, output and dead letters, and the JetStream API calls of its own consumer
+on COMMANDS (filtered, by the subject itself, to its own host); it subscribes only to its own
+inbox and cancel subject. Everything else is refused by the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Final
+
+import msgspec
+import nkeys
+
+from mirror_agent.commands.loop import consumer_name
+from mirror_schema import streams, subjects
+
+__all__ = [
+    "Identity",
+    "Permissions",
+    "admin_permissions",
+    "agent_inbox_prefix",
+    "agent_permissions",
+    "authorization_block",
+    "new_identity",
+]
+
+_JS_API: Final = "$JS.API"
+
+
+class Permissions(msgspec.Struct, frozen=True, kw_only=True):
+    """Subjects a user may publish and subscribe to (allow lists; all else is denied)."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    # Whether it may answer requests sent to it (a reply subject it was not granted).
+    allow_responses: bool = False
+
+
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    """One NKey user: its seed (secret: the credentials file's content) and public key."""
+
+    name: str
+    seed: str
+    public_key: str
+
+
+def new_identity(name: str) -> Identity:
+    """A fresh NKey user for `name`."""
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public_key = nkeys.from_seed(bytearray(seed)).public_key.decode("ascii")
+    return Identity(name=name, seed=seed.decode("ascii"), public_key=public_key)
+
+
+def agent_inbox_prefix(host_id: str) -> str:
+    """The inbox prefix an agent connects with: its replies come to subjects under it alone."""
+    return f"_INBOX.{host_id}"
+
+
+def agent_permissions(host_id: str) -> Permissions:
+    """What the agent of `host_id` may do on the bus, and nothing more."""
+    commands = streams.COMMANDS.name
+    consumer = consumer_name(host_id)
+    dispatch = subjects.commands_dispatch(host_id)
+    return Permissions(
+        publish=(
+            subjects.metrics_raw(host_id),
+            subjects.commands_status(host_id),
+            subjects.commands_result(host_id),
+            subjects.commands_output_all(host_id),
+            subjects.dead_letter(dispatch),
+            # Its consumer: created only with its own host's filter (the filter is part of
+            # the subject, and the server checks it against the request), read, acknowledged.
+            f"{_JS_API}.CONSUMER.CREATE.{commands}.{consumer}.{dispatch}",
+            f"{_JS_API}.CONSUMER.INFO.{commands}.{consumer}",
+            f"{_JS_API}.CONSUMER.MSG.NEXT.{commands}.{consumer}",
+            f"$JS.ACK.{commands}.{consumer}.>",
+            f"{_JS_API}.STREAM.NAMES",  # which stream holds a subject (`mirror-agent check`)
+            f"{_JS_API}.INFO",
+        ),
+        subscribe=(f"{agent_inbox_prefix(host_id)}.>", subjects.commands_cancel(host_id)),
+        allow_responses=True,  # answers the commands service's cancel requests
+    )
+
+
+def admin_permissions() -> Permissions:
+    """Everything: for the launcher, which creates the streams."""
+    return Permissions(publish=(">",), subscribe=(">",))
+
+
+def authorization_block(users: Sequence[tuple[Identity, Permissions]]) -> str:
+    """The `authorization { users = [...] }` block of nats-server's config for `users`."""
+    entries = []
+    for identity, permissions in users:
+        entry = {
+            "nkey": identity.public_key,
+            "permissions": {
+                "publish": {"allow": list(permissions.publish)},
+                "subscribe": {"allow": list(permissions.subscribe)},
+                **({"allow_responses": True} if permissions.allow_responses else {}),
+            },
+        }
+        entries.append(json.dumps(entry))
+    body = ",\n    ".join(entries)
+    return f"authorization {{\n  users = [\n    {body}\n  ]\n}}\n"

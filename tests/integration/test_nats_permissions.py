@@ -1,0 +1,201 @@
+"""NATS identities: an agent's NKey lets it do its own host's work and nothing else. Each test
+tries to get through with a real nats-server enforcing the generated permissions."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+import nats.aio.client
+import nats.errors
+import nats.js.errors
+import pytest
+import pytest_asyncio
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from mirror_schema import codec, streams, subjects
+from mirror_stage.nats_identities import (
+    Identity,
+    admin_permissions,
+    agent_inbox_prefix,
+    agent_permissions,
+    authorization_block,
+    new_identity,
+)
+from mirror_stage.natsd import loopback_nats_spec
+from mirror_stage.ports import free_port
+from mirror_stage.supervisor import Supervised
+from waiting import wait_until
+
+HOST_A = "host-a"
+HOST_B = "host-b"
+REFUSAL_WITHIN = 5.0
+
+
+@dataclass
+class Secured:
+    """A nats-server with authorization on: an admin and the agents of two hosts."""
+
+    url: str
+    admin: Identity
+    agents: dict[str, Identity]
+    clients: list[nats.aio.client.Client] = field(default_factory=list)
+
+    async def connect(self, who: Identity | None, host: str | None = None) -> "Client":
+        client = Client()
+        client.nc = await nats.connect(
+            self.url,
+            nkeys_seed_str=who.seed if who else None,
+            inbox_prefix=agent_inbox_prefix(host) if host else "_INBOX",
+            error_cb=client.on_error,
+            allow_reconnect=False,
+            connect_timeout=2,
+        )
+        self.clients.append(client.nc)
+        return client
+
+
+@dataclass
+class Client:
+    """A connection and the asynchronous errors the server sent it."""
+
+    nc: nats.aio.client.Client = field(init=False)
+    errors: list[str] = field(default_factory=list)
+
+    async def on_error(self, exc: Exception) -> None:
+        self.errors.append(str(exc))
+
+    async def refused(self, words: str) -> None:
+        """Wait until the server reported a permissions violation mentioning `words`."""
+
+        def seen() -> bool:
+            # nats-py lowercases the server's message.
+            return any(
+                "permissions violation" in e.lower() and words.lower() in e.lower()
+                for e in self.errors
+            )
+
+        await wait_until(seen, timeout=REFUSAL_WITHIN, what=f"a refusal of {words}: {self.errors}")
+
+
+@pytest_asyncio.fixture
+async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
+    admin = new_identity("admin")
+    agents = {host: new_identity(f"agent-{host}") for host in (HOST_A, HOST_B)}
+    users = [(admin, admin_permissions())]
+    users += [(agents[host], agent_permissions(host)) for host in agents]
+    spec = loopback_nats_spec(
+        tmp_path / "nats",
+        port=free_port(),
+        authorization=authorization_block(users),
+        probe_seed=admin.seed,
+    )
+    server = Supervised(spec)
+    await server.start()
+    state = Secured(url=spec.address, admin=admin, agents=agents)
+    try:
+        admin_client = await state.connect(admin)
+        await streams.ensure_streams(admin_client.nc.jetstream())
+        yield state
+    finally:
+        for nc in state.clients:
+            if not nc.is_closed:
+                await nc.close()
+        await server.stop()
+
+
+async def test_no_credentials_are_refused(secured: Secured) -> None:
+    client = Client()
+    nc = nats.aio.client.Client()
+    try:
+        with pytest.raises((nats.errors.Error, OSError)):
+            await nc.connect(
+                secured.url, error_cb=client.on_error, allow_reconnect=False, connect_timeout=2
+            )
+    finally:
+        await nc.close()  # what the failed connect opened, so nothing is left to the collector
+    assert any("authorization violation" in e.lower() for e in client.errors), client.errors
+
+
+async def test_an_agent_publishes_its_own_samples_and_reads_its_own_commands(
+    secured: Secured,
+) -> None:
+    """The happy path: samples acknowledged by METRICS; its consumer, filtered to its host,
+    created, fetched from and acknowledged."""
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+    js = agent.nc.jetstream()
+    ack = await js.publish(subjects.metrics_raw(HOST_A), b'{"hostname": "a"}')
+    assert ack.stream == streams.METRICS.name
+    admin = await secured.connect(secured.admin)
+    await admin.nc.jetstream().publish(subjects.commands_dispatch(HOST_A), b"{}")
+    consumer = f"agent-{HOST_A}"
+    await js.add_consumer(
+        streams.COMMANDS.name,
+        ConsumerConfig(
+            name=consumer,
+            durable_name=consumer,
+            filter_subject=subjects.commands_dispatch(HOST_A),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+        ),
+    )
+    pull = await js.pull_subscribe_bind(durable=consumer, stream=streams.COMMANDS.name)
+    (msg,) = await pull.fetch(1, timeout=5)
+    await msg.ack()
+    assert msg.subject == subjects.commands_dispatch(HOST_A)
+    assert agent.errors == []
+
+
+async def test_an_agent_cannot_publish_samples_for_another_host(secured: Secured) -> None:
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await agent.nc.jetstream().publish(subjects.metrics_raw(HOST_B), b"{}", timeout=1)
+    await agent.refused(subjects.metrics_raw(HOST_B))
+    admin = await secured.connect(secured.admin)
+    with pytest.raises(nats.js.errors.NotFoundError):
+        await admin.nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(HOST_B))
+
+
+async def test_an_agent_cannot_dispatch_commands_even_to_itself(secured: Secured) -> None:
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+    await agent.nc.publish(subjects.commands_dispatch(HOST_A), b"{}")
+    await agent.nc.flush()
+    await agent.refused(subjects.commands_dispatch(HOST_A))
+
+
+async def test_an_agent_cannot_read_another_hosts_commands(secured: Secured) -> None:
+    """Not by subscribing to them, not by a consumer filtered to them, not by the stream's
+    message API, not through another consumer's name."""
+    admin = await secured.connect(secured.admin)
+    secret = codec.encode({"command": "rm -rf /"})
+    await admin.nc.jetstream().publish(subjects.commands_dispatch(HOST_B), secret)
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+    await agent.nc.subscribe(subjects.commands_dispatch(HOST_B))
+    await agent.nc.flush()
+    await agent.refused(subjects.commands_dispatch(HOST_B))
+    js = agent.nc.jetstream()
+    stolen = ConsumerConfig(
+        name=f"agent-{HOST_A}",
+        durable_name=f"agent-{HOST_A}",
+        filter_subject=subjects.commands_dispatch(HOST_B),
+    )
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.add_consumer(streams.COMMANDS.name, stolen, timeout=1)
+    await agent.refused(f"CONSUMER.CREATE.{streams.COMMANDS.name}.agent-{HOST_A}.commands")
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.get_last_msg(streams.COMMANDS.name, subjects.commands_dispatch(HOST_B))
+    await agent.refused(f"STREAM.MSG.GET.{streams.COMMANDS.name}")
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.consumer_info(streams.COMMANDS.name, f"agent-{HOST_B}", timeout=1)
+    await agent.refused(f"CONSUMER.INFO.{streams.COMMANDS.name}.agent-{HOST_B}")
+    consumers = await admin.nc.jetstream().consumers_info(streams.COMMANDS.name)
+    assert [c.name for c in consumers] == []
+
+
+async def test_an_agent_cannot_listen_on_another_agents_inbox(secured: Secured) -> None:
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+    await agent.nc.subscribe(f"{agent_inbox_prefix(HOST_B)}.>")
+    await agent.nc.subscribe("_INBOX.>")
+    await agent.nc.flush()
+    await agent.refused(agent_inbox_prefix(HOST_B))
+    await agent.refused('"_INBOX.>"')
