@@ -113,14 +113,20 @@ def write_agent_config(
     *,
     tags: Mapping[str, str] | None = None,
     public_key: str | None = None,
+    credentials_file: Path | None = None,
+    interval_seconds: float = 30,
 ) -> Path:
     """An agent config with its state in `path`'s directory and the given `[commands]` body,
-    trusting commands signed by `public_key` (default: TEST_SIGNING_KEY's)."""
+    trusting commands signed by `public_key` (default: TEST_SIGNING_KEY's), on the bus as the
+    identity in `credentials_file` when given."""
     state = path.parent / "state"
     tag_line = (
         "tags = {" + ", ".join(f'{k} = "{v}"' for k, v in tags.items()) + "}\n" if tags else ""
     )
-    top = f'nats_url = "{url}"\nhost_id = "{host_id}"\ninterval_seconds = 30\n' + tag_line
+    top = f'nats_url = "{url}"\nhost_id = "{host_id}"\ninterval_seconds = {interval_seconds}\n'
+    top += tag_line
+    if credentials_file is not None:
+        top += f'credentials_file = "{credentials_file}"\n'
     path.write_text(
         top + f'buffer_dir = "{state / "buffer"}"\n'
         "\n[commands]\n"

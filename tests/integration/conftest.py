@@ -9,13 +9,14 @@ import pytest
 import pytest_asyncio
 
 # Fixtures registered by import: a host and real agents for it (`host_id`, `agent_factory`),
-# the alerts service as deployed (`alerts`), the alerts
-# store's migrated `pool` and its `conn`, and the commands service as deployed (`stack`).
-# A module's own fixture of the same name wins.
+# a nats-server with authorization on (`secured`), the alerts service as deployed
+# (`alerts`), the alerts store's migrated `pool` and its `conn`, and the commands service as
+# deployed (`stack`). A module's own fixture of the same name wins.
 from agent_helpers import agent_factory, host_id  # noqa: F401
 from alerts_helpers import alerts  # noqa: F401
 from alerts_store_helpers import conn, pool  # noqa: F401
 from commands_helpers import stack  # noqa: F401
+from nats_auth_helpers import secured  # noqa: F401
 
 from servers import NatsServer
 

@@ -1,107 +1,16 @@
 """NATS identities: an agent's NKey lets it do its own host's work and nothing else. Each test
 tries to get through with a real nats-server enforcing the generated permissions."""
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import nats
 import nats.aio.client
 import nats.errors
 import nats.js.errors
 import pytest
-import pytest_asyncio
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats_auth_helpers import HOST_A, HOST_B, Client, Secured
 
 from mirror_schema import codec, streams, subjects
-from mirror_stage.nats_identities import (
-    Identity,
-    admin_permissions,
-    agent_inbox_prefix,
-    agent_permissions,
-    authorization_block,
-    new_identity,
-)
-from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.ports import free_port
-from mirror_stage.supervisor import Supervised
-from waiting import wait_until
-
-HOST_A = "host-a"
-HOST_B = "host-b"
-REFUSAL_WITHIN = 5.0
-
-
-@dataclass
-class Secured:
-    """A nats-server with authorization on: an admin and the agents of two hosts."""
-
-    url: str
-    admin: Identity
-    agents: dict[str, Identity]
-    clients: list[nats.aio.client.Client] = field(default_factory=list)
-
-    async def connect(self, who: Identity | None, host: str | None = None) -> "Client":
-        client = Client()
-        client.nc = await nats.connect(
-            self.url,
-            nkeys_seed_str=who.seed if who else None,
-            inbox_prefix=agent_inbox_prefix(host) if host else "_INBOX",
-            error_cb=client.on_error,
-            allow_reconnect=False,
-            connect_timeout=2,
-        )
-        self.clients.append(client.nc)
-        return client
-
-
-@dataclass
-class Client:
-    """A connection and the asynchronous errors the server sent it."""
-
-    nc: nats.aio.client.Client = field(init=False)
-    errors: list[str] = field(default_factory=list)
-
-    async def on_error(self, exc: Exception) -> None:
-        self.errors.append(str(exc))
-
-    async def refused(self, words: str) -> None:
-        """Wait until the server reported a permissions violation mentioning `words`."""
-
-        def seen() -> bool:
-            # nats-py lowercases the server's message.
-            return any(
-                "permissions violation" in e.lower() and words.lower() in e.lower()
-                for e in self.errors
-            )
-
-        await wait_until(seen, timeout=REFUSAL_WITHIN, what=f"a refusal of {words}: {self.errors}")
-
-
-@pytest_asyncio.fixture
-async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
-    admin = new_identity("admin")
-    agents = {host: new_identity(f"agent-{host}") for host in (HOST_A, HOST_B)}
-    users = [(admin, admin_permissions())]
-    users += [(agents[host], agent_permissions(host)) for host in agents]
-    spec = loopback_nats_spec(
-        tmp_path / "nats",
-        port=free_port(),
-        authorization=authorization_block(users),
-        probe_seed=admin.seed,
-    )
-    server = Supervised(spec)
-    await server.start()
-    state = Secured(url=spec.address, admin=admin, agents=agents)
-    try:
-        admin_client = await state.connect(admin)
-        await streams.ensure_streams(admin_client.nc.jetstream())
-        yield state
-    finally:
-        for nc in state.clients:
-            if not nc.is_closed:
-                await nc.close()
-        await server.stop()
+from mirror_stage.nats_identities import agent_inbox_prefix
 
 
 async def test_no_credentials_are_refused(secured: Secured) -> None:

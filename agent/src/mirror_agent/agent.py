@@ -54,7 +54,10 @@ def make_transport(config: AgentConfig, host_id: str) -> Transport:
         assert config.ingest_url is not None  # the config's validation guarantees it
         return HttpTransport(config.ingest_url, token=config.ingest_token)
     transport = NatsTransport(
-        config.nats_url, name=f"agent:{host_id}", credentials_file=config.credentials_file
+        config.nats_url,
+        name=f"agent:{host_id}",
+        credentials_file=config.credentials_file,
+        host_id=host_id,
     )
     transport.start()
     return transport

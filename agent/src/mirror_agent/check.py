@@ -13,6 +13,7 @@ import nats.js.errors
 
 from mirror_agent.agent import identity
 from mirror_agent.config import AgentConfig
+from mirror_agent.nats_auth import connect_options
 from mirror_schema import streams, subjects
 
 
@@ -27,12 +28,12 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
     try:
         nc = await nats.connect(
             config.nats_url,
-            user_credentials=config.credentials_file,
             connect_timeout=5,
             # One try: without these, nats-py retries the first connection 60 times.
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
             error_cb=_quiet,
+            **connect_options(config.credentials_file, host_id),
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         return report(

@@ -15,6 +15,7 @@ import nats.js.errors
 from nats.js.api import PubAck
 
 from mirror_agent.envelope import Envelope
+from mirror_agent.nats_auth import connect_options
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,13 @@ class NatsTransport:
         *,
         name: str,
         credentials_file: str | None = None,
+        host_id: str | None = None,
         ack_timeout_seconds: float = 2.0,
     ) -> None:
         self.nats_url = nats_url
         self.name = name
         self.credentials_file = credentials_file
+        self.host_id = host_id
         self.ack_timeout = ack_timeout_seconds
         self.nc: nats.aio.client.Client | None = None
         self._js: nats.js.JetStreamContext | None = None
@@ -69,13 +72,13 @@ class NatsTransport:
                 self.nc = await nats.connect(
                     self.nats_url,
                     name=self.name,
-                    user_credentials=self.credentials_file,
                     connect_timeout=2,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
+                    **connect_options(self.credentials_file, self.host_id),
                 )
             except (OSError, nats.errors.Error, TimeoutError) as exc:
                 log.info("nats.connect_failed url=%s error=%s", self.nats_url, exc)

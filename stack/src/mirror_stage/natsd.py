@@ -2,7 +2,9 @@
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import sys
 import sysconfig
 import urllib.parse
@@ -110,12 +112,7 @@ def nats_spec(
     for `sync_interval`); everything else is on the command line.
     """
     url = f"nats://{host}:{port}"
-    store_dir.mkdir(parents=True, exist_ok=True)
-    config = store_dir.parent / f"{store_dir.name}.conf"
-    config.write_text(
-        f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
-        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n" + (authorization or "")
-    )
+    config = write_server_config(store_dir, server_name, sync_interval, authorization)
     argv = [
         str(nats_server_binary()),
         "--config",
@@ -125,8 +122,6 @@ def nats_spec(
         host,
         "--port",
         str(port),
-        "--server_name",
-        server_name,
     ]
     if monitor_port is not None:
         argv += ["--http_port", str(monitor_port)]
@@ -135,6 +130,36 @@ def nats_spec(
         return await jetstream_answers(url, probe_seed)
 
     return PartSpec(name="nats", argv=argv, log_path=log_path, probe=probe, address=url)
+
+
+def server_config_path(store_dir: Path) -> Path:
+    """The config file of the server storing its streams in `store_dir` (beside it)."""
+    return store_dir.parent / f"{store_dir.name}.conf"
+
+
+def write_server_config(
+    store_dir: Path, server_name: str, sync_interval: str, authorization: str | None = None
+) -> Path:
+    """Write the server's config file (JetStream, and its users when given); its path.
+
+    A running server reads it again on SIGHUP (`reload`): that is how users are added and
+    revoked without restarting it or disturbing anyone else's connection.
+    """
+    store_dir.mkdir(parents=True, exist_ok=True)
+    config = server_config_path(store_dir)
+    # The name is in the file, not on the command line: a reload compares the file's settings
+    # with the running ones, and refuses to change (or lose) the server's name.
+    config.write_text(
+        f"server_name: {json.dumps(server_name)}\n"
+        f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
+        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n" + (authorization or "")
+    )
+    return config
+
+
+def reload(pid: int) -> None:
+    """Ask the nats-server `pid` to read its config again (users, permissions)."""
+    os.kill(pid, signal.SIGHUP)
 
 
 def loopback_nats_spec(

@@ -135,6 +135,9 @@ class CommandLoop:
         self, js: JetStreamContext, stop: asyncio.Event
     ) -> JetStreamContext.PullSubscription | None:
         config = ConsumerConfig(
+            # `name` too: the create request's subject then carries the filter, which is what
+            # an agent's NATS permissions allow (its own host's commands, nothing else).
+            name=self.consumer,
             durable_name=self.consumer,
             filter_subject=subjects.commands_dispatch(self.host_id),
             ack_policy=AckPolicy.EXPLICIT,
