@@ -5,12 +5,11 @@ enroll` writes it, an NKey user seed alone. Replies to the agent (JetStream acks
 consumer's messages) come under `_INBOX.<host id>`, the one inbox its permissions let it read.
 """
 
-from pathlib import Path
 from typing import Any
 
-__all__ = ["connect_options", "inbox_prefix"]
+from mirror_schema.nats_credentials import credential_options
 
-_JWT_MARKER = "-----BEGIN NATS USER JWT-----"
+__all__ = ["connect_options", "inbox_prefix"]
 
 
 def inbox_prefix(host_id: str) -> str:
@@ -20,13 +19,7 @@ def inbox_prefix(host_id: str) -> str:
 
 def connect_options(credentials_file: str | None, host_id: str | None) -> dict[str, Any]:
     """nats.connect() keyword arguments for this identity."""
-    options: dict[str, Any] = {}
+    options = credential_options(credentials_file)
     if host_id is not None:
         options["inbox_prefix"] = inbox_prefix(host_id)
-    if credentials_file is None:
-        return options
-    if _JWT_MARKER in Path(credentials_file).read_text(encoding="utf-8", errors="replace"):
-        options["user_credentials"] = credentials_file
-    else:
-        options["nkeys_seed"] = credentials_file
     return options

@@ -8,6 +8,7 @@ import msgspec
 from mirror_runtime.environment import (
     DEFAULT_NATS_URL,
     PREFIX,
+    read_file_path,
     read_log_format,
     read_port,
     stage_environment,
@@ -19,6 +20,8 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     name: str
     nats_url: str = DEFAULT_NATS_URL
+    # The service's identity on the bus (an NKey seed or a .creds file); None: anonymous.
+    nats_credentials_file: str | None = None
     db_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int
@@ -34,6 +37,7 @@ def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) ->
     return ServiceConfig(
         name=name,
         nats_url=env.get(f"{PREFIX}NATS_URL", DEFAULT_NATS_URL),
+        nats_credentials_file=read_file_path(env, f"{PREFIX}NATS_CREDENTIALS_FILE"),
         db_url=env.get(f"{PREFIX}DB_URL") or None,
         http_port=read_port(env, part),
         log_format=read_log_format(env, is_tty=sys.stderr.isatty()),

@@ -14,6 +14,8 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 KNOWN_VARIABLES: frozenset[str] = frozenset(
     {
         "MIRROR_STAGE_NATS_URL",
+        # The service's identity on the bus: an NKey seed or a .creds file (mirror_runtime.serve).
+        "MIRROR_STAGE_NATS_CREDENTIALS_FILE",
         "MIRROR_STAGE_DB_URL",
         "MIRROR_STAGE_DATA_DIR",
         "MIRROR_STAGE_LOG_FORMAT",
@@ -125,6 +127,19 @@ def read_count(env: Mapping[str, str], name: str, default: int, *, minimum: int)
     if not raw.strip().isdigit() or int(raw) < minimum:
         raise BadValueError(name, raw, f"a whole number >= {minimum}")
     return int(raw)
+
+
+def read_file_path(env: Mapping[str, str], name: str) -> str | None:
+    """A variable naming a readable file, or None when it is not set."""
+    raw = env.get(name)
+    if raw is None:
+        return None
+    try:
+        with open(raw, "rb"):
+            pass
+    except OSError as exc:
+        raise BadValueError(name, raw, f"a readable file ({exc.strerror})") from None
+    return raw
 
 
 def read_log_format(env: Mapping[str, str], *, is_tty: bool) -> str:

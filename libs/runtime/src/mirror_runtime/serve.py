@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
+from mirror_schema.nats_credentials import credential_options
 
 log = structlog.get_logger()
 
@@ -43,14 +44,18 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
     async def on_reconnected() -> None:
         log.info("nats.reconnected", service=config.name)
 
+    refused = asyncio.Event()
+
     async def on_error(exc: Exception) -> None:
         log.warning("nats.error", service=config.name, error=str(exc))
+        if "authorization violation" in str(exc).lower():
+            refused.set()  # nats-py would keep retrying: stop at once, saying why
 
     try:
         async with asyncio.timeout(config.nats_connect_timeout_seconds):
             while True:
-                try:
-                    client = await nats.connect(
+                connecting = asyncio.create_task(
+                    nats.connect(
                         config.nats_url,
                         name=config.name,
                         connect_timeout=2,
@@ -59,7 +64,22 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
                         disconnected_cb=on_disconnected,
                         reconnected_cb=on_reconnected,
                         error_cb=on_error,
+                        **credential_options(config.nats_credentials_file),
                     )
+                )
+                refusal = asyncio.create_task(refused.wait())
+                await asyncio.wait({connecting, refusal}, return_when=asyncio.FIRST_COMPLETED)
+                refusal.cancel()
+                if refused.is_set():
+                    connecting.cancel()
+                    await asyncio.gather(connecting, return_exceptions=True)
+                    raise StartupError(
+                        f"the NATS server at {config.nats_url} refused this service's "
+                        "credentials (MIRROR_STAGE_NATS_CREDENTIALS_FILE: "
+                        f"{config.nats_credentials_file or 'not set'})"
+                    )
+                try:
+                    client = connecting.result()
                     return client
                 except (OSError, nats.errors.NoServersError, nats.errors.TimeoutError) as exc:
                     log.info("nats.waiting", url=config.nats_url, error=str(exc))
