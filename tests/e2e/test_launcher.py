@@ -112,6 +112,11 @@ async def health(port: int) -> int:
             return 0
 
 
+def admin(data_dir: Path) -> str:
+    """The credentials file of the stack's admin identity (its NATS refuses anonymous clients)."""
+    return str(data_dir / "identities" / "admin.nk")
+
+
 def service_process(stack: RunningStack, service: str) -> psutil.Process:
     for child in stack.descendants():
         try:
@@ -176,7 +181,7 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
     async with mirror_stage_up(
         data_dir, "--no-agent", "--simulate", "1", stop_signal=signal.SIGINT
     ) as stack:
-        nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"])
+        nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
         js = nc.jetstream()
         stored = (await js.stream_info(streams.METRICS.name)).state.messages
         await nc.close()
@@ -190,7 +195,7 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
     assert stack.lines[-1] == "stopped"
 
     async with mirror_stage_up(data_dir, "--no-agent") as stack:
-        nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"])
+        nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
         again = (await nc.jetstream().stream_info(streams.METRICS.name)).state.messages
         await nc.close()
         dsn = f"postgresql://postgres:{password}@127.0.0.1:{stack.postgres_port}/mirror_stage"

@@ -44,6 +44,21 @@ class StackLayout:
         """One log file per part."""
         return self.data_dir / "logs"
 
+    @property
+    def identities_dir(self) -> Path:
+        """The NATS identities: one credentials file each, and their registry."""
+        return self.data_dir / "identities"
+
+    @property
+    def admin_credentials(self) -> str:
+        """The credentials file the launcher and `mirror-stage agent` connect with."""
+        return str(self.identities_dir / "admin.nk")
+
+    @property
+    def nats_store_dir(self) -> Path:
+        """Where nats-server keeps the streams; its config file and pid file sit beside."""
+        return self.data_dir / "nats"
+
     def service_url(self, part: str) -> str:
         """Base HTTP URL of a service (TWIN, INGEST, ...)."""
         return f"http://127.0.0.1:{self.service_ports[part]}"

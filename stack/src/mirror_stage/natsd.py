@@ -91,13 +91,16 @@ DEFAULT_SYNC_INTERVAL = "always"
 BENCH_SYNC_INTERVAL = "100ms"
 
 
+SERVER_NAME = "mirror-stage"  # the embedded stack's server
+
+
 def nats_spec(
     *,
     host: str,
     port: int,
     store_dir: Path,
     log_path: Path,
-    server_name: str = "mirror-stage",
+    server_name: str = SERVER_NAME,
     sync_interval: str = DEFAULT_SYNC_INTERVAL,
     monitor_port: int | None = None,
     authorization: str | None = None,
@@ -151,10 +154,16 @@ def write_server_config(
     # with the running ones, and refuses to change (or lose) the server's name.
     config.write_text(
         f"server_name: {json.dumps(server_name)}\n"
+        f"pid_file: {json.dumps(str(server_pid_path(store_dir)))}\n"
         f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
         f"  sync_interval: {json.dumps(sync_interval)}\n}}\n" + (authorization or "")
     )
     return config
+
+
+def server_pid_path(store_dir: Path) -> Path:
+    """Where the server storing its streams in `store_dir` writes its pid."""
+    return store_dir.parent / f"{store_dir.name}.pid"
 
 
 def reload(pid: int) -> None:

@@ -11,9 +11,12 @@ import nats.errors
 import nats.js.errors
 
 from mirror_schema import streams, subjects
+from mirror_schema.nats_credentials import credential_options
 from mirror_stage.layout import StackLayout
 from mirror_stage.natsd import ignore_error
 from mirror_stage.supervisor import PartSpec
+
+SIMULATOR = "simulator"  # the simulator's identity name
 
 SERVICES: Mapping[str, str] = {
     "TWIN": "mirror_twin",
@@ -48,7 +51,12 @@ async def http_health_ok(url: str) -> bool:
 
 
 def service_spec(layout: StackLayout, part: str, env: Mapping[str, str]) -> PartSpec:
-    """One service as `python -m mirror_<part>`, healthy when /api/health answers 200."""
+    """One service as `python -m mirror_<part>`, on the bus as its own identity, healthy when
+    /api/health answers 200."""
+    env = {
+        **env,
+        "MIRROR_STAGE_NATS_CREDENTIALS_FILE": str(layout.identities_dir / f"{part.lower()}.nk"),
+    }
     health = f"{layout.service_url(part)}/api/health"
 
     async def probe() -> bool:
@@ -64,10 +72,14 @@ def service_spec(layout: StackLayout, part: str, env: Mapping[str, str]) -> Part
     )
 
 
-async def has_published(nats_url: str, host_id: str) -> bool:
+async def has_published(layout: StackLayout, host_id: str) -> bool:
     """Whether METRICS holds a sample of `host_id`: proof that an agent is up and publishing."""
     nc = await nats.connect(
-        nats_url, connect_timeout=1, allow_reconnect=False, error_cb=ignore_error
+        layout.nats_url,
+        connect_timeout=1,
+        allow_reconnect=False,
+        error_cb=ignore_error,
+        **credential_options(layout.admin_credentials),
     )
     try:
         await nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(host_id))
@@ -84,7 +96,7 @@ def agent_spec(
     """The local REFLECTOR agent, healthy once its first sample is in the METRICS stream."""
 
     async def probe() -> bool:
-        return await has_published(layout.nats_url, host_id)
+        return await has_published(layout, host_id)
 
     return PartSpec(
         name="agent",
@@ -103,7 +115,7 @@ def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> P
     last_host = simulated_host_id(hosts - 1)
 
     async def probe() -> bool:
-        return await has_published(layout.nats_url, last_host)
+        return await has_published(layout, last_host)
 
     return PartSpec(
         name="simulator",
@@ -116,6 +128,8 @@ def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> P
             layout.nats_url,
             "--hosts",
             str(hosts),
+            "--credentials-file",
+            str(layout.identities_dir / f"{SIMULATOR}.nk"),
         ],
         env=env,
         log_path=layout.logs_dir / "simulator.log",

@@ -14,9 +14,19 @@ import nats
 import structlog
 
 from mirror_schema import hosts, streams
+from mirror_schema.nats_credentials import credential_options
+from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
+from mirror_stage.nats_identities import authorization_block
 from mirror_stage.natsd import NatsServerNotFoundError, nats_spec
-from mirror_stage.parts import SERVICES, agent_spec, child_environment, service_spec, simulator_spec
+from mirror_stage.parts import (
+    SERVICES,
+    SIMULATOR,
+    agent_spec,
+    child_environment,
+    service_spec,
+    simulator_spec,
+)
 from mirror_stage.ports import free_port, port_is_free
 from mirror_stage.postgres import (
     EmbeddedPostgres,
@@ -74,16 +84,21 @@ class Stack:
                 "Set those variables to free ports to run a second one beside it."
             )
         layout.logs_dir.mkdir(parents=True, exist_ok=True)
+        host_id = hosts.host_id_from_hostname(socket.gethostname())
+        store = self._identities(host_id)
+        admin = store.ensure(ADMIN, "admin")
         await self._supervise(
             nats_spec(
                 host=layout.nats_host,
                 port=layout.nats_port,
-                store_dir=layout.data_dir / "nats",
+                store_dir=layout.nats_store_dir,
                 log_path=layout.logs_dir / "nats.log",
                 sync_interval=layout.nats_sync_interval,
+                authorization=authorization_block(list(store.users())),
+                probe_seed=admin.seed,
             )
         ).start()
-        nc = await nats.connect(layout.nats_url)
+        nc = await nats.connect(layout.nats_url, **credential_options(layout.admin_credentials))
         try:
             await streams.ensure_streams(nc.jetstream())
         finally:
@@ -94,12 +109,24 @@ class Stack:
             *(self._supervise(service_spec(layout, part, env)).start() for part in SERVICES)
         )
         if self.options.agent:
-            host_id = hosts.host_id_from_hostname(socket.gethostname())
             key = await signing_public_key(layout.service_url("COMMANDS"))
-            config = write_agent_config(layout, host_id, key)
+            credentials = store.seed_path(agent_name(host_id))
+            config = write_agent_config(layout, host_id, key, credentials)
             await self._supervise(agent_spec(layout, config, host_id, env)).start()
         if self.options.simulate > 0:
             await self._supervise(simulator_spec(layout, self.options.simulate, env)).start()
+
+    def _identities(self, host_id: str) -> IdentityStore:
+        """Every identity the stack runs with, made on its first start and kept after (so an
+        agent enrolled with `mirror-stage agent enroll` stays enrolled)."""
+        store = IdentityStore(self.layout.identities_dir)
+        store.ensure(ADMIN, "admin")
+        for part in SERVICES:
+            store.ensure(part.lower(), "service")
+        store.ensure(SIMULATOR, "service")
+        if self.options.agent:
+            store.enroll_agent(host_id)
+        return store
 
     async def _start_database(self) -> str:
         layout = self.layout
@@ -138,13 +165,17 @@ class Stack:
             await part.stop()
 
 
-def write_agent_config(layout: StackLayout, host_id: str, signing_public_key: str) -> Path:
-    """The local agent's TOML config, rewritten at every start: it takes the default
-    allowlist's commands, signed by this stack's commands service."""
+def write_agent_config(
+    layout: StackLayout, host_id: str, signing_public_key: str, credentials: Path
+) -> Path:
+    """The local agent's TOML config, rewritten at every start: on the bus as its enrolled
+    identity, it takes the default allowlist's commands, signed by this stack's commands
+    service."""
     path = layout.data_dir / "agent.toml"
     path.write_text(
         "# Written by mirror-stage up at every start; edit a copy for a real host.\n"
         f'nats_url = "{layout.nats_url}"\n'
+        f'credentials_file = "{credentials}"\n'
         f'host_id = "{host_id}"\n'
         "interval_seconds = 5\n"
         f'buffer_dir = "{layout.data_dir / "agent-buffer"}"\n'

@@ -1,0 +1,61 @@
+"""`mirror-stage agent enroll|revoke HOST`: an agent's NATS identity made or taken away.
+
+Both rewrite nats-server's users from the identity registry and, when the stack's server is
+running, make it reload them (SIGHUP): a revoked agent is cut off at once, and nobody else is
+restarted or disconnected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from mirror_schema.errors import InvalidHostId
+from mirror_stage.identity_store import IdentityStore, agent_name
+from mirror_stage.layout import StackLayout
+from mirror_stage.nats_identities import authorization_block
+from mirror_stage.natsd import SERVER_NAME, reload, server_pid_path, write_server_config
+
+__all__ = ["enroll_or_revoke", "publish_users"]
+
+
+def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
+    """Write the server's config with the registry's users; reload a running server. Whether
+    a running server was told."""
+    authorization = authorization_block(list(store.users()))
+    write_server_config(
+        layout.nats_store_dir, SERVER_NAME, layout.nats_sync_interval, authorization
+    )
+    pid_file = server_pid_path(layout.nats_store_dir)
+    with contextlib.suppress(OSError, ValueError):
+        reload(int(pid_file.read_text().strip()))
+        return True
+    return False
+
+
+def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
+    """Run `mirror-stage agent <action> <host_id>`; the exit code."""
+    store = IdentityStore(layout.identities_dir)
+    try:
+        name = agent_name(host_id)
+    except InvalidHostId as exc:
+        print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    if action == "enroll":
+        path = store.enroll_agent(host_id)
+        told = publish_users(layout, store)
+        print(f"enrolled {host_id}: its credentials file is {path}")  # noqa: T201
+        print(  # noqa: T201
+            "copy it to the host (mode 0600) and set in the agent's config:\n"
+            f'  nats_url = "{layout.nats_url}"\n  host_id = "{host_id}"\n'
+            f'  credentials_file = "/etc/mirror-agent/{path.name}"'
+        )
+    else:
+        if not store.revoke(name):
+            print(f"mirror-stage: no agent {host_id!r} is enrolled", file=sys.stderr)  # noqa: T201
+            return 1
+        told = publish_users(layout, store)
+        print(f"revoked {host_id}")  # noqa: T201
+    if not told:
+        print("(the stack is not running: it takes the change at its next start)")  # noqa: T201
+    return 0
