@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import msgspec
 import nats.errors
 import prometheus_client
@@ -19,9 +20,29 @@ from nats.aio.msg import Msg
 from mirror_schema import codec
 from mirror_schema.command_api import ErrorCode
 
-__all__ = ["ApiError", "ErrorCode", "error_response", "guard_http", "json_response", "serve_nats"]
+__all__ = [
+    "TRANSIENT",
+    "ApiError",
+    "ErrorCode",
+    "error_response",
+    "guard_http",
+    "json_response",
+    "serve_nats",
+]
 
 log = structlog.get_logger()
+
+# Failures of the bus or the database, after which they may answer again: the doors answer
+# 503 / "unavailable", and background work waits and retries.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    nats.errors.Error,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 class ApiError(Exception):

@@ -11,9 +11,9 @@ from fastapi import FastAPI, Request, Response
 from mirror_alerts import metrics
 from mirror_alerts.errors import InvalidRequestError
 from mirror_alerts.handlers import decode_body
-from mirror_alerts.operations import TRANSIENT, AlertsApi
+from mirror_alerts.operations import AlertsApi
 from mirror_runtime.app import service_app
-from mirror_runtime.doors import guard_http, json_response
+from mirror_runtime.doors import TRANSIENT, guard_http, json_response
 from mirror_runtime.health import Dependencies
 from mirror_schema.alert_api import (
     AckAlertRequest,

@@ -26,8 +26,8 @@ from nats.aio.msg import Msg
 from mirror_alerts import store_alerts
 from mirror_alerts.alert_state import AlertChange, as_alert_event
 from mirror_alerts.notify.notifier import Notifier
-from mirror_alerts.operations import TRANSIENT
 from mirror_alerts.publisher import EventPublisher
+from mirror_runtime.doors import TRANSIENT
 from mirror_schema import streams
 
 __all__ = ["CommitUnit", "Committer"]

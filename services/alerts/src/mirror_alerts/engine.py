@@ -33,12 +33,12 @@ from mirror_alerts.evaluator import Evaluator, UnknownAlertError
 from mirror_alerts.notify.dispatcher import Dispatcher
 from mirror_alerts.notify.grouping import Grouper
 from mirror_alerts.notify.notifier import Notifier
-from mirror_alerts.operations import TRANSIENT
 from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.resume import DURABLE, bind_consumer, resume_state
 from mirror_alerts.rules import RuleError
 from mirror_alerts.silences import Silence, is_silenced
 from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.heap import settle_heap
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import codec

@@ -18,8 +18,8 @@ from nats.aio.msg import Msg
 
 from mirror_alerts import metrics
 from mirror_alerts.errors import InvalidRequestError, MalformedError
-from mirror_alerts.operations import TRANSIENT, AlertsApi
-from mirror_runtime.doors import serve_nats
+from mirror_alerts.operations import AlertsApi
+from mirror_runtime.doors import TRANSIENT, serve_nats
 from mirror_schema import subjects
 from mirror_schema.alert_api import (
     AckAlertRequest,

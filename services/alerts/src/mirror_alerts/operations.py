@@ -12,7 +12,6 @@ from typing import Any, Final
 
 import asyncpg
 import msgspec
-import nats.errors
 import structlog
 
 from mirror_alerts import store, store_alerts, store_silences
@@ -32,23 +31,12 @@ from mirror_schema.alert_api import (
     WriteRuleRequest,
 )
 
-__all__ = ["DEFAULT_ACTOR", "TRANSIENT", "AlertsApi"]
+__all__ = ["DEFAULT_ACTOR", "AlertsApi"]
 
 log = structlog.get_logger()
 
 # Who did it, when a request does not say (until requests carry an identity).
 DEFAULT_ACTOR: Final = "api"
-
-# Failures of the bus or the database: the caller gets 503 / "unavailable" and may retry.
-TRANSIENT = (
-    OSError,
-    TimeoutError,
-    nats.errors.Error,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
 
 
 def _utc_now() -> datetime:

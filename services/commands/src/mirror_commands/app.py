@@ -8,10 +8,10 @@ from fastapi import FastAPI, Request, Response
 
 from mirror_commands import metrics
 from mirror_commands.errors import InvalidRequestError
-from mirror_commands.operations import TRANSIENT, CommandsApi, KnownHost
+from mirror_commands.operations import CommandsApi, KnownHost
 from mirror_commands.query import decode, list_request
 from mirror_runtime.app import service_app
-from mirror_runtime.doors import guard_http, json_response
+from mirror_runtime.doors import TRANSIENT, guard_http, json_response
 from mirror_runtime.health import Dependencies
 from mirror_schema import codec
 from mirror_schema.command_api import (

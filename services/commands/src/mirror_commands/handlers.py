@@ -15,10 +15,10 @@ import structlog
 from nats.aio.msg import Msg
 
 from mirror_commands import metrics
-from mirror_commands.operations import TRANSIENT, CommandsApi
+from mirror_commands.operations import CommandsApi
 from mirror_commands.query import decode
 from mirror_commands.state import as_command
-from mirror_runtime.doors import serve_nats
+from mirror_runtime.doors import TRANSIENT, serve_nats
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,

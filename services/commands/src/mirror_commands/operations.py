@@ -17,6 +17,7 @@ from mirror_commands import ids, metrics, state, store
 from mirror_commands.config import CommandsConfig
 from mirror_commands.directory import HostDirectory
 from mirror_commands.errors import UnknownCommandError
+from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
 from mirror_schema import codec, streams, subjects
 from mirror_schema.command_api import (
@@ -34,16 +35,6 @@ from mirror_schema.commands import CommandState as S
 
 log = structlog.get_logger()
 
-# Errors after which the bus or the database may answer again (the doors answer 503).
-TRANSIENT = (
-    OSError,
-    TimeoutError,
-    nats.errors.Error,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
 PUBLISH_TIMEOUT_SECONDS = 5.0
 DISPATCH_CONCURRENCY = 8
 

@@ -22,8 +22,8 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mirror_commands import metrics, store
-from mirror_commands.operations import TRANSIENT
 from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
 from mirror_schema import codec, streams, subjects
 from mirror_schema.commands import CommandResult, CommandState, CommandStatus

@@ -15,9 +15,10 @@ from mirror_commands.directory import HostDirectory
 from mirror_commands.follower import MetricsFollower
 from mirror_commands.handlers import RequestHandlers
 from mirror_commands.migrations import has_trigram_index, migrate
-from mirror_commands.operations import TRANSIENT, CommandsApi
+from mirror_commands.operations import CommandsApi
 from mirror_commands.results import ResultsConsumer
 from mirror_runtime import serve
+from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.health import Dependencies
 from mirror_schema import streams
 
