@@ -4,8 +4,10 @@ without restarting anything."""
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import nats
 import nats.aio.client
 import nats.errors
@@ -58,6 +60,24 @@ async def test_strangers_are_refused_and_an_enrolled_agent_is_confined_then_revo
         assert code == 0, out
         credentials = data_dir / "identities" / f"agent-{HOST}.nk"
         assert str(credentials) in out
+        token = out.split('ingest_token = "')[1].split('"')[0]
+        ingest = stack.env["MIRROR_STAGE_INGEST_PORT"]
+        sample = {
+            "hostname": HOST,
+            "host_id": HOST,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "cpu_load": 5.0,
+            "memory_used_percent": 10.0,
+        }
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ingest}") as http:
+            anonymous = await http.post("/api/metrics/batch", json={"samples": [sample]})
+            assert anonymous.status_code == 401
+            posted = await http.post(
+                "/api/metrics/batch",
+                json={"samples": [sample]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert posted.status_code == 202, posted.text
         assert credentials.stat().st_mode & 0o777 == 0o600
         errors.clear()
         agent = await nats.connect(

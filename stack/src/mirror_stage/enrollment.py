@@ -43,12 +43,15 @@ def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
         return 2
     if action == "enroll":
         path = store.enroll_agent(host_id)
+        token = store.new_ingest_token(host_id)
         told = publish_users(layout, store)
         print(f"enrolled {host_id}: its credentials file is {path}")  # noqa: T201
         print(  # noqa: T201
             "copy it to the host (mode 0600) and set in the agent's config:\n"
             f'  nats_url = "{layout.nats_url}"\n  host_id = "{host_id}"\n'
-            f'  credentials_file = "/etc/mirror-agent/{path.name}"'
+            f'  credentials_file = "/etc/mirror-agent/{path.name}"\n'
+            "or, for an agent posting over HTTP to the ingest (shown once, keep it secret):\n"
+            f'  ingest_token = "{token}"'
         )
     else:
         if not store.revoke(name):

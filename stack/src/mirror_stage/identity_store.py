@@ -9,12 +9,14 @@ and the simulator), ``agent`` (one per host, confined to its own subjects).
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Literal
 
 import msgspec
 
+from mirror_ingest.tokens import TokenEntry, TokensFile, token_digest
 from mirror_schema.hosts import validate_host_id
 from mirror_stage.nats_identities import (
     Identity,
@@ -29,6 +31,7 @@ __all__ = ["ADMIN", "IdentityStore", "Role", "agent_name"]
 Role = Literal["admin", "service", "agent"]
 ADMIN: Final = "admin"
 _REGISTRY: Final = "registry.json"
+INGEST_TOKENS: Final = "ingest-tokens.json"  # what MIRROR_STAGE_INGEST_TOKENS_FILE names
 
 
 class _Entry(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,20 +81,51 @@ class IdentityStore:
         self._save(registry)
         return identity
 
+    @property
+    def ingest_tokens_path(self) -> Path:
+        """The ingest's tokens file: each agent's token as a digest, with its host."""
+        return self.directory / INGEST_TOKENS
+
     def enroll_agent(self, host_id: str) -> Path:
         """Make (or keep) the identity of the agent of `host_id`; its credentials file."""
         self.ensure(agent_name(host_id), "agent", host_id)
         return self.seed_path(agent_name(host_id))
 
+    def new_ingest_token(self, host_id: str) -> str:
+        """A fresh bearer token for `host_id`'s agent to post samples over HTTP (it replaces
+        the host's previous one); shown once: only its digest is kept."""
+        token = secrets.token_urlsafe(32)
+        entries = [e for e in self._tokens().tokens if e.host_id != host_id]
+        entries.append(TokenEntry(host_id=validate_host_id(host_id), sha256=token_digest(token)))
+        self._write_tokens(TokensFile(tokens=entries))
+        return token
+
+    def _tokens(self) -> TokensFile:
+        path = self.ingest_tokens_path
+        if not path.exists():
+            return TokensFile()
+        return msgspec.json.decode(path.read_bytes(), type=TokensFile)
+
+    def _write_tokens(self, content: TokensFile) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = self.ingest_tokens_path.with_suffix(".tmp")
+        temporary.write_bytes(msgspec.json.encode(content))
+        temporary.replace(self.ingest_tokens_path)
+
     def revoke(self, name: str) -> bool:
-        """Forget `name` and delete its credentials file; False if there was no such identity."""
+        """Forget `name`, delete its credentials file and its host's ingest token; False if
+        there was no such identity."""
         registry = self._load()
-        kept = [e for e in registry.identities if e.name != name]
-        if len(kept) == len(registry.identities):
+        revoked = [e for e in registry.identities if e.name == name]
+        if not revoked:
             return False
-        registry.identities = kept
+        registry.identities = [e for e in registry.identities if e.name != name]
         self._save(registry)
         self.seed_path(name).unlink(missing_ok=True)
+        hosts = {e.host_id for e in revoked if e.host_id is not None}
+        if hosts:
+            kept = [t for t in self._tokens().tokens if t.host_id not in hosts]
+            self._write_tokens(TokensFile(tokens=kept))
         return True
 
     def agents(self) -> list[str]:

@@ -12,6 +12,7 @@ import nats.js.errors
 
 from mirror_schema import streams, subjects
 from mirror_schema.nats_credentials import credential_options
+from mirror_stage.identity_store import INGEST_TOKENS
 from mirror_stage.layout import StackLayout
 from mirror_stage.natsd import ignore_error
 from mirror_stage.supervisor import PartSpec
@@ -57,6 +58,9 @@ def service_spec(layout: StackLayout, part: str, env: Mapping[str, str]) -> Part
         **env,
         "MIRROR_STAGE_NATS_CREDENTIALS_FILE": str(layout.identities_dir / f"{part.lower()}.nk"),
     }
+    if part == "INGEST":
+        # Agents posting over HTTP need the token `mirror-stage agent enroll` printed.
+        env["MIRROR_STAGE_INGEST_TOKENS_FILE"] = str(layout.identities_dir / INGEST_TOKENS)
     health = f"{layout.service_url(part)}/api/health"
 
     async def probe() -> bool:

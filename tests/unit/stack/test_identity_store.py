@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from mirror_ingest.tokens import TokenTable
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 
 
@@ -24,7 +25,11 @@ def test_agents_are_enrolled_confined_and_revoked(tmp_path: Path) -> None:
     assert permissions["twin"].publish == (">",)
     assert "metrics.raw.web-01" in permissions[agent_name("web-01")].publish
     assert ">" not in permissions[agent_name("web-01")].publish
+    token = store.new_ingest_token("web-01")
+    tokens = TokenTable(store.ingest_tokens_path)
+    assert tokens.host_for(token) == "web-01"
     assert store.revoke(agent_name("web-01"))
     assert not path.exists()
+    assert TokenTable(store.ingest_tokens_path).host_for(token) is None
     assert store.agents() == []
     assert not store.revoke(agent_name("web-01"))

@@ -30,6 +30,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_INGEST_MAX_AGE_SECONDS",
         "MIRROR_STAGE_INGEST_HOST_RATE",
         "MIRROR_STAGE_INGEST_HOST_BURST",
+        "MIRROR_STAGE_INGEST_TOKENS_FILE",
         "MIRROR_STAGE_HISTORY_RETENTION_DAYS",
         # The twin's pace and bounds (mirror_twin.config).
         "MIRROR_STAGE_TWIN_DIFF_INTERVAL_MS",

@@ -22,6 +22,8 @@ class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
     host_rate_per_second: float = 10.0
     host_burst: float = 200.0
     ack_timeout_seconds: float = 5.0
+    # Per-agent bearer tokens (mirror_ingest.tokens); None: any client may post (loopback only).
+    tokens_file: str | None = None
     # History
     retention_days: int = 30
     history_batch_size: int = 1000
@@ -38,6 +40,7 @@ def from_env(environ: Mapping[str, str]) -> IngestConfig:
 
     return IngestConfig(
         service=service,
+        tokens_file=env.get("MIRROR_STAGE_INGEST_TOKENS_FILE") or None,
         max_body_bytes=int(number("INGEST_MAX_BODY_BYTES", defaults.max_body_bytes, 1024)),
         max_batch_samples=int(number("INGEST_MAX_BATCH", defaults.max_batch_samples, 1)),
         max_future_seconds=number("INGEST_MAX_FUTURE_SECONDS", defaults.max_future_seconds, 0),

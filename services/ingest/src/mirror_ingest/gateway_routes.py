@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -23,6 +24,7 @@ from mirror_ingest.config import IngestConfig
 from mirror_ingest.gateway import PublishFailedError, SamplePublisher
 from mirror_ingest.metrics import ACCEPTED, REJECTED
 from mirror_ingest.ratelimit import BatchExceedsBurstError, HostRateLimiter
+from mirror_ingest.tokens import TokenTable
 from mirror_ingest.validation import AcceptedSample, BatchRejectedError, validate_batch
 
 __all__ = ["BatchAccepted", "gateway_router"]
@@ -57,10 +59,23 @@ def gateway_router(
 ) -> APIRouter:
     """The ingest's HTTP gateway onto METRICS; ``clock`` (aware datetimes) is for tests."""
     router = APIRouter()
+    tokens = TokenTable(Path(config.tokens_file)) if config.tokens_file else None
 
     @router.post("/api/metrics/batch", status_code=202)
     async def post_batch(request: Request) -> Response:
         """Accept ``{"samples": [MetricSample, ...]}`` and publish each sample to its host."""
+        host: str | None = None
+        if tokens is not None:
+            host = _token_host(tokens, request.headers.get("authorization"))
+            if host is None:
+                response = _refuse(
+                    401,
+                    "Authorization: a bearer token of an enrolled agent is required "
+                    "(mirror-stage agent enroll HOST prints one)",
+                    "unauthorised",
+                )
+                response.headers["WWW-Authenticate"] = "Bearer"
+                return response
         try:
             body = await _read_capped(request, config.max_body_bytes)
             now = clock()
@@ -73,6 +88,15 @@ def gateway_router(
             )
         except BatchRejectedError as exc:
             return _refuse(exc.status, exc.detail, exc.reason)
+        if host is not None:
+            for index, sample in enumerate(samples):
+                if sample.host_id != host:
+                    return _refuse(
+                        403,
+                        f"samples[{index}].host_id: {sample.host_id!r} is not {host!r}, the "
+                        "only host this token may post for",
+                        "wrong_host",
+                    )
         counts = _per_host(samples)
         try:
             wait = limiter.take(counts)
@@ -102,6 +126,14 @@ def gateway_router(
         return _json(202, BatchAccepted(accepted=len(samples), timestamp=now))
 
     return router
+
+
+def _token_host(tokens: TokenTable, header: str | None) -> str | None:
+    """The host the request's bearer token posts for; None without a known one."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return tokens.host_for(token.strip())
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:
