@@ -17,6 +17,7 @@ from mirror_stage.nats_identities import (
     agent_inbox_prefix,
     agent_permissions,
     authorization_block,
+    automation_permissions,
     new_identity,
 )
 from mirror_stage.natsd import (
@@ -31,6 +32,7 @@ from waiting import wait_until
 
 HOST_A = "host-a"
 HOST_B = "host-b"
+BOT = "ci"  # the automation user
 REFUSAL_WITHIN = 5.0
 
 
@@ -40,6 +42,7 @@ class Secured:
 
     url: str
     admin: Identity
+    automation: Identity  # the script "ci"
     agents: dict[str, Identity]
     server: Supervised
     store_dir: Path
@@ -61,12 +64,14 @@ class Secured:
         assert self.server.pid is not None
         reload(self.server.pid)
 
-    async def connect(self, who: Identity | None, host: str | None = None) -> "Client":
+    async def connect(
+        self, who: Identity | None, host: str | None = None, inbox: str | None = None
+    ) -> "Client":
         client = Client()
         client.nc = await nats.connect(
             self.url,
             nkeys_seed_str=who.seed if who else None,
-            inbox_prefix=agent_inbox_prefix(host) if host else "_INBOX",
+            inbox_prefix=inbox or (agent_inbox_prefix(host) if host else "_INBOX"),
             error_cb=client.on_error,
             allow_reconnect=False,
             connect_timeout=2,
@@ -100,7 +105,7 @@ class Client:
 
 def users(state: "Secured") -> list[tuple[Identity, Permissions]]:
     """The server's users: the admin, and each agent still enrolled."""
-    found = [(state.admin, admin_permissions())]
+    found = [(state.admin, admin_permissions()), (state.automation, automation_permissions(BOT))]
     return found + [(state.agents[host], agent_permissions(host)) for host in state.agents]
 
 
@@ -108,8 +113,9 @@ def users(state: "Secured") -> list[tuple[Identity, Permissions]]:
 async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
     """The server, its streams made by the admin; stopped after."""
     admin = new_identity("admin")
+    automation = new_identity(f"automation-{BOT}")
     agents = {host: new_identity(f"agent-{host}") for host in (HOST_A, HOST_B)}
-    first = [(admin, admin_permissions())]
+    first = [(admin, admin_permissions()), (automation, automation_permissions(BOT))]
     first += [(agents[host], agent_permissions(host)) for host in agents]
     spec = loopback_nats_spec(
         tmp_path / "nats",
@@ -122,6 +128,7 @@ async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
     state = Secured(
         url=spec.address,
         admin=admin,
+        automation=automation,
         agents=agents,
         server=server,
         store_dir=tmp_path / "nats" / "jetstream",

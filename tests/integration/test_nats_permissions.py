@@ -3,14 +3,15 @@ tries to get through with a real nats-server enforcing the generated permissions
 
 import nats
 import nats.aio.client
+import nats.aio.msg
 import nats.errors
 import nats.js.errors
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats_auth_helpers import HOST_A, HOST_B, Client, Secured
+from nats_auth_helpers import BOT, HOST_A, HOST_B, Client, Secured
 
 from mirror_schema import codec, streams, subjects
-from mirror_stage.nats_identities import agent_inbox_prefix
+from mirror_stage.nats_identities import agent_inbox_prefix, automation_inbox_prefix
 
 
 async def test_no_credentials_are_refused(secured: Secured) -> None:
@@ -108,3 +109,25 @@ async def test_an_agent_cannot_listen_on_another_agents_inbox(secured: Secured) 
     await agent.nc.flush()
     await agent.refused(agent_inbox_prefix(HOST_B))
     await agent.refused('"_INBOX.>"')
+
+
+async def test_automation_sends_requests_and_nothing_else(secured: Secured) -> None:
+    """A script's identity gets its answer from commands.request, and may neither publish
+    samples, nor read or send dispatched commands."""
+    admin = await secured.connect(secured.admin)
+
+    async def answer(msg: nats.aio.msg.Msg) -> None:
+        await msg.respond(b"created")
+
+    await admin.nc.subscribe(subjects.COMMANDS_REQUEST, cb=answer)
+    await admin.nc.flush()
+    bot = await secured.connect(secured.automation, inbox=automation_inbox_prefix(BOT))
+    reply = await bot.nc.request(subjects.COMMANDS_REQUEST, b"{}", timeout=5)
+    assert reply.data == b"created"
+    await bot.nc.publish(subjects.metrics_raw(HOST_A), b"{}")
+    await bot.nc.publish(subjects.commands_dispatch(HOST_A), b"{}")
+    await bot.nc.subscribe(subjects.COMMANDS_DISPATCH_ALL)
+    await bot.nc.flush()
+    await bot.refused(f'publish to "{subjects.metrics_raw(HOST_A)}"')
+    await bot.refused(f'publish to "{subjects.commands_dispatch(HOST_A)}"')
+    await bot.refused(f'subscription to "{subjects.COMMANDS_DISPATCH_ALL}"')

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
-from mirror_stage.enrollment import enroll_or_revoke
+from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke
 from mirror_stage.layout import stack_layout
 from mirror_stage.stack import StackOptions, run_stack
 
@@ -29,16 +29,34 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--simulate", type=int, default=0, metavar="N", help="add N simulated hosts")
     up.add_argument("--no-agent", action="store_true", help="do not run a local agent")
-    agent = commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus")
-    actions = agent.add_subparsers(dest="action", required=True)
-    for action, text in (
+    _identity_commands(
+        commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
         ("revoke", "remove the NATS identity of the agent of HOST; it is cut off at once"),
-    ):
-        sub = actions.add_parser(action, help=text)
-        sub.add_argument("host", help="the host id (lowercase letters, digits, '_', '-')")
-        sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+        ("host", "the host id (lowercase letters, digits, '_', '-')"),
+    )
+    _identity_commands(
+        commands.add_parser(
+            "automation", help="add or remove a script's identity: the request endpoints only"
+        ),
+        ("add", "make the NATS identity of the script NAME (its credentials file)"),
+        ("remove", "remove the NATS identity of the script NAME; it is cut off at once"),
+        ("name", "lowercase letters, digits, '_', '-'"),
+    )
     return root
+
+
+def _identity_commands(
+    command: argparse.ArgumentParser,
+    make: tuple[str, str],
+    remove: tuple[str, str],
+    argument: tuple[str, str],
+) -> None:
+    actions = command.add_subparsers(dest="action", required=True)
+    for action, text in (make, remove):
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument(argument[0], help=argument[1])
+        sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("console")
     if args.command == "agent":
         return enroll_or_revoke(layout, args.action, args.host)
+    if args.command == "automation":
+        return add_or_remove_automation(layout, args.action, args.name)
     return asyncio.run(
         run_stack(layout, StackOptions(simulate=args.simulate, agent=not args.no_agent))
     )

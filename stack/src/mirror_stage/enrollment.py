@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 
 from mirror_schema.errors import InvalidHostId
-from mirror_stage.identity_store import IdentityStore, agent_name
+from mirror_stage.identity_store import IdentityStore, agent_name, automation_name
 from mirror_stage.layout import StackLayout
-from mirror_stage.nats_identities import authorization_block
+from mirror_stage.nats_identities import authorization_block, automation_inbox_prefix
 from mirror_stage.natsd import SERVER_NAME, reload, server_pid_path, write_server_config
 
-__all__ = ["enroll_or_revoke", "publish_users"]
+__all__ = ["add_or_remove_automation", "enroll_or_revoke", "publish_users"]
 
 
 def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
@@ -35,30 +36,62 @@ def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
 
 def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
     """Run `mirror-stage agent <action> <host_id>`; the exit code."""
-    store = IdentityStore(layout.identities_dir)
-    try:
-        name = agent_name(host_id)
-    except InvalidHostId as exc:
-        print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
-        return 2
-    if action == "enroll":
+
+    def enroll(store: IdentityStore) -> str:
         path = store.enroll_agent(host_id)
         token = store.new_ingest_token(host_id)
-        told = publish_users(layout, store)
-        print(f"enrolled {host_id}: its credentials file is {path}")  # noqa: T201
-        print(  # noqa: T201
+        return (
+            f"enrolled {host_id}: its credentials file is {path}\n"
             "copy it to the host (mode 0600) and set in the agent's config:\n"
             f'  nats_url = "{layout.nats_url}"\n  host_id = "{host_id}"\n'
             f'  credentials_file = "/etc/mirror-agent/{path.name}"\n'
             "or, for an agent posting over HTTP to the ingest (shown once, keep it secret):\n"
             f'  ingest_token = "{token}"'
         )
+
+    return _change(layout, action == "enroll", agent_name, host_id, enroll, "enrolled agent")
+
+
+def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int:
+    """Run `mirror-stage automation <action> <name>`; the exit code."""
+
+    def add(store: IdentityStore) -> str:
+        identity = automation_name(name)
+        store.ensure(identity, "automation")
+        return (
+            f"added {name}: its credentials file is {store.seed_path(identity)}\n"
+            "it may send requests on commands.request, commands.api.* and alerts.api.*; "
+            f"connect with inbox_prefix={automation_inbox_prefix(name)!r}"
+        )
+
+    return _change(layout, action == "add", automation_name, name, add, "automation")
+
+
+def _change(
+    layout: StackLayout,
+    adding: bool,
+    identity_of: Callable[[str], str],
+    value: str,
+    add: Callable[[IdentityStore], str],
+    kind: str,
+) -> int:
+    """Add (with `add`, which says what it did) or remove the identity of `value`, then tell
+    the server; the exit code (2: a bad name, 1: nothing to remove)."""
+    store = IdentityStore(layout.identities_dir)
+    try:
+        name = identity_of(value)
+    except InvalidHostId as exc:
+        print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    if adding:
+        report = add(store)
+    elif store.revoke(name):
+        report = f"removed {kind} {value}"
     else:
-        if not store.revoke(name):
-            print(f"mirror-stage: no agent {host_id!r} is enrolled", file=sys.stderr)  # noqa: T201
-            return 1
-        told = publish_users(layout, store)
-        print(f"revoked {host_id}")  # noqa: T201
+        print(f"mirror-stage: no {kind} {value!r}", file=sys.stderr)  # noqa: T201
+        return 1
+    told = publish_users(layout, store)
+    print(report)  # noqa: T201
     if not told:
         print("(the stack is not running: it takes the change at its next start)")  # noqa: T201
     return 0

@@ -3,7 +3,8 @@
 ``<data dir>/identities/`` holds one NKey seed per identity (``<name>.nk``, mode 0600: the
 credentials file its holder connects with) and ``registry.json`` (name, role, host, public
 key). Roles: ``admin`` (the launcher and this command-line tool), ``service`` (the EGO services
-and the simulator), ``agent`` (one per host, confined to its own subjects).
+and the simulator), ``agent`` (one per host, confined to its own subjects), ``automation``
+(scripts: the services' request endpoints only).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from mirror_stage.nats_identities import (
     Permissions,
     admin_permissions,
     agent_permissions,
+    automation_permissions,
     new_identity,
 )
 
-__all__ = ["ADMIN", "IdentityStore", "Role", "agent_name"]
+__all__ = ["ADMIN", "IdentityStore", "Role", "agent_name", "automation_name"]
 
-Role = Literal["admin", "service", "agent"]
+Role = Literal["admin", "service", "agent", "automation"]
 ADMIN: Final = "admin"
 _REGISTRY: Final = "registry.json"
 INGEST_TOKENS: Final = "ingest-tokens.json"  # what MIRROR_STAGE_INGEST_TOKENS_FILE names
@@ -43,6 +45,11 @@ class _Entry(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Registry(msgspec.Struct, kw_only=True):
     identities: list[_Entry] = []
+
+
+def automation_name(name: str) -> str:
+    """The identity name of the automation user `name` (same rule as a host id)."""
+    return f"automation-{validate_host_id(name)}"
 
 
 def agent_name(host_id: str) -> str:
@@ -138,6 +145,8 @@ class IdentityStore:
             identity = Identity(name=entry.name, seed="", public_key=entry.public_key)
             if entry.role == "agent" and entry.host_id is not None:
                 yield identity, agent_permissions(entry.host_id)
+            elif entry.role == "automation":
+                yield identity, automation_permissions(entry.name.removeprefix("automation-"))
             else:
                 # Services are trusted with the whole bus for now; their own narrower sets are
                 # still to be written (the agents, the exposed side, are confined already).

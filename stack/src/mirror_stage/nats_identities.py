@@ -26,6 +26,8 @@ __all__ = [
     "agent_inbox_prefix",
     "agent_permissions",
     "authorization_block",
+    "automation_inbox_prefix",
+    "automation_permissions",
     "new_identity",
 ]
 
@@ -84,6 +86,19 @@ def agent_permissions(host_id: str) -> Permissions:
         ),
         subscribe=(f"{agent_inbox_prefix(host_id)}.>", subjects.commands_cancel(host_id)),
         allow_responses=True,  # answers the commands service's cancel requests
+    )
+
+
+def automation_inbox_prefix(name: str) -> str:
+    """The inbox prefix an automation user connects with (apart from every agent's)."""
+    return f"_AUTOMATION.{name}"
+
+
+def automation_permissions(name: str) -> Permissions:
+    """A script's: the services' request endpoints (commands, alerts) and its own replies."""
+    return Permissions(
+        publish=(subjects.COMMANDS_REQUEST, "commands.api.>", "alerts.api.>"),
+        subscribe=(f"{automation_inbox_prefix(name)}.>",),
     )
 
 

@@ -2,8 +2,13 @@
 
 from pathlib import Path
 
+import pytest
+
 from mirror_ingest.tokens import TokenTable
-from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
+from mirror_stage.enrollment import add_or_remove_automation
+from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
+from mirror_stage.layout import stack_layout
+from mirror_stage.natsd import server_config_path
 
 
 def test_an_identity_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -33,3 +38,28 @@ def test_agents_are_enrolled_confined_and_revoked(tmp_path: Path) -> None:
     assert TokenTable(store.ingest_tokens_path).host_for(token) is None
     assert store.agents() == []
     assert not store.revoke(agent_name("web-01"))
+
+
+def test_automation_users_get_the_request_endpoints_only(tmp_path: Path) -> None:
+    store = IdentityStore(tmp_path)
+    store.ensure(automation_name("ci"), "automation")
+    ((identity, permissions),) = list(store.users())
+    assert identity.name == "automation-ci"
+    assert permissions.publish == ("commands.request", "commands.api.>", "alerts.api.>")
+    assert permissions.subscribe == ("_AUTOMATION.ci.>",)
+
+
+def test_the_cli_adds_and_removes_a_script_and_rewrites_the_servers_users(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = stack_layout({}, data_dir=tmp_path)
+    assert add_or_remove_automation(layout, "add", "ci") == 0
+    store = IdentityStore(layout.identities_dir)
+    public_key = next(identity.public_key for identity, _ in store.users())
+    config = server_config_path(layout.nats_store_dir).read_text()
+    assert public_key in config
+    assert "not running" in capsys.readouterr().out
+    assert add_or_remove_automation(layout, "remove", "ci") == 0
+    assert public_key not in server_config_path(layout.nats_store_dir).read_text()
+    assert add_or_remove_automation(layout, "remove", "ci") == 1
+    assert add_or_remove_automation(layout, "add", "Not Valid") == 2
