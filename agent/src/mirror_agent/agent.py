@@ -17,6 +17,7 @@ from mirror_agent.commands.loop import CommandLoop
 from mirror_agent.commands.settings import journal_path, run_as_error
 from mirror_agent.config import AgentConfig
 from mirror_agent.envelope import Envelope
+from mirror_agent.nats_auth import inbox_prefix
 from mirror_agent.schedule import Schedule
 from mirror_agent.shipper import Shipper
 from mirror_agent.transport import HttpTransport, NatsTransport, Transport
@@ -57,7 +58,7 @@ def make_transport(config: AgentConfig, host_id: str) -> Transport:
         config.nats_url,
         name=f"agent:{host_id}",
         credentials_file=config.credentials_file,
-        host_id=host_id,
+        inbox=inbox_prefix(host_id),
     )
     transport.start()
     return transport

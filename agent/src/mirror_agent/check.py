@@ -13,7 +13,7 @@ import nats.js.errors
 
 from mirror_agent.agent import identity
 from mirror_agent.config import AgentConfig
-from mirror_agent.nats_auth import connect_options
+from mirror_agent.nats_auth import connect_options, inbox_prefix
 from mirror_schema import streams, subjects
 
 
@@ -33,7 +33,7 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
             error_cb=_quiet,
-            **connect_options(config.credentials_file, host_id),
+            **connect_options(config.credentials_file, inbox_prefix(host_id)),
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         return report(

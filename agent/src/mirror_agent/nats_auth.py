@@ -9,7 +9,9 @@ from typing import Any
 
 from mirror_schema.nats_credentials import credential_options
 
-__all__ = ["connect_options", "inbox_prefix"]
+__all__ = ["SIMULATOR_INBOX", "connect_options", "inbox_prefix"]
+
+SIMULATOR_INBOX = "_SIMULATOR"  # the simulator's replies: apart from every agent's
 
 
 def inbox_prefix(host_id: str) -> str:
@@ -17,9 +19,9 @@ def inbox_prefix(host_id: str) -> str:
     return f"_INBOX.{host_id}"
 
 
-def connect_options(credentials_file: str | None, host_id: str | None) -> dict[str, Any]:
-    """nats.connect() keyword arguments for this identity."""
+def connect_options(credentials_file: str | None, inbox: str | None) -> dict[str, Any]:
+    """nats.connect() keyword arguments for this identity, its replies under `inbox`."""
     options = credential_options(credentials_file)
-    if host_id is not None:
-        options["inbox_prefix"] = inbox_prefix(host_id)
+    if inbox is not None:
+        options["inbox_prefix"] = inbox
     return options

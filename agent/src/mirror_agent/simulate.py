@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.buffer import MemoryBuffer
+from mirror_agent.nats_auth import SIMULATOR_INBOX
 from mirror_agent.schedule import Schedule
 from mirror_agent.shipper import Shipper
 from mirror_agent.signals import stop_event
@@ -98,7 +99,10 @@ async def run_simulator(options: SimulatorOptions, stop: asyncio.Event) -> Simul
     # at every collection (about a fifth of the time per sample otherwise).
     gc.freeze()
     transport = NatsTransport(
-        options.nats_url, name="mirror-simulator", credentials_file=options.credentials_file
+        options.nats_url,
+        name="mirror-simulator",
+        credentials_file=options.credentials_file,
+        inbox=SIMULATOR_INBOX,
     )
     transport.start()
     buffer_bytes = options.buffer_max_bytes // options.shippers

@@ -53,13 +53,13 @@ class NatsTransport:
         *,
         name: str,
         credentials_file: str | None = None,
-        host_id: str | None = None,
+        inbox: str | None = None,
         ack_timeout_seconds: float = 2.0,
     ) -> None:
         self.nats_url = nats_url
         self.name = name
         self.credentials_file = credentials_file
-        self.host_id = host_id
+        self.inbox = inbox
         self.ack_timeout = ack_timeout_seconds
         self.nc: nats.aio.client.Client | None = None
         self._js: nats.js.JetStreamContext | None = None
@@ -78,7 +78,7 @@ class NatsTransport:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
-                    **connect_options(self.credentials_file, self.host_id),
+                    **connect_options(self.credentials_file, self.inbox),
                 )
             except (OSError, nats.errors.Error, TimeoutError) as exc:
                 log.info("nats.connect_failed url=%s error=%s", self.nats_url, exc)

@@ -2,9 +2,9 @@
 
 ``<data dir>/identities/`` holds one NKey seed per identity (``<name>.nk``, mode 0600: the
 credentials file its holder connects with) and ``registry.json`` (name, role, host, public
-key). Roles: ``admin`` (the launcher and this command-line tool), ``service`` (the EGO services
-and the simulator), ``agent`` (one per host, confined to its own subjects), ``automation``
-(scripts: the services' request endpoints only).
+key). Roles: ``admin`` (the launcher and this command-line tool), ``service`` (the EGO
+services), ``simulator`` (samples of any host), ``agent`` (one per host, confined to its own
+subjects), ``automation`` (scripts: the services' request endpoints only).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ from mirror_stage.nats_identities import (
     agent_permissions,
     automation_permissions,
     new_identity,
+    simulator_permissions,
 )
 
 __all__ = ["ADMIN", "IdentityStore", "Role", "agent_name", "automation_name"]
 
-Role = Literal["admin", "service", "agent", "automation"]
+Role = Literal["admin", "service", "agent", "automation", "simulator"]
 ADMIN: Final = "admin"
 _REGISTRY: Final = "registry.json"
 INGEST_TOKENS: Final = "ingest-tokens.json"  # what MIRROR_STAGE_INGEST_TOKENS_FILE names
@@ -145,6 +146,8 @@ class IdentityStore:
             identity = Identity(name=entry.name, seed="", public_key=entry.public_key)
             if entry.role == "agent" and entry.host_id is not None:
                 yield identity, agent_permissions(entry.host_id)
+            elif entry.role == "simulator":
+                yield identity, simulator_permissions()
             elif entry.role == "automation":
                 yield identity, automation_permissions(entry.name.removeprefix("automation-"))
             else:

@@ -17,6 +17,7 @@ import msgspec
 import nkeys
 
 from mirror_agent.commands.loop import consumer_name
+from mirror_agent.nats_auth import SIMULATOR_INBOX
 from mirror_schema import streams, subjects
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "automation_inbox_prefix",
     "automation_permissions",
     "new_identity",
+    "simulator_permissions",
 ]
 
 _JS_API: Final = "$JS.API"
@@ -99,6 +101,14 @@ def automation_permissions(name: str) -> Permissions:
     return Permissions(
         publish=(subjects.COMMANDS_REQUEST, "commands.api.>", "alerts.api.>"),
         subscribe=(f"{automation_inbox_prefix(name)}.>",),
+    )
+
+
+def simulator_permissions() -> Permissions:
+    """The fleet simulator's: samples of any host, and its own replies."""
+    return Permissions(
+        publish=(subjects.METRICS_RAW_ALL, f"{_JS_API}.INFO"),
+        subscribe=(f"{SIMULATOR_INBOX}.>",),
     )
 
 

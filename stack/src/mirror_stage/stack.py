@@ -123,7 +123,7 @@ class Stack:
         store.ensure(ADMIN, "admin")
         for part in SERVICES:
             store.ensure(part.lower(), "service")
-        store.ensure(SIMULATOR, "service")
+        store.ensure(SIMULATOR, "simulator")
         if self.options.agent:
             store.enroll_agent(host_id)
         return store

@@ -10,6 +10,7 @@ from mirror_stage.nats_identities import (
     agent_permissions,
     authorization_block,
     new_identity,
+    simulator_permissions,
 )
 
 
@@ -53,3 +54,9 @@ def test_the_authorization_block_lists_each_user_with_its_allow_lists() -> None:
         "_INBOX.web-01.>",
         "commands.cancel.web-01",
     ]
+
+
+def test_the_simulator_publishes_samples_and_reads_its_own_replies_only() -> None:
+    permissions = simulator_permissions()
+    assert permissions.publish == ("metrics.raw.>", "$JS.API.INFO")
+    assert permissions.subscribe == ("_SIMULATOR.>",)
