@@ -13,6 +13,7 @@ import nats
 import nats.aio.client
 import nats.js.client
 import pytest_asyncio
+from agent_helpers import write_agent_config
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from twin_helpers import own_nats_server
@@ -99,6 +100,21 @@ class Stack:
         assert answer.status_code == 200, answer.text
         key: str = answer.json()["public_key"]
         return key
+
+    async def agent_config(
+        self, path: Path, host_id: str, commands: str, *, tags: dict[str, str] | None = None
+    ) -> Path:
+        """A real agent's config for `host_id` on this stack's NATS, trusting its signing key."""
+        url = self.nc.connected_url
+        assert url is not None
+        return write_agent_config(
+            path,
+            f"nats://{url.hostname}:{url.port}",
+            host_id,
+            commands,
+            tags=tags,
+            public_key=await self.signing_key(),
+        )
 
     async def agent(self, host_id: str) -> "FakeAgent":
         agent = FakeAgent(self, host_id)

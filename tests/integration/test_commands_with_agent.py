@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import psutil
-from agent_helpers import AgentProcess, write_agent_config
+from agent_helpers import AgentProcess
 from commands_helpers import Stack
 
 
@@ -17,16 +17,7 @@ async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
     tmp_path: Path,
 ) -> None:
     """uptime succeeds with its output; a running sleep ends `cancelled` through its agent."""
-    url = stack.nc.connected_url
-    assert url is not None
-    nats_url = f"nats://{url.hostname}:{url.port}"
-    config = write_agent_config(
-        tmp_path / "agent.toml",
-        nats_url,
-        "real-01",
-        'mode = "any"\n',
-        public_key=await stack.signing_key(),
-    )
+    config = await stack.agent_config(tmp_path / "agent.toml", "real-01", 'mode = "any"\n')
     agent = AgentProcess(config, tmp_path / "agent.log")
     await agent.start()
     try:
@@ -56,23 +47,12 @@ async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
     """Three agents, two tagged role=web: one request makes one command for each web host under
     one batch id, both run; the db host gets nothing. A command outside the allowlist is
     rejected by the agent and provably never runs."""
-    url = stack.nc.connected_url
-    assert url is not None
-    nats_url = f"nats://{url.hostname}:{url.port}"
     roles = {"fan-web-1": "web", "fan-web-2": "web", "fan-db-1": "db"}
-    key = await stack.signing_key()
     for host in roles:
         (tmp_path / host).mkdir()
     agents = [
         AgentProcess(
-            write_agent_config(
-                tmp_path / host / "agent.toml",
-                nats_url,
-                host,
-                "",
-                tags={"role": role},
-                public_key=key,
-            ),
+            await stack.agent_config(tmp_path / host / "agent.toml", host, "", tags={"role": role}),
             tmp_path / host / "agent.log",
         )
         for host, role in roles.items()
@@ -109,16 +89,7 @@ async def test_outcomes_through_the_service_and_a_real_agent(
 ) -> None:
     """echo → succeeded with its stdout; a non-zero exit → failed with its code; a sleep past
     its timeout → timed_out, with no process of it left on the host."""
-    url = stack.nc.connected_url
-    assert url is not None
-    nats_url = f"nats://{url.hostname}:{url.port}"
-    config = write_agent_config(
-        tmp_path / "agent.toml",
-        nats_url,
-        "out-01",
-        'mode = "any"\n',
-        public_key=await stack.signing_key(),
-    )
+    config = await stack.agent_config(tmp_path / "agent.toml", "out-01", 'mode = "any"\n')
     agent = AgentProcess(config, tmp_path / "agent.log")
     await agent.start()
     try:
@@ -150,18 +121,13 @@ async def test_a_command_waits_for_its_agent_and_runs_when_it_starts(
 ) -> None:
     """Asked while the host's agent is not running, the command waits, then runs once the agent
     starts; it runs once."""
-    url = stack.nc.connected_url
-    assert url is not None
-    nats_url = f"nats://{url.hostname}:{url.port}"
     await stack.sample("late-01")
     await stack.known("late-01")
     (command,) = await stack.create(hostname="late-01", command="uptime")
     waiting = await stack.get(command["id"])
     assert waiting["status"] in ("pending", "dispatched")
 
-    config = write_agent_config(
-        tmp_path / "agent.toml", nats_url, "late-01", "", public_key=await stack.signing_key()
-    )
+    config = await stack.agent_config(tmp_path / "agent.toml", "late-01", "")
     agent = AgentProcess(config, tmp_path / "agent.log")
     await agent.start()
     try:

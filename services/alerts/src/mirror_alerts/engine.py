@@ -40,6 +40,7 @@ from mirror_alerts.silences import Silence, is_silenced
 from mirror_runtime.deadletter import dead_letter
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.heap import settle_heap
+from mirror_runtime.periodic import every
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import codec
 from mirror_schema.alerts import AlertEvent
@@ -145,9 +146,9 @@ class AlertsEngine:
             LEADING.set(1)
             work: list[Awaitable[None]] = [
                 self._consume(puller),
-                self._every(self.config.sweep_seconds, self.sweep),
-                self._every(self.config.snapshot_seconds, self.save_snapshot),
-                self._every(SILENCES_REFRESH_SECONDS, self._reload_silences),
+                every(self.config.sweep_seconds, self.sweep),
+                every(self.config.snapshot_seconds, self.save_snapshot),
+                every(SILENCES_REFRESH_SECONDS, self._reload_silences),
                 self._react(),
                 self.notifier.run(),
             ]
@@ -383,14 +384,3 @@ class AlertsEngine:
     def _silenced(self, event: AlertEvent) -> bool:
         tags = self.evaluator.tags_of(event.host_id)
         return is_silenced(self._silences, event, tags, now=self.clock())
-
-    @staticmethod
-    async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await work()
-            except TRANSIENT as exc:
-                log.warning("periodic.failed", work=work.__name__, error=str(exc))
-            except Exception:
-                log.exception("periodic.crashed", work=work.__name__)

@@ -18,8 +18,8 @@ from mirror_commands.migrations import has_trigram_index, migrate
 from mirror_commands.operations import CommandsApi
 from mirror_commands.results import ResultsConsumer
 from mirror_runtime import serve
-from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.health import Dependencies
+from mirror_runtime.periodic import every
 from mirror_schema import streams
 
 log = structlog.get_logger()
@@ -27,17 +27,6 @@ log = structlog.get_logger()
 # At start-up, how long the directory may take to read every host's latest sample before
 # requests are served anyway (a target not read yet is then "unknown" for a moment).
 CATCH_UP_SECONDS: Final = 30.0
-
-
-async def _sweep_forever(api: CommandsApi, seconds: float) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            await api.sweep()
-        except TRANSIENT as exc:
-            log.warning("sweep.failed", error=str(exc))
-        except Exception:
-            log.exception("sweep.crashed")
 
 
 def main(config: CommandsConfig) -> int:
@@ -66,7 +55,7 @@ def main(config: CommandsConfig) -> int:
         await results.start()
         handlers = RequestHandlers(deps.nc, api)
         await handlers.start()
-        sweeper = asyncio.create_task(_sweep_forever(api, config.sweep_seconds))
+        sweeper = asyncio.create_task(every(config.sweep_seconds, api.sweep))
         apis.append(api)
 
         async def details() -> dict[str, int | float | str]:
