@@ -114,13 +114,15 @@ def service_spec(
     """`python -m mirror_<name>` as deployed, healthy when /api/health answers 200.
 
     Its environment is this one without any MIRROR_STAGE_* variable, then the bus, the
-    database, its port, JSON logs and `env`.
+    database, its port, JSON logs, HTTP logins off (the tests of logins turn them on) and
+    `env`.
     """
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
     environment |= {
         "MIRROR_STAGE_NATS_URL": nats_url,
         f"MIRROR_STAGE_{name.upper()}_PORT": str(port),
         "MIRROR_STAGE_LOG_FORMAT": "json",
+        "MIRROR_STAGE_HTTP_AUTH": "off",
     }
     if db_url is not None:
         environment["MIRROR_STAGE_DB_URL"] = db_url

@@ -3,6 +3,8 @@ enrolled with `mirror-stage agent enroll` is confined to its host, and `revoke` 
 without restarting anything."""
 
 import asyncio
+import re
+import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ import nats.errors
 import pytest
 from test_launcher import admin, data_dir, mirror_stage_up  # noqa: F401 - the fixture
 
-from mirror_schema import subjects
+from mirror_schema import hosts, subjects
 from waiting import wait_until
 
 HOST = "enrolled-9"
@@ -109,3 +111,60 @@ async def test_strangers_are_refused_and_an_enrolled_agent_is_confined_then_revo
         info = await nc.jetstream().stream_info("METRICS")
         await nc.close()
         assert info.state.messages >= 1
+
+
+async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
+    data_dir: Path,  # noqa: F811 - the fixture imported above
+) -> None:
+    async with mirror_stage_up(data_dir) as stack:
+        printed = "\n".join(stack.lines)
+        found = re.search(r"first admin: user 'admin', one-time password (\S+)", printed)
+        assert found is not None, printed
+        commands = f"http://127.0.0.1:{stack.port('commands')}"
+        twin = f"http://127.0.0.1:{stack.port('twin')}"
+        local_host = hosts.host_id_from_hostname(socket.gethostname())
+        async with httpx.AsyncClient(base_url=commands, timeout=20) as http:
+            anonymous = await http.post(
+                "/api/commands", json={"hostname": local_host, "command": "uptime"}
+            )
+            assert anonymous.status_code == 401
+            login = await http.post(
+                "/api/auth/login", json={"user": "admin", "password": found.group(1)}
+            )
+            assert login.status_code == 200, login.text
+            sent = await http.post(
+                "/api/commands",
+                json={"hostname": local_host, "command": "uptime"},
+                headers={"X-CSRF-Token": login.json()["csrf"]},
+            )
+            assert sent.status_code == 201, sent.text
+            command = sent.json()["commands"][0]
+            assert command["requested_by"] == "admin"
+
+            async def succeeded() -> bool:
+                answer = await http.get(f"/api/commands/{command['id']}")
+                return answer.json()["status"] == "succeeded"
+
+            await wait_until(succeeded, timeout=30, what="uptime to run on the local agent")
+
+        code, out = await mirror_stage(
+            stack.env, "user", "add", "vera", "--role", "viewer", "--data-dir", str(data_dir)
+        )
+        assert code == 0, out
+        vera = re.search(r"one-time password \(shown once\): (\S+)", out)
+        assert vera is not None, out
+        async with httpx.AsyncClient(timeout=20) as http:
+            login = await http.post(
+                f"{twin}/api/auth/login", json={"user": "vera", "password": vera.group(1)}
+            )  # logged in through the twin, which asks over the bus
+            assert login.status_code == 200, login.text
+            refused = await http.post(
+                f"{commands}/api/commands",
+                json={"hostname": local_host, "command": "uptime"},
+                headers={"X-CSRF-Token": login.json()["csrf"]},
+            )
+            assert refused.status_code == 403
+            assert (await http.get(f"{commands}/api/commands")).status_code == 200
+
+    async with mirror_stage_up(data_dir, "--no-agent") as again:
+        assert any(line.startswith("logins: 2 user(s)") for line in again.lines), again.lines

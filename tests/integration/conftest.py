@@ -15,6 +15,7 @@ import pytest_asyncio
 from agent_helpers import agent_factory, host_id  # noqa: F401
 from alerts_helpers import alerts  # noqa: F401
 from alerts_store_helpers import conn, pool  # noqa: F401
+from auth_http_helpers import certificates, guarded  # noqa: F401
 from commands_helpers import stack  # noqa: F401
 from nats_auth_helpers import secured  # noqa: F401
 

@@ -10,6 +10,7 @@ from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
 from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke
 from mirror_stage.layout import stack_layout
+from mirror_stage.operators import run_token_command, run_user_command
 from mirror_stage.stack import StackOptions, run_stack
 
 
@@ -43,6 +44,33 @@ def parser() -> argparse.ArgumentParser:
         ("remove", "remove the NATS identity of the script NAME; it is cut off at once"),
         ("name", "lowercase letters, digits, '_', '-'"),
     )
+    roles = ("viewer", "operator", "admin")
+    user = commands.add_parser("user", help="operators' logins to the HUD and HTTP APIs")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("add", "make a user; prints a one-time password"),
+        ("passwd", "give a user a new one-time password (their sessions end)"),
+        ("remove", "delete a user (their sessions end)"),
+        ("unlock", "lift a lock-out after failed logins"),
+    ):
+        sub = user_actions.add_parser(action, help=text)
+        sub.add_argument("name", help="lowercase letters, digits and '_ . @ -'")
+        sub.add_argument("--role", choices=roles, default="operator")
+        sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+    listing = user_actions.add_parser("list", help="the users, their roles and locks")
+    listing.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+    token = commands.add_parser("token", help="API tokens for scripts (HTTP, Bearer)")
+    token_actions = token.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("add", "make a token; prints it once"),
+        ("remove", "delete a token; it is refused at once"),
+    ):
+        sub = token_actions.add_parser(action, help=text)
+        sub.add_argument("name", help="lowercase letters, digits and '_ . @ -'")
+        sub.add_argument("--role", choices=roles, default="operator")
+        sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+    listing = token_actions.add_parser("list", help="the tokens and when each was last used")
+    listing.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
     return root
 
 
@@ -78,6 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         return enroll_or_revoke(layout, args.action, args.host)
     if args.command == "automation":
         return add_or_remove_automation(layout, args.action, args.name)
+    if args.command == "user":
+        return run_user_command(
+            layout, args.action, getattr(args, "name", None), getattr(args, "role", "operator")
+        )
+    if args.command == "token":
+        return run_token_command(
+            layout, args.action, getattr(args, "name", None), getattr(args, "role", "operator")
+        )
     return asyncio.run(
         run_stack(layout, StackOptions(simulate=args.simulate, agent=not args.no_agent))
     )

@@ -33,6 +33,8 @@ class StackLayout:
     external_db_url: str | None
     log_format: str
     nats_sync_interval: str = DEFAULT_SYNC_INTERVAL
+    # The services serve HTTPS (MIRROR_STAGE_TLS_CERT_FILE and ..._KEY_FILE are set).
+    https: bool = False
 
     @property
     def nats_url(self) -> str:
@@ -61,7 +63,8 @@ class StackLayout:
 
     def service_url(self, part: str) -> str:
         """Base HTTP URL of a service (TWIN, INGEST, ...)."""
-        return f"http://127.0.0.1:{self.service_ports[part]}"
+        scheme = "https" if self.https else "http"
+        return f"{scheme}://127.0.0.1:{self.service_ports[part]}"
 
 
 def stack_layout(
@@ -82,6 +85,7 @@ def stack_layout(
         external_db_url=env.get(f"{PREFIX}DB_URL") or None,
         log_format=log_format,
         nats_sync_interval=read_sync_interval(env),
+        https=f"{PREFIX}TLS_CERT_FILE" in env,
     )
 
 

@@ -19,6 +19,7 @@ from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.nats_identities import authorization_block
 from mirror_stage.natsd import NatsServerNotFoundError, nats_spec
+from mirror_stage.operators import first_admin_line, remember_database
 from mirror_stage.parts import (
     SERVICES,
     SIMULATOR,
@@ -64,6 +65,8 @@ class Stack:
         self.options = options
         self.parts: list[Supervised] = []
         self.db_url: str | None = None
+        # What to tell about logins: the first admin's one-time password, or how to add one.
+        self.logins = ""
 
     def _supervise(self, spec: PartSpec) -> Supervised:
         part = Supervised(spec, on_ready=self._on_ready)
@@ -104,6 +107,8 @@ class Stack:
         finally:
             await nc.close()
         self.db_url = await self._start_database()
+        remember_database(layout, self.db_url)
+        self.logins = await first_admin_line(self.db_url)
         env = child_environment(layout, self.db_url)
         await asyncio.gather(
             *(self._supervise(service_spec(layout, part, env)).start() for part in SERVICES)
@@ -187,7 +192,7 @@ def write_agent_config(
 
 async def signing_public_key(commands_url: str) -> str:
     """The commands service's public key (it answers its health check already)."""
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    async with httpx.AsyncClient(timeout=10.0, verify=False) as client:  # noqa: S501 - loopback child
         answer = await client.get(f"{commands_url}/api/commands/signing-key")
     if answer.status_code != 200:
         raise StackError(
@@ -218,6 +223,7 @@ async def run_stack(layout: StackLayout, options: StackOptions) -> int:
             log.info("stack.start_interrupted")
             return 130
         starting.result()
+        print(stack.logins, flush=True)  # noqa: T201
         print(  # noqa: T201
             f"all healthy in {time.monotonic() - began:.1f} s; logs in {layout.logs_dir}\n"
             f"HUD: {layout.service_url('TWIN')}/",

@@ -5,12 +5,17 @@ from collections.abc import Mapping
 
 import msgspec
 
+from mirror_runtime.auth.settings import AuthSettings
 from mirror_runtime.environment import (
     DEFAULT_NATS_URL,
     PREFIX,
+    BadValueError,
+    read_count,
     read_file_path,
     read_log_format,
+    read_number,
     read_port,
+    read_switch,
     stage_environment,
 )
 
@@ -29,11 +34,20 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     nats_connect_timeout_seconds: float = 30.0
     # Connections to PostgreSQL: background writers plus concurrent HTTP queries.
     db_pool_size: int = 8
+    auth: AuthSettings = AuthSettings()
+    # HTTPS when both are set.
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
 
 
 def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) -> ServiceConfig:
     """Build the config of service `name` (whose port variable is `part`) from `environ`."""
     env = stage_environment(environ)
+    cert = read_file_path(env, f"{PREFIX}TLS_CERT_FILE")
+    key = read_file_path(env, f"{PREFIX}TLS_KEY_FILE")
+    if (cert is None) != (key is None):
+        missing = f"{PREFIX}TLS_KEY_FILE" if key is None else f"{PREFIX}TLS_CERT_FILE"
+        raise BadValueError(missing, "", "set together with the other TLS file")
     return ServiceConfig(
         name=name,
         nats_url=env.get(f"{PREFIX}NATS_URL", DEFAULT_NATS_URL),
@@ -41,4 +55,28 @@ def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) ->
         db_url=env.get(f"{PREFIX}DB_URL") or None,
         http_port=read_port(env, part),
         log_format=read_log_format(env, is_tty=sys.stderr.isatty()),
+        auth=auth_settings(env, secure_cookies=cert is not None),
+        tls_cert_file=cert,
+        tls_key_file=key,
+    )
+
+
+def auth_settings(env: Mapping[str, str], *, secure_cookies: bool) -> AuthSettings:
+    """Logins on or off, session lengths and the lock-out, from MIRROR_STAGE_* variables."""
+    defaults = AuthSettings()
+    return AuthSettings(
+        enabled=read_switch(env, f"{PREFIX}HTTP_AUTH", default=True),
+        session_hours=read_number(
+            env, f"{PREFIX}SESSION_HOURS", defaults.session_hours, minimum=0.01
+        ),
+        idle_minutes=read_number(
+            env, f"{PREFIX}SESSION_IDLE_MINUTES", defaults.idle_minutes, minimum=1
+        ),
+        lockout_failures=read_count(
+            env, f"{PREFIX}LOGIN_LOCKOUT_FAILURES", defaults.lockout_failures, minimum=1
+        ),
+        lockout_minutes=read_number(
+            env, f"{PREFIX}LOGIN_LOCKOUT_MINUTES", defaults.lockout_minutes, minimum=0.01
+        ),
+        secure_cookies=secure_cookies,
     )

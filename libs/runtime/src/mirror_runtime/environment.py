@@ -17,6 +17,15 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         # The service's identity on the bus: an NKey seed or a .creds file (mirror_runtime.serve).
         "MIRROR_STAGE_NATS_CREDENTIALS_FILE",
         "MIRROR_STAGE_DB_URL",
+        # Operators' logins on every service's HTTP API (mirror_runtime.auth).
+        "MIRROR_STAGE_HTTP_AUTH",
+        "MIRROR_STAGE_SESSION_HOURS",
+        "MIRROR_STAGE_SESSION_IDLE_MINUTES",
+        "MIRROR_STAGE_LOGIN_LOCKOUT_FAILURES",
+        "MIRROR_STAGE_LOGIN_LOCKOUT_MINUTES",
+        # HTTPS for every service (both or neither).
+        "MIRROR_STAGE_TLS_CERT_FILE",
+        "MIRROR_STAGE_TLS_KEY_FILE",
         "MIRROR_STAGE_DATA_DIR",
         "MIRROR_STAGE_LOG_FORMAT",
         # How often the embedded nats-server syncs JetStream to disk (mirror_stage.layout).
@@ -152,3 +161,16 @@ def read_log_format(env: Mapping[str, str], *, is_tty: bool) -> str:
     if raw not in ("json", "console"):
         raise BadValueError(name, raw, "'json' or 'console'")
     return raw
+
+
+def read_switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """`on` or `off` (also true/false, 1/0, yes/no)."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in ("on", "true", "1", "yes"):
+        return True
+    if value in ("off", "false", "0", "no"):
+        return False
+    raise BadValueError(name, raw, "'on' or 'off'")

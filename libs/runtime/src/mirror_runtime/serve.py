@@ -2,7 +2,7 @@
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
 import nats
@@ -12,6 +12,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from mirror_runtime.auth.wiring import protect, start_auth
 from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
 from mirror_schema.nats_credentials import credential_options
@@ -115,16 +116,26 @@ async def connect_db(config: ServiceConfig) -> asyncpg.Pool | None:
 
 
 async def run_service(
-    config: ServiceConfig, create_app: AppFactory, start: Starter | None = None
+    config: ServiceConfig,
+    create_app: AppFactory,
+    start: Starter | None = None,
+    public: Iterable[tuple[str, str]] = (),
 ) -> None:
-    """Run one service until SIGTERM or SIGINT, then stop HTTP and drain NATS."""
+    """Run one service until SIGTERM or SIGINT, then stop HTTP and drain NATS.
+
+    Its HTTP routes need a login (mirror_runtime.auth) unless `config.auth` is off, except
+    the (method, path) pairs in `public` and health, metrics and the login itself.
+    """
     nc = await connect_nats(config)
     pool = await connect_db(config)
     deps = Dependencies(config.name, nc, pool)
     stop_background = await start(deps) if start is not None else None
+    authority, stop_auth = await start_auth(deps, config.auth)
+    app = create_app(deps)
+    protect(app, authority, config.auth, public)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(deps),
+            app,
             host=config.http_host,
             port=config.http_port,
             log_config=None,
@@ -133,6 +144,8 @@ async def run_service(
             # Past this, connections still open are dropped: a WebSocket client that stopped
             # reading would otherwise hold the shutdown until the process is killed.
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            ssl_certfile=config.tls_cert_file,  # HTTPS when both are set
+            ssl_keyfile=config.tls_key_file,
         )
     )
     # uvicorn re-raises the signal it caught once it has shut down; this handler takes it
@@ -144,6 +157,7 @@ async def run_service(
         await server.serve()
     finally:
         log.info("service.stopping", service=config.name)
+        await stop_auth()
         if stop_background is not None:
             await stop_background()
         await _close_nats(nc)
@@ -175,11 +189,16 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def main(config: ServiceConfig, create_app: AppFactory, start: Starter | None = None) -> int:
+def main(
+    config: ServiceConfig,
+    create_app: AppFactory,
+    start: Starter | None = None,
+    public: Iterable[tuple[str, str]] = (),
+) -> int:
     """Entry point for a service's __main__: run it and turn start-up failures into exit 1."""
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(run_service(config, create_app, start))
+            runner.run(run_service(config, create_app, start, public))
     except StartupError as exc:
         log.error("service.failed", service=config.name, error=str(exc))
         return 1

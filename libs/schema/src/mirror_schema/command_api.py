@@ -45,7 +45,17 @@ MAX_PAGE_SIZE: Final = 200
 MAX_SEARCH_LENGTH: Final = 200
 
 # What went wrong, for programs; `error` says it for people and names the field.
-ErrorCode = Literal["invalid", "not_found", "conflict", "unavailable", "internal"]
+# unauthorized/forbidden/locked: the auth endpoints (mirror_schema.auth_api).
+ErrorCode = Literal[
+    "invalid",
+    "not_found",
+    "conflict",
+    "unavailable",
+    "internal",
+    "unauthorized",
+    "forbidden",
+    "locked",
+]
 Actor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 

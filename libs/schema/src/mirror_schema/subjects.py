@@ -24,6 +24,11 @@ __all__ = [
     "ALERTS_API_SILENCES_LIST",
     "ALERTS_EVENTS_ALL",
     "ALERTS_QUEUE_GROUP",
+    "AUTH_API_AUTHENTICATE",
+    "AUTH_API_LOGIN",
+    "AUTH_API_LOGOUT",
+    "AUTH_API_PASSWORD",
+    "AUTH_QUEUE_GROUP",
     "COMMANDS_API_CANCEL",
     "COMMANDS_API_GET",
     "COMMANDS_API_LIST",
@@ -91,6 +96,14 @@ ALERTS_API_SILENCES_LIST: Final = "alerts.api.silences.list"
 ALERTS_API_SILENCES_CREATE: Final = "alerts.api.silences.create"
 ALERTS_API_SILENCES_EXPIRE: Final = "alerts.api.silences.expire"
 ALERTS_QUEUE_GROUP: Final = "alerts"  # the alerts service's replicas share requests
+
+# Operators' logins and API tokens, answered by every service that holds the database, for
+# the ones that do not (the twin): mirror_schema.auth_api.
+AUTH_API_LOGIN: Final = "auth.api.login"
+AUTH_API_AUTHENTICATE: Final = "auth.api.authenticate"
+AUTH_API_LOGOUT: Final = "auth.api.logout"
+AUTH_API_PASSWORD: Final = "auth.api.password"  # noqa: S105 - a subject
+AUTH_QUEUE_GROUP: Final = "auth"
 
 # Subjects whose last token is a host id (commands.output has the command id after it).
 PER_HOST_PREFIXES: Final = (

@@ -13,6 +13,7 @@ from mirror_alerts.errors import InvalidRequestError
 from mirror_alerts.handlers import decode_body
 from mirror_alerts.operations import AlertsApi
 from mirror_runtime.app import service_app
+from mirror_runtime.auth.middleware import actor_of
 from mirror_runtime.doors import TRANSIENT, guard_http, json_response
 from mirror_runtime.health import Dependencies
 from mirror_schema.alert_api import (
@@ -99,14 +100,15 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     @app.post("/api/alerts/rules")
     async def create_rule(request: Request) -> Response:
         async def run() -> Response:
-            return json_response(await api.create_rule(_rule_write(await request.body())), 201)
+            write = _rule_write(await request.body(), actor_of(request, None))
+            return json_response(await api.create_rule(write), 201)
 
         return await _guard("rules_create", run)
 
     @app.put("/api/alerts/rules/{rule_id}")
     async def replace_rule(rule_id: str, request: Request) -> Response:
         async def run() -> Response:
-            write = _rule_write(await request.body())
+            write = _rule_write(await request.body(), actor_of(request, None))
             return json_response(await api.replace_rule(rule_id, write))
 
         return await _guard("rules_update", run)
@@ -130,6 +132,7 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     async def create_silence(request: Request) -> Response:
         async def run() -> Response:
             body = decode_body(_CREATE_SILENCE, await request.body())
+            body = msgspec.structs.replace(body, by=actor_of(request, body.by))
             return json_response(await api.create_silence(body), 201)
 
         return await _guard("silences_create", run)
@@ -152,8 +155,9 @@ def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
     @app.post("/api/alerts/{alert_id}/ack")
     async def ack(alert_id: str, request: Request) -> Response:
         async def run() -> Response:
-            actor = decode_body(_ACTOR, await request.body())
-            return json_response(await api.acknowledge(AckAlertRequest(id=alert_id, by=actor.by)))
+            claimed = decode_body(_ACTOR, await request.body()).by
+            ack = AckAlertRequest(id=alert_id, by=actor_of(request, claimed))
+            return json_response(await api.acknowledge(ack))
 
         return await _guard("ack", run)
 

@@ -11,6 +11,7 @@ from mirror_commands.errors import InvalidRequestError
 from mirror_commands.operations import CommandsApi, KnownHost
 from mirror_commands.query import decode, list_request
 from mirror_runtime.app import service_app
+from mirror_runtime.auth.middleware import actor_of
 from mirror_runtime.doors import TRANSIENT, guard_http, json_response
 from mirror_runtime.health import Dependencies
 from mirror_schema import codec
@@ -67,6 +68,7 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
     async def create(request: Request) -> Response:
         async def run() -> Response:
             body = decode(codec.decode_command_request, await request.body())
+            body = msgspec.structs.replace(body, requested_by=actor_of(request, body.requested_by))
             records = await api.create(body, HTTP_ACTOR)
             batch_id = records[0].batch_id if records else None
             return json_response(CreatedResponse(commands=records, batch_id=batch_id), 201)
@@ -125,7 +127,7 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
 
 
 async def _actor(request: Request) -> str | None:
+    """The logged-in principal, or (authentication off) the body's requested_by."""
     body = await request.body()
-    if not body.strip():
-        return None
-    return decode(_decode_actor, body).requested_by
+    claimed = decode(_decode_actor, body).requested_by if body.strip() else None
+    return actor_of(request, claimed)

@@ -28,6 +28,9 @@ log = structlog.get_logger()
 # requests are served anyway (a target not read yet is then "unknown" for a moment).
 CATCH_UP_SECONDS: Final = 30.0
 
+# The public half of the signing key, for enrolling agents: nothing secret.
+PUBLIC_ROUTES: Final = frozenset({("GET", "/api/commands/signing-key")})
+
 
 def main(config: CommandsConfig) -> int:
     """Run the commands service until SIGTERM; the exit code."""
@@ -82,4 +85,4 @@ def main(config: CommandsConfig) -> int:
     def app(deps: Dependencies) -> FastAPI:
         return create_app(deps, apis[0])
 
-    return serve.main(config.service, app, start)
+    return serve.main(config.service, app, start, public=PUBLIC_ROUTES)

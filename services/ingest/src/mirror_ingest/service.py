@@ -1,6 +1,7 @@
 """Wiring of the ingest service: streams, migrations, the history writer, then HTTP."""
 
 import asyncio
+from typing import Final
 
 import structlog
 from fastapi import FastAPI
@@ -19,6 +20,9 @@ log = structlog.get_logger()
 # On SIGTERM the writer finishes the batch in hand; past this, the batch is redelivered.
 WRITER_STOP_SECONDS = 20.0
 HISTORY_ACK_WAIT_SECONDS = 10.0
+
+# Agents post with their own per-host tokens (mirror_ingest.tokens), not operators' logins.
+PUBLIC_ROUTES: Final = frozenset({("POST", "/api/metrics/batch")})
 
 
 def main(config: IngestConfig) -> int:
@@ -64,4 +68,4 @@ def main(config: IngestConfig) -> int:
     def app(deps: Dependencies) -> FastAPI:
         return create_app(deps, config)
 
-    return serve.main(config.service, app, start)
+    return serve.main(config.service, app, start, public=PUBLIC_ROUTES)

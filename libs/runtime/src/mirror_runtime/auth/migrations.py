@@ -1,0 +1,48 @@
+"""The auth tables, applied by every service holding the database and by the launcher."""
+
+from typing import Final
+
+import asyncpg
+
+from mirror_runtime.migrations import Migration, migrate
+
+COMPONENT: Final = "auth"
+
+MIGRATIONS: Final = (
+    Migration(
+        version=1,
+        name="users, sessions and API tokens",
+        sql="""
+CREATE TABLE auth_users (
+    name text PRIMARY KEY,
+    role text NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    password_hash text NOT NULL,
+    failed_logins integer NOT NULL DEFAULT 0,
+    locked_until timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    password_changed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE auth_sessions (
+    digest text PRIMARY KEY,
+    user_name text NOT NULL REFERENCES auth_users (name) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    last_seen_at timestamptz NOT NULL
+);
+CREATE INDEX auth_sessions_user ON auth_sessions (user_name);
+CREATE INDEX auth_sessions_expiry ON auth_sessions (expires_at);
+CREATE TABLE auth_tokens (
+    name text PRIMARY KEY,
+    digest text NOT NULL UNIQUE,
+    role text NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz
+);
+""",
+    ),
+)
+
+
+async def migrate_auth(pool: asyncpg.Pool) -> list[int]:
+    """Apply the auth migrations this database lacks."""
+    return await migrate(pool, COMPONENT, MIGRATIONS)

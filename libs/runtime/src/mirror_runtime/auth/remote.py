@@ -1,0 +1,136 @@
+"""RemoteAccounts: the Authority of a service without the database, asking over the bus."""
+
+import time
+from collections import OrderedDict
+from typing import Final, TypeVar
+
+import msgspec
+import nats.aio.client
+import nats.errors
+
+from mirror_runtime.auth import credentials
+from mirror_runtime.auth.accounts import Authenticated, Session
+from mirror_runtime.auth.errors import (
+    ForbiddenError,
+    InvalidAuthRequestError,
+    LockedError,
+    UnauthorizedError,
+)
+from mirror_runtime.doors import ApiError
+from mirror_schema import codec, subjects
+from mirror_schema.auth_api import (
+    AuthenticateRequest,
+    LoginReply,
+    LoginRequest,
+    LogoutRequest,
+    OkReply,
+    PasswordRequest,
+    PrincipalReply,
+)
+from mirror_schema.command_api import ErrorCode
+
+REQUEST_TIMEOUT_SECONDS: Final = 5.0
+# A checked credential is trusted this long without asking again: a logout here or a removed
+# user or token elsewhere takes effect within it.
+CACHE_SECONDS: Final = 5.0
+CACHE_ENTRIES: Final = 4096
+
+Reply = TypeVar("Reply", LoginReply, PrincipalReply, OkReply)
+
+
+class UnavailableError(ApiError):
+    """No service holding the accounts answered: 503."""
+
+    status = 503
+    code: ErrorCode = "unavailable"
+
+
+def _raise(error: str, code: ErrorCode | None, retry_after: float | None = None) -> None:
+    if code == "unauthorized":
+        raise UnauthorizedError(error)
+    if code == "forbidden":
+        raise ForbiddenError(error)
+    if code == "locked":
+        raise LockedError(error, retry_after or 0.0)
+    if code == "invalid":
+        raise InvalidAuthRequestError(error)
+    raise UnavailableError(error)
+
+
+class RemoteAccounts:
+    """auth.api.* requests, with the answers to authenticate cached briefly."""
+
+    def __init__(self, nc: nats.aio.client.Client) -> None:
+        self.nc = nc
+        self._cache: OrderedDict[str, tuple[float, Authenticated]] = OrderedDict()
+
+    async def _request(self, subject: str, body: msgspec.Struct, reply_type: type[Reply]) -> Reply:
+        try:
+            msg = await self.nc.request(
+                subject, codec.encode(body), timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise UnavailableError(
+                f"no service answered {subject} ({exc}): is the commands, alerts or ingest "
+                "service running?"
+            ) from None
+        reply = msgspec.json.decode(msg.data, type=reply_type)
+        if reply.error is not None:
+            retry = reply.retry_after_seconds if isinstance(reply, LoginReply) else None
+            _raise(reply.error, reply.code, retry)
+        return reply
+
+    async def login(self, user: str, password: str, client: str | None) -> Session:
+        """A session from whichever service answers."""
+        reply = await self._request(
+            subjects.AUTH_API_LOGIN,
+            LoginRequest(user=user, password=password, client=client),
+            LoginReply,
+        )
+        if reply.session is None or reply.principal is None or reply.expires_at is None:
+            raise UnavailableError("auth.api.login answered without a session")
+        return Session(
+            secret=reply.session,
+            csrf=credentials.csrf_token(reply.session),
+            principal=reply.principal,
+            expires_at=reply.expires_at,
+        )
+
+    async def authenticate(
+        self, *, session: str | None = None, token: str | None = None
+    ) -> Authenticated:
+        """Who holds the credential, from the cache when asked within CACHE_SECONDS."""
+        secret = session if session is not None else token
+        if secret is None:
+            raise UnauthorizedError("no credentials: log in, or send Authorization: Bearer <token>")
+        key = ("s:" if session is not None else "t:") + credentials.digest(secret)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        reply = await self._request(
+            subjects.AUTH_API_AUTHENTICATE,
+            AuthenticateRequest(session=session, token=token),
+            PrincipalReply,
+        )
+        if reply.principal is None:
+            raise UnavailableError("auth.api.authenticate answered without a principal")
+        found = Authenticated(principal=reply.principal, csrf=reply.csrf)
+        self._cache[key] = (now, found)
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+        return found
+
+    async def logout(self, session: str) -> None:
+        """End the session everywhere, and here at once."""
+        self._cache.pop("s:" + credentials.digest(session), None)
+        await self._request(subjects.AUTH_API_LOGOUT, LogoutRequest(session=session), OkReply)
+
+    async def change_password(self, user: str, current: str, new: str) -> None:
+        """Change the password through whichever service answers."""
+        await self._request(
+            subjects.AUTH_API_PASSWORD,
+            PasswordRequest(user=user, current=current, new=new),
+            OkReply,
+        )

@@ -1,0 +1,126 @@
+"""/api/auth/login, /logout, /me and /password: the HTTP door to an Authority."""
+
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from fastapi import APIRouter, Request, Response
+
+from mirror_runtime.auth.accounts import Authority
+from mirror_runtime.auth.endpoints import REQUESTS
+from mirror_runtime.auth.errors import (
+    InvalidAuthRequestError,
+    LockedError,
+    UnauthorizedError,
+    decode_request,
+)
+from mirror_runtime.auth.middleware import SESSION_COOKIE, principal_of
+from mirror_runtime.auth.settings import AuthSettings
+from mirror_runtime.doors import TRANSIENT, guard_http, json_response
+from mirror_schema.auth_api import Password, Principal, UserName
+
+
+class LoginBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /api/auth/login."""
+
+    user: UserName
+    password: Password
+
+
+class PasswordBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /api/auth/password: the current password proves it is them."""
+
+    current: Password
+    new: Password
+
+
+class MeResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Who is logged in, and the CSRF token their changes must carry (sessions only)."""
+
+    principal: Principal
+    csrf: str | None = None
+    expires_at: str | None = None
+
+
+def auth_router(authority: Authority, settings: AuthSettings) -> APIRouter:
+    """The login routes over `authority`."""
+    router = APIRouter()
+
+    async def guarded(operation: str, run: Callable[[], Awaitable[Response]]) -> Response:
+        return await guard_http(operation, run, requests=REQUESTS, transient=TRANSIENT)
+
+    @router.post("/api/auth/login")
+    async def login(request: Request) -> Response:
+        async def run() -> Response:
+            body = decode_request(await request.body(), LoginBody)
+            client = request.client.host if request.client else None
+            try:
+                session = await authority.login(body.user, body.password, client)
+            except LockedError as exc:
+                response = json_response({"detail": exc.detail}, 429)
+                response.headers["Retry-After"] = str(max(1, round(exc.retry_after_seconds)))
+                return response
+            response = json_response(
+                MeResponse(
+                    principal=session.principal,
+                    csrf=session.csrf,
+                    expires_at=session.expires_at.isoformat(),
+                )
+            )
+            response.set_cookie(
+                SESSION_COOKIE,
+                session.secret,
+                max_age=int(settings.session_hours * 3600),
+                path="/",
+                httponly=True,
+                samesite="strict",
+                secure=settings.secure_cookies,
+            )
+            return response
+
+        return await guarded("login", run)
+
+    @router.post("/api/auth/logout")
+    async def logout(request: Request) -> Response:
+        async def run() -> Response:
+            session = request.cookies.get(SESSION_COOKIE)
+            if session is not None:
+                await authority.logout(session)
+            response = Response(status_code=204)
+            response.delete_cookie(
+                SESSION_COOKIE,
+                path="/",
+                httponly=True,
+                samesite="strict",
+                secure=settings.secure_cookies,
+            )
+            return response
+
+        return await guarded("logout", run)
+
+    @router.get("/api/auth/me")
+    async def me(request: Request) -> Response:
+        async def run() -> Response:
+            principal = principal_of(request)
+            if principal is None:
+                raise UnauthorizedError("not logged in")
+            csrf = None
+            session = request.cookies.get(SESSION_COOKIE)
+            if principal.kind == "user" and session is not None:
+                csrf = (await authority.authenticate(session=session)).csrf
+            return json_response(MeResponse(principal=principal, csrf=csrf))
+
+        return await guarded("me", run)
+
+    @router.post("/api/auth/password")
+    async def password(request: Request) -> Response:
+        async def run() -> Response:
+            principal = principal_of(request)
+            if principal is None or principal.kind != "user":
+                raise InvalidAuthRequestError("only a logged-in user changes their password")
+            body = decode_request(await request.body(), PasswordBody)
+            await authority.change_password(principal.name, body.current, body.new)
+            return Response(status_code=204)
+
+        return await guarded("password", run)
+
+    return router

@@ -1,0 +1,153 @@
+"""Services with logins on, for the HTTP security tests: the commands service and a twin on
+their own NATS and a fresh database, with a viewer, an operator and an API token."""
+
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+import nats
+import pytest
+import pytest_asyncio
+import trustme
+from twin_helpers import own_nats_server, twin_spec
+
+from mirror_runtime.auth import admin
+from mirror_runtime.auth.migrations import migrate_auth
+from mirror_schema import subjects
+from mirror_stage.ports import free_port
+from mirror_stage.supervisor import PartSpec, Supervised
+from servers import service_spec
+from waiting import wait_until
+
+LOCKOUT_FAILURES = 3
+AUTH_ON = {"MIRROR_STAGE_HTTP_AUTH": "on", "MIRROR_STAGE_LOGIN_LOCKOUT_FAILURES": "3"}
+HOST = "web-1"
+
+
+@dataclass
+class Guarded:
+    """Running services with logins on, and who may log in."""
+
+    commands: str
+    twin: str
+    pool: asyncpg.Pool
+    passwords: dict[str, str]
+    token: str  # an operator's API token named "ci"
+
+    def client(self, base: str | None = None) -> httpx.AsyncClient:
+        """A fresh HTTP client (its own cookie jar) on the commands service, or `base`."""
+        return httpx.AsyncClient(base_url=base or self.commands, timeout=20)
+
+    async def login(self, http: httpx.AsyncClient, user: str) -> str:
+        """Log `user` in on `http` (the cookie lands in its jar); their CSRF token."""
+        answer = await http.post(
+            "/api/auth/login", json={"user": user, "password": self.passwords[user]}
+        )
+        assert answer.status_code == 200, answer.text
+        csrf: str = answer.json()["csrf"]
+        return csrf
+
+
+def command_body(**extra: Any) -> dict[str, Any]:
+    """A command for the known host."""
+    return {"hostname": HOST, "command": "uptime", **extra}
+
+
+async def _start(spec: PartSpec, parts: list[Supervised]) -> str:
+    part = Supervised(spec)
+    parts.append(part)
+    await part.start()
+    return part.spec.address
+
+
+@pytest_asyncio.fixture
+async def guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
+    """The commands service and a twin with logins on; vera (viewer), otto (operator), and
+    the token ci (operator); host web-1 known."""
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
+    await migrate_auth(pool)
+    passwords = {
+        "vera": await admin.add_user(pool, "vera", "viewer"),
+        "otto": await admin.add_user(pool, "otto", "operator"),
+    }
+    token = await admin.add_token(pool, "ci", "operator")
+    parts: list[Supervised] = []
+    try:
+        async with own_nats_server(tmp_path / "nats") as nats_url:
+            commands = await _start(
+                service_spec(
+                    "commands",
+                    log_path=tmp_path / "commands.log",
+                    nats_url=nats_url,
+                    port=free_port(),
+                    db_url=database,
+                    env=AUTH_ON,
+                ),
+                parts,
+            )
+            twin = await _start(
+                twin_spec(nats_url, tmp_path / "twin.log", free_port(), AUTH_ON), parts
+            )
+            await _publish_sample(nats_url)
+            ready = Guarded(commands, twin, pool, passwords, token)
+            await _wait_known(ready)
+            yield ready
+            for part in reversed(parts):
+                await part.stop()
+    finally:
+        await pool.close()
+
+
+async def _publish_sample(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        body = {
+            "hostname": f"{HOST}.example.com",
+            "host_id": HOST,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "cpu_load": 5.0,
+        }
+        await nc.jetstream().publish(subjects.metrics_raw(HOST), msgspec.json.encode(body))
+    finally:
+        await nc.close()
+
+
+async def _wait_known(ready: Guarded) -> None:
+    async with ready.client() as http:
+        headers = {"Authorization": f"Bearer {ready.token}"}
+
+        async def known() -> bool:
+            hosts = (await http.get("/api/commands/hosts", headers=headers)).json()["hosts"]
+            return any(h["host_id"] == HOST for h in hosts)
+
+        await wait_until(known, timeout=20, what=f"{HOST} known to the commands service")
+
+
+@dataclass
+class Certificates:
+    """A private CA and a certificate for 127.0.0.1 signed by it."""
+
+    cert_file: Path
+    key_file: Path
+    context: ssl.SSLContext  # a client context trusting the CA
+
+
+@pytest.fixture
+def certificates(tmp_path: Path) -> Certificates:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert_file))
+    for extra in issued.cert_chain_pems[1:]:
+        with cert_file.open("ab") as out:
+            out.write(extra.bytes())
+    issued.private_key_pem.write_to_path(str(key_file))
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return Certificates(cert_file=cert_file, key_file=key_file, context=context)

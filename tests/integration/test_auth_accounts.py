@@ -1,0 +1,197 @@
+"""Accounts against a real PostgreSQL: logins, lock-out, sessions' ends, API tokens."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from mirror_runtime.auth import admin
+from mirror_runtime.auth.accounts import Accounts
+from mirror_runtime.auth.errors import InvalidAuthRequestError, LockedError, UnauthorizedError
+from mirror_runtime.auth.migrations import migrate_auth
+from mirror_runtime.auth.settings import AuthSettings
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = AuthSettings(lockout_failures=3, lockout_minutes=10, session_hours=8, idle_minutes=30)
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest_asyncio.fixture
+async def auth_pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=4)
+    await migrate_auth(pool)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+async def test_a_login_opens_a_session_that_names_the_user(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    session = await accounts.login("otto", password, "127.0.0.1")
+    assert session.principal.name == "otto"
+    assert session.principal.role == "operator"
+    assert session.expires_at == clock.now + timedelta(hours=8)
+    found = await accounts.authenticate(session=session.secret)
+    assert found.principal == session.principal
+    assert found.csrf == session.csrf
+    stored = await auth_pool.fetchval("SELECT digest FROM auth_sessions")
+    assert stored != session.secret  # only the digest is kept
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    with pytest.raises(UnauthorizedError) as wrong:
+        await accounts.login("otto", "not the password", None)
+    with pytest.raises(UnauthorizedError) as unknown:
+        await accounts.login("nobody", "not the password", None)
+    assert wrong.value.detail == unknown.value.detail == "wrong user name or password"
+
+
+async def test_repeated_wrong_passwords_lock_the_account_until_it_ends(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    for _ in range(SETTINGS.lockout_failures):
+        with pytest.raises(UnauthorizedError):
+            await accounts.login("otto", "guess", None)
+    with pytest.raises(LockedError) as locked:
+        await accounts.login("otto", password, None)  # even the right password
+    assert locked.value.retry_after_seconds == pytest.approx(600)
+    clock.advance(minutes=10, seconds=1)
+    session = await accounts.login("otto", password, None)
+    assert session.principal.name == "otto"
+
+
+async def test_a_success_resets_the_count_of_failures(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    for _ in range(SETTINGS.lockout_failures - 1):
+        with pytest.raises(UnauthorizedError):
+            await accounts.login("otto", "guess", None)
+    await accounts.login("otto", password, None)
+    for _ in range(SETTINGS.lockout_failures - 1):
+        with pytest.raises(UnauthorizedError):
+            await accounts.login("otto", "guess", None)
+    await accounts.login("otto", password, None)  # not locked: the count started again
+
+
+async def test_an_admin_unlocks_a_locked_user(auth_pool: asyncpg.Pool, clock: Clock) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    for _ in range(SETTINGS.lockout_failures):
+        with pytest.raises(UnauthorizedError):
+            await accounts.login("otto", "guess", None)
+    await admin.unlock_user(auth_pool, "otto")
+    await accounts.login("otto", password, None)
+
+
+async def test_a_session_ends_at_its_expiry_when_idle_and_at_logout(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    idle = await accounts.login("otto", password, None)
+    clock.advance(minutes=31)
+    with pytest.raises(UnauthorizedError, match="ended"):
+        await accounts.authenticate(session=idle.secret)
+
+    used = await accounts.login("otto", password, None)
+    for _ in range(20):  # used every 25 minutes: never idle, until the 8 hours are up
+        clock.advance(minutes=25)
+        if clock.now >= used.expires_at:
+            break
+        await accounts.authenticate(session=used.secret)
+    with pytest.raises(UnauthorizedError):
+        await accounts.authenticate(session=used.secret)
+
+    ended = await accounts.login("otto", password, None)
+    await accounts.logout(ended.secret)
+    with pytest.raises(UnauthorizedError):
+        await accounts.authenticate(session=ended.secret)
+
+
+async def test_changing_a_password_ends_every_session(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    before = await accounts.login("otto", password, None)
+    with pytest.raises(InvalidAuthRequestError, match="at least 12"):
+        await accounts.change_password("otto", password, "short")
+    with pytest.raises(UnauthorizedError):
+        await accounts.change_password("otto", "wrong current", "a long new password")
+    await accounts.change_password("otto", password, "a long new password")
+    with pytest.raises(UnauthorizedError):
+        await accounts.authenticate(session=before.secret)
+    with pytest.raises(UnauthorizedError):
+        await accounts.login("otto", password, None)
+    await accounts.login("otto", "a long new password", None)
+
+
+async def test_api_tokens_authenticate_until_removed(auth_pool: asyncpg.Pool, clock: Clock) -> None:
+    token = await admin.add_token(auth_pool, "ci", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    found = await accounts.authenticate(token=token)
+    assert (found.principal.name, found.principal.kind, found.principal.actor) == (
+        "ci",
+        "token",
+        "token:ci",
+    )
+    assert found.csrf is None
+    assert await auth_pool.fetchval("SELECT last_used_at FROM auth_tokens") == clock.now
+    with pytest.raises(UnauthorizedError, match="unknown API token"):
+        await accounts.authenticate(token=token + "x")
+    await admin.remove_token(auth_pool, "ci")
+    with pytest.raises(UnauthorizedError):
+        await accounts.authenticate(token=token)
+
+
+async def test_the_first_admin_is_made_once(auth_pool: asyncpg.Pool, clock: Clock) -> None:
+    password = await admin.ensure_first_admin(auth_pool)
+    assert password is not None
+    assert await admin.ensure_first_admin(auth_pool) is None
+    session = await Accounts(auth_pool, SETTINGS, clock).login("admin", password, None)
+    assert session.principal.role == "admin"
+
+
+async def test_admin_commands_refuse_bad_names_and_duplicates(auth_pool: asyncpg.Pool) -> None:
+    with pytest.raises(admin.AdminError, match="lowercase"):
+        await admin.add_user(auth_pool, "Bad Name", "viewer")
+    await admin.add_user(auth_pool, "vera", "viewer")
+    with pytest.raises(admin.AdminError, match="exists"):
+        await admin.add_user(auth_pool, "vera", "viewer")
+    with pytest.raises(admin.AdminError, match="no user"):
+        await admin.remove_user(auth_pool, "nobody")
+    await admin.add_token(auth_pool, "ci", "viewer")
+    with pytest.raises(admin.AdminError, match="exists"):
+        await admin.add_token(auth_pool, "ci", "viewer")
