@@ -117,6 +117,12 @@ def admin(data_dir: Path) -> str:
     return str(data_dir / "identities" / "admin.nk")
 
 
+def bus_violations(data_dir: Path) -> list[str]:
+    """The permission violations nats-server logged: none while every part keeps to its own."""
+    log = (data_dir / "logs" / "nats.log").read_text()
+    return [line for line in log.splitlines() if "Violation" in line]
+
+
 def service_process(stack: RunningStack, service: str) -> psutil.Process:
     for child in stack.descendants():
         try:
@@ -163,6 +169,7 @@ async def test_up_runs_every_part_restarts_a_killed_one_and_stops_clean(data_dir
         await wait_until(twin_is_back, timeout=30, what="the killed twin to be restarted")
         everything = stack.descendants()
         assert len(everything) >= 8  # nats, postgres (+ its workers), 4 services, agent, simulator
+        assert bus_violations(data_dir) == []
 
     assert stack.process.returncode == 0, stack.lines
     assert "stopped" in stack.lines

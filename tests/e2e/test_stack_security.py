@@ -14,7 +14,12 @@ import nats
 import nats.aio.client
 import nats.errors
 import pytest
-from test_launcher import admin, data_dir, mirror_stage_up  # noqa: F401 - the fixture
+from test_launcher import (  # noqa: F401 - data_dir: the fixture
+    admin,
+    bus_violations,
+    data_dir,
+    mirror_stage_up,
+)
 
 from mirror_schema import hosts, subjects
 from waiting import wait_until
@@ -165,6 +170,8 @@ async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
             )
             assert refused.status_code == 403
             assert (await http.get(f"{commands}/api/commands")).status_code == 200
+        # Every service did all of the above within its own narrowed permissions.
+        assert bus_violations(data_dir) == []
 
     async with mirror_stage_up(data_dir, "--no-agent") as again:
         assert any(line.startswith("logins: 2 user(s)") for line in again.lines), again.lines

@@ -19,6 +19,7 @@ from mirror_stage.nats_identities import (
     authorization_block,
     automation_permissions,
     new_identity,
+    service_permissions,
 )
 from mirror_stage.natsd import (
     DEFAULT_SYNC_INTERVAL,
@@ -33,6 +34,7 @@ from waiting import wait_until
 HOST_A = "host-a"
 HOST_B = "host-b"
 BOT = "ci"  # the automation user
+SERVICES = ("twin", "ingest", "alerts", "commands")
 REFUSAL_WITHIN = 5.0
 
 
@@ -44,6 +46,7 @@ class Secured:
     admin: Identity
     automation: Identity  # the script "ci"
     agents: dict[str, Identity]
+    services: dict[str, Identity]
     server: Supervised
     store_dir: Path
     clients: list[nats.aio.client.Client] = field(default_factory=list)
@@ -104,9 +107,22 @@ class Client:
 
 
 def users(state: "Secured") -> list[tuple[Identity, Permissions]]:
-    """The server's users: the admin, and each agent still enrolled."""
-    found = [(state.admin, admin_permissions()), (state.automation, automation_permissions(BOT))]
-    return found + [(state.agents[host], agent_permissions(host)) for host in state.agents]
+    """The server's users: the admin, the script, the services, and each agent still enrolled."""
+    return [
+        *first_users(state.admin, state.automation, state.services),
+        *((state.agents[host], agent_permissions(host)) for host in state.agents),
+    ]
+
+
+def first_users(
+    admin: Identity, automation: Identity, services: dict[str, Identity]
+) -> list[tuple[Identity, Permissions]]:
+    """Every user but the agents."""
+    return [
+        (admin, admin_permissions()),
+        (automation, automation_permissions(BOT)),
+        *((services[name], service_permissions(name)) for name in services),
+    ]
 
 
 @pytest_asyncio.fixture
@@ -115,7 +131,8 @@ async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
     admin = new_identity("admin")
     automation = new_identity(f"automation-{BOT}")
     agents = {host: new_identity(f"agent-{host}") for host in (HOST_A, HOST_B)}
-    first = [(admin, admin_permissions()), (automation, automation_permissions(BOT))]
+    services = {name: new_identity(name) for name in SERVICES}
+    first = first_users(admin, automation, services)
     first += [(agents[host], agent_permissions(host)) for host in agents]
     spec = loopback_nats_spec(
         tmp_path / "nats",
@@ -130,6 +147,7 @@ async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
         admin=admin,
         automation=automation,
         agents=agents,
+        services=services,
         server=server,
         store_dir=tmp_path / "nats" / "jetstream",
     )

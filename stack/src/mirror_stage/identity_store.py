@@ -26,6 +26,7 @@ from mirror_stage.nats_identities import (
     agent_permissions,
     automation_permissions,
     new_identity,
+    service_permissions,
     simulator_permissions,
 )
 
@@ -150,9 +151,9 @@ class IdentityStore:
                 yield identity, simulator_permissions()
             elif entry.role == "automation":
                 yield identity, automation_permissions(entry.name.removeprefix("automation-"))
+            elif entry.role == "service":
+                yield identity, service_permissions(entry.name)
             else:
-                # Services are trusted with the whole bus for now; their own narrower sets are
-                # still to be written (the agents, the exposed side, are confined already).
                 yield identity, admin_permissions()
 
     def _load(self) -> _Registry:

@@ -30,6 +30,7 @@ __all__ = [
     "automation_inbox_prefix",
     "automation_permissions",
     "new_identity",
+    "service_permissions",
     "simulator_permissions",
 ]
 
@@ -43,6 +44,8 @@ class Permissions(msgspec.Struct, frozen=True, kw_only=True):
     subscribe: tuple[str, ...]
     # Whether it may answer requests sent to it (a reply subject it was not granted).
     allow_responses: bool = False
+    # Refused even where `publish` allows them.
+    deny_publish: tuple[str, ...] = ()
 
 
 class Identity(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,6 +115,48 @@ def simulator_permissions() -> Permissions:
     )
 
 
+# Every service reads its streams through the JetStream API (and may create them, when no
+# launcher did), acknowledges and answers flow control, but none may delete or purge a stream
+# or a message: that is the admin's alone.
+_SERVICE_JETSTREAM: Final = (f"{_JS_API}.>", "$JS.ACK.>", "$JS.FC.>")
+_SERVICE_DENIED: Final = (
+    f"{_JS_API}.STREAM.DELETE.>",
+    f"{_JS_API}.STREAM.PURGE.>",
+    f"{_JS_API}.STREAM.MSG.DELETE.>",
+)
+_AUTH_REQUESTS: Final = "auth.api.>"
+# What each service publishes beyond the JetStream API, and subscribes to beyond its inbox.
+_SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    # Samples posted over HTTP; answers logins for the twin.
+    "ingest": ((subjects.METRICS_RAW_ALL, subjects.DEAD_LETTER_ALL), (_AUTH_REQUESTS,)),
+    # Its checkpoint and placements (KV); asks the others to log operators in.
+    "twin": (
+        ("$KV.twin_checkpoint.>", "$KV.twin_placements.>", _AUTH_REQUESTS),
+        (subjects.COMMANDS_OUTPUT_ALL,),
+    ),
+    "alerts": (
+        (subjects.ALERTS_EVENTS_ALL, subjects.DEAD_LETTER_ALL),
+        ("alerts.api.>", _AUTH_REQUESTS),
+    ),
+    # The one identity that may dispatch commands (and ask agents to cancel them).
+    "commands": (
+        (subjects.COMMANDS_DISPATCH_ALL, "commands.cancel.>", subjects.DEAD_LETTER_ALL),
+        (subjects.COMMANDS_REQUEST, "commands.api.>", _AUTH_REQUESTS),
+    ),
+}
+
+
+def service_permissions(service: str) -> Permissions:
+    """What the EGO service `service` (twin, ingest, alerts, commands) may do on the bus."""
+    publish, subscribe = _SERVICE_SUBJECTS[service]
+    return Permissions(
+        publish=(*_SERVICE_JETSTREAM, *publish),
+        subscribe=(f"{subjects.service_inbox_prefix(service)}.>", *subscribe),
+        allow_responses=service != "twin",  # the others answer requests
+        deny_publish=_SERVICE_DENIED,
+    )
+
+
 def admin_permissions() -> Permissions:
     """Everything: for the launcher, which creates the streams."""
     return Permissions(publish=(">",), subscribe=(">",))
@@ -121,10 +166,14 @@ def authorization_block(users: Sequence[tuple[Identity, Permissions]]) -> str:
     """The `authorization { users = [...] }` block of nats-server's config for `users`."""
     entries = []
     for identity, permissions in users:
+        denied = list(permissions.deny_publish)
         entry = {
             "nkey": identity.public_key,
             "permissions": {
-                "publish": {"allow": list(permissions.publish)},
+                "publish": {
+                    "allow": list(permissions.publish),
+                    **({"deny": denied} if denied else {}),
+                },
                 "subscribe": {"allow": list(permissions.subscribe)},
                 **({"allow_responses": True} if permissions.allow_responses else {}),
             },

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from mirror_runtime.auth.wiring import protect, start_auth
 from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
+from mirror_schema import subjects
 from mirror_schema.nats_credentials import credential_options
 
 log = structlog.get_logger()
@@ -65,6 +66,7 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
                         disconnected_cb=on_disconnected,
                         reconnected_cb=on_reconnected,
                         error_cb=on_error,
+                        inbox_prefix=subjects.service_inbox_prefix(config.name),
                         **credential_options(config.nats_credentials_file),
                     )
                 )

@@ -54,6 +54,7 @@ __all__ = [
     "host_id_from_subject",
     "metrics_raw",
     "original_subject",
+    "service_inbox_prefix",
     "validate_subject",
 ]
 
@@ -104,6 +105,12 @@ AUTH_API_AUTHENTICATE: Final = "auth.api.authenticate"
 AUTH_API_LOGOUT: Final = "auth.api.logout"
 AUTH_API_PASSWORD: Final = "auth.api.password"  # noqa: S105 - a subject
 AUTH_QUEUE_GROUP: Final = "auth"
+
+
+def service_inbox_prefix(service: str) -> str:
+    """The inbox prefix a service connects with: its replies apart from agents' and others'."""
+    return f"_SERVICE.{service}"
+
 
 # Subjects whose last token is a host id (commands.output has the command id after it).
 PER_HOST_PREFIXES: Final = (

@@ -34,7 +34,9 @@ def from_env(environ: Mapping[str, str]) -> TwinConfig:
 
     Raises ConfigError naming the variable when one is unknown or has a bad value.
     """
-    service = service_config_from_env("twin", "TWIN", environ)
+    # The twin keeps nothing in PostgreSQL and checks logins over the bus, so it never takes
+    # the database even when MIRROR_STAGE_DB_URL is set for the whole stack.
+    service = msgspec.structs.replace(service_config_from_env("twin", "TWIN", environ), db_url=None)
     env = stage_environment(environ)
     defaults = TwinConfig(service=service, twin_id="")
 
