@@ -78,10 +78,13 @@ async def start_up(
 
 @asynccontextmanager
 async def mirror_stage_up(
-    data_dir: Path, *flags: str, stop_signal: signal.Signals = signal.SIGTERM
+    data_dir: Path,
+    *flags: str,
+    stop_signal: signal.Signals = signal.SIGTERM,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[RunningStack]:
     """Run `mirror-stage up` until it prints the HUD's URL; stop it with `stop_signal` after."""
-    env = stack_environment()
+    env = stack_environment() | (extra_env or {})
     process = await start_up(
         data_dir, env, *flags, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
     )

@@ -3,17 +3,21 @@ enrolled with `mirror-stage agent enroll` is confined to its host, and `revoke` 
 without restarting anything."""
 
 import asyncio
+import json
 import re
 import socket
+import ssl
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import nats
 import nats.aio.client
 import nats.errors
 import pytest
+import trustme
 from test_launcher import (  # noqa: F401 - data_dir: the fixture
     admin,
     bus_violations,
@@ -175,3 +179,39 @@ async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
 
     async with mirror_stage_up(data_dir, "--no-agent") as again:
         assert any(line.startswith("logins: 2 user(s)") for line in again.lines), again.lines
+
+
+async def test_with_certificates_the_stack_speaks_tls_on_http_and_nats(
+    data_dir: Path,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    tls = {
+        "MIRROR_STAGE_TLS_CERT_FILE": str(cert),
+        "MIRROR_STAGE_TLS_KEY_FILE": str(key),
+        "MIRROR_STAGE_TLS_CA_FILE": str(ca_file),
+    }
+    # Healthy means every service and the local agent reached NATS over TLS.
+    async with mirror_stage_up(data_dir, extra_env=tls) as stack:
+        assert stack.lines[-1] == f"HUD: https://127.0.0.1:{stack.port('twin')}/"
+        trusting = ssl.create_default_context(cafile=str(ca_file))
+        async with httpx.AsyncClient(verify=trusting) as http:
+            for service in ("twin", "ingest", "alerts", "commands"):
+                answer = await http.get(f"https://127.0.0.1:{stack.port(service)}/api/health")
+                assert answer.status_code == 200, service
+        url = stack.env["MIRROR_STAGE_NATS_URL"]
+        over_tls = await nats.connect(url, nkeys_seed=admin(data_dir), tls=trusting)
+        assert over_tls.connected_url is not None
+        await over_tls.close()
+        # The server's greeting, before any handshake: it requires TLS of every client.
+        parts = urlsplit(url)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        greeting = json.loads((await reader.readline()).decode().removeprefix("INFO "))
+        writer.close()
+        assert greeting["tls_required"] is True
+        assert (data_dir / "agent.toml").read_text().count(f'tls_ca_file = "{ca_file}"') == 1

@@ -59,6 +59,7 @@ def make_transport(config: AgentConfig, host_id: str) -> Transport:
         name=f"agent:{host_id}",
         credentials_file=config.credentials_file,
         inbox=inbox_prefix(host_id),
+        ca_file=config.tls_ca_file,
     )
     transport.start()
     return transport

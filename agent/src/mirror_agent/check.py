@@ -33,7 +33,7 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
             error_cb=_quiet,
-            **connect_options(config.credentials_file, inbox_prefix(host_id)),
+            **connect_options(config.credentials_file, inbox_prefix(host_id), config.tls_ca_file),
         )
     except (OSError, nats.errors.Error, TimeoutError) as exc:
         return report(

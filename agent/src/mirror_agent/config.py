@@ -23,6 +23,9 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     nats_url: str = "nats://127.0.0.1:4222"
     # A NATS credentials (.creds) file: the agent's identity on the bus.
     credentials_file: str | None = None
+    # The authority that signed the NATS server's certificate, when it requires TLS and the
+    # system does not already trust it.
+    tls_ca_file: str | None = None
     host_id: HostId | None = None
     hostname: str | None = None
     rack: str | None = None
@@ -51,10 +54,12 @@ def validate(config: AgentConfig, path: Path) -> AgentConfig:
             f"config {path}: `ingest_url` must start with http:// or https://, "
             f"got {config.ingest_url!r}"
         )
-    if config.credentials_file and not Path(config.credentials_file).is_file():
-        raise AgentConfigError(
-            f"config {path}: `credentials_file` {config.credentials_file!r} does not exist"
-        )
+    for key, file in (
+        ("credentials_file", config.credentials_file),
+        ("tls_ca_file", config.tls_ca_file),
+    ):
+        if file and not Path(file).is_file():
+            raise AgentConfigError(f"config {path}: `{key}` {file!r} does not exist")
     problem = commands_config_error(config.commands)
     if problem:
         raise AgentConfigError(f"config {path}: {problem}")

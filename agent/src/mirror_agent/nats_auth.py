@@ -19,9 +19,12 @@ def inbox_prefix(host_id: str) -> str:
     return f"_INBOX.{host_id}"
 
 
-def connect_options(credentials_file: str | None, inbox: str | None) -> dict[str, Any]:
-    """nats.connect() keyword arguments for this identity, its replies under `inbox`."""
-    options = credential_options(credentials_file)
+def connect_options(
+    credentials_file: str | None, inbox: str | None, ca_file: str | None = None
+) -> dict[str, Any]:
+    """nats.connect() keyword arguments for this identity, its replies under `inbox`, trusting
+    `ca_file` for a server that requires TLS."""
+    options = credential_options(credentials_file, ca_file)
     if inbox is not None:
         options["inbox_prefix"] = inbox
     return options

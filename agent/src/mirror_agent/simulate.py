@@ -42,6 +42,7 @@ class SimulatorOptions:
     seed: int = 1
     duration: float | None = None
     credentials_file: str | None = None
+    tls_ca_file: str | None = None
     prefix: str = "sim"
     shippers: int = 4
     batch_size: int = 250
@@ -103,6 +104,7 @@ async def run_simulator(options: SimulatorOptions, stop: asyncio.Event) -> Simul
         name="mirror-simulator",
         credentials_file=options.credentials_file,
         inbox=SIMULATOR_INBOX,
+        ca_file=options.tls_ca_file,
     )
     transport.start()
     buffer_bytes = options.buffer_max_bytes // options.shippers
@@ -197,6 +199,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same fleet")
     p.add_argument("--duration", type=_at_least(0.001, float), help="stop after SECONDS")
     p.add_argument("--credentials-file", help="NATS .creds file")
+    p.add_argument("--tls-ca-file", help="the authority that signed the NATS server's certificate")
     p.add_argument("--host-prefix", default="sim", help=argparse.SUPPRESS)
     p.add_argument("--shippers", type=_at_least(1, int), default=4, help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=_at_least(1, int), default=250, help=argparse.SUPPRESS)
@@ -218,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         duration=None if args.duration is None else float(args.duration),
         credentials_file=args.credentials_file,
+        tls_ca_file=args.tls_ca_file,
         prefix=args.host_prefix,
         shippers=int(args.shippers),
         batch_size=int(args.batch_size),

@@ -54,12 +54,14 @@ class NatsTransport:
         name: str,
         credentials_file: str | None = None,
         inbox: str | None = None,
+        ca_file: str | None = None,
         ack_timeout_seconds: float = 2.0,
     ) -> None:
         self.nats_url = nats_url
         self.name = name
         self.credentials_file = credentials_file
         self.inbox = inbox
+        self.ca_file = ca_file
         self.ack_timeout = ack_timeout_seconds
         self.nc: nats.aio.client.Client | None = None
         self._js: nats.js.JetStreamContext | None = None
@@ -78,7 +80,7 @@ class NatsTransport:
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
-                    **connect_options(self.credentials_file, self.inbox),
+                    **connect_options(self.credentials_file, self.inbox, self.ca_file),
                 )
             except (OSError, nats.errors.Error, TimeoutError) as exc:
                 log.info("nats.connect_failed url=%s error=%s", self.nats_url, exc)

@@ -23,7 +23,7 @@ __all__ = ["add_or_remove_automation", "enroll_or_revoke", "publish_users"]
 def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
     """Write the server's config with the registry's users; reload a running server. Whether
     a running server was told."""
-    authorization = authorization_block(list(store.users()))
+    authorization = layout.nats_server_settings(authorization_block(list(store.users())))
     write_server_config(
         layout.nats_store_dir, SERVER_NAME, layout.nats_sync_interval, authorization
     )

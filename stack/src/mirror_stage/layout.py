@@ -13,10 +13,12 @@ from mirror_runtime.environment import (
     PREFIX,
     BadValueError,
     port_variable,
+    read_certificate,
+    read_file_path,
     read_port,
     stage_environment,
 )
-from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL
+from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, tls_block
 
 DEFAULT_DATA_DIR = Path(".mirror-stage")
 DATABASE_NAME = "mirror_stage"
@@ -33,8 +35,23 @@ class StackLayout:
     external_db_url: str | None
     log_format: str
     nats_sync_interval: str = DEFAULT_SYNC_INTERVAL
-    # The services serve HTTPS (MIRROR_STAGE_TLS_CERT_FILE and ..._KEY_FILE are set).
-    https: bool = False
+    # With a certificate (MIRROR_STAGE_TLS_CERT_FILE and ..._KEY_FILE), the services serve
+    # HTTPS and the embedded nats-server requires TLS; clients trust tls_ca_file, else the
+    # system's authorities.
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_ca_file: str | None = None
+
+    @property
+    def https(self) -> bool:
+        """Whether the stack serves HTTPS and NATS over TLS."""
+        return self.tls_cert_file is not None
+
+    def nats_server_settings(self, authorization: str) -> str:
+        """The server's config beyond JetStream: its users, and TLS when configured."""
+        if self.tls_cert_file is None or self.tls_key_file is None:
+            return authorization
+        return authorization + tls_block(self.tls_cert_file, self.tls_key_file)
 
     @property
     def nats_url(self) -> str:
@@ -77,6 +94,7 @@ def stack_layout(
     if url.scheme != "nats" or not url.hostname or url.port is None:
         raise BadValueError(f"{PREFIX}NATS_URL", raw_url, "nats://HOST:PORT")
     chosen_dir = data_dir or Path(env.get(f"{PREFIX}DATA_DIR", str(DEFAULT_DATA_DIR)))
+    certificate = read_certificate(env)
     return StackLayout(
         data_dir=Path(os.path.abspath(chosen_dir)),
         nats_host=url.hostname,
@@ -85,7 +103,9 @@ def stack_layout(
         external_db_url=env.get(f"{PREFIX}DB_URL") or None,
         log_format=log_format,
         nats_sync_interval=read_sync_interval(env),
-        https=f"{PREFIX}TLS_CERT_FILE" in env,
+        tls_cert_file=certificate[0] if certificate else None,
+        tls_key_file=certificate[1] if certificate else None,
+        tls_ca_file=read_file_path(env, f"{PREFIX}TLS_CA_FILE"),
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import nats
 import nats.errors
 
+from mirror_schema.nats_credentials import credential_options
 from mirror_stage.supervisor import PartSpec
 
 PROBE_CONNECT_SECONDS = 0.5
@@ -51,7 +52,9 @@ async def listening(url: str) -> bool:
     return True
 
 
-async def jetstream_answers(url: str, nkeys_seed: str | None = None) -> bool:
+async def jetstream_answers(
+    url: str, nkeys_seed: str | None = None, ca_file: str | None = None
+) -> bool:
     """Whether a NATS server at `url` accepts a connection (as the NKey user of `nkeys_seed`
     when given) and has JetStream enabled."""
     # nats-py takes its full connect timeout to give up on a port nobody listens on yet:
@@ -65,6 +68,7 @@ async def jetstream_answers(url: str, nkeys_seed: str | None = None) -> bool:
             allow_reconnect=False,
             error_cb=ignore_error,
             nkeys_seed_str=nkeys_seed,
+            **credential_options(None, ca_file),
         )
     except (OSError, nats.errors.Error):
         return False
@@ -105,12 +109,14 @@ def nats_spec(
     monitor_port: int | None = None,
     authorization: str | None = None,
     probe_seed: str | None = None,
+    probe_ca_file: str | None = None,
 ) -> PartSpec:
     """A single JetStream-enabled nats-server storing its streams under `store_dir`.
 
     `monitor_port`: serve nats-server's monitoring endpoints (/varz, /jsz...) there.
     `authorization`: its users and their permissions (mirror_stage.nats_identities); then the
-    health probe connects as the user of `probe_seed`.
+    health probe connects as the user of `probe_seed` (trusting `probe_ca_file` when the
+    settings require TLS: see `tls_block`).
     Its JetStream settings are in a config file beside `store_dir` (nats-server has no flag
     for `sync_interval`); everything else is on the command line.
     """
@@ -130,7 +136,7 @@ def nats_spec(
         argv += ["--http_port", str(monitor_port)]
 
     async def probe() -> bool:
-        return await jetstream_answers(url, probe_seed)
+        return await jetstream_answers(url, probe_seed, probe_ca_file)
 
     return PartSpec(name="nats", argv=argv, log_path=log_path, probe=probe, address=url)
 
@@ -159,6 +165,14 @@ def write_server_config(
         f"  sync_interval: {json.dumps(sync_interval)}\n}}\n" + (authorization or "")
     )
     return config
+
+
+def tls_block(cert_file: str, key_file: str) -> str:
+    """nats-server settings requiring TLS of every client, with this certificate."""
+    return (
+        f"tls {{\n  cert_file: {json.dumps(cert_file)}\n  key_file: {json.dumps(key_file)}\n"
+        "  timeout: 2\n}\n"
+    )
 
 
 def server_pid_path(store_dir: Path) -> Path:

@@ -84,7 +84,7 @@ async def has_published(layout: StackLayout, host_id: str) -> bool:
         connect_timeout=1,
         allow_reconnect=False,
         error_cb=ignore_error,
-        **credential_options(layout.admin_credentials),
+        **credential_options(layout.admin_credentials, layout.tls_ca_file),
     )
     try:
         await nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(host_id))
@@ -135,6 +135,7 @@ def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> P
             str(hosts),
             "--credentials-file",
             str(layout.identities_dir / f"{SIMULATOR}.nk"),
+            *(["--tls-ca-file", layout.tls_ca_file] if layout.tls_ca_file else []),
         ],
         env=env,
         log_path=layout.logs_dir / "simulator.log",

@@ -97,11 +97,14 @@ class Stack:
                 store_dir=layout.nats_store_dir,
                 log_path=layout.logs_dir / "nats.log",
                 sync_interval=layout.nats_sync_interval,
-                authorization=authorization_block(list(store.users())),
+                authorization=layout.nats_server_settings(authorization_block(list(store.users()))),
                 probe_seed=admin.seed,
+                probe_ca_file=layout.tls_ca_file,
             )
         ).start()
-        nc = await nats.connect(layout.nats_url, **credential_options(layout.admin_credentials))
+        nc = await nats.connect(
+            layout.nats_url, **credential_options(layout.admin_credentials, layout.tls_ca_file)
+        )
         try:
             await streams.ensure_streams(nc.jetstream())
         finally:
@@ -177,11 +180,11 @@ def write_agent_config(
     identity, it takes the default allowlist's commands, signed by this stack's commands
     service."""
     path = layout.data_dir / "agent.toml"
+    trust = f'tls_ca_file = "{layout.tls_ca_file}"\n' if layout.tls_ca_file else ""
     path.write_text(
         "# Written by mirror-stage up at every start; edit a copy for a real host.\n"
         f'nats_url = "{layout.nats_url}"\n'
-        f'credentials_file = "{credentials}"\n'
-        f'host_id = "{host_id}"\n'
+        f'credentials_file = "{credentials}"\n' + trust + f'host_id = "{host_id}"\n'
         "interval_seconds = 5\n"
         f'buffer_dir = "{layout.data_dir / "agent-buffer"}"\n'
         "\n[commands]\n"

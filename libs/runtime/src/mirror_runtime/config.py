@@ -9,7 +9,7 @@ from mirror_runtime.auth.settings import AuthSettings
 from mirror_runtime.environment import (
     DEFAULT_NATS_URL,
     PREFIX,
-    BadValueError,
+    read_certificate,
     read_count,
     read_file_path,
     read_log_format,
@@ -38,16 +38,14 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # HTTPS when both are set.
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    # The authority to trust for a NATS server that requires TLS (else the system's).
+    tls_ca_file: str | None = None
 
 
 def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) -> ServiceConfig:
     """Build the config of service `name` (whose port variable is `part`) from `environ`."""
     env = stage_environment(environ)
-    cert = read_file_path(env, f"{PREFIX}TLS_CERT_FILE")
-    key = read_file_path(env, f"{PREFIX}TLS_KEY_FILE")
-    if (cert is None) != (key is None):
-        missing = f"{PREFIX}TLS_KEY_FILE" if key is None else f"{PREFIX}TLS_CERT_FILE"
-        raise BadValueError(missing, "", "set together with the other TLS file")
+    certificate = read_certificate(env)
     return ServiceConfig(
         name=name,
         nats_url=env.get(f"{PREFIX}NATS_URL", DEFAULT_NATS_URL),
@@ -55,9 +53,10 @@ def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) ->
         db_url=env.get(f"{PREFIX}DB_URL") or None,
         http_port=read_port(env, part),
         log_format=read_log_format(env, is_tty=sys.stderr.isatty()),
-        auth=auth_settings(env, secure_cookies=cert is not None),
-        tls_cert_file=cert,
-        tls_key_file=key,
+        auth=auth_settings(env, secure_cookies=certificate is not None),
+        tls_cert_file=certificate[0] if certificate else None,
+        tls_key_file=certificate[1] if certificate else None,
+        tls_ca_file=read_file_path(env, f"{PREFIX}TLS_CA_FILE"),
     )
 
 

@@ -26,6 +26,8 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         # HTTPS for every service (both or neither).
         "MIRROR_STAGE_TLS_CERT_FILE",
         "MIRROR_STAGE_TLS_KEY_FILE",
+        # The authority that signed NATS's (and the services') certificate, for their clients.
+        "MIRROR_STAGE_TLS_CA_FILE",
         "MIRROR_STAGE_DATA_DIR",
         "MIRROR_STAGE_LOG_FORMAT",
         # How often the embedded nats-server syncs JetStream to disk (mirror_stage.layout).
@@ -150,6 +152,18 @@ def read_file_path(env: Mapping[str, str], name: str) -> str | None:
     except OSError as exc:
         raise BadValueError(name, raw, f"a readable file ({exc.strerror})") from None
     return raw
+
+
+def read_certificate(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """MIRROR_STAGE_TLS_CERT_FILE and ..._KEY_FILE, both readable, or None when neither is set."""
+    cert = read_file_path(env, f"{PREFIX}TLS_CERT_FILE")
+    key = read_file_path(env, f"{PREFIX}TLS_KEY_FILE")
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        missing = f"{PREFIX}TLS_KEY_FILE" if key is None else f"{PREFIX}TLS_CERT_FILE"
+        raise BadValueError(missing, "", "set together with the other TLS file")
+    return cert, key
 
 
 def read_log_format(env: Mapping[str, str], *, is_tty: bool) -> str:

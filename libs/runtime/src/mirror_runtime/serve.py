@@ -67,7 +67,7 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
                         reconnected_cb=on_reconnected,
                         error_cb=on_error,
                         inbox_prefix=subjects.service_inbox_prefix(config.name),
-                        **credential_options(config.nats_credentials_file),
+                        **credential_options(config.nats_credentials_file, config.tls_ca_file),
                     )
                 )
                 refusal = asyncio.create_task(refused.wait())

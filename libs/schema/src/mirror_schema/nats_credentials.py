@@ -6,6 +6,7 @@ writes it, an NKey user seed alone (``SU...``).
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Any, Final
 
@@ -14,10 +15,15 @@ __all__ = ["credential_options"]
 _JWT_MARKER: Final = "-----BEGIN NATS USER JWT-----"
 
 
-def credential_options(credentials_file: str | None) -> dict[str, Any]:
-    """nats.connect() keyword arguments for the identity in ``credentials_file`` (none: {})."""
+def credential_options(credentials_file: str | None, ca_file: str | None = None) -> dict[str, Any]:
+    """nats.connect() keyword arguments for the identity in ``credentials_file`` (none: {}),
+    trusting the certificate authority in ``ca_file`` for a server that requires TLS (without
+    it, a server requiring TLS is checked against the system's trusted authorities)."""
+    options: dict[str, Any] = {}
+    if ca_file is not None:
+        options["tls"] = ssl.create_default_context(cafile=ca_file)
     if credentials_file is None:
-        return {}
+        return options
     if _JWT_MARKER in Path(credentials_file).read_text(encoding="utf-8", errors="replace"):
-        return {"user_credentials": credentials_file}
-    return {"nkeys_seed": credentials_file}
+        return options | {"user_credentials": credentials_file}
+    return options | {"nkeys_seed": credentials_file}
