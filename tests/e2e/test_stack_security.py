@@ -174,6 +174,13 @@ async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
             )
             assert refused.status_code == 403
             assert (await http.get(f"{commands}/api/commands")).status_code == 200
+        code, out = await mirror_stage(
+            stack.env, "token", "add", "ci", "--role", "operator", "--data-dir", str(data_dir)
+        )
+        assert code == 0, out
+        token = out.strip().splitlines()[-1]
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as script:
+            assert (await script.get(f"{commands}/api/commands")).status_code == 200
         # Every service did all of the above within its own narrowed permissions.
         assert bus_violations(data_dir) == []
 

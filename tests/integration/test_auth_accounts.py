@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import msgspec
 import pytest
 import pytest_asyncio
 
@@ -195,3 +196,29 @@ async def test_admin_commands_refuse_bad_names_and_duplicates(auth_pool: asyncpg
     await admin.add_token(auth_pool, "ci", "viewer")
     with pytest.raises(admin.AdminError, match="exists"):
         await admin.add_token(auth_pool, "ci", "viewer")
+
+
+async def test_many_failures_from_one_address_refuse_it_whatever_the_user(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    settings = msgspec.structs.replace(SETTINGS, address_failures=4, lockout_failures=100)
+    accounts = Accounts(auth_pool, settings, clock)
+    for name in ("ann", "bob", "cy", "dee"):  # a few guesses at each of many users
+        with pytest.raises(UnauthorizedError):
+            await accounts.login(name, "guess", "10.0.0.9")
+    with pytest.raises(LockedError, match=r"10\.0\.0\.9"):
+        await accounts.login("otto", password, "10.0.0.9")
+    await accounts.login("otto", password, "10.0.0.10")  # otto himself, from elsewhere
+    clock.advance(minutes=10, seconds=1)
+    await accounts.login("otto", password, "10.0.0.9")
+
+
+async def test_a_role_change_reaches_live_sessions(auth_pool: asyncpg.Pool, clock: Clock) -> None:
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    session = await accounts.login("otto", password, None)
+    await admin.set_role(auth_pool, "otto", "viewer")
+    assert (await accounts.authenticate(session=session.secret)).principal.role == "viewer"
+    with pytest.raises(admin.AdminError, match="no user"):
+        await admin.set_role(auth_pool, "nobody", "viewer")

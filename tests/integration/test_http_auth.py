@@ -41,6 +41,15 @@ async def test_without_credentials_reads_and_changes_are_401(guarded: Guarded) -
         assert forged.status_code == 401
         bad_scheme = await http.get("/api/commands", headers={"Authorization": "Basic eDp5"})
         assert bad_scheme.status_code == 401
+        # CORS stays closed: no page of another origin is ever allowed to read an answer.
+        preflight = await http.options(
+            "/api/commands",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status_code in (401, 403)
+        assert "access-control-allow-origin" not in preflight.headers
+        health = await http.get("/api/health", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in health.headers
         # Open: health, metrics, the login door, and the public half of the signing key.
         assert (await http.get("/api/health")).status_code == 200
         assert (await http.get("/metrics")).status_code == 200

@@ -52,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
         ("passwd", "give a user a new one-time password (their sessions end)"),
         ("remove", "delete a user (their sessions end)"),
         ("unlock", "lift a lock-out after failed logins"),
+        ("role", "change a user's role (from their next request)"),
     ):
         sub = user_actions.add_parser(action, help=text)
         sub.add_argument("name", help="lowercase letters, digits and '_ . @ -'")

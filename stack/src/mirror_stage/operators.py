@@ -92,7 +92,7 @@ def _run(layout: StackLayout, work: Callable[[asyncpg.Pool], Awaitable[str]]) ->
 
 
 def run_user_command(layout: StackLayout, action: str, name: str | None, role: Role) -> int:
-    """`mirror-stage user add|passwd|remove|unlock NAME` and `user list`; the exit code."""
+    """`mirror-stage user add|passwd|remove|unlock|role NAME` and `user list`; the exit code."""
 
     async def work(pool: asyncpg.Pool) -> str:
         if action == "list" or name is None:
@@ -114,6 +114,9 @@ def run_user_command(layout: StackLayout, action: str, name: str | None, role: R
         if action == "remove":
             await admin.remove_user(pool, name)
             return f"removed {name}; their sessions ended"
+        if action == "role":
+            await admin.set_role(pool, name, role)
+            return f"{name} is now {role}"
         await admin.unlock_user(pool, name)
         return f"unlocked {name}"
 

@@ -27,7 +27,9 @@ def test_agents_are_enrolled_confined_and_revoked(tmp_path: Path) -> None:
     assert path == store.seed_path(agent_name("web-01"))
     assert store.agents() == ["web-01"]
     permissions = {identity.name: p for identity, p in store.users()}
-    assert permissions["twin"].publish == (">",)
+    assert ">" not in permissions["twin"].publish  # a service has its own narrower set
+    assert "commands.dispatch.>" not in permissions["twin"].publish
+    assert permissions["twin"].deny_publish  # no deleting streams
     assert "metrics.raw.web-01" in permissions[agent_name("web-01")].publish
     assert ">" not in permissions[agent_name("web-01")].publish
     token = store.new_ingest_token("web-01")

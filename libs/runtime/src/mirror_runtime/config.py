@@ -77,5 +77,8 @@ def auth_settings(env: Mapping[str, str], *, secure_cookies: bool) -> AuthSettin
         lockout_minutes=read_number(
             env, f"{PREFIX}LOGIN_LOCKOUT_MINUTES", defaults.lockout_minutes, minimum=0.01
         ),
+        address_failures=read_count(
+            env, f"{PREFIX}LOGIN_ADDRESS_FAILURES", defaults.address_failures, minimum=1
+        ),
         secure_cookies=secure_cookies,
     )

@@ -23,6 +23,7 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_SESSION_IDLE_MINUTES",
         "MIRROR_STAGE_LOGIN_LOCKOUT_FAILURES",
         "MIRROR_STAGE_LOGIN_LOCKOUT_MINUTES",
+        "MIRROR_STAGE_LOGIN_ADDRESS_FAILURES",
         # HTTPS for every service (both or neither).
         "MIRROR_STAGE_TLS_CERT_FILE",
         "MIRROR_STAGE_TLS_KEY_FILE",

@@ -29,6 +29,7 @@ from mirror_runtime.auth.passwords import (
     verify_password,
 )
 from mirror_runtime.auth.settings import AuthSettings
+from mirror_runtime.auth.throttle import AddressThrottle
 from mirror_schema.auth_api import Principal
 
 log = structlog.get_logger()
@@ -85,6 +86,9 @@ class Accounts:
         self.settings = settings
         self.clock = clock
         self._hashing = asyncio.Semaphore(CONCURRENT_HASHES)
+        self._throttle = AddressThrottle(
+            settings.address_failures, timedelta(minutes=settings.lockout_minutes)
+        )
 
     async def _verify(self, password: str, stored: str) -> bool:
         async with self._hashing:
@@ -96,8 +100,14 @@ class Accounts:
 
     async def login(self, user: str, password: str, client: str | None) -> Session:
         """A new session for `user`, or UnauthorizedError / LockedError."""
-        row = await store.user(self.pool, user)
         now = self.clock()
+        wait = self._throttle.retry_after(client, now)
+        if wait is not None:
+            log.warning("auth.login_throttled", user=user, client=client)
+            raise LockedError(
+                f"too many failed logins from {client}; try again in {wait:.0f} s", wait
+            )
+        row = await store.user(self.pool, user)
         if row is not None and row.locked_until is not None and row.locked_until > now:
             retry = (row.locked_until - now).total_seconds()
             log.warning("auth.login_locked", user=user, client=client)
@@ -124,6 +134,7 @@ class Accounts:
         )
 
     async def _fail(self, user: str, known: bool, client: str | None) -> None:
+        self._throttle.failed(client, self.clock())
         locked_until = None
         if known:
             lock_end = self.clock() + timedelta(minutes=self.settings.lockout_minutes)

@@ -50,6 +50,12 @@ async def reset_password(pool: asyncpg.Pool, name: str) -> str:
     return password
 
 
+async def set_role(pool: asyncpg.Pool, name: str, role: Role) -> None:
+    """Change a user's role: their sessions carry the new one from their next request."""
+    if not await store.set_role(pool, name, role):
+        raise AdminError(f"no user {name!r}")
+
+
 async def remove_user(pool: asyncpg.Pool, name: str) -> None:
     """Delete a user; their sessions end at once."""
     if not await store.remove_user(pool, name):

@@ -6,6 +6,7 @@ import msgspec
 from fastapi import APIRouter, Request, Response
 
 from mirror_runtime.auth.accounts import Authority
+from mirror_runtime.auth.credentials import csrf_token
 from mirror_runtime.auth.endpoints import REQUESTS
 from mirror_runtime.auth.errors import (
     InvalidAuthRequestError,
@@ -103,10 +104,9 @@ def auth_router(authority: Authority, settings: AuthSettings) -> APIRouter:
             principal = principal_of(request)
             if principal is None:
                 raise UnauthorizedError("not logged in")
-            csrf = None
             session = request.cookies.get(SESSION_COOKIE)
-            if principal.kind == "user" and session is not None:
-                csrf = (await authority.authenticate(session=session)).csrf
+            by_session = principal.kind == "user" and session is not None
+            csrf = csrf_token(session) if by_session and session else None
             return json_response(MeResponse(principal=principal, csrf=csrf))
 
         return await guarded("me", run)

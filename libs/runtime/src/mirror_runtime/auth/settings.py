@@ -14,5 +14,8 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     # This many wrong passwords in a row lock the account for lockout_minutes.
     lockout_failures: int = 5
     lockout_minutes: float = 15.0
+    # This many failed logins from one address (any user names) within lockout_minutes
+    # refuse that address's logins until the oldest is older than that.
+    address_failures: int = 20
     # Set on cookies when the service serves HTTPS.
     secure_cookies: bool = False

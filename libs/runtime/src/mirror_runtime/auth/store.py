@@ -63,6 +63,12 @@ async def add_user(pool: asyncpg.Pool, name: str, role: Role, password_hash: str
     return status.endswith(" 1")
 
 
+async def set_role(pool: asyncpg.Pool, name: str, role: Role) -> bool:
+    """Change a user's role; False when there is no such user."""
+    status: str = await pool.execute("UPDATE auth_users SET role = $2 WHERE name = $1", name, role)
+    return status.endswith(" 1")
+
+
 async def remove_user(pool: asyncpg.Pool, name: str) -> bool:
     """Delete a user and (by cascade) their sessions; False when there was none."""
     status: str = await pool.execute("DELETE FROM auth_users WHERE name = $1", name)
