@@ -9,6 +9,7 @@ import httpx
 import pytest
 import websockets
 import websockets.exceptions
+from alerts_helpers import FAST_ENV, cpu_rule, running_alerts
 from auth_http_helpers import AUTH_ON, LOCKOUT_FAILURES, Certificates, Guarded, command_body
 from twin_helpers import own_nats_server
 
@@ -266,3 +267,40 @@ async def test_with_certificates_the_service_speaks_https_and_cookies_are_secure
                     await plain.get("/api/health")
         finally:
             await part.stop()
+
+
+async def test_alerts_record_who_silenced_and_refuse_a_viewers_rule(
+    tmp_path: Path, database: str
+) -> None:
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=1)
+    try:
+        await migrate_auth(pool)
+        passwords = {
+            "otto": await admin.add_user(pool, "otto", "operator"),
+            "vera": await admin.add_user(pool, "vera", "viewer"),
+        }
+    finally:
+        await pool.close()
+    async with running_alerts(tmp_path, database, {**FAST_ENV, **AUTH_ON}) as stack:
+        base = str(stack.http.base_url)
+        assert (await stack.http.get("/api/alerts/active")).status_code == 401
+        for user in ("otto", "vera"):
+            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                login = await http.post(
+                    "/api/auth/login", json={"user": user, "password": passwords[user]}
+                )
+                headers = {"X-CSRF-Token": login.json()["csrf"]}
+                silence = await http.post(
+                    "/api/alerts/silences",
+                    json={"matchers": {"host_ids": ["web-1"]}, "duration_seconds": 60, "by": "x"},
+                    headers=headers,
+                )
+                rule = await http.post("/api/alerts/rules", json=cpu_rule(), headers=headers)
+                if user == "otto":
+                    assert silence.status_code == 201, silence.text
+                    assert silence.json()["created_by"] == "otto"  # not the body's "x"
+                    assert rule.status_code == 201, rule.text
+                    assert rule.json()["created_by"] == "otto"
+                else:
+                    assert (silence.status_code, rule.status_code) == (403, 403)
+                assert (await http.get("/api/alerts/active")).status_code == 200

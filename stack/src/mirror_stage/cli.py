@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
-from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke
+from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
 from mirror_stage.layout import stack_layout
 from mirror_stage.operators import run_token_command, run_user_command
 from mirror_stage.stack import StackOptions, run_stack
@@ -44,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
         ("remove", "remove the NATS identity of the script NAME; it is cut off at once"),
         ("name", "lowercase letters, digits, '_', '-'"),
     )
+    users = commands.add_parser(
+        "nats-users",
+        help="write the users block (every identity's permissions) for a nats-server run elsewhere",
+    )
+    users.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+    users.add_argument("--output", type=Path, default=None, help="a file (else standard output)")
     roles = ("viewer", "operator", "admin")
     user = commands.add_parser("user", help="operators' logins to the HUD and HTTP APIs")
     user_actions = user.add_subparsers(dest="action", required=True)
@@ -107,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return enroll_or_revoke(layout, args.action, args.host)
     if args.command == "automation":
         return add_or_remove_automation(layout, args.action, args.name)
+    if args.command == "nats-users":
+        return export_users(layout, args.output)
     if args.command == "user":
         return run_user_command(
             layout, args.action, getattr(args, "name", None), getattr(args, "role", "operator")

@@ -10,14 +10,50 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from mirror_schema.errors import InvalidHostId
-from mirror_stage.identity_store import IdentityStore, agent_name, automation_name
+from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
 from mirror_stage.layout import StackLayout
 from mirror_stage.nats_identities import authorization_block, automation_inbox_prefix
 from mirror_stage.natsd import SERVER_NAME, reload, server_pid_path, write_server_config
+from mirror_stage.parts import SERVICES, SIMULATOR
 
-__all__ = ["add_or_remove_automation", "enroll_or_revoke", "publish_users"]
+__all__ = [
+    "add_or_remove_automation",
+    "enroll_or_revoke",
+    "ensure_stack_identities",
+    "export_users",
+    "publish_users",
+]
+
+
+def ensure_stack_identities(store: IdentityStore) -> None:
+    """The identities of the stack's own parts: the admin, each service, the simulator (made
+    once, kept after)."""
+    store.ensure(ADMIN, "admin")
+    for part in SERVICES:
+        store.ensure(part.lower(), "service")
+    store.ensure(SIMULATOR, "simulator")
+
+
+def export_users(layout: StackLayout, output: Path | None) -> int:
+    """`mirror-stage nats-users`: the users block for a nats-server run elsewhere (compose, a
+    cluster), to `output` (mode 0600) or standard output; the exit code."""
+    store = IdentityStore(layout.identities_dir)
+    ensure_stack_identities(store)
+    block = authorization_block(list(store.users()))
+    if output is None:
+        print(block, end="")  # noqa: T201 - the command's output
+        return 0
+    output.touch(mode=0o600, exist_ok=True)
+    output.write_text(block)
+    print(  # noqa: T201
+        f"wrote {output}: include it in nats-server's config, and reload the server "
+        "(nats-server --signal reload) after each enroll or revoke; each service's "
+        f"credentials file is in {layout.identities_dir}"
+    )
+    return 0
 
 
 def publish_users(layout: StackLayout, store: IdentityStore) -> bool:

@@ -15,6 +15,7 @@ import structlog
 
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options
+from mirror_stage.enrollment import ensure_stack_identities
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.nats_identities import authorization_block
@@ -22,7 +23,6 @@ from mirror_stage.natsd import NatsServerNotFoundError, nats_spec
 from mirror_stage.operators import first_admin_line, remember_database
 from mirror_stage.parts import (
     SERVICES,
-    SIMULATOR,
     agent_spec,
     child_environment,
     service_spec,
@@ -128,10 +128,7 @@ class Stack:
         """Every identity the stack runs with, made on its first start and kept after (so an
         agent enrolled with `mirror-stage agent enroll` stays enrolled)."""
         store = IdentityStore(self.layout.identities_dir)
-        store.ensure(ADMIN, "admin")
-        for part in SERVICES:
-            store.ensure(part.lower(), "service")
-        store.ensure(SIMULATOR, "simulator")
+        ensure_stack_identities(store)
         if self.options.agent:
             store.enroll_agent(host_id)
         return store
