@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install up test test-unit test-integration lint format bench clean
+.PHONY: help install browser up test test-unit test-integration lint format bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -23,7 +23,17 @@ install: $(BIN)/.installed ## create .venv with every workspace member and the d
 up: install ## run the whole stack on embedded NATS and PostgreSQL (Ctrl-C stops it)
 	$(BIN)/mirror-stage up $(ARGS)
 
-test: install ## run every test (unit + integration against real servers); what CI runs
+# The HUD's browser tests drive the distribution's Chromium; installed here when missing (as
+# root, with apt-get), so that `make test` alone prepares a fresh machine.
+browser: ## install the system's Chromium for the HUD's tests when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	  else \
+	    echo "the HUD's tests need Chromium: install your distribution's chromium package" >&2; exit 1; \
+	  fi; }
+
+test: install browser ## run every test (unit + integration against real servers); what CI runs
 	$(BIN)/pytest
 
 test-unit: install ## run the unit tests only (seconds, no servers)

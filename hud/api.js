@@ -1,6 +1,150 @@
-// The only module that talks to the server.
+// The only module that talks to the server: the twin's HTTP API (its own routes, and the
+// commands, alerts and history routes it forwards over NATS) and its live socket.
 
-export async function fetchHealth() {
-  const response = await fetch("/api/health", { headers: { accept: "application/json" } });
-  return { ok: response.ok, body: await response.json() };
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(`${status}: ${detail}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+let csrfToken = null;
+
+async function request(method, path, body) {
+  const headers = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && csrfToken) headers["x-csrf-token"] = csrfToken;
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text };
+  }
+  if (!response.ok) throw new ApiError(response.status, data?.detail ?? response.statusText);
+  return data;
+}
+
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+// Who is logged in. With logins off on the server, everyone acts as an operator.
+export async function whoAmI() {
+  try {
+    const me = await request("GET", "/api/auth/me");
+    csrfToken = me.csrf ?? null;
+    return me.principal;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      return { name: "anonymous", role: "operator", kind: "user", loginsOff: true };
+    }
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function logIn(user, password) {
+  const me = await request("POST", "/api/auth/login", { user, password });
+  csrfToken = me.csrf ?? null;
+  return me.principal;
+}
+
+export async function logOut() {
+  await request("POST", "/api/auth/logout");
+  csrfToken = null;
+}
+
+export const fetchHost = (hostId) => request("GET", `/api/twin/hosts/${encodeURIComponent(hostId)}`);
+
+export const savePlacement = (hostId, layer, position) =>
+  request("PUT", `/api/twin/hosts/${encodeURIComponent(hostId)}/placement`, { layer, position });
+
+export const fetchHistory = (host, since) =>
+  request("GET", `/api/metrics/history${query({ host, since })}`);
+
+export const sendCommand = (body) => request("POST", "/api/commands", body);
+
+export const listCommands = (params) => request("GET", `/api/commands${query(params)}`);
+
+export const fetchCommand = (id) => request("GET", `/api/commands/${encodeURIComponent(id)}`);
+
+export const cancelCommand = (id) =>
+  request("POST", `/api/commands/${encodeURIComponent(id)}/cancel`, {});
+
+export const retryCommand = (id) =>
+  request("POST", `/api/commands/${encodeURIComponent(id)}/retry`, {});
+
+export const activeAlerts = () => request("GET", "/api/alerts/active");
+
+export const acknowledgeAlert = (id) =>
+  request("POST", `/api/alerts/${encodeURIComponent(id)}/ack`, {});
+
+// Backoff of the live socket: doubling from 0.5 s to 15 s, each wait jittered by up to half.
+export function reconnectDelay(attempt, random = Math.random) {
+  const base = Math.min(15000, 500 * 2 ** Math.min(attempt, 10));
+  return base / 2 + random() * (base / 2);
+}
+
+// The twin's live socket: frames, diffs and relayed events go to onMessage; onState hears
+// "connecting", "live" and "reconnecting". Reconnects until close() is called.
+export function connectTwin({ onMessage, onState }) {
+  let socket = null;
+  let attempt = 0;
+  let closed = false;
+  let timer = null;
+
+  function open() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${scheme}//${location.host}/ws/twin`);
+    socket.onopen = () => {
+      attempt = 0;
+      onState("live");
+    };
+    socket.onmessage = (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      onMessage(message);
+    };
+    socket.onclose = () => {
+      socket = null;
+      if (closed) return;
+      onState("reconnecting");
+      timer = setTimeout(open, reconnectDelay(attempt++));
+    };
+  }
+
+  onState("connecting");
+  open();
+  return {
+    // Ask for a full frame (after a gap in seq).
+    resync() {
+      if (socket?.readyState === WebSocket.OPEN) socket.send("frame");
+    },
+    // Drop the connection as a network fault would; it comes back by itself.
+    drop() {
+      socket?.close(4000, "dropped");
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      socket?.close(1000, "bye");
+    },
+  };
 }

@@ -10,10 +10,14 @@ from mirror_schema import streams, subjects
 
 # What each service may not publish: another service's work.
 FORBIDDEN = {
+    # The twin forwards the HUD's commands, alert acks and history reads; nothing else.
     "twin": (
         subjects.commands_dispatch(HOST_A),
         subjects.metrics_raw(HOST_A),
         subjects.alerts_events(HOST_A),
+        subjects.ALERTS_API_RULES_CREATE,
+        subjects.ALERTS_API_SILENCES_CREATE,
+        subjects.COMMANDS_API_SIGNING_KEY,
     ),
     "ingest": (subjects.commands_dispatch(HOST_A), subjects.alerts_events(HOST_A)),
     "alerts": (subjects.commands_dispatch(HOST_A), subjects.metrics_raw(HOST_A)),

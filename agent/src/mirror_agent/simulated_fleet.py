@@ -18,7 +18,6 @@ from mirror_agent.simulated_devices import (
 from mirror_schema.metrics import (
     DiskIo,
     MetricSample,
-    Position,
     TopProcess,
 )
 
@@ -79,7 +78,6 @@ class SimulatedHost:
         rack, slot = divmod(index, HOSTS_PER_RACK)
         row, column = divmod(rack, RACKS_PER_ROW)
         self.rack = f"r{row + 1:02d}-{column + 1:02d}"
-        self.position = Position(x=column * 2.0, y=slot * 0.1, z=row * 4.0)
         if index < 2:
             self.role = "core"
         elif slot == 1 and rack % 4 == 0:
@@ -272,7 +270,7 @@ class SimulatedHost:
             system_manufacturer=self.manufacturer,
             tags=self.tags,
             rack=self.rack,
-            position=self.position,
+            # No position: the twin spreads hosts over their layer (mirror_twin.layout).
             host_id=self.host_id,
             boot_id=self.boot_id,
             seq=self.seq,

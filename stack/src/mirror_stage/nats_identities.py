@@ -125,13 +125,33 @@ _SERVICE_DENIED: Final = (
     f"{_JS_API}.STREAM.MSG.DELETE.>",
 )
 _AUTH_REQUESTS: Final = "auth.api.>"
+# What the twin forwards for the HUD (mirror_twin.gateway): nothing else of the services' APIs.
+_HUD_REQUESTS: Final = (
+    subjects.COMMANDS_REQUEST,
+    subjects.COMMANDS_API_LIST,
+    subjects.COMMANDS_API_GET,
+    subjects.COMMANDS_API_CANCEL,
+    subjects.COMMANDS_API_RETRY,
+    subjects.ALERTS_API_ACTIVE,
+    subjects.ALERTS_API_LIST,
+    subjects.ALERTS_API_ACK,
+    subjects.METRICS_API_HISTORY,
+)
 # What each service publishes beyond the JetStream API, and subscribes to beyond its inbox.
 _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     # Samples posted over HTTP; answers logins for the twin.
-    "ingest": ((subjects.METRICS_RAW_ALL, subjects.DEAD_LETTER_ALL), (_AUTH_REQUESTS,)),
-    # Its checkpoint and placements (KV); asks the others to log operators in.
+    "ingest": (
+        (subjects.METRICS_RAW_ALL, subjects.DEAD_LETTER_ALL),
+        (_AUTH_REQUESTS, "metrics.api.>"),
+    ),
+    # Its checkpoint and placements (KV); forwards the HUD's logins and API calls as requests.
     "twin": (
-        ("$KV.twin_checkpoint.>", "$KV.twin_placements.>", _AUTH_REQUESTS),
+        (
+            "$KV.twin_checkpoint.>",
+            "$KV.twin_placements.>",
+            _AUTH_REQUESTS,
+            *_HUD_REQUESTS,
+        ),
         (subjects.COMMANDS_OUTPUT_ALL,),
     ),
     "alerts": (

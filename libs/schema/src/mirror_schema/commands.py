@@ -142,6 +142,7 @@ class CommandReply(msgspec.Struct, frozen=True, kw_only=True):
 
     commands: list[Command] = []
     error: str | None = None
+    code: str | None = None  # with error: one of mirror_schema.command_api.ErrorCode
 
 
 class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):

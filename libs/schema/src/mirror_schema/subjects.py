@@ -41,6 +41,8 @@ __all__ = [
     "COMMANDS_RESULT_ALL",
     "COMMANDS_STATUS_ALL",
     "DEAD_LETTER_ALL",
+    "METRICS_API_HISTORY",
+    "METRICS_QUEUE_GROUP",
     "METRICS_RAW_ALL",
     "PER_HOST_PREFIXES",
     "alerts_events",
@@ -97,6 +99,10 @@ ALERTS_API_SILENCES_LIST: Final = "alerts.api.silences.list"
 ALERTS_API_SILENCES_CREATE: Final = "alerts.api.silences.create"
 ALERTS_API_SILENCES_EXPIRE: Final = "alerts.api.silences.expire"
 ALERTS_QUEUE_GROUP: Final = "alerts"  # the alerts service's replicas share requests
+
+# The ingest's metric history (mirror_schema.metrics_api), in its queue group.
+METRICS_API_HISTORY: Final = "metrics.api.history"
+METRICS_QUEUE_GROUP: Final = "ingest"
 
 # Operators' logins and API tokens, answered by every service that holds the database, for
 # the ones that do not (the twin): mirror_schema.auth_api.

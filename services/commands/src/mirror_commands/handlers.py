@@ -76,7 +76,9 @@ class RequestHandlers:
             records = await self.api.create(request, NATS_ACTOR)
             return CommandReply(commands=[as_command(r) for r in records])
 
-        await self._serve(msg, "create", run, lambda error, _code: CommandReply(error=error))
+        await self._serve(
+            msg, "create", run, lambda error, code: CommandReply(error=error, code=code)
+        )
 
     async def on_get(self, msg: Msg) -> None:
         async def run() -> msgspec.Struct:

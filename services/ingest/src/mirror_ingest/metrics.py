@@ -22,3 +22,8 @@ SAMPLES_CONSUMED = prometheus_client.Counter(
 CONSUMER_LAG = prometheus_client.Gauge(
     "mirror_history_consumer_lag", "Messages in METRICS not yet written by the history writer"
 )
+REQUESTS = prometheus_client.Counter(
+    "mirror_ingest_requests_total",
+    "History API requests by operation, door (nats) and outcome",
+    ["operation", "door", "outcome"],
+)

@@ -8,6 +8,8 @@ from fastapi.staticfiles import StaticFiles
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
 from mirror_twin.engine import TwinEngine
+from mirror_twin.gateway import Gateway
+from mirror_twin.gateway_routes import gateway_router
 from mirror_twin.routes import twin_router
 
 
@@ -23,8 +25,10 @@ def hud_directory() -> Path:
 
 
 def create_app(deps: Dependencies, engine: TwinEngine) -> FastAPI:
-    """The twin service's FastAPI app: its routes, then the HUD at /."""
+    """The twin service's FastAPI app: its routes, the services' APIs it forwards for the HUD,
+    then the HUD at /."""
     app = service_app(deps)
     app.include_router(twin_router(engine))
+    app.include_router(gateway_router(Gateway(deps.nc)))
     app.mount("/", StaticFiles(directory=hud_directory(), html=True), name="hud")
     return app

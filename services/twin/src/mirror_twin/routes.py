@@ -20,6 +20,19 @@ def twin_router(engine: TwinEngine) -> APIRouter:
     async def state() -> Response:
         return Response(content=engine.snapshot(), media_type="application/json")
 
+    @router.get("/api/twin/hosts/{host_id}")
+    async def host(host_id: str) -> Response:
+        # The selected host's whole latest sample: the HUD's card and per-host widgets.
+        held = engine.state.held(host_id) if is_valid_host_id(host_id) else None
+        if held is None:
+            raise HTTPException(
+                404, f"no host {host_id!r} in the twin; has its agent published yet?"
+            )
+        return Response(
+            content=msgspec.json.encode({"host_id": host_id, "sample": held[0]}),
+            media_type="application/json",
+        )
+
     @router.put("/api/twin/hosts/{host_id}/placement")
     async def place(host_id: str, request: Request) -> Response:
         if not is_valid_host_id(host_id):

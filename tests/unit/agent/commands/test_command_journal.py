@@ -8,7 +8,8 @@ import pytest
 from mirror_agent.commands.journal import Journal, JournalLockedError
 from mirror_schema.commands import CommandResult, CommandState
 
-T0 = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+# Recent: reported entries are kept for max_age from now, so a fixed date would expire.
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def after_crash(path: Path, journal: Journal) -> Journal:

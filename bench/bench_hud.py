@@ -1,0 +1,167 @@
+"""The HUD's stage in headless Chromium: frame time at 100, 1,000 and 10,000 hosts, and the
+page's JS heap.
+
+    .venv/bin/python bench/bench_hud.py [--frames 300] [--hosts 100,1000,10000]
+
+Serves hud/ as static files on loopback (the page then runs with logins off), stops its live
+socket, and shows frames built here the way the twin builds them: hosts spread over their
+layers by mirror_twin.layout, one link each (to the virtual hub, or to their rack's switch),
+a mix of statuses and alerts. For each size it prints:
+- draw time per frame (median and p95 over --frames redraws of the whole stage, the work the
+  page does for one frame, timed inside the page);
+- the interval between animation frames while the stage redraws on every one (median, p95);
+- what level of detail was in force (labels, pulses) and the JS heap after the frames.
+Targets (issue 9): 1,000 hosts under 8 ms per frame, 10,000 under 33 ms. Asserts nothing.
+"""
+
+import argparse
+import asyncio
+import functools
+import http.server
+import random
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import async_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from browser import CHROMIUM_FLAGS, chromium_path
+from mirror_stage.ports import free_port
+from mirror_twin.layout import layer_of, positions_on_layers
+
+HUD = Path(__file__).resolve().parents[1] / "hud"
+ROLES = ["app", "web", "db", "cache", "batch", "gateway", "firewall", "core", "switch", "sensor"]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def serve_hud() -> tuple[http.server.ThreadingHTTPServer, str]:
+    port = free_port()
+    handler = functools.partial(QuietHandler, directory=str(HUD))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{port}/"
+
+
+def fleet_frame(count: int, seed: int = 7) -> dict[str, Any]:
+    """A frame of `count` hosts with one link each, as the twin would send it."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC).isoformat()
+    tags = {f"h{i:05d}": {"role": rng.choice(ROLES)} for i in range(count)}
+    layers = {host_id: layer_of(t) for host_id, t in tags.items()}
+    positions = positions_on_layers(layers.items())
+    hosts = []
+    links = []
+    for host_id, layer in layers.items():
+        position = positions[host_id]
+        status = rng.choices(["online", "stale", "offline"], [0.94, 0.04, 0.02])[0]
+        hosts.append(
+            {
+                "host_id": host_id,
+                "hostname": f"{host_id}.bench",
+                "status": status,
+                "last_seen": now,
+                "layer": layer,
+                "position": {"x": position.x, "y": position.y, "z": position.z},
+                "tags": tags[host_id],
+                "cpu_load": rng.uniform(0, 100),
+                "memory_used_percent": rng.uniform(0, 100),
+                "gpu_count": 0,
+                "active_alerts": 1 if rng.random() < 0.02 else 0,
+            }
+        )
+        capacity = rng.choice([1e9, 1e10, 2.5e10])
+        throughput = capacity * rng.uniform(0, 0.95)
+        links.append(
+            {
+                "id": f"{host_id}->hub",
+                "source": host_id,
+                "target": "hub",
+                "interface": "eth0",
+                "throughput_bps": throughput,
+                "capacity_bps": capacity,
+                "utilization": throughput / capacity,
+            }
+        )
+    return {
+        "type": "frame",
+        "twin_id": "bench",
+        "generated_at": now,
+        "seq": 1,
+        "hosts": hosts,
+        "links": links,
+    }
+
+
+# Redraw on every animation frame for `count` frames; the intervals between them.
+ANIMATION_INTERVALS = """(count) => new Promise((resolve) => {
+  const times = [];
+  function tick(now) {
+    times.push(now);
+    window.mirrorStage.redraw();
+    if (times.length <= count) requestAnimationFrame(tick);
+    else {
+      const gaps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
+      const at = (q) => gaps[Math.floor(gaps.length * q)];
+      resolve({ median: at(0.5), p95: at(0.95) });
+    }
+  }
+  requestAnimationFrame(tick);
+})"""
+
+
+async def measure(sizes: list[int], frames: int) -> None:
+    executable = chromium_path()
+    if executable is None:
+        raise SystemExit("no Chromium on PATH: install the distribution's chromium package")
+    server, url = serve_hud()
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_FLAGS
+            )
+            page = await browser.new_page(viewport={"width": 1600, "height": 900})
+            await page.goto(url)
+            await page.wait_for_function("window.mirrorStage && window.mirrorStage.stats().role")
+            await page.evaluate("window.mirrorStage.detach()")
+            print(f"stage 1600x900 (docks included), {frames} frames per size, Chromium headless")
+            print(
+                f"{'hosts':>7} {'draw p50':>9} {'draw p95':>9} {'rAF p50':>8} {'rAF p95':>8}"
+                f" {'labels':>6} {'pulses':>6} {'JS heap':>9}"
+            )
+            for count in sizes:
+                await page.evaluate(
+                    "(frame) => window.mirrorStage.showFrame(frame)", fleet_frame(count)
+                )
+                await page.evaluate("() => window.mirrorStage.timeDraws(20)")  # warm up
+                drawn = await page.evaluate(f"() => window.mirrorStage.timeDraws({frames})")
+                animated = await page.evaluate(ANIMATION_INTERVALS, frames)
+                stats = await page.evaluate("window.mirrorStage.stats()")
+                heap = (stats["heapBytes"] or 0) / 2**20
+                print(
+                    f"{count:>7} {drawn['median']:>7.2f}ms {drawn['p95']:>7.2f}ms"
+                    f" {animated['median']:>6.1f}ms {animated['p95']:>6.1f}ms"
+                    f" {stats['labels']!s:>6} {stats['pulses']!s:>6} {heap:>7.1f}MiB"
+                )
+            await browser.close()
+    finally:
+        server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--hosts", default="100,1000,10000")
+    args = parser.parse_args()
+    asyncio.run(measure([int(n) for n in args.hosts.split(",")], args.frames))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+// The command console: send a command to one host, several, or every host with a tag; watch
+// its output stream in; search, filter and page the history; cancel and retry.
+
+import { cancelCommand, fetchCommand, listCommands, retryCommand, sendCommand } from "./api.js";
+import { element, shell } from "./widgets.js";
+
+const FINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "expired", "rejected"]);
+const STATES = ["", "pending", "dispatched", "running", ...FINAL];
+const PAGE_SIZE = 5;
+const MAX_OUTPUT_CHARS = 256 * 1024; // per command on this page; the service caps its own
+const MAX_TRACKED = 200; // commands whose live events this page keeps
+const RANKS = { pending: 0, dispatched: 1, accepted: 2, running: 3 };
+const stateRank = (state) => (FINAL.has(state) ? 9 : (RANKS[state] ?? 0));
+
+// What to send for the target field: one host, a list, or a tag selector ("key=value").
+export function targetOf(mode, text) {
+  const value = text.trim();
+  if (!value) throw new Error("target: name a host, hosts or a tag");
+  if (mode === "tag") {
+    const [key, ...rest] = value.split("=");
+    if (!key || !rest.length) throw new Error("target: a tag is key=value");
+    return { selector: { tags: { [key.trim()]: rest.join("=").trim() } } };
+  }
+  if (mode === "hosts") {
+    const targets = value.split(/[\s,]+/).filter(Boolean);
+    return { targets };
+  }
+  return { hostname: value };
+}
+
+export function consoleWidget(onRemove, hud) {
+  const widget = shell("console", "Command console", onRemove);
+  const form = element("form", "console-form");
+  const mode = element("select", "target-mode");
+  for (const [value, label] of [["host", "host"], ["hosts", "hosts"], ["tag", "tag"]]) {
+    const option = element("option", "", label);
+    option.value = value;
+    mode.append(option);
+  }
+  const target = element("input", "target");
+  target.placeholder = "host id";
+  target.name = "target";
+  const command = element("input", "command");
+  command.placeholder = "command, e.g. uptime";
+  command.name = "command";
+  const timeout = element("input", "timeout");
+  timeout.type = "number";
+  timeout.min = "1";
+  timeout.max = "3600";
+  timeout.value = "30";
+  timeout.title = "timeout (seconds)";
+  const run = element("button", "run", "Run");
+  run.type = "submit";
+  run.dataset.role = "run";
+  form.append(mode, target, command, timeout, run);
+
+  const message = element("div", "console-message");
+  const output = element("pre", "console-output");
+  output.dataset.role = "output";
+
+  const filters = element("div", "history-filters");
+  const search = element("input", "history-search");
+  search.placeholder = "search history";
+  const status = element("select", "history-status");
+  for (const state of STATES) {
+    const option = element("option", "", state || "any status");
+    option.value = state;
+    status.append(option);
+  }
+  filters.append(search, status);
+  const history = element("div", "history");
+  const pages = element("div", "history-pages");
+  widget.body.append(form, message, output, filters, history, pages);
+
+  const commands = new Map(); // id -> {host_id, command, status, text}
+  let watched = []; // the ids whose output is shown
+  let page = 1;
+
+  function renderOutput() {
+    output.replaceChildren();
+    for (const id of watched) {
+      const entry = commands.get(id);
+      if (!entry) continue;
+      const head = element("div", `output-head ${entry.status}`, `${entry.host_id} · ${entry.command} · ${entry.status}${entry.exit_code != null ? ` (exit ${entry.exit_code})` : ""}`);
+      output.append(head, document.createTextNode(entry.text));
+    }
+    output.scrollTop = output.scrollHeight;
+  }
+
+  // A fast command's output and result can arrive on the socket before the reply that
+  // created it: they wait here (bounded) for it.
+  function entryOf(id) {
+    let entry = commands.get(id);
+    if (!entry) {
+      entry = { host_id: "", command: "", status: "pending", exit_code: null, text: "" };
+      commands.set(id, entry);
+      if (commands.size > MAX_TRACKED) commands.delete(commands.keys().next().value);
+    }
+    return entry;
+  }
+
+  function watch(records) {
+    watched = records.map((record) => record.id);
+    for (const record of records) {
+      const entry = entryOf(record.id);
+      entry.host_id = record.host_id;
+      entry.command = record.command;
+      if (stateRank(record.status) >= stateRank(entry.status)) entry.status = record.status;
+      entry.exit_code = record.exit_code ?? entry.exit_code;
+      if (!entry.text) entry.text = [record.stdout, record.stderr].filter(Boolean).join("");
+    }
+    renderOutput();
+  }
+
+  async function refreshHistory() {
+    try {
+      const result = await listCommands({ search: search.value, status: status.value, page, page_size: PAGE_SIZE });
+      history.replaceChildren(...result.items.map(historyRow));
+      const last = Math.max(1, Math.ceil(result.total / result.page_size));
+      const previous = element("button", "", "‹");
+      previous.disabled = page <= 1;
+      previous.addEventListener("click", () => {
+        page -= 1;
+        refreshHistory();
+      });
+      const next = element("button", "", "›");
+      next.disabled = page >= last;
+      next.addEventListener("click", () => {
+        page += 1;
+        refreshHistory();
+      });
+      pages.replaceChildren(previous, element("span", "", `${page} / ${last} · ${result.total}`), next);
+    } catch (error) {
+      history.replaceChildren(element("div", "hint", `history: ${error.detail ?? error.message}`));
+    }
+  }
+
+  function historyRow(record) {
+    const row = element("div", `history-row ${record.status}`);
+    row.dataset.commandId = record.id;
+    row.dataset.status = record.status;
+    const text = element("span", "history-text", `${record.host_id} · ${record.command} · ${record.status} · ${record.requested_by}`);
+    text.addEventListener("click", async () => {
+      try {
+        watch([await fetchCommand(record.id)]);
+      } catch (error) {
+        message.textContent = error.detail ?? error.message;
+      }
+    });
+    row.append(text);
+    if (hud.principal?.role !== "viewer") {
+      const action = FINAL.has(record.status) ? ["retry", retryCommand] : ["cancel", cancelCommand];
+      const button = element("button", `history-${action[0]}`, action[0]);
+      button.addEventListener("click", async () => {
+        try {
+          const answer = await action[1](record.id);
+          if (action[0] === "retry") watch([answer]);
+          refreshHistory();
+        } catch (error) {
+          message.textContent = error.detail ?? error.message;
+        }
+      });
+      row.append(button);
+    }
+    return row;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    let body;
+    try {
+      body = { ...targetOf(mode.value, target.value), command: command.value, timeout_seconds: Number(timeout.value) };
+    } catch (error) {
+      message.textContent = error.message;
+      return;
+    }
+    run.disabled = true;
+    try {
+      const created = await sendCommand(body);
+      watch(created.commands);
+      message.textContent = `sent to ${created.commands.length} host(s)`;
+      page = 1;
+      refreshHistory();
+    } catch (error) {
+      message.textContent = error.detail ?? error.message;
+    } finally {
+      run.disabled = false;
+    }
+  });
+  search.addEventListener("input", () => {
+    page = 1;
+    refreshHistory();
+  });
+  status.addEventListener("change", () => {
+    page = 1;
+    refreshHistory();
+  });
+
+  // Relayed on the twin's socket: output chunks, status changes and results.
+  widget.onEvent = (event) => {
+    if (event.type === "command_output") {
+      const entry = entryOf(event.chunk.command_id);
+      if (entry.text.length > MAX_OUTPUT_CHARS) return;
+      entry.text += event.chunk.data;
+    } else if (event.type === "command_status") {
+      const entry = entryOf(event.status.command_id);
+      if (stateRank(event.status.status) >= stateRank(entry.status)) entry.status = event.status.status;
+    } else if (event.type === "command_result") {
+      const result = event.result;
+      const entry = entryOf(result.command_id);
+      entry.status = result.state;
+      entry.exit_code = result.exit_code ?? null;
+      if (!entry.text) entry.text = [result.stdout, result.stderr].filter(Boolean).join("");
+      refreshHistory();
+    } else {
+      return;
+    }
+    if (watched.length) renderOutput();
+  };
+
+  let lastSelected = null;
+  widget.update = (current) => {
+    run.hidden = current.principal?.role === "viewer";
+    if (current.selectedId === lastSelected) return;
+    lastSelected = current.selectedId;
+    if (mode.value === "host" && current.selectedId) target.value = current.selectedId;
+  };
+  widget.start = refreshHistory;
+  return widget;
+}

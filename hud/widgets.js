@@ -1,0 +1,287 @@
+// The dock widgets except the console. Each shows the selected host, or the fleet when none is
+// selected, and redraws from `hud` (fleet, selection, its latest sample, history, alerts).
+
+const SPARK_POINTS = 120;
+
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function formatBytes(bytes) {
+  if (bytes == null) return "?";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
+}
+
+export const percent = (value) => (value == null ? "–" : `${Math.round(value)}%`);
+
+// A widget's frame: title bar (the drag handle) with a remove button, and a body.
+export function shell(type, title, onRemove) {
+  const root = element("section", "widget");
+  root.dataset.widget = type;
+  const bar = element("header", "widget-title");
+  const close = element("button", "widget-remove", "×");
+  close.title = `remove ${title}`;
+  close.addEventListener("click", () => onRemove(type));
+  bar.append(element("span", "", title), close);
+  const body = element("div", "widget-body");
+  root.append(bar, body);
+  return { element: root, body, title, visible: false };
+}
+
+function pager(items, perPage, state, onChange) {
+  const pages = Math.max(1, Math.ceil(items.length / perPage));
+  state.page = Math.min(state.page, pages - 1);
+  const dots = element("div", "page-dots");
+  for (let i = 0; i < pages && pages > 1; i += 1) {
+    const dot = element("button", i === state.page ? "dot current" : "dot");
+    dot.title = `page ${i + 1} of ${pages}`;
+    dot.addEventListener("click", () => {
+      state.page = i;
+      onChange();
+    });
+    dots.append(dot);
+  }
+  return { shown: items.slice(state.page * perPage, state.page * perPage + perPage), dots };
+}
+
+function drawRing(canvas, value, colour) {
+  const ctx = canvas.getContext("2d");
+  const size = canvas.width;
+  ctx.clearRect(0, 0, size, size);
+  ctx.lineWidth = size * 0.1;
+  ctx.strokeStyle = "#1e293b";
+  ctx.beginPath();
+  ctx.arc(size / 2, size / 2, size * 0.38, 0, Math.PI * 2);
+  ctx.stroke();
+  if (value == null) return;
+  ctx.strokeStyle = colour;
+  ctx.beginPath();
+  ctx.arc(size / 2, size / 2, size * 0.38, -Math.PI / 2, -Math.PI / 2 + (Math.PI * 2 * Math.min(100, value)) / 100);
+  ctx.stroke();
+}
+
+function drawSpark(canvas, values, colour) {
+  const ctx = canvas.getContext("2d");
+  const { width, height } = canvas;
+  ctx.clearRect(0, 0, width, height);
+  const points = values.filter((v) => v != null);
+  if (points.length < 2) return;
+  ctx.beginPath();
+  points.forEach((value, i) => {
+    const x = (i / (points.length - 1)) * width;
+    const y = height - (Math.min(100, value) / 100) * (height - 2) - 1;
+    if (i === 0) ctx.moveTo(x, y);
+    else ctx.lineTo(x, y);
+  });
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
+}
+
+// CPU or memory: a ring with the value and a sparkline, for the selection or the fleet mean.
+export function gaugeWidget(type, title, field, colour, onRemove) {
+  const widget = shell(type, title, onRemove);
+  const ring = element("canvas", "gauge-ring");
+  ring.width = ring.height = 96;
+  const value = element("div", "gauge-value", "–");
+  const scope = element("div", "gauge-scope", "fleet");
+  const spark = element("canvas", "sparkline");
+  spark.width = 140;
+  spark.height = 28;
+  widget.body.append(ring, value, scope, spark);
+  const fleetSeries = [];
+  widget.sample = (hud) => {
+    const mean = hud.fleet.averages()[field === "cpu_load" ? "cpu" : "memory"];
+    fleetSeries.push(mean);
+    if (fleetSeries.length > SPARK_POINTS) fleetSeries.shift();
+  };
+  widget.update = (hud) => {
+    const host = hud.selectedId ? hud.fleet.hosts.get(hud.selectedId) : null;
+    const current = host ? host[field] : hud.fleet.averages()[field === "cpu_load" ? "cpu" : "memory"];
+    value.textContent = percent(current);
+    widget.element.dataset.value = current == null ? "" : String(Math.round(current));
+    scope.textContent = host ? host.hostname || host.host_id : `fleet mean · ${hud.fleet.hosts.size} hosts`;
+    drawRing(ring, current, colour);
+    const series = host ? hud.history.map((point) => point[field]) : fleetSeries;
+    drawSpark(spark, series, colour);
+  };
+  return widget;
+}
+
+export function linksWidget(onRemove) {
+  const widget = shell("links", "Links", onRemove);
+  widget.update = (hud) => {
+    let healthy = 0;
+    let busy = 0;
+    let down = 0;
+    const links = [...hud.fleet.links.values()];
+    for (const link of links) {
+      // An end that is no host (the twin's virtual hub) is always up.
+      const up = ["source", "target"].every((end) => (hud.fleet.hosts.get(link[end])?.status ?? "online") === "online");
+      if (!up) down += 1;
+      else if ((link.utilization ?? 0) >= 0.8) busy += 1;
+      else healthy += 1;
+    }
+    const summary = element("div", "link-summary");
+    summary.append(
+      element("span", "ok", `${healthy} ok`),
+      element("span", "busy", `${busy} busy`),
+      element("span", "down", `${down} down`),
+    );
+    const top = links
+      .filter((link) => link.utilization != null)
+      .sort((a, b) => b.utilization - a.utilization)
+      .slice(0, 3)
+      .map((link) => element("div", "row", `${link.source} → ${link.target} ${Math.round(link.utilization * 100)}%`));
+    widget.body.replaceChildren(summary, ...top);
+    widget.element.dataset.count = String(links.length);
+  };
+  return widget;
+}
+
+export function temperaturesWidget(onRemove) {
+  const widget = shell("temperatures", "Temperatures", onRemove);
+  widget.update = (hud) => {
+    let rows;
+    if (hud.selectedId && hud.detail) {
+      rows = Object.entries(hud.detail.temperatures ?? {})
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(([sensor, celsius]) => `${sensor} ${celsius.toFixed(0)}°C`);
+    } else {
+      rows = [...hud.fleet.hosts.values()]
+        .filter((host) => host.temperature_max_celsius != null)
+        .sort((a, b) => b.temperature_max_celsius - a.temperature_max_celsius)
+        .slice(0, 4)
+        .map((host) => `${host.hostname || host.host_id} ${host.temperature_max_celsius.toFixed(0)}°C`);
+    }
+    widget.body.replaceChildren(...(rows.length ? rows : ["no sensors"]).map((text) => element("div", "row", text)));
+  };
+  return widget;
+}
+
+export function gpusWidget(onRemove) {
+  const widget = shell("gpus", "GPUs", onRemove);
+  widget.update = (hud) => {
+    let rows;
+    if (hud.selectedId && hud.detail) {
+      rows = (hud.detail.gpus ?? []).map(
+        (gpu) => `#${gpu.index} ${gpu.name} ${percent(gpu.utilization_percent)}${gpu.temperature_celsius != null ? ` ${gpu.temperature_celsius.toFixed(0)}°C` : ""}`,
+      );
+    } else {
+      const withGpus = [...hud.fleet.hosts.values()].filter((host) => host.gpu_count > 0);
+      const gpus = withGpus.reduce((sum, host) => sum + host.gpu_count, 0);
+      const busy = withGpus.filter((host) => host.gpu_utilization_percent != null);
+      const mean = busy.length ? busy.reduce((s, h) => s + h.gpu_utilization_percent, 0) / busy.length : null;
+      rows = [`${gpus} GPUs on ${withGpus.length} hosts`, `mean use ${percent(mean)}`];
+    }
+    widget.body.replaceChildren(...(rows.length ? rows : ["no GPUs"]).map((text) => element("div", "row", text)));
+  };
+  return widget;
+}
+
+// A list of the selected host's items, `perPage` at a time, with page dots.
+function pagedWidget(type, title, perPage, itemsOf, render, onRemove) {
+  const widget = shell(type, title, onRemove);
+  const state = { page: 0 };
+  let last = null;
+  widget.update = (hud) => {
+    last = hud;
+    if (!hud.selectedId || !hud.detail) {
+      widget.body.replaceChildren(element("div", "hint", "select a host"));
+      return;
+    }
+    const items = itemsOf(hud.detail);
+    const { shown, dots } = pager(items, perPage, state, () => widget.update(last));
+    widget.body.replaceChildren(...shown.map(render), dots);
+  };
+  return widget;
+}
+
+export function processesWidget(onRemove) {
+  return pagedWidget(
+    "processes",
+    "Top processes",
+    3,
+    (sample) => sample.top_processes ?? [],
+    (process) => element("div", "row", `${process.name} (${process.pid}) CPU ${process.cpu_percent.toFixed(0)}% MEM ${process.memory_percent.toFixed(1)}%`),
+    onRemove,
+  );
+}
+
+export function interfacesWidget(onRemove) {
+  return pagedWidget(
+    "interfaces",
+    "Interfaces",
+    2,
+    (sample) => sample.interfaces ?? [],
+    (iface) => {
+      const address = iface.addresses?.find((a) => a.family === "ipv4")?.address ?? "";
+      const speed = iface.speed_mbps ? `${iface.speed_mbps} Mb/s` : "speed ?";
+      return element("div", "row", `${iface.name} ${iface.is_up ? "up" : "down"} ${speed} ${address} ↑${formatBytes(iface.bytes_sent)} ↓${formatBytes(iface.bytes_recv)}`);
+    },
+    onRemove,
+  );
+}
+
+export function storageWidget(onRemove) {
+  return pagedWidget(
+    "storage",
+    "Storage",
+    2,
+    (sample) => sample.disks ?? [],
+    (disk) => {
+      const row = element("div", "row disk");
+      const bar = element("div", "bar");
+      const fill = element("div", "fill");
+      fill.style.width = `${Math.min(100, disk.used_percent)}%`;
+      bar.append(fill);
+      row.append(element("span", "", `${disk.mountpoint} ${percent(disk.used_percent)} of ${formatBytes(disk.total_bytes)}`), bar);
+      return row;
+    },
+    onRemove,
+  );
+}
+
+// Open alerts, newest first; an operator acknowledges one with its button.
+export function alertsWidget(onRemove, acknowledge) {
+  const widget = shell("alerts", "Active alerts", onRemove);
+  widget.update = (hud) => {
+    const alerts = [...hud.alerts.values()]
+      .filter((alert) => alert.state !== "resolved")
+      .filter((alert) => !hud.selectedId || alert.host_id === hud.selectedId)
+      .sort((a, b) => String(b.fired_at ?? b.timestamp).localeCompare(String(a.fired_at ?? a.timestamp)));
+    widget.element.dataset.count = String(alerts.length);
+    if (!alerts.length) {
+      widget.body.replaceChildren(element("div", "hint", "no active alerts"));
+      return;
+    }
+    widget.body.replaceChildren(
+      ...alerts.slice(0, 20).map((alert) => {
+        const row = element("div", `alert-row ${alert.severity} ${alert.state}`);
+        row.dataset.alertId = alert.alert_id;
+        row.dataset.state = alert.state;
+        row.append(element("span", "severity", alert.severity), element("span", "message", `${alert.host_id}: ${alert.message}`));
+        if (alert.state === "acknowledged") {
+          row.append(element("span", "acked", `ack ${alert.acknowledged_by ?? ""}`));
+        } else if (hud.principal?.role !== "viewer") {
+          const button = element("button", "ack", "Ack");
+          button.addEventListener("click", () => acknowledge(alert.alert_id));
+          row.append(button);
+        }
+        return row;
+      }),
+    );
+  };
+  return widget;
+}
