@@ -7,10 +7,13 @@ Serves hud/ as static files on loopback (the page then runs with logins off), st
 socket, and shows frames built here the way the twin builds them: hosts spread over their
 layers by mirror_twin.layout, one link each (to the virtual hub, or to their rack's switch),
 a mix of statuses and alerts. For each size it prints:
-- draw time per frame (median and p95 over --frames redraws of the whole stage, the work the
-  page does for one frame, timed inside the page);
-- the interval between animation frames while the stage redraws on every one (median, p95);
-- what level of detail was in force (labels, pulses) and the JS heap after the frames.
+- frame time (median and p95 over --frames redraws of the whole stage, each followed by a
+  pixel read back so that the time covers the canvas's rasterization, not only the drawing
+  commands; Chromium runs with --disable-gpu, so that is software rendering);
+- the interval between animation frames while the stage redraws on every one (median, p95;
+  at best the display's 16.7 ms);
+- what level of detail was in force (labels, pulses, links: full, thin or attention) and
+  the JS heap after the frames.
 Targets (issue 9): 1,000 hosts under 8 ms per frame, 10,000 under 33 ms. Asserts nothing.
 """
 
@@ -134,7 +137,7 @@ async def measure(sizes: list[int], frames: int) -> None:
             print(f"stage 1600x900 (docks included), {frames} frames per size, Chromium headless")
             print(
                 f"{'hosts':>7} {'draw p50':>9} {'draw p95':>9} {'rAF p50':>8} {'rAF p95':>8}"
-                f" {'labels':>6} {'pulses':>6} {'JS heap':>9}"
+                f" {'labels':>6} {'pulses':>6} {'links':>9} {'JS heap':>9}"
             )
             for count in sizes:
                 await page.evaluate(
@@ -148,7 +151,8 @@ async def measure(sizes: list[int], frames: int) -> None:
                 print(
                     f"{count:>7} {drawn['median']:>7.2f}ms {drawn['p95']:>7.2f}ms"
                     f" {animated['median']:>6.1f}ms {animated['p95']:>6.1f}ms"
-                    f" {stats['labels']!s:>6} {stats['pulses']!s:>6} {heap:>7.1f}MiB"
+                    f" {stats['labels']!s:>6} {stats['pulses']!s:>6} {stats['linkDetail']:>9}"
+                    f" {heap:>7.1f}MiB"
                 )
             await browser.close()
     finally:

@@ -1,7 +1,7 @@
 // The stage: seven layer plates in 2.5D with the fleet's hosts and links, on one canvas.
 // Draws only when something changed or moves; details fade out as hosts get many or small.
 
-import { kindOf } from "./fleet.js";
+import { KINDS } from "./fleet.js";
 import {
   Camera,
   LAYER_COLOURS,
@@ -13,32 +13,22 @@ import {
   project,
   unproject,
 } from "./projection.js";
+import { BROKEN, STATUSES, Scene, needsAttention, styleColour, styleWidth } from "./scene.js";
 
-const STATUS_COLOURS = { online: "#34d399", stale: "#fbbf24", offline: "#6b7280" };
+const STATUS_COLOURS = ["#34d399", "#fbbf24", "#6b7280"]; // online, stale, offline
 const LAYER_HEIGHT = 4; // the twin's world units between layers (position.y)
 const FRAME_SAMPLES = 600; // draw times kept for stats()
 const LABEL_HOST_LIMIT = 400; // more hosts on screen than this: no labels
-const PULSE_LINK_LIMIT = 1500; // more links on screen than this: no pulses
+// Links on screen beyond which detail goes, each step keeping a frame's pixels bounded:
+const PULSE_LINK_LIMIT = 600; // no pulses
+const WIDE_LINK_LIMIT = 300; // one-pixel lines (width no longer shows utilization)
+const ALL_LINK_LIMIT = 3000; // straight lines, and only those needing attention (scene.js)
+const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not shapes
 const DRAG_THRESHOLD = 4; // pixels before a press becomes a drag
-// Link ends that are not hosts: the twin's virtual hub, which hosts without a known uplink
-// hang from, sits at the middle of the network layer.
-const VIRTUAL_NODES = { hub: { layer: 3, x: 0, z: 0 } };
+const MARGIN = 20; // pixels beyond the canvas where hosts still count as on screen
 
 export function hostSize(zoom) {
   return Math.max(2, Math.min(16, zoom * 1.5));
-}
-
-export function utilizationColour(utilization) {
-  if (utilization == null) return "#64748b";
-  if (utilization < 0.5) return "#22c55e";
-  if (utilization < 0.8) return "#f59e0b";
-  return "#ef4444";
-}
-
-// Pulses per second along a link: faster with more traffic, on a log scale.
-export function pulseSpeed(throughputBps) {
-  if (!throughputBps || throughputBps <= 0) return 0;
-  return Math.min(2, Math.max(0.08, Math.log10(throughputBps) / 8));
 }
 
 function formatBits(bps) {
@@ -57,6 +47,11 @@ export function linkLabel(link) {
   const utilization = link.utilization == null ? "?" : `${Math.round(link.utilization * 100)}%`;
   const iface = link.interface ? ` (${link.interface})` : "";
   return `${link.source} → ${link.target}${iface} · ${formatBits(link.throughput_bps)} / ${formatBits(link.capacity_bps)} · ${utilization}`;
+}
+
+// The control point of a link's curve between screen points (ax, ay) and (bx, by).
+function lift(ax, ay, bx, by) {
+  return Math.min(60, Math.hypot(bx - ax, by - ay) * 0.25 + 6);
 }
 
 export class Stage {
@@ -80,9 +75,12 @@ export class Stage {
     this.drawnHosts = 0;
     this.drawnLinks = 0;
     this.showLabels = false;
+    this.linkDetail = "full";
     this.showPulses = false;
-    this.screen = new Map(); // host id -> {x, y} on screen, from the last draw
-    this.virtual = new Map(); // virtual node id -> {x, y} on screen
+    this.scene = null; // the fleet as arrays, rebuilt when it changes (scene.js)
+    this.sx = null; // hosts' screen positions in the last frame, by scene index
+    this.sy = null;
+    this.visible = null;
     this.pointers = new Map();
     this.press = null;
     this.dragHost = null;
@@ -168,30 +166,17 @@ export class Stage {
   render(now) {
     const ctx = this.context;
     const { width, height, camera } = this;
+    if (!this.scene || this.scene.version !== this.fleet.version) this.scene = new Scene(this.fleet);
+    const scene = this.scene;
     ctx.clearRect(0, 0, width, height);
     ctx.globalAlpha = this.dimmed ? 0.35 : 1;
     this.drawPlates(ctx);
-
+    this.transform(scene);
     const size = hostSize(camera.zoom);
-    const screen = new Map();
-    const margin = 20;
-    for (const host of this.fleet.hosts.values()) {
-      const p = this.projectedOf(host);
-      const s = camera.toScreen(p.x, p.y, width, height);
-      if (s.x < -margin || s.y < -margin || s.x > width + margin || s.y > height + margin) continue;
-      screen.set(host.host_id, s);
-    }
-    this.screen = screen;
-    this.drawnHosts = screen.size;
-    this.virtual = new Map();
-    for (const [id, node] of Object.entries(VIRTUAL_NODES)) {
-      const p = project(node.x, node.z, node.layer);
-      this.virtual.set(id, camera.toScreen(p.x, p.y, width, height));
-    }
-    this.showLabels = screen.size <= LABEL_HOST_LIMIT && size >= 5;
-    this.drawLinks(ctx, now, screen);
-    this.drawVirtual(ctx, size);
-    this.drawHosts(ctx, screen, size);
+    this.showLabels = this.drawnHosts <= LABEL_HOST_LIMIT && size >= 5;
+    this.drawLinks(ctx, now, scene);
+    this.drawVirtual(ctx, scene, size);
+    this.drawHosts(ctx, scene, size);
     if (this.dragHost?.at) this.drawGhost(ctx, this.dragHost.at, size);
     ctx.globalAlpha = 1;
   }
@@ -213,77 +198,110 @@ export class Stage {
       ctx.lineWidth = 1;
       ctx.stroke();
       ctx.globalAlpha = alpha * (faded ? 0.3 : 0.9);
-      ctx.fillStyle = LAYER_COLOURS[layer - 1];
       ctx.font = "12px system-ui, sans-serif";
       ctx.fillText(LAYER_NAMES[layer - 1], corners[3].x - 110, corners[3].y + 4);
       ctx.globalAlpha = alpha;
     }
   }
 
-  // A link end on screen: a drawn host, or a virtual node (only if the link's other end is).
-  endOf(id, screen) {
-    return screen.get(id) ?? this.virtual.get(id) ?? null;
-  }
-
-  isUp(id) {
-    const host = this.fleet.hosts.get(id);
-    return host ? host.status === "online" : id in VIRTUAL_NODES;
-  }
-
-  linkCurve(a, b) {
-    const lift = Math.min(60, Math.hypot(b.x - a.x, b.y - a.y) * 0.25 + 6);
-    return { cx: (a.x + b.x) / 2, cy: (a.y + b.y) / 2 - lift };
-  }
-
-  drawLinks(ctx, now, screen) {
-    const buckets = new Map();
-    const pulses = [];
+  // Every host's and virtual node's place on screen for this frame, and which are on it.
+  transform(scene) {
+    const n = scene.count;
+    if (!this.sx || this.sx.length < n) {
+      this.sx = new Float64Array(n * 2);
+      this.sy = new Float64Array(n * 2);
+      this.visible = new Uint8Array(n * 2);
+    }
+    const { zoom } = this.camera;
+    const ox = this.width / 2 - this.camera.x * zoom;
+    const oy = this.height / 2 - this.camera.y * zoom;
+    const { px, py } = scene;
+    const { sx, sy, visible } = this;
+    const right = this.width + MARGIN;
+    const bottom = this.height + MARGIN;
     let drawn = 0;
-    for (const link of this.fleet.links.values()) {
-      const a = this.endOf(link.source, screen);
-      const b = this.endOf(link.target, screen);
-      if (!a || !b) continue;
-      drawn += 1;
-      const broken = !this.isUp(link.source) || !this.isUp(link.target);
-      const colour = broken ? "#ef4444" : utilizationColour(link.utilization);
-      const width = broken ? 1 : 1 + Math.round(Math.min(1, link.utilization ?? 0) * 3);
-      const key = `${colour}|${width}|${broken}`;
-      let bucket = buckets.get(key);
-      if (!bucket) {
-        bucket = { colour, width, broken, curves: [] };
-        buckets.set(key, bucket);
-      }
-      const c = this.linkCurve(a, b);
-      bucket.curves.push([a, c, b]);
-      if (!broken) pulses.push([a, c, b, pulseSpeed(link.throughput_bps), link.id]);
+    for (let i = 0; i < n; i += 1) {
+      const x = px[i] * zoom + ox;
+      const y = py[i] * zoom + oy;
+      sx[i] = x;
+      sy[i] = y;
+      const on = x > -MARGIN && y > -MARGIN && x < right && y < bottom ? 1 : 0;
+      visible[i] = on;
+      drawn += on;
+    }
+    this.drawnHosts = drawn;
+    this.vsx = scene.vpx.map((x) => x * zoom + ox);
+    this.vsy = scene.vpy.map((y) => y * zoom + oy);
+  }
+
+  endX(end) {
+    return end >= 0 ? this.sx[end] : this.vsx[-1 - end];
+  }
+
+  endY(end) {
+    return end >= 0 ? this.sy[end] : this.vsy[-1 - end];
+  }
+
+  endVisible(end) {
+    return end < 0 || this.visible[end] === 1;
+  }
+
+  drawLinks(ctx, now, scene) {
+    const { linkA, linkB, linkStyle, linkCount } = scene;
+    let drawn = 0;
+    for (let j = 0; j < linkCount; j += 1) {
+      if (this.endVisible(linkA[j]) || this.endVisible(linkB[j])) drawn += 1;
     }
     this.drawnLinks = drawn;
-    for (const bucket of buckets.values()) {
-      ctx.beginPath();
-      for (const [a, c, b] of bucket.curves) {
-        ctx.moveTo(a.x, a.y);
-        ctx.quadraticCurveTo(c.cx, c.cy, b.x, b.y);
+    const thin = drawn > WIDE_LINK_LIMIT;
+    const all = drawn <= ALL_LINK_LIMIT;
+    this.linkDetail = thin ? (all ? "thin" : "attention") : "full";
+    const alpha = ctx.globalAlpha;
+    ctx.globalAlpha = alpha * 0.75;
+    let style = -1;
+    for (let j = 0; j < linkCount; j += 1) {
+      const a = linkA[j];
+      const b = linkB[j];
+      if (!this.endVisible(a) && !this.endVisible(b)) continue;
+      if (!all && !needsAttention(linkStyle[j])) continue;
+      if (linkStyle[j] !== style) {
+        if (style !== -1) ctx.stroke();
+        style = linkStyle[j];
+        ctx.strokeStyle = styleColour(style);
+        ctx.lineWidth = thin ? 1 : styleWidth(style);
+        ctx.setLineDash(style === BROKEN ? [5, 4] : []);
+        ctx.beginPath();
       }
-      ctx.strokeStyle = bucket.colour;
-      ctx.lineWidth = bucket.width;
-      ctx.setLineDash(bucket.broken ? [5, 4] : []);
-      const alpha = ctx.globalAlpha;
-      ctx.globalAlpha = alpha * 0.75;
-      ctx.stroke();
-      ctx.globalAlpha = alpha;
+      const ax = this.endX(a);
+      const ay = this.endY(a);
+      const bx = this.endX(b);
+      const by = this.endY(b);
+      ctx.moveTo(ax, ay);
+      if (all) ctx.quadraticCurveTo((ax + bx) / 2, (ay + by) / 2 - lift(ax, ay, bx, by), bx, by);
+      else ctx.lineTo(bx, by);
     }
+    if (style !== -1) ctx.stroke();
     ctx.setLineDash([]);
+    ctx.globalAlpha = alpha;
     this.showPulses = drawn > 0 && drawn <= PULSE_LINK_LIMIT && this.camera.zoom >= 1.5;
     if (!this.showPulses) return;
     ctx.beginPath();
     const seconds = now / 1000;
-    for (const [a, c, b, speed, id] of pulses) {
-      if (speed === 0) continue;
-      const phase = (id.length * 0.137) % 1;
-      const t = (seconds * speed + phase) % 1;
+    for (let j = 0; j < linkCount; j += 1) {
+      const speed = scene.linkSpeed[j];
+      const a = linkA[j];
+      const b = linkB[j];
+      if (speed === 0 || (!this.endVisible(a) && !this.endVisible(b))) continue;
+      const ax = this.endX(a);
+      const ay = this.endY(a);
+      const bx = this.endX(b);
+      const by = this.endY(b);
+      const cx = (ax + bx) / 2;
+      const cy = (ay + by) / 2 - lift(ax, ay, bx, by);
+      const t = (seconds * speed + scene.linkPhase[j]) % 1;
       const u = 1 - t;
-      const x = u * u * a.x + 2 * u * t * c.cx + t * t * b.x;
-      const y = u * u * a.y + 2 * u * t * c.cy + t * t * b.y;
+      const x = u * u * ax + 2 * u * t * cx + t * t * bx;
+      const y = u * u * ay + 2 * u * t * cy + t * t * by;
       ctx.moveTo(x + 2.5, y);
       ctx.arc(x, y, 2.5, 0, Math.PI * 2);
     }
@@ -291,45 +309,45 @@ export class Stage {
     ctx.fill();
   }
 
-  drawHosts(ctx, screen, size) {
-    const byStatus = new Map();
-    const faded = [];
-    for (const [id, s] of screen) {
-      const host = this.fleet.hosts.get(id);
-      if (this.layerFilter !== null && host.layer !== this.layerFilter) {
-        faded.push([host, s]);
-        continue;
-      }
-      const status = host.status in STATUS_COLOURS ? host.status : "offline";
-      if (!byStatus.has(status)) byStatus.set(status, []);
-      byStatus.get(status).push([host, s]);
-    }
+  drawHosts(ctx, scene, size) {
+    const n = scene.count;
+    const { sx, sy, visible } = this;
+    const shapes = size >= 4 && this.drawnHosts <= SHAPE_HOST_LIMIT;
+    const filter = this.layerFilter;
     const alpha = ctx.globalAlpha;
-    if (faded.length) {
-      ctx.globalAlpha = alpha * 0.15;
-      this.fillShapes(ctx, faded, size, "#94a3b8");
-      ctx.globalAlpha = alpha;
+    // Hosts off the chosen layer first, faded; then one path per status.
+    for (let pass = -1; pass < STATUSES.length; pass += 1) {
+      if (pass === -1 && filter === null) continue;
+      ctx.beginPath();
+      for (let i = 0; i < n; i += 1) {
+        if (!visible[i]) continue;
+        const faded = filter !== null && scene.layer[i] !== filter;
+        if (pass === -1 ? !faded : faded || scene.status[i] !== pass) continue;
+        if (shapes) traceShape(ctx, KINDS[scene.kind[i]], sx[i], sy[i], size);
+        else ctx.rect(sx[i] - size / 2, sy[i] - size / 2, size, size);
+      }
+      ctx.fillStyle = pass === -1 ? "#94a3b8" : STATUS_COLOURS[pass];
+      ctx.globalAlpha = pass === -1 ? alpha * 0.15 : alpha;
+      ctx.fill();
     }
-    for (const [status, hosts] of byStatus) this.fillShapes(ctx, hosts, size, STATUS_COLOURS[status]);
+    ctx.globalAlpha = alpha;
 
     if (size >= 4) {
       ctx.font = "bold 9px system-ui, sans-serif";
-      for (const hosts of byStatus.values()) {
-        for (const [host, s] of hosts) {
-          if (!host.active_alerts) continue;
-          ctx.beginPath();
-          ctx.arc(s.x + size, s.y - size, 5, 0, Math.PI * 2);
-          ctx.fillStyle = "#ef4444";
-          ctx.fill();
-          ctx.fillStyle = "#fff";
-          ctx.fillText(String(Math.min(9, host.active_alerts)), s.x + size - 2.5, s.y - size + 3);
-        }
+      for (let i = 0; i < n; i += 1) {
+        if (!visible[i] || !scene.alerts[i]) continue;
+        ctx.beginPath();
+        ctx.arc(sx[i] + size, sy[i] - size, 5, 0, Math.PI * 2);
+        ctx.fillStyle = "#ef4444";
+        ctx.fill();
+        ctx.fillStyle = "#fff";
+        ctx.fillText(String(Math.min(9, scene.alerts[i])), sx[i] + size - 2.5, sy[i] - size + 3);
       }
     }
-    const selected = this.selectedId ? screen.get(this.selectedId) : null;
-    if (selected) {
+    const selected = this.selectedId ? scene.index.get(this.selectedId) : undefined;
+    if (selected !== undefined && visible[selected]) {
       ctx.beginPath();
-      ctx.arc(selected.x, selected.y, size + 6, 0, Math.PI * 2);
+      ctx.arc(sx[selected], sy[selected], size + 6, 0, Math.PI * 2);
       ctx.strokeStyle = "#f0abfc";
       ctx.lineWidth = 2;
       ctx.stroke();
@@ -338,36 +356,24 @@ export class Stage {
       ctx.font = "11px system-ui, sans-serif";
       ctx.fillStyle = "#cbd5e1";
       ctx.textAlign = "center";
-      for (const hosts of byStatus.values()) {
-        for (const [host, s] of hosts) ctx.fillText(host.host_id, s.x, s.y + size + 12);
+      for (let i = 0; i < n; i += 1) {
+        if (visible[i]) ctx.fillText(scene.hosts[i].host_id, sx[i], sy[i] + size + 12);
       }
       ctx.textAlign = "start";
     }
   }
 
-  // One path per colour: shapes when they are big enough to tell apart, squares otherwise.
-  fillShapes(ctx, hosts, size, colour) {
-    ctx.fillStyle = colour;
-    if (size < 4) {
-      for (const [, s] of hosts) ctx.fillRect(s.x - size / 2, s.y - size / 2, size, size);
-      return;
-    }
-    ctx.beginPath();
-    for (const [host, s] of hosts) traceShape(ctx, kindOf(host), s.x, s.y, size);
-    ctx.fill();
-  }
-
-  drawVirtual(ctx, size) {
+  drawVirtual(ctx, scene, size) {
     ctx.strokeStyle = "#94a3b8";
     ctx.lineWidth = 1.5;
     ctx.fillStyle = "#94a3b8";
     ctx.font = "11px system-ui, sans-serif";
-    for (const [id, s] of this.virtual) {
+    scene.virtualIds.forEach((id, k) => {
       ctx.beginPath();
-      ctx.arc(s.x, s.y, size + 2, 0, Math.PI * 2);
+      ctx.arc(this.vsx[k], this.vsy[k], size + 2, 0, Math.PI * 2);
       ctx.stroke();
-      if (this.showLabels) ctx.fillText(id, s.x + size + 5, s.y + 4);
-    }
+      if (this.showLabels) ctx.fillText(id, this.vsx[k] + size + 5, this.vsy[k] + 4);
+    });
   }
 
   drawGhost(ctx, at, size) {
@@ -379,38 +385,46 @@ export class Stage {
     ctx.setLineDash([]);
   }
 
-  hostAt(sx, sy) {
-    const size = hostSize(this.camera.zoom);
-    const reach = Math.max(7, size + 3);
+  hostAt(x, y) {
+    const scene = this.scene;
+    if (!scene) return null;
+    const reach = Math.max(7, hostSize(this.camera.zoom) + 3);
     let best = null;
     let bestDistance = reach * reach;
-    for (const [id, s] of this.screen) {
-      const d = (s.x - sx) ** 2 + (s.y - sy) ** 2;
+    for (let i = 0; i < scene.count; i += 1) {
+      if (!this.visible[i]) continue;
+      const d = (this.sx[i] - x) ** 2 + (this.sy[i] - y) ** 2;
       if (d <= bestDistance) {
-        best = id;
+        best = scene.hosts[i].host_id;
         bestDistance = d;
       }
     }
     return best;
   }
 
-  linkAt(sx, sy) {
-    if (this.fleet.links.size > PULSE_LINK_LIMIT) return null;
+  linkAt(x, y) {
+    const scene = this.scene;
+    if (!scene || this.drawnLinks > PULSE_LINK_LIMIT) return null;
     let best = null;
     let bestDistance = 36;
-    for (const link of this.fleet.links.values()) {
-      const a = this.endOf(link.source, this.screen);
-      const b = this.endOf(link.target, this.screen);
-      if (!a || !b) continue;
-      const c = this.linkCurve(a, b);
-      for (let i = 1; i < 16; i += 1) {
-        const t = i / 16;
+    for (let j = 0; j < scene.linkCount; j += 1) {
+      const a = scene.linkA[j];
+      const b = scene.linkB[j];
+      if (!this.endVisible(a) && !this.endVisible(b)) continue;
+      const ax = this.endX(a);
+      const ay = this.endY(a);
+      const bx = this.endX(b);
+      const by = this.endY(b);
+      const cx = (ax + bx) / 2;
+      const cy = (ay + by) / 2 - lift(ax, ay, bx, by);
+      for (let k = 1; k < 16; k += 1) {
+        const t = k / 16;
         const u = 1 - t;
-        const x = u * u * a.x + 2 * u * t * c.cx + t * t * b.x;
-        const y = u * u * a.y + 2 * u * t * c.cy + t * t * b.y;
-        const d = (x - sx) ** 2 + (y - sy) ** 2;
+        const px = u * u * ax + 2 * u * t * cx + t * t * bx;
+        const py = u * u * ay + 2 * u * t * cy + t * t * by;
+        const d = (px - x) ** 2 + (py - y) ** 2;
         if (d < bestDistance) {
-          best = link;
+          best = scene.links[j];
           bestDistance = d;
         }
       }
