@@ -19,11 +19,8 @@ Targets (issue 9): 1,000 hosts under 8 ms per frame, 10,000 under 33 ms. Asserts
 
 import argparse
 import asyncio
-import functools
-import http.server
 import random
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,25 +29,11 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import CHROMIUM_FLAGS, chromium_path
+from browser import CHROMIUM_FLAGS, chromium_path, served_hud
 from mirror_stage.ports import free_port
 from mirror_twin.layout import layer_of, positions_on_layers
 
-HUD = Path(__file__).resolve().parents[1] / "hud"
 ROLES = ["app", "web", "db", "cache", "batch", "gateway", "firewall", "core", "switch", "sensor"]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
-def serve_hud() -> tuple[http.server.ThreadingHTTPServer, str]:
-    port = free_port()
-    handler = functools.partial(QuietHandler, directory=str(HUD))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{port}/"
 
 
 def fleet_frame(count: int, seed: int = 7) -> dict[str, Any]:
@@ -124,8 +107,7 @@ async def measure(sizes: list[int], frames: int) -> None:
     executable = chromium_path()
     if executable is None:
         raise SystemExit("no Chromium on PATH: install the distribution's chromium package")
-    server, url = serve_hud()
-    try:
+    with served_hud(free_port()) as url:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=executable, args=CHROMIUM_FLAGS
@@ -136,7 +118,7 @@ async def measure(sizes: list[int], frames: int) -> None:
             await page.evaluate("window.mirrorStage.detach()")
             print(f"stage 1600x900 (docks included), {frames} frames per size, Chromium headless")
             print(
-                f"{'hosts':>7} {'draw p50':>9} {'draw p95':>9} {'rAF p50':>8} {'rAF p95':>8}"
+                f"{'hosts':>7} {'frame p50':>9} {'frame p95':>9} {'rAF p50':>8} {'rAF p95':>8}"
                 f" {'labels':>6} {'pulses':>6} {'links':>9} {'JS heap':>9}"
             )
             for count in sizes:
@@ -155,8 +137,6 @@ async def measure(sizes: list[int], frames: int) -> None:
                     f" {heap:>7.1f}MiB"
                 )
             await browser.close()
-    finally:
-        server.shutdown()
 
 
 def main() -> None:

@@ -1,6 +1,15 @@
 """The system's Chromium, as the HUD's tests and benchmark launch it through Playwright."""
 
+import contextlib
+import functools
+import http.server
 import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HUD = Path(__file__).resolve().parents[1] / "hud"
 
 # Headless, and nothing reaching out: this machine's network is closed, and Chromium's own
 # background connections would be refused many at a time.
@@ -23,3 +32,24 @@ def chromium_path() -> str | None:
         if found:
             return found
     return None
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def served_hud(port: int) -> Iterator[str]:
+    """hud/'s files alone on loopback (no twin behind them), for as long as the block runs;
+    yields the page's URL."""
+    handler = functools.partial(_QuietHandler, directory=str(HUD))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
