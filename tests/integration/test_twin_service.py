@@ -107,3 +107,29 @@ async def test_a_placement_reaches_every_replica_and_survives_a_restart(
         await wait_until(lambda: applied(later_port), timeout=15, what="a restarted replica")
     finally:
         await later.stop()
+
+
+async def test_a_hosts_whole_latest_sample_is_served_for_the_huds_card(
+    own_nats: str, twin: int
+) -> None:
+    """GET /api/twin/hosts/{id}: the sample the card and the per-host widgets show; a host
+    the twin does not hold, or no host id at all, is a 404 naming it."""
+    fleet = SimulatedFleet(2, 5, interval=1.0, prefix="card")
+    await publish_tick(own_nats, fleet, datetime.now(UTC).timestamp())
+    host = fleet.hosts[0]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{twin}") as http:
+
+        async def served() -> bool:
+            return (await http.get(f"/api/twin/hosts/{host.host_id}")).status_code == 200
+
+        await wait_until(served, timeout=15, what="the host in the twin")
+        body = (await http.get(f"/api/twin/hosts/{host.host_id}")).json()
+        assert body["host_id"] == host.host_id
+        assert body["sample"]["hostname"] == host.hostname
+        assert body["sample"]["cpu_model"]
+        assert body["sample"]["disks"]
+        assert body["sample"]["interfaces"]
+        for unknown in ("nobody-here", "Not A Host!"):
+            missing = await http.get(f"/api/twin/hosts/{unknown}")
+            assert missing.status_code == 404
+            assert unknown in missing.json()["detail"]
