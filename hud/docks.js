@@ -68,11 +68,13 @@ export class Docks {
       this.palette.dataset.message = `no room for ${type}: remove or move a widget first`;
       return false;
     }
+    delete this.palette.dataset.message;
     this.commit([...this.layout, spot]);
     return true;
   }
 
   remove(type) {
+    delete this.palette.dataset.message;
     this.commit(this.layout.filter((item) => item.type !== type));
   }
 

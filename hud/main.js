@@ -287,6 +287,10 @@ function onConnection(state) {
   if (state === "reconnecting") {
     hud.reconnects += 1;
     hud.framesSinceReconnect = 0;
+    // The twin refuses the socket once the session has ended: back to the login page then.
+    if (!hud.principal?.loginsOff) {
+      api.whoAmI().then((principal) => principal || location.reload(), () => undefined);
+    }
   }
   stage?.setDimmed(state === "reconnecting");
 }

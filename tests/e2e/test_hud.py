@@ -286,6 +286,17 @@ async def test_a_widget_moved_to_the_other_dock_stays_there_after_reload(hud: Hu
     assert "blocked" in (await page.locator(".drop-preview").get_attribute("class") or "")
     await page.mouse.up()
     assert {"type": "cpu", "side": "left", "col": 0, "row": 0} in (await stats(page))["layout"]
+    # The palette adds a widget where there is room (the links left the right dock) and
+    # removes one.
+    await page.click("#palette-toggle")
+    await page.click("[data-palette=temperatures]")
+    assert await page.locator("#dock-right [data-widget=temperatures]").count() == 1
+    await page.click("[data-palette=storage]")
+    assert await page.locator("[data-widget=storage]").count() == 0
+    await page.reload()
+    await wait_for(page, "(s) => s.connection === 'live'", "the page again")
+    assert await page.locator("#dock-right [data-widget=temperatures]").count() == 1
+    assert await page.locator("[data-widget=storage]").count() == 0
     await shoot(page, "docks")
     await page.context.close()
 
