@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
+from mirror_stage.compose_init import run_compose_init
 from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
 from mirror_stage.layout import stack_layout
 from mirror_stage.operators import run_token_command, run_user_command
@@ -50,6 +51,18 @@ def parser() -> argparse.ArgumentParser:
     )
     users.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
     users.add_argument("--output", type=Path, default=None, help="a file (else standard output)")
+    init = commands.add_parser(
+        "compose-init",
+        help="make what deploy/compose.yaml's containers need: identities, the users block, "
+        "the database password (run by its init service)",
+    )
+    init.add_argument("--data-dir", type=Path, default=None, help="the identities' home")
+    init.add_argument(
+        "--export", type=Path, required=True, help="one directory per container under this"
+    )
+    init.add_argument(
+        "--owner", default="10001:10001", help="UID:GID the services run as (the image's user)"
+    )
     roles = ("viewer", "operator", "admin")
     user = commands.add_parser("user", help="operators' logins to the HUD and HTTP APIs")
     user_actions = user.add_subparsers(dest="action", required=True)
@@ -113,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         return enroll_or_revoke(layout, args.action, args.host)
     if args.command == "automation":
         return add_or_remove_automation(layout, args.action, args.name)
+    if args.command == "compose-init":
+        return run_compose_init(layout, args.export, args.owner)
     if args.command == "nats-users":
         return export_users(layout, args.output)
     if args.command == "user":

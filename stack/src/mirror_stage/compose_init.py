@@ -1,0 +1,118 @@
+"""`mirror-stage compose-init`: what `docker compose up` needs before anything starts.
+
+Run by the compose file's `init` service (as root, once per `up`; it changes nothing that is
+already there). The stack's identities stay in DATA (the registry, every seed, the admin's);
+EXPORT gets one directory per consumer, each mounted by that container alone:
+
+    EXPORT/nats/users.conf          the users block (public keys and permissions only)
+    EXPORT/postgres/password        the database password, made once (root only: the
+                                    postgres image reads it before it drops privileges)
+    EXPORT/<service>/nats.nk        the service's NKey seed, owned by the services' user
+    EXPORT/<service>/pgpass         its password file for the database (PG services)
+    EXPORT/ingest/ingest-tokens.json  the agents' HTTP token digests
+
+Nothing secret is ever in the image or the compose file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from mirror_ingest.tokens import TokensFile
+from mirror_stage.enrollment import ensure_stack_identities
+from mirror_stage.identity_store import IdentityStore
+from mirror_stage.layout import StackLayout
+from mirror_stage.nats_identities import authorization_block
+
+# The services holding the database, and its name and user in the compose file.
+DATABASE_SERVICES: Final = ("ingest", "alerts", "commands")
+SERVICES: Final = ("twin", *DATABASE_SERVICES)
+DATABASE_HOST: Final = "postgres"
+DATABASE_PORT: Final = 5432
+DATABASE_USER: Final = "mirror"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who the services run as in their containers (the image's user)."""
+
+    uid: int
+    gid: int
+
+    @classmethod
+    def parse(cls, text: str) -> Owner:
+        uid, colon, gid = text.partition(":")
+        if not uid.isdigit() or (colon and not gid.isdigit()):
+            raise ValueError(f"--owner {text!r}: expected UID or UID:GID, e.g. 10001:10001")
+        return cls(int(uid), int(gid) if colon else int(uid))
+
+
+def _write(path: Path, content: str, mode: int, owner: Owner | None) -> None:
+    """Write `content` with `mode` from the start (no moment with wider rights), then chown."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)  # writable by us even when a previous run left it read-only
+    path.write_text(content)
+    path.chmod(mode)
+    if owner is not None:
+        os.chown(path, owner.uid, owner.gid)
+
+
+def database_password(export: Path) -> str:
+    """The database's password: made once, then the same at every run."""
+    path = export / "postgres" / "password"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(24)
+    _write(path, password + "\n", 0o600, None)
+    return password
+
+
+def compose_init(layout: StackLayout, export: Path, owner: Owner) -> list[Path]:
+    """Make or refresh everything under `export`; the files written."""
+    store = IdentityStore(layout.identities_dir)
+    ensure_stack_identities(store)
+    written: list[Path] = []
+    users = export / "nats" / "users.conf"
+    _write(users, authorization_block(list(store.users())), 0o644, None)
+    written.append(users)
+    password = database_password(export)
+    written.append(export / "postgres" / "password")
+    for service in SERVICES:
+        seed = export / service / "nats.nk"
+        _write(seed, store.seed_path(service).read_text(), 0o400, owner)
+        written.append(seed)
+        if service in DATABASE_SERVICES:
+            pgpass = export / service / "pgpass"
+            line = f"{DATABASE_HOST}:{DATABASE_PORT}:*:{DATABASE_USER}:{password}\n"
+            _write(pgpass, line, 0o600, owner)
+            written.append(pgpass)
+    # Always there, empty until an agent is enrolled: the ingest then takes no HTTP samples.
+    tokens = store.ingest_tokens_path
+    content = tokens.read_text() if tokens.is_file() else msgspec.json.encode(TokensFile()).decode()
+    target = export / "ingest" / "ingest-tokens.json"
+    _write(target, content, 0o400, owner)
+    written.append(target)
+    return written
+
+
+def run_compose_init(layout: StackLayout, export: Path, owner: str) -> int:
+    """The command: the exit code."""
+    try:
+        who = Owner.parse(owner)
+    except ValueError as exc:
+        print(f"mirror-stage compose-init: {exc}")  # noqa: T201
+        return 2
+    for path in compose_init(layout, export, who):
+        print(f"  {path}")  # noqa: T201 - what the command did
+    print(  # noqa: T201
+        "ready: the services, nats and postgres can start; after `mirror-stage agent enroll` "
+        "run this again and reload nats (docker compose kill -s HUP nats)"
+    )
+    return 0

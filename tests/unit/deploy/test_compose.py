@@ -1,0 +1,157 @@
+"""deploy/compose.yaml and deploy/Dockerfile, checked without a Docker engine: the Compose
+specification's schema, then every service name, command, port, variable and mounted file
+against the code that reads them."""
+
+import importlib
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from ruamel.yaml import YAML
+
+from mirror_runtime.environment import DEFAULT_PORTS, KNOWN_VARIABLES
+from mirror_stage.cli import parser
+from mirror_stage.compose_init import DATABASE_SERVICES, Owner, compose_init
+from mirror_stage.layout import stack_layout
+
+ROOT = Path(__file__).resolve().parents[3]
+DEPLOY = ROOT / "deploy"
+COMPOSE = DEPLOY / "compose.yaml"
+SERVICES = ("twin", "ingest", "alerts", "commands")
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = YAML(typ="safe").load(COMPOSE.read_text())
+    return loaded
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> volume name (or host path) of a service's volumes."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target, *_ = volume.split(":")
+        found[target] = source
+    return found
+
+
+def test_the_file_follows_the_compose_specification() -> None:
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+class Exported:
+    """What the init service writes, made here in a temp dir, and where each container sees
+    it: `on_host(path, service)` is the file behind `path` inside `service`."""
+
+    def __init__(self, base: Path) -> None:
+        self.spec = compose()["services"]
+        self.args = parser().parse_args(self.spec["init"]["command"][1:])
+        self.init_mounts = {volume: path for path, volume in mounts(self.spec["init"]).items()}
+        self.export = base / "export"
+        layout = stack_layout({}, data_dir=base / "state", log_format="json")
+        compose_init(layout, self.export, Owner(os.getuid(), os.getgid()))
+
+    def on_host(self, container: str, service: dict[str, Any]) -> Path:
+        for target, volume in mounts(service).items():
+            if container.startswith(target + "/"):
+                relative = Path(self.init_mounts[volume]).relative_to(self.args.export)
+                return self.export / relative / container.removeprefix(target + "/")
+        raise AssertionError(f"{container} is on no volume of {service}")
+
+
+@pytest.fixture
+def exported(tmp_path: Path) -> Exported:
+    return Exported(tmp_path)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_runs_its_module_on_its_port_with_a_config_the_code_accepts(
+    name: str, exported: Exported
+) -> None:
+    service = exported.spec[name]
+    assert service["command"] == ["python", "-m", f"mirror_{name}"]
+    assert importlib.util.find_spec(f"mirror_{name}.__main__") is not None
+    environment = dict(service["environment"])
+    assert set(environment) <= KNOWN_VARIABLES, set(environment) - KNOWN_VARIABLES
+    for variable, value in environment.items():
+        if variable.endswith("_FILE"):  # read at start-up: the file the init service wrote
+            environment[variable] = str(exported.on_host(value, service))
+            assert Path(environment[variable]).is_file(), variable
+    config = importlib.import_module(f"mirror_{name}.config").from_env(environment)
+    port = config.service.http_port
+    assert port == DEFAULT_PORTS[name.upper()]
+    assert service["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/api/health"
+    assert any(mapping.endswith(f":{port}") for mapping in service["ports"])
+    assert service["restart"] == "unless-stopped"
+    assert service["read_only"] is True
+    assert service["depends_on"]["init"] == {"condition": "service_completed_successfully"}
+    assert service["depends_on"]["nats"] == {"condition": "service_healthy"}
+    if name in DATABASE_SERVICES:
+        assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert config.service.db_url == environment["MIRROR_STAGE_DB_URL"]
+    else:
+        assert "MIRROR_STAGE_DB_URL" not in environment
+
+
+def test_the_image_defaults_and_exposed_ports_match_the_services() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    exposed = re.search(r"^EXPOSE (.+)$", dockerfile, re.MULTILINE)
+    assert exposed is not None
+    assert sorted(int(p) for p in exposed.group(1).split()) == sorted(DEFAULT_PORTS.values())
+
+
+def test_each_container_finds_the_files_the_init_service_writes_for_it(
+    exported: Exported,
+) -> None:
+    """The init's export volumes are mounted where each consumer's settings look: its NATS
+    seed, its database password file, the users block nats includes, postgres's password."""
+    spec, args = exported.spec, exported.args
+    assert args.command == "compose-init"
+    assert args.owner == "10001:10001"
+    assert "USER 10001:10001" in (DEPLOY / "Dockerfile").read_text()
+    assert exported.init_mounts["state"] == str(args.data_dir)
+    for name in SERVICES:
+        environment = spec[name]["environment"]
+        seed = exported.on_host(environment["MIRROR_STAGE_NATS_CREDENTIALS_FILE"], spec[name])
+        assert seed.read_text().startswith("SU")  # an NKey user seed
+        if name in DATABASE_SERVICES:
+            url = urlsplit(environment["MIRROR_STAGE_DB_URL"])
+            passfile = exported.on_host(parse_qs(url.query)["passfile"][0], spec[name])
+            host, port, _, user, password = passfile.read_text().strip().split(":")
+            assert (host, int(port), user) == (url.hostname, url.port, url.username)
+            assert url.username == spec["postgres"]["environment"]["POSTGRES_USER"]
+            postgres_password = spec["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
+            on_host = exported.on_host(postgres_password, spec["postgres"])
+            assert on_host.read_text().strip() == password
+    nats_config = DEPLOY / "nats" / "nats.conf"
+    include = re.search(r'^include "(.+)"$', nats_config.read_text(), re.MULTILINE)
+    assert include is not None
+    assert mounts(spec["nats"])["/etc/nats/nats.conf"] == "./nats/nats.conf"
+    users = exported.on_host(f"/etc/nats/{include.group(1)}", spec["nats"])
+    assert "authorization" in users.read_text()
+
+
+def test_the_build_context_keeps_secrets_out_and_copies_every_workspace_member() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    for pattern in ("**/*.nk", "**/*.creds", "**/.env", "deploy", ".mirror-stage", "tests"):
+        assert pattern in ignored
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) == 2  # build, then runtime
+    assert "uv sync --locked --no-dev --all-packages" in dockerfile
+    assert not re.search(r"(?i)^ENV .*(password|secret|token|seed)", dockerfile, re.MULTILINE)
+    members = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+    for member in members["members"]:
+        assert f"COPY {member}/pyproject.toml {member}/" in dockerfile

@@ -1,0 +1,74 @@
+"""`mirror-stage compose-init`: each container's files with the narrowest modes, the same
+password at every run, and an enrolled agent in the users block after the next run."""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from mirror_stage.compose_init import DATABASE_SERVICES, SERVICES, Owner, compose_init
+from mirror_stage.identity_store import IdentityStore
+from mirror_stage.layout import StackLayout, stack_layout
+
+ME = Owner(os.getuid(), os.getgid())
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> StackLayout:
+    return stack_layout({}, data_dir=tmp_path / "state", log_format="json")
+
+
+def test_each_container_gets_its_own_files_and_no_more(layout: StackLayout, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    compose_init(layout, export, ME)
+    assert mode(export / "nats" / "users.conf") == 0o644  # public keys only
+    assert mode(export / "postgres" / "password") == 0o600
+    for service in SERVICES:
+        seed = export / service / "nats.nk"
+        assert mode(seed) == 0o400
+        assert seed.stat().st_uid == ME.uid
+        expected = IdentityStore(layout.identities_dir).seed_path(service).read_text()
+        assert seed.read_text() == expected
+        pgpass = export / service / "pgpass"
+        assert pgpass.exists() == (service in DATABASE_SERVICES)
+    assert sorted(p.name for p in (export / "twin").iterdir()) == ["nats.nk"]
+    tokens = json.loads((export / "ingest" / "ingest-tokens.json").read_text())
+    assert tokens == {"tokens": []}  # no agent may post over HTTP until one is enrolled
+    assert not (export / "admin").exists()  # the admin's seed never leaves the state volume
+
+
+def test_a_second_run_keeps_the_password_and_adds_an_enrolled_agent(
+    layout: StackLayout, tmp_path: Path
+) -> None:
+    export = tmp_path / "export"
+    compose_init(layout, export, ME)
+    password = (export / "postgres" / "password").read_text()
+    store = IdentityStore(layout.identities_dir)
+    store.enroll_agent("web-01")
+    store.new_ingest_token("web-01")
+    compose_init(layout, export, ME)
+    assert (export / "postgres" / "password").read_text() == password
+    assert password.strip() in (export / "ingest" / "pgpass").read_text()
+    public_key = next(i.public_key for i, _ in store.users() if i.name == "agent-web-01")
+    assert public_key in (export / "nats" / "users.conf").read_text()
+    tokens = json.loads((export / "ingest" / "ingest-tokens.json").read_text())
+    assert [entry["host_id"] for entry in tokens["tokens"]] == ["web-01"]
+
+
+@pytest.mark.parametrize(
+    ("text", "owner"), [("10001:10002", Owner(10001, 10002)), ("10001", Owner(10001, 10001))]
+)
+def test_the_owner_is_a_uid_and_gid(text: str, owner: Owner) -> None:
+    assert Owner.parse(text) == owner
+
+
+@pytest.mark.parametrize("text", ["mirror", "10001:", ":10001", "-1"])
+def test_an_owner_that_is_not_numbers_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="UID or UID:GID"):
+        Owner.parse(text)
