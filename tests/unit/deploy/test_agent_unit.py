@@ -66,7 +66,15 @@ def test_the_unit_is_hardened(tmp_path: Path) -> None:
 def test_the_unit_runs_its_own_user_restarts_and_logs_to_the_journal() -> None:
     """The settings the issue names: own user, restart on failure, state dir, journal."""
     settings = unit_settings()
-    assert settings["DynamicUser"] == "yes"
+    assert settings["User"] == settings["Group"] == "mirror-agent"
+    # The user and its state directory are declared for systemd-sysusers and -tmpfiles.
+    sysusers = (DEPLOY / "mirror-agent.sysusers").read_text()
+    assert re.search(
+        r"^u mirror-agent - .* /var/lib/mirror-agent /usr/sbin/nologin$", sysusers, re.M
+    )
+    tmpfiles = (DEPLOY / "mirror-agent.tmpfiles").read_text()
+    state = f"/var/lib/{settings['StateDirectory']}"
+    assert re.search(rf"^d {state} 0700 mirror-agent mirror-agent -$", tmpfiles, re.M)
     assert settings["Restart"] == "on-failure"
     assert settings["StateDirectory"] == "mirror-agent"
     assert settings["StandardOutput"] == "journal"
