@@ -15,6 +15,7 @@ from mirror_agent.agent import identity
 from mirror_agent.config import AgentConfig
 from mirror_agent.nats_auth import connect_options, inbox_prefix
 from mirror_schema import streams, subjects
+from mirror_schema.nats_credentials import server_urls
 
 
 def report(ok: bool, what: str, detail: str) -> bool:
@@ -27,7 +28,7 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
     """Connect, reach JetStream, and find the stream that stores this host's samples."""
     try:
         nc = await nats.connect(
-            config.nats_url,
+            server_urls(config.nats_url),
             connect_timeout=5,
             # One try: without these, nats-py retries the first connection 60 times.
             max_reconnect_attempts=1,

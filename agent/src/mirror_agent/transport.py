@@ -16,6 +16,7 @@ from nats.js.api import PubAck
 
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import connect_options
+from mirror_schema.nats_credentials import server_urls
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class NatsTransport:
         while True:
             try:
                 self.nc = await nats.connect(
-                    self.nats_url,
+                    server_urls(self.nats_url),
                     name=self.name,
                     connect_timeout=2,
                     max_reconnect_attempts=-1,

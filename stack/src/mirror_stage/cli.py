@@ -31,6 +31,20 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--simulate", type=int, default=0, metavar="N", help="add N simulated hosts")
     up.add_argument("--no-agent", action="store_true", help="do not run a local agent")
+    up.add_argument(
+        "--cluster",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N nats-server nodes clustered on loopback (3 to 5), streams at 3 replicas",
+    )
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N processes of each service (1 to 4), sharing consumers and queue groups",
+    )
     _identity_commands(
         commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
@@ -112,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "up" and args.simulate < 0:
         parser().error("--simulate takes a number of hosts, 0 or more")
+    if args.command == "up" and args.cluster not in (1, 3, 4, 5):
+        # Two nodes lose their majority with either one: no better than one.
+        parser().error(f"--cluster {args.cluster}: 1 (no cluster) or 3 to 5 nodes")
+    if args.command == "up" and not 1 <= args.replicas <= 4:
+        parser().error(f"--replicas {args.replicas}: 1 to 4 processes of each service")
     try:
         layout = stack_layout(
             os.environ,
@@ -139,7 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             layout, args.action, getattr(args, "name", None), getattr(args, "role", "operator")
         )
     return asyncio.run(
-        run_stack(layout, StackOptions(simulate=args.simulate, agent=not args.no_agent))
+        run_stack(
+            layout,
+            StackOptions(
+                simulate=args.simulate,
+                agent=not args.no_agent,
+                cluster=args.cluster,
+                replicas=args.replicas,
+            ),
+        )
     )
 
 

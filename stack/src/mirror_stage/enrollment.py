@@ -16,7 +16,7 @@ from mirror_schema.errors import InvalidHostId
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
 from mirror_stage.layout import StackLayout
 from mirror_stage.nats_identities import authorization_block, automation_inbox_prefix
-from mirror_stage.natsd import SERVER_NAME, reload, server_pid_path, write_server_config
+from mirror_stage.natsd import reload
 from mirror_stage.parts import SERVICES, SIMULATOR
 
 __all__ = [
@@ -57,17 +57,24 @@ def export_users(layout: StackLayout, output: Path | None) -> int:
 
 
 def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
-    """Write the server's config with the registry's users; reload a running server. Whether
-    a running server was told."""
+    """Write the users block every node of the stack's NATS includes; reload the running
+    nodes. Whether a running server was told."""
     authorization = layout.nats_server_settings(authorization_block(list(store.users())))
-    write_server_config(
-        layout.nats_store_dir, SERVER_NAME, layout.nats_sync_interval, authorization
-    )
-    pid_file = server_pid_path(layout.nats_store_dir)
-    with contextlib.suppress(OSError, ValueError):
-        reload(int(pid_file.read_text().strip()))
-        return True
-    return False
+    write_users(layout, authorization)
+    told = False
+    for pid_file in sorted(layout.data_dir.glob("nats*.pid")):
+        with contextlib.suppress(OSError, ValueError):
+            reload(int(pid_file.read_text().strip()))
+            told = True
+    return told
+
+
+def write_users(layout: StackLayout, settings: str) -> None:
+    """The users file, never readable by others (it names every identity)."""
+    path = layout.nats_users_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(settings)
 
 
 def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
@@ -79,7 +86,7 @@ def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
         return (
             f"enrolled {host_id}: its credentials file is {path}\n"
             "copy it to the host (mode 0600) and set in the agent's config:\n"
-            f'  nats_url = "{layout.nats_url}"\n  host_id = "{host_id}"\n'
+            f'  nats_url = "{layout.nats_urls}"\n  host_id = "{host_id}"\n'
             f'  credentials_file = "/etc/mirror-agent/{path.name}"\n'
             "or, for an agent posting over HTTP to the ingest (shown once, keep it secret):\n"
             f'  ingest_token = "{token}"'

@@ -41,6 +41,8 @@ class StackLayout:
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_ca_file: str | None = None
+    # With --cluster: the other nodes' client URLs (the first node is nats_host:nats_port).
+    nats_other_urls: tuple[str, ...] = ()
 
     @property
     def https(self) -> bool:
@@ -55,8 +57,24 @@ class StackLayout:
 
     @property
     def nats_url(self) -> str:
-        """The URL every part connects to."""
+        """The first (or only) node's URL."""
         return f"nats://{self.nats_host}:{self.nats_port}"
+
+    @property
+    def nats_urls(self) -> str:
+        """What every part connects with: every node's URL, comma-separated (a client fails
+        over between them)."""
+        return ",".join((self.nats_url, *self.nats_other_urls))
+
+    @property
+    def nats_users_path(self) -> Path:
+        """The users block every node of the stack's NATS includes (rewritten on enroll)."""
+        return self.data_dir / "nats-users.conf"
+
+    def nats_node_store_dir(self, node: int) -> Path:
+        """Where node `node` (1, 2, ...) of the stack's NATS keeps its streams; the first is
+        the single server's, so a stack can grow into a cluster."""
+        return self.nats_store_dir if node == 1 else self.data_dir / f"nats-{node}"
 
     @property
     def logs_dir(self) -> Path:

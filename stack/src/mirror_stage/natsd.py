@@ -110,6 +110,8 @@ def nats_spec(
     authorization: str | None = None,
     probe_seed: str | None = None,
     probe_ca_file: str | None = None,
+    include: str | None = None,
+    cluster: str | None = None,
 ) -> PartSpec:
     """A single JetStream-enabled nats-server storing its streams under `store_dir`.
 
@@ -117,11 +119,15 @@ def nats_spec(
     `authorization`: its users and their permissions (mirror_stage.nats_identities); then the
     health probe connects as the user of `probe_seed` (trusting `probe_ca_file` when the
     settings require TLS: see `tls_block`).
+    `include`: a file beside the config read with it (the stack's users, which an enroll
+    rewrites for every node); `cluster`: a `cluster_block` making it one node of a cluster.
     Its JetStream settings are in a config file beside `store_dir` (nats-server has no flag
     for `sync_interval`); everything else is on the command line.
     """
     url = f"nats://{host}:{port}"
-    config = write_server_config(store_dir, server_name, sync_interval, authorization)
+    config = write_server_config(
+        store_dir, server_name, sync_interval, authorization, include=include, cluster=cluster
+    )
     argv = [
         str(nats_server_binary()),
         "--config",
@@ -147,7 +153,13 @@ def server_config_path(store_dir: Path) -> Path:
 
 
 def write_server_config(
-    store_dir: Path, server_name: str, sync_interval: str, authorization: str | None = None
+    store_dir: Path,
+    server_name: str,
+    sync_interval: str,
+    authorization: str | None = None,
+    *,
+    include: str | None = None,
+    cluster: str | None = None,
 ) -> Path:
     """Write the server's config file (JetStream, and its users when given); its path.
 
@@ -162,9 +174,22 @@ def write_server_config(
         f"server_name: {json.dumps(server_name)}\n"
         f"pid_file: {json.dumps(str(server_pid_path(store_dir)))}\n"
         f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
-        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n" + (authorization or "")
+        f"  sync_interval: {json.dumps(sync_interval)}\n}}\n"
+        + (authorization or "")
+        + (cluster or "")
+        # Relative to this file: nats-server joins an include's path to the config's folder.
+        + (f"include {json.dumps(include)}\n" if include else "")
     )
     return config
+
+
+def cluster_block(name: str, listen_port: int, route_ports: list[int]) -> str:
+    """nats-server settings joining a cluster on loopback: routes to the other nodes."""
+    routes = ", ".join(json.dumps(f"nats://127.0.0.1:{port}") for port in route_ports)
+    return (
+        f'cluster {{\n  name: {json.dumps(name)}\n  listen: "127.0.0.1:{listen_port}"\n'
+        f"  routes: [{routes}]\n}}\n"
+    )
 
 
 def tls_block(cert_file: str, key_file: str) -> str:

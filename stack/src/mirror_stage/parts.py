@@ -11,7 +11,7 @@ import nats.errors
 import nats.js.errors
 
 from mirror_schema import streams, subjects
-from mirror_schema.nats_credentials import credential_options
+from mirror_schema.nats_credentials import credential_options, server_urls
 from mirror_stage.identity_store import INGEST_TOKENS
 from mirror_stage.layout import StackLayout
 from mirror_stage.natsd import ignore_error
@@ -32,7 +32,7 @@ def child_environment(layout: StackLayout, db_url: str | None) -> dict[str, str]
     as the ingest's limits, reach it), with the stack's addresses, ports and database on top."""
     env = dict(os.environ)
     env.pop("MIRROR_STAGE_DATA_DIR", None)  # the launcher's alone
-    env["MIRROR_STAGE_NATS_URL"] = layout.nats_url
+    env["MIRROR_STAGE_NATS_URL"] = layout.nats_urls
     env["MIRROR_STAGE_LOG_FORMAT"] = layout.log_format
     for part, port in layout.service_ports.items():
         env[f"MIRROR_STAGE_{part}_PORT"] = str(port)
@@ -52,9 +52,17 @@ async def http_health_ok(url: str) -> bool:
         return response.status_code == 200
 
 
-def service_spec(layout: StackLayout, part: str, env: Mapping[str, str]) -> PartSpec:
+def service_spec(
+    layout: StackLayout,
+    part: str,
+    env: Mapping[str, str],
+    *,
+    replica: int = 1,
+    port: int | None = None,
+) -> PartSpec:
     """One service as `python -m mirror_<part>`, on the bus as its own identity, healthy when
-    /api/health answers 200."""
+    /api/health answers 200. Replica 2, 3... serve HTTP on `port` (the first on the layout's)
+    and share the first one's durable consumers and queue groups."""
     env = {
         **env,
         "MIRROR_STAGE_NATS_CREDENTIALS_FILE": str(layout.identities_dir / f"{part.lower()}.nk"),
@@ -62,25 +70,30 @@ def service_spec(layout: StackLayout, part: str, env: Mapping[str, str]) -> Part
     if part == "INGEST":
         # Agents posting over HTTP need the token `mirror-stage agent enroll` printed.
         env["MIRROR_STAGE_INGEST_TOKENS_FILE"] = str(layout.identities_dir / INGEST_TOKENS)
-    health = f"{layout.service_url(part)}/api/health"
+    address = layout.service_url(part)
+    if port is not None:
+        env[f"MIRROR_STAGE_{part}_PORT"] = str(port)
+        address = address.rsplit(":", 1)[0] + f":{port}"
+    name = part.lower() if replica == 1 else f"{part.lower()}-{replica}"
+    health = f"{address}/api/health"
 
     async def probe() -> bool:
         return await http_health_ok(health)
 
     return PartSpec(
-        name=part.lower(),
+        name=name,
         argv=[sys.executable, "-m", SERVICES[part]],
         env=env,
-        log_path=layout.logs_dir / f"{part.lower()}.log",
+        log_path=layout.logs_dir / f"{name}.log",
         probe=probe,
-        address=layout.service_url(part),
+        address=address,
     )
 
 
 async def has_published(layout: StackLayout, host_id: str) -> bool:
     """Whether METRICS holds a sample of `host_id`: proof that an agent is up and publishing."""
     nc = await nats.connect(
-        layout.nats_url,
+        server_urls(layout.nats_urls),
         connect_timeout=1,
         allow_reconnect=False,
         error_cb=ignore_error,
@@ -130,7 +143,7 @@ def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> P
             "mirror_agent",
             "simulate",
             "--nats-url",
-            layout.nats_url,
+            layout.nats_urls,
             "--hosts",
             str(hosts),
             "--credentials-file",

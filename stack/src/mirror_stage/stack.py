@@ -1,6 +1,7 @@
 """run_stack(): NATS, PostgreSQL, every service and the agent, supervised until a stop signal."""
 
 import asyncio
+import dataclasses
 import signal
 import socket
 import sys
@@ -14,12 +15,12 @@ import nats
 import structlog
 
 from mirror_schema import hosts, streams
-from mirror_schema.nats_credentials import credential_options
-from mirror_stage.enrollment import ensure_stack_identities
+from mirror_schema.nats_credentials import credential_options, server_urls
+from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.nats_identities import authorization_block
-from mirror_stage.natsd import NatsServerNotFoundError, nats_spec
+from mirror_stage.natsd import SERVER_NAME, NatsServerNotFoundError, cluster_block, nats_spec
 from mirror_stage.operators import first_admin_line, remember_database
 from mirror_stage.parts import (
     SERVICES,
@@ -39,6 +40,13 @@ from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 
 log = structlog.get_logger()
 
+CLUSTER_REPLICAS = 3  # copies of each stream in a cluster
+
+
+def node_name(node: int) -> str:
+    """The part name (and log file) of NATS node `node`: `nats` alone or first, then nats-2..."""
+    return "nats" if node == 1 else f"nats-{node}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class StackOptions:
@@ -46,6 +54,8 @@ class StackOptions:
 
     simulate: int = 0
     agent: bool = True
+    cluster: int = 1  # nats-server nodes; 3 or more make a cluster with streams at 3 replicas
+    replicas: int = 1  # processes of each service
 
 
 class StackError(RuntimeError):
@@ -90,23 +100,45 @@ class Stack:
         host_id = hosts.host_id_from_hostname(socket.gethostname())
         store = self._identities(host_id)
         admin = store.ensure(ADMIN, "admin")
-        await self._supervise(
-            nats_spec(
+        nodes = self.options.cluster
+        client_ports = [layout.nats_port, *(free_port() for _ in range(nodes - 1))]
+        layout = self.layout = dataclasses.replace(
+            layout, nats_other_urls=tuple(f"nats://127.0.0.1:{p}" for p in client_ports[1:])
+        )
+        write_users(layout, layout.nats_server_settings(authorization_block(list(store.users()))))
+        route_ports = [free_port() for _ in range(nodes)] if nodes > 1 else []
+
+        def node_spec(node: int) -> PartSpec:
+            others = [port for i, port in enumerate(route_ports) if i != node - 1]
+            spec = nats_spec(
                 host=layout.nats_host,
-                port=layout.nats_port,
-                store_dir=layout.nats_store_dir,
-                log_path=layout.logs_dir / "nats.log",
+                port=client_ports[node - 1],
+                store_dir=layout.nats_node_store_dir(node),
+                log_path=layout.logs_dir / f"{node_name(node)}.log",
+                server_name=SERVER_NAME if node == 1 else f"{SERVER_NAME}-{node}",
                 sync_interval=layout.nats_sync_interval,
-                authorization=layout.nats_server_settings(authorization_block(list(store.users()))),
+                include=layout.nats_users_path.name,
+                cluster=cluster_block(SERVER_NAME, route_ports[node - 1], others)
+                if nodes > 1
+                else None,
                 probe_seed=admin.seed,
                 probe_ca_file=layout.tls_ca_file,
             )
-        ).start()
+            return dataclasses.replace(spec, name=node_name(node))
+
+        # The nodes start together: a cluster's JetStream answers once a majority is up.
+        await asyncio.gather(
+            *(self._supervise(node_spec(node)).start() for node in range(1, nodes + 1))
+        )
         nc = await nats.connect(
-            layout.nats_url, **credential_options(layout.admin_credentials, layout.tls_ca_file)
+            server_urls(layout.nats_urls),
+            **credential_options(layout.admin_credentials, layout.tls_ca_file),
         )
         try:
-            await streams.ensure_streams(nc.jetstream())
+            # In a cluster every stream keeps 3 copies; alone, what it has (1 when new).
+            await streams.ensure_streams(
+                nc.jetstream(), replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None
+            )
         finally:
             await nc.close()
         self.db_url = await self._start_database()
@@ -114,7 +146,19 @@ class Stack:
         self.logins = await first_admin_line(self.db_url)
         env = child_environment(layout, self.db_url)
         await asyncio.gather(
-            *(self._supervise(service_spec(layout, part, env)).start() for part in SERVICES)
+            *(
+                self._supervise(
+                    service_spec(
+                        layout,
+                        part,
+                        env,
+                        replica=replica,
+                        port=None if replica == 1 else free_port(),
+                    )
+                ).start()
+                for part in SERVICES
+                for replica in range(1, self.options.replicas + 1)
+            )
         )
         if self.options.agent:
             key = await signing_public_key(layout.service_url("COMMANDS"))
@@ -163,11 +207,16 @@ class Stack:
 
     async def stop(self) -> None:
         """Stop the agent and services together, then PostgreSQL, then NATS."""
-        infrastructure = {"nats", "postgres"}
-        front = [p for p in self.parts if p.spec.name not in infrastructure]
+
+        def infrastructure(part: Supervised) -> bool:
+            return part.spec.name == "postgres" or part.spec.name.startswith("nats")
+
+        front = [p for p in self.parts if not infrastructure(p)]
         await asyncio.gather(*(part.stop() for part in front))
-        for part in reversed([p for p in self.parts if p.spec.name in infrastructure]):
+        for part in [p for p in self.parts if p.spec.name == "postgres"]:
             await part.stop()
+        # A cluster's nodes stop together: one alone would wait for the others to lead.
+        await asyncio.gather(*(p.stop() for p in self.parts if p.spec.name.startswith("nats")))
 
 
 def write_agent_config(
@@ -180,7 +229,7 @@ def write_agent_config(
     trust = f'tls_ca_file = "{layout.tls_ca_file}"\n' if layout.tls_ca_file else ""
     path.write_text(
         "# Written by mirror-stage up at every start; edit a copy for a real host.\n"
-        f'nats_url = "{layout.nats_url}"\n'
+        f'nats_url = "{layout.nats_urls}"\n'
         f'credentials_file = "{credentials}"\n' + trust + f'host_id = "{host_id}"\n'
         "interval_seconds = 5\n"
         f'buffer_dir = "{layout.data_dir / "agent-buffer"}"\n'

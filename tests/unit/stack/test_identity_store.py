@@ -8,7 +8,6 @@ from mirror_ingest.tokens import TokenTable
 from mirror_stage.enrollment import add_or_remove_automation
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
 from mirror_stage.layout import stack_layout
-from mirror_stage.natsd import server_config_path
 
 
 def test_an_identity_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -58,10 +57,10 @@ def test_the_cli_adds_and_removes_a_script_and_rewrites_the_servers_users(
     assert add_or_remove_automation(layout, "add", "ci") == 0
     store = IdentityStore(layout.identities_dir)
     public_key = next(identity.public_key for identity, _ in store.users())
-    config = server_config_path(layout.nats_store_dir).read_text()
+    config = layout.nats_users_path.read_text()
     assert public_key in config
     assert "not running" in capsys.readouterr().out
     assert add_or_remove_automation(layout, "remove", "ci") == 0
-    assert public_key not in server_config_path(layout.nats_store_dir).read_text()
+    assert public_key not in layout.nats_users_path.read_text()
     assert add_or_remove_automation(layout, "remove", "ci") == 1
     assert add_or_remove_automation(layout, "add", "Not Valid") == 2

@@ -194,7 +194,9 @@ class CommandLoop:
                     return
                 try:
                     msgs = fetching.result()
-                except nats.errors.TimeoutError:
+                except TimeoutError:
+                    # Nothing came: nats-py says so with its own TimeoutError or, on some
+                    # paths, asyncio's (the same builtin class, which its own derives from).
                     continue
                 except (nats.errors.Error, nats.js.errors.Error) as exc:
                     log.info("commands.fetch_failed error=%r", exc)

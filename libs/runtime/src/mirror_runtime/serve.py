@@ -16,7 +16,7 @@ from mirror_runtime.auth.wiring import protect, start_auth
 from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
 from mirror_schema import subjects
-from mirror_schema.nats_credentials import credential_options
+from mirror_schema.nats_credentials import credential_options, server_urls
 
 log = structlog.get_logger()
 
@@ -58,7 +58,7 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
             while True:
                 connecting = asyncio.create_task(
                     nats.connect(
-                        config.nats_url,
+                        server_urls(config.nats_url),
                         name=config.name,
                         connect_timeout=2,
                         max_reconnect_attempts=-1,

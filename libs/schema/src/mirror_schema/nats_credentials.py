@@ -27,3 +27,12 @@ def credential_options(credentials_file: str | None, ca_file: str | None = None)
     if _JWT_MARKER in Path(credentials_file).read_text(encoding="utf-8", errors="replace"):
         return options | {"user_credentials": credentials_file}
     return options | {"nkeys_seed": credentials_file}
+
+
+def server_urls(url: str) -> list[str]:
+    """The servers of a NATS URL setting: one URL, or a cluster's as a comma-separated list
+    (``nats://a:4222,nats://b:4222``). The client connects to any of them and fails over."""
+    servers = [part.strip() for part in url.split(",") if part.strip()]
+    if not servers:
+        raise ValueError(f"no NATS server in {url!r}")
+    return servers

@@ -26,6 +26,7 @@ __all__ = [
     "STREAMS",
     "StreamSpec",
     "ensure_streams",
+    "stream_replicas",
     "stream_specs",
 ]
 
@@ -181,9 +182,17 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
 
 
 async def ensure_streams(
-    js: JetStreamManager, *, replicas: int = 1, prefix: str = "", subject_prefix: str = ""
+    js: JetStreamManager,
+    *,
+    replicas: int | None = None,
+    prefix: str = "",
+    subject_prefix: str = "",
 ) -> list[str]:
     """Create each stream, or update it when its config differs; safe to call repeatedly.
+
+    ``replicas``: copies of each stream. None (what the services pass) keeps an existing
+    stream's and creates a new one with 1, so a service starting never undoes the replication
+    that the launcher of a cluster, or an operator, chose.
 
     Returns the names of the streams created or updated (empty when all were up to date).
     ``prefix`` and ``subject_prefix`` are for tests only (see :func:`stream_specs`). A change
@@ -192,15 +201,30 @@ async def ensure_streams(
     from nats.js.errors import NotFoundError
 
     changed: list[str] = []
-    for spec in stream_specs(replicas=replicas, prefix=prefix, subject_prefix=subject_prefix):
-        config = _to_config(spec)
+    specs = stream_specs(replicas=replicas or 1, prefix=prefix, subject_prefix=subject_prefix)
+    for spec in specs:
         try:
             info = await js.stream_info(spec.name)
         except NotFoundError:
-            await js.add_stream(config)
+            await js.add_stream(_to_config(spec))
             changed.append(spec.name)
             continue
+        if replicas is None:
+            spec = msgspec.structs.replace(spec, replicas=info.config.num_replicas or 1)
         if _differs(info.config, spec):
-            await js.update_stream(config)
+            await js.update_stream(_to_config(spec))
             changed.append(spec.name)
     return changed
+
+
+async def stream_replicas(js: JetStreamManager, name: str = METRICS.name) -> int:
+    """How many copies the stack keeps of its streams (METRICS's, 1 when it does not exist
+    yet): what a service's own buckets keep too, so that a cluster loses none of them with a
+    node."""
+    from nats.js.errors import NotFoundError
+
+    try:
+        info = await js.stream_info(name)
+    except NotFoundError:
+        return 1
+    return info.config.num_replicas or 1

@@ -15,6 +15,7 @@ import structlog
 from nats.js.kv import KeyValue
 
 from mirror_schema.metrics import MetricSample
+from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()
 
@@ -76,9 +77,7 @@ class CheckpointStore:
 
     async def open(self) -> None:
         """Create the bucket if needed."""
-        self._kv = await self.nc.jetstream().create_key_value(
-            bucket=BUCKET, history=1, max_bytes=BUCKET_MAX_BYTES
-        )
+        self._kv = await open_bucket(self.nc.jetstream(), BUCKET, max_bytes=BUCKET_MAX_BYTES)
 
     @property
     def kv(self) -> KeyValue:

@@ -12,6 +12,7 @@ import structlog
 from nats.js.kv import KeyValue
 
 from mirror_schema.metrics import Position
+from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()
 
@@ -41,9 +42,7 @@ class PlacementStore:
 
     async def open(self, apply: Apply) -> None:
         """Create the bucket if needed and start applying its entries, existing ones first."""
-        self.kv = await self.js.create_key_value(
-            bucket=BUCKET, history=1, max_bytes=BUCKET_MAX_BYTES
-        )
+        self.kv = await open_bucket(self.js, BUCKET, max_bytes=BUCKET_MAX_BYTES)
         watcher = await self.kv.watchall()
         self._following = asyncio.create_task(self._follow(watcher, apply))
 

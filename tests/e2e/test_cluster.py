@@ -1,0 +1,137 @@
+"""`mirror-stage up --cluster 3 --replicas 2`: three nats-server nodes clustered on loopback,
+every stream and the twin's buckets at three replicas, two processes of each service; a node
+killed with SIGKILL under load loses no acknowledged sample, publishing carries on, and the
+launcher brings the node back."""
+
+import asyncio
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import nats
+import nats.errors
+import nats.js.errors
+import psutil
+from test_launcher import (  # noqa: F401 - data_dir: the fixture
+    RunningStack,
+    admin,
+    bus_violations,
+    data_dir,
+    mirror_stage_up,
+)
+
+from mirror_schema import streams, subjects
+from mirror_stage.layout import stack_layout
+from mirror_stage.operators import database_url_path
+from waiting import wait_until
+
+HOST = "cluster-load"
+SAMPLES = 600  # published one after another, a node killed halfway
+PUBLISH_ATTEMPTS = 40  # per sample, 0.25 s apart: rides out a node's death and an election
+PARTS = ("twin", "ingest", "alerts", "commands")
+
+
+def node_process(stack: RunningStack, node: str) -> psutil.Process:
+    """The nats-server of node `node` (nats, nats-2, nats-3): its config is DATA/<node>.conf."""
+    for child in stack.descendants():
+        try:
+            if any(arg.endswith(f"/{node}.conf") for arg in child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    raise AssertionError(f"no nats-server for {node} among {stack.descendants()}")
+
+
+def sample(seq: int, start: datetime) -> bytes:
+    return msgspec.json.encode(
+        {
+            "hostname": HOST,
+            "host_id": HOST,
+            "boot_id": "cluster-test",
+            "seq": seq,
+            "interval_seconds": 1.0,
+            "timestamp": (start + timedelta(milliseconds=10 * seq)).isoformat(),
+            "cpu_load": float(seq % 100),
+            "memory_used_percent": 40.0,
+        }
+    )
+
+
+async def publish(js: nats.js.JetStreamContext, seq: int, start: datetime) -> None:
+    """Publish one sample until JetStream acknowledges it (its id deduplicates a retry)."""
+    for _ in range(PUBLISH_ATTEMPTS):
+        try:
+            await js.publish(
+                subjects.metrics_raw(HOST),
+                sample(seq, start),
+                headers={"Nats-Msg-Id": f"{HOST}:cluster-test:{seq}"},
+                timeout=2,
+            )
+            return
+        except (nats.errors.Error, nats.js.errors.Error, TimeoutError):
+            await asyncio.sleep(0.25)
+    raise AssertionError(f"sample {seq} was never acknowledged")
+
+
+async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_killed_node(
+    data_dir: Path,  # noqa: F811 - the fixture imported above
+) -> None:
+    async with mirror_stage_up(
+        data_dir, "--cluster", "3", "--replicas", "2", "--no-agent"
+    ) as stack:
+        announced = {line.split()[0] for line in stack.lines if line.startswith("  ")}
+        expected = {"nats", "nats-2", "nats-3", *PARTS, *(f"{part}-2" for part in PARTS)}
+        assert expected <= announced, stack.lines
+        nodes = [line.split()[1] for line in stack.lines if line.startswith("  nats")]
+        assert len(nodes) == 3, stack.lines
+        nc = await nats.connect(nodes, nkeys_seed=admin(data_dir), max_reconnect_attempts=-1)
+        try:
+            js = nc.jetstream()
+            # The services started after the launcher made the streams: none undid the copies.
+            for spec in streams.STREAMS:
+                info = await js.stream_info(spec.name)
+                assert info.config.num_replicas == 3, spec.name
+            for bucket in ("KV_twin_checkpoint", "KV_twin_placements"):
+                assert (await js.stream_info(bucket)).config.num_replicas == 3, bucket
+
+            start = datetime.now(UTC) - timedelta(minutes=5)
+            victim = node_process(stack, "nats-2")
+            for seq in range(1, SAMPLES + 1):
+                if seq == SAMPLES // 2:
+                    victim.send_signal(signal.SIGKILL)
+                await publish(js, seq, start)
+
+            async def back() -> bool:
+                try:
+                    return node_process(stack, "nats-2").pid != victim.pid
+                except AssertionError:
+                    return False
+
+            await wait_until(back, timeout=60, what="the launcher to restart nats-2")
+            info = await js.stream_info(
+                streams.METRICS.name, subjects_filter=subjects.metrics_raw(HOST)
+            )
+            assert info.state.subjects == {subjects.metrics_raw(HOST): SAMPLES}
+        finally:
+            await nc.close()
+
+        layout = stack_layout({}, data_dir=data_dir, log_format="json")
+        database = await asyncpg.connect(database_url_path(layout).read_text().strip())
+        try:
+
+            async def all_written() -> bool:
+                rows = await database.fetchval(
+                    "SELECT count(*) FROM metric_samples WHERE host_id = $1", HOST
+                )
+                return bool(rows >= SAMPLES)
+
+            await wait_until(all_written, timeout=60, what="the history writers to catch up")
+            rows = await database.fetchval(
+                "SELECT count(*) FROM metric_samples WHERE host_id = $1", HOST
+            )
+            assert rows == SAMPLES  # every one, none twice, with two writers sharing the work
+        finally:
+            await database.close()
+        assert bus_violations(data_dir) == []
