@@ -2,11 +2,13 @@
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Final, TypeVar
 
 import msgspec
 import nats.aio.client
 import nats.errors
+import structlog
 
 from mirror_runtime.auth import credentials
 from mirror_runtime.auth.accounts import Authenticated, Session
@@ -29,10 +31,16 @@ from mirror_schema.auth_api import (
 )
 from mirror_schema.command_api import ErrorCode
 
+log = structlog.get_logger()
+
 REQUEST_TIMEOUT_SECONDS: Final = 5.0
 # A checked credential is trusted this long without asking again: a logout here or a removed
 # user or token elsewhere takes effect within it.
 CACHE_SECONDS: Final = 5.0
+# While no service holding the accounts answers (the database is down), a credential
+# confirmed within this long is still taken, so that the HUD keeps working through an outage;
+# one never confirmed is refused with 503.
+OUTAGE_GRACE_SECONDS: Final = 300.0
 CACHE_ENTRIES: Final = 4096
 
 Reply = TypeVar("Reply", LoginReply, PrincipalReply, OkReply)
@@ -60,8 +68,11 @@ def _raise(error: str, code: ErrorCode | None, retry_after: float | None = None)
 class RemoteAccounts:
     """auth.api.* requests, with the answers to authenticate cached briefly."""
 
-    def __init__(self, nc: nats.aio.client.Client) -> None:
+    def __init__(
+        self, nc: nats.aio.client.Client, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.nc = nc
+        self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Authenticated]] = OrderedDict()
 
     async def _request(self, subject: str, body: msgspec.Struct, reply_type: type[Reply]) -> Reply:
@@ -105,14 +116,20 @@ class RemoteAccounts:
             raise UnauthorizedError("no credentials: log in, or send Authorization: Bearer <token>")
         key = ("s:" if session is not None else "t:") + credentials.digest(secret)
         cached = self._cache.get(key)
-        now = time.monotonic()
+        now = self.clock()
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
-        reply = await self._request(
-            subjects.AUTH_API_AUTHENTICATE,
-            AuthenticateRequest(session=session, token=token),
-            PrincipalReply,
-        )
+        try:
+            reply = await self._request(
+                subjects.AUTH_API_AUTHENTICATE,
+                AuthenticateRequest(session=session, token=token),
+                PrincipalReply,
+            )
+        except UnavailableError:
+            if cached is not None and now - cached[0] < OUTAGE_GRACE_SECONDS:
+                log.warning("auth.outage_grace", principal=cached[1].principal.actor)
+                return cached[1]
+            raise
         if reply.principal is None:
             raise UnavailableError("auth.api.authenticate answered without a principal")
         found = Authenticated(principal=reply.principal, csrf=reply.csrf)

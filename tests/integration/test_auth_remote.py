@@ -1,0 +1,75 @@
+"""RemoteAccounts, the twin's way to check logins, against real auth.api endpoints: while
+no service holding the accounts answers, a session it confirmed lately still works, and one
+it never saw is a 503, not a 401."""
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import nats
+import nats.aio.client
+import pytest
+import pytest_asyncio
+
+from mirror_runtime.auth import admin
+from mirror_runtime.auth.accounts import Accounts
+from mirror_runtime.auth.endpoints import AuthEndpoints
+from mirror_runtime.auth.migrations import migrate_auth
+from mirror_runtime.auth.remote import (
+    CACHE_SECONDS,
+    OUTAGE_GRACE_SECONDS,
+    RemoteAccounts,
+    UnavailableError,
+)
+from mirror_runtime.auth.settings import AuthSettings
+from servers import NatsServer
+
+pytestmark = pytest.mark.integration
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest_asyncio.fixture
+async def accounts(database: str) -> AsyncIterator[Accounts]:
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
+    await migrate_auth(pool)
+    try:
+        yield Accounts(pool, AuthSettings())
+    finally:
+        await pool.close()
+
+
+@pytest_asyncio.fixture
+async def bus(nats_server: NatsServer) -> AsyncIterator[nats.aio.client.Client]:
+    nc = await nats.connect(nats_server.url)
+    try:
+        yield nc
+    finally:
+        await nc.close()
+
+
+async def test_a_confirmed_session_outlives_an_outage_for_a_while(
+    accounts: Accounts, bus: nats.aio.client.Client
+) -> None:
+    password = await admin.add_user(accounts.pool, "otto", "operator")
+    endpoints = AuthEndpoints(bus, accounts)
+    await endpoints.start()
+    clock = Clock()
+    remote = RemoteAccounts(bus, clock)
+    session = await remote.login("otto", password, "127.0.0.1")
+    assert (await remote.authenticate(session=session.secret)).principal.name == "otto"
+    other = await accounts.login("otto", password, "127.0.0.1")  # never seen by `remote`
+
+    await endpoints.stop()  # no service holds the accounts any more
+    clock.now += CACHE_SECONDS + 1
+    assert (await remote.authenticate(session=session.secret)).principal.name == "otto"
+    with pytest.raises(UnavailableError):
+        await remote.authenticate(session=other.secret)
+    clock.now += OUTAGE_GRACE_SECONDS
+    with pytest.raises(UnavailableError):
+        await remote.authenticate(session=session.secret)
