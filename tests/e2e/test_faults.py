@@ -136,6 +136,35 @@ class Faulty:
             await subscription.unsubscribe()
         return events
 
+    async def add_spike_rule(self) -> None:
+        """An alert for HOT (always at 99 % CPU), firing at once."""
+        rule = await self.http.post(
+            f"{self.url('alerts')}/api/alerts/rules",
+            json={
+                "kind": "threshold",
+                "id": "fault-spike",
+                "name": "CPU pinned",
+                "metric": "cpu_load",
+                "operator": ">",
+                "threshold": 95.0,
+                "severity": "critical",
+                "scope": {"host_ids": [HOT]},
+            },
+        )
+        assert rule.status_code == 201, rule.text
+
+    async def spike_states(self) -> list[str]:
+        """The states the HOT alert went through, in order."""
+        events = await self.alert_events(HOT)
+        return [e.state for e in events if e.rule_id == "fault-spike"]
+
+    async def fired_once(self) -> None:
+        async def fired() -> bool:
+            return "firing" in await self.spike_states()
+
+        await wait_until(fired, timeout=60, what=f"{HOT}'s alert")
+        assert await self.spike_states() == ["firing"]
+
     async def send_uptime(self) -> str:
         """POST uptime for the local agent; retried while the commands service restarts."""
         for _ in range(PUBLISH_ATTEMPTS):
@@ -200,20 +229,7 @@ async def faulty(data_dir: Path) -> AsyncIterator[Faulty]:  # noqa: F811
 async def test_each_service_killed_in_turn_loses_nothing_and_repeats_nothing(
     faulty: Faulty,
 ) -> None:
-    rule = await faulty.http.post(
-        f"{faulty.url('alerts')}/api/alerts/rules",
-        json={
-            "kind": "threshold",
-            "id": "fault-spike",
-            "name": "CPU pinned",
-            "metric": "cpu_load",
-            "operator": ">",
-            "threshold": 95.0,
-            "severity": "critical",
-            "scope": {"host_ids": [HOT]},
-        },
-    )
-    assert rule.status_code == 201, rule.text
+    await faulty.add_spike_rule()
     load = Load(faulty.nc.jetstream())
     publishing = asyncio.create_task(load.run())
     commands = [await faulty.send_uptime()]
@@ -237,16 +253,7 @@ async def test_each_service_killed_in_turn_loses_nothing_and_repeats_nothing(
     for command_id in commands:
         assert agent_log.count(f"command.accepted command_id={command_id}") == 1
 
-    async def spike_events() -> list[tuple[str, str]]:
-        events = await faulty.alert_events(HOT)
-        return [(e.alert_id, e.state) for e in events if e.rule_id == "fault-spike"]
-
-    async def fired() -> bool:
-        return any(state == "firing" for _, state in await spike_events())
-
-    await wait_until(fired, timeout=30, what=f"{HOT}'s alert")
-    # Fired once, through the alerts service's own death.
-    assert [state for _, state in await spike_events()] == ["firing"]
+    await faulty.fired_once()  # through the alerts service's own death
 
 
 async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_going(
@@ -254,6 +261,7 @@ async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_g
 ) -> None:
     postgres = [p for p in faulty.stack.descendants() if _is_postgres(p)]
     assert postgres, "no PostgreSQL process under the launcher"
+    await faulty.add_spike_rule()
     load = Load(faulty.nc.jetstream())
     twin = f"{faulty.url('twin')}/api/twin/state"
     # An operator at the HUD: the twin has confirmed their session before the outage.
@@ -277,6 +285,7 @@ async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_g
         for process in postgres:
             process.send_signal(signal.SIGCONT)
     await faulty.expect_rows(load)
+    await faulty.fired_once()  # the spike during the outage: found, once
 
 
 async def test_nats_frozen_then_killed_agents_buffer_and_replay_every_sample(
