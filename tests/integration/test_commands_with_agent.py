@@ -31,11 +31,13 @@ async def test_the_real_agent_runs_a_command_and_stops_one_on_cancel(
         answer = await stack.http.post(
             f"/api/commands/{long['id']}/cancel", json={"requested_by": "carol"}
         )
-        assert answer.status_code == 202, answer.text
+        # 202: the agent was asked and its result will say; 200: that result already came in
+        # before the reply was made (a fast agent). Either way the agent stopped it.
+        assert answer.status_code in (200, 202), answer.text
         assert answer.json()["agent_reply"]["cancelled"] is True
         record = await stack.wait_status(long["id"], "cancelled")
-        events = [(e["event"], e["actor"]) for e in record["events"]]
-        assert events[-2:] == [("cancel_requested", "carol"), ("cancelled", "agent:real-01")]
+        events = sorted((e["event"], e["actor"]) for e in record["events"][-2:])
+        assert events == [("cancel_requested", "carol"), ("cancelled", "agent:real-01")]
     finally:
         await agent.stop()
 
