@@ -9,6 +9,7 @@ const STATES = ["", "pending", "dispatched", "running", ...FINAL];
 const PAGE_SIZE = 5;
 const MAX_OUTPUT_CHARS = 256 * 1024; // per command on this page; the service caps its own
 const MAX_TRACKED = 200; // commands whose live events this page keeps
+const HISTORY_FOLLOW_UP_MS = 2000;
 const RANKS = { pending: 0, dispatched: 1, accepted: 2, running: 3 };
 const stateRank = (state) => (FINAL.has(state) ? 9 : (RANKS[state] ?? 0));
 
@@ -112,10 +113,18 @@ export function consoleWidget(onRemove, hud) {
     renderOutput();
   }
 
+  // While a row shown has not finished, the page is read again every few seconds: a result
+  // relayed on the socket may reach the page before the commands service has stored it.
+  let followUp = null;
+
   async function refreshHistory() {
+    clearTimeout(followUp);
     try {
       const result = await listCommands({ search: search.value, status: status.value, page, page_size: PAGE_SIZE });
       history.replaceChildren(...result.items.map(historyRow));
+      if (result.items.some((item) => !FINAL.has(item.status))) {
+        followUp = setTimeout(refreshHistory, HISTORY_FOLLOW_UP_MS);
+      }
       const last = Math.max(1, Math.ceil(result.total / result.page_size));
       const previous = element("button", "", "‹");
       previous.disabled = page <= 1;
