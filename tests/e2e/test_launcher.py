@@ -85,9 +85,12 @@ async def mirror_stage_up(
 ) -> AsyncIterator[RunningStack]:
     """Run `mirror-stage up` until it prints the HUD's URL; stop it with `stop_signal` after."""
     env = stack_environment() | (extra_env or {})
-    process = await start_up(
-        data_dir, env, *flags, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
+    # The launcher's own log (its errors), beside the data dir, for a failure's message.
+    errors = data_dir.parent / f"{data_dir.name}-launcher.log"
+    with errors.open("ab") as stderr:
+        process = await start_up(
+            data_dir, env, *flags, stdout=asyncio.subprocess.PIPE, stderr=stderr
+        )
     stack = RunningStack(process, env)
     assert process.stdout is not None
     try:
@@ -95,7 +98,11 @@ async def mirror_stage_up(
             while not any(line.startswith("HUD: ") for line in stack.lines):
                 line = (await process.stdout.readline()).decode()
                 if not line:
-                    pytest.fail(f"mirror-stage up ended before it was healthy: {stack.lines}")
+                    tail = errors.read_text(errors="replace").splitlines()[-15:]
+                    pytest.fail(
+                        f"mirror-stage up ended before it was healthy: {stack.lines}; "
+                        f"its log ends: {tail}"
+                    )
                 stack.lines.append(line.rstrip("\n"))
         yield stack
     finally:

@@ -12,6 +12,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import nats
+import nats.aio.client
+import nats.errors
+import nats.js.errors
 import structlog
 
 from mirror_schema import hosts, streams
@@ -41,6 +44,23 @@ from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 log = structlog.get_logger()
 
 CLUSTER_REPLICAS = 3  # copies of each stream in a cluster
+STREAMS_READY_SECONDS = 30.0
+
+
+async def ensure_streams_when_ready(nc: nats.aio.client.Client, replicas: int | None) -> None:
+    """Make the streams. A cluster whose nodes all answer may still be placing its meta group
+    ("JetStream system temporarily unavailable", no peers yet for 3 replicas): it is asked
+    again for up to STREAMS_READY_SECONDS before the stack gives up with its last answer."""
+    deadline = time.monotonic() + STREAMS_READY_SECONDS
+    while True:
+        try:
+            await streams.ensure_streams(nc.jetstream(), replicas=replicas)
+            return
+        except (nats.js.errors.Error, nats.errors.Error) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.info("streams.not_ready", error=str(exc))
+            await asyncio.sleep(0.5)
 
 
 def node_name(node: int) -> str:
@@ -136,8 +156,8 @@ class Stack:
         )
         try:
             # In a cluster every stream keeps 3 copies; alone, what it has (1 when new).
-            await streams.ensure_streams(
-                nc.jetstream(), replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None
+            await ensure_streams_when_ready(
+                nc, replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None
             )
         finally:
             await nc.close()
