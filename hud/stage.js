@@ -54,6 +54,12 @@ function lift(ax, ay, bx, by) {
   return Math.min(60, Math.hypot(bx - ax, by - ay) * 0.25 + 6);
 }
 
+// The point at `t` (0 to 1) along a quadratic curve [ax, ay, cx, cy, bx, by].
+function pointOn([ax, ay, cx, cy, bx, by], t) {
+  const u = 1 - t;
+  return [u * u * ax + 2 * u * t * cx + t * t * bx, u * u * ay + 2 * u * t * cy + t * t * by];
+}
+
 export class Stage {
   constructor(canvas, fleet, { onSelect, onPlace, canPlace, tooltip }) {
     this.canvas = canvas;
@@ -242,6 +248,15 @@ export class Stage {
     return end >= 0 ? this.sy[end] : this.vsy[-1 - end];
   }
 
+  // A link's curve on screen: its ends and the control point between them, lifted.
+  curve(a, b) {
+    const ax = this.endX(a);
+    const ay = this.endY(a);
+    const bx = this.endX(b);
+    const by = this.endY(b);
+    return [ax, ay, (ax + bx) / 2, (ay + by) / 2 - lift(ax, ay, bx, by), bx, by];
+  }
+
   endVisible(end) {
     return end < 0 || this.visible[end] === 1;
   }
@@ -292,16 +307,7 @@ export class Stage {
       const a = linkA[j];
       const b = linkB[j];
       if (speed === 0 || (!this.endVisible(a) && !this.endVisible(b))) continue;
-      const ax = this.endX(a);
-      const ay = this.endY(a);
-      const bx = this.endX(b);
-      const by = this.endY(b);
-      const cx = (ax + bx) / 2;
-      const cy = (ay + by) / 2 - lift(ax, ay, bx, by);
-      const t = (seconds * speed + scene.linkPhase[j]) % 1;
-      const u = 1 - t;
-      const x = u * u * ax + 2 * u * t * cx + t * t * bx;
-      const y = u * u * ay + 2 * u * t * cy + t * t * by;
+      const [x, y] = pointOn(this.curve(a, b), (seconds * speed + scene.linkPhase[j]) % 1);
       ctx.moveTo(x + 2.5, y);
       ctx.arc(x, y, 2.5, 0, Math.PI * 2);
     }
@@ -411,17 +417,9 @@ export class Stage {
       const a = scene.linkA[j];
       const b = scene.linkB[j];
       if (!this.endVisible(a) && !this.endVisible(b)) continue;
-      const ax = this.endX(a);
-      const ay = this.endY(a);
-      const bx = this.endX(b);
-      const by = this.endY(b);
-      const cx = (ax + bx) / 2;
-      const cy = (ay + by) / 2 - lift(ax, ay, bx, by);
+      const curve = this.curve(a, b);
       for (let k = 1; k < 16; k += 1) {
-        const t = k / 16;
-        const u = 1 - t;
-        const px = u * u * ax + 2 * u * t * cx + t * t * bx;
-        const py = u * u * ay + 2 * u * t * cy + t * t * by;
+        const [px, py] = pointOn(curve, k / 16);
         const d = (px - x) ** 2 + (py - y) ** 2;
         if (d < bestDistance) {
           best = scene.links[j];

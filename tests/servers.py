@@ -12,6 +12,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import nats.aio.client
+import nats.errors
+import pytest
+
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, loopback_nats_spec
 from mirror_stage.parts import http_health_ok
 from mirror_stage.ports import free_port
@@ -154,3 +158,20 @@ def ingest_spec(
         db_url=db_url,
         env=extra_env,
     )
+
+
+async def stranger_refusal(url: str) -> list[str]:
+    """Connect to `url` without credentials, as a stranger would; the errors the server gave
+    (lower-cased). Fails the test if the connection was let in."""
+    errors: list[str] = []
+
+    async def record(exc: Exception) -> None:
+        errors.append(str(exc).lower())
+
+    stranger = nats.aio.client.Client()
+    try:
+        with pytest.raises((nats.errors.Error, OSError)):
+            await stranger.connect(url, error_cb=record, allow_reconnect=False)
+    finally:
+        await stranger.close()
+    return errors

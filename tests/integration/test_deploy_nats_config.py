@@ -11,7 +11,6 @@ from pathlib import Path
 import nats
 import nats.aio.client
 import nats.errors
-import pytest
 import pytest_asyncio
 
 from mirror_schema import subjects
@@ -19,6 +18,7 @@ from mirror_stage.compose_init import Owner, compose_init
 from mirror_stage.layout import stack_layout
 from mirror_stage.natsd import nats_server_binary
 from mirror_stage.ports import free_port
+from servers import stranger_refusal
 from waiting import wait_until
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -83,15 +83,5 @@ async def test_a_service_connects_with_its_seed_and_a_stranger_is_refused(
         assert info.limits is not None  # JetStream is on, and the service may use its API
     finally:
         await service.close()
-    errors: list[str] = []
-
-    async def record(exc: Exception) -> None:
-        errors.append(str(exc).lower())
-
-    stranger = nats.aio.client.Client()
-    try:
-        with pytest.raises((nats.errors.Error, OSError)):
-            await stranger.connect(url, error_cb=record, allow_reconnect=False)
-    finally:
-        await stranger.close()
+    errors = await stranger_refusal(url)
     assert any("authorization violation" in e for e in errors), errors
