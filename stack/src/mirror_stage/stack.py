@@ -17,6 +17,7 @@ import nats.errors
 import nats.js.errors
 import structlog
 
+from mirror_runtime.retry import until_answered
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options, server_urls
 from mirror_stage.enrollment import ensure_stack_identities, write_users
@@ -51,16 +52,12 @@ async def ensure_streams_when_ready(nc: nats.aio.client.Client, replicas: int | 
     """Make the streams. A cluster whose nodes all answer may still be placing its meta group
     ("JetStream system temporarily unavailable", no peers yet for 3 replicas): it is asked
     again for up to STREAMS_READY_SECONDS before the stack gives up with its last answer."""
-    deadline = time.monotonic() + STREAMS_READY_SECONDS
-    while True:
-        try:
-            await streams.ensure_streams(nc.jetstream(), replicas=replicas)
-            return
-        except (nats.js.errors.Error, nats.errors.Error) as exc:
-            if time.monotonic() > deadline:
-                raise
-            log.info("streams.not_ready", error=str(exc))
-            await asyncio.sleep(0.5)
+    await until_answered(
+        lambda: streams.ensure_streams(nc.jetstream(), replicas=replicas),
+        seconds=STREAMS_READY_SECONDS,
+        transient=(nats.js.errors.Error, nats.errors.Error),
+        what="the streams",
+    )
 
 
 def node_name(node: int) -> str:

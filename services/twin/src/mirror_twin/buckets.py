@@ -1,19 +1,15 @@
 """The twin's JetStream key-value buckets: opened if they exist, else made with as many
 copies as the stack keeps of its streams (3 in a cluster)."""
 
-import asyncio
-import time
 from typing import Final
 
 import nats.errors
-import structlog
 from nats.js.client import JetStreamContext
 from nats.js.errors import BucketNotFoundError
 from nats.js.kv import KeyValue
 
+from mirror_runtime.retry import until_answered
 from mirror_schema.streams import stream_replicas
-
-log = structlog.get_logger()
 
 # A cluster busy starting (every service making its consumers at once) may take longer than
 # one JetStream API request's timeout to answer: asked again until this has passed.
@@ -23,15 +19,12 @@ OPEN_WITHIN_SECONDS: Final = 30.0
 async def open_bucket(js: JetStreamContext, bucket: str, *, max_bytes: int) -> KeyValue:
     """The bucket `bucket`, keeping one value per key. An existing bucket is taken as it is:
     a twin never changes what another replica, or an operator, set up."""
-    deadline = time.monotonic() + OPEN_WITHIN_SECONDS
-    while True:
-        try:
-            return await _open(js, bucket, max_bytes)
-        except nats.errors.TimeoutError:
-            if time.monotonic() > deadline:
-                raise
-            log.warning("bucket.slow", bucket=bucket)
-            await asyncio.sleep(0.5)
+    return await until_answered(
+        lambda: _open(js, bucket, max_bytes),
+        seconds=OPEN_WITHIN_SECONDS,
+        transient=(nats.errors.TimeoutError,),
+        what=f"bucket {bucket}",
+    )
 
 
 async def _open(js: JetStreamContext, bucket: str, max_bytes: int) -> KeyValue:

@@ -51,16 +51,18 @@ def status_of(code: object) -> int:
 
 
 def unwrap(subject: str, data: bytes) -> dict[str, Any]:
-    """A service's reply as a JSON object; GatewayError when it reports an error."""
+    """A service's reply as a JSON object without its error fields; GatewayError when it
+    reports an error."""
     try:
         reply = msgspec.json.decode(data)
     except msgspec.DecodeError:
         raise GatewayError(502, f"the reply on {subject} is not JSON") from None
     if not isinstance(reply, dict):
         raise GatewayError(502, f"the reply on {subject} is not a JSON object")
-    error = reply.get("error")
+    error = reply.pop("error", None)
+    code = reply.pop("code", None)
     if error:
-        raise GatewayError(status_of(reply.get("code")), str(error))
+        raise GatewayError(status_of(code), str(error))
     return reply
 
 

@@ -61,15 +61,8 @@ def gateway_router(gateway: Gateway) -> APIRouter:
     async def answer(
         subject: str, body: dict[str, Any], field: str | None, status: int = 200
     ) -> Response:
-        try:
-            reply = await gateway.ask(subject, body)
-        except GatewayError as exc:
-            return error_response(exc.status, exc.detail)
-        if field is None:
-            reply.pop("error", None)
-            reply.pop("code", None)
-            return json_response(reply, status)
-        return json_response(reply.get(field), status)
+        reply = await gateway.ask(subject, body)
+        return json_response(reply if field is None else reply.get(field), status)
 
     async def guarded(run: Callable[[], Awaitable[Response]]) -> Response:
         try:
@@ -77,15 +70,16 @@ def gateway_router(gateway: Gateway) -> APIRouter:
         except GatewayError as exc:
             return error_response(exc.status, exc.detail)
 
+    async def actor(request: Request, claim: str) -> str | None:
+        """The logged-in operator; with logins off, what the body's `claim` field says."""
+        return actor_of(request, (await json_object(request)).get(claim))
+
     @router.post("/api/commands")
     async def create(request: Request) -> Response:
         async def run() -> Response:
             body = await json_object(request)
             body["requested_by"] = actor_of(request, body.get("requested_by")) or "hud"
-            try:
-                reply = await gateway.ask(subjects.COMMANDS_REQUEST, body)
-            except GatewayError as exc:
-                return error_response(exc.status, exc.detail)
+            reply = await gateway.ask(subjects.COMMANDS_REQUEST, body)
             commands = reply.get("commands") or []
             batch_id = commands[0].get("batch_id") if commands else None
             return json_response({"commands": commands, "batch_id": batch_id}, 201)
@@ -103,23 +97,17 @@ def gateway_router(gateway: Gateway) -> APIRouter:
 
     @router.get("/api/commands/{command_id}")
     async def get(command_id: str) -> Response:
-        return await answer(subjects.COMMANDS_API_GET, {"id": command_id}, "command")
+        return await guarded(
+            lambda: answer(subjects.COMMANDS_API_GET, {"id": command_id}, "command")
+        )
 
     @router.post("/api/commands/{command_id}/cancel")
     async def cancel(command_id: str, request: Request) -> Response:
         async def run() -> Response:
-            body = await json_object(request)
-            actor = actor_of(request, body.get("requested_by"))
-            try:
-                reply = await gateway.ask(
-                    subjects.COMMANDS_API_CANCEL, {"id": command_id, "requested_by": actor}
-                )
-            except GatewayError as exc:
-                return error_response(exc.status, exc.detail)
-            command = reply.get("command") or {}
-            done = command.get("status") == "cancelled"
-            reply.pop("error", None)
-            reply.pop("code", None)
+            body = {"id": command_id, "requested_by": await actor(request, "requested_by")}
+            reply = await gateway.ask(subjects.COMMANDS_API_CANCEL, body)
+            # 200: cancelled now; 202: its agent was asked, the result will say.
+            done = (reply.get("command") or {}).get("status") == "cancelled"
             return json_response(reply, 200 if done else 202)
 
         return await guarded(run)
@@ -127,14 +115,8 @@ def gateway_router(gateway: Gateway) -> APIRouter:
     @router.post("/api/commands/{command_id}/retry")
     async def retry(command_id: str, request: Request) -> Response:
         async def run() -> Response:
-            body = await json_object(request)
-            actor = actor_of(request, body.get("requested_by"))
-            return await answer(
-                subjects.COMMANDS_API_RETRY,
-                {"id": command_id, "requested_by": actor},
-                "command",
-                201,
-            )
+            body = {"id": command_id, "requested_by": await actor(request, "requested_by")}
+            return await answer(subjects.COMMANDS_API_RETRY, body, "command", 201)
 
         return await guarded(run)
 
@@ -162,9 +144,8 @@ def gateway_router(gateway: Gateway) -> APIRouter:
     @router.post("/api/alerts/{alert_id}/ack")
     async def ack(alert_id: str, request: Request) -> Response:
         async def run() -> Response:
-            body = await json_object(request)
-            actor = actor_of(request, body.get("by"))
-            return await answer(subjects.ALERTS_API_ACK, {"id": alert_id, "by": actor}, "alert")
+            body = {"id": alert_id, "by": await actor(request, "by")}
+            return await answer(subjects.ALERTS_API_ACK, body, "alert")
 
         return await guarded(run)
 
