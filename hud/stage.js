@@ -14,6 +14,7 @@ import {
   unproject,
 } from "./projection.js";
 import { BROKEN, STATUSES, Scene, needsAttention, styleColour, styleWidth } from "./scene.js";
+import { bindPointer } from "./stage-input.js";
 
 const STATUS_COLOURS = ["#34d399", "#fbbf24", "#6b7280"]; // online, stale, offline
 const LAYER_HEIGHT = 4; // the twin's world units between layers (position.y)
@@ -24,29 +25,10 @@ const PULSE_LINK_LIMIT = 600; // no pulses
 const WIDE_LINK_LIMIT = 300; // one-pixel lines (width no longer shows utilization)
 const ALL_LINK_LIMIT = 3000; // straight lines, and only those needing attention (scene.js)
 const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not shapes
-const DRAG_THRESHOLD = 4; // pixels before a press becomes a drag
 const MARGIN = 20; // pixels beyond the canvas where hosts still count as on screen
 
 export function hostSize(zoom) {
   return Math.max(2, Math.min(16, zoom * 1.5));
-}
-
-function formatBits(bps) {
-  if (bps == null) return "?";
-  const units = ["b/s", "kb/s", "Mb/s", "Gb/s", "Tb/s"];
-  let value = bps;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
-
-export function linkLabel(link) {
-  const utilization = link.utilization == null ? "?" : `${Math.round(link.utilization * 100)}%`;
-  const iface = link.interface ? ` (${link.interface})` : "";
-  return `${link.source} → ${link.target}${iface} · ${formatBits(link.throughput_bps)} / ${formatBits(link.capacity_bps)} · ${utilization}`;
 }
 
 // The control point of a link's curve between screen points (ax, ay) and (bx, by).
@@ -68,11 +50,9 @@ export class Stage {
     this.onSelect = onSelect;
     this.onPlace = onPlace;
     this.canPlace = canPlace;
-    this.tooltip = tooltip;
     this.camera = new Camera();
     this.selectedId = null;
     this.layerFilter = null;
-    this.hoverLink = null;
     this.dimmed = false; // the socket is reconnecting: the last frame stays, dimmed
     this.dirty = true;
     this.drawnVersion = -1;
@@ -87,13 +67,12 @@ export class Stage {
     this.sx = null; // hosts' screen positions in the last frame, by scene index
     this.sy = null;
     this.visible = null;
-    this.pointers = new Map();
-    this.press = null;
-    this.dragHost = null;
+    this.dragHost = null; // {hostId, at: {x, y, layer}} while an operator drags a host
     this.width = 0;
     this.height = 0;
     this.resize();
-    this.bind();
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    bindPointer(this, tooltip);
     requestAnimationFrame((now) => this.loop(now));
   }
 
@@ -439,85 +418,6 @@ export class Stage {
     return { layer, position: { x, y: (layer - 1) * LAYER_HEIGHT, z } };
   }
 
-  bind() {
-    const canvas = this.canvas;
-    new ResizeObserver(() => this.resize()).observe(canvas);
-    canvas.addEventListener("pointerdown", (event) => {
-      canvas.setPointerCapture(event.pointerId);
-      this.pointers.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
-      if (this.pointers.size === 1) {
-        const hostId = this.hostAt(event.offsetX, event.offsetY);
-        this.press = { x: event.offsetX, y: event.offsetY, hostId, moved: false };
-      } else {
-        this.press = null; // a second finger: pinch, not a click or a drag
-      }
-    });
-    canvas.addEventListener("pointermove", (event) => this.onPointerMove(event));
-    canvas.addEventListener("pointerup", (event) => this.onPointerUp(event));
-    canvas.addEventListener("pointercancel", (event) => {
-      this.pointers.delete(event.pointerId);
-      this.press = null;
-      this.dragHost = null;
-      this.dirty = true;
-    });
-    canvas.addEventListener(
-      "wheel",
-      (event) => {
-        event.preventDefault();
-        this.camera.zoomAt(Math.exp(-event.deltaY * 0.0015), event.offsetX, event.offsetY, this.width, this.height);
-        this.dirty = true;
-      },
-      { passive: false },
-    );
-  }
-
-  onPointerMove(event) {
-    const previous = this.pointers.get(event.pointerId);
-    if (this.pointers.size === 2 && previous) {
-      const [first, second] = [...this.pointers.values()];
-      const before = Math.hypot(first.x - second.x, first.y - second.y);
-      this.pointers.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
-      const [a, b] = [...this.pointers.values()];
-      const after = Math.hypot(a.x - b.x, a.y - b.y);
-      if (before > 0) this.camera.zoomAt(after / before, (a.x + b.x) / 2, (a.y + b.y) / 2, this.width, this.height);
-      this.dirty = true;
-      return;
-    }
-    if (!this.press) {
-      this.hover(event.offsetX, event.offsetY);
-      return;
-    }
-    const dx = event.offsetX - this.press.x;
-    const dy = event.offsetY - this.press.y;
-    if (!this.press.moved && Math.hypot(dx, dy) < DRAG_THRESHOLD) return;
-    this.press.moved = true;
-    if (this.press.hostId && this.canPlace()) {
-      const at = { x: event.offsetX, y: event.offsetY };
-      at.layer = this.placementAt(at.x, at.y)?.layer ?? null;
-      this.dragHost = { hostId: this.press.hostId, at };
-    } else if (previous) {
-      this.camera.panBy(event.offsetX - previous.x, event.offsetY - previous.y);
-    }
-    this.pointers.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
-    this.dirty = true;
-  }
-
-  onPointerUp(event) {
-    this.pointers.delete(event.pointerId);
-    const press = this.press;
-    this.press = null;
-    if (!press) return;
-    if (this.dragHost) {
-      const { hostId } = this.dragHost;
-      this.dragHost = null;
-      const placement = this.placementAt(event.offsetX, event.offsetY);
-      if (placement) this.place(hostId, placement);
-      this.dirty = true;
-      return;
-    }
-    if (!press.moved) this.select(press.hostId);
-  }
-
   // Move a host at once on this page; the twin saves it and tells every browser.
   place(hostId, placement) {
     const host = this.fleet.hosts.get(hostId);
@@ -525,17 +425,6 @@ export class Stage {
     this.fleet.hosts.set(hostId, { ...host, layer: placement.layer, position: placement.position });
     this.fleet.version += 1;
     this.onPlace(hostId, placement);
-  }
-
-  hover(sx, sy) {
-    const link = this.linkAt(sx, sy);
-    if (link === this.hoverLink) {
-      if (link) this.tooltip.move(sx, sy);
-      return;
-    }
-    this.hoverLink = link;
-    if (link) this.tooltip.show(linkLabel(link), sx, sy);
-    else this.tooltip.hide();
   }
 
   frameStats() {
