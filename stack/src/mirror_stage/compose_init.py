@@ -29,6 +29,7 @@ from mirror_stage.enrollment import ensure_stack_identities
 from mirror_stage.identity_store import IdentityStore
 from mirror_stage.layout import StackLayout
 from mirror_stage.nats_identities import authorization_block
+from mirror_stage.private_files import write_private
 
 # The services holding the database, and its name and user in the compose file.
 DATABASE_SERVICES: Final = ("ingest", "alerts", "commands")
@@ -54,11 +55,8 @@ class Owner:
 
 
 def _write(path: Path, content: str, mode: int, owner: Owner | None) -> None:
-    """Write `content` with `mode` from the start (no moment with wider rights), then chown."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)  # writable by us even when a previous run left it read-only
-    path.write_text(content)
+    """Write `content` privately, then give it `mode` and (when given) its owner."""
+    write_private(path, content)
     path.chmod(mode)
     if owner is not None:
         os.chown(path, owner.uid, owner.gid)

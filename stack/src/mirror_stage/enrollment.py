@@ -18,6 +18,7 @@ from mirror_stage.layout import StackLayout
 from mirror_stage.nats_identities import authorization_block, automation_inbox_prefix
 from mirror_stage.natsd import reload
 from mirror_stage.parts import SERVICES, SIMULATOR
+from mirror_stage.private_files import write_private
 
 __all__ = [
     "add_or_remove_automation",
@@ -46,8 +47,7 @@ def export_users(layout: StackLayout, output: Path | None) -> int:
     if output is None:
         print(block, end="")  # noqa: T201 - the command's output
         return 0
-    output.touch(mode=0o600, exist_ok=True)
-    output.write_text(block)
+    write_private(output, block)
     print(  # noqa: T201
         f"wrote {output}: include it in nats-server's config, and reload the server "
         "(nats-server --signal reload) after each enroll or revoke; each service's "
@@ -71,10 +71,7 @@ def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
 
 def write_users(layout: StackLayout, settings: str) -> None:
     """The users file, never readable by others (it names every identity)."""
-    path = layout.nats_users_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(settings)
+    write_private(layout.nats_users_path, settings)
 
 
 def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:

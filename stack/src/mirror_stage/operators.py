@@ -17,6 +17,7 @@ from mirror_runtime.auth import admin, store
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_schema.auth_api import Role
 from mirror_stage.layout import StackLayout
+from mirror_stage.private_files import write_private
 
 __all__ = ["database_url_path", "first_admin_line", "run_token_command", "run_user_command"]
 
@@ -28,10 +29,7 @@ def database_url_path(layout: StackLayout) -> Path:
 
 def remember_database(layout: StackLayout, db_url: str) -> None:
     """Leave the database's address (it holds a password: 0600) for the user commands."""
-    path = database_url_path(layout)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(db_url + "\n")
+    write_private(database_url_path(layout), db_url + "\n")
 
 
 def _database_url(layout: StackLayout) -> str:
