@@ -46,11 +46,17 @@ class Stack:
     agents: list["FakeAgent"] = field(default_factory=list)
 
     async def sample(
-        self, host_id: str, *, tags: dict[str, str] | None = None, rack: str | None = None
+        self,
+        host_id: str,
+        *,
+        tags: dict[str, str] | None = None,
+        rack: str | None = None,
+        hostname: str | None = None,
     ) -> None:
-        """Publish a sample of `host_id` as its agent would."""
+        """Publish a sample of `host_id` as its agent would (claiming `hostname`, by default
+        `<host_id>.example.com`)."""
         body = {
-            "hostname": f"{host_id}.example.com",
+            "hostname": hostname or f"{host_id}.example.com",
             "host_id": host_id,
             "timestamp": datetime.now(UTC).isoformat(),
             "cpu_load": 12.5,

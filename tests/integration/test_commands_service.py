@@ -33,7 +33,7 @@ async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: St
     # The directory reads METRICS in the background: the host becomes known within moments.
     await stack.known("web-01")
     (created,) = await stack.create(
-        hostname="web-01.example.com",
+        hostname="WEB-01",
         command="echo hi",
         priority=7,
         requested_by="ops@lab",

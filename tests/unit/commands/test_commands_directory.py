@@ -27,18 +27,26 @@ def request(**fields: object) -> CommandRequest:
     return msgspec.convert({"command": "uptime", **fields}, CommandRequest)
 
 
-def test_a_host_is_found_by_id_hostname_or_derived_id(directory: HostDirectory) -> None:
-    """A target may be the host id, the full hostname in any case, or what derives to the id."""
-    for name in ("web-01", "web-01.EXAMPLE.com", "Web-01.example.com"):
+def test_a_host_is_found_by_id_or_derived_id_never_by_a_claimed_hostname(
+    directory: HostDirectory,
+) -> None:
+    """A target may be the host id or a hostname (any case) that derives to it; the hostname a
+    sample claims is no way to a host (web-01's samples say Web-01.example.com)."""
+    for name in ("web-01", "WEB-01", "Web-01"):
         entry = directory.lookup(name)
         assert entry is not None, name
         assert entry.host_id == "web-01", name
-    assert directory.lookup("nope") is None
+    for name in ("nope", "Web-01.example.com", "web-01.EXAMPLE.com"):
+        assert directory.lookup(name) is None, name
+    directory.observe("gpu-01", "web-02.example.com", tags={}, rack=None, seen_at=NOW)
+    entry = directory.lookup("WEB-02")
+    assert entry is not None
+    assert entry.host_id == "web-02"
 
 
 def test_targets_fan_out_once_per_host_in_order(directory: HostDirectory) -> None:
     """A host named twice (id and hostname) gets one command."""
-    hosts = directory.resolve(request(targets=["web-02", "web-01", "Web-01.example.com"]))
+    hosts = directory.resolve(request(targets=["web-02", "web-01", "Web-01"]))
     assert [h.host_id for h in hosts] == ["web-02", "web-01"]
 
 
@@ -83,7 +91,6 @@ def test_an_older_sample_does_not_roll_the_host_back(directory: HostDirectory) -
     assert entry.tags == {"role": "web"}
     assert entry.last_seen == NOW
     directory.observe("web-01", "web-01-new", tags={"role": "db"}, rack="r9", seen_at=NOW)
-    assert directory.lookup("Web-01.example.com") is None
-    entry = directory.lookup("web-01-new")
+    entry = directory.get("web-01")
     assert entry is not None
-    assert entry.rack == "r9"
+    assert (entry.hostname, entry.rack) == ("web-01-new", "r9")

@@ -1,4 +1,9 @@
-"""HostDirectory: the hosts that have published samples, and fan-out of a request's targets."""
+"""HostDirectory: the hosts that have published samples, and fan-out of a request's targets.
+
+A host is known by the host id in the subject of its samples (``metrics.raw.<host>``), which
+the NATS server vouches for: an agent may publish on its own host's subject alone. The
+hostname a sample claims is the agent's say-so: shown, never used to find a host.
+"""
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -14,7 +19,7 @@ class HostEntry(msgspec.Struct, frozen=True, kw_only=True):
     """What the directory knows of one host, from its latest sample."""
 
     host_id: str
-    hostname: str
+    hostname: str  # as the agent reports it: for people, never for targeting
     tags: dict[str, str] = {}
     rack: str | None = None
     last_seen: datetime
@@ -25,7 +30,6 @@ class HostDirectory:
 
     def __init__(self) -> None:
         self._hosts: dict[str, HostEntry] = {}
-        self._by_hostname: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._hosts)
@@ -46,12 +50,9 @@ class HostDirectory:
         known = self._hosts.get(host_id)
         if known is not None and seen_at < known.last_seen:
             return False
-        if known is not None and known.hostname.lower() != hostname.lower():
-            self._by_hostname.pop(known.hostname.lower(), None)
         self._hosts[host_id] = HostEntry(
             host_id=host_id, hostname=hostname, tags=dict(tags), rack=rack, last_seen=seen_at
         )
-        self._by_hostname[hostname.lower()] = host_id
         return known is None
 
     def entries(self) -> list[HostEntry]:
@@ -63,14 +64,13 @@ class HostDirectory:
         return self._hosts.get(host_id)
 
     def lookup(self, name: str) -> HostEntry | None:
-        """The host a target names: its host id, its hostname (any case), or the id derived
-        from that hostname."""
+        """The host a target names: its host id, or the id derived from a hostname (any case).
+
+        Never the host whose samples claim that hostname: an agent may claim any name.
+        """
         found = self._hosts.get(name)
         if found is not None:
             return found
-        by_name = self._by_hostname.get(name.lower())
-        if by_name is not None:
-            return self._hosts[by_name]
         try:
             return self._hosts.get(host_id_from_hostname(name))
         except ValueError:
