@@ -104,3 +104,45 @@ async def test_alerts_and_command_events_reach_a_connected_client(
             return await refused(twin.spec.address, "alert") == 1
 
         await wait_until(counted, timeout=10, what="the bad alert counted as refused")
+
+
+async def test_a_message_naming_another_host_or_command_than_its_subject_is_not_relayed(
+    own_nats: str, tmp_path: Path
+) -> None:
+    """The subject is what the server vouched for: a status about db-02 on web-01's subject, or
+    output of another command on this command's subject, never reaches a browser."""
+    other = "0193a5b2-7c4d-7e2f-9a1b-000000000000"
+    forged_status = CommandStatus(
+        command_id=COMMAND_ID, host_id="db-02", status="running", timestamp=NOW
+    )
+    forged_chunk = OutputChunk(
+        command_id=other, host_id="web-01", stream="stdout", seq=0, data="rm -rf", timestamp=NOW
+    )
+    honest = CommandStatus(command_id=COMMAND_ID, host_id="web-01", status="running", timestamp=NOW)
+    async with (
+        running_twin(own_nats, tmp_path / "twin.log") as twin,
+        websockets.connect(twin.spec.address.replace("http", "ws") + "/ws/twin") as socket,
+    ):
+        await socket.recv()  # the first frame
+        nc = await nats.connect(own_nats)
+        js = nc.jetstream()
+        await nc.publish(subjects.commands_output("web-01", COMMAND_ID), codec.encode(forged_chunk))
+        await nc.flush()
+        await js.publish(subjects.commands_status("web-01"), codec.encode(forged_status))
+        await js.publish(subjects.commands_status("web-01"), codec.encode(honest))
+        await nc.close()
+        received: list[object] = []
+        async with asyncio.timeout(15):
+            while not received or received[-1] != CommandStatusMessage(status=honest):
+                message = codec.decode_twin_message(await socket.recv())
+                if type(message).__name__ not in ("TwinFrame", "TwinDiff"):
+                    received.append(message)
+        assert received == [CommandStatusMessage(status=honest)]
+
+        async def both_counted() -> bool:
+            return (
+                await refused(twin.spec.address, "command_status") == 1
+                and await refused(twin.spec.address, "command_output") == 1
+            )
+
+        await wait_until(both_counted, timeout=10, what="the forged messages counted as refused")

@@ -16,6 +16,7 @@ from mirror_agent.network import read_default_route_interface, read_interfaces
 from mirror_agent.processes import ProcessSnapshot, ProcReader, read_snapshot
 from mirror_agent.refreshed import Refreshed
 from mirror_agent.system_info import SystemInfo, read_system_info
+from mirror_schema.common import CELSIUS_MAX, CELSIUS_MIN
 from mirror_schema.metrics import Disk, DiskIo, Gpu, Interface
 
 __all__ = [
@@ -224,8 +225,8 @@ class HostSensors:
         temperatures: dict[str, float] = {}
         for chip, entries in read().items():
             for index, entry in enumerate(entries):
-                if not math.isfinite(entry.current):
-                    continue
+                if not CELSIUS_MIN <= entry.current <= CELSIUS_MAX:
+                    continue  # a broken sensor's reading (or NaN): the sample would be refused
                 key = f"{chip}:{entry.label or index}"
                 if key in temperatures:  # two sensors of one chip share a label
                     key = f"{chip}:{entry.label}#{index}"

@@ -299,3 +299,35 @@ def test_counters_stay_within_a_bigint() -> None:
     )
     with pytest.raises(msgspec.ValidationError, match=r"\$\.seq"):
         decode_sample(body)
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"load_average": 1e200}, "$.load_average"),
+        ({"load_average_5": 1e7}, "$.load_average_5"),
+        ({"uptime_seconds": 1e200}, "$.uptime_seconds"),
+        ({"cpu_freq_mhz": 1e300}, "$.cpu_freq_mhz"),
+        ({"temperatures": {"cpu": 1e200}}, "$.temperatures[...]"),
+        ({"temperatures": {"cpu": -300.0}}, "$.temperatures[...]"),
+        ({"interval_seconds": 1e9}, "$.interval_seconds"),
+        ({"position": {"x": 1e300}}, "$.position.x"),
+        ({"interfaces": [{"name": "eth0", "speed_mbps": 1e20}]}, "$.interfaces[0].speed_mbps"),
+        ({"top_processes": [{"name": "x", "pid": 1, "cpu_percent": 1e20}]}, "cpu_percent"),
+        ({"gpus": [{"index": 0, "temperature_celsius": 1e9}]}, "$.gpus[0].temperature_celsius"),
+        ({"gpus": [{"index": 0, "power_watts": 1e300}]}, "$.gpus[0].power_watts"),
+    ],
+)
+def test_every_reading_has_a_physical_bound(change: dict[str, object], path: str) -> None:
+    """A huge reading (it would stall the history's rollups or overflow the twin's
+    arithmetic) is refused at decode, naming the field."""
+    with pytest.raises(msgspec.ValidationError) as info:
+        _decode_dict({**_minimal(), **change})
+    assert f"at `{path}" in str(info.value) or path in str(info.value)
+
+
+def test_infinity_is_refused_by_convert_too() -> None:
+    """msgspec.convert (a Python dict) can carry inf, which JSON cannot: still refused."""
+    for field in ("load_average", "uptime_seconds", "cpu_freq_mhz"):
+        with pytest.raises(msgspec.ValidationError, match=field):
+            msgspec.convert({**_minimal(), field: float("inf")}, MetricSample)

@@ -16,6 +16,14 @@ DEAD_LETTERS = prometheus_client.Counter(
     ["consumer"],
 )
 
+# Messages refused and never applied, whatever became of them (dead-lettered, or only counted
+# by consumers that may not publish dead letters, such as the twin).
+REJECTED = prometheus_client.Counter(
+    "mirror_rejected_total",
+    "Messages refused and never applied, by consumer and reason",
+    ["consumer", "reason"],
+)
+
 REASON_HEADER = "Mirror-Dead-Letter-Reason"
 CONSUMER_HEADER = "Mirror-Dead-Letter-Consumer"
 MAX_REASON_CHARS = 1000

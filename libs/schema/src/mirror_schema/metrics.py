@@ -6,7 +6,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mirror_schema.common import AwareDatetime, Bytes, Count, NonNegativeFloat, Percent
+from mirror_schema.common import (
+    AwareDatetime,
+    Bytes,
+    Celsius,
+    Coordinate,
+    Count,
+    CpuPercent,
+    LoadAverage,
+    Megabits,
+    Megahertz,
+    Percent,
+    Seconds,
+    Watts,
+)
 from mirror_schema.hosts import HostId
 
 __all__ = [
@@ -68,7 +81,7 @@ class Interface(msgspec.Struct, frozen=True, kw_only=True):
     dropin: Count = 0
     dropout: Count = 0
     # None: the link speed is unknown (loopback, virtual interfaces).
-    speed_mbps: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    speed_mbps: Megabits | None = None
     is_up: bool = True
     addresses: list[InterfaceAddress] = []
 
@@ -80,16 +93,16 @@ class TopProcess(msgspec.Struct, frozen=True, kw_only=True):
     pid: Count
     username: str | None = None
     # Not capped at 100: a process using several cores reports more (psutil semantics).
-    cpu_percent: NonNegativeFloat = 0.0
+    cpu_percent: CpuPercent = 0.0
     memory_percent: Percent = 0.0
 
 
 class Position(msgspec.Struct, frozen=True, kw_only=True):
     """Where the host is drawn in the twin's 3-D space."""
 
-    x: float = 0.0
-    y: float = 0.0
-    z: float = 0.0
+    x: Coordinate = 0.0
+    y: Coordinate = 0.0
+    z: Coordinate = 0.0
 
 
 class Gpu(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,8 +113,8 @@ class Gpu(msgspec.Struct, frozen=True, kw_only=True):
     utilization_percent: Percent | None = None
     memory_used_bytes: Bytes | None = None
     memory_total_bytes: Bytes | None = None
-    temperature_celsius: float | None = None
-    power_watts: NonNegativeFloat | None = None
+    temperature_celsius: Celsius | None = None
+    power_watts: Watts | None = None
 
 
 class MetricSample(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,13 +137,13 @@ class MetricSample(msgspec.Struct, frozen=True, kw_only=True):
     memory_total_bytes: Bytes | None = None
     memory_available_bytes: Bytes | None = None
     swap_used_percent: Percent | None = None
-    load_average: NonNegativeFloat | None = None  # 1-minute load average
-    uptime_seconds: NonNegativeFloat | None = None
+    load_average: LoadAverage | None = None  # 1-minute load average
+    uptime_seconds: Seconds | None = None
     net_bytes_tx: Bytes | None = None
     net_bytes_rx: Bytes | None = None
     disks: list[Disk] = []
     interfaces: list[Interface] = []
-    temperatures: dict[str, float] = {}  # sensor name -> degrees Celsius
+    temperatures: dict[str, Celsius] = {}  # sensor name -> degrees Celsius
     top_processes: list[TopProcess] = []
     agent_version: str | None = None
     platform: str | None = None
@@ -147,10 +160,10 @@ class MetricSample(msgspec.Struct, frozen=True, kw_only=True):
     # Printable ASCII without spaces: it goes into the Nats-Msg-Id header.
     boot_id: Annotated[str, msgspec.Meta(pattern=r"^[!-~]{1,128}(?!\n)$")] | None = None
     seq: Count | None = None  # increases by one per sample within one boot_id
-    interval_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
-    load_average_5: NonNegativeFloat | None = None
-    load_average_15: NonNegativeFloat | None = None
-    cpu_freq_mhz: NonNegativeFloat | None = None
+    interval_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] | None = None
+    load_average_5: LoadAverage | None = None
+    load_average_15: LoadAverage | None = None
+    cpu_freq_mhz: Megahertz | None = None
     swap_total_bytes: Bytes | None = None
     disk_io: DiskIo | None = None
     gpus: list[Gpu] = []

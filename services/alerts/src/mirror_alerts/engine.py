@@ -37,14 +37,13 @@ from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.resume import DURABLE, bind_consumer, resume_state
 from mirror_alerts.rules import RuleError
 from mirror_alerts.silences import Silence, is_silenced
-from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.deadletter import REJECTED, dead_letter
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.heap import settle_heap
 from mirror_runtime.periodic import every
 from mirror_runtime.pull import BatchPuller
-from mirror_schema import codec
+from mirror_schema.admission import SampleRefusedError, admit_sample
 from mirror_schema.alerts import AlertEvent
-from mirror_schema.errors import SchemaError
 
 __all__ = ["AlertsEngine"]
 
@@ -260,15 +259,16 @@ class AlertsEngine:
             evaluated: list[Msg] = []
             for msg in msgs:
                 try:
-                    sample = codec.decode_sample(msg.data)
-                except (msgspec.DecodeError, SchemaError) as exc:
-                    await self._refuse(msg, f"not a valid MetricSample: {exc}")
+                    # The subject's host, which the server vouched for, never the payload's.
+                    sample = admit_sample(msg.subject, msg.data, received_at=msg.metadata.timestamp)
+                except SampleRefusedError as exc:
+                    await self._refuse(msg, exc.detail, exc.reason)
                     continue
                 try:
                     changes += self.evaluator.observe(sample, now)
                 except Exception as exc:
                     log.exception("evaluator.crashed", subject=msg.subject)
-                    await self._refuse(msg, f"evaluating it failed: {exc!r}")
+                    await self._refuse(msg, f"evaluating it failed: {exc!r}", "crashed")
                     continue
                 evaluated.append(msg)
             unit = CommitUnit(changes=changes, held=msgs, evaluated=evaluated)
@@ -276,9 +276,10 @@ class AlertsEngine:
             OPEN.set(self.evaluator.open_count)
             self.position = max(self.position, msgs[-1].metadata.sequence.stream)
 
-    async def _refuse(self, msg: Msg, reason: str) -> None:
+    async def _refuse(self, msg: Msg, reason: str, label: str) -> None:
         REFUSED.inc()
         if await dead_letter(self.js, msg, reason, consumer=DURABLE):
+            REJECTED.labels(consumer=DURABLE, reason=label).inc()
             await msg.term()
         else:
             await msg.nak()

@@ -20,7 +20,9 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from mirror_commands.directory import HostDirectory
+from mirror_runtime.deadletter import REJECTED
 from mirror_schema import streams, subjects
+from mirror_schema.admission import SampleRefusedError, check_origin
 from mirror_schema.common import AwareDatetime
 from mirror_schema.errors import SchemaError
 
@@ -39,7 +41,8 @@ class SampleHead(msgspec.Struct, frozen=True, kw_only=True):
     """The fields of a MetricSample the directory needs (the rest is skipped unread)."""
 
     hostname: str
-    timestamp: AwareDatetime  # validated, not used: the host's own clock may be off
+    timestamp: AwareDatetime
+    host_id: str | None = None
     tags: dict[str, str] = {}
     rack: str | None = None
 
@@ -71,9 +74,12 @@ class MetricsFollower:
             # The subject's host id is the one NATS permissions vouch for.
             host_id = subjects.host_id_from_subject(msg.subject)
             head = _decode_head(msg.data)
+            check_origin(msg.subject, host_id, head.host_id, head.timestamp, msg.metadata.timestamp)
+        except SampleRefusedError as exc:
+            self._refuse(msg, exc.reason, exc.detail)
+            return
         except (msgspec.ValidationError, msgspec.DecodeError, SchemaError) as exc:
-            SAMPLES_REFUSED.inc()
-            log.warning("sample.refused", subject=msg.subject, reason=str(exc))
+            self._refuse(msg, "invalid_sample", str(exc))
             return
         # When the server stored it, not the sample's timestamp: a host whose clock is off
         # would otherwise look offline for ever and never get its commands.
@@ -89,6 +95,12 @@ class MetricsFollower:
         self._seen += 1
         if self._seen % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # let HTTP and requests run during a long replay
+
+    def _refuse(self, msg: Msg, reason: str, detail: str) -> None:
+        # Counted, not dead-lettered: the history's consumer dead-letters the same message.
+        SAMPLES_REFUSED.inc()
+        REJECTED.labels(consumer="commands-directory", reason=reason).inc()
+        log.warning("sample.refused", subject=msg.subject, reason=reason, detail=detail)
 
     async def start(self, catch_up_seconds: float) -> None:
         """Subscribe; wait (at most `catch_up_seconds`) for the latest sample of every host."""

@@ -20,11 +20,10 @@ from nats.js.client import JetStreamContext
 from mirror_ingest import partitions, rollups, store
 from mirror_ingest.metrics import CONSUMER_LAG, ROWS_WRITTEN, SAMPLES_CONSUMED
 from mirror_ingest.rows import SampleRow, sample_day, sample_row
-from mirror_runtime.deadletter import dead_letter
+from mirror_runtime.deadletter import REJECTED, dead_letter
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import streams, subjects
-from mirror_schema.errors import SchemaError
-from mirror_schema.metrics import decode_sample
+from mirror_schema.admission import SampleRefusedError, admit_sample
 
 log = structlog.get_logger()
 
@@ -72,6 +71,7 @@ class Pending(msgspec.Struct, kw_only=True):
     msg: Msg
     row: SampleRow | None = None
     reason: str = ""
+    label: str = "unprocessable"  # the reason's label in mirror_rejected_total
 
 
 class HistoryWriter:
@@ -182,16 +182,20 @@ class HistoryWriter:
 
     def _prepare(self, msg: Msg, now: datetime) -> Pending:
         try:
-            sample = decode_sample(msg.data)
-            host_id = sample.host_id or subjects.host_id_from_subject(
-                msg.subject, prefix=self.subject_prefix
+            # The subject's host, which the server vouched for, never the payload's claim.
+            sample = admit_sample(
+                msg.subject,
+                msg.data,
+                received_at=msg.metadata.timestamp,
+                subject_prefix=self.subject_prefix,
             )
-        except (msgspec.DecodeError, SchemaError) as exc:
-            return Pending(msg=msg, reason=f"not a valid MetricSample: {exc}")
+        except SampleRefusedError as exc:
+            return Pending(msg=msg, reason=exc.detail, label=exc.reason)
         refusal = partitions.admission_error(sample.timestamp, now, self.retention_days)
         if refusal is not None:
-            return Pending(msg=msg, reason=refusal)
-        return Pending(msg=msg, row=sample_row(sample, host_id))
+            return Pending(msg=msg, reason=refusal, label="outside_retention")
+        assert sample.host_id is not None  # admit_sample sets it
+        return Pending(msg=msg, row=sample_row(sample, sample.host_id))
 
     async def _ensure_partitions(self, items: Sequence[Pending], now: datetime) -> None:
         # Admitted samples lie within retention and the horizon: a missing day (a late sample
@@ -252,6 +256,7 @@ class HistoryWriter:
                 consumer=self.durable,
                 subject_prefix=self.subject_prefix,
             ):
+                REJECTED.labels(consumer=self.durable, reason=p.label).inc()
                 await msg.term()
             else:
                 await msg.nak(delay=self._delay())

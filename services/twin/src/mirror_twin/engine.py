@@ -7,7 +7,6 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import msgspec
 import nats.aio.client
 import nats.aio.subscription
 import nats.errors
@@ -17,8 +16,10 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from mirror_runtime.deadletter import REJECTED
 from mirror_runtime.heap import settle_heap
 from mirror_schema import codec, streams, subjects
+from mirror_schema.admission import SampleRefusedError, admit_sample
 from mirror_twin.broadcast import Broadcaster
 from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, Position, resume_from
 from mirror_twin.config import TwinConfig
@@ -78,11 +79,14 @@ class TwinEngine:
         if metadata.num_pending == 0 or self.stream_seq is not None:
             self.stream_seq = self._highest_seq
         try:
-            sample = codec.decode_sample(msg.data)
+            # The subject's host, which the server vouched for, never the payload's claim.
+            sample = admit_sample(msg.subject, msg.data, received_at=metadata.timestamp)
             self.state.apply(sample, datetime.now(UTC))
-        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-            SAMPLES_REFUSED.inc()
-            log.warning("sample.refused", subject=msg.subject, reason=str(exc))
+        except SampleRefusedError as exc:
+            self._refuse(msg, exc.reason, exc.detail)
+            return
+        except ValueError as exc:
+            self._refuse(msg, "invalid_sample", str(exc))
             return
         SAMPLES_APPLIED.inc()
         self._applied += 1
@@ -90,6 +94,12 @@ class TwinEngine:
             # nats-py runs a backlog's callbacks back to back without giving the event loop a
             # turn: after a restart, HTTP and the sockets would wait for the whole replay.
             await asyncio.sleep(0)
+
+    def _refuse(self, msg: Msg, reason: str, detail: str) -> None:
+        # Counted, not dead-lettered: the history's consumer dead-letters the same message.
+        SAMPLES_REFUSED.inc()
+        REJECTED.labels(consumer="twin", reason=reason).inc()
+        log.warning("sample.refused", subject=msg.subject, reason=reason, detail=detail)
 
     async def start(self) -> None:
         """Restore the checkpoint, then follow the stream from where it left off."""

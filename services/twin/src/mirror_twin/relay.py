@@ -15,6 +15,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 
+from mirror_runtime.deadletter import REJECTED
 from mirror_schema import codec, subjects
 from mirror_schema.twin import (
     AlertMessage,
@@ -29,7 +30,9 @@ RELAYED = prometheus_client.Counter(
     "mirror_twin_relayed_total", "Bus messages passed on to WebSocket clients", ["type"]
 )
 REFUSED = prometheus_client.Counter(
-    "mirror_twin_relay_refused_total", "Bus messages not passed on: they did not decode", ["type"]
+    "mirror_twin_relay_refused_total",
+    "Bus messages not passed on: undecodable, or about another host than their subject's",
+    ["type"],
 )
 
 # Live output is not stored anywhere: past this many chunks waiting in this process, NATS drops
@@ -37,23 +40,54 @@ REFUSED = prometheus_client.Counter(
 OUTPUT_PENDING_LIMIT = 10_000
 
 Publish = Callable[[bytes], None]
-Wrap = Callable[[bytes], msgspec.Struct]
+Wrap = Callable[[str, bytes], msgspec.Struct]
 
 
-def _alert(data: bytes) -> msgspec.Struct:
-    return AlertMessage(event=codec.decode_alert_event(data))
+class ForeignMessageError(ValueError):
+    """A payload naming another host (or command) than the subject the server vouched for."""
 
 
-def _status(data: bytes) -> msgspec.Struct:
-    return CommandStatusMessage(status=codec.decode_command_status(data))
+def _own(subject: str, host_id: str, command_id: str | None = None) -> None:
+    """Raise ForeignMessageError unless the payload's host (and command) are the subject's."""
+    subject_host = subjects.host_id_from_subject(subject)
+    if host_id != subject_host:
+        raise ForeignMessageError(
+            f"host_id: the payload names host {host_id!r} but was published on {subject!r}"
+        )
+    if command_id is not None and not subject.endswith(f".{command_id}"):
+        raise ForeignMessageError(
+            f"command_id: the payload names command {command_id!r} but was published on {subject!r}"
+        )
 
 
-def _result(data: bytes) -> msgspec.Struct:
-    return CommandResultMessage(result=codec.decode_command_result(data))
+def _alert(subject: str, data: bytes) -> msgspec.Struct:
+    event = codec.decode_alert_event(data)
+    _own(subject, event.host_id)
+    return AlertMessage(event=event)
 
 
-def _output(data: bytes) -> msgspec.Struct:
-    return CommandOutputMessage(chunk=codec.decode_output_chunk(data))
+def _status(subject: str, data: bytes) -> msgspec.Struct:
+    status = codec.decode_command_status(data)
+    _own(subject, status.host_id)
+    return CommandStatusMessage(status=status)
+
+
+def _result(subject: str, data: bytes) -> msgspec.Struct:
+    result = codec.decode_command_result(data)
+    _own(subject, result.host_id)
+    return CommandResultMessage(result=result)
+
+
+def _output(subject: str, data: bytes) -> msgspec.Struct:
+    chunk = codec.decode_output_chunk(data)
+    _own(subject, chunk.host_id, chunk.command_id)
+    return CommandOutputMessage(chunk=chunk)
+
+
+def _refuse(kind: str, reason: str, subject: str, exc: Exception) -> None:
+    REFUSED.labels(kind).inc()
+    REJECTED.labels(consumer=f"twin-relay-{kind}", reason=reason).inc()
+    log.warning("relay.refused", subject=subject, reason=reason, detail=str(exc))
 
 
 class BusRelay:
@@ -91,10 +125,12 @@ class BusRelay:
     def _relay(self, kind: str, wrap: Wrap) -> Callable[[Msg], Awaitable[None]]:
         async def relay(msg: Msg) -> None:
             try:
-                message = wrap(msg.data)
+                message = wrap(msg.subject, msg.data)
+            except ForeignMessageError as exc:
+                _refuse(kind, "host_mismatch", msg.subject, exc)
+                return
             except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-                REFUSED.labels(kind).inc()
-                log.warning("relay.refused", subject=msg.subject, reason=str(exc))
+                _refuse(kind, "invalid_message", msg.subject, exc)
                 return
             RELAYED.labels(kind).inc()
             self.publish(codec.encode(message))
