@@ -9,6 +9,7 @@ import httpx
 import msgspec
 from alerts_helpers import T0, TIMEOUT, AlertsStack, cpu_rule
 
+from callers import as_admin
 from mirror_schema.alerts import AlertEvent
 from waiting import wait_until
 
@@ -66,5 +67,5 @@ def detail(answer: httpx.Response) -> str:
 async def request(alerts: AlertsStack, subject: str, body: object | bytes) -> bytes:
     """One NATS request to the service; the raw reply."""
     data = body if isinstance(body, bytes) else msgspec.json.encode(body)
-    reply = await alerts.nc.request(subject, data, timeout=5)
+    reply = await alerts.nc.request(as_admin(subject), data, timeout=5)
     return reply.data

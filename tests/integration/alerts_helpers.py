@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from twin_helpers import own_nats_server
 
+from callers import ADMIN_INBOX
 from mirror_schema import codec, subjects
 from mirror_schema.alerts import AlertEvent
 from mirror_stage.ports import free_port
@@ -260,7 +261,7 @@ class running_alerts:  # noqa: N801 - used as `async with running_alerts(...)`
         spec = alerts_spec(self.tmp_path, nats_url, self.db_url, free_port(), self.env)
         service = Supervised(spec)
         await service.start()
-        nc = await nats.connect(nats_url)
+        nc = await nats.connect(nats_url, inbox_prefix=ADMIN_INBOX)
         js = nc.jetstream()
         self._http = httpx.AsyncClient(base_url=spec.address, timeout=10)
         self._stack = AlertsStack(

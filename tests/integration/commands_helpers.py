@@ -18,6 +18,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from twin_helpers import own_nats_server
 
+from callers import ADMIN_INBOX
 from mirror_schema import codec, subjects
 from mirror_schema.commands import (
     Command,
@@ -202,7 +203,7 @@ async def stack(tmp_path: Path, database: str) -> AsyncIterator[Stack]:
         service = Supervised(spec)
         await service.start()
         stack: Stack | None = None
-        nc = await nats.connect(nats_url)
+        nc = await nats.connect(nats_url, inbox_prefix=ADMIN_INBOX)
         try:
             async with httpx.AsyncClient(base_url=address, timeout=10) as http:
                 stack = Stack(

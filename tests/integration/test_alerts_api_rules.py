@@ -146,4 +146,4 @@ async def test_rules_over_nats(alerts: AlertsStack) -> None:
     )
     assert good.error is None
     assert good.rule is not None
-    assert (good.rule.rule["id"], good.rule.created_by) == (RULE_ID, "ana")
+    assert (good.rule.rule["id"], good.rule.created_by) == (RULE_ID, "nats:admin")

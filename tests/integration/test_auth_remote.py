@@ -21,6 +21,7 @@ from mirror_runtime.auth.remote import (
     UnavailableError,
 )
 from mirror_runtime.auth.settings import AuthSettings
+from mirror_schema.identities import inbox_prefix
 from servers import NatsServer
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,7 @@ async def accounts(database: str) -> AsyncIterator[Accounts]:
 
 @pytest_asyncio.fixture
 async def bus(nats_server: NatsServer) -> AsyncIterator[nats.aio.client.Client]:
-    nc = await nats.connect(nats_server.url)
+    nc = await nats.connect(nats_server.url, inbox_prefix=inbox_prefix("twin"))
     try:
         yield nc
     finally:
@@ -60,7 +61,7 @@ async def test_a_confirmed_session_outlives_an_outage_for_a_while(
     endpoints = AuthEndpoints(bus, accounts)
     await endpoints.start()
     clock = Clock()
-    remote = RemoteAccounts(bus, clock)
+    remote = RemoteAccounts(bus, "twin", clock)
     session = await remote.login("otto", password, "127.0.0.1")
     assert (await remote.authenticate(session=session.secret)).principal.name == "otto"
     other = await accounts.login("otto", password, "127.0.0.1")  # never seen by `remote`

@@ -4,6 +4,7 @@ import msgspec
 from commands_helpers import Stack
 from nats.aio.msg import Msg
 
+from callers import as_admin
 from mirror_schema import codec, streams, subjects
 from mirror_schema.commands import (
     CommandCancel,
@@ -33,7 +34,7 @@ async def test_cancel_of_pending_is_final_and_a_final_command_cannot_be_cancelle
     assert again.json()["detail"].startswith("id: command")
     reply = (
         await stack.nc.request(
-            subjects.COMMANDS_API_CANCEL, msgspec.json.encode({"id": command_id})
+            as_admin(subjects.COMMANDS_API_CANCEL), msgspec.json.encode({"id": command_id})
         )
     ).data
     assert msgspec.json.decode(reply)["code"] == "conflict"

@@ -11,6 +11,7 @@ import msgspec
 from commands_helpers import TIMEOUT, Stack
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from callers import as_admin
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
     decode_command_page_reply,
@@ -50,7 +51,7 @@ async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: St
     # Signed with the key the service gives agents; the NATS door gives the same key.
     public_key = await stack.signing_key()
     verify_command(command, public_key)
-    reply = await stack.nc.request(subjects.COMMANDS_API_SIGNING_KEY, b"", timeout=5)
+    reply = await stack.nc.request(as_admin(subjects.COMMANDS_API_SIGNING_KEY), b"", timeout=5)
     assert decode_signing_key_reply(reply.data).public_key == public_key
 
     await agent.status(command.id, "accepted")
@@ -92,22 +93,32 @@ async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -
     """A plain nats-py request on commands.request; the agent fails it; get over NATS too."""
     await stack.sample("db-01")
     agent = await stack.agent("db-01")
-    request = {"hostname": "db-01", "command": "false", "timeout_seconds": 5}
+    # The body's claim is ignored: the subject names who asked, and the server vouched for it.
+    request = {
+        "hostname": "db-01",
+        "command": "false",
+        "timeout_seconds": 5,
+        "requested_by": "someone-else",
+    }
 
     async def created() -> bool:
         reply = codec.decode_command_reply(
-            (await stack.nc.request(subjects.COMMANDS_REQUEST, msgspec.json.encode(request))).data
+            (
+                await stack.nc.request(
+                    as_admin(subjects.COMMANDS_REQUEST), msgspec.json.encode(request)
+                )
+            ).data
         )
         return reply.error is None and len(reply.commands) == 1
 
     await stack.known("db-01")
     await wait_until(created, timeout=TIMEOUT, what="a command created over NATS")
     (command,) = await agent.wait_for(1)
-    assert (command.requested_by, command.timeout_seconds) == ("nats", 5)
+    assert (command.requested_by, command.timeout_seconds) == ("nats:admin", 5)
     await agent.result(command.id, CommandState.FAILED, exit_code=2, stderr="boom")
     await stack.wait_status(command.id, "failed")
     answer = await stack.nc.request(
-        subjects.COMMANDS_API_GET, msgspec.json.encode({"id": command.id})
+        as_admin(subjects.COMMANDS_API_GET), msgspec.json.encode({"id": command.id})
     )
     reply = decode_command_record_reply(answer.data)
     assert reply.error is None
@@ -120,7 +131,7 @@ async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -
     retried = decode_command_record_reply(
         (
             await stack.nc.request(
-                subjects.COMMANDS_API_RETRY,
+                as_admin(subjects.COMMANDS_API_RETRY),
                 msgspec.json.encode({"id": command.id, "requested_by": "ci"}),
             )
         ).data
@@ -216,7 +227,8 @@ async def test_paging_and_search(stack: Stack) -> None:
     listed = decode_command_page_reply(
         (
             await stack.nc.request(
-                subjects.COMMANDS_API_LIST, msgspec.json.encode({"page_size": 1, "search": "cmd"})
+                as_admin(subjects.COMMANDS_API_LIST),
+                msgspec.json.encode({"page_size": 1, "search": "cmd"}),
             )
         ).data
     )
@@ -265,18 +277,19 @@ async def test_malformed_requests_get_errors_naming_the_field(stack: Stack) -> N
         return reply
 
     reply = await ask(
-        subjects.COMMANDS_REQUEST, b'{"hostname": "web-01", "command": "x", "priority": -1}'
+        as_admin(subjects.COMMANDS_REQUEST),
+        b'{"hostname": "web-01", "command": "x", "priority": -1}',
     )
     assert reply["error"].startswith("priority: ")
     assert reply["commands"] == []
-    reply = await ask(subjects.COMMANDS_REQUEST, b"garbage")
+    reply = await ask(as_admin(subjects.COMMANDS_REQUEST), b"garbage")
     assert reply["error"].startswith("body: not JSON")
-    reply = await ask(subjects.COMMANDS_API_GET, b"{}")
+    reply = await ask(as_admin(subjects.COMMANDS_API_GET), b"{}")
     assert reply["error"].startswith("id: Object missing required field")
     assert reply["code"] == "invalid"
-    reply = await ask(subjects.COMMANDS_API_LIST, b'{"page_size": 0}')
+    reply = await ask(as_admin(subjects.COMMANDS_API_LIST), b'{"page_size": 0}')
     assert reply["error"].startswith("page_size: ")
-    reply = await ask(subjects.COMMANDS_API_RETRY, b'{"id": "nope"}')
+    reply = await ask(as_admin(subjects.COMMANDS_API_RETRY), b'{"id": "nope"}')
     assert reply["code"] == "not_found"
 
 

@@ -11,6 +11,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats_auth_helpers import BOT, HOST_A, HOST_B, Client, Secured
 
 from mirror_schema import codec, streams, subjects
+from mirror_schema.identities import automation_identity, endpoint_subscription, request_subject
 from mirror_stage.nats_identities import agent_inbox_prefix, automation_inbox_prefix
 
 
@@ -119,11 +120,17 @@ async def test_automation_sends_requests_and_nothing_else(secured: Secured) -> N
     async def answer(msg: nats.aio.msg.Msg) -> None:
         await msg.respond(b"created")
 
-    await admin.nc.subscribe(subjects.COMMANDS_REQUEST, cb=answer)
+    await admin.nc.subscribe(endpoint_subscription(subjects.COMMANDS_REQUEST), cb=answer)
     await admin.nc.flush()
     bot = await secured.connect(secured.automation, inbox=automation_inbox_prefix(BOT))
-    reply = await bot.nc.request(subjects.COMMANDS_REQUEST, b"{}", timeout=5)
+    own = request_subject(subjects.COMMANDS_REQUEST, automation_identity(BOT))
+    reply = await bot.nc.request(own, b"{}", timeout=5)
     assert reply.data == b"created"
+    # Not in another identity's name: the subject is who asked, and only it may send it.
+    for other in ("twin", "admin", automation_identity("someone-else")):
+        await bot.nc.publish(request_subject(subjects.COMMANDS_REQUEST, other), b"{}")
+        await bot.nc.flush()
+        await bot.refused(f'publish to "commands.request.{other}"')
     await bot.nc.publish(subjects.metrics_raw(HOST_A), b"{}")
     await bot.nc.publish(subjects.commands_dispatch(HOST_A), b"{}")
     await bot.nc.subscribe(subjects.COMMANDS_DISPATCH_ALL)

@@ -4,9 +4,11 @@ alert events, and no service may delete or purge a stream or read an agent's rep
 
 import nats.errors
 import pytest
+from nats.js.api import ConsumerConfig
 from nats_auth_helpers import HOST_A, SERVICES, Client, Secured
 
 from mirror_schema import streams, subjects
+from mirror_schema.identities import inbox_prefix, request_subject
 
 # What each service may not publish: another service's work.
 FORBIDDEN = {
@@ -15,9 +17,12 @@ FORBIDDEN = {
         subjects.commands_dispatch(HOST_A),
         subjects.metrics_raw(HOST_A),
         subjects.alerts_events(HOST_A),
-        subjects.ALERTS_API_RULES_CREATE,
-        subjects.ALERTS_API_SILENCES_CREATE,
-        subjects.COMMANDS_API_SIGNING_KEY,
+        request_subject(subjects.ALERTS_API_RULES_CREATE, "twin"),
+        request_subject(subjects.ALERTS_API_SILENCES_CREATE, "twin"),
+        request_subject(subjects.COMMANDS_API_SIGNING_KEY, "twin"),
+        # Nor in another identity's name.
+        request_subject(subjects.COMMANDS_REQUEST, "admin"),
+        request_subject(subjects.COMMANDS_REQUEST, "automation-ci"),
     ),
     "ingest": (subjects.commands_dispatch(HOST_A), subjects.alerts_events(HOST_A)),
     "alerts": (subjects.commands_dispatch(HOST_A), subjects.metrics_raw(HOST_A)),
@@ -32,7 +37,7 @@ OWN_WORK = {
 
 
 async def _service(secured: Secured, name: str) -> Client:
-    return await secured.connect(secured.services[name], inbox=subjects.service_inbox_prefix(name))
+    return await secured.connect(secured.services[name], inbox=inbox_prefix(name))
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -75,3 +80,47 @@ async def test_no_service_reads_an_agents_replies(secured: Secured, name: str) -
     await service.nc.subscribe(inbox)
     await service.nc.flush()
     await service.refused(inbox)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_no_service_may_change_a_stream_or_delete_a_consumer(
+    secured: Secured, name: str
+) -> None:
+    """A stream's limits rewritten (max_msgs 1 would wipe it) or another's consumer deleted
+    (an agent would stop taking commands): refused, whatever the service."""
+    admin = await secured.connect(secured.admin)
+    await admin.nc.jetstream().add_consumer(
+        streams.COMMANDS.name,
+        ConsumerConfig(
+            name=f"agent-{HOST_A}",
+            durable_name=f"agent-{HOST_A}",
+            filter_subject=subjects.commands_dispatch(HOST_A),
+        ),
+    )
+    service = await _service(secured, name)
+    js = service.nc.jetstream(timeout=0.5)
+    config = (await js.stream_info(streams.METRICS.name)).config
+    config.max_msgs = 1
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.update_stream(config)
+    await service.refused(f"$JS.API.STREAM.UPDATE.{streams.METRICS.name}")
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.delete_consumer(streams.COMMANDS.name, f"agent-{HOST_A}")
+    await service.refused(f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{HOST_A}")
+    ajs = admin.nc.jetstream()
+    assert (await ajs.stream_info(streams.METRICS.name)).config.max_msgs == -1
+    assert [c.name for c in await ajs.consumers_info(streams.COMMANDS.name)] == [f"agent-{HOST_A}"]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_a_service_cannot_answer_to_a_reply_subject_outside_an_inbox(
+    secured: Secured, name: str
+) -> None:
+    """With no allow_responses, a request whose reply names a stream's delete API cannot make
+    a service publish there (nats-server lets a response through even a deny list)."""
+    service = await _service(secured, name)
+    await service.nc.publish(f"$JS.API.STREAM.DELETE.{streams.ALERTS.name}", b"")
+    await service.nc.flush()
+    await service.refused(f"$JS.API.STREAM.DELETE.{streams.ALERTS.name}")
+    admin = await secured.connect(secured.admin)
+    assert (await admin.nc.jetstream().stream_info(streams.ALERTS.name)).config.name

@@ -18,7 +18,7 @@ import nkeys
 
 from mirror_agent.commands.loop import consumer_name
 from mirror_agent.nats_auth import SIMULATOR_INBOX
-from mirror_schema import streams, subjects
+from mirror_schema import identities, streams, subjects
 
 __all__ = [
     "Identity",
@@ -38,12 +38,15 @@ _JS_API: Final = "$JS.API"
 
 
 class Permissions(msgspec.Struct, frozen=True, kw_only=True):
-    """Subjects a user may publish and subscribe to (allow lists; all else is denied)."""
+    """Subjects a user may publish and subscribe to (allow lists; all else is denied).
+
+    No identity gets nats-server's `allow_responses`: it lets a responder publish to whatever
+    reply subject a requester chose, even one its own deny list forbids (a stream's delete
+    API, say). Replies go only to inboxes, each identity's own (mirror_schema.identities).
+    """
 
     publish: tuple[str, ...]
     subscribe: tuple[str, ...]
-    # Whether it may answer requests sent to it (a reply subject it was not granted).
-    allow_responses: bool = False
     # Refused even where `publish` allows them.
     deny_publish: tuple[str, ...] = ()
 
@@ -65,7 +68,7 @@ def new_identity(name: str) -> Identity:
 
 def agent_inbox_prefix(host_id: str) -> str:
     """The inbox prefix an agent connects with: its replies come to subjects under it alone."""
-    return f"_INBOX.{host_id}"
+    return identities.inbox_prefix(identities.agent_identity(host_id))
 
 
 def agent_permissions(host_id: str) -> Permissions:
@@ -88,21 +91,51 @@ def agent_permissions(host_id: str) -> Permissions:
             f"$JS.ACK.{commands}.{consumer}.>",
             f"{_JS_API}.STREAM.NAMES",  # which stream holds a subject (`mirror-agent check`)
             f"{_JS_API}.INFO",
+            # Its answers to the commands service's cancel requests, which name this host.
+            f"{subjects.cancel_reply_prefix(host_id)}.>",
         ),
         subscribe=(f"{agent_inbox_prefix(host_id)}.>", subjects.commands_cancel(host_id)),
-        allow_responses=True,  # answers the commands service's cancel requests
     )
 
 
 def automation_inbox_prefix(name: str) -> str:
     """The inbox prefix an automation user connects with (apart from every agent's)."""
-    return f"_AUTOMATION.{name}"
+    return identities.inbox_prefix(identities.automation_identity(name))
+
+
+def _requests(caller: str, endpoints: Sequence[str]) -> tuple[str, ...]:
+    """The request subjects of `endpoints` that name `caller`: only it may send them."""
+    return tuple(identities.request_subject(endpoint, caller) for endpoint in endpoints)
+
+
+# A script's: the commands and alerts services' request endpoints.
+_AUTOMATION_REQUESTS: Final = (
+    subjects.COMMANDS_REQUEST,
+    subjects.COMMANDS_API_GET,
+    subjects.COMMANDS_API_LIST,
+    subjects.COMMANDS_API_CANCEL,
+    subjects.COMMANDS_API_RETRY,
+    subjects.COMMANDS_API_SIGNING_KEY,
+    subjects.ALERTS_API_ACTIVE,
+    subjects.ALERTS_API_LIST,
+    subjects.ALERTS_API_GET,
+    subjects.ALERTS_API_ACK,
+    subjects.ALERTS_API_RULES_LIST,
+    subjects.ALERTS_API_RULES_GET,
+    subjects.ALERTS_API_RULES_CREATE,
+    subjects.ALERTS_API_RULES_UPDATE,
+    subjects.ALERTS_API_RULES_DELETE,
+    subjects.ALERTS_API_SILENCES_LIST,
+    subjects.ALERTS_API_SILENCES_CREATE,
+    subjects.ALERTS_API_SILENCES_EXPIRE,
+)
 
 
 def automation_permissions(name: str) -> Permissions:
-    """A script's: the services' request endpoints (commands, alerts) and its own replies."""
+    """A script's: the services' request endpoints (commands, alerts), in its own name, and its
+    own replies."""
     return Permissions(
-        publish=(subjects.COMMANDS_REQUEST, "commands.api.>", "alerts.api.>"),
+        publish=_requests(identities.automation_identity(name), _AUTOMATION_REQUESTS),
         subscribe=(f"{automation_inbox_prefix(name)}.>",),
     )
 
@@ -115,16 +148,73 @@ def simulator_permissions() -> Permissions:
     )
 
 
-# Every service reads its streams through the JetStream API (and may create them, when no
-# launcher did), acknowledges and answers flow control, but none may delete or purge a stream
-# or a message: that is the admin's alone.
-_SERVICE_JETSTREAM: Final = (f"{_JS_API}.>", "$JS.ACK.>", "$JS.FC.>")
-_SERVICE_DENIED: Final = (
+# Each service's JetStream API grant is the calls it makes, nothing of $JS.API.> beyond: it
+# reads and (when no launcher did) creates the streams, but never changes, purges or deletes
+# one; it creates, reads and acknowledges its own named consumers; the twin its own buckets.
+_STREAM_NAMES: Final = tuple(spec.name for spec in streams.STREAMS)
+_DENIED: Final = (
     f"{_JS_API}.STREAM.DELETE.>",
     f"{_JS_API}.STREAM.PURGE.>",
+    f"{_JS_API}.STREAM.UPDATE.>",
     f"{_JS_API}.STREAM.MSG.DELETE.>",
+    f"{_JS_API}.CONSUMER.DELETE.>",
 )
-_AUTH_REQUESTS: Final = "auth.api.>"
+
+
+def _streams_read() -> tuple[str, ...]:
+    return (
+        f"{_JS_API}.INFO",
+        f"{_JS_API}.STREAM.NAMES",
+        *(f"{_JS_API}.STREAM.INFO.{name}" for name in _STREAM_NAMES),
+        *(f"{_JS_API}.STREAM.CREATE.{name}" for name in _STREAM_NAMES),
+    )
+
+
+def _ordered(stream: str) -> tuple[str, ...]:
+    """An ordered consumer (ephemeral, unnamed, its deliveries to the caller's own inbox)."""
+    return (
+        f"{_JS_API}.CONSUMER.CREATE.{stream}",
+        f"{_JS_API}.CONSUMER.INFO.{stream}.*",  # read-only: nats-py checks what it made
+        "$JS.FC.>",
+    )
+
+
+def _durable(stream: str, name: str) -> tuple[str, ...]:
+    """A named durable consumer: created (however nats-py spells it), read, pulled, acked."""
+    return (
+        f"{_JS_API}.CONSUMER.CREATE.{stream}.{name}",
+        f"{_JS_API}.CONSUMER.CREATE.{stream}.{name}.>",
+        f"{_JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+        f"{_JS_API}.CONSUMER.INFO.{stream}.{name}",
+        f"{_JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+        f"$JS.ACK.{stream}.{name}.>",
+    )
+
+
+def _bucket(bucket: str) -> tuple[str, ...]:
+    """A key-value bucket: made when missing, read, written, watched."""
+    stream = f"KV_{bucket}"
+    return (
+        f"{_JS_API}.STREAM.INFO.{stream}",
+        f"{_JS_API}.STREAM.CREATE.{stream}",
+        f"{_JS_API}.STREAM.MSG.GET.{stream}",
+        f"{_JS_API}.DIRECT.GET.{stream}",
+        f"{_JS_API}.DIRECT.GET.{stream}.>",
+        f"$KV.{bucket}.>",
+        *_ordered(stream),
+    )
+
+
+# Where each service's replies may go: the inboxes of the identities that may ask it.
+_TWIN_INBOX: Final = f"{identities.inbox_prefix('twin')}.>"
+_AUTOMATION_INBOXES: Final = "_AUTOMATION.*.>"
+_ADMIN_INBOX: Final = f"{identities.inbox_prefix(identities.ADMIN)}.>"
+_AUTH_ENDPOINTS: Final = (
+    subjects.AUTH_API_LOGIN,
+    subjects.AUTH_API_AUTHENTICATE,
+    subjects.AUTH_API_LOGOUT,
+    subjects.AUTH_API_PASSWORD,
+)
 # What the twin forwards for the HUD (mirror_twin.gateway): nothing else of the services' APIs.
 _HUD_REQUESTS: Final = (
     subjects.COMMANDS_REQUEST,
@@ -137,31 +227,73 @@ _HUD_REQUESTS: Final = (
     subjects.ALERTS_API_ACK,
     subjects.METRICS_API_HISTORY,
 )
-# What each service publishes beyond the JetStream API, and subscribes to beyond its inbox.
+
+
+def _endpoints(prefix: str) -> str:
+    """Every caller's requests to the endpoints under `prefix` (``commands.api.*.*``...)."""
+    return f"{prefix}.>"
+
+
+# What each service publishes and subscribes to beyond its own inbox.
 _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    # Samples posted over HTTP; answers logins for the twin.
+    # Samples posted over HTTP; answers logins and history for the twin.
     "ingest": (
-        (subjects.METRICS_RAW_ALL, subjects.DEAD_LETTER_ALL),
-        (_AUTH_REQUESTS, "metrics.api.>"),
+        (
+            *_streams_read(),
+            *_durable(streams.METRICS.name, streams.CONSUMER_HISTORY),
+            subjects.METRICS_RAW_ALL,
+            subjects.DEAD_LETTER_ALL,
+            _TWIN_INBOX,
+            _ADMIN_INBOX,
+        ),
+        (_endpoints("auth.api"), _endpoints("metrics.api")),
     ),
-    # Its checkpoint and placements (KV); forwards the HUD's logins and API calls as requests.
+    # Its checkpoint and placements (KV); forwards the HUD's logins and API calls as requests
+    # in its own name; follows METRICS, ALERTS and COMMAND_RESULTS, and live output.
     "twin": (
         (
-            "$KV.twin_checkpoint.>",
-            "$KV.twin_placements.>",
-            _AUTH_REQUESTS,
-            *_HUD_REQUESTS,
+            *_streams_read(),
+            *_ordered(streams.METRICS.name),
+            *_ordered(streams.ALERTS.name),
+            *_ordered(streams.COMMAND_RESULTS.name),
+            *_bucket(streams.BUCKET_TWIN_CHECKPOINT),
+            *_bucket(streams.BUCKET_TWIN_PLACEMENTS),
+            *_requests("twin", (*_AUTH_ENDPOINTS, *_HUD_REQUESTS)),
         ),
         (subjects.COMMANDS_OUTPUT_ALL,),
     ),
     "alerts": (
-        (subjects.ALERTS_EVENTS_ALL, subjects.DEAD_LETTER_ALL),
-        ("alerts.api.>", _AUTH_REQUESTS),
+        (
+            *_streams_read(),
+            *_durable(streams.METRICS.name, streams.CONSUMER_ALERTS),
+            # Its own consumer alone, made anew at the position its snapshot covers.
+            f"{_JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}",
+            subjects.ALERTS_EVENTS_ALL,
+            subjects.DEAD_LETTER_ALL,
+            _TWIN_INBOX,
+            _AUTOMATION_INBOXES,
+            _ADMIN_INBOX,
+        ),
+        (_endpoints("alerts.api"), _endpoints("auth.api")),
     ),
     # The one identity that may dispatch commands (and ask agents to cancel them).
     "commands": (
-        (subjects.COMMANDS_DISPATCH_ALL, "commands.cancel.>", subjects.DEAD_LETTER_ALL),
-        (subjects.COMMANDS_REQUEST, "commands.api.>", _AUTH_REQUESTS),
+        (
+            *_streams_read(),
+            *_durable(streams.COMMAND_RESULTS.name, streams.CONSUMER_COMMANDS),
+            *_ordered(streams.METRICS.name),
+            subjects.COMMANDS_DISPATCH_ALL,
+            "commands.cancel.>",
+            subjects.DEAD_LETTER_ALL,
+            _TWIN_INBOX,
+            _AUTOMATION_INBOXES,
+            _ADMIN_INBOX,
+        ),
+        (
+            _endpoints(subjects.COMMANDS_REQUEST),
+            _endpoints("commands.api"),
+            _endpoints("auth.api"),
+        ),
     ),
 }
 
@@ -169,11 +301,14 @@ _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
 def service_permissions(service: str) -> Permissions:
     """What the EGO service `service` (twin, ingest, alerts, commands) may do on the bus."""
     publish, subscribe = _SERVICE_SUBJECTS[service]
+    denied: tuple[str, ...] = _DENIED
+    if service == "alerts":
+        own = f"{_JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}"
+        denied = tuple(d for d in _DENIED if not own.startswith(d.removesuffix(">")))
     return Permissions(
-        publish=(*_SERVICE_JETSTREAM, *publish),
-        subscribe=(f"{subjects.service_inbox_prefix(service)}.>", *subscribe),
-        allow_responses=service != "twin",  # the others answer requests
-        deny_publish=_SERVICE_DENIED,
+        publish=publish,
+        subscribe=(f"{identities.inbox_prefix(service)}.>", *subscribe),
+        deny_publish=denied,
     )
 
 
@@ -195,7 +330,6 @@ def authorization_block(users: Sequence[tuple[Identity, Permissions]]) -> str:
                     **({"deny": denied} if denied else {}),
                 },
                 "subscribe": {"allow": list(permissions.subscribe)},
-                **({"allow_responses": True} if permissions.allow_responses else {}),
             },
         }
         entries.append(json.dumps(entry))

@@ -46,7 +46,11 @@ def test_automation_users_get_the_request_endpoints_only(tmp_path: Path) -> None
     store.ensure(automation_name("ci"), "automation")
     ((identity, permissions),) = list(store.users())
     assert identity.name == "automation-ci"
-    assert permissions.publish == ("commands.request", "commands.api.>", "alerts.api.>")
+    # Every request subject names the script itself: the server vouches for who asked.
+    assert "commands.request.automation-ci" in permissions.publish
+    assert "alerts.api.rules.create.automation-ci" in permissions.publish
+    assert all(subject.endswith(".automation-ci") for subject in permissions.publish)
+    assert not any("*" in subject or ">" in subject for subject in permissions.publish)
     assert permissions.subscribe == ("_AUTOMATION.ci.>",)
 
 

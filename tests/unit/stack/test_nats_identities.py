@@ -4,12 +4,14 @@ import json
 import re
 
 import nkeys
+import pytest
 
 from mirror_stage.nats_identities import (
     admin_permissions,
     agent_permissions,
     authorization_block,
     new_identity,
+    service_permissions,
     simulator_permissions,
 )
 
@@ -48,8 +50,8 @@ def test_the_authorization_block_lists_each_user_with_its_allow_lists() -> None:
     ]
     assert [e["nkey"] for e in entries] == [admin.public_key, agent.public_key]
     assert entries[0]["permissions"]["publish"]["allow"] == [">"]
-    assert "allow_responses" not in entries[0]["permissions"]
-    assert entries[1]["permissions"]["allow_responses"] is True
+    # No one may answer to a reply subject of the requester's choosing.
+    assert all("allow_responses" not in entry["permissions"] for entry in entries)
     assert entries[1]["permissions"]["subscribe"]["allow"] == [
         "_INBOX.web-01.>",
         "commands.cancel.web-01",
@@ -60,3 +62,34 @@ def test_the_simulator_publishes_samples_and_reads_its_own_replies_only() -> Non
     permissions = simulator_permissions()
     assert permissions.publish == ("metrics.raw.>", "$JS.API.INFO")
     assert permissions.subscribe == ("_SIMULATOR.>",)
+
+
+@pytest.mark.parametrize("service", ["twin", "ingest", "alerts", "commands"])
+def test_no_service_may_change_a_stream_or_take_all_of_the_jetstream_api(service: str) -> None:
+    """Each JetStream call a service may make is named; none may update, purge or delete a
+    stream, delete a message, or answer anywhere but the inboxes of those who may ask it."""
+    permissions = service_permissions(service)
+    for subject in permissions.publish:
+        assert not subject.startswith(("$JS.API.>", ">", "$JS.API.STREAM.>")), subject
+        if subject.startswith("$JS.API."):
+            assert ">" not in subject or subject.startswith(
+                ("$JS.API.CONSUMER.CREATE.", "$JS.API.DIRECT.GET.KV_")
+            ), subject
+        for forbidden in ("STREAM.UPDATE", "STREAM.PURGE", "STREAM.DELETE", "MSG.DELETE"):
+            assert forbidden not in subject, subject
+        assert not subject.startswith("_INBOX"), subject  # agents' inboxes
+    for denied in ("$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.DELETE.>"):
+        assert denied in permissions.deny_publish
+
+
+def test_only_alerts_may_delete_a_consumer_and_only_its_own() -> None:
+    deletes = {
+        service: [s for s in service_permissions(service).publish if ".CONSUMER.DELETE." in s]
+        for service in ("twin", "ingest", "alerts", "commands")
+    }
+    assert deletes == {
+        "twin": [],
+        "ingest": [],
+        "alerts": ["$JS.API.CONSUMER.DELETE.METRICS.alerts"],
+        "commands": [],
+    }

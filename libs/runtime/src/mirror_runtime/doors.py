@@ -17,8 +17,12 @@ import structlog
 from fastapi import Response
 from nats.aio.msg import Msg
 
+from mirror_runtime.deadletter import REJECTED
 from mirror_schema import codec
 from mirror_schema.command_api import ErrorCode
+from mirror_schema.errors import SchemaError
+from mirror_schema.hosts import validate_host_id
+from mirror_schema.identities import Caller
 
 __all__ = [
     "TRANSIENT",
@@ -27,6 +31,7 @@ __all__ = [
     "error_response",
     "guard_http",
     "json_response",
+    "request_caller",
     "serve_nats",
 ]
 
@@ -90,6 +95,12 @@ async def guard_http(
     return response
 
 
+def request_caller(msg: Msg) -> Caller:
+    """Who sent the request `msg`: the last token of its subject, ``<endpoint>.<caller>``,
+    which only that identity may publish. Raises SchemaError when it names no identity."""
+    return Caller(validate_host_id(msg.subject.rsplit(".", 1)[-1]))
+
+
 async def serve_nats(
     msg: Msg,
     operation: str,
@@ -99,10 +110,28 @@ async def serve_nats(
     requests: prometheus_client.Counter,
     transient: tuple[type[BaseException], ...],
 ) -> None:
-    """Answer one request: the result, or an error reply naming the field (never silence)."""
+    """Answer one request: the result, or an error reply naming the field (never silence).
+
+    A request comes on ``<endpoint>.<caller>`` (mirror_schema.identities) and its reply must
+    go to that caller's own inbox: one asking for its answer anywhere else (a stream's API,
+    another identity's inbox, a subject a stream stores) is dropped and counted, never
+    answered.
+    """
     if not msg.reply:
         requests.labels(operation, "nats", "no_reply_subject").inc()
         log.warning("request.without_reply", subject=msg.subject)
+        return
+    try:
+        caller = request_caller(msg)
+    except SchemaError:
+        requests.labels(operation, "nats", "no_caller").inc()
+        REJECTED.labels(consumer=operation, reason="no_caller").inc()
+        log.warning("request.without_caller", subject=msg.subject)
+        return
+    if not caller.reply_allowed(msg.reply):
+        requests.labels(operation, "nats", "foreign_reply").inc()
+        REJECTED.labels(consumer=operation, reason="reply_subject").inc()
+        log.warning("request.foreign_reply", subject=msg.subject, reply=msg.reply)
         return
     outcome: str
     try:

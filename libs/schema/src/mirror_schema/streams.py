@@ -15,9 +15,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALERTS",
+    "BUCKET_TWIN_CHECKPOINT",
+    "BUCKET_TWIN_PLACEMENTS",
     "COMMANDS",
     "COMMAND_RESULTS",
     "CONSUMER_ALERTS",
+    "CONSUMER_COMMANDS",
     "CONSUMER_HISTORY",
     "CONSUMER_TWIN",
     "DEADLETTER",
@@ -43,6 +46,11 @@ DUPLICATE_WINDOW_SECONDS: Final = 120.0
 CONSUMER_TWIN: Final = "twin"
 CONSUMER_ALERTS: Final = "alerts"
 CONSUMER_HISTORY: Final = "history"
+CONSUMER_COMMANDS: Final = "commands"  # on COMMAND_RESULTS
+
+# The twin's key-value buckets (each a stream KV_<name>).
+BUCKET_TWIN_CHECKPOINT: Final = "twin_checkpoint"
+BUCKET_TWIN_PLACEMENTS: Final = "twin_placements"
 
 _STREAM_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _PREFIX_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
@@ -63,6 +71,10 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     max_msgs: int = -1
     duplicate_window_seconds: float = DUPLICATE_WINDOW_SECONDS
     replicas: int = 1
+    # No one removes a message or empties the stream through the API: messages leave by age
+    # and size alone, so what was acknowledged is never taken back.
+    deny_delete: bool = True
+    deny_purge: bool = True
 
 
 METRICS: Final = StreamSpec(
@@ -159,6 +171,8 @@ def _to_config(spec: StreamSpec) -> StreamConfig:
         max_msgs=spec.max_msgs,
         duplicate_window=spec.duplicate_window_seconds,
         num_replicas=spec.replicas,
+        deny_delete=spec.deny_delete,
+        deny_purge=spec.deny_purge,
     )
 
 
@@ -178,6 +192,8 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
         or current.max_bytes != spec.max_bytes
         or current.max_msgs != spec.max_msgs
         or (current.num_replicas or 1) != spec.replicas
+        or bool(current.deny_delete) != spec.deny_delete
+        or bool(current.deny_purge) != spec.deny_purge
     )
 
 
@@ -187,6 +203,7 @@ async def ensure_streams(
     replicas: int | None = None,
     prefix: str = "",
     subject_prefix: str = "",
+    update: bool = True,
 ) -> list[str]:
     """Create each stream, or update it when its config differs; safe to call repeatedly.
 
@@ -197,6 +214,10 @@ async def ensure_streams(
     Returns the names of the streams created or updated (empty when all were up to date).
     ``prefix`` and ``subject_prefix`` are for tests only (see :func:`stream_specs`). A change
     the server refuses to apply in place (storage type, retention) raises the server's error.
+
+    ``update=False`` (what the services pass) creates a missing stream but never changes one:
+    only the launcher's admin may, so a service's identity needs no right to rewrite a
+    stream's limits (which could wipe it); a stream that differs is left as it is.
     """
     from nats.js.errors import NotFoundError
 
@@ -211,7 +232,7 @@ async def ensure_streams(
             continue
         if replicas is None:
             spec = msgspec.structs.replace(spec, replicas=info.config.num_replicas or 1)
-        if _differs(info.config, spec):
+        if _differs(info.config, spec) and update:
             await js.update_stream(_to_config(spec))
             changed.append(spec.name)
     return changed

@@ -29,6 +29,7 @@ __all__ = [
     "AUTH_API_LOGOUT",
     "AUTH_API_PASSWORD",
     "AUTH_QUEUE_GROUP",
+    "CANCEL_REPLIES",
     "COMMANDS_API_CANCEL",
     "COMMANDS_API_GET",
     "COMMANDS_API_LIST",
@@ -46,6 +47,7 @@ __all__ = [
     "METRICS_RAW_ALL",
     "PER_HOST_PREFIXES",
     "alerts_events",
+    "cancel_reply_prefix",
     "commands_cancel",
     "commands_dispatch",
     "commands_output",
@@ -111,6 +113,16 @@ AUTH_API_AUTHENTICATE: Final = "auth.api.authenticate"
 AUTH_API_LOGOUT: Final = "auth.api.logout"
 AUTH_API_PASSWORD: Final = "auth.api.password"  # noqa: S105 - a subject
 AUTH_QUEUE_GROUP: Final = "auth"
+
+
+# The commands service's cancel requests to agents are answered under here, a part of its own
+# inbox with the host named, so that an agent may answer its own host's and nothing else.
+CANCEL_REPLIES: Final = "_SERVICE.commands.cancel"
+
+
+def cancel_reply_prefix(host_id: str) -> str:
+    """``_SERVICE.commands.cancel.<host>``: where the agent of `host_id` answers a cancel."""
+    return f"{CANCEL_REPLIES}.{validate_host_id(host_id)}"
 
 
 def service_inbox_prefix(service: str) -> str:

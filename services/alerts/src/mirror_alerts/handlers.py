@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from mirror_alerts import metrics
 from mirror_alerts.errors import InvalidRequestError, MalformedError
 from mirror_alerts.operations import AlertsApi
-from mirror_runtime.doors import TRANSIENT, serve_nats
+from mirror_runtime.doors import TRANSIENT, request_caller, serve_nats
 from mirror_schema import subjects
 from mirror_schema.alert_api import (
     AckAlertRequest,
@@ -39,13 +39,15 @@ from mirror_schema.alert_api import (
     WriteRuleRequest,
 )
 from mirror_schema.field_errors import field_error
+from mirror_schema.identities import Caller, endpoint_subscription
 
 __all__ = ["RequestHandlers", "decode_body"]
 
 log = structlog.get_logger()
 
 S = TypeVar("S")
-Run = Callable[[bytes], Awaitable[msgspec.Struct]]
+# The request's body, and who sent it (mirror_runtime.doors.request_caller).
+Run = Callable[[bytes, Caller], Awaitable[msgspec.Struct]]
 ErrorReply = Callable[[str, ErrorCode], msgspec.Struct]
 
 
@@ -88,45 +90,50 @@ class RequestHandlers:
     def _endpoints(self) -> dict[str, tuple[str, Run, ErrorReply]]:
         api = self.api
 
-        async def active(data: bytes) -> msgspec.Struct:
+        async def active(data: bytes, _caller: Caller) -> msgspec.Struct:
             return AlertListReply(items=await api.active(decode_body(_ACTIVE, data)))
 
-        async def history(data: bytes) -> msgspec.Struct:
+        async def history(data: bytes, _caller: Caller) -> msgspec.Struct:
             return AlertListReply(items=await api.history(decode_body(_LIST, data)))
 
-        async def get(data: bytes) -> msgspec.Struct:
+        async def get(data: bytes, _caller: Caller) -> msgspec.Struct:
             return AlertRecordReply(alert=await api.get(decode_body(_GET, data).id))
 
-        async def ack(data: bytes) -> msgspec.Struct:
-            return AlertRecordReply(alert=await api.acknowledge(decode_body(_ACK, data)))
+        async def ack(data: bytes, caller: Caller) -> msgspec.Struct:
+            request = decode_body(_ACK, data)
+            request = msgspec.structs.replace(request, by=caller.actor(request.by))
+            return AlertRecordReply(alert=await api.acknowledge(request))
 
-        async def rules(_data: bytes) -> msgspec.Struct:
+        async def rules(_data: bytes, _caller: Caller) -> msgspec.Struct:
             return RuleListReply(items=await api.rules())
 
-        async def rule(data: bytes) -> msgspec.Struct:
+        async def rule(data: bytes, _caller: Caller) -> msgspec.Struct:
             return RuleReply(rule=await api.rule(decode_body(_ID, data).id))
 
-        async def create_rule(data: bytes) -> msgspec.Struct:
-            return RuleReply(rule=await api.create_rule(decode_body(_WRITE_RULE, data)))
+        async def create_rule(data: bytes, caller: Caller) -> msgspec.Struct:
+            request = decode_body(_WRITE_RULE, data)
+            request = msgspec.structs.replace(request, by=caller.actor(request.by))
+            return RuleReply(rule=await api.create_rule(request))
 
-        async def update_rule(data: bytes) -> msgspec.Struct:
+        async def update_rule(data: bytes, caller: Caller) -> msgspec.Struct:
             body = decode_body(_UPDATE_RULE, data)
-            request = WriteRuleRequest(rule=body.rule, by=body.by)
+            request = WriteRuleRequest(rule=body.rule, by=caller.actor(body.by))
             return RuleReply(rule=await api.replace_rule(body.id, request))
 
-        async def delete_rule(data: bytes) -> msgspec.Struct:
+        async def delete_rule(data: bytes, _caller: Caller) -> msgspec.Struct:
             request = decode_body(_ID, data)
             await api.delete_rule(request.id)
             return DeleteReply(id=request.id)
 
-        async def silences(_data: bytes) -> msgspec.Struct:
+        async def silences(_data: bytes, _caller: Caller) -> msgspec.Struct:
             return SilenceListReply(items=await api.silences())
 
-        async def create_silence(data: bytes) -> msgspec.Struct:
+        async def create_silence(data: bytes, caller: Caller) -> msgspec.Struct:
             request = decode_body(_CREATE_SILENCE, data)
+            request = msgspec.structs.replace(request, by=caller.actor(request.by))
             return SilenceReply(silence=await api.create_silence(request))
 
-        async def expire_silence(data: bytes) -> msgspec.Struct:
+        async def expire_silence(data: bytes, _caller: Caller) -> msgspec.Struct:
             request = decode_body(_ID, data)
             await api.expire_silence(request.id)
             return DeleteReply(id=request.id)
@@ -188,7 +195,9 @@ class RequestHandlers:
                 await self._serve(msg, operation, run, error)
 
             self._subscriptions.append(
-                await self.nc.subscribe(subject, queue=subjects.ALERTS_QUEUE_GROUP, cb=callback)
+                await self.nc.subscribe(
+                    endpoint_subscription(subject), queue=subjects.ALERTS_QUEUE_GROUP, cb=callback
+                )
             )
 
     async def stop(self) -> None:
@@ -202,7 +211,7 @@ class RequestHandlers:
 
     async def _serve(self, msg: Msg, operation: str, run: Run, error_reply: ErrorReply) -> None:
         async def call() -> msgspec.Struct:
-            return await run(msg.data)
+            return await run(msg.data, request_caller(msg))
 
         await serve_nats(
             msg, operation, call, error_reply, requests=metrics.REQUESTS, transient=TRANSIENT

@@ -35,7 +35,7 @@ def main(config: AlertsConfig) -> int:
             raise serve.StartupError(
                 "the alerts service keeps rules and alerts in PostgreSQL: set MIRROR_STAGE_DB_URL"
             )
-        await streams.ensure_streams(deps.nc.jetstream())
+        await streams.ensure_streams(deps.nc.jetstream(), update=False)
         applied = await migrate(deps.pool)
         log.info("alerts.migrated", applied=applied)
         publisher = EventPublisher(deps.nc.jetstream())

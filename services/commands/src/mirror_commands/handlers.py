@@ -5,7 +5,7 @@ business rules here; CommandsApi holds them.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 import nats.aio.client
@@ -18,7 +18,7 @@ from mirror_commands import metrics
 from mirror_commands.operations import CommandsApi
 from mirror_commands.query import decode
 from mirror_commands.state import as_command
-from mirror_runtime.doors import TRANSIENT, serve_nats
+from mirror_runtime.doors import TRANSIENT, request_caller, serve_nats
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
@@ -31,6 +31,7 @@ from mirror_schema.command_api import (
     decode_retry_command_request,
 )
 from mirror_schema.commands import CommandReply
+from mirror_schema.identities import endpoint_subscription
 
 log = structlog.get_logger()
 
@@ -58,7 +59,11 @@ class RequestHandlers:
         }
         for subject, callback in endpoints.items():
             self._subscriptions.append(
-                await self.nc.subscribe(subject, queue=subjects.COMMANDS_QUEUE_GROUP, cb=callback)
+                await self.nc.subscribe(
+                    endpoint_subscription(subject),
+                    queue=subjects.COMMANDS_QUEUE_GROUP,
+                    cb=callback,
+                )
             )
 
     async def stop(self) -> None:
@@ -73,6 +78,7 @@ class RequestHandlers:
     async def on_create(self, msg: Msg) -> None:
         async def run() -> msgspec.Struct:
             request = decode(codec.decode_command_request, msg.data)
+            request = msgspec.structs.replace(request, requested_by=_actor(msg, request))
             records = await self.api.create(request, NATS_ACTOR)
             return CommandReply(commands=[as_command(r) for r in records])
 
@@ -101,6 +107,7 @@ class RequestHandlers:
     async def on_cancel(self, msg: Msg) -> None:
         async def run() -> msgspec.Struct:
             request = decode(decode_cancel_command_request, msg.data)
+            request = msgspec.structs.replace(request, requested_by=_actor(msg, request))
             return await self.api.cancel(request, NATS_ACTOR)
 
         await self._serve(
@@ -110,6 +117,7 @@ class RequestHandlers:
     async def on_retry(self, msg: Msg) -> None:
         async def run() -> msgspec.Struct:
             request = decode(decode_retry_command_request, msg.data)
+            request = msgspec.structs.replace(request, requested_by=_actor(msg, request))
             return CommandRecordReply(command=await self.api.retry(request, NATS_ACTOR))
 
         await self._serve(msg, "retry", run, _record_error)
@@ -130,6 +138,17 @@ class RequestHandlers:
         await serve_nats(
             msg, operation, run, error_reply, requests=metrics.REQUESTS, transient=TRANSIENT
         )
+
+
+class _Claim(Protocol):
+    @property
+    def requested_by(self) -> str | None: ...
+
+
+def _actor(msg: Msg, request: _Claim) -> str:
+    """Who the audit trail names: the identity the request's subject vouches for; only the
+    twin, which logged the operator in, may name the operator it acts for."""
+    return request_caller(msg).actor(request.requested_by)
 
 
 def _record_error(error: str, code: ErrorCode) -> msgspec.Struct:

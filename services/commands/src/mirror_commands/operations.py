@@ -19,6 +19,7 @@ from mirror_commands.directory import HostDirectory
 from mirror_commands.errors import UnknownCommandError
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
+from mirror_runtime.requests import ask_for_reply
 from mirror_schema import codec, streams, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
@@ -379,8 +380,12 @@ class CommandsApi:
         request = CommandCancel(command_id=record.id, requested_by=actor)
         subject = subjects.commands_cancel(record.host_id)
         try:
-            answer = await self.nc.request(
-                subject, codec.encode(request), timeout=self.config.cancel_timeout_seconds
+            answer = await ask_for_reply(
+                self.nc,
+                subject,
+                codec.encode(request),
+                reply_prefix=subjects.cancel_reply_prefix(record.host_id),
+                timeout=self.config.cancel_timeout_seconds,
             )
         except nats.errors.NoRespondersError:
             status = record.status.value

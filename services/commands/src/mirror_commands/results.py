@@ -31,7 +31,7 @@ from mirror_schema.errors import SchemaError
 
 log = structlog.get_logger()
 
-DURABLE: Final = "commands"  # the service's name, as every durable consumer (brief section 3)
+DURABLE: Final = streams.CONSUMER_COMMANDS
 MAX_DELIVER: Final = 10
 BATCH: Final = 100
 FETCH_SECONDS: Final = 1.0

@@ -42,7 +42,7 @@ def main(config: CommandsConfig) -> int:
                 "the commands service keeps commands and their history in PostgreSQL: "
                 "set MIRROR_STAGE_DB_URL"
             )
-        await streams.ensure_streams(deps.nc.jetstream())
+        await streams.ensure_streams(deps.nc.jetstream(), update=False)
         applied = await migrate(deps.pool)
         trigram = await has_trigram_index(deps.pool)
         log.info("commands.migrated", applied=applied, search="pg_trgm" if trigram else "ilike")

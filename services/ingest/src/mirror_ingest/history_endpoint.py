@@ -14,6 +14,7 @@ from mirror_ingest.history_api import InvalidHistoryQueryError, read_history
 from mirror_runtime.doors import TRANSIENT, ErrorCode, serve_nats
 from mirror_schema import subjects
 from mirror_schema.field_errors import field_error
+from mirror_schema.identities import endpoint_subscription
 from mirror_schema.metrics_api import decode_history_request
 
 log = structlog.get_logger()
@@ -37,7 +38,9 @@ class HistoryEndpoint:
 
     async def start(self) -> None:
         self._subscription = await self.nc.subscribe(
-            subjects.METRICS_API_HISTORY, queue=subjects.METRICS_QUEUE_GROUP, cb=self.on_history
+            endpoint_subscription(subjects.METRICS_API_HISTORY),
+            queue=subjects.METRICS_QUEUE_GROUP,
+            cb=self.on_history,
         )
 
     async def stop(self) -> None:

@@ -34,7 +34,7 @@ def main(config: IngestConfig) -> int:
             raise serve.StartupError(
                 "the ingest stores the metrics history in PostgreSQL: set MIRROR_STAGE_DB_URL"
             )
-        await streams.ensure_streams(deps.nc.jetstream())
+        await streams.ensure_streams(deps.nc.jetstream(), update=False)
         applied = await migrate(deps.pool)
         log.info("history.migrated", applied=applied)
         writer = HistoryWriter(

@@ -29,6 +29,6 @@ def create_app(deps: Dependencies, engine: TwinEngine) -> FastAPI:
     then the HUD at /."""
     app = service_app(deps)
     app.include_router(twin_router(engine))
-    app.include_router(gateway_router(Gateway(deps.nc)))
+    app.include_router(gateway_router(Gateway(deps.nc, deps.service)))
     app.mount("/", StaticFiles(directory=hud_directory(), html=True), name="hud")
     return app

@@ -14,12 +14,13 @@ import nats.js.errors
 import structlog
 from nats.js.kv import KeyValue
 
+from mirror_schema import streams
 from mirror_schema.metrics import MetricSample
 from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()
 
-BUCKET = "twin_checkpoint"
+BUCKET = streams.BUCKET_TWIN_CHECKPOINT
 # Two samples of a few KiB per host: 10,000 hosts take some 60 MiB.
 BUCKET_MAX_BYTES = 512 * 2**20
 POSITION_KEY = "position"

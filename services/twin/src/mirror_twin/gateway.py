@@ -13,6 +13,8 @@ import prometheus_client
 import structlog
 from nats.aio.client import Client
 
+from mirror_schema.identities import request_subject
+
 log = structlog.get_logger()
 
 FORWARDED = prometheus_client.Counter(
@@ -69,15 +71,20 @@ def unwrap(subject: str, data: bytes) -> dict[str, Any]:
 class Gateway:
     """Sends one request per call and waits, bounded, for the owning service's reply."""
 
-    def __init__(self, nc: Client, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(self, nc: Client, caller: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
         self.nc = nc
+        self.caller = caller  # the twin's identity: its requests go on <subject>.<caller>
         self.timeout = timeout
 
     async def ask(self, subject: str, body: object) -> dict[str, Any]:
         """Send `body` as JSON on `subject`; the reply, unwrapped (GatewayError otherwise)."""
         service = subject.split(".", 1)[0]
         try:
-            msg = await self.nc.request(subject, msgspec.json.encode(body), timeout=self.timeout)
+            msg = await self.nc.request(
+                request_subject(subject, self.caller),
+                msgspec.json.encode(body),
+                timeout=self.timeout,
+            )
         except nats.errors.NoRespondersError:
             FORWARDED.labels(subject, "no_responders").inc()
             raise GatewayError(

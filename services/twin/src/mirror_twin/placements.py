@@ -11,12 +11,13 @@ import nats.js.errors
 import structlog
 from nats.js.kv import KeyValue
 
+from mirror_schema import streams
 from mirror_schema.metrics import Position
 from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()
 
-BUCKET = "twin_placements"
+BUCKET = streams.BUCKET_TWIN_PLACEMENTS
 BUCKET_MAX_BYTES = 16 * 2**20
 
 

@@ -15,7 +15,7 @@ def main(config: TwinConfig) -> int:
     engines: list[TwinEngine] = []
 
     async def start(deps: Dependencies) -> serve.Stopper:
-        await streams.ensure_streams(deps.nc.jetstream())
+        await streams.ensure_streams(deps.nc.jetstream(), update=False)
         engine = TwinEngine(deps.nc, config)
         await engine.start()
         engines.append(engine)

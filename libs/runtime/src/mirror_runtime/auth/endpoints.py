@@ -25,6 +25,7 @@ from mirror_schema.auth_api import (
     PasswordRequest,
     PrincipalReply,
 )
+from mirror_schema.identities import endpoint_subscription
 
 log = structlog.get_logger()
 
@@ -53,7 +54,9 @@ class AuthEndpoints:
         }
         for subject, callback in endpoints.items():
             self._subscriptions.append(
-                await self.nc.subscribe(subject, queue=subjects.AUTH_QUEUE_GROUP, cb=callback)
+                await self.nc.subscribe(
+                    endpoint_subscription(subject), queue=subjects.AUTH_QUEUE_GROUP, cb=callback
+                )
             )
 
     async def stop(self) -> None:

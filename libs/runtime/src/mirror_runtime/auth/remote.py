@@ -30,6 +30,7 @@ from mirror_schema.auth_api import (
     PrincipalReply,
 )
 from mirror_schema.command_api import ErrorCode
+from mirror_schema.identities import request_subject
 
 log = structlog.get_logger()
 
@@ -69,16 +70,22 @@ class RemoteAccounts:
     """auth.api.* requests, with the answers to authenticate cached briefly."""
 
     def __init__(
-        self, nc: nats.aio.client.Client, clock: Callable[[], float] = time.monotonic
+        self,
+        nc: nats.aio.client.Client,
+        caller: str,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.nc = nc
+        self.caller = caller  # this service's identity: its requests go on <subject>.<caller>
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Authenticated]] = OrderedDict()
 
     async def _request(self, subject: str, body: msgspec.Struct, reply_type: type[Reply]) -> Reply:
         try:
             msg = await self.nc.request(
-                subject, codec.encode(body), timeout=REQUEST_TIMEOUT_SECONDS
+                request_subject(subject, self.caller),
+                codec.encode(body),
+                timeout=REQUEST_TIMEOUT_SECONDS,
             )
         except (nats.errors.Error, TimeoutError) as exc:
             raise UnavailableError(

@@ -24,7 +24,7 @@ async def start_auth(deps: Dependencies, settings: AuthSettings) -> tuple[Author
     """With the database: the accounts there, also answered on auth.api.* for the services
     without it. Without: those answers, over the bus."""
     if deps.pool is None:
-        return RemoteAccounts(deps.nc), _nothing
+        return RemoteAccounts(deps.nc, deps.service), _nothing
     await migrate_auth(deps.pool)
     accounts = Accounts(deps.pool, settings)
     endpoints = AuthEndpoints(deps.nc, accounts)
