@@ -241,6 +241,12 @@ async def fanout(nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, 
         f"fan-out: {len(host_ids)} simulated hosts published one sample each, all online in "
         f"the service {time.monotonic() - published:.1f} s later (directory poll {waited:.1f} s)"
     )
+    # A selector matches the operator's labels, never the tags samples claim: label them.
+    for host_id in sorted(host_ids):
+        labelled = await http.put(
+            f"/api/commands/hosts/{host_id}/labels", json={"tags": {"simulated": "true"}}
+        )
+        labelled.raise_for_status()
     executors = await start_executors(url)
     print(
         "  executors: one process, one durable pull consumer on commands.dispatch.>; per "

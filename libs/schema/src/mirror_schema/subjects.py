@@ -31,6 +31,9 @@ __all__ = [
     "AUTH_QUEUE_GROUP",
     "COMMANDS_API_CANCEL",
     "COMMANDS_API_GET",
+    "COMMANDS_API_LABELS_DELETE",
+    "COMMANDS_API_LABELS_LIST",
+    "COMMANDS_API_LABELS_SET",
     "COMMANDS_API_LIST",
     "COMMANDS_API_RETRY",
     "COMMANDS_API_SIGNING_KEY",
@@ -84,6 +87,10 @@ COMMANDS_API_LIST: Final = "commands.api.list"
 COMMANDS_API_CANCEL: Final = "commands.api.cancel"
 COMMANDS_API_RETRY: Final = "commands.api.retry"
 COMMANDS_API_SIGNING_KEY: Final = "commands.api.signing_key"
+# The operator's host labels (tags, rack) that selectors match: mirror_schema.command_api.
+COMMANDS_API_LABELS_SET: Final = "commands.api.labels.set"
+COMMANDS_API_LABELS_DELETE: Final = "commands.api.labels.delete"
+COMMANDS_API_LABELS_LIST: Final = "commands.api.labels.list"
 COMMANDS_QUEUE_GROUP: Final = "commands"  # the commands service's replicas share requests
 # The alerts service's request/reply endpoints (mirror_schema.alert_api), in its queue group.
 ALERTS_API_ACTIVE: Final = "alerts.api.active"

@@ -122,6 +122,8 @@ GRANTS: Final = Grants(
         "commands": privileges("SELECT", "INSERT", "UPDATE"),
         "command_events": privileges("SELECT", "INSERT"),
         "signing_key": privileges("SELECT", "INSERT"),
+        # The operator's host labels: set, replaced and removed through the service's API.
+        "host_labels": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
     },
     sequences=("command_events.id",),
 )

@@ -13,10 +13,11 @@ import nats.js.errors
 import structlog
 from nats.js.client import JetStreamContext
 
-from mirror_commands import ids, metrics, state, store
+from mirror_commands import ids, labels, metrics, state, store
 from mirror_commands.config import CommandsConfig
-from mirror_commands.directory import HostDirectory
-from mirror_commands.errors import UnknownCommandError
+from mirror_commands.directory import HostDirectory, Target, selecting
+from mirror_commands.errors import UnknownCommandError, UnknownLabelsError
+from mirror_commands.query import host_ids_for
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
 from mirror_schema import codec, streams, subjects
@@ -25,8 +26,11 @@ from mirror_schema.command_api import (
     CancelCommandRequest,
     CommandPage,
     CommandRecord,
+    DeleteHostLabelsRequest,
+    HostLabels,
     ListCommandsRequest,
     RetryCommandRequest,
+    SetHostLabelsRequest,
     SigningKeyReply,
 )
 from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command
@@ -40,13 +44,16 @@ DISPATCH_CONCURRENCY = 8
 
 
 class KnownHost(msgspec.Struct, frozen=True, kw_only=True):
-    """A host of the directory as GET /api/commands/hosts shows it."""
+    """A host commands can target (it has published, or an operator labelled it), as
+    GET /api/commands/hosts shows it."""
 
     host_id: str
-    hostname: str
-    tags: dict[str, str]
+    hostname: str  # as its agent reports it (its host id until it has published)
+    tags: dict[str, str]  # the operator's labels: what a selector matches
     rack: str | None
-    last_seen: datetime  # when the bus stored its latest sample
+    reported_tags: dict[str, str]  # what its samples claim: shown, never used for targeting
+    reported_rack: str | None
+    last_seen: datetime | None  # when the bus stored its latest sample; None: never
     online: bool  # commands go out at once; else they wait, pending, for its next sample
     has_pending: bool
 
@@ -92,7 +99,7 @@ class CommandsApi:
         now = self.clock()
         timeout = state.check_timeout(request.timeout_seconds, self.config.max_timeout_seconds)
         expires_at = state.expiry(request.expires_at, now, self.config.expiry_seconds)
-        hosts = self.directory.resolve(request)
+        hosts = await self._resolve(request)
         fan_out = bool(request.targets) or request.selector is not None or len(hosts) > 1
         batch_id = ids.new_id() if fan_out else None
         actor = request.requested_by or default_actor
@@ -190,21 +197,71 @@ class CommandsApi:
         records = await self._dispatch_and_read([new.id], [new.host_id])
         return records[0]
 
-    def hosts(self) -> list[KnownHost]:
-        """The hosts commands can target, by host id, with whether they are online now."""
+    async def hosts(self) -> list[KnownHost]:
+        """The hosts commands can target, by host id, with the operator's labels and whether
+        they are online now."""
+        async with self.pool.acquire() as conn:
+            registry = {entry.host_id: entry for entry in await labels.every(conn)}
         now = self.clock()
-        return [
-            KnownHost(
-                host_id=entry.host_id,
-                hostname=entry.hostname,
-                tags=entry.tags,
-                rack=entry.rack,
-                last_seen=entry.last_seen,
-                online=self.directory.is_online(entry.host_id, now, self.config.online_seconds),
-                has_pending=entry.host_id in self.pending_hosts,
+        known = {entry.host_id: entry for entry in self.directory.entries()}
+        hosts = []
+        for host_id in sorted(known.keys() | registry.keys()):
+            entry, labelled = known.get(host_id), registry.get(host_id)
+            hosts.append(
+                KnownHost(
+                    host_id=host_id,
+                    hostname=entry.hostname if entry else host_id,
+                    tags=labelled.tags if labelled else {},
+                    rack=labelled.rack if labelled else None,
+                    reported_tags=entry.tags if entry else {},
+                    reported_rack=entry.rack if entry else None,
+                    last_seen=entry.last_seen if entry else None,
+                    online=self.directory.is_online(host_id, now, self.config.online_seconds),
+                    has_pending=host_id in self.pending_hosts,
+                )
             )
-            for entry in self.directory.entries()
-        ]
+        return hosts
+
+    # --- the operator's host labels (what selectors match) --------------------------------
+
+    async def set_labels(self, request: SetHostLabelsRequest, actor: str) -> HostLabels:
+        """Set a host's tags and rack, replacing what it had (the host need not be known)."""
+        labels.check_tags(request)
+        async with self.pool.acquire() as conn:
+            stored = await labels.put(conn, request, self.clock(), actor)
+        log.info("labels.set", host_id=request.host_id, actor=actor)
+        return stored
+
+    async def delete_labels(self, request: DeleteHostLabelsRequest, actor: str) -> HostLabels:
+        """Remove a host's labels; what they were. UnknownLabelsError if it had none."""
+        async with self.pool.acquire() as conn:
+            removed = await labels.delete(conn, request.host_id)
+        if removed is None:
+            raise UnknownLabelsError(request.host_id)
+        log.info("labels.deleted", host_id=request.host_id, actor=actor)
+        return removed
+
+    async def list_labels(self) -> list[HostLabels]:
+        """Every labelled host, by host id."""
+        async with self.pool.acquire() as conn:
+            return await labels.every(conn)
+
+    async def _resolve(self, request: CommandRequest) -> list[Target]:
+        """The request's targets: names through the directory and the labelled hosts, the
+        selector through the labels alone (never what samples claim)."""
+        names = ([request.hostname] if request.hostname is not None else []) + (
+            request.targets or []
+        )
+        candidates = {host_id for name in names for host_id in host_ids_for(name)}
+        selector = request.selector
+        async with self.pool.acquire() as conn:
+            labelled = set(await labels.of(conn, candidates)) if candidates else set()
+            selected = (
+                await labels.matching(conn, selector)
+                if selector is not None and selecting(selector)
+                else None
+            )
+        return self.directory.resolve(request, labelled=labelled, selected=selected)
 
     # --- dispatch and expiry -------------------------------------------------------------
 
