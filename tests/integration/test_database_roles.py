@@ -4,7 +4,11 @@ exactly the statements its service runs. Every probe connects as a service's own
 tries to get through: the signing key's seed, a `commands` row (a command for every host),
 another service's tables, a schema change, an OS command through `COPY ... TO PROGRAM`."""
 
+import asyncio
+import os
+import re
 import stat
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +25,7 @@ from mirror_ingest import partitions
 from mirror_ingest.migrations import migrate as migrate_history
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_runtime.migrations import Migration, MigrationError, migrate
-from mirror_stage.database import SERVICE_ROLES, PreparedDatabase, prepare_database
+from mirror_stage.database import SERVICE_ROLES, PreparedDatabase, prepare_database, role_names
 
 # What each service must never reach: every table of the others.
 OTHERS = {
@@ -244,8 +248,19 @@ async def test_the_ingest_role_makes_and_drops_day_partitions_through_the_owner_
 async def test_setup_again_keeps_the_passwords_in_private_files(
     prepared: PreparedDatabase, database: str, tmp_path: Path, unique: str
 ) -> None:
+    admin = await asyncpg.connect(database)
+    try:  # a table of someone else's in the schema is neither the owner's to revoke nor granted
+        await admin.execute("CREATE TABLE not_ours (note text)")
+    finally:
+        await admin.close()
     again = await prepare_database(database, tmp_path / "roles", prefix=f"t{unique}_")
     assert again == prepared
+    ingest = await connect_as(prepared, "ingest")
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await ingest.fetch("SELECT * FROM not_ours")
+    finally:
+        await ingest.close()
     files = sorted((tmp_path / "roles").iterdir())
     assert [f.name for f in files] == sorted(f"{role}.pgpass" for role in prepared.roles.values())
     for file in files:
@@ -287,3 +302,46 @@ async def test_a_database_migrated_before_the_roles_is_taken_over_by_the_owner(
             await conn.close()
     finally:
         await drop_roles(database, result)
+
+
+async def run(command: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_db_migrate_command_sets_up_an_external_database(
+    database: str, tmp_path: Path
+) -> None:
+    """`mirror-stage db migrate` with MIRROR_STAGE_DB_URL an administrator's: the roles, their
+    files, every migration; it prints each service's address, which holds no password."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+    command = [sys.executable, "-m", "mirror_stage", "db", "migrate", "--data-dir", str(tmp_path)]
+    code, _, stderr = await run(command, env)
+    assert code == 2
+    assert "MIRROR_STAGE_DB_URL" in stderr
+    env["MIRROR_STAGE_DB_URL"] = database
+    code, stdout, stderr = await run(command, env)
+    assert code == 0, stdout + stderr
+    urls = dict(re.findall(r"^  (\w+)\s+(postgresql://\S+)$", stdout, re.MULTILINE))
+    assert set(urls) == {"owner", *SERVICE_ROLES}
+    prepared = PreparedDatabase(
+        roles=role_names(),
+        owner_url=urls["owner"],
+        service_urls={part: urls[part] for part in SERVICE_ROLES},
+    )
+    try:
+        for part, url in urls.items():
+            assert urlsplit(url).username == f"mirror_{part}"
+            assert urlsplit(url).password is None
+            assert (tmp_path / "database" / f"mirror_{part}.pgpass").is_file()
+        conn = await asyncpg.connect(urls["alerts"])
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM alert_rules") > 0  # seeded
+        finally:
+            await conn.close()
+    finally:
+        await drop_roles(database, prepared)

@@ -17,8 +17,10 @@ Services then connect with postgresql://<role>@host/db?passfile=DIR/<role>.pgpas
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ from mirror_ingest import migrations as history_migrations
 from mirror_runtime.auth import migrations as auth_migrations
 from mirror_runtime.migrations import VERSION_GRANTS, Grants
 from mirror_runtime.pg import Conn
+from mirror_stage.layout import StackLayout
 from mirror_stage.private_files import write_private
 
 log = structlog.get_logger()
@@ -217,9 +220,27 @@ async def _grant(owner: Conn, schema: str, role: str, grants: Sequence[Grants]) 
     exactly `grants` given (so a privilege a release dropped is gone after its upgrade)."""
     s, r = _ident(schema), _ident(role)
     async with owner.transaction():
-        await owner.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r}")
-        await owner.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {r}")
-        await owner.execute(f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {s} FROM {r}")
+        # What the owner owns (another's tables in the schema are not its to revoke).
+        for kind, relkinds in (("TABLE", ["r", "p", "v", "m", "f"]), ("SEQUENCE", ["S"])):
+            names = await owner.fetch(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = $1 AND c.relowner = current_user::regrole "
+                "AND c.relkind::text = ANY($2::text[])",
+                schema,
+                relkinds,
+            )
+            if names:
+                listed = ", ".join(f"{s}.{_ident(row['relname'])}" for row in names)
+                await owner.execute(f"REVOKE ALL ON {kind} {listed} FROM {r}")
+        functions = await owner.fetch(
+            "SELECT p.oid::regprocedure::text AS signature FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = $1 AND p.proowner = current_user::regrole",
+            schema,
+        )
+        if functions:
+            listed = ", ".join(row["signature"] for row in functions)
+            await owner.execute(f"REVOKE ALL ON FUNCTION {listed} FROM {r}")
         await owner.execute(f"GRANT USAGE ON SCHEMA {s} TO {r}")
         for grant in grants:
             for table, privileges in grant.tables.items():
@@ -285,3 +306,32 @@ async def prepare_database(
         owner_url=urls[OWNER],
         service_urls={part: urls[part] for part in SERVICE_ROLES},
     )
+
+
+def database_passwords_dir(layout: StackLayout) -> Path:
+    """Where the stack keeps its roles' pgpass files (beside its database's address)."""
+    return layout.data_dir / "database"
+
+
+def run_migrate_command(layout: StackLayout, passwords: Path | None) -> int:
+    """`mirror-stage db migrate`: set up the roles and the schema of MIRROR_STAGE_DB_URL (an
+    administrator's address); the exit code. What each service then connects with is printed:
+    addresses without a secret, the passwords being in their files."""
+    if layout.external_db_url is None:
+        print(  # noqa: T201 - the command's output
+            "mirror-stage db migrate: set MIRROR_STAGE_DB_URL to an administrator's address "
+            "of the database (mirror-stage up does this itself for its embedded one)",
+            file=sys.stderr,
+        )
+        return 2
+    directory = passwords or database_passwords_dir(layout)
+    try:
+        prepared = asyncio.run(prepare_database(layout.external_db_url, directory))
+    except (DatabaseSetupError, OSError, asyncpg.PostgresError) as exc:
+        print(f"mirror-stage db migrate: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"roles ready, passwords in {directory}:")  # noqa: T201
+    print(f"  {'owner':<10} {prepared.owner_url}")  # noqa: T201
+    for part, url in prepared.service_urls.items():
+        print(f"  {part:<10} {url}")  # noqa: T201
+    return 0
