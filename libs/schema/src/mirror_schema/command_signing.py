@@ -22,6 +22,8 @@ from mirror_schema.commands import Command
 
 __all__ = [
     "ALGORITHM",
+    "CLOCK_SKEW_SECONDS",
+    "MAX_VALIDITY_SECONDS",
     "SignatureError",
     "SigningKey",
     "new_signing_key",
@@ -32,6 +34,12 @@ __all__ = [
 ]
 
 ALGORITHM: Final = "ed25519"
+# The longest a signed command stays valid: the service refuses an expires_at further ahead,
+# an agent refuses one further ahead than this plus CLOCK_SKEW_SECONDS (clocks differ), and
+# its journal remembers a command's id until expires_at plus the skew, so a replay within the
+# validity is always recognised.
+MAX_VALIDITY_SECONDS: Final = 86_400
+CLOCK_SKEW_SECONDS: Final = 300
 _DOMAIN: Final = b"mirror-stage command v1\n"  # never valid as any other signed message
 
 
