@@ -18,6 +18,7 @@ from test_launcher import (  # noqa: F401 - data_dir: the fixture
     mirror_stage_up,
     service_process,
 )
+from test_stack_security import mirror_stage
 
 from mirror_schema import hosts
 from mirror_stage.layout import stack_layout
@@ -113,6 +114,12 @@ async def test_each_service_runs_on_its_own_role_and_the_happy_paths_still_work(
                 return answer.json()["status"] == "succeeded"
 
             await wait_until(succeeded, timeout=60, what="uptime to run on the local agent")
+
+        # The operators' command works on the owner's address the launcher left.
+        code, out = await mirror_stage(
+            stack.env, "user", "add", "vera", "--role", "viewer", "--data-dir", str(data_dir)
+        )
+        assert code == 0, out
 
         # Who is connected: the three services' roles, and no superuser left by the launcher.
         owner = await asyncpg.connect(owner_url)

@@ -195,6 +195,8 @@ async def test_each_service_starts_with_its_own_role_its_migrations_already_appl
         try:
             for step in steps:
                 assert await step(pool) == [], (service, step)
+            if service == "commands":  # pg_trgm is trusted: the owner made it and its index
+                assert await commands_migrations.has_trigram_index(pool)
         finally:
             await pool.close()
 
