@@ -25,6 +25,7 @@ from mirror_agent.commands.policy import Policy, RefusedError
 from mirror_agent.commands.publisher import ChunkSender, Publisher
 from mirror_agent.commands.sandbox import Sandbox
 from mirror_agent.commands.settings import CommandsConfig
+from mirror_agent.commands.withdrawals import WithdrawalLookupError, Withdrawals
 from mirror_schema import codec
 from mirror_schema.command_signing import (
     CLOCK_SKEW_SECONDS,
@@ -56,6 +57,7 @@ class CommandStats:
     dead_lettered: int = 0
     bad_cancels: int = 0
     journal_full: int = 0  # times the loop waited for the journal to make room
+    withdrawn: int = 0  # the commands service took it back (signed) before it ran
 
 
 class CommandHandlers:
@@ -70,6 +72,7 @@ class CommandHandlers:
         policy: Policy,
         sandbox: Sandbox,
         publisher: Publisher,
+        withdrawals: Withdrawals,
     ) -> None:
         self.config = config
         self.host_id = host_id
@@ -77,6 +80,7 @@ class CommandHandlers:
         self.policy = policy
         self.sandbox = sandbox
         self.publisher = publisher
+        self.withdrawals = withdrawals
         # commands_config_error and the agent checked it is there before the loop started.
         assert config.signing_public_key is not None
         self.public_key = config.signing_public_key
@@ -185,6 +189,8 @@ class CommandHandlers:
             reason = f"expired at {expires_at.isoformat()} before this agent took it"
             await self._settle_unrun(msg, command, CommandState.EXPIRED, reason)
             return
+        if await self._withdrawn(msg, command):
+            return
         try:
             argv = self.policy.argv_for(command.command)
         except RefusedError as exc:
@@ -213,6 +219,30 @@ class CommandHandlers:
         self.stats.started += 1
         log.info("command.accepted command_id=%s argv=%s", command.id, argv)
         self._spawn(self._run(command, execution, live))
+
+    async def _withdrawn(self, msg: Msg, command: Command) -> bool:
+        """Whether `command` must not run: the commands service withdrew it (signed; it is
+        settled `cancelled`), the bus cannot tell (nak'd, to ask again), or a cancel settled
+        it during the lookup. False: it may run."""
+        try:
+            withdrawal = await self.withdrawals.find(command.id)
+        except WithdrawalLookupError as exc:
+            log.warning("command.withdrawal_unknown command_id=%s error=%s", command.id, exc)
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak(delay=NAK_DELAY_SECONDS)
+            return True
+        if withdrawal is not None:
+            self.stats.withdrawn += 1
+            who = withdrawal.requested_by or "an operator"
+            reason = f"withdrawn by {who} before this agent took it"
+            await self._settle_unrun(msg, command, CommandState.CANCELLED, reason)
+            return True
+        if command.id in self.running or self.journal.get(command.id) is not None:
+            # A cancel request settled it while the lookup was under way.
+            self.stats.duplicates += 1
+            await _ack(msg)
+            return True
+        return False
 
     async def _run(self, command: Command, execution: Execution, live: LiveOutput) -> None:
         try:

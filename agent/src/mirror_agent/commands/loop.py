@@ -23,6 +23,7 @@ from mirror_agent.commands.policy import Policy
 from mirror_agent.commands.publisher import Publisher
 from mirror_agent.commands.sandbox import sandbox_for
 from mirror_agent.commands.settings import CommandsConfig
+from mirror_agent.commands.withdrawals import Withdrawals
 from mirror_schema import streams, subjects
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,9 @@ class CommandLoop:
                 ),
                 sandbox=sandbox_for(self.config.run_as),
                 publisher=Publisher(nc, host_id=self.host_id, consumer=self.consumer),
+                withdrawals=Withdrawals(
+                    nc, host_id=self.host_id, public_key=self.config.signing_public_key or ""
+                ),
             )
             cancels: Subscription | None = None
             try:

@@ -17,6 +17,7 @@ __all__ = [
     "ALERTS",
     "COMMANDS",
     "COMMAND_RESULTS",
+    "COMMAND_WITHDRAWALS",
     "CONSUMER_ALERTS",
     "CONSUMER_HISTORY",
     "CONSUMER_TWIN",
@@ -63,6 +64,9 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     max_msgs: int = -1
     duplicate_window_seconds: float = DUPLICATE_WINDOW_SECONDS
     replicas: int = 1
+    # Direct get ($JS.API.DIRECT.GET.<stream>.<subject>): a read whose subject, hence what a
+    # NATS permission can scope, names what is read.
+    allow_direct: bool = False
 
 
 METRICS: Final = StreamSpec(
@@ -101,7 +105,19 @@ DEADLETTER: Final = StreamSpec(
     max_bytes=_GIB // 4,
 )
 
-STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER)
+COMMAND_WITHDRAWALS: Final = StreamSpec(
+    name="COMMAND_WITHDRAWALS",
+    subjects=(subjects.COMMANDS_WITHDRAWN_ALL,),
+    description="Signed withdrawals of dispatched commands, looked up by agents before running",
+    # Outlives any command it withdraws (valid 24 h at most) and its message in COMMANDS.
+    max_age_seconds=7 * _DAY,
+    max_bytes=_GIB // 16,
+    # Full: a withdrawal is refused (the cancel answers 503) rather than an older one dropped.
+    discard="new",
+    allow_direct=True,
+)
+
+STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER, COMMAND_WITHDRAWALS)
 
 
 def stream_specs(
@@ -159,6 +175,7 @@ def _to_config(spec: StreamSpec) -> StreamConfig:
         max_msgs=spec.max_msgs,
         duplicate_window=spec.duplicate_window_seconds,
         num_replicas=spec.replicas,
+        allow_direct=spec.allow_direct,
     )
 
 
@@ -178,6 +195,7 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
         or current.max_bytes != spec.max_bytes
         or current.max_msgs != spec.max_msgs
         or (current.num_replicas or 1) != spec.replicas
+        or bool(current.allow_direct) != spec.allow_direct
     )
 
 

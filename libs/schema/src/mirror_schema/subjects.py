@@ -43,6 +43,7 @@ __all__ = [
     "COMMANDS_REQUEST",
     "COMMANDS_RESULT_ALL",
     "COMMANDS_STATUS_ALL",
+    "COMMANDS_WITHDRAWN_ALL",
     "DEAD_LETTER_ALL",
     "METRICS_API_HISTORY",
     "METRICS_QUEUE_GROUP",
@@ -55,6 +56,8 @@ __all__ = [
     "commands_output_all",
     "commands_result",
     "commands_status",
+    "commands_withdrawn",
+    "commands_withdrawn_all",
     "dead_letter",
     "host_id_from_subject",
     "metrics_raw",
@@ -229,3 +232,18 @@ def host_id_from_subject(subject: str, *, prefix: str = "") -> str:
         + ", ".join(f"{p}.<host>" for p in PER_HOST_PREFIXES)
         + f", {_COMMANDS_OUTPUT}.<host>.<command id>",
     )
+
+
+_COMMANDS_WITHDRAWN: Final = "commands.withdrawn"
+COMMANDS_WITHDRAWN_ALL: Final = f"{_COMMANDS_WITHDRAWN}.>"
+
+
+def commands_withdrawn(host_id: str, command_id: str) -> str:
+    """``commands.withdrawn.<host>.<command id>``: a signed CommandWithdrawal of a dispatched
+    command (stream COMMAND_WITHDRAWALS), which the agent looks up before running it."""
+    return f"{_COMMANDS_WITHDRAWN}.{validate_host_id(host_id)}.{validate_command_id(command_id)}"
+
+
+def commands_withdrawn_all(host_id: str) -> str:
+    """``commands.withdrawn.<host>.*``: every withdrawal of one host's commands."""
+    return f"{_COMMANDS_WITHDRAWN}.{validate_host_id(host_id)}.*"

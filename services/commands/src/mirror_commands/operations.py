@@ -9,7 +9,6 @@ import asyncpg
 import msgspec
 import nats.aio.client
 import nats.errors
-import nats.js.errors
 import structlog
 from nats.js.client import JetStreamContext
 
@@ -20,7 +19,7 @@ from mirror_commands.errors import UnknownCommandError, UnknownLabelsError
 from mirror_commands.query import host_ids_for
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
-from mirror_schema import codec, streams, subjects
+from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
     CancelCommandRequest,
@@ -33,8 +32,13 @@ from mirror_schema.command_api import (
     SetHostLabelsRequest,
     SigningKeyReply,
 )
-from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command
-from mirror_schema.commands import CommandCancel, CommandCancelReply, CommandRequest
+from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command, sign_withdrawal
+from mirror_schema.commands import (
+    CommandCancel,
+    CommandCancelReply,
+    CommandRequest,
+    CommandWithdrawal,
+)
 from mirror_schema.commands import CommandState as S
 
 log = structlog.get_logger()
@@ -146,6 +150,10 @@ class CommandsApi:
                 # Dispatched meanwhile: its agent decides now.
                 return await self.cancel(request, default_actor)
             return CancelCommandReply(command=await self.get(record.id))
+        if record.status is S.DISPATCHED:
+            # Before the agent is asked: an agent that comes back meanwhile either finds the
+            # withdrawal before it runs the command, or already listens for the request.
+            await self._publish_withdrawal(record, actor)
         reply, detail, offline = await self._ask_agent(record, actor)
         if offline and record.status is S.DISPATCHED:
             withdrawn = await self._withdraw(record, actor)
@@ -385,16 +393,32 @@ class CommandsApi:
         async with self.pool.acquire() as conn:
             return await store.fetch_commands(conn, command_ids)
 
+    async def _publish_withdrawal(self, record: CommandRecord, actor: str) -> None:
+        """Store the signed withdrawal of a dispatched command on
+        commands.withdrawn.<host>.<id>: its message stays in COMMANDS (no service may delete
+        one), and its agent looks this up before running it."""
+        withdrawal = CommandWithdrawal(
+            command_id=record.id,
+            host_id=record.host_id,
+            withdrawn_at=self.clock(),
+            requested_by=actor,
+        )
+        await self.js.publish(
+            subjects.commands_withdrawn(record.host_id, record.id),
+            codec.encode(sign_withdrawal(withdrawal, self.signing_key)),
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+            headers={"Nats-Msg-Id": f"withdrawn:{record.id}"},
+        )
+
     async def _withdraw(self, record: CommandRecord, actor: str) -> CancelCommandReply | None:
-        """Cancel a dispatched command its agent has not taken: delete it from COMMANDS first,
-        so the agent never gets it. None when it moved on meanwhile (the agent decides)."""
-        async with self.pool.acquire() as conn:
-            seq = await store.dispatch_seq_of(conn, record.id)
-        if seq is not None:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await self.js.delete_msg(streams.COMMANDS.name, seq)
+        """Cancel a dispatched command its agent has not taken (its signed withdrawal is
+        stored already, so the agent will not run it). None when it moved on meanwhile (the
+        agent decides)."""
         error = f"cancelled by {actor} before its agent took it"
-        detail = "withdrawn from the queue: its agent is offline"
+        detail = (
+            "withdrawn: its agent is offline; a signed withdrawal on "
+            f"{subjects.commands_withdrawn(record.host_id, record.id)} keeps it from running"
+        )
         if not await self._cancel_now(record, actor, S.DISPATCHED, error, detail):
             return None
         return CancelCommandReply(command=await self.get(record.id))
