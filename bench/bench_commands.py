@@ -53,6 +53,7 @@ from commands_fleet import (
 from mirror_schema import subjects
 from mirror_schema.command_api import CommandRecord
 from mirror_schema.commands import is_final
+from mirror_schema.identities import ADMIN, inbox_prefix
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import embedded_nats, embedded_postgres
@@ -241,6 +242,12 @@ async def fanout(nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, 
         f"fan-out: {len(host_ids)} simulated hosts published one sample each, all online in "
         f"the service {time.monotonic() - published:.1f} s later (directory poll {waited:.1f} s)"
     )
+    # A selector matches the operator's labels, never the tags samples claim: label them.
+    for host_id in sorted(host_ids):
+        labelled = await http.put(
+            f"/api/commands/hosts/{host_id}/labels", json={"tags": {"simulated": "true"}}
+        )
+        labelled.raise_for_status()
     executors = await start_executors(url)
     print(
         "  executors: one process, one durable pull consumer on commands.dispatch.>; per "
@@ -348,7 +355,7 @@ async def main(args: argparse.Namespace) -> None:
             began = time.monotonic()
             await service.start()
             print(f"commands service healthy after {time.monotonic() - began:.1f} s")
-            nc = await nats.connect(ns.url)
+            nc = await nats.connect(ns.url, inbox_prefix=inbox_prefix(ADMIN))
             try:
                 async with httpx.AsyncClient(base_url=service.spec.address, timeout=10) as http:
                     if not args.skip_roundtrip:

@@ -10,6 +10,7 @@ from nats.aio.msg import Msg
 
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import CommandRecord, decode_command_record_reply
+from mirror_schema.identities import ADMIN, request_subject
 
 
 class Created(msgspec.Struct):
@@ -50,7 +51,9 @@ class NatsDoor:
         self.nc = nc
 
     async def create(self, body: dict[str, object]) -> str:
-        answer = await self.nc.request(subjects.COMMANDS_REQUEST, msgspec.json.encode(body), 10)
+        answer = await self.nc.request(
+            request_subject(subjects.COMMANDS_REQUEST, ADMIN), msgspec.json.encode(body), 10
+        )
         reply = codec.decode_command_reply(answer.data)
         if reply.error:
             raise RuntimeError(f"create over NATS refused: {reply.error}")
@@ -59,7 +62,9 @@ class NatsDoor:
     async def get(self, command_id: str) -> CommandRecord:
         body = msgspec.json.encode({"id": command_id})
         reply = decode_command_record_reply(
-            (await self.nc.request(subjects.COMMANDS_API_GET, body, 10)).data
+            (
+                await self.nc.request(request_subject(subjects.COMMANDS_API_GET, ADMIN), body, 10)
+            ).data
         )
         if reply.command is None:
             raise RuntimeError(f"get over NATS failed: {reply.error}")

@@ -66,6 +66,15 @@ class Stack:
         }
         await self.js.publish(subjects.metrics_raw(host_id), msgspec.json.encode(body))
 
+    async def label(
+        self, host_id: str, *, tags: dict[str, str] | None = None, rack: str | None = None
+    ) -> None:
+        """Set `host_id`'s labels as an operator does: what a selector matches."""
+        answer = await self.http.put(
+            f"/api/commands/hosts/{host_id}/labels", json={"tags": tags or {}, "rack": rack}
+        )
+        assert answer.status_code == 200, answer.text
+
     async def known(self, host_id: str, *, online: bool = True) -> None:
         """Wait until the service knows `host_id` and sees it online (or, offline: silent for
         longer than the online window)."""

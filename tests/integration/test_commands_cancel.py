@@ -41,8 +41,9 @@ async def test_cancel_of_pending_is_final_and_a_final_command_cannot_be_cancelle
 
 
 async def test_cancel_of_a_dispatched_command_no_agent_took_withdraws_it(stack: Stack) -> None:
-    """No agent listens (its host went offline after the dispatch): the command is deleted from
-    COMMANDS, so the agent never gets it, and is cancelled at once."""
+    """No agent listens (its host went offline after the dispatch): a signed withdrawal is
+    stored for its agent to find (nothing is deleted from COMMANDS), and the command is
+    cancelled at once (test_commands_withdrawal: the agent then never runs it)."""
     await stack.sample("web-10")
     await stack.known("web-10")
     (command,) = await stack.create(hostname="web-10", command="sleep 1")
@@ -55,13 +56,14 @@ async def test_cancel_of_a_dispatched_command_no_agent_took_withdraws_it(stack: 
     assert answer.status_code == 200, answer.text
     record = answer.json()["command"]
     assert record["status"] == "cancelled"
-    assert (record["events"][-1]["actor"], record["events"][-1]["detail"]) == (
-        "dana",
-        "withdrawn from the queue: its agent is offline",
-    )
+    assert record["events"][-1]["actor"] == "dana"
+    assert record["events"][-1]["detail"].startswith("withdrawn: its agent is offline")
     subject = subjects.commands_dispatch("web-10")
     info = await stack.js.stream_info(streams.COMMANDS.name, subjects_filter=subject)
-    assert (info.state.subjects or {}).get(subject, 0) == 0
+    assert (info.state.subjects or {}).get(subject, 0) == 1
+    withdrawn = subjects.commands_withdrawn("web-10", command["id"])
+    info = await stack.js.stream_info(streams.COMMAND_WITHDRAWALS.name, subjects_filter=withdrawn)
+    assert (info.state.subjects or {}).get(withdrawn, 0) == 1
 
 
 async def test_cancel_of_a_running_command_asks_its_agent(stack: Stack) -> None:

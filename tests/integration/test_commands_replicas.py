@@ -29,7 +29,7 @@ NOW = datetime.now(UTC)
 async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh database with the commands schema."""
     connections = await asyncpg.create_pool(database, min_size=1, max_size=6)
-    assert await migrate(connections) == [1, 2, 3]
+    assert await migrate(connections) == [1, 2, 3, 4]
     yield connections
     await connections.close()
 
@@ -40,7 +40,7 @@ async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
     rows = await pool.fetch(
         "SELECT version FROM schema_migrations WHERE component = 'commands' ORDER BY version"
     )
-    assert [r["version"] for r in rows] == [1, 2, 3]
+    assert [r["version"] for r in rows] == [1, 2, 3, 4]
 
 
 async def test_transitions_only_move_forward_in_sql(pool: asyncpg.Pool) -> None:

@@ -174,10 +174,15 @@ async def test_the_sweep_expires_a_command_nobody_took(stack: Stack) -> None:
 
 
 async def test_a_tag_selector_fans_out_one_command_per_host_in_one_batch(stack: Stack) -> None:
-    """Two web hosts of three: two commands, one batch id, each dispatched to its own host."""
-    await stack.sample("web-a", tags={"role": "web"}, rack="r1")
-    await stack.sample("web-b", tags={"role": "web"}, rack="r2")
-    await stack.sample("db-a", tags={"role": "db"}, rack="r1")
+    """Two web hosts of three (as the operator labelled them): two commands, one batch id, each
+    dispatched to its own host."""
+    for host_id, role, rack in (
+        ("web-a", "web", "r1"),
+        ("web-b", "web", "r2"),
+        ("db-a", "db", "r1"),
+    ):
+        await stack.sample(host_id)
+        await stack.label(host_id, tags={"role": role}, rack=rack)
     agents = [await stack.agent(h) for h in ("web-a", "web-b", "db-a")]
     body = {"selector": {"tags": {"role": "web"}}, "command": "uptime"}
 

@@ -46,24 +46,28 @@ async def test_a_selector_fans_out_to_the_real_agents_with_that_tag_only(
     stack: Stack,
     tmp_path: Path,
 ) -> None:
-    """Three agents, two tagged role=web: one request makes one command for each web host under
-    one batch id, both run; the db host gets nothing. A command outside the allowlist is
-    rejected by the agent and provably never runs."""
+    """Three agents, two labelled role=web by the operator: one request makes one command for
+    each web host under one batch id, both run; the db host gets nothing, though its agent's
+    own config claims role=web too. A command outside the allowlist is rejected by the agent
+    and provably never runs."""
     roles = {"fan-web-1": "web", "fan-web-2": "web", "fan-db-1": "db"}
     for host in roles:
         (tmp_path / host).mkdir()
     agents = [
         AgentProcess(
-            await stack.agent_config(tmp_path / host / "agent.toml", host, "", tags={"role": role}),
+            await stack.agent_config(
+                tmp_path / host / "agent.toml", host, "", tags={"role": "web"}
+            ),
             tmp_path / host / "agent.log",
         )
-        for host, role in roles.items()
+        for host in roles
     ]
     try:
         for agent in agents:
             await agent.start()
-        for host in roles:
+        for host, role in roles.items():
             await stack.known(host)
+            await stack.label(host, tags={"role": role})
 
         created = await stack.create(selector={"tags": {"role": "web"}}, command="uptime")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
 from mirror_stage.compose_init import run_compose_init
+from mirror_stage.database import run_migrate_command
 from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
 from mirror_stage.layout import stack_layout
 from mirror_stage.operators import run_token_command, run_user_command
@@ -76,6 +77,20 @@ def parser() -> argparse.ArgumentParser:
     )
     init.add_argument(
         "--owner", default="10001:10001", help="UID:GID the services run as (the image's user)"
+    )
+    database = commands.add_parser("db", help="the stack's PostgreSQL database")
+    database_actions = database.add_subparsers(dest="action", required=True)
+    migrate = database_actions.add_parser(
+        "migrate",
+        help="with MIRROR_STAGE_DB_URL an administrator's address: make or update the owner and "
+        "each service's role, apply every migration as the owner, grant each role its own",
+    )
+    migrate.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+    migrate.add_argument(
+        "--passwords",
+        type=Path,
+        default=None,
+        help="the roles' pgpass files, made when missing (default: DATA_DIR/database)",
     )
     roles = ("viewer", "operator", "admin")
     user = commands.add_parser("user", help="operators' logins to the HUD and HTTP APIs")
@@ -147,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         return add_or_remove_automation(layout, args.action, args.name)
     if args.command == "compose-init":
         return run_compose_init(layout, args.export, args.owner)
+    if args.command == "db":
+        return run_migrate_command(layout, args.passwords)
     if args.command == "nats-users":
         return export_users(layout, args.output)
     if args.command == "user":

@@ -5,10 +5,14 @@ already there). The stack's identities stay in DATA (the registry, every seed, t
 EXPORT gets one directory per consumer, each mounted by that container alone:
 
     EXPORT/nats/users.conf          the users block (public keys and permissions only)
-    EXPORT/postgres/password        the database password, made once (root only: the
-                                    postgres image reads it before it drops privileges)
+    EXPORT/postgres/password        the database superuser's password, made once (root
+                                    only: the postgres image reads it before it drops
+                                    privileges)
+    EXPORT/database/*.pgpass        the superuser's (admin.pgpass) and every role's password
+                                    (mirror_owner, mirror_<service>), for the migrate step
+                                    alone, which makes the roles (mirror-stage db migrate)
     EXPORT/<service>/nats.nk        the service's NKey seed, owned by the services' user
-    EXPORT/<service>/pgpass         its password file for the database (PG services)
+    EXPORT/<service>/pgpass         its own role's password file (PG services)
     EXPORT/ingest/ingest-tokens.json  the agents' HTTP token digests
 
 Nothing secret is ever in the image or the compose file.
@@ -25,18 +29,20 @@ from typing import Final
 import msgspec
 
 from mirror_ingest.tokens import TokensFile
+from mirror_stage.database import ensure_passwords, passfile_path, pgpass_line, role_names
 from mirror_stage.enrollment import ensure_stack_identities
 from mirror_stage.identity_store import IdentityStore
 from mirror_stage.layout import StackLayout
 from mirror_stage.nats_identities import authorization_block
 from mirror_stage.private_files import write_private
 
-# The services holding the database, and its name and user in the compose file.
+# The services holding the database, and its host and superuser in the compose file.
 DATABASE_SERVICES: Final = ("ingest", "alerts", "commands")
 SERVICES: Final = ("twin", *DATABASE_SERVICES)
 DATABASE_HOST: Final = "postgres"
 DATABASE_PORT: Final = 5432
 DATABASE_USER: Final = "mirror"
+ADMIN_PGPASS: Final = "admin.pgpass"
 
 
 @dataclass(frozen=True)
@@ -82,13 +88,26 @@ def compose_init(layout: StackLayout, export: Path, owner: Owner) -> list[Path]:
     written.append(users)
     password = database_password(export)
     written.append(export / "postgres" / "password")
+    # The migrate step (as the services' user) makes the roles with these passwords.
+    roles = role_names()
+    database = export / "database"
+    passwords = ensure_passwords(database, list(roles.values()))
+    admin = database / ADMIN_PGPASS
+    superuser = pgpass_line(DATABASE_HOST, str(DATABASE_PORT), DATABASE_USER, password)
+    _write(admin, superuser, 0o600, owner)
+    written.append(admin)
+    for role in roles.values():
+        path = passfile_path(database, role)
+        os.chown(path, owner.uid, owner.gid)  # made 0600 by ensure_passwords
+        written.append(path)
     for service in SERVICES:
         seed = export / service / "nats.nk"
         _write(seed, store.seed_path(service).read_text(), 0o400, owner)
         written.append(seed)
         if service in DATABASE_SERVICES:
             pgpass = export / service / "pgpass"
-            line = f"{DATABASE_HOST}:{DATABASE_PORT}:*:{DATABASE_USER}:{password}\n"
+            role = roles[service]
+            line = pgpass_line(DATABASE_HOST, str(DATABASE_PORT), role, passwords[role])
             _write(pgpass, line, 0o600, owner)
             written.append(pgpass)
     # Always there, empty until an agent is enrolled: the ingest then takes no HTTP samples.
@@ -110,7 +129,8 @@ def run_compose_init(layout: StackLayout, export: Path, owner: str) -> int:
     for path in compose_init(layout, export, who):
         print(f"  {path}")  # noqa: T201 - what the command did
     print(  # noqa: T201
-        "ready: the services, nats and postgres can start; after `mirror-stage agent enroll` "
-        "run this again and reload nats (docker compose kill -s HUP nats)"
+        "ready: nats, postgres, the migrate step and the services can start; after "
+        "`mirror-stage agent enroll` run this again and reload nats (docker compose kill -s "
+        "HUP nats)"
     )
     return 0

@@ -89,6 +89,9 @@ def agent_permissions(host_id: str) -> Permissions:
             f"{_JS_API}.CONSUMER.INFO.{commands}.{consumer}",
             f"{_JS_API}.CONSUMER.MSG.NEXT.{commands}.{consumer}",
             f"$JS.ACK.{commands}.{consumer}.>",
+            # Whether a command it took was withdrawn: a direct get of its own host's subject.
+            f"{_JS_API}.DIRECT.GET.{streams.COMMAND_WITHDRAWALS.name}."
+            f"{subjects.commands_withdrawn_all(host_id)}",
             f"{_JS_API}.STREAM.NAMES",  # which stream holds a subject (`mirror-agent check`)
             f"{_JS_API}.INFO",
             # Its answers to the commands service's cancel requests, which name this host.
@@ -116,6 +119,9 @@ _AUTOMATION_REQUESTS: Final = (
     subjects.COMMANDS_API_CANCEL,
     subjects.COMMANDS_API_RETRY,
     subjects.COMMANDS_API_SIGNING_KEY,
+    subjects.COMMANDS_API_LABELS_SET,
+    subjects.COMMANDS_API_LABELS_DELETE,
+    subjects.COMMANDS_API_LABELS_LIST,
     subjects.ALERTS_API_ACTIVE,
     subjects.ALERTS_API_LIST,
     subjects.ALERTS_API_GET,
@@ -283,6 +289,7 @@ _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
             *_durable(streams.COMMAND_RESULTS.name, streams.CONSUMER_COMMANDS),
             *_ordered(streams.METRICS.name),
             subjects.COMMANDS_DISPATCH_ALL,
+            subjects.COMMANDS_WITHDRAWN_ALL,
             "commands.cancel.>",
             subjects.DEAD_LETTER_ALL,
             _TWIN_INBOX,

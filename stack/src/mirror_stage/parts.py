@@ -27,17 +27,17 @@ SERVICES: Mapping[str, str] = {
 }
 
 
-def child_environment(layout: StackLayout, db_url: str | None) -> dict[str, str]:
+def child_environment(layout: StackLayout) -> dict[str, str]:
     """The environment every child gets: ours (so a service's own MIRROR_STAGE_* settings, such
-    as the ingest's limits, reach it), with the stack's addresses, ports and database on top."""
+    as the ingest's limits, reach it), with the stack's addresses and ports on top. No database:
+    each service holding it gets its own role's address (service_spec), nobody else any."""
     env = dict(os.environ)
     env.pop("MIRROR_STAGE_DATA_DIR", None)  # the launcher's alone
+    env.pop("MIRROR_STAGE_DB_URL", None)  # an external database's administrator: ours alone
     env["MIRROR_STAGE_NATS_URL"] = layout.nats_urls
     env["MIRROR_STAGE_LOG_FORMAT"] = layout.log_format
     for part, port in layout.service_ports.items():
         env[f"MIRROR_STAGE_{part}_PORT"] = str(port)
-    if db_url is not None:
-        env["MIRROR_STAGE_DB_URL"] = db_url
     return env
 
 
@@ -59,14 +59,18 @@ def service_spec(
     *,
     replica: int = 1,
     port: int | None = None,
+    db_url: str | None = None,
 ) -> PartSpec:
-    """One service as `python -m mirror_<part>`, on the bus as its own identity, healthy when
-    /api/health answers 200. Replica 2, 3... serve HTTP on `port` (the first on the layout's)
-    and share the first one's durable consumers and queue groups."""
+    """One service as `python -m mirror_<part>`, on the bus as its own identity (and on the
+    database as its own role at `db_url`), healthy when /api/health answers 200. Replica 2,
+    3... serve HTTP on `port` (the first on the layout's) and share the first one's durable
+    consumers and queue groups."""
     env = {
         **env,
         "MIRROR_STAGE_NATS_CREDENTIALS_FILE": str(layout.identities_dir / f"{part.lower()}.nk"),
     }
+    if db_url is not None:
+        env["MIRROR_STAGE_DB_URL"] = db_url
     if part == "INGEST":
         # Agents posting over HTTP need the token `mirror-stage agent enroll` printed.
         env["MIRROR_STAGE_INGEST_TOKENS_FILE"] = str(layout.identities_dir / INGEST_TOKENS)

@@ -20,6 +20,7 @@ import structlog
 from mirror_runtime.retry import until_answered
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options, server_urls
+from mirror_stage.database import DatabaseSetupError, database_passwords_dir, prepare_database
 from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
@@ -158,10 +159,15 @@ class Stack:
             )
         finally:
             await nc.close()
-        self.db_url = await self._start_database()
+        # Roles, migrations and grants as the administrator; from here on, the owner's role
+        # for the operators' commands and each service's own for it.
+        database = await prepare_database(
+            await self._start_database(), database_passwords_dir(layout)
+        )
+        self.db_url = database.owner_url
         remember_database(layout, self.db_url)
         self.logins = await first_admin_line(self.db_url)
-        env = child_environment(layout, self.db_url)
+        env = child_environment(layout)
         await asyncio.gather(
             *(
                 self._supervise(
@@ -171,6 +177,7 @@ class Stack:
                         env,
                         replica=replica,
                         port=None if replica == 1 else free_port(),
+                        db_url=database.service_urls.get(part.lower()),
                     )
                 ).start()
                 for part in SERVICES
@@ -300,7 +307,13 @@ async def run_stack(layout: StackLayout, options: StackOptions) -> int:
         if watching.done():
             watching.result()  # raises the PartFailedError that ended it
         watching.cancel()
-    except (StackError, PartFailedError, PostgresSetupError, NatsServerNotFoundError) as exc:
+    except (
+        StackError,
+        PartFailedError,
+        PostgresSetupError,
+        DatabaseSetupError,
+        NatsServerNotFoundError,
+    ) as exc:
         print(f"mirror-stage: {exc}", file=sys.stderr, flush=True)  # noqa: T201
         exit_code = 1
     finally:

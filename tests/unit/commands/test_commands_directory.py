@@ -1,4 +1,5 @@
-"""The host directory: lookups by id and hostname, selectors, fan-out errors naming the field."""
+"""The host directory: lookups by id and derived id, selectors over the labels it is given,
+fan-out errors naming the field."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -33,15 +34,12 @@ def test_a_host_is_found_by_id_or_derived_id_never_by_a_claimed_hostname(
     """A target may be the host id or a hostname (any case) that derives to it; the hostname a
     sample claims is no way to a host (web-01's samples say Web-01.example.com)."""
     for name in ("web-01", "WEB-01", "Web-01"):
-        entry = directory.lookup(name)
-        assert entry is not None, name
-        assert entry.host_id == "web-01", name
+        assert directory.lookup(name) == "web-01", name
     for name in ("nope", "Web-01.example.com", "web-01.EXAMPLE.com"):
         assert directory.lookup(name) is None, name
     directory.observe("gpu-01", "web-02.example.com", tags={}, rack=None, seen_at=NOW)
-    entry = directory.lookup("WEB-02")
-    assert entry is not None
-    assert entry.host_id == "web-02"
+    assert directory.lookup("WEB-02") == "web-02"
+    assert directory.lookup("web-02.example.com") is None
 
 
 def test_targets_fan_out_once_per_host_in_order(directory: HostDirectory) -> None:
@@ -58,22 +56,33 @@ def test_an_unknown_target_is_an_error_naming_it(directory: HostDirectory) -> No
         directory.resolve(request(hostname="ghost"))
 
 
-def test_a_selector_matches_tags_and_rack(directory: HostDirectory) -> None:
-    """Every tag must match; the rack narrows further."""
-    by_tag = directory.resolve(request(selector={"tags": {"role": "web"}}))
-    assert [h.host_id for h in by_tag] == ["web-01", "web-02"]
-    by_rack = directory.resolve(request(selector={"rack": "r1"}))
-    assert [h.host_id for h in by_rack] == ["gpu-01", "web-01"]
-    both = directory.resolve(request(selector={"tags": {"role": "web"}, "rack": "r2"}))
-    assert [h.host_id for h in both] == ["web-02"]
+def test_a_selector_takes_the_labelled_hosts_it_is_given(directory: HostDirectory) -> None:
+    """The hosts whose labels match come from the caller (the operator's registry), whatever
+    tags or rack the samples claim; a labelled host that never published is a target too."""
+    hosts = directory.resolve(
+        request(selector={"tags": {"role": "ml"}}), selected=["gpu-01", "spare-09"]
+    )
+    assert [(h.host_id, h.hostname) for h in hosts] == [
+        ("gpu-01", "gpu-01"),
+        ("spare-09", "spare-09"),
+    ]
+
+
+def test_a_labelled_host_is_known_by_name_before_it_publishes(directory: HostDirectory) -> None:
+    """A name may be a host the operator labelled that has not published yet."""
+    with pytest.raises(InvalidRequestError, match=r"^hostname: no known host 'Spare-09'"):
+        directory.resolve(request(hostname="Spare-09"))
+    (host,) = directory.resolve(request(hostname="Spare-09"), labelled={"spare-09"})
+    assert host.host_id == "spare-09"
 
 
 def test_a_selector_matching_nothing_or_everything_is_refused(directory: HostDirectory) -> None:
-    """No match names the selector; an empty selector would hit the whole fleet."""
-    with pytest.raises(InvalidRequestError, match=r"^selector: no known host has tags"):
-        directory.resolve(request(selector={"tags": {"role": "db"}}))
+    """No match names the selector, whatever the samples claim; an empty selector would hit
+    the whole fleet."""
+    with pytest.raises(InvalidRequestError, match=r"^selector: no host is labelled with tags"):
+        directory.resolve(request(selector={"tags": {"role": "web"}}), selected=[])
     with pytest.raises(InvalidRequestError, match=r"^selector: give `tags` or `rack`"):
-        directory.resolve(request(selector={}))
+        directory.resolve(request(selector={}), selected=["web-01"])
 
 
 def test_online_is_a_recent_sample(directory: HostDirectory) -> None:

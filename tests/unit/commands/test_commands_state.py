@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mirror_commands import state
+from mirror_commands.config import from_env
 from mirror_commands.errors import ConflictError, InvalidRequestError
+from mirror_runtime.environment import ConfigError
 from mirror_schema.commands import FINAL_STATES, CommandState
 
 S = CommandState
@@ -99,3 +101,21 @@ def test_dispatch_order_is_priority_then_age_skipping_expired() -> None:
     order = [c.id for c in state.dispatch_order(commands, NOW)]
     assert order == ["high-old", "high-new", "mid", "low-old"]
     assert state.is_expired(commands[3], NOW)
+
+
+def test_a_signed_command_is_valid_for_a_day_at_most() -> None:
+    """expires_at more than 24 h ahead is refused naming the field and the cap; exactly 24 h is
+    the longest a command may wait for its agent (agents refuse longer, their journal
+    remembers ids that long)."""
+    day = NOW + timedelta(hours=24)
+    assert state.expiry(day, NOW, 3600) == day
+    with pytest.raises(InvalidRequestError, match=r"^expires_at: .* more than 86400 s"):
+        state.expiry(day + timedelta(seconds=1), NOW, 3600)
+
+
+@pytest.mark.parametrize("name", ["EXPIRY_SECONDS", "MAX_TIMEOUT_SECONDS"])
+def test_the_service_cannot_be_set_past_the_validity_cap(name: str) -> None:
+    """The default expiry and the timeout limit are capped at 24 h too."""
+    assert from_env({f"MIRROR_STAGE_COMMANDS_{name}": "86400"})
+    with pytest.raises(ConfigError, match=f"MIRROR_STAGE_COMMANDS_{name}"):
+        from_env({f"MIRROR_STAGE_COMMANDS_{name}": "86401"})

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from mirror_runtime.environment import DEFAULT_PORTS, KNOWN_VARIABLES
 from mirror_stage.cli import parser
 from mirror_stage.compose_init import DATABASE_SERVICES, Owner, compose_init
+from mirror_stage.database import read_password, role_names
 from mirror_stage.layout import stack_layout
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -101,9 +102,33 @@ def test_each_service_runs_its_module_on_its_port_with_a_config_the_code_accepts
     assert service["depends_on"]["nats"] == {"condition": "service_healthy"}
     if name in DATABASE_SERVICES:
         assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        # Its role is made, the schema migrated and its grants given before it starts.
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert config.service.db_url == environment["MIRROR_STAGE_DB_URL"]
     else:
         assert "MIRROR_STAGE_DB_URL" not in environment
+
+
+def test_the_migrate_step_runs_once_postgres_answers_and_before_any_service() -> None:
+    """It makes the roles, migrates as the owner and grants each service its own; as the
+    image's user, hardened like the services, with the superuser's password read-only."""
+    spec = compose()["services"]
+    migrate = spec["migrate"]
+    args = parser().parse_args(migrate["command"][1:])
+    assert (args.command, args.action) == ("db", "migrate")
+    assert migrate["depends_on"] == {
+        "init": {"condition": "service_completed_successfully"},
+        "postgres": {"condition": "service_healthy"},
+    }
+    assert migrate["restart"] == "no"
+    assert "user" not in migrate  # the image's: 10001
+    assert migrate["read_only"] is True
+    assert migrate["cap_drop"] == ["ALL"]
+    assert set(migrate["environment"]) <= KNOWN_VARIABLES
+    assert all(volume.endswith(":ro") for volume in migrate["volumes"])
+    assert mounts(migrate)[str(args.passwords)] == "database-auth"
+    for name in SERVICES:  # no service mounts the roles' passwords
+        assert "database-auth" not in mounts(spec[name]).values()
 
 
 def test_the_image_defaults_and_exposed_ports_match_the_services() -> None:
@@ -119,6 +144,8 @@ def test_each_container_finds_the_files_the_init_service_writes_for_it(
     """The init's export volumes are mounted where each consumer's settings look: its NATS
     seed, its database password file, the users block nats includes, postgres's password."""
     spec, args = exported.spec, exported.args
+    migrate = parser().parse_args(spec["migrate"]["command"][1:])
+    migrate_passwords = str(migrate.passwords)
     assert args.command == "compose-init"
     assert args.owner == "10001:10001"
     assert "USER 10001:10001" in (DEPLOY / "Dockerfile").read_text()
@@ -128,14 +155,24 @@ def test_each_container_finds_the_files_the_init_service_writes_for_it(
         seed = exported.on_host(environment["MIRROR_STAGE_NATS_CREDENTIALS_FILE"], spec[name])
         assert seed.read_text().startswith("SU")  # an NKey user seed
         if name in DATABASE_SERVICES:
+            # Its own role, whose password is the one the migrate step gives that role.
             url = urlsplit(environment["MIRROR_STAGE_DB_URL"])
             passfile = exported.on_host(parse_qs(url.query)["passfile"][0], spec[name])
             host, port, _, user, password = passfile.read_text().strip().split(":")
             assert (host, int(port), user) == (url.hostname, url.port, url.username)
-            assert url.username == spec["postgres"]["environment"]["POSTGRES_USER"]
-            postgres_password = spec["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
-            on_host = exported.on_host(postgres_password, spec["postgres"])
-            assert on_host.read_text().strip() == password
+            assert url.username == role_names()[name]
+            given = exported.on_host(f"{migrate_passwords}/{user}.pgpass", spec["migrate"])
+            assert read_password(given) == password
+    # The migrate step connects as postgres's superuser, with the password postgres set.
+    admin = urlsplit(spec["migrate"]["environment"]["MIRROR_STAGE_DB_URL"])
+    assert admin.username == spec["postgres"]["environment"]["POSTGRES_USER"]
+    assert admin.path == "/" + spec["postgres"]["environment"]["POSTGRES_DB"]
+    passfile = exported.on_host(parse_qs(admin.query)["passfile"][0], spec["migrate"])
+    host, port, _, user, password = passfile.read_text().strip().split(":")
+    assert (host, int(port), user) == (admin.hostname, admin.port, admin.username)
+    postgres_password = spec["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"]
+    on_host = exported.on_host(postgres_password, spec["postgres"])
+    assert on_host.read_text().strip() == password
     nats_config = DEPLOY / "nats" / "nats.conf"
     include = re.search(r'^include "(.+)"$', nats_config.read_text(), re.MULTILINE)
     assert include is not None

@@ -11,9 +11,11 @@ from mirror_schema.command_signing import (
     SigningKey,
     new_signing_key,
     sign_command,
+    sign_withdrawal,
     verify_command,
+    verify_withdrawal,
 )
-from mirror_schema.commands import Command
+from mirror_schema.commands import Command, CommandWithdrawal
 
 KEY = new_signing_key()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -84,3 +86,22 @@ def test_keys_are_32_byte_seeds_with_a_stable_public_half() -> None:
     again = SigningKey(seed=KEY.seed)
     assert again.public_key == KEY.public_key
     assert new_signing_key().public_key != KEY.public_key
+
+
+def test_a_withdrawal_is_signed_for_its_command_and_host_alone() -> None:
+    """A withdrawal verifies after a JSON round trip; another command id or host, another key,
+    no signature, or a command's signature passed off as a withdrawal's does not."""
+    withdrawal = CommandWithdrawal(command_id="c-1", host_id="web-01", withdrawn_at=NOW)
+    signed = sign_withdrawal(withdrawal, KEY)
+    again = codec.decode_command_withdrawal(codec.encode(signed))
+    verify_withdrawal(again, KEY.public_key)
+    for forged in (
+        msgspec.structs.replace(signed, command_id="c-2"),
+        msgspec.structs.replace(signed, host_id="web-02"),
+        sign_withdrawal(withdrawal, new_signing_key()),
+        msgspec.structs.replace(withdrawal, signature=sign_command(command(), KEY).signature),
+    ):
+        with pytest.raises(SignatureError, match="does not verify"):
+            verify_withdrawal(forged, KEY.public_key)
+    with pytest.raises(SignatureError, match="is not signed"):
+        verify_withdrawal(withdrawal, KEY.public_key)

@@ -37,24 +37,43 @@ def test_each_container_gets_its_own_files_and_no_more(layout: StackLayout, tmp_
         assert seed.read_text() == expected
         pgpass = export / service / "pgpass"
         assert pgpass.exists() == (service in DATABASE_SERVICES)
+        if service in DATABASE_SERVICES:  # its own role's, never the superuser's
+            assert mode(pgpass) == 0o600
+            *_, user, password = pgpass.read_text().strip().split(":")
+            assert user == f"mirror_{service}"
+            assert password != (export / "postgres" / "password").read_text().strip()
+    # What the migrate step needs to make the roles: the superuser's and every role's
+    # password, readable by the services' user alone (the migrate container runs as it).
+    roles = export / "database"
+    assert sorted(p.name for p in roles.iterdir()) == sorted(
+        ["admin.pgpass", *(f"mirror_{part}.pgpass" for part in ("owner", *DATABASE_SERVICES))]
+    )
+    for file in roles.iterdir():
+        assert mode(file) == 0o600
+        assert file.stat().st_uid == ME.uid
+    superuser = (export / "postgres" / "password").read_text().strip()
+    assert (roles / "admin.pgpass").read_text() == f"postgres:5432:*:mirror:{superuser}\n"
     assert sorted(p.name for p in (export / "twin").iterdir()) == ["nats.nk"]
     tokens = json.loads((export / "ingest" / "ingest-tokens.json").read_text())
     assert tokens == {"tokens": []}  # no agent may post over HTTP until one is enrolled
     assert not (export / "admin").exists()  # the admin's seed never leaves the state volume
 
 
-def test_a_second_run_keeps_the_password_and_adds_an_enrolled_agent(
+def test_a_second_run_keeps_the_passwords_and_adds_an_enrolled_agent(
     layout: StackLayout, tmp_path: Path
 ) -> None:
     export = tmp_path / "export"
     compose_init(layout, export, ME)
     password = (export / "postgres" / "password").read_text()
+    roles = {path.name: path.read_text() for path in (export / "database").iterdir()}
+    ingest = (export / "ingest" / "pgpass").read_text()
     store = IdentityStore(layout.identities_dir)
     store.enroll_agent("web-01")
     store.new_ingest_token("web-01")
     compose_init(layout, export, ME)
     assert (export / "postgres" / "password").read_text() == password
-    assert password.strip() in (export / "ingest" / "pgpass").read_text()
+    assert {path.name: path.read_text() for path in (export / "database").iterdir()} == roles
+    assert (export / "ingest" / "pgpass").read_text() == ingest
     public_key = next(i.public_key for i, _ in store.users() if i.name == "agent-web-01")
     assert public_key in (export / "nats" / "users.conf").read_text()
     tokens = json.loads((export / "ingest" / "ingest-tokens.json").read_text())

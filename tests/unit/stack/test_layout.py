@@ -54,18 +54,26 @@ def test_busy_ports_names_the_variable_to_change() -> None:
 def test_children_get_service_settings_and_the_stack_addresses(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A service's own variables pass through; the stack's NATS, ports and DB win."""
-    from mirror_stage.parts import child_environment
+    """A service's own variables pass through; the stack's NATS and ports win; the database's
+    address is a service's own role's, given to it alone (an external administrator's never)."""
+    from mirror_stage.parts import child_environment, service_spec
 
     monkeypatch.setenv("MIRROR_STAGE_INGEST_HOST_RATE", "50")
     monkeypatch.setenv("MIRROR_STAGE_NATS_URL", "nats://127.0.0.1:5999")
+    monkeypatch.setenv("MIRROR_STAGE_DB_URL", "postgresql://admin:secret@db/mirror")
     layout = stack_layout({"MIRROR_STAGE_NATS_URL": "nats://127.0.0.1:5999"})
-    env = child_environment(layout, "postgresql://db")
+    env = child_environment(layout)
     assert env["MIRROR_STAGE_INGEST_HOST_RATE"] == "50"
     assert env["MIRROR_STAGE_NATS_URL"] == "nats://127.0.0.1:5999"
-    assert env["MIRROR_STAGE_DB_URL"] == "postgresql://db"
+    assert "MIRROR_STAGE_DB_URL" not in env
     assert env["MIRROR_STAGE_TWIN_PORT"] == "8100"
     assert "MIRROR_STAGE_DATA_DIR" not in env
+    ingest = service_spec(layout, "INGEST", env, db_url="postgresql://mirror_ingest@db/mirror")
+    assert ingest.env is not None
+    assert ingest.env["MIRROR_STAGE_DB_URL"] == "postgresql://mirror_ingest@db/mirror"
+    twin = service_spec(layout, "TWIN", env)
+    assert twin.env is not None
+    assert "MIRROR_STAGE_DB_URL" not in twin.env
 
 
 def test_the_nats_sync_interval_is_read_and_checked() -> None:

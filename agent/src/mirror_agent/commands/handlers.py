@@ -25,8 +25,14 @@ from mirror_agent.commands.policy import Policy, RefusedError
 from mirror_agent.commands.publisher import ChunkSender, Publisher
 from mirror_agent.commands.sandbox import Sandbox
 from mirror_agent.commands.settings import CommandsConfig
+from mirror_agent.commands.withdrawals import WithdrawalLookupError, Withdrawals
 from mirror_schema import codec
-from mirror_schema.command_signing import SignatureError, verify_command
+from mirror_schema.command_signing import (
+    CLOCK_SKEW_SECONDS,
+    MAX_VALIDITY_SECONDS,
+    SignatureError,
+    verify_command,
+)
 from mirror_schema.commands import Command, CommandCancelReply, CommandResult, CommandState
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,8 @@ class CommandStats:
     forged: int = 0  # unsigned, or a signature that does not verify: dead-lettered
     dead_lettered: int = 0
     bad_cancels: int = 0
+    journal_full: int = 0  # times the loop waited for the journal to make room
+    withdrawn: int = 0  # the commands service took it back (signed) before it ran
 
 
 class CommandHandlers:
@@ -64,6 +72,7 @@ class CommandHandlers:
         policy: Policy,
         sandbox: Sandbox,
         publisher: Publisher,
+        withdrawals: Withdrawals,
     ) -> None:
         self.config = config
         self.host_id = host_id
@@ -71,6 +80,7 @@ class CommandHandlers:
         self.policy = policy
         self.sandbox = sandbox
         self.publisher = publisher
+        self.withdrawals = withdrawals
         # commands_config_error and the agent checked it is there before the loop started.
         assert config.signing_public_key is not None
         self.public_key = config.signing_public_key
@@ -78,10 +88,28 @@ class CommandHandlers:
         self.running: dict[str, Execution] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._freed = asyncio.Event()
+        self._full = False
 
     def running_count(self) -> int:
         """Commands holding a slot (spawning, running, or being stopped)."""
         return len(self.running)
+
+    def has_room(self) -> bool:
+        """Whether the journal may take another command: it never forgets the id of a command
+        that could still run, so when it holds `journal_max_entries` of them the loop waits
+        (the commands stay in the stream) until the oldest expire."""
+        room = self.journal.has_room()
+        if not room:
+            self.stats.journal_full += 1
+            if not self._full:
+                log.warning(
+                    "commands.journal_full entries=%d: no new command until ids expire",
+                    len(self.journal.entries),
+                )
+        elif self._full:
+            log.info("commands.journal_room entries=%d", len(self.journal.entries))
+        self._full = not room
+        return room
 
     async def slot_freed(self) -> None:
         """Return when a running command next gives its slot back."""
@@ -144,10 +172,24 @@ class CommandHandlers:
         expires_at = command.expires_at or (
             command.created_at + timedelta(seconds=self.config.max_age_seconds)
         )
+        longest = now + timedelta(seconds=MAX_VALIDITY_SECONDS + CLOCK_SKEW_SECONDS)
+        if expires_at > longest:
+            # Only a misbehaving signer makes one: its journal entry (until expires_at) keeps
+            # a replay from running it once it falls within the day.
+            self.stats.rejected += 1
+            reason = (
+                f"expires_at: {expires_at.isoformat()} is more than {MAX_VALIDITY_SECONDS} s "
+                f"(+{CLOCK_SKEW_SECONDS} s of clock skew) ahead of this host's clock "
+                f"({now.isoformat()}); a signed command is valid 24 h at most"
+            )
+            await self._settle_unrun(msg, command, CommandState.REJECTED, reason)
+            return
         if now > expires_at:
             self.stats.expired += 1
             reason = f"expired at {expires_at.isoformat()} before this agent took it"
             await self._settle_unrun(msg, command, CommandState.EXPIRED, reason)
+            return
+        if await self._withdrawn(msg, command):
             return
         try:
             argv = self.policy.argv_for(command.command)
@@ -156,7 +198,7 @@ class CommandHandlers:
             await self._settle_unrun(msg, command, CommandState.REJECTED, exc.reason)
             return
         try:
-            self.journal.record_started(command.id, self.host_id, now)
+            self.journal.record_started(command.id, self.host_id, now, expires_at=expires_at)
         except OSError as exc:
             log.error("command.journal_failed command_id=%s error=%s", command.id, exc)
             with contextlib.suppress(nats.errors.Error):
@@ -177,6 +219,30 @@ class CommandHandlers:
         self.stats.started += 1
         log.info("command.accepted command_id=%s argv=%s", command.id, argv)
         self._spawn(self._run(command, execution, live))
+
+    async def _withdrawn(self, msg: Msg, command: Command) -> bool:
+        """Whether `command` must not run: the commands service withdrew it (signed; it is
+        settled `cancelled`), the bus cannot tell (nak'd, to ask again), or a cancel settled
+        it during the lookup. False: it may run."""
+        try:
+            withdrawal = await self.withdrawals.find(command.id)
+        except WithdrawalLookupError as exc:
+            log.warning("command.withdrawal_unknown command_id=%s error=%s", command.id, exc)
+            with contextlib.suppress(nats.errors.Error):
+                await msg.nak(delay=NAK_DELAY_SECONDS)
+            return True
+        if withdrawal is not None:
+            self.stats.withdrawn += 1
+            who = withdrawal.requested_by or "an operator"
+            reason = f"withdrawn by {who} before this agent took it"
+            await self._settle_unrun(msg, command, CommandState.CANCELLED, reason)
+            return True
+        if command.id in self.running or self.journal.get(command.id) is not None:
+            # A cancel request settled it while the lookup was under way.
+            self.stats.duplicates += 1
+            await _ack(msg)
+            return True
+        return False
 
     async def _run(self, command: Command, execution: Execution, live: LiveOutput) -> None:
         try:
@@ -278,7 +344,7 @@ class CommandHandlers:
             finished_at=datetime.now(UTC),
             error=reason,
         )
-        self.journal.record_result(result)
+        self.journal.record_result(result, expires_at=command.expires_at)
         await _ack(msg)
         self._spawn(self._report(result))
 

@@ -5,6 +5,17 @@ One JSON line per event, appended and fsync'd before the agent acts on it:
 (the final CommandResult, written before it is published) and `reported` (JetStream
 acknowledged the result). Reopening the file after a crash tells which commands were
 started and never finished, and which results still wait to be published.
+
+How long an id is remembered: at least until its command could no longer run anyway, its
+signed ``expires_at`` plus the clock skew an agent allows (a command without a known expiry,
+e.g. cancelled before it arrived: for the longest validity a signed command may have, 24 h,
+from when it was written). Agents refuse a command valid for longer than that, so every id is
+remembered for the whole time it is valid. Beyond that, the newest `max_entries` within
+`max_age` are kept too (a replayed stream then finds them), the rest forgotten.
+
+Bounded in size: the agent takes no new command while `max_entries` ids are still valid
+(:meth:`Journal.has_room`; it waits for the oldest to expire rather than forget one), and the
+file is rewritten with only what is kept once it holds twice as many lines as that.
 """
 
 import contextlib
@@ -18,11 +29,14 @@ from typing import Literal
 
 import msgspec
 
+from mirror_schema.command_signing import CLOCK_SKEW_SECONDS, MAX_VALIDITY_SECONDS
 from mirror_schema.commands import CommandResult
 
 log = logging.getLogger(__name__)
 
 Event = Literal["started", "result", "reported"]
+# How long a journal full of valid ids waits before it looks again for expired ones.
+ROOM_RECHECK_SECONDS = 5.0
 
 
 class _Line(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -31,6 +45,7 @@ class _Line(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     at: datetime
     host_id: str | None = None
     result: CommandResult | None = None
+    expires_at: datetime | None = None  # the command's, signed: how long it could run
 
 
 _encode = msgspec.json.Encoder().encode
@@ -46,6 +61,14 @@ class Entry:
     host_id: str | None = None
     started_at: datetime | None = None
     result: CommandResult | None = None  # kept only until it is reported
+    expires_at: datetime | None = None  # the command's; None: not known
+
+    def remembered_until(self) -> datetime:
+        """Until when the id must be remembered: while its command could still run."""
+        valid_until = self.expires_at or (
+            (self.started_at or self.at) + timedelta(seconds=MAX_VALIDITY_SECONDS)
+        )
+        return valid_until + timedelta(seconds=CLOCK_SKEW_SECONDS)
 
 
 class JournalLockedError(OSError):
@@ -67,6 +90,7 @@ class Journal:
         self.entries: dict[str, Entry] = {}
         self.skipped_lines = 0
         self._lines = 0
+        self._full_since: datetime | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(path.with_name(path.name + ".lock"))
         self._load()
@@ -91,17 +115,26 @@ class Journal:
 
     def _apply(self, line: _Line) -> None:
         entry = self.entries.get(line.id)
+        expires_at = line.expires_at or (entry.expires_at if entry else None)
         if line.event == "started":
-            self.entries[line.id] = Entry("started", line.at, line.host_id, started_at=line.at)
+            self.entries[line.id] = Entry(
+                "started", line.at, line.host_id, started_at=line.at, expires_at=expires_at
+            )
         elif line.event == "result":
             started_at = entry.started_at if entry else None
             self.entries[line.id] = Entry(
-                "result", line.at, line.host_id, started_at=started_at, result=line.result
+                "result",
+                line.at,
+                line.host_id,
+                started_at=started_at,
+                result=line.result,
+                expires_at=expires_at,
             )
         elif entry is not None:
             entry.event, entry.at, entry.result = "reported", line.at, None
+            entry.expires_at = expires_at
         else:
-            self.entries[line.id] = Entry("reported", line.at)
+            self.entries[line.id] = Entry("reported", line.at, expires_at=expires_at)
 
     def _append(self, line: _Line) -> None:
         self._file.write(_encode(line) + b"\n")
@@ -116,18 +149,24 @@ class Journal:
         """What is known of `command_id`, or None if it never reached this journal."""
         return self.entries.get(command_id)
 
-    def record_started(self, command_id: str, host_id: str, at: datetime) -> None:
-        """Durably note that `command_id` is about to run (before its dispatch is acked)."""
-        self._append(_Line(id=command_id, event="started", at=at, host_id=host_id))
+    def record_started(
+        self, command_id: str, host_id: str, at: datetime, *, expires_at: datetime | None = None
+    ) -> None:
+        """Durably note that `command_id` (valid until `expires_at`) is about to run (before
+        its dispatch is acked)."""
+        line = _Line(id=command_id, event="started", at=at, host_id=host_id, expires_at=expires_at)
+        self._append(line)
 
-    def record_result(self, result: CommandResult) -> None:
-        """Durably keep `result` until it is reported."""
+    def record_result(self, result: CommandResult, *, expires_at: datetime | None = None) -> None:
+        """Durably keep `result` until it is reported (`expires_at`: the command's, when this
+        is the first the journal hears of it)."""
         line = _Line(
             id=result.command_id,
             event="result",
             at=result.finished_at,
             host_id=result.host_id,
             result=result,
+            expires_at=expires_at,
         )
         self._append(line)
 
@@ -143,20 +182,46 @@ class Journal:
         """Results written but not yet acknowledged by JetStream."""
         return [e.result for e in self.entries.values() if e.event == "result" and e.result]
 
-    def compact(self, now: datetime | None = None) -> None:
-        """Rewrite the file with what still matters: every unfinished command, and the
-        newest `max_entries` reported ones not older than `max_age`."""
+    def valid_count(self, now: datetime) -> int:
+        """Commands not finished, or whose id must still be remembered at `now`."""
+        return sum(
+            1 for e in self.entries.values() if e.event != "reported" or e.remembered_until() >= now
+        )
+
+    def has_room(self, now: datetime | None = None) -> bool:
+        """Whether the agent may take another command: fewer than `max_entries` ids are still
+        valid. Once full, expired ones are looked for again every ROOM_RECHECK_SECONDS."""
+        if len(self.entries) < self.max_entries:
+            return True
         now = now or datetime.now(UTC)
-        open_ids = [cid for cid, e in self.entries.items() if e.event != "reported"]
+        recheck = timedelta(seconds=ROOM_RECHECK_SECONDS)
+        if self._full_since is not None and timedelta(0) <= now - self._full_since < recheck:
+            return False
+        room = self.valid_count(now) < self.max_entries
+        self._full_since = None if room else now
+        return room
+
+    def compact(self, now: datetime | None = None) -> None:
+        """Rewrite the file with what still matters: every unfinished command, every id whose
+        command could still run, and the newest `max_entries` other reported ones not older
+        than `max_age`."""
+        now = now or datetime.now(UTC)
+        open_ids = {cid for cid, e in self.entries.items() if e.event != "reported"}
+        valid = {
+            cid
+            for cid, e in self.entries.items()
+            if cid not in open_ids and e.remembered_until() >= now
+        }
         reported = sorted(
             (
                 (e.at, cid)
                 for cid, e in self.entries.items()
-                if e.event == "reported" and now - e.at <= self.max_age
+                if cid not in open_ids and cid not in valid and now - e.at <= self.max_age
             ),
             reverse=True,
-        )[: self.max_entries]
-        keep = set(open_ids) | {cid for _, cid in reported}
+        )[: max(self.max_entries - len(valid), 0)]
+        keep = open_ids | valid | {cid for _, cid in reported}
+        self._full_since = None
         self.entries = {cid: e for cid, e in self.entries.items() if cid in keep}
         temporary = self.path.with_name(self.path.name + ".tmp")
         with open(temporary, "wb", opener=_private) as file:
@@ -180,7 +245,13 @@ def _lines_of(command_id: str, entry: Entry) -> list[_Line]:
     lines = []
     if entry.started_at is not None:
         lines.append(
-            _Line(id=command_id, event="started", at=entry.started_at, host_id=entry.host_id)
+            _Line(
+                id=command_id,
+                event="started",
+                at=entry.started_at,
+                host_id=entry.host_id,
+                expires_at=entry.expires_at,
+            )
         )
     if entry.event == "result":
         lines.append(
@@ -190,10 +261,13 @@ def _lines_of(command_id: str, entry: Entry) -> list[_Line]:
                 at=entry.at,
                 host_id=entry.host_id,
                 result=entry.result,
+                expires_at=entry.expires_at,
             )
         )
     elif entry.event == "reported":
-        lines.append(_Line(id=command_id, event="reported", at=entry.at))
+        lines.append(
+            _Line(id=command_id, event="reported", at=entry.at, expires_at=entry.expires_at)
+        )
     return lines
 
 

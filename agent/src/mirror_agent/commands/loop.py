@@ -23,6 +23,7 @@ from mirror_agent.commands.policy import Policy
 from mirror_agent.commands.publisher import Publisher
 from mirror_agent.commands.sandbox import sandbox_for
 from mirror_agent.commands.settings import CommandsConfig
+from mirror_agent.commands.withdrawals import Withdrawals
 from mirror_schema import streams, subjects
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 FETCH_TIMEOUT_SECONDS = 5.0
 ACK_WAIT_SECONDS = 30.0
 RETRY_SECONDS = 2.0
+JOURNAL_FULL_WAIT_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 # On stop, after running commands are killed: how long results may still be published.
 STOP_REPORT_GRACE_SECONDS = 3.0
@@ -94,6 +96,9 @@ class CommandLoop:
                 ),
                 sandbox=sandbox_for(self.config.run_as),
                 publisher=Publisher(nc, host_id=self.host_id, consumer=self.consumer),
+                withdrawals=Withdrawals(
+                    nc, host_id=self.host_id, public_key=self.config.signing_public_key or ""
+                ),
             )
             cancels: Subscription | None = None
             try:
@@ -179,6 +184,12 @@ class CommandLoop:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
+                if not handlers.has_room():
+                    # Nothing fetched: the commands wait in the stream, none is forgotten.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(JOURNAL_FULL_WAIT_SECONDS):
+                            await stop.wait()
+                    continue
                 free = self.config.max_concurrent - handlers.running_count()
                 if free <= 0:
                     freed = asyncio.create_task(handlers.slot_freed())

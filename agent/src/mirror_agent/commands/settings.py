@@ -44,6 +44,8 @@ class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_age_seconds: Annotated[float, msgspec.Meta(gt=0)] = 86_400.0
     # On timeout or cancel: SIGTERM to the process group, SIGKILL this much later.
     kill_grace_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    # Ids of commands that could still run are never forgotten: at this many the agent takes
+    # no new command until the oldest expire (journal.py).
     journal_max_entries: Annotated[int, msgspec.Meta(ge=100)] = 10_000
     max_deliver: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
     # The commands service's public key (base64 ed25519; GET /api/commands/signing-key).

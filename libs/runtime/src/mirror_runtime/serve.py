@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from mirror_runtime.auth.wiring import protect, start_auth
 from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
+from mirror_runtime.migrations import MigrationError
 from mirror_schema import subjects
 from mirror_schema.nats_credentials import credential_options, server_urls
 
@@ -110,6 +111,12 @@ async def connect_db(config: ServiceConfig) -> asyncpg.Pool | None:
                 except (OSError, asyncpg.CannotConnectNowError) as exc:
                     log.info("db.waiting", error=str(exc))
                     await asyncio.sleep(0.5)
+                except asyncpg.InvalidAuthorizationSpecificationError as exc:
+                    # A wrong password or a role not made yet: waiting will not mend it.
+                    raise StartupError(
+                        f"PostgreSQL refused MIRROR_STAGE_DB_URL's login ({exc}); each service "
+                        "has its own role, made by `mirror-stage db migrate` or mirror-stage up"
+                    ) from None
     except TimeoutError:
         raise StartupError(
             "PostgreSQL did not answer at MIRROR_STAGE_DB_URL within "
@@ -201,7 +208,7 @@ def main(
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             runner.run(run_service(config, create_app, start, public))
-    except StartupError as exc:
+    except (StartupError, MigrationError) as exc:
         log.error("service.failed", service=config.name, error=str(exc))
         return 1
     return 0

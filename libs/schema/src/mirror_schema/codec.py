@@ -15,6 +15,7 @@ from mirror_schema.commands import (
     CommandRequest,
     CommandResult,
     CommandStatus,
+    CommandWithdrawal,
     OutputChunk,
 )
 from mirror_schema.hosts import validate_host_id
@@ -31,6 +32,7 @@ __all__ = [
     "decode_command_request",
     "decode_command_result",
     "decode_command_status",
+    "decode_command_withdrawal",
     "decode_output_chunk",
     "decode_sample",
     "decode_samples",
@@ -50,6 +52,7 @@ decode_command_request = msgspec.json.Decoder(CommandRequest).decode
 decode_command_reply = msgspec.json.Decoder(CommandReply).decode
 decode_command_result = msgspec.json.Decoder(CommandResult).decode
 decode_command_status = msgspec.json.Decoder(CommandStatus).decode
+decode_command_withdrawal = msgspec.json.Decoder(CommandWithdrawal).decode
 decode_output_chunk = msgspec.json.Decoder(OutputChunk).decode
 decode_alert_event = msgspec.json.Decoder(AlertEvent).decode
 # TwinFrame, TwinDiff and the relayed bus messages, told apart by their "type" tag.

@@ -13,6 +13,7 @@ import msgspec
 
 from mirror_schema.commands import CommandCancelReply, CommandId, CommandState
 from mirror_schema.common import AwareDatetime
+from mirror_schema.hosts import HostId
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -25,18 +26,27 @@ __all__ = [
     "CommandPageReply",
     "CommandRecord",
     "CommandRecordReply",
+    "DeleteHostLabelsRequest",
     "ErrorCode",
     "GetCommandRequest",
+    "HostLabels",
+    "HostLabelsListReply",
+    "HostLabelsReply",
     "ListCommandsRequest",
     "RetryCommandRequest",
+    "SetHostLabelsRequest",
     "SigningKeyReply",
     "decode_cancel_command_reply",
     "decode_cancel_command_request",
     "decode_command_page_reply",
     "decode_command_record_reply",
+    "decode_delete_host_labels_request",
     "decode_get_command_request",
+    "decode_host_labels_list_reply",
+    "decode_host_labels_reply",
     "decode_list_commands_request",
     "decode_retry_command_request",
+    "decode_set_host_labels_request",
     "decode_signing_key_reply",
 ]
 
@@ -187,3 +197,66 @@ decode_command_record_reply = msgspec.json.Decoder(CommandRecordReply).decode
 decode_command_page_reply = msgspec.json.Decoder(CommandPageReply).decode
 decode_signing_key_reply = msgspec.json.Decoder(SigningKeyReply).decode
 decode_cancel_command_reply = msgspec.json.Decoder(CancelCommandReply).decode
+
+
+# --- host labels: the operator's registry of tags and racks that selectors match --------------
+
+MAX_LABEL_TAGS: Final = 64
+MAX_LABEL_KEY_LENGTH: Final = 64
+MAX_LABEL_VALUE_LENGTH: Final = 256
+LabelTags = Annotated[
+    dict[str, Annotated[str, msgspec.Meta(max_length=MAX_LABEL_VALUE_LENGTH)]],
+    msgspec.Meta(max_length=MAX_LABEL_TAGS),
+]
+Rack = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class HostLabels(msgspec.Struct, frozen=True, kw_only=True):
+    """What the operator says of one host: the tags and rack a ``Selector`` matches.
+
+    Never what the host's own samples claim: an agent may claim anything of itself.
+    """
+
+    host_id: str
+    tags: dict[str, str] = {}
+    rack: str | None = None
+    updated_at: AwareDatetime
+    updated_by: str
+
+
+class SetHostLabelsRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``commands.api.labels.set`` and ``PUT /api/commands/hosts/{host_id}/labels`` (body
+    without ``host_id``): the host's tags and rack, replacing what it had. Keys are 1 to 64
+    characters."""
+
+    host_id: HostId
+    tags: LabelTags = {}
+    rack: Rack | None = None
+
+
+class DeleteHostLabelsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``commands.api.labels.delete`` and ``DELETE /api/commands/hosts/{host_id}/labels``."""
+
+    host_id: HostId
+
+
+class HostLabelsReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``commands.api.labels.set`` and ``.delete``: the labels set (or removed)."""
+
+    labels: HostLabels | None = None
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+class HostLabelsListReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to ``commands.api.labels.list``: every labelled host, by host id."""
+
+    labels: list[HostLabels] = []
+    error: str | None = None
+    code: ErrorCode | None = None
+
+
+decode_set_host_labels_request = msgspec.json.Decoder(SetHostLabelsRequest).decode
+decode_delete_host_labels_request = msgspec.json.Decoder(DeleteHostLabelsRequest).decode
+decode_host_labels_reply = msgspec.json.Decoder(HostLabelsReply).decode
+decode_host_labels_list_reply = msgspec.json.Decoder(HostLabelsListReply).decode

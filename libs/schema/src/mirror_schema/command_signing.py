@@ -18,21 +18,33 @@ import msgspec
 import nacl.exceptions
 import nacl.signing
 
-from mirror_schema.commands import Command
+from mirror_schema.commands import Command, CommandWithdrawal
 
 __all__ = [
     "ALGORITHM",
+    "CLOCK_SKEW_SECONDS",
+    "MAX_VALIDITY_SECONDS",
     "SignatureError",
     "SigningKey",
     "new_signing_key",
     "public_key_of",
     "sign_command",
+    "sign_withdrawal",
     "signed_bytes",
     "verify_command",
+    "verify_withdrawal",
+    "withdrawal_signed_bytes",
 ]
 
 ALGORITHM: Final = "ed25519"
+# The longest a signed command stays valid: the service refuses an expires_at further ahead,
+# an agent refuses one further ahead than this plus CLOCK_SKEW_SECONDS (clocks differ), and
+# its journal remembers a command's id until expires_at plus the skew, so a replay within the
+# validity is always recognised.
+MAX_VALIDITY_SECONDS: Final = 86_400
+CLOCK_SKEW_SECONDS: Final = 300
 _DOMAIN: Final = b"mirror-stage command v1\n"  # never valid as any other signed message
+_WITHDRAWAL_DOMAIN: Final = b"mirror-stage withdrawal v1\n"  # nor a withdrawal as a command
 
 
 class SignatureError(ValueError):
@@ -88,19 +100,40 @@ def sign_command(command: Command, key: SigningKey) -> Command:
 def verify_command(command: Command, public_key: str) -> None:
     """Return if ``command`` was signed by the holder of ``public_key``; else raise
     :class:`SignatureError` saying what is wrong."""
-    if not command.signature:
-        raise SignatureError(f"command {command.id} is not signed")
+    _verify(f"command {command.id}", command.signature, signed_bytes(command), public_key)
+
+
+def withdrawal_signed_bytes(withdrawal: CommandWithdrawal) -> bytes:
+    """The exact bytes signed for ``withdrawal``: which command, on which host."""
+    return _WITHDRAWAL_DOMAIN + f"{withdrawal.command_id}\n{withdrawal.host_id}".encode()
+
+
+def sign_withdrawal(withdrawal: CommandWithdrawal, key: SigningKey) -> CommandWithdrawal:
+    """``withdrawal`` with its ``signature`` set (the commands service's key, as commands)."""
+    signature = _signer(key.seed).sign(withdrawal_signed_bytes(withdrawal)).signature
+    return msgspec.structs.replace(withdrawal, signature=_b64(signature))
+
+
+def verify_withdrawal(withdrawal: CommandWithdrawal, public_key: str) -> None:
+    """Return if ``withdrawal`` was signed by the holder of ``public_key``; else raise
+    :class:`SignatureError` saying what is wrong."""
+    what = f"withdrawal of command {withdrawal.command_id}"
+    _verify(what, withdrawal.signature, withdrawal_signed_bytes(withdrawal), public_key)
+
+
+def _verify(what: str, signature: str | None, message: bytes, public_key: str) -> None:
+    if not signature:
+        raise SignatureError(f"{what} is not signed")
     try:
         verifier = nacl.signing.VerifyKey(_unb64(public_key, "public key"))
-        signature = _unb64(command.signature, "signature")
-        verifier.verify(signed_bytes(command), signature)
+        verifier.verify(message, _unb64(signature, "signature"))
     except nacl.exceptions.BadSignatureError:
         raise SignatureError(
-            f"command {command.id}: the signature does not verify with the commands service's "
+            f"{what}: the signature does not verify with the commands service's "
             "public key (forged, altered, or signed by another key)"
         ) from None
     except (nacl.exceptions.CryptoError, ValueError) as exc:
-        raise SignatureError(f"command {command.id}: {exc}") from None
+        raise SignatureError(f"{what}: {exc}") from None
 
 
 def _signer(seed: str) -> nacl.signing.SigningKey:

@@ -28,6 +28,7 @@ __all__ = [
     "CommandResult",
     "CommandState",
     "CommandStatus",
+    "CommandWithdrawal",
     "InvalidCommandId",
     "OutputChunk",
     "Selector",
@@ -202,3 +203,20 @@ class CommandCancelReply(msgspec.Struct, frozen=True, kw_only=True):
     command_id: CommandId
     cancelled: bool
     error: str | None = None  # why not, for people
+
+
+class CommandWithdrawal(msgspec.Struct, frozen=True, kw_only=True):
+    """A dispatched command the commands service took back before its agent took it, on
+    ``commands.withdrawn.<host>.<command id>`` (stream COMMAND_WITHDRAWALS).
+
+    Signed like a command (``mirror_schema.command_signing.sign_withdrawal``): the agent looks
+    it up before running the command and, when it verifies, reports the command ``cancelled``
+    without running it. The command's own message stays in COMMANDS (no identity but the
+    launcher's may delete one), so the withdrawal is how it is stopped.
+    """
+
+    command_id: CommandId
+    host_id: HostId
+    withdrawn_at: AwareDatetime
+    requested_by: str | None = None
+    signature: str | None = None

@@ -19,6 +19,7 @@ __all__ = [
     "BUCKET_TWIN_PLACEMENTS",
     "COMMANDS",
     "COMMAND_RESULTS",
+    "COMMAND_WITHDRAWALS",
     "CONSUMER_ALERTS",
     "CONSUMER_COMMANDS",
     "CONSUMER_HISTORY",
@@ -75,6 +76,9 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     # and size alone, so what was acknowledged is never taken back.
     deny_delete: bool = True
     deny_purge: bool = True
+    # Direct get ($JS.API.DIRECT.GET.<stream>.<subject>): a read whose subject, hence what a
+    # NATS permission can scope, names what is read.
+    allow_direct: bool = False
 
 
 METRICS: Final = StreamSpec(
@@ -113,7 +117,19 @@ DEADLETTER: Final = StreamSpec(
     max_bytes=_GIB // 4,
 )
 
-STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER)
+COMMAND_WITHDRAWALS: Final = StreamSpec(
+    name="COMMAND_WITHDRAWALS",
+    subjects=(subjects.COMMANDS_WITHDRAWN_ALL,),
+    description="Signed withdrawals of dispatched commands, looked up by agents before running",
+    # Outlives any command it withdraws (valid 24 h at most) and its message in COMMANDS.
+    max_age_seconds=7 * _DAY,
+    max_bytes=_GIB // 16,
+    # Full: a withdrawal is refused (the cancel answers 503) rather than an older one dropped.
+    discard="new",
+    allow_direct=True,
+)
+
+STREAMS: Final = (METRICS, COMMANDS, COMMAND_RESULTS, ALERTS, DEADLETTER, COMMAND_WITHDRAWALS)
 
 
 def stream_specs(
@@ -173,6 +189,7 @@ def _to_config(spec: StreamSpec) -> StreamConfig:
         num_replicas=spec.replicas,
         deny_delete=spec.deny_delete,
         deny_purge=spec.deny_purge,
+        allow_direct=spec.allow_direct,
     )
 
 
@@ -194,6 +211,7 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
         or (current.num_replicas or 1) != spec.replicas
         or bool(current.deny_delete) != spec.deny_delete
         or bool(current.deny_purge) != spec.deny_purge
+        or bool(current.allow_direct) != spec.allow_direct
     )
 
 

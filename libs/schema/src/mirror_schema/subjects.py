@@ -32,6 +32,9 @@ __all__ = [
     "CANCEL_REPLIES",
     "COMMANDS_API_CANCEL",
     "COMMANDS_API_GET",
+    "COMMANDS_API_LABELS_DELETE",
+    "COMMANDS_API_LABELS_LIST",
+    "COMMANDS_API_LABELS_SET",
     "COMMANDS_API_LIST",
     "COMMANDS_API_RETRY",
     "COMMANDS_API_SIGNING_KEY",
@@ -41,6 +44,7 @@ __all__ = [
     "COMMANDS_REQUEST",
     "COMMANDS_RESULT_ALL",
     "COMMANDS_STATUS_ALL",
+    "COMMANDS_WITHDRAWN_ALL",
     "DEAD_LETTER_ALL",
     "METRICS_API_HISTORY",
     "METRICS_QUEUE_GROUP",
@@ -54,6 +58,8 @@ __all__ = [
     "commands_output_all",
     "commands_result",
     "commands_status",
+    "commands_withdrawn",
+    "commands_withdrawn_all",
     "dead_letter",
     "host_id_from_subject",
     "metrics_raw",
@@ -86,6 +92,10 @@ COMMANDS_API_LIST: Final = "commands.api.list"
 COMMANDS_API_CANCEL: Final = "commands.api.cancel"
 COMMANDS_API_RETRY: Final = "commands.api.retry"
 COMMANDS_API_SIGNING_KEY: Final = "commands.api.signing_key"
+# The operator's host labels (tags, rack) that selectors match: mirror_schema.command_api.
+COMMANDS_API_LABELS_SET: Final = "commands.api.labels.set"
+COMMANDS_API_LABELS_DELETE: Final = "commands.api.labels.delete"
+COMMANDS_API_LABELS_LIST: Final = "commands.api.labels.list"
 COMMANDS_QUEUE_GROUP: Final = "commands"  # the commands service's replicas share requests
 # The alerts service's request/reply endpoints (mirror_schema.alert_api), in its queue group.
 ALERTS_API_ACTIVE: Final = "alerts.api.active"
@@ -234,3 +244,18 @@ def host_id_from_subject(subject: str, *, prefix: str = "") -> str:
         + ", ".join(f"{p}.<host>" for p in PER_HOST_PREFIXES)
         + f", {_COMMANDS_OUTPUT}.<host>.<command id>",
     )
+
+
+_COMMANDS_WITHDRAWN: Final = "commands.withdrawn"
+COMMANDS_WITHDRAWN_ALL: Final = f"{_COMMANDS_WITHDRAWN}.>"
+
+
+def commands_withdrawn(host_id: str, command_id: str) -> str:
+    """``commands.withdrawn.<host>.<command id>``: a signed CommandWithdrawal of a dispatched
+    command (stream COMMAND_WITHDRAWALS), which the agent looks up before running it."""
+    return f"{_COMMANDS_WITHDRAWN}.{validate_host_id(host_id)}.{validate_command_id(command_id)}"
+
+
+def commands_withdrawn_all(host_id: str) -> str:
+    """``commands.withdrawn.<host>.*``: every withdrawal of one host's commands."""
+    return f"{_COMMANDS_WITHDRAWN}.{validate_host_id(host_id)}.*"

@@ -7,7 +7,7 @@ import structlog
 
 from mirror_alerts import store
 from mirror_runtime import migrations
-from mirror_runtime.migrations import Migration
+from mirror_runtime.migrations import Grants, Migration, privileges
 from mirror_runtime.pg import Conn
 
 log = structlog.get_logger()
@@ -100,6 +100,21 @@ ALTER TABLE evaluator_snapshot ADD COLUMN position bigint NOT NULL DEFAULT 0
     CHECK (position >= 0);
 """,
     ),
+)
+
+# Exactly what the alerts service runs: rules edited through its API (and the defaults seeded
+# once), alerts fired, acknowledged and resolved with their events, silences made and
+# expired, the evaluator's snapshot upserted.
+GRANTS: Final = Grants(
+    tables={
+        "alert_rules": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
+        "alert_rule_defaults": privileges("SELECT", "INSERT"),
+        "alerts": privileges("SELECT", "INSERT", "UPDATE"),
+        "alert_events": privileges("SELECT", "INSERT"),
+        "silences": privileges("SELECT", "INSERT", "UPDATE"),
+        "evaluator_snapshot": privileges("SELECT", "INSERT", "UPDATE"),
+    },
+    sequences=("alert_events.id",),
 )
 
 

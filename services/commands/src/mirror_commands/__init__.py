@@ -8,8 +8,11 @@ Design, in short:
 
 - Targets: a hostname or host id, a list, or a Selector over tags and rack, resolved against
   a host directory that every replica keeps by following METRICS (follower.py: an ordered
-  consumer from the latest sample of every host, then live). Fan-out makes one command per
-  host; commands of a ``targets``/``selector`` request share a batch id.
+  consumer from the latest sample of every host, then live). A host is its subject's host id
+  (what NATS vouches for); a hostname means the id derived from it, never the host whose
+  samples claim it. A Selector matches the operator's labels (labels.py, table host_labels),
+  never the tags and rack samples claim. Fan-out makes one command per host; commands of a
+  ``targets``/``selector`` request share a batch id.
 - Ids: UUIDv7 (time-ordered; valid subject tokens).
 - Storage (migrations.py): ``commands`` (one row per command, its state and outcome) and
   ``command_events`` (one row per applied transition or request: who, when, what, which

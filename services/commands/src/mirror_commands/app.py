@@ -1,7 +1,7 @@
 """HTTP app of the commands service: routes over CommandsApi; no NATS imports, no rules."""
 
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, TypeVar
 
 import msgspec
 from fastapi import FastAPI, Request, Response
@@ -18,10 +18,15 @@ from mirror_schema import codec
 from mirror_schema.command_api import (
     CancelCommandRequest,
     CommandRecord,
+    DeleteHostLabelsRequest,
+    LabelTags,
+    Rack,
     RetryCommandRequest,
+    SetHostLabelsRequest,
 )
 from mirror_schema.commands import validate_command_id
 from mirror_schema.errors import InvalidCommandId
+from mirror_schema.field_errors import field_error
 
 # requested_by of an HTTP request whose body does not say who is asking.
 HTTP_ACTOR: Final = "http"
@@ -86,7 +91,12 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
     # Before /api/commands/{command_id}: "hosts" would match the id pattern.
     @app.get("/api/commands/hosts")
     async def hosts() -> Response:
-        return json_response(HostsResponse(hosts=api.hosts()))
+        async def run() -> Response:
+            return json_response(HostsResponse(hosts=await api.hosts()))
+
+        return await _guard("hosts", run)
+
+    _label_routes(app, api)
 
     @app.get("/api/commands/signing-key")
     async def signing_key() -> Response:
@@ -124,6 +134,49 @@ def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
         return await _guard("retry", run)
 
     return app
+
+
+class _LabelsBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # The body of PUT /api/commands/hosts/{host_id}/labels: the host comes from the path.
+    tags: LabelTags = {}
+    rack: Rack | None = None
+
+
+_decode_labels_body: Final = msgspec.json.Decoder(_LabelsBody).decode
+_Request = TypeVar("_Request", SetHostLabelsRequest, DeleteHostLabelsRequest)
+
+
+def _host_request(kind: type[_Request], fields: dict[str, object]) -> _Request:
+    try:
+        return msgspec.convert(fields, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequestError(field_error(exc)) from None
+
+
+def _label_routes(app: FastAPI, api: CommandsApi) -> None:
+    """PUT and DELETE /api/commands/hosts/{host_id}/labels: the operator's tags and rack of a
+    host, which selectors match (never what its samples claim)."""
+
+    @app.put("/api/commands/hosts/{host_id}/labels")
+    async def set_labels(host_id: str, request: Request) -> Response:
+        async def run() -> Response:
+            body = decode(_decode_labels_body, await request.body())
+            wanted = _host_request(
+                SetHostLabelsRequest, {"host_id": host_id, "tags": body.tags, "rack": body.rack}
+            )
+            actor = actor_of(request, None) or HTTP_ACTOR
+            return json_response(await api.set_labels(wanted, actor))
+
+        return await _guard("labels_set", run)
+
+    @app.delete("/api/commands/hosts/{host_id}/labels")
+    async def delete_labels(host_id: str, request: Request) -> Response:
+        async def run() -> Response:
+            wanted = _host_request(DeleteHostLabelsRequest, {"host_id": host_id})
+            actor = actor_of(request, None) or HTTP_ACTOR
+            return json_response(await api.delete_labels(wanted, actor))
+
+        return await _guard("labels_delete", run)
 
 
 async def _actor(request: Request) -> str | None:

@@ -5,7 +5,8 @@ from collections.abc import Mapping
 import msgspec
 
 from mirror_runtime.config import ServiceConfig, service_config_from_env
-from mirror_runtime.environment import read_number, stage_environment
+from mirror_runtime.environment import BadValueError, read_number, stage_environment
+from mirror_schema.command_signing import MAX_VALIDITY_SECONDS
 
 
 class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -13,6 +14,7 @@ class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     service: ServiceConfig
     # A request asking for more is refused, naming the limit (not silently shortened).
+    # At most MAX_VALIDITY_SECONDS (24 h), as the two below.
     max_timeout_seconds: float = 3600.0
     # expires_at when a request leaves it out: a command waits this long for its agent.
     expiry_seconds: float = 3600.0
@@ -37,10 +39,23 @@ def from_env(environ: Mapping[str, str]) -> CommandsConfig:
     def number(name: str, default: float, minimum: float) -> float:
         return read_number(env, f"MIRROR_STAGE_COMMANDS_{name}", default, minimum=minimum)
 
+    def within_a_day(name: str, default: float) -> float:
+        # A signed command is valid 24 h at most: its wait and its run are capped alike.
+        value = number(name, default, 1)
+        if value > MAX_VALIDITY_SECONDS:
+            variable = f"MIRROR_STAGE_COMMANDS_{name}"
+            raise BadValueError(
+                variable,
+                env[variable],
+                f"a number from 1 to {MAX_VALIDITY_SECONDS} (24 h: a signed command is valid "
+                "no longer)",
+            )
+        return value
+
     return CommandsConfig(
         service=service,
-        max_timeout_seconds=number("MAX_TIMEOUT_SECONDS", defaults.max_timeout_seconds, 1),
-        expiry_seconds=number("EXPIRY_SECONDS", defaults.expiry_seconds, 1),
+        max_timeout_seconds=within_a_day("MAX_TIMEOUT_SECONDS", defaults.max_timeout_seconds),
+        expiry_seconds=within_a_day("EXPIRY_SECONDS", defaults.expiry_seconds),
         online_seconds=number("ONLINE_SECONDS", defaults.online_seconds, 1),
         sweep_seconds=number("SWEEP_SECONDS", defaults.sweep_seconds, 0.1),
         cancel_timeout_seconds=number(

@@ -39,3 +39,16 @@ class ConflictError(CommandsError):
 
     status = 409
     code: ErrorCode = "conflict"
+
+
+class UnknownLabelsError(CommandsError):
+    """The operator has set no labels on this host."""
+
+    status = 404
+    code: ErrorCode = "not_found"
+
+    def __init__(self, host_id: str) -> None:
+        self.host_id = host_id
+        super().__init__(
+            f"host_id: no labels on host {host_id!r}; GET /api/commands/hosts shows the labels"
+        )

@@ -25,10 +25,14 @@ from mirror_schema.command_api import (
     CommandPageReply,
     CommandRecordReply,
     ErrorCode,
+    HostLabelsListReply,
+    HostLabelsReply,
     decode_cancel_command_request,
+    decode_delete_host_labels_request,
     decode_get_command_request,
     decode_list_commands_request,
     decode_retry_command_request,
+    decode_set_host_labels_request,
 )
 from mirror_schema.commands import CommandReply
 from mirror_schema.identities import endpoint_subscription
@@ -56,6 +60,7 @@ class RequestHandlers:
             subjects.COMMANDS_API_CANCEL: self.on_cancel,
             subjects.COMMANDS_API_RETRY: self.on_retry,
             subjects.COMMANDS_API_SIGNING_KEY: self.on_signing_key,
+            **self._label_endpoints(),
         }
         for subject, callback in endpoints.items():
             self._subscriptions.append(
@@ -128,6 +133,41 @@ class RequestHandlers:
 
         await self._serve(msg, "signing_key", run, _record_error)
 
+    # --- the operator's host labels (what selectors match) --------------------------------
+
+    def _label_endpoints(self) -> dict[str, Callable[[Msg], Awaitable[None]]]:
+        return {
+            subjects.COMMANDS_API_LABELS_SET: self.on_labels_set,
+            subjects.COMMANDS_API_LABELS_DELETE: self.on_labels_delete,
+            subjects.COMMANDS_API_LABELS_LIST: self.on_labels_list,
+        }
+
+    async def on_labels_set(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            request = decode(decode_set_host_labels_request, msg.data)
+            return HostLabelsReply(
+                labels=await self.api.set_labels(request, request_caller(msg).actor())
+            )
+
+        await self._serve(msg, "labels_set", run, _labels_error)
+
+    async def on_labels_delete(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            request = decode(decode_delete_host_labels_request, msg.data)
+            return HostLabelsReply(
+                labels=await self.api.delete_labels(request, request_caller(msg).actor())
+            )
+
+        await self._serve(msg, "labels_delete", run, _labels_error)
+
+    async def on_labels_list(self, msg: Msg) -> None:
+        async def run() -> msgspec.Struct:
+            return HostLabelsListReply(labels=await self.api.list_labels())
+
+        await self._serve(
+            msg, "labels_list", run, lambda error, code: HostLabelsListReply(error=error, code=code)
+        )
+
     async def _serve(
         self,
         msg: Msg,
@@ -153,3 +193,7 @@ def _actor(msg: Msg, request: _Claim) -> str:
 
 def _record_error(error: str, code: ErrorCode) -> msgspec.Struct:
     return CommandRecordReply(error=error, code=code)
+
+
+def _labels_error(error: str, code: ErrorCode) -> msgspec.Struct:
+    return HostLabelsReply(error=error, code=code)

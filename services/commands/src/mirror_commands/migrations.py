@@ -5,7 +5,7 @@ from typing import Final
 import asyncpg
 
 from mirror_runtime import migrations
-from mirror_runtime.migrations import Migration
+from mirror_runtime.migrations import Grants, Migration, privileges
 
 COMPONENT: Final = "commands"
 
@@ -95,6 +95,37 @@ CREATE TABLE signing_key (
 );
 """,
     ),
+    Migration(
+        version=4,
+        name="the operator's host labels that selectors match",
+        # Tags and racks for targeting come from here, set by operators (labels.py), never
+        # from what an agent's samples claim of itself.
+        sql="""
+CREATE TABLE host_labels (
+    host_id text PRIMARY KEY,
+    tags jsonb NOT NULL DEFAULT '{}',
+    rack text,
+    updated_at timestamptz NOT NULL,
+    updated_by text NOT NULL
+);
+CREATE INDEX host_labels_tags ON host_labels USING gin (tags jsonb_path_ops);
+CREATE INDEX host_labels_rack ON host_labels (rack) WHERE rack IS NOT NULL;
+""",
+    ),
+)
+
+# Exactly what the commands service runs: commands queued, dispatched and finished (rows are
+# never deleted), their events appended, the signing key read, and written once when there is
+# none (no UPDATE or DELETE: a key, once made, stays). No other service's role may read it.
+GRANTS: Final = Grants(
+    tables={
+        "commands": privileges("SELECT", "INSERT", "UPDATE"),
+        "command_events": privileges("SELECT", "INSERT"),
+        "signing_key": privileges("SELECT", "INSERT"),
+        # The operator's host labels: set, replaced and removed through the service's API.
+        "host_labels": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
+    },
+    sequences=("command_events.id",),
 )
 
 

@@ -9,29 +9,37 @@ import asyncpg
 import msgspec
 import nats.aio.client
 import nats.errors
-import nats.js.errors
 import structlog
 from nats.js.client import JetStreamContext
 
-from mirror_commands import ids, metrics, state, store
+from mirror_commands import ids, labels, metrics, state, store
 from mirror_commands.config import CommandsConfig
-from mirror_commands.directory import HostDirectory
-from mirror_commands.errors import UnknownCommandError
+from mirror_commands.directory import HostDirectory, Target, selecting
+from mirror_commands.errors import UnknownCommandError, UnknownLabelsError
+from mirror_commands.query import host_ids_for
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
 from mirror_runtime.requests import ask_for_reply
-from mirror_schema import codec, streams, subjects
+from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
     CancelCommandReply,
     CancelCommandRequest,
     CommandPage,
     CommandRecord,
+    DeleteHostLabelsRequest,
+    HostLabels,
     ListCommandsRequest,
     RetryCommandRequest,
+    SetHostLabelsRequest,
     SigningKeyReply,
 )
-from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command
-from mirror_schema.commands import CommandCancel, CommandCancelReply, CommandRequest
+from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command, sign_withdrawal
+from mirror_schema.commands import (
+    CommandCancel,
+    CommandCancelReply,
+    CommandRequest,
+    CommandWithdrawal,
+)
 from mirror_schema.commands import CommandState as S
 
 log = structlog.get_logger()
@@ -41,13 +49,16 @@ DISPATCH_CONCURRENCY = 8
 
 
 class KnownHost(msgspec.Struct, frozen=True, kw_only=True):
-    """A host of the directory as GET /api/commands/hosts shows it."""
+    """A host commands can target (it has published, or an operator labelled it), as
+    GET /api/commands/hosts shows it."""
 
     host_id: str
-    hostname: str
-    tags: dict[str, str]
+    hostname: str  # as its agent reports it (its host id until it has published)
+    tags: dict[str, str]  # the operator's labels: what a selector matches
     rack: str | None
-    last_seen: datetime  # when the bus stored its latest sample
+    reported_tags: dict[str, str]  # what its samples claim: shown, never used for targeting
+    reported_rack: str | None
+    last_seen: datetime | None  # when the bus stored its latest sample; None: never
     online: bool  # commands go out at once; else they wait, pending, for its next sample
     has_pending: bool
 
@@ -93,7 +104,7 @@ class CommandsApi:
         now = self.clock()
         timeout = state.check_timeout(request.timeout_seconds, self.config.max_timeout_seconds)
         expires_at = state.expiry(request.expires_at, now, self.config.expiry_seconds)
-        hosts = self.directory.resolve(request)
+        hosts = await self._resolve(request)
         fan_out = bool(request.targets) or request.selector is not None or len(hosts) > 1
         batch_id = ids.new_id() if fan_out else None
         actor = request.requested_by or default_actor
@@ -140,6 +151,10 @@ class CommandsApi:
                 # Dispatched meanwhile: its agent decides now.
                 return await self.cancel(request, default_actor)
             return CancelCommandReply(command=await self.get(record.id))
+        if record.status is S.DISPATCHED:
+            # Before the agent is asked: an agent that comes back meanwhile either finds the
+            # withdrawal before it runs the command, or already listens for the request.
+            await self._publish_withdrawal(record, actor)
         reply, detail, offline = await self._ask_agent(record, actor)
         if offline and record.status is S.DISPATCHED:
             withdrawn = await self._withdraw(record, actor)
@@ -191,21 +206,71 @@ class CommandsApi:
         records = await self._dispatch_and_read([new.id], [new.host_id])
         return records[0]
 
-    def hosts(self) -> list[KnownHost]:
-        """The hosts commands can target, by host id, with whether they are online now."""
+    async def hosts(self) -> list[KnownHost]:
+        """The hosts commands can target, by host id, with the operator's labels and whether
+        they are online now."""
+        async with self.pool.acquire() as conn:
+            registry = {entry.host_id: entry for entry in await labels.every(conn)}
         now = self.clock()
-        return [
-            KnownHost(
-                host_id=entry.host_id,
-                hostname=entry.hostname,
-                tags=entry.tags,
-                rack=entry.rack,
-                last_seen=entry.last_seen,
-                online=self.directory.is_online(entry.host_id, now, self.config.online_seconds),
-                has_pending=entry.host_id in self.pending_hosts,
+        known = {entry.host_id: entry for entry in self.directory.entries()}
+        hosts = []
+        for host_id in sorted(known.keys() | registry.keys()):
+            entry, labelled = known.get(host_id), registry.get(host_id)
+            hosts.append(
+                KnownHost(
+                    host_id=host_id,
+                    hostname=entry.hostname if entry else host_id,
+                    tags=labelled.tags if labelled else {},
+                    rack=labelled.rack if labelled else None,
+                    reported_tags=entry.tags if entry else {},
+                    reported_rack=entry.rack if entry else None,
+                    last_seen=entry.last_seen if entry else None,
+                    online=self.directory.is_online(host_id, now, self.config.online_seconds),
+                    has_pending=host_id in self.pending_hosts,
+                )
             )
-            for entry in self.directory.entries()
-        ]
+        return hosts
+
+    # --- the operator's host labels (what selectors match) --------------------------------
+
+    async def set_labels(self, request: SetHostLabelsRequest, actor: str) -> HostLabels:
+        """Set a host's tags and rack, replacing what it had (the host need not be known)."""
+        labels.check_tags(request)
+        async with self.pool.acquire() as conn:
+            stored = await labels.put(conn, request, self.clock(), actor)
+        log.info("labels.set", host_id=request.host_id, actor=actor)
+        return stored
+
+    async def delete_labels(self, request: DeleteHostLabelsRequest, actor: str) -> HostLabels:
+        """Remove a host's labels; what they were. UnknownLabelsError if it had none."""
+        async with self.pool.acquire() as conn:
+            removed = await labels.delete(conn, request.host_id)
+        if removed is None:
+            raise UnknownLabelsError(request.host_id)
+        log.info("labels.deleted", host_id=request.host_id, actor=actor)
+        return removed
+
+    async def list_labels(self) -> list[HostLabels]:
+        """Every labelled host, by host id."""
+        async with self.pool.acquire() as conn:
+            return await labels.every(conn)
+
+    async def _resolve(self, request: CommandRequest) -> list[Target]:
+        """The request's targets: names through the directory and the labelled hosts, the
+        selector through the labels alone (never what samples claim)."""
+        names = ([request.hostname] if request.hostname is not None else []) + (
+            request.targets or []
+        )
+        candidates = {host_id for name in names for host_id in host_ids_for(name)}
+        selector = request.selector
+        async with self.pool.acquire() as conn:
+            labelled = set(await labels.of(conn, candidates)) if candidates else set()
+            selected = (
+                await labels.matching(conn, selector)
+                if selector is not None and selecting(selector)
+                else None
+            )
+        return self.directory.resolve(request, labelled=labelled, selected=selected)
 
     # --- dispatch and expiry -------------------------------------------------------------
 
@@ -329,16 +394,32 @@ class CommandsApi:
         async with self.pool.acquire() as conn:
             return await store.fetch_commands(conn, command_ids)
 
+    async def _publish_withdrawal(self, record: CommandRecord, actor: str) -> None:
+        """Store the signed withdrawal of a dispatched command on
+        commands.withdrawn.<host>.<id>: its message stays in COMMANDS (no service may delete
+        one), and its agent looks this up before running it."""
+        withdrawal = CommandWithdrawal(
+            command_id=record.id,
+            host_id=record.host_id,
+            withdrawn_at=self.clock(),
+            requested_by=actor,
+        )
+        await self.js.publish(
+            subjects.commands_withdrawn(record.host_id, record.id),
+            codec.encode(sign_withdrawal(withdrawal, self.signing_key)),
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+            headers={"Nats-Msg-Id": f"withdrawn:{record.id}"},
+        )
+
     async def _withdraw(self, record: CommandRecord, actor: str) -> CancelCommandReply | None:
-        """Cancel a dispatched command its agent has not taken: delete it from COMMANDS first,
-        so the agent never gets it. None when it moved on meanwhile (the agent decides)."""
-        async with self.pool.acquire() as conn:
-            seq = await store.dispatch_seq_of(conn, record.id)
-        if seq is not None:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await self.js.delete_msg(streams.COMMANDS.name, seq)
+        """Cancel a dispatched command its agent has not taken (its signed withdrawal is
+        stored already, so the agent will not run it). None when it moved on meanwhile (the
+        agent decides)."""
         error = f"cancelled by {actor} before its agent took it"
-        detail = "withdrawn from the queue: its agent is offline"
+        detail = (
+            "withdrawn: its agent is offline; a signed withdrawal on "
+            f"{subjects.commands_withdrawn(record.host_id, record.id)} keeps it from running"
+        )
         if not await self._cancel_now(record, actor, S.DISPATCHED, error, detail):
             return None
         return CancelCommandReply(command=await self.get(record.id))

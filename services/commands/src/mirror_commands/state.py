@@ -8,6 +8,7 @@ import msgspec
 
 from mirror_commands.errors import ConflictError, InvalidRequestError
 from mirror_schema.command_api import CommandRecord
+from mirror_schema.command_signing import MAX_VALIDITY_SECONDS
 from mirror_schema.commands import FINAL_STATES, Command, CommandState, is_final
 
 # Forward only: a transition must raise the rank; every final state shares the top rank, so
@@ -67,14 +68,21 @@ def check_timeout(timeout_seconds: float, maximum: float) -> float:
 
 
 def expiry(requested: datetime | None, now: datetime, default_seconds: float) -> datetime:
-    """When a command stops waiting for its agent: as requested (in the future), else now plus
-    the default."""
+    """When a command stops waiting for its agent: as requested (in the future, at most
+    MAX_VALIDITY_SECONDS ahead: a signed command is valid no longer), else now plus the
+    default."""
     if requested is None:
         return now + timedelta(seconds=default_seconds)
     if requested <= now:
         raise InvalidRequestError(
             f"expires_at: {requested.isoformat()} is not in the future (now is "
             f"{now.isoformat()}); leave it out for {default_seconds:g} s from now"
+        )
+    if requested > now + timedelta(seconds=MAX_VALIDITY_SECONDS):
+        raise InvalidRequestError(
+            f"expires_at: {requested.isoformat()} is more than {MAX_VALIDITY_SECONDS} s (24 h) "
+            f"after now ({now.isoformat()}): a signed command is valid 24 h at most, and agents "
+            "refuse a longer one"
         )
     return requested
 

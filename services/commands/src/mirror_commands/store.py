@@ -218,14 +218,6 @@ async def move(
     return None if row is None else msgspec.convert(dict(row), Moved)
 
 
-async def dispatch_seq_of(conn: Conn, command_id: str) -> int | None:
-    """Where the command's dispatch message is in COMMANDS, None if it was never published."""
-    seq: int | None = await conn.fetchval(
-        "SELECT dispatch_seq FROM commands WHERE id = $1", command_id
-    )
-    return seq
-
-
 async def pending_of(conn: Conn, host_id: str) -> list[state.Pending]:
     """The host's pending commands."""
     rows = await conn.fetch(SELECT_PENDING, host_id)

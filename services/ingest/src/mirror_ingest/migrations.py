@@ -6,10 +6,10 @@ import asyncpg
 import structlog
 
 from mirror_runtime import migrations
-from mirror_runtime.migrations import LOCK_CLASS, Migration
+from mirror_runtime.migrations import LOCK_CLASS, Grants, Migration, privileges
 from mirror_runtime.pg import Conn
 
-__all__ = ["COMPONENT", "LOCK_CLASS", "MIGRATIONS", "migrate"]
+__all__ = ["COMPONENT", "GRANTS", "LOCK_CLASS", "MIGRATIONS", "migrate"]
 
 log = structlog.get_logger()
 
@@ -92,6 +92,68 @@ CREATE TABLE rollup_pending_1h (
 );
 """,
     ),
+    Migration(
+        version=2,
+        name="day partitions made and dropped by functions of the schema's owner",
+        # Making or dropping a partition needs the ownership of its parent, which would also let
+        # the ingest's role alter, drop or hand out its tables. These two functions run as the
+        # role that migrated (the owner) and do only that, for the days they may; EXECUTE is
+        # the ingest's alone (GRANTS). search_path is pinned: the caller's temp tables never
+        # stand in for the history's (pg_catalog, unnamed, comes first).
+        sql="""
+CREATE FUNCTION history_create_day(day date) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+DECLARE
+    suffix text := to_char(day, 'YYYYMMDD');
+    bounds text := format('FOR VALUES FROM (%L) TO (%L)',
+        to_char(day, 'YYYY-MM-DD') || ' 00:00:00+00',
+        to_char(day + 1, 'YYYY-MM-DD') || ' 00:00:00+00');
+BEGIN
+    IF day > (now() AT TIME ZONE 'UTC')::date + 7 THEN
+        RAISE EXCEPTION 'no history partition more than 7 days ahead (%)', day;
+    END IF;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF metric_samples %s',
+        'metric_samples_p' || suffix, bounds);
+    EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF metric_rollup_1m %s',
+        'metric_rollup_1m_p' || suffix, bounds);
+END
+$fn$;
+CREATE FUNCTION history_drop_day(day date) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+BEGIN
+    IF day >= (now() AT TIME ZONE 'UTC')::date THEN
+        RAISE EXCEPTION 'today''s and later history partitions are kept (%)', day;
+    END IF;
+    EXECUTE format('DROP TABLE IF EXISTS %I', 'metric_samples_p' || to_char(day, 'YYYYMMDD'));
+    EXECUTE format('DROP TABLE IF EXISTS %I', 'metric_rollup_1m_p' || to_char(day, 'YYYYMMDD'));
+END
+$fn$;
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION history_create_day(date) SET search_path = %I, pg_temp',
+        current_schema());
+    EXECUTE format('ALTER FUNCTION history_drop_day(date) SET search_path = %I, pg_temp',
+        current_schema());
+END
+$$;
+REVOKE ALL ON FUNCTION history_create_day(date), history_drop_day(date) FROM PUBLIC;
+""",
+    ),
+)
+
+# Exactly what the ingest runs: COPY into its temp staging table, then samples inserted,
+# hosts and rollups upserted, pending marks taken and deleted, 1 h rollups pruned; reads for
+# the history API. Partitions only through the functions above.
+GRANTS: Final = Grants(
+    tables={
+        "hosts": privileges("SELECT", "INSERT", "UPDATE"),
+        "metric_samples": privileges("SELECT", "INSERT"),
+        "metric_rollup_1m": privileges("SELECT", "INSERT", "UPDATE"),
+        "metric_rollup_1h": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
+        "rollup_pending_1m": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
+        "rollup_pending_1h": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
+    },
+    functions=("history_create_day(date)", "history_drop_day(date)"),
 )
 
 

@@ -108,12 +108,8 @@ async def create_days(pool: asyncpg.Pool, days: Iterable[date]) -> list[date]:
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_CLASS, PARTITION_LOCK)
         have = await existing_days(conn)
         for day in sorted(set(days) - have):
-            start, end = day_bounds(day)
-            for table in PARTITIONED:
-                await conn.execute(
-                    f"CREATE TABLE IF NOT EXISTS {partition_name(table, day)} PARTITION OF "
-                    f"{table} FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-                )
+            # The owner's function (migration 2): this role may not create tables itself.
+            await conn.execute("SELECT history_create_day($1)", day)
             created.append(day)
     if created:
         log.info("history.partitions_created", days=[d.isoformat() for d in created])
@@ -126,8 +122,7 @@ async def drop_expired(pool: asyncpg.Pool, now: datetime, retention_days: int) -
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LOCK_CLASS, PARTITION_LOCK)
         days = expired(await existing_days_any(conn), now, retention_days)
         for day in days:
-            for table in PARTITIONED:
-                await conn.execute(f"DROP TABLE IF EXISTS {partition_name(table, day)}")
+            await conn.execute("SELECT history_drop_day($1)", day)
         await conn.execute(
             "DELETE FROM metric_rollup_1h WHERE bucket < $1",
             retention_cutoff(now, HOUR_ROLLUP_RETENTION_DAYS),

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from mirror_agent.commands.journal import Journal, JournalLockedError
+from mirror_schema.command_signing import CLOCK_SKEW_SECONDS, MAX_VALIDITY_SECONDS
 from mirror_schema.commands import CommandResult, CommandState
 
 # Recent: reported entries are kept for max_age from now, so a fixed date would expire.
@@ -90,16 +91,24 @@ def test_a_line_cut_short_by_a_crash_is_skipped_and_does_not_spoil_the_next(
     reopened.close()
 
 
+def done(journal: Journal, command_id: str, at: datetime, expires_at: datetime) -> None:
+    """A command that ran and was reported, valid until `expires_at`."""
+    journal.record_started(command_id, "web-01", at, expires_at=expires_at)
+    journal.record_result(result(command_id, at), expires_at=expires_at)
+    journal.record_reported(command_id, at)
+
+
 def test_compaction_keeps_open_commands_and_the_newest_recent_reported_ones(
     tmp_path: Path,
 ) -> None:
-    """Past max_entries or max_age, reported commands are forgotten; open ones never are."""
+    """Past their expiry, reported commands are forgotten beyond max_entries or max_age; open
+    ones never are."""
     path = tmp_path / "commands.journal"
     journal = Journal(path, max_entries=100, max_age_seconds=3600)
     journal.record_started("open", "web-01", T0 - timedelta(days=30))
-    journal.record_reported("old", T0 - timedelta(hours=2))
+    done(journal, "old", T0 - timedelta(hours=2), T0 - timedelta(hours=2))
     for n in range(150):
-        journal.record_reported(f"r{n}", T0 + timedelta(seconds=n))
+        done(journal, f"r{n}", T0 + timedelta(seconds=n), T0 - timedelta(minutes=1))
     journal.compact(now=T0 + timedelta(minutes=10))
     assert journal.get("open") is not None
     assert journal.get("old") is None
@@ -112,15 +121,61 @@ def test_compaction_keeps_open_commands_and_the_newest_recent_reported_ones(
     reopened.close()
 
 
+def test_an_id_is_remembered_as_long_as_its_command_could_run(tmp_path: Path) -> None:
+    """A reported command is remembered until its expires_at (plus the clock skew allowed),
+    whatever max_entries says, across a reopen; then it may be forgotten. Without a known
+    expiry (cancelled before it arrived), for the longest validity a command may have."""
+    path = tmp_path / "commands.journal"
+    journal = Journal(path, max_entries=100, max_age_seconds=60)
+    expires = T0 + timedelta(hours=1)
+    for n in range(150):
+        done(journal, f"r{n}", T0, expires)
+    journal.record_result(result("unseen", T0))
+    journal.record_reported("unseen", T0)
+    journal.compact(now=expires + timedelta(seconds=CLOCK_SKEW_SECONDS - 1))
+    assert len(journal.entries) == 151
+    journal.close()
+    journal = Journal(path, max_entries=100, max_age_seconds=60)
+    assert journal.get("r0") is not None
+    assert journal.get("r0").expires_at == expires  # type: ignore[union-attr]
+    journal.compact(now=expires + timedelta(seconds=CLOCK_SKEW_SECONDS + 61))
+    assert journal.get("r0") is None
+    assert journal.get("r149") is None
+    assert journal.get("unseen") is not None
+    cap = timedelta(seconds=MAX_VALIDITY_SECONDS + CLOCK_SKEW_SECONDS)
+    journal.compact(now=T0 + cap - timedelta(seconds=1))
+    assert journal.get("unseen") is not None
+    journal.compact(now=T0 + cap + timedelta(seconds=61))
+    assert journal.get("unseen") is None
+    journal.close()
+
+
+def test_a_journal_full_of_commands_that_could_still_run_has_no_room(tmp_path: Path) -> None:
+    """At max_entries ids still valid, the agent must take no new command (rather than forget
+    one); room comes back as they expire. What it holds stays bounded."""
+    path = tmp_path / "commands.journal"
+    journal = Journal(path, max_entries=100, max_age_seconds=60)
+    expires = T0 + timedelta(hours=2)  # ahead of now: the journal compacts on its own too
+    for n in range(99):
+        done(journal, f"r{n}", T0, expires)
+    assert journal.has_room(T0)
+    done(journal, "r99", T0, expires)
+    assert not journal.has_room(T0)
+    assert not journal.has_room(expires)
+    assert journal.has_room(expires + timedelta(seconds=CLOCK_SKEW_SECONDS + 1))
+    journal.close()
+    assert len(path.read_bytes().splitlines()) <= 300
+
+
 def test_the_file_stays_bounded_while_it_is_written(tmp_path: Path) -> None:
     """Appending compacts on its own once the file holds twice max_entries lines."""
     path = tmp_path / "commands.journal"
     journal = Journal(path, max_entries=100)
     now = datetime.now(UTC)
     for n in range(1000):
-        journal.record_reported(f"r{n}", now)
+        done(journal, f"r{n}", now, now - timedelta(minutes=10))
     journal.close()
-    assert len(path.read_bytes().splitlines()) <= 200
+    assert len(path.read_bytes().splitlines()) <= 300
 
 
 def test_a_second_agent_cannot_open_a_journal_in_use(tmp_path: Path) -> None:

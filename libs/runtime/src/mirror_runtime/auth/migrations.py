@@ -4,7 +4,7 @@ from typing import Final
 
 import asyncpg
 
-from mirror_runtime.migrations import Migration, migrate
+from mirror_runtime.migrations import Grants, Migration, migrate, privileges
 
 COMPONENT: Final = "auth"
 
@@ -40,6 +40,17 @@ CREATE TABLE auth_tokens (
 );
 """,
     ),
+)
+
+# What every service holding the database runs (it answers auth.api.* for the twin): logins
+# read a user and count failures, sessions are opened, touched, closed and swept, a password
+# is changed. Users and tokens are made and removed by `mirror-stage user|token` as the owner.
+GRANTS: Final = Grants(
+    tables={
+        "auth_users": privileges("SELECT", "UPDATE"),
+        "auth_sessions": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
+        "auth_tokens": privileges("SELECT", "UPDATE"),
+    }
 )
 
 
