@@ -114,7 +114,9 @@ async def measure(sizes: list[int], frames: int) -> None:
             )
             page = await browser.new_page(viewport={"width": 1600, "height": 900})
             await page.goto(url)
-            await page.wait_for_function("window.mirrorStage && window.mirrorStage.stats().role")
+            await page.wait_for_function(
+                "() => window.mirrorStage && window.mirrorStage.stats().role"
+            )
             await page.evaluate("window.mirrorStage.detach()")
             print(f"stage 1600x900 (docks included), {frames} frames per size, Chromium headless")
             print(

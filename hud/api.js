@@ -46,7 +46,7 @@ export async function whoAmI() {
   try {
     const me = await request("GET", "/api/auth/me");
     csrfToken = me.csrf ?? null;
-    return me.principal;
+    return { ...me.principal, passwordChangeRequired: me.password_change_required === true };
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       return { name: "anonymous", role: "operator", kind: "user", loginsOff: true };
@@ -56,10 +56,18 @@ export async function whoAmI() {
   }
 }
 
+// The principal, with passwordChangeRequired when the password was a one-time one: the
+// session may then do nothing but change it.
 export async function logIn(user, password) {
   const me = await request("POST", "/api/auth/login", { user, password });
   csrfToken = me.csrf ?? null;
-  return me.principal;
+  return { ...me.principal, passwordChangeRequired: me.password_change_required === true };
+}
+
+// Every session of the user ends (this one too): log in again with the new password.
+export async function changePassword(current, next) {
+  await request("POST", "/api/auth/password", { current, new: next });
+  csrfToken = null;
 }
 
 export async function logOut() {

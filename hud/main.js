@@ -62,7 +62,9 @@ async function start() {
     showLogin();
     return;
   }
-  if (principal) enter(principal);
+  // A session opened with a one-time password, reloaded: its password was not kept, so the
+  // operator logs in again to choose their own.
+  if (principal && !principal.passwordChangeRequired) enter(principal);
   else showLogin();
 }
 
@@ -77,12 +79,48 @@ $("#login-form").addEventListener("submit", async (event) => {
   const message = $("#login-message");
   message.textContent = "";
   try {
-    const principal = await api.logIn($("#login-user").value, $("#login-password").value);
+    const user = $("#login-user").value;
+    const password = $("#login-password").value;
+    const principal = await api.logIn(user, password);
     $("#login-password").value = "";
-    enter(principal);
+    if (principal.passwordChangeRequired) showPasswordChange(user, password);
+    else enter(principal);
   } catch (error) {
     message.textContent =
       error.status === 401 ? "wrong user or password" : (error.detail ?? error.message);
+  }
+});
+
+// A one-time password is replaced before anything else: the new one, then a login with it.
+let passwordChange = null;
+
+function showPasswordChange(user, current) {
+  passwordChange = { user, current };
+  $("#login-form").hidden = true;
+  $("#password-form").hidden = false;
+  $("#password-new").focus();
+}
+
+$("#password-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const message = $("#password-message");
+  message.textContent = "";
+  const next = $("#password-new").value;
+  if (next !== $("#password-repeat").value) {
+    message.textContent = "the two passwords differ";
+    return;
+  }
+  try {
+    await api.changePassword(passwordChange.current, next);
+    const principal = await api.logIn(passwordChange.user, next);
+    passwordChange = null;
+    $("#password-new").value = "";
+    $("#password-repeat").value = "";
+    $("#password-form").hidden = true;
+    $("#login-form").hidden = false;
+    enter(principal);
+  } catch (error) {
+    message.textContent = error.detail ?? error.message;
   }
 });
 

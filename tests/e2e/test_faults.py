@@ -29,6 +29,7 @@ from test_launcher import (  # noqa: F401 - data_dir: the fixture
     mirror_stage_up,
     service_process,
 )
+from test_stack_security import replace_one_time_password
 
 from mirror_schema import codec, hosts, streams, subjects
 from mirror_schema.alerts import AlertEvent
@@ -211,11 +212,9 @@ async def faulty(data_dir: Path) -> AsyncIterator[Faulty]:  # noqa: F811
             reconnect_time_wait=0.25,
         )
         async with httpx.AsyncClient(timeout=10) as http:
-            login = await http.post(
-                f"http://127.0.0.1:{stack.port('commands')}/api/auth/login",
-                json={"user": "admin", "password": found.group(1)},
-            )
-            assert login.status_code == 200, login.text
+            commands = f"http://127.0.0.1:{stack.port('commands')}"
+            # The printed password is one-time: the admin chooses their own first.
+            login = await replace_one_time_password(http, commands, "admin", found.group(1))
             http.headers["X-CSRF-Token"] = login.json()["csrf"]
             try:
                 yield Faulty(

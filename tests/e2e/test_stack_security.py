@@ -116,6 +116,27 @@ async def test_strangers_are_refused_and_an_enrolled_agent_is_confined_then_revo
         assert info.state.messages >= 1
 
 
+async def replace_one_time_password(
+    http: httpx.AsyncClient, base: str, user: str, one_time: str
+) -> httpx.Response:
+    """Log `user` in at `base` with their one-time password, choose their own, and log in
+    again with it: that login's answer."""
+    login = await http.post(f"{base}/api/auth/login", json={"user": user, "password": one_time})
+    assert login.status_code == 200, login.text
+    assert login.json()["password_change_required"] is True
+    own = f"{user}'s own long password"
+    changed = await http.post(
+        f"{base}/api/auth/password",
+        json={"current": one_time, "new": own},
+        headers={"X-CSRF-Token": login.json()["csrf"]},
+    )
+    assert changed.status_code == 204, changed.text
+    login = await http.post(f"{base}/api/auth/login", json={"user": user, "password": own})
+    assert login.status_code == 200, login.text
+    assert "password_change_required" not in login.json()
+    return login
+
+
 async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
     data_dir: Path,  # noqa: F811 - the fixture imported above
 ) -> None:
@@ -135,6 +156,16 @@ async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
                 "/api/auth/login", json={"user": "admin", "password": found.group(1)}
             )
             assert login.status_code == 200, login.text
+            # The printed password is one-time: nothing but changing it, then log in again.
+            assert login.json()["password_change_required"] is True
+            early = await http.post(
+                "/api/commands",
+                json={"hostname": local_host, "command": "uptime"},
+                headers={"X-CSRF-Token": login.json()["csrf"]},
+            )
+            assert early.status_code == 403
+            assert "password change is required" in early.json()["detail"]
+            login = await replace_one_time_password(http, "", "admin", found.group(1))
             sent = await http.post(
                 "/api/commands",
                 json={"hostname": local_host, "command": "uptime"},
@@ -161,6 +192,7 @@ async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
                 f"{twin}/api/auth/login", json={"user": "vera", "password": vera.group(1)}
             )  # logged in through the twin, which asks over the bus
             assert login.status_code == 200, login.text
+            login = await replace_one_time_password(http, twin, "vera", vera.group(1))
             refused = await http.post(
                 f"{commands}/api/commands",
                 json={"hostname": local_host, "command": "uptime"},

@@ -20,6 +20,7 @@ from twin_helpers import own_nats_server, twin_spec
 from mirror_runtime.auth import admin
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_schema import subjects
+from mirror_schema.auth_api import Role
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
 from servers import service_spec
@@ -39,6 +40,7 @@ class Guarded:
     pool: asyncpg.Pool
     passwords: dict[str, str]
     token: str  # an operator's API token named "ci"
+    parts: dict[str, Supervised]  # "commands" and "twin", to look at their processes
 
     def client(self, base: str | None = None) -> httpx.AsyncClient:
         """A fresh HTTP client (its own cookie jar) on the commands service, or `base`."""
@@ -52,6 +54,16 @@ class Guarded:
         assert answer.status_code == 200, answer.text
         csrf: str = answer.json()["csrf"]
         return csrf
+
+
+async def settled_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
+    """A user whose password is their own already (not one-time, which allows nothing but
+    changing it): the password."""
+    password = await admin.add_user(pool, name, role)
+    await pool.execute(
+        "UPDATE auth_users SET password_change_required = false WHERE name = $1", name
+    )
+    return password
 
 
 def command_body(**extra: Any) -> dict[str, Any]:
@@ -73,8 +85,8 @@ async def guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
     pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
     await migrate_auth(pool)
     passwords = {
-        "vera": await admin.add_user(pool, "vera", "viewer"),
-        "otto": await admin.add_user(pool, "otto", "operator"),
+        "vera": await settled_user(pool, "vera", "viewer"),
+        "otto": await settled_user(pool, "otto", "operator"),
     }
     token = await admin.add_token(pool, "ci", "operator")
     parts: list[Supervised] = []
@@ -95,7 +107,8 @@ async def guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
                 twin_spec(nats_url, tmp_path / "twin.log", free_port(), AUTH_ON), parts
             )
             await _publish_sample(nats_url)
-            ready = Guarded(commands, twin, pool, passwords, token)
+            named = {part.spec.name: part for part in parts}
+            ready = Guarded(commands, twin, pool, passwords, token, named)
             await _wait_known(ready)
             yield ready
             for part in reversed(parts):

@@ -1,5 +1,8 @@
 """Accounts against a real PostgreSQL: logins, lock-out, sessions' ends, API tokens."""
 
+import asyncio
+import base64
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -222,3 +225,43 @@ async def test_a_role_change_reaches_live_sessions(auth_pool: asyncpg.Pool, cloc
     assert (await accounts.authenticate(session=session.secret)).principal.role == "viewer"
     with pytest.raises(admin.AdminError, match="no user"):
         await admin.set_role(auth_pool, "nobody", "viewer")
+
+
+async def test_an_old_hash_verifies_and_is_rehashed_at_the_next_login(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    salt = b"0123456789abcdef"
+    key = hashlib.scrypt(
+        b"an old long password", salt=salt, n=2**15, r=8, p=1, maxmem=2**26, dklen=32
+    )
+    old = f"scrypt$32768$8$1${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+    await auth_pool.execute(
+        "INSERT INTO auth_users (name, role, password_hash) VALUES ('olaf', 'viewer', $1)", old
+    )
+    accounts = Accounts(auth_pool, SETTINGS, clock)
+    with pytest.raises(UnauthorizedError):
+        await accounts.login("olaf", "not the old password", None)
+    assert await auth_pool.fetchval("SELECT password_hash FROM auth_users") == old
+    await accounts.login("olaf", "an old long password", None)
+    upgraded = await auth_pool.fetchval("SELECT password_hash FROM auth_users")
+    assert upgraded != old
+    assert int(upgraded.split("$")[1]) >= 2**17
+    await accounts.login("olaf", "an old long password", None)  # the new hash verifies
+
+
+async def test_concurrent_wrong_logins_are_counted_before_their_hash(
+    auth_pool: asyncpg.Pool, clock: Clock
+) -> None:
+    """Two replicas (two Accounts) share the count in PostgreSQL: a burst over both checks
+    no more passwords than the lock allows."""
+    password = await admin.add_user(auth_pool, "otto", "operator")
+    replicas = [Accounts(auth_pool, SETTINGS, clock) for _ in range(2)]
+    outcomes = await asyncio.gather(
+        *(replicas[n % 2].login("otto", f"guess {n}", None) for n in range(30)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, UnauthorizedError | LockedError) for o in outcomes), outcomes
+    wrong = [o for o in outcomes if isinstance(o, UnauthorizedError)]
+    assert len(wrong) == SETTINGS.lockout_failures
+    with pytest.raises(LockedError):
+        await replicas[0].login("otto", password, None)

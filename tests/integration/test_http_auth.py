@@ -10,7 +10,14 @@ import pytest
 import websockets
 import websockets.exceptions
 from alerts_helpers import FAST_ENV, cpu_rule, running_alerts
-from auth_http_helpers import AUTH_ON, LOCKOUT_FAILURES, Certificates, Guarded, command_body
+from auth_http_helpers import (
+    AUTH_ON,
+    LOCKOUT_FAILURES,
+    Certificates,
+    Guarded,
+    command_body,
+    settled_user,
+)
 from twin_helpers import own_nats_server
 
 from mirror_runtime.auth import admin
@@ -231,7 +238,7 @@ async def test_with_certificates_the_service_speaks_https_and_cookies_are_secure
     pool = await asyncpg.create_pool(database, min_size=1, max_size=1)
     try:
         await migrate_auth(pool)
-        password = await admin.add_user(pool, "otto", "operator")
+        password = await settled_user(pool, "otto", "operator")
     finally:
         await pool.close()
     port = free_port()
@@ -276,8 +283,8 @@ async def test_alerts_record_who_silenced_and_refuse_a_viewers_rule(
     try:
         await migrate_auth(pool)
         passwords = {
-            "otto": await admin.add_user(pool, "otto", "operator"),
-            "vera": await admin.add_user(pool, "vera", "viewer"),
+            "otto": await settled_user(pool, "otto", "operator"),
+            "vera": await settled_user(pool, "vera", "viewer"),
         }
     finally:
         await pool.close()

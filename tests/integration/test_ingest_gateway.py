@@ -105,7 +105,9 @@ async def open_gateway(
         nc, ack_timeout_seconds=settings.ack_timeout_seconds, subject_prefix=subject_prefix
     )
     limiter = HostRateLimiter(settings.host_rate_per_second, settings.host_burst)
-    app = service_app(Dependencies("ingest", nc))
+    # As mirror_ingest.app does: the batch route's cap is the ingest's, not the default.
+    limits = {"/api/metrics/batch": settings.max_body_bytes}
+    app = service_app(Dependencies("ingest", nc), body_limits=limits)
     app.include_router(gateway_router(publisher, limiter, settings, clock=lambda: NOW))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -247,7 +249,9 @@ async def test_a_host_over_its_rate_gets_429_with_retry_after(
 async def test_no_stream_for_the_subject_gets_503(nc: nats.aio.client.Client, unique: str) -> None:
     """When JetStream does not store the subject, the batch is not acknowledged: 503."""
     publisher = SamplePublisher(nc, ack_timeout_seconds=2, subject_prefix=f"nostream{unique}")
-    app = service_app(Dependencies("ingest", nc))
+    app = service_app(
+        Dependencies("ingest", nc), body_limits={"/api/metrics/batch": config().max_body_bytes}
+    )
     limiter = HostRateLimiter(10, 200)
     app.include_router(gateway_router(publisher, limiter, config(), clock=lambda: NOW))
     transport = httpx.ASGITransport(app=app)

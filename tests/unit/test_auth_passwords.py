@@ -1,5 +1,8 @@
 """Password hashes, session secrets, CSRF tokens: the pure parts of logins."""
 
+import base64
+import hashlib
+
 import pytest
 
 from mirror_runtime.auth import credentials
@@ -8,13 +11,14 @@ from mirror_runtime.auth.passwords import (
     WeakPasswordError,
     check_new_password,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 
 
 def test_a_hash_verifies_its_password_and_nothing_else() -> None:
     stored = hash_password("correct horse battery")
-    assert stored.startswith("scrypt$32768$8$1$")
+    assert stored.startswith("scrypt$131072$8$1$")
     assert verify_password("correct horse battery", stored)
     assert not verify_password("correct horse batterY", stored)
     assert not verify_password("", stored)
@@ -52,3 +56,21 @@ def test_api_tokens_are_prefixed_and_stored_as_digests() -> None:
     assert len(token) > 40
     assert credentials.digest(token) != token
     assert len(credentials.digest(token)) == 64
+
+
+def _old_hash(password: str) -> str:
+    """A hash as stored before the cost was raised: scrypt N=2^15."""
+    salt = b"0123456789abcdef"
+    key = hashlib.scrypt(password.encode(), salt=salt, n=2**15, r=8, p=1, maxmem=2**26, dklen=32)
+    return f"scrypt$32768$8$1${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+
+
+def test_new_hashes_cost_at_least_2_17_and_old_ones_still_verify() -> None:
+    stored = hash_password("correct horse battery")
+    scheme, n, r, p, _, _ = stored.split("$")
+    assert (scheme, int(n) >= 2**17, r, p) == ("scrypt", True, "8", "1")
+    assert not needs_rehash(stored)
+    old = _old_hash("correct horse battery")
+    assert verify_password("correct horse battery", old)
+    assert not verify_password("correct horse batterY", old)
+    assert needs_rehash(old)

@@ -68,8 +68,9 @@ async def first_admin_line(db_url: str) -> str:
         if password is not None:
             return (
                 f"first admin: user {admin.FIRST_ADMIN!r}, one-time password {password}\n"
-                "  (shown once: log in and change it, POST /api/auth/password; "
-                "mirror-stage user add NAME --role operator adds others)"
+                "  (shown once, and good for one login, which must replace it: the HUD asks, "
+                "or POST /api/auth/password; mirror-stage user add NAME --role operator adds "
+                "others)"
             )
         users = await store.count_users(pool)
         return (
@@ -105,10 +106,16 @@ def run_user_command(layout: StackLayout, action: str, name: str | None, role: R
             )
         if action == "add":
             password = await admin.add_user(pool, name, role)
-            return f"added {name} ({role}); one-time password (shown once): {password}"
+            return (
+                f"added {name} ({role}); one-time password (shown once): {password}\n"
+                "  (their first login must replace it)"
+            )
         if action == "passwd":
             password = await admin.reset_password(pool, name)
-            return f"new one-time password for {name} (shown once; sessions ended): {password}"
+            return (
+                f"new one-time password for {name} (shown once; sessions ended): {password}\n"
+                "  (their next login must replace it)"
+            )
         if action == "remove":
             await admin.remove_user(pool, name)
             return f"removed {name}; their sessions ended"

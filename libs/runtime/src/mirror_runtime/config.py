@@ -13,6 +13,7 @@ from mirror_runtime.environment import (
     read_count,
     read_file_path,
     read_log_format,
+    read_networks,
     read_number,
     read_port,
     read_switch,
@@ -40,6 +41,11 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     tls_key_file: str | None = None
     # The authority to trust for a NATS server that requires TLS (else the system's).
     tls_ca_file: str | None = None
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; from
+    # anyone else the header is ignored. None by default: the client is the peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # Serve /openapi.json (never /docs or /redoc, whose pages load scripts from a CDN).
+    openapi: bool = False
 
 
 def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) -> ServiceConfig:
@@ -57,6 +63,8 @@ def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) ->
         tls_cert_file=certificate[0] if certificate else None,
         tls_key_file=certificate[1] if certificate else None,
         tls_ca_file=read_file_path(env, f"{PREFIX}TLS_CA_FILE"),
+        trusted_proxies=read_networks(env, f"{PREFIX}TRUSTED_PROXIES"),
+        openapi=read_switch(env, f"{PREFIX}HTTP_OPENAPI", default=False),
     )
 
 
@@ -81,4 +89,10 @@ def auth_settings(env: Mapping[str, str], *, secure_cookies: bool) -> AuthSettin
             env, f"{PREFIX}LOGIN_ADDRESS_FAILURES", defaults.address_failures, minimum=1
         ),
         secure_cookies=secure_cookies,
+        max_sockets_per_principal=read_count(
+            env,
+            f"{PREFIX}MAX_SOCKETS_PER_PRINCIPAL",
+            defaults.max_sockets_per_principal,
+            minimum=1,
+        ),
     )

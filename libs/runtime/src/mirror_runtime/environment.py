@@ -1,5 +1,6 @@
 """The one reader of MIRROR_STAGE_* environment variables: unknown names are an error."""
 
+import ipaddress
 import math
 from collections.abc import Mapping
 
@@ -24,6 +25,11 @@ KNOWN_VARIABLES: frozenset[str] = frozenset(
         "MIRROR_STAGE_LOGIN_LOCKOUT_FAILURES",
         "MIRROR_STAGE_LOGIN_LOCKOUT_MINUTES",
         "MIRROR_STAGE_LOGIN_ADDRESS_FAILURES",
+        "MIRROR_STAGE_MAX_SOCKETS_PER_PRINCIPAL",
+        # The HTTP servers' own rules (mirror_runtime.config): whose X-Forwarded-For is
+        # believed, whether /openapi.json is served.
+        "MIRROR_STAGE_TRUSTED_PROXIES",
+        "MIRROR_STAGE_HTTP_OPENAPI",
         # HTTPS for every service (both or neither).
         "MIRROR_STAGE_TLS_CERT_FILE",
         "MIRROR_STAGE_TLS_KEY_FILE",
@@ -189,3 +195,19 @@ def read_switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if value in ("off", "false", "0", "no"):
         return False
     raise BadValueError(name, raw, "'on' or 'off'")
+
+
+def read_networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or networks (CIDR); () when it is not set."""
+    raw = env.get(name, "")
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise BadValueError(
+                name, raw, "IP addresses or networks separated by commas, e.g. 10.0.0.5,10.1.0.0/16"
+            ) from None
+    return tuple(networks)

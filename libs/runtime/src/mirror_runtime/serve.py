@@ -11,10 +11,14 @@ import nats.errors
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from mirror_runtime.auth.wiring import protect, start_auth
 from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
+from mirror_runtime.http import SecurityHeadersMiddleware
 from mirror_runtime.migrations import MigrationError
 from mirror_schema import subjects
 from mirror_schema.nats_credentials import credential_options, server_urls
@@ -22,6 +26,8 @@ from mirror_schema.nats_credentials import credential_options, server_urls
 log = structlog.get_logger()
 
 GRACEFUL_SHUTDOWN_SECONDS = 3
+# The largest message a WebSocket client may send (the HUD sends only "frame").
+WS_MAX_MESSAGE_BYTES = 64 * 2**10
 
 AppFactory = Callable[[Dependencies], FastAPI]
 Stopper = Callable[[], Awaitable[None]]
@@ -142,6 +148,9 @@ async def run_service(
     authority, stop_auth = await start_auth(deps, config.auth)
     app = create_app(deps)
     protect(app, authority, config.auth, public)
+    if config.openapi:
+        serve_openapi(app)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -155,6 +164,12 @@ async def run_service(
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             ssl_certfile=config.tls_cert_file,  # HTTPS when both are set
             ssl_keyfile=config.tls_key_file,
+            # X-Forwarded-For names the client only when the peer is a trusted proxy;
+            # uvicorn's own default would believe any local process.
+            proxy_headers=bool(config.trusted_proxies),
+            forwarded_allow_ips=list(config.trusted_proxies) or None,
+            ws_max_size=WS_MAX_MESSAGE_BYTES,
+            server_header=False,
         )
     )
     # uvicorn re-raises the signal it caught once it has shut down; this handler takes it
@@ -175,6 +190,16 @@ async def run_service(
     if not server.started:
         raise StartupError(f"{config.name} could not serve HTTP on port {config.http_port}")
     log.info("service.stopped", service=config.name)
+
+
+def serve_openapi(app: FastAPI) -> None:
+    """GET /openapi.json, the API's description (public: it describes, it holds no data)."""
+
+    async def openapi(_request: Request) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    # First: a route mounted at "/" (the twin's HUD) would otherwise take the path.
+    app.router.routes.insert(0, Route("/openapi.json", openapi, include_in_schema=False))
 
 
 async def _close_nats(nc: nats.aio.client.Client) -> None:

@@ -85,6 +85,8 @@ class LoginReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     csrf: str | None = None
     principal: Principal | None = None
     expires_at: datetime | None = None
+    # Logged in with a one-time password: the session may only change it.
+    password_change_required: bool = False
     retry_after_seconds: float | None = None
     error: str | None = None
     code: ErrorCode | None = None
@@ -102,6 +104,7 @@ class PrincipalReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
 
     principal: Principal | None = None
     csrf: str | None = None
+    password_change_required: bool = False
     error: str | None = None
     code: ErrorCode | None = None
 

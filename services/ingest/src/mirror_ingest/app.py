@@ -14,7 +14,8 @@ from mirror_runtime.health import Dependencies
 def create_app(deps: Dependencies, config: IngestConfig) -> FastAPI:
     """POST /api/metrics/batch, GET /api/metrics/history, GET /api/hosts, health and metrics."""
     assert deps.pool is not None  # the service refuses to start without PostgreSQL
-    app = service_app(deps)
+    # Agents' batches are larger than the default cap: theirs is the configured one.
+    app = service_app(deps, body_limits={"/api/metrics/batch": config.max_body_bytes})
     publisher = SamplePublisher(deps.nc, ack_timeout_seconds=config.ack_timeout_seconds)
     limiter = HostRateLimiter(config.host_rate_per_second, config.host_burst)
     app.include_router(gateway_router(publisher, limiter, config))

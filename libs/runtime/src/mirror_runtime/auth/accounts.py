@@ -1,9 +1,11 @@
 """Accounts: logins, sessions and API tokens checked against PostgreSQL.
 
-The one place the rules live: a wrong password counts towards a lock-out, a locked account is
-refused without looking at the password, an unknown name costs as much time as a wrong
-password, a session ends at its expiry or after being idle, changing a password ends every
-session of the user.
+The one place the rules live: every attempt is counted before its password is hashed (in
+PostgreSQL, so that a burst over every replica gets no more guesses than the lock-out allows),
+a locked name is refused without looking at the password, an unknown name is counted, locked,
+timed and answered as a known one is, a session ends at its expiry or after being idle,
+changing a password ends every session of the user, a one-time password allows nothing but
+changing it, and a hash made with older parameters is made again at the next login.
 """
 
 import asyncio
@@ -13,6 +15,7 @@ from typing import Final, Protocol
 
 import asyncpg
 import msgspec
+import prometheus_client
 import structlog
 
 from mirror_runtime.auth import credentials, store
@@ -22,10 +25,11 @@ from mirror_runtime.auth.errors import (
     UnauthorizedError,
 )
 from mirror_runtime.auth.passwords import (
-    UNKNOWN_USER_HASH,
     WeakPasswordError,
     check_new_password,
     hash_password,
+    needs_rehash,
+    unknown_user_hash,
     verify_password,
 )
 from mirror_runtime.auth.settings import AuthSettings
@@ -35,10 +39,21 @@ from mirror_schema.auth_api import Principal
 log = structlog.get_logger()
 
 WRONG_CREDENTIALS: Final = "wrong user name or password"
+# The same for a locked name and an unknown one that was tried as often: the time left is in
+# Retry-After.
+LOCKED: Final = (
+    "too many wrong passwords for this user name: locked for a while (see Retry-After), "
+    "or ask an admin (mirror-stage user unlock)"
+)
+PASSWORD_CHECKS: Final = prometheus_client.Counter(
+    "mirror_auth_password_checks_total",
+    "Passwords checked against a hash (the slow part of a login), by whether the name was known",
+    ["known"],
+)
 # A session or token seen within this long is not written to again (one write a minute).
 TOUCH_SECONDS: Final = 60.0
 # Hashes run in threads, at most this many at once: a flood of logins queues, it does not
-# take every core (or 32 MiB each) at once.
+# take every core (or 128 MiB each) at once.
 CONCURRENT_HASHES: Final = 2
 
 Clock = Callable[[], datetime]
@@ -51,6 +66,7 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     csrf: str
     principal: Principal
     expires_at: datetime
+    password_change_required: bool = False
 
 
 class Authenticated(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,6 +74,8 @@ class Authenticated(msgspec.Struct, frozen=True, kw_only=True):
 
     principal: Principal
     csrf: str | None = None
+    # A session opened with a one-time password: it may only change it.
+    password_change_required: bool = False
 
 
 class Authority(Protocol):
@@ -66,7 +84,7 @@ class Authority(Protocol):
     async def login(self, user: str, password: str, client: str | None) -> Session: ...
 
     async def authenticate(
-        self, *, session: str | None = None, token: str | None = None
+        self, *, session: str | None = None, token: str | None = None, fresh: bool = False
     ) -> Authenticated: ...
 
     async def logout(self, session: str) -> None: ...
@@ -90,37 +108,64 @@ class Accounts:
             settings.address_failures, timedelta(minutes=settings.lockout_minutes)
         )
 
-    async def _verify(self, password: str, stored: str) -> bool:
+    async def _verify(self, password: str, stored: str | None) -> bool:
+        """Whether `password` matches `stored`; with None (an unknown name), the dummy hash
+        is checked all the same, so that it takes as long, and nothing matches."""
         async with self._hashing:
+            PASSWORD_CHECKS.labels(str(stored is not None).lower()).inc()
+            if stored is None:
+                await asyncio.to_thread(verify_password, password, unknown_user_hash())
+                return False
             return await asyncio.to_thread(verify_password, password, stored)
 
     async def _hash(self, password: str) -> str:
         async with self._hashing:
             return await asyncio.to_thread(hash_password, password)
 
-    async def login(self, user: str, password: str, client: str | None) -> Session:
-        """A new session for `user`, or UnauthorizedError / LockedError."""
+    async def _check(self, user: str, password: str, client: str | None) -> store.UserRow:
+        """The user whose password this is, or UnauthorizedError / LockedError. The attempt is
+        counted (per name in PostgreSQL, per address here) before the password is hashed."""
         now = self.clock()
-        wait = self._throttle.retry_after(client, now)
+        window = timedelta(minutes=self.settings.lockout_minutes)
+        wait = self._throttle.reserve(client, now)
         if wait is not None:
             log.warning("auth.login_throttled", user=user, client=client)
             raise LockedError(
                 f"too many failed logins from {client}; try again in {wait:.0f} s", wait
             )
-        row = await store.user(self.pool, user)
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            retry = (row.locked_until - now).total_seconds()
-            log.warning("auth.login_locked", user=user, client=client)
-            raise LockedError(
-                f"user {user!r} is locked after {self.settings.lockout_failures} wrong "
-                f"passwords; try again in {retry:.0f} s or ask an admin "
-                "(mirror-stage user unlock)",
-                retry,
+        try:
+            attempt = await store.reserve_attempt(
+                self.pool,
+                user,
+                max_failures=self.settings.lockout_failures,
+                now=now,
+                lock_until=now + window,
+                window_start=now - window,
             )
-        matches = await self._verify(password, row.password_hash if row else UNKNOWN_USER_HASH)
+        except BaseException:
+            self._throttle.forget(client)
+            raise
+        if not attempt.allowed:
+            self._throttle.forget(client)  # refused unchecked: not a guess
+            until = attempt.locked_until
+            retry = max(1.0, (until - now).total_seconds()) if until is not None else 1.0
+            log.warning("auth.login_locked", user=user, client=client)
+            raise LockedError(LOCKED, retry)
+        row = await store.user(self.pool, user)
+        matches = await self._verify(password, row.password_hash if row is not None else None)
         if row is None or not matches:
-            await self._fail(user, row is not None, client)
+            log.warning("auth.login_failed", user=user, known=row is not None, client=client)
             raise UnauthorizedError(WRONG_CREDENTIALS)
+        self._throttle.forget(client)  # a success is not held against the address
+        if needs_rehash(row.password_hash):
+            await store.rehash(self.pool, row.name, row.password_hash, await self._hash(password))
+            log.info("auth.password_rehashed", user=row.name)
+        return row
+
+    async def login(self, user: str, password: str, client: str | None) -> Session:
+        """A new session for `user`, or UnauthorizedError / LockedError."""
+        row = await self._check(user, password, client)
+        now = self.clock()
         secret = credentials.new_session_secret()
         expires_at = now + timedelta(hours=self.settings.session_hours)
         await store.open_session(self.pool, credentials.digest(secret), row.name, now, expires_at)
@@ -131,24 +176,14 @@ class Accounts:
             csrf=credentials.csrf_token(secret),
             principal=principal,
             expires_at=expires_at,
-        )
-
-    async def _fail(self, user: str, known: bool, client: str | None) -> None:
-        self._throttle.failed(client, self.clock())
-        locked_until = None
-        if known:
-            lock_end = self.clock() + timedelta(minutes=self.settings.lockout_minutes)
-            locked_until = await store.record_failure(
-                self.pool, user, self.settings.lockout_failures, lock_end
-            )
-        log.warning(
-            "auth.login_failed", user=user, known=known, client=client, locked=bool(locked_until)
+            password_change_required=row.password_change_required,
         )
 
     async def authenticate(
-        self, *, session: str | None = None, token: str | None = None
+        self, *, session: str | None = None, token: str | None = None, fresh: bool = False
     ) -> Authenticated:
-        """Who holds this session secret or API token, or UnauthorizedError."""
+        """Who holds this session secret or API token, or UnauthorizedError (always asked of
+        the database: `fresh` matters to RemoteAccounts only)."""
         now = self.clock()
         if session is not None:
             digest = credentials.digest(session)
@@ -161,6 +196,7 @@ class Accounts:
             return Authenticated(
                 principal=Principal(name=row.user_name, role=row.role, kind="user"),
                 csrf=credentials.csrf_token(session),
+                password_change_required=row.password_change_required,
             )
         if token is not None:
             found = await store.token(self.pool, credentials.digest(token))
@@ -178,11 +214,16 @@ class Accounts:
         await store.close_session(self.pool, credentials.digest(session))
 
     async def change_password(self, user: str, current: str, new: str) -> None:
-        """Set a new password after checking the current one; every session of the user ends."""
+        """Set a new password after checking the current one; every session of the user ends,
+        and a one-time password is one no more."""
         try:
             check_new_password(new)
         except WeakPasswordError as exc:
             raise InvalidAuthRequestError(f"new {exc}") from None
-        await self.login(user, current, client=None)  # the same checks, counts and lock
-        await store.set_password(self.pool, user, await self._hash(new), self.clock())
+        if new == current:
+            raise InvalidAuthRequestError("new: the same as the current password")
+        await self._check(user, current, client=None)  # the same checks, counts and lock
+        await store.set_password(
+            self.pool, user, await self._hash(new), self.clock(), one_time=False
+        )
         log.info("auth.password_changed", user=user)

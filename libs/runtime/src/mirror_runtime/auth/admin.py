@@ -32,7 +32,8 @@ def one_time_password() -> str:
 
 
 async def add_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
-    """Create a user with a one-time password, which is returned (and kept only hashed)."""
+    """Create a user with a one-time password, which is returned (and kept only hashed); their
+    first login may only change it."""
     _check_name(name)
     password = one_time_password()
     digest = await asyncio.to_thread(hash_password, password)
@@ -42,10 +43,11 @@ async def add_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
 
 
 async def reset_password(pool: asyncpg.Pool, name: str) -> str:
-    """A new one-time password for `name`; their sessions end and any lock is lifted."""
+    """A new one-time password for `name` (to be changed at their next login); their sessions
+    end and any lock is lifted."""
     password = one_time_password()
     digest = await asyncio.to_thread(hash_password, password)
-    if not await store.set_password(pool, name, digest, datetime.now(UTC)):
+    if not await store.set_password(pool, name, digest, datetime.now(UTC), one_time=True):
         raise AdminError(f"no user {name!r}")
     return password
 

@@ -83,6 +83,7 @@ class AuthEndpoints:
                 csrf=session.csrf,
                 principal=session.principal,
                 expires_at=session.expires_at,
+                password_change_required=session.password_change_required,
             )
 
         def error(detail: str, code: ErrorCode) -> LoginReply:
@@ -95,7 +96,11 @@ class AuthEndpoints:
         async def run() -> msgspec.Struct:
             request = decode_request(msg.data, AuthenticateRequest)
             found = await self.accounts.authenticate(session=request.session, token=request.token)
-            return PrincipalReply(principal=found.principal, csrf=found.csrf)
+            return PrincipalReply(
+                principal=found.principal,
+                csrf=found.csrf,
+                password_change_required=found.password_change_required,
+            )
 
         await self._serve(msg, "authenticate", run, lambda e, c: PrincipalReply(error=e, code=c))
 

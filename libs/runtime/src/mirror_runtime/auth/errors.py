@@ -40,6 +40,13 @@ class InvalidAuthRequestError(ApiError):
     code: ErrorCode = "invalid"
 
 
+class UnsupportedMediaTypeError(ApiError):
+    """A body of another type than the route takes: 415."""
+
+    status = 415
+    code: ErrorCode = "invalid"
+
+
 Decoded = TypeVar("Decoded")
 
 

@@ -40,14 +40,37 @@ CREATE TABLE auth_tokens (
 );
 """,
     ),
+    Migration(
+        version=2,
+        name="login attempts counted before the hash, for known and unknown names; one-time "
+        "passwords",
+        sql="""
+CREATE TABLE auth_attempts (
+    name text PRIMARY KEY,
+    failures integer NOT NULL,
+    locked_until timestamptz,
+    last_at timestamptz NOT NULL
+);
+CREATE INDEX auth_attempts_last ON auth_attempts (last_at);
+INSERT INTO auth_attempts (name, failures, locked_until, last_at)
+    SELECT name, failed_logins, locked_until, now() FROM auth_users
+    WHERE failed_logins > 0 OR locked_until IS NOT NULL;
+ALTER TABLE auth_users
+    DROP COLUMN failed_logins,
+    DROP COLUMN locked_until,
+    ADD COLUMN password_change_required boolean NOT NULL DEFAULT false;
+""",
+    ),
 )
 
 # What every service holding the database runs (it answers auth.api.* for the twin): logins
-# read a user and count failures, sessions are opened, touched, closed and swept, a password
-# is changed. Users and tokens are made and removed by `mirror-stage user|token` as the owner.
+# read a user and count attempts (known names or not), sessions are opened, touched, closed
+# and swept, a password is changed or re-hashed. Users and tokens are made and removed by
+# `mirror-stage user|token` as the owner.
 GRANTS: Final = Grants(
     tables={
         "auth_users": privileges("SELECT", "UPDATE"),
+        "auth_attempts": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
         "auth_sessions": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
         "auth_tokens": privileges("SELECT", "UPDATE"),
     }

@@ -12,6 +12,8 @@ ALWAYS_PUBLIC: Final = frozenset(
 )
 # Any logged-in operator may end their session and change their own password.
 ANY_ROLE: Final = frozenset({("POST", "/api/auth/logout"), ("POST", "/api/auth/password")})
+# All that a session opened with a one-time password may do until it is changed.
+PASSWORD_CHANGE_ALLOWS: Final = ANY_ROLE | {("GET", "/api/auth/me")}
 # Only these trees need a login; the rest (the HUD's page, scripts, styles) is public.
 PROTECTED_PREFIXES: Final = ("/api/", "/ws/")
 

@@ -112,19 +112,21 @@ class RemoteAccounts:
             csrf=credentials.csrf_token(reply.session),
             principal=reply.principal,
             expires_at=reply.expires_at,
+            password_change_required=reply.password_change_required,
         )
 
     async def authenticate(
-        self, *, session: str | None = None, token: str | None = None
+        self, *, session: str | None = None, token: str | None = None, fresh: bool = False
     ) -> Authenticated:
-        """Who holds the credential, from the cache when asked within CACHE_SECONDS."""
+        """Who holds the credential, from the cache when asked within CACHE_SECONDS (unless
+        `fresh`: a live socket's check asks the accounts every time)."""
         secret = session if session is not None else token
         if secret is None:
             raise UnauthorizedError("no credentials: log in, or send Authorization: Bearer <token>")
         key = ("s:" if session is not None else "t:") + credentials.digest(secret)
         cached = self._cache.get(key)
         now = self.clock()
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
+        if not fresh and cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:
             reply = await self._request(
@@ -139,7 +141,11 @@ class RemoteAccounts:
             raise
         if reply.principal is None:
             raise UnavailableError("auth.api.authenticate answered without a principal")
-        found = Authenticated(principal=reply.principal, csrf=reply.csrf)
+        found = Authenticated(
+            principal=reply.principal,
+            csrf=reply.csrf,
+            password_change_required=reply.password_change_required,
+        )
         self._cache[key] = (now, found)
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_ENTRIES:
@@ -158,3 +164,10 @@ class RemoteAccounts:
             PasswordRequest(user=user, current=current, new=new),
             OkReply,
         )
+        # Every session of the user ended: none of them is taken from the cache any more.
+        for key in [k for k, (_, found) in self._cache.items() if _is_user(found, user)]:
+            del self._cache[key]
+
+
+def _is_user(found: Authenticated, user: str) -> bool:
+    return found.principal.kind == "user" and found.principal.name == user

@@ -19,3 +19,5 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     address_failures: int = 20
     # Set on cookies when the service serves HTTPS.
     secure_cookies: bool = False
+    # Live WebSockets one principal (a user, a token) may hold on one service process.
+    max_sockets_per_principal: int = 16

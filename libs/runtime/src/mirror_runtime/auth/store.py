@@ -14,7 +14,8 @@ class UserRow(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: Role
     password_hash: str
-    locked_until: datetime | None
+    # Set with a one-time password (an admin's): nothing but changing it until then.
+    password_change_required: bool
 
 
 class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,6 +24,7 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     user_name: str
     role: Role
     last_seen_at: datetime
+    password_change_required: bool
 
 
 class TokenRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,19 +48,24 @@ class UserListRow(msgspec.Struct, frozen=True, kw_only=True):
 async def user(pool: asyncpg.Pool, name: str) -> UserRow | None:
     """The user called `name`."""
     row = await pool.fetchrow(
-        "SELECT name, role, password_hash, locked_until FROM auth_users WHERE name = $1", name
+        "SELECT name, role, password_hash, password_change_required FROM auth_users "
+        "WHERE name = $1",
+        name,
     )
     return None if row is None else UserRow(**dict(row))
 
 
-async def add_user(pool: asyncpg.Pool, name: str, role: Role, password_hash: str) -> bool:
-    """Create a user; False when the name is taken."""
+async def add_user(
+    pool: asyncpg.Pool, name: str, role: Role, password_hash: str, *, one_time: bool = True
+) -> bool:
+    """Create a user (whose password, given by an admin, is one-time); False: the name is taken."""
     status: str = await pool.execute(
-        "INSERT INTO auth_users (name, role, password_hash) VALUES ($1, $2, $3) "
-        "ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO auth_users (name, role, password_hash, password_change_required) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
         name,
         role,
         password_hash,
+        one_time,
     )
     return status.endswith(" 1")
 
@@ -84,62 +91,114 @@ async def count_users(pool: asyncpg.Pool) -> int:
 async def list_users(pool: asyncpg.Pool) -> list[UserListRow]:
     """Every user, by name."""
     rows = await pool.fetch(
-        "SELECT name, role, created_at, locked_until FROM auth_users ORDER BY name"
+        "SELECT u.name, u.role, u.created_at, a.locked_until FROM auth_users u "
+        "LEFT JOIN auth_attempts a ON a.name = u.name ORDER BY u.name"
     )
     return [UserListRow(**dict(row)) for row in rows]
 
 
-async def set_password(pool: asyncpg.Pool, name: str, password_hash: str, now: datetime) -> bool:
-    """Replace a user's password, unlock them and end all their sessions; False: no such user."""
+async def set_password(
+    pool: asyncpg.Pool, name: str, password_hash: str, now: datetime, *, one_time: bool
+) -> bool:
+    """Replace a user's password (`one_time`: an admin's, to be changed at first login), unlock
+    them and end all their sessions; False when there is no such user."""
     async with pool.acquire() as conn, conn.transaction():
         status: str = await conn.execute(
             "UPDATE auth_users SET password_hash = $2, password_changed_at = $3, "
-            "failed_logins = 0, locked_until = NULL WHERE name = $1",
+            "password_change_required = $4 WHERE name = $1",
             name,
             password_hash,
             now,
+            one_time,
         )
         await conn.execute("DELETE FROM auth_sessions WHERE user_name = $1", name)
+        await conn.execute("DELETE FROM auth_attempts WHERE name = $1", name)
     return status.endswith(" 1")
+
+
+async def rehash(pool: asyncpg.Pool, name: str, old_hash: str, new_hash: str) -> None:
+    """Store the same password hashed anew, unless it changed meanwhile (sessions stay)."""
+    await pool.execute(
+        "UPDATE auth_users SET password_hash = $3 WHERE name = $1 AND password_hash = $2",
+        name,
+        old_hash,
+        new_hash,
+    )
 
 
 async def unlock(pool: asyncpg.Pool, name: str) -> bool:
     """Clear a user's failed logins and lock; False when there is no such user."""
-    status: str = await pool.execute(
-        "UPDATE auth_users SET failed_logins = 0, locked_until = NULL WHERE name = $1", name
-    )
-    return status.endswith(" 1")
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM auth_attempts WHERE name = $1", name)
+        found: bool = await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM auth_users WHERE name = $1)", name
+        )
+    return found
 
 
-async def record_failure(
-    pool: asyncpg.Pool, name: str, max_failures: int, lock_until: datetime
-) -> datetime | None:
-    """Count a wrong password; at `max_failures` in a row, lock until `lock_until` and start
-    counting again. The lock's end when this failure set it, else None."""
-    locked: datetime | None = await pool.fetchval(
-        """
-        UPDATE auth_users SET
-            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-            locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
-        WHERE name = $1
-        RETURNING CASE WHEN locked_until = $3 THEN locked_until END
-        """,
-        name,
-        max_failures,
-        lock_until,
-    )
-    return locked
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """A login attempt reserved, or refused because the name is locked until `locked_until`."""
+
+    allowed: bool
+    locked_until: datetime | None = None
+
+
+async def reserve_attempt(
+    pool: asyncpg.Pool,
+    name: str,
+    *,
+    max_failures: int,
+    now: datetime,
+    lock_until: datetime,
+    window_start: datetime,
+) -> Attempt:
+    """Count a login attempt for `name` (known or not) before its password is checked, in one
+    statement, so that concurrent attempts on every replica share the count: the
+    `max_failures`-th within the window (none before `window_start`) locks the name until
+    `lock_until`; while locked, nothing is counted and the attempt is refused. A success
+    forgets the count (open_session)."""
+    async with pool.acquire() as conn:
+        failures: int | None = await conn.fetchval(
+            """
+            INSERT INTO auth_attempts AS a (name, failures, locked_until, last_at)
+            VALUES ($1, 1, CASE WHEN $2 <= 1 THEN $3::timestamptz END, $4)
+            ON CONFLICT (name) DO UPDATE SET
+                failures = CASE WHEN a.last_at <= $5 OR a.locked_until IS NOT NULL THEN 1
+                                ELSE a.failures + 1 END,
+                locked_until = CASE
+                    WHEN (CASE WHEN a.last_at <= $5 OR a.locked_until IS NOT NULL THEN 1
+                               ELSE a.failures + 1 END) >= $2 THEN $3::timestamptz END,
+                last_at = $4
+            WHERE a.locked_until IS NULL OR a.locked_until <= $4
+            RETURNING failures
+            """,
+            name,
+            max_failures,
+            lock_until,
+            now,
+            window_start,
+        )
+        if failures is not None:
+            # Names tried once and long quiet (unknown ones mostly) are forgotten.
+            await conn.execute(
+                "DELETE FROM auth_attempts WHERE last_at <= $1 "
+                "AND (locked_until IS NULL OR locked_until <= $2)",
+                window_start,
+                now,
+            )
+            return Attempt(allowed=True)
+        locked: datetime | None = await conn.fetchval(
+            "SELECT locked_until FROM auth_attempts WHERE name = $1", name
+        )
+    return Attempt(allowed=False, locked_until=locked)
 
 
 async def open_session(
     pool: asyncpg.Pool, digest: str, user_name: str, now: datetime, expires_at: datetime
 ) -> None:
-    """Record a new session, reset the user's failures, and forget sessions long expired."""
+    """Record a new session, forget the user's failed attempts and sessions long expired."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            "UPDATE auth_users SET failed_logins = 0, locked_until = NULL WHERE name = $1",
-            user_name,
-        )
+        await conn.execute("DELETE FROM auth_attempts WHERE name = $1", user_name)
         await conn.execute(
             "INSERT INTO auth_sessions (digest, user_name, created_at, expires_at, last_seen_at) "
             "VALUES ($1, $2, $3, $4, $3)",
@@ -156,7 +215,8 @@ async def session(
 ) -> SessionRow | None:
     """The live session with this digest (not expired, used after `idle_since`)."""
     row = await pool.fetchrow(
-        "SELECT s.user_name, u.role, s.last_seen_at FROM auth_sessions s "
+        "SELECT s.user_name, u.role, s.last_seen_at, u.password_change_required "
+        "FROM auth_sessions s "
         "JOIN auth_users u ON u.name = s.user_name "
         "WHERE s.digest = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
         digest,

@@ -2,7 +2,8 @@
 
 The account lock-out stops guessing one user's password; this stops one client from trying a
 few passwords on each of many users. Kept in memory by each process (a restart forgets it),
-bounded in the addresses it remembers.
+bounded in the addresses it remembers. A login reserves its place before its password is
+checked (reserve), and gives it back when it turns out not to be a failure (forget).
 """
 
 from collections import OrderedDict, deque
@@ -49,3 +50,20 @@ class AddressThrottle:
         self._failures.move_to_end(address)
         while len(self._failures) > MAX_ADDRESSES:
             self._failures.popitem(last=False)
+
+    def reserve(self, address: str | None, now: datetime) -> float | None:
+        """Count an attempt from `address` now, before it is checked; or, when the address is
+        at its limit, the seconds until it may try again (nothing is counted then)."""
+        wait = self.retry_after(address, now)
+        if wait is None:
+            self.failed(address, now)
+        return wait
+
+    def forget(self, address: str | None) -> None:
+        """Take back the latest attempt reserved for `address` (it succeeded, or was refused
+        without a check)."""
+        if address is None:
+            return
+        times = self._failures.get(address)
+        if times:
+            times.pop()

@@ -13,6 +13,7 @@ from mirror_runtime.auth.policy import AccessPolicy
 from mirror_runtime.auth.remote import RemoteAccounts
 from mirror_runtime.auth.routes import auth_router
 from mirror_runtime.auth.settings import AuthSettings
+from mirror_runtime.auth.sockets import LiveSockets
 from mirror_runtime.health import Dependencies
 
 log = structlog.get_logger()
@@ -48,9 +49,12 @@ def protect(
         log.warning("auth.off", detail="MIRROR_STAGE_HTTP_AUTH=off: every HTTP route is open")
         return
     # First: a route mounted at "/" (the twin's HUD) would otherwise take these paths.
+    sockets = LiveSockets(authority, settings.max_sockets_per_principal)
     before = len(app.router.routes)
-    app.include_router(auth_router(authority, settings))
+    app.include_router(auth_router(authority, settings, sockets))
     added = app.router.routes[before:]
     del app.router.routes[before:]
     app.router.routes[0:0] = added
-    app.add_middleware(AuthMiddleware, authority=authority, policy=AccessPolicy(public))
+    app.add_middleware(
+        AuthMiddleware, authority=authority, policy=AccessPolicy(public), sockets=sockets
+    )
