@@ -22,9 +22,17 @@ import nats.errors
 import nats.js.errors
 import pytest
 import pytest_asyncio
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from test_launcher import RunningStack, admin, mirror_stage_up
 
-from mirror_schema import streams, subjects
+from mirror_schema import codec, streams, subjects
+from mirror_schema.identities import (
+    ADMIN,
+    agent_identity,
+    automation_identity,
+    inbox_prefix,
+    request_subject,
+)
 from mirror_stage.postgres import postgres_account, postgres_root
 from waiting import wait_until
 
@@ -33,6 +41,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 AGENT = "probe-agent"  # enrolled: the hostile agent
 VICTIM = "probe-victim"  # enrolled too: the host it tries to impersonate
 FORGED = "probe-forged"  # not enrolled: a host it tries to invent
+BOT = "probe-bot"  # an automation user: a script
 
 
 @dataclass
@@ -82,6 +91,7 @@ async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stage
         data = ("--data-dir", str(data_dir))
         for host in (AGENT, VICTIM):
             await mirror_stage(stack.env, "agent", "enroll", host, *data)
+        await mirror_stage(stack.env, "automation", "add", BOT, *data)
         out = await mirror_stage(stack.env, "token", "add", "probes", "--role", "admin", *data)
         yield Stage(stack, data_dir, out.strip().splitlines()[-1])
     root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
@@ -230,12 +240,235 @@ async def _hostname_is(stage: Stage, host: str, hostname: str) -> bool:
     return await twin_hostname(stage, host) == hostname
 
 
-async def test_streams_are_there(stage: Stage) -> None:
-    """The admin reads every stream the probes depend on (a sanity check of the fixture)."""
-    nc = await nats.connect(stage.nats_url, nkeys_seed=admin(stage.data_dir))
+class Probe:
+    """A connection as one identity, recording what the server refused it."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.nc = nats.aio.client.Client()
+
+    async def on_error(self, exc: Exception) -> None:
+        self.errors.append(str(exc).lower())
+
+    async def refused(self, words: str) -> None:
+        await wait_until(
+            lambda: any("permissions violation" in e and words.lower() in e for e in self.errors),
+            timeout=10,
+            what=f"the server to refuse {words}",
+        )
+
+
+async def probe(stage: Stage, identity: str) -> Probe:
+    """Connect as `identity` (its credentials file), with its own inbox prefix."""
+    client = Probe()
+    await client.nc.connect(
+        stage.nats_url,
+        nkeys_seed=stage.credentials(identity),
+        inbox_prefix=inbox_prefix(identity),
+        error_cb=client.on_error,
+        allow_reconnect=False,
+    )
+    return client
+
+
+async def as_admin(stage: Stage) -> nats.aio.client.Client:
+    return await nats.connect(
+        stage.nats_url, nkeys_seed=admin(stage.data_dir), inbox_prefix=inbox_prefix(ADMIN)
+    )
+
+
+async def rejected_replies(stage: Stage) -> float:
+    """Requests dropped because their reply subject was outside the caller's inbox."""
+    return sum(
+        [await rejected(stage, s, "reply_subject") for s in ("ingest", "alerts", "commands")]
+    )
+
+
+async def streams_intact(stage: Stage, agent_consumer: bool) -> None:
+    """Every stream is there with its limits, and (when made) the agent's consumer."""
+    nc = await as_admin(stage)
     try:
-        for stream in (streams.METRICS, streams.ALERTS, streams.COMMANDS):
-            info = await nc.jetstream().stream_info(stream.name)
-            assert info.config.name == stream.name
+        js = nc.jetstream()
+        for spec in streams.STREAMS:
+            info = await js.stream_info(spec.name)
+            assert info.config.max_msgs == spec.max_msgs, spec.name
+            assert info.config.deny_delete, spec.name
+            assert info.config.deny_purge, spec.name
+        if agent_consumer:
+            await js.consumer_info(streams.COMMANDS.name, f"agent-{AGENT}")
     finally:
         await nc.close()
+
+
+# Reply subjects a hostile requester would like a service's answer to land on.
+HOSTILE_REPLIES = (
+    f"$JS.API.STREAM.DELETE.{streams.ALERTS.name}",
+    f"$JS.API.STREAM.PURGE.{streams.METRICS.name}",
+    f"$JS.API.STREAM.UPDATE.{streams.METRICS.name}",
+    f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{AGENT}",
+    subjects.metrics_raw(VICTIM),
+    f"{inbox_prefix(agent_identity(VICTIM))}.forged",
+)
+
+
+async def ensure_agent_consumer(stage: Stage) -> None:
+    """The hostile agent's own consumer on COMMANDS, made as its agent makes it."""
+    agent = await agent_connection(stage, AGENT)
+    try:
+        await agent.jetstream().add_consumer(
+            streams.COMMANDS.name,
+            ConsumerConfig(
+                name=f"agent-{AGENT}",
+                durable_name=f"agent-{AGENT}",
+                filter_subject=subjects.commands_dispatch(AGENT),
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+            ),
+        )
+    finally:
+        await agent.close()
+
+
+async def test_the_twin_cannot_point_a_services_answer_at_the_jetstream_api(
+    stage: Stage,
+) -> None:
+    """The web-facing twin asks a service (auth.api.logout) with a reply subject naming a
+    stream's delete, purge or update API, another consumer, a stream's subject or an agent's
+    inbox: no service answers there, each such request is counted, and everything stands."""
+    await ensure_agent_consumer(stage)
+    before = await rejected_replies(stage)
+    twin = await probe(stage, "twin")
+    logout = request_subject(subjects.AUTH_API_LOGOUT, "twin")
+    for reply in HOSTILE_REPLIES:
+        await twin.nc.publish(logout, b'{"session": "x"}', reply=reply)
+    await twin.nc.flush()
+
+    async def all_counted() -> bool:
+        return await rejected_replies(stage) - before == len(HOSTILE_REPLIES)
+
+    await wait_until(all_counted, timeout=20, what="every hostile reply subject counted")
+    await streams_intact(stage, agent_consumer=True)
+    # Nor may it ask in another identity's name, or call the JetStream API itself.
+    await twin.nc.publish(request_subject(subjects.COMMANDS_REQUEST, "admin"), b"{}")
+    await twin.nc.publish(f"$JS.API.STREAM.DELETE.{streams.ALERTS.name}", b"")
+    await twin.nc.flush()
+    await twin.refused("commands.request.admin")
+    await twin.refused(f"$JS.API.STREAM.DELETE.{streams.ALERTS.name}")
+    await twin.nc.close()
+
+
+async def test_a_service_cannot_rewrite_a_stream_or_delete_another_consumer(
+    stage: Stage,
+) -> None:
+    """The ingest's identity (which holds the database and the agents' HTTP tokens) tries
+    to set METRICS to one message, to delete the agent's consumer and to send a request."""
+    await ensure_agent_consumer(stage)
+    ingest = await probe(stage, "ingest")
+    js = ingest.nc.jetstream(timeout=1)
+    config = (await js.stream_info(streams.METRICS.name)).config
+    config.max_msgs = 1
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.update_stream(config)
+    with pytest.raises((nats.errors.TimeoutError, nats.errors.NoRespondersError)):
+        await js.delete_consumer(streams.COMMANDS.name, f"agent-{AGENT}")
+    await ingest.nc.publish(request_subject(subjects.COMMANDS_REQUEST, "ingest"), b"{}")
+    await ingest.nc.flush()
+    await ingest.refused(f"$JS.API.STREAM.UPDATE.{streams.METRICS.name}")
+    await ingest.refused(f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}")
+    await ingest.refused("commands.request.ingest")
+    await streams_intact(stage, agent_consumer=True)
+    await ingest.nc.close()
+
+
+async def test_a_script_cannot_redirect_answers_nor_speak_for_anyone_else(
+    stage: Stage,
+) -> None:
+    """The automation user's requests with hostile reply subjects are dropped and counted;
+    its request claiming requested_by "someone-else" is recorded in its own name."""
+    before = await rejected_replies(stage)
+    bot = await probe(stage, automation_identity(BOT))
+    listing = request_subject(subjects.COMMANDS_API_LIST, automation_identity(BOT))
+    for reply in HOSTILE_REPLIES:
+        await bot.nc.publish(listing, b"{}", reply=reply)
+    await bot.nc.flush()
+
+    async def all_counted() -> bool:
+        return await rejected_replies(stage) - before == len(HOSTILE_REPLIES)
+
+    await wait_until(all_counted, timeout=20, what="every hostile reply subject counted")
+    await streams_intact(stage, agent_consumer=False)
+
+    create = request_subject(subjects.COMMANDS_REQUEST, automation_identity(BOT))
+    body = {"hostname": VICTIM, "command": "uptime", "requested_by": "someone-else"}
+    reply = codec.decode_command_reply(
+        (await bot.nc.request(create, msgspec.json.encode(body), timeout=10)).data
+    )
+    assert reply.error is None, reply.error
+    (command,) = reply.commands
+    assert command.requested_by == f"nats:{automation_identity(BOT)}"
+    async with stage.http("commands") as http:
+        record = (await http.get(f"/api/commands/{command.id}")).json()
+    assert record["requested_by"] == f"nats:{automation_identity(BOT)}"
+    assert record["events"][0]["actor"] == f"nats:{automation_identity(BOT)}"
+    # Nor in another's name: the subject is who asked, and only that identity may send it.
+    await bot.nc.publish(request_subject(subjects.COMMANDS_REQUEST, "twin"), b"{}")
+    await bot.nc.flush()
+    await bot.refused("commands.request.twin")
+    await bot.nc.close()
+
+
+async def test_an_agents_pull_cannot_put_anything_on_another_hosts_subject(
+    stage: Stage,
+) -> None:
+    """A pull request's reply subject is the requester's choice: the agent asks its own
+    consumer to deliver to the victim's sample and command subjects. nats-server then stores
+    the pull's empty status message there (and the delivered message under its own subject):
+    nothing with a payload lands on the victim's subjects, and what lands is refused, never
+    applied. The agent may not touch a stream or another consumer either."""
+    await ensure_agent_consumer(stage)
+    nc = await as_admin(stage)
+    ajs = nc.jetstream()
+    victim_subjects = (subjects.metrics_raw(VICTIM), subjects.commands_dispatch(VICTIM))
+    await ajs.publish(subjects.commands_dispatch(AGENT), b'{"not": "a signed command"}')
+    refused_before = await rejected(stage, "twin", "invalid_sample")
+    agent = await probe(stage, agent_identity(AGENT))
+    next_msg = f"$JS.API.CONSUMER.MSG.NEXT.{streams.COMMANDS.name}.agent-{AGENT}"
+    for reply in victim_subjects:
+        await agent.nc.publish(next_msg, b'{"batch": 5, "expires": 500000000}', reply=reply)
+    await agent.nc.flush()
+
+    async def twin_refused_the_status() -> bool:
+        return await rejected(stage, "twin", "invalid_sample") > refused_before
+
+    await wait_until(twin_refused_the_status, timeout=20, what="the stray message refused")
+    for stream, subject in zip((streams.METRICS, streams.COMMANDS), victim_subjects, strict=True):
+        last = await ajs.get_last_msg(stream.name, subject)
+        assert not last.data, (subject, last.data)  # a status message: headers, no payload
+    assert await twin_hostname(stage, VICTIM) == "victim-real"
+    await agent.nc.publish(f"$JS.API.STREAM.PURGE.{streams.COMMANDS.name}", b"")
+    await agent.nc.publish(f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{VICTIM}", b"")
+    await agent.nc.publish(request_subject(subjects.COMMANDS_REQUEST, agent_identity(AGENT)), b"")
+    await agent.nc.flush()
+    await agent.refused(f"$JS.API.STREAM.PURGE.{streams.COMMANDS.name}")
+    await agent.refused(f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{VICTIM}")
+    await agent.refused("commands.request.agent-")
+    await streams_intact(stage, agent_consumer=True)
+    await agent.nc.close()
+    await nc.close()
+
+
+async def test_a_command_aimed_at_a_hostname_reaches_that_host_not_one_claiming_it(
+    stage: Stage,
+) -> None:
+    """The hostile agent's samples claim the victim's hostname; a command aimed at that
+    hostname is for the victim's host id (the enrolled identity), never the claimant."""
+    agent = await agent_connection(stage, AGENT)
+    await agent.jetstream().publish(subjects.metrics_raw(AGENT), sample(VICTIM))
+    await agent.close()
+    await wait_until(
+        lambda: _hostname_is(stage, AGENT, VICTIM), timeout=30, what="the claim in the twin"
+    )
+    async with stage.http("commands") as http:
+        answer = await http.post("/api/commands", json={"hostname": VICTIM, "command": "id"})
+    assert answer.status_code == 201, answer.text
+    assert [c["host_id"] for c in answer.json()["commands"]] == [VICTIM]

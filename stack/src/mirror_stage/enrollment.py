@@ -100,8 +100,9 @@ def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int
         store.ensure(identity, "automation")
         return (
             f"added {name}: its credentials file is {store.seed_path(identity)}\n"
-            "it may send requests on commands.request, commands.api.* and alerts.api.*; "
-            f"connect with inbox_prefix={automation_inbox_prefix(name)!r}"
+            "it may send requests to the commands and alerts services, each on "
+            f"<endpoint>.{identity} (e.g. commands.request.{identity}): the subject names "
+            f"who asks; connect with inbox_prefix={automation_inbox_prefix(name)!r}"
         )
 
     return _change(layout, action == "add", automation_name, name, add, "automation")
