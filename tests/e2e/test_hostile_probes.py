@@ -1,5 +1,13 @@
-"""Hostile probes against `mirror-stage up` with authorization on: an enrolled agent, a script
-and the web-facing twin each try to do more than their role; every attempt must fail.
+"""Hostile probes against `mirror-stage up` with authorization on: an enrolled agent, a script,
+a service and the web-facing twin each try to do more than their role; every attempt must fail.
+
+On the bus: a sample naming another host or dated ahead, a reply subject aimed at a stream's
+API or another's inbox, a request in another's name, a stream rewritten or a consumer deleted,
+a pull delivering elsewhere, a claimed hostname. In the database: a service role reading the
+signing key, queueing a command, running a program. Over HTTP: a burst of wrong logins, a
+64 MiB body, a socket outliving its logout. (The same boundaries are probed one by one, with
+servers of their own, in tests/integration: test_nats_permissions, test_nats_service_permissions,
+test_database_roles, test_http_boundaries, test_commands_targeting, test_commands_withdrawal.)
 
 One stack serves the module; each probe ends on a sync point (a legitimate message published
 after the hostile one and seen through), so "refused" is never "not arrived yet".
@@ -14,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 import msgspec
 import nats
@@ -22,8 +31,9 @@ import nats.errors
 import nats.js.errors
 import pytest
 import pytest_asyncio
+import websockets
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from test_launcher import RunningStack, admin, mirror_stage_up
+from test_launcher import RunningStack, admin, mirror_stage_up, service_process
 
 from mirror_schema import codec, streams, subjects
 from mirror_schema.identities import (
@@ -472,3 +482,157 @@ async def test_a_command_aimed_at_a_hostname_reaches_that_host_not_one_claiming_
         answer = await http.post("/api/commands", json={"hostname": VICTIM, "command": "id"})
     assert answer.status_code == 201, answer.text
     assert [c["host_id"] for c in answer.json()["commands"]] == [VICTIM]
+
+
+# --- the database: each service's role, as the stack set it up ------------------------------
+
+
+async def service_database(stage: Stage, service: str) -> asyncpg.Connection:
+    """A connection with the role the stack gave `service` (its address, its pgpass file)."""
+    url = service_process(stage.stack, service).environ()["MIRROR_STAGE_DB_URL"]
+    return await asyncpg.connect(url)
+
+
+@pytest.mark.parametrize("service", ["ingest", "alerts"])
+async def test_a_service_role_cannot_read_the_key_queue_a_command_or_run_a_program(
+    stage: Stage, service: str
+) -> None:
+    """Ingest or alerts, on their own roles, try what would make them root on every host."""
+    conn = await service_database(stage, service)
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetchval("SELECT seed FROM signing_key")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(
+                "INSERT INTO commands (id, host_id, command) VALUES ('x', 'web-1', 'id')"
+            )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("COPY (SELECT 1) TO PROGRAM 'true'")
+        other = "alert_rules" if service == "ingest" else "metric_samples"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetchval(f"SELECT count(*) FROM {other}")
+        assert not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    finally:
+        await conn.close()
+
+
+# --- HTTP and the live socket, at the twin (the HUD's one origin) ---------------------------
+
+
+async def counter(stage: Stage, service: str, name: str) -> float:
+    async with stage.http(service) as http:
+        text = (await http.get("/metrics")).text
+    total = 0.0
+    for line in text.splitlines():
+        metric, _, value = line.rpartition(" ")
+        if metric == name or metric.startswith(name + "{"):
+            total += float(value)
+    return total
+
+
+async def password_checks(stage: Stage) -> float:
+    """Passwords hashed and compared, over every service that answers logins."""
+    services = ("ingest", "alerts", "commands")
+    return sum([await counter(stage, s, "mirror_auth_password_checks_total") for s in services])
+
+
+async def new_user(stage: Stage, name: str) -> str:
+    """A user with a password of their own (the one-time one replaced): the password."""
+    out = await mirror_stage(
+        stage.stack.env, "user", "add", name, "--data-dir", str(stage.data_dir)
+    )
+    found = re.search(r"one-time password \(shown once\): (\S+)", out)
+    assert found is not None, out
+    password = f"{name}-chosen-password"
+    async with httpx.AsyncClient(base_url=twin_url(stage), timeout=20) as http:
+        login = await http.post("/api/auth/login", json={"user": name, "password": found[1]})
+        assert login.status_code == 200, login.text
+        changed = await http.post(
+            "/api/auth/password",
+            json={"current": found[1], "new": password},
+            headers={"X-CSRF-Token": login.json()["csrf"], "Origin": twin_url(stage)},
+        )
+        assert changed.status_code in (200, 204), changed.text
+    return password
+
+
+def twin_url(stage: Stage) -> str:
+    return f"http://127.0.0.1:{stage.stack.port('twin')}"
+
+
+async def test_a_burst_of_wrong_logins_checks_no_more_passwords_than_the_lock_allows(
+    stage: Stage,
+) -> None:
+    """50 concurrent wrong passwords for one user at the twin: at most 5 are hashed and
+    compared before the lock, and then the right password is refused too."""
+    password = await new_user(stage, "probe-burst")
+    before = await password_checks(stage)
+    async with httpx.AsyncClient(base_url=twin_url(stage), timeout=60) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post("/api/auth/login", json={"user": "probe-burst", "password": f"no-{i}"})
+                for i in range(50)
+            )
+        )
+        assert {a.status_code for a in answers} <= {401, 429}
+        assert await password_checks(stage) - before <= 5
+        right = await http.post(
+            "/api/auth/login", json={"user": "probe-burst", "password": password}
+        )
+        assert right.status_code == 429
+
+
+async def test_a_64_mib_login_body_is_refused_before_it_is_held(stage: Stage) -> None:
+    """The headers announce 64 MiB: the twin answers 413 before reading it, memory flat."""
+    twin = service_process(stage.stack, "twin")
+    before = twin.memory_info().rss
+    port = stage.stack.port("twin")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            f"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {64 * 2**20}\r\n\r\n".encode()
+            + b'{"user": "probe", "password": "'
+            + b"a" * 2**20
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):  # the other 63 MiB never sent
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+    assert b" 413 " in status_line, status_line
+    assert twin.memory_info().rss - before < 16 * 2**20
+
+
+async def test_a_socket_does_not_outlive_its_logout(stage: Stage) -> None:
+    password = await new_user(stage, "probe-socket")
+    async with httpx.AsyncClient(base_url=twin_url(stage), timeout=20) as http:
+        login = await http.post(
+            "/api/auth/login", json={"user": "probe-socket", "password": password}
+        )
+        assert login.status_code == 200, login.text
+        cookie = f"mirror_session={http.cookies['mirror_session']}"
+        socket_url = twin_url(stage).replace("http", "ws") + "/ws/twin"
+        async with websockets.connect(
+            socket_url, additional_headers={"Cookie": cookie, "Origin": twin_url(stage)}
+        ) as live:
+            await live.recv()  # the first frame
+            out = await http.post(
+                "/api/auth/logout",
+                headers={"X-CSRF-Token": login.json()["csrf"], "Origin": twin_url(stage)},
+            )
+            assert out.status_code == 204, out.text
+            await closed(live)
+            assert live.close_code == 1008
+
+
+async def closed(live: websockets.ClientConnection) -> None:
+    """Read until the server closes the socket; fail if it is still open after a second."""
+    try:
+        async with asyncio.timeout(1):
+            while True:
+                await live.recv()
+    except websockets.ConnectionClosed:
+        return
+    except TimeoutError:
+        raise AssertionError("the socket is still open a second after the logout") from None
