@@ -192,12 +192,26 @@ async def test_up_runs_every_part_restarts_a_killed_one_and_stops_clean(data_dir
     assert {path: path.stat().st_mode for path in ancestors} == modes_before
 
 
+def simulator_provisioned(data_dir: Path) -> bool:
+    """Whether the simulator's identity is among the server's users (and its seed exists)."""
+    seed = data_dir / "identities" / "simulator.nk"
+    users = (data_dir / "nats-users.conf").read_text()
+    return seed.exists() and "_SIMULATOR" in users
+
+
+def private_logs(data_dir: Path) -> dict[str, int]:
+    """Each log file the launcher wrote, with its mode."""
+    return {p.name: p.stat().st_mode & 0o777 for p in (data_dir / "logs").glob("*.log")}
+
+
 async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
     """Streams and database rows written under one data dir are there after a restart
-    (the first run stopped with SIGINT, as Ctrl-C does)."""
+    (the first run stopped with SIGINT, as Ctrl-C does). The simulator's identity exists while
+    a simulator runs, and is gone at the next start without one; every log is 0600."""
     async with mirror_stage_up(
         data_dir, "--no-agent", "--simulate", "1", stop_signal=signal.SIGINT
     ) as stack:
+        assert simulator_provisioned(data_dir)
         nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
         js = nc.jetstream()
         stored = (await js.stream_info(streams.METRICS.name)).state.messages
@@ -212,6 +226,8 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
     assert stack.lines[-1] == "stopped"
 
     async with mirror_stage_up(data_dir, "--no-agent") as stack:
+        assert not simulator_provisioned(data_dir)
+        assert not (data_dir / "identities" / "simulator.nk").exists()
         nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
         again = (await nc.jetstream().stream_info(streams.METRICS.name)).state.messages
         await nc.close()
@@ -220,6 +236,9 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
         assert await connection.fetchval("SELECT note FROM kept") == "x"
         await connection.close()
     assert again >= stored
+    logs = private_logs(data_dir)
+    assert {"nats.log", "postgres.log", "twin.log", "simulator.log"} <= set(logs), logs
+    assert set(logs.values()) == {0o600}, logs
 
 
 async def run_up(data_dir: Path, env: dict[str, str]) -> tuple[int, str]:

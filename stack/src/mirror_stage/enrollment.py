@@ -29,21 +29,27 @@ __all__ = [
 ]
 
 
-def ensure_stack_identities(store: IdentityStore) -> None:
-    """The identities of the stack's own parts: the admin, each service, the simulator (made
-    once, kept after)."""
+def ensure_stack_identities(store: IdentityStore, *, simulator: bool | None = False) -> None:
+    """The identities of the stack's own parts: the admin and each service (made once, kept
+    after); the simulator's, which may publish any host's samples, only when `simulator`
+    (`mirror-stage up --simulate N`): False revokes it (its credentials file deleted), None
+    leaves it as it is (a command run beside a simulating stack)."""
     store.ensure(ADMIN, "admin")
     for part in SERVICES:
         store.ensure(part.lower(), "service")
-    store.ensure(SIMULATOR, "simulator")
+    if simulator:
+        store.ensure(SIMULATOR, "simulator")
+    elif simulator is not None:
+        store.revoke(SIMULATOR)
 
 
 def export_users(layout: StackLayout, output: Path | None) -> int:
     """`mirror-stage nats-users`: the users block for a nats-server run elsewhere (compose, a
     cluster), to `output` (mode 0600) or standard output; the exit code."""
     store = IdentityStore(layout.identities_dir)
-    ensure_stack_identities(store)
-    block = authorization_block(list(store.users()))
+    ensure_stack_identities(store, simulator=None)
+    # The simulator is the embedded stack's alone (`up --simulate`), never a deployment's.
+    block = authorization_block([user for user in store.users() if user[0].name != SIMULATOR])
     if output is None:
         print(block, end="")  # noqa: T201 - the command's output
         return 0

@@ -71,6 +71,11 @@ class StackLayout:
         """The users block every node of the stack's NATS includes (rewritten on enroll)."""
         return self.data_dir / "nats-users.conf"
 
+    @property
+    def nats_route_credentials_path(self) -> Path:
+        """The user and password the nodes of a cluster require of each other's routes."""
+        return self.identities_dir / "nats-route.json"
+
     def nats_node_store_dir(self, node: int) -> Path:
         """Where node `node` (1, 2, ...) of the stack's NATS keeps its streams; the first is
         the single server's, so a stack can grow into a cluster."""

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -10,10 +11,12 @@ import sysconfig
 import urllib.parse
 from pathlib import Path
 
+import msgspec
 import nats
 import nats.errors
 
 from mirror_schema.nats_credentials import credential_options
+from mirror_stage.private_files import write_private
 from mirror_stage.supervisor import PartSpec
 
 PROBE_CONNECT_SECONDS = 0.5
@@ -95,6 +98,38 @@ DEFAULT_SYNC_INTERVAL = "always"
 BENCH_SYNC_INTERVAL = "100ms"
 
 
+# The largest message any identity may publish (nats-server's `max_payload`, server-wide:
+# its config-file users take no limits of their own). nats-server's default, set so that it is
+# a decision: command results are cut to fit it (mirror_agent.commands.publisher.fit), a live
+# output chunk is at most 16 KiB of text (<= 96 KiB as JSON), a sample of a Kubernetes node
+# with 512 interfaces and 256 mounts some 330 KiB, and a history reply up to 10,000 points.
+MAX_PAYLOAD_BYTES = 2**20
+
+ROUTE_USER = "mirror-stage-route"
+
+
+class RouteCredentials(msgspec.Struct, frozen=True, kw_only=True):
+    """What every node of a cluster presents at the others' route port, and requires of
+    whoever connects to its own: without them, no server joins the cluster as a route."""
+
+    user: str
+    password: str
+
+
+def new_route_credentials() -> RouteCredentials:
+    """Fresh route credentials (hex: nothing to escape in a route URL)."""
+    return RouteCredentials(user=ROUTE_USER, password=secrets.token_hex(32))
+
+
+def route_credentials(path: Path) -> RouteCredentials:
+    """The cluster's route credentials kept in `path` (mode 0600), made on first use."""
+    if path.exists():
+        return msgspec.json.decode(path.read_bytes(), type=RouteCredentials)
+    credentials = new_route_credentials()
+    write_private(path, msgspec.json.encode(credentials).decode("ascii") + "\n")
+    return credentials
+
+
 SERVER_NAME = "mirror-stage"  # the embedded stack's server
 
 
@@ -164,31 +199,45 @@ def write_server_config(
     """Write the server's config file (JetStream, and its users when given); its path.
 
     A running server reads it again on SIGHUP (`reload`): that is how users are added and
-    revoked without restarting it or disturbing anyone else's connection.
+    revoked without restarting it or disturbing anyone else's connection. Mode 0600: a
+    cluster's route credentials are in it.
     """
     store_dir.mkdir(parents=True, exist_ok=True)
     config = server_config_path(store_dir)
     # The name is in the file, not on the command line: a reload compares the file's settings
     # with the running ones, and refuses to change (or lose) the server's name.
-    config.write_text(
+    write_private(
+        config,
         f"server_name: {json.dumps(server_name)}\n"
         f"pid_file: {json.dumps(str(server_pid_path(store_dir)))}\n"
+        f"max_payload: {MAX_PAYLOAD_BYTES}\n"
         f"jetstream {{\n  store_dir: {json.dumps(str(store_dir))}\n"
         f"  sync_interval: {json.dumps(sync_interval)}\n}}\n"
         + (authorization or "")
         + (cluster or "")
         # Relative to this file: nats-server joins an include's path to the config's folder.
-        + (f"include {json.dumps(include)}\n" if include else "")
+        + (f"include {json.dumps(include)}\n" if include else ""),
     )
     return config
 
 
-def cluster_block(name: str, listen_port: int, route_ports: list[int]) -> str:
-    """nats-server settings joining a cluster on loopback: routes to the other nodes."""
-    routes = ", ".join(json.dumps(f"nats://127.0.0.1:{port}") for port in route_ports)
+def cluster_block(
+    name: str, listen_port: int, route_ports: list[int], credentials: RouteCredentials | None
+) -> str:
+    """nats-server settings joining a cluster on loopback: routes to the other nodes. With
+    `credentials` (what the stack always passes), its route port lets in only a server that
+    presents them, and it presents them to the others; None (a test's stranger) has neither."""
+    userinfo = f"{credentials.user}:{credentials.password}@" if credentials else ""
+    routes = ", ".join(json.dumps(f"nats://{userinfo}127.0.0.1:{port}") for port in route_ports)
+    authorization = (
+        f"  authorization {{\n    user: {json.dumps(credentials.user)}\n"
+        f"    password: {json.dumps(credentials.password)}\n    timeout: 2\n  }}\n"
+        if credentials
+        else ""
+    )
     return (
         f'cluster {{\n  name: {json.dumps(name)}\n  listen: "127.0.0.1:{listen_port}"\n'
-        f"  routes: [{routes}]\n}}\n"
+        f"{authorization}  routes: [{routes}]\n}}\n"
     )
 
 

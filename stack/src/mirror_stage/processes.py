@@ -27,9 +27,14 @@ async def spawn(
     group: int | None = None,
     cwd: Path | None = None,
 ) -> asyncio.subprocess.Process:
-    """Start `argv` in its own session with stdout and stderr appended to `log_path`."""
+    """Start `argv` in its own session with stdout and stderr appended to `log_path`, which
+    is its owner's alone (mode 0600, an older file narrowed): a log may hold what a part was
+    told or sent (addresses, names, command output)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log_file:
+    # Created 0600 (never readable by others, even before its first line), whatever the umask.
+    descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "ab") as log_file:
         return await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,

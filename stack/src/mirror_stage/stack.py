@@ -25,7 +25,13 @@ from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.nats_identities import authorization_block
-from mirror_stage.natsd import SERVER_NAME, NatsServerNotFoundError, cluster_block, nats_spec
+from mirror_stage.natsd import (
+    SERVER_NAME,
+    NatsServerNotFoundError,
+    cluster_block,
+    nats_spec,
+    route_credentials,
+)
 from mirror_stage.operators import first_admin_line, remember_database
 from mirror_stage.parts import (
     SERVICES,
@@ -125,6 +131,8 @@ class Stack:
         )
         write_users(layout, layout.nats_server_settings(authorization_block(list(store.users()))))
         route_ports = [free_port() for _ in range(nodes)] if nodes > 1 else []
+        # Routes only between the stack's own nodes: each requires the others' secret.
+        routes = route_credentials(layout.nats_route_credentials_path) if nodes > 1 else None
 
         def node_spec(node: int) -> PartSpec:
             others = [port for i, port in enumerate(route_ports) if i != node - 1]
@@ -136,7 +144,7 @@ class Stack:
                 server_name=SERVER_NAME if node == 1 else f"{SERVER_NAME}-{node}",
                 sync_interval=layout.nats_sync_interval,
                 include=layout.nats_users_path.name,
-                cluster=cluster_block(SERVER_NAME, route_ports[node - 1], others)
+                cluster=cluster_block(SERVER_NAME, route_ports[node - 1], others, routes)
                 if nodes > 1
                 else None,
                 probe_seed=admin.seed,
@@ -196,7 +204,8 @@ class Stack:
         """Every identity the stack runs with, made on its first start and kept after (so an
         agent enrolled with `mirror-stage agent enroll` stays enrolled)."""
         store = IdentityStore(self.layout.identities_dir)
-        ensure_stack_identities(store)
+        # The simulator may publish any host's samples: it exists only while one runs.
+        ensure_stack_identities(store, simulator=self.options.simulate > 0)
         if self.options.agent:
             store.enroll_agent(host_id)
         return store

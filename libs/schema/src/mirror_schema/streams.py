@@ -27,6 +27,7 @@ __all__ = [
     "DEADLETTER",
     "DUPLICATE_WINDOW_SECONDS",
     "METRICS",
+    "METRICS_SAMPLES_PER_HOST",
     "STREAMS",
     "StreamSpec",
     "ensure_streams",
@@ -53,6 +54,14 @@ CONSUMER_COMMANDS: Final = "commands"  # on COMMAND_RESULTS
 BUCKET_TWIN_CHECKPOINT: Final = "twin_checkpoint"
 BUCKET_TWIN_PLACEMENTS: Final = "twin_placements"
 
+# METRICS keeps at most this many samples of each host (each its own subject): a week of
+# samples at the agent's default 5 s interval, so a host at that pace loses nothing to the
+# cap before its samples age out (7 days); one sending faster, or a flood, loses its own
+# oldest samples, never another host's. Past it the twin (each host's latest, a replay of at
+# most 200,000 samples), the alerts' resume (its snapshot's position, seconds back) and the
+# history writer (a PostgreSQL outage up to a week at 5 s) need nothing.
+METRICS_SAMPLES_PER_HOST: Final = 7 * 86_400 // 5
+
 _STREAM_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _PREFIX_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -70,6 +79,8 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     # Bounded by age and by size: when full, the oldest messages go first (discard old).
     max_bytes: int = -1
     max_msgs: int = -1
+    # Per subject (per host, where the host is in the subject); -1: no limit.
+    max_msgs_per_subject: int = -1
     duplicate_window_seconds: float = DUPLICATE_WINDOW_SECONDS
     replicas: int = 1
     # No one removes a message or empties the stream through the API: messages leave by age
@@ -87,6 +98,7 @@ METRICS: Final = StreamSpec(
     description="MetricSamples from agents and the ingest",
     max_age_seconds=7 * _DAY,
     max_bytes=2 * _GIB,
+    max_msgs_per_subject=METRICS_SAMPLES_PER_HOST,
 )
 COMMANDS: Final = StreamSpec(
     name="COMMANDS",
@@ -185,6 +197,7 @@ def _to_config(spec: StreamSpec) -> StreamConfig:
         max_age=spec.max_age_seconds,
         max_bytes=spec.max_bytes,
         max_msgs=spec.max_msgs,
+        max_msgs_per_subject=spec.max_msgs_per_subject,
         duplicate_window=spec.duplicate_window_seconds,
         num_replicas=spec.replicas,
         deny_delete=spec.deny_delete,
@@ -208,6 +221,7 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
         or seconds(current.duplicate_window) != seconds(spec.duplicate_window_seconds)
         or current.max_bytes != spec.max_bytes
         or current.max_msgs != spec.max_msgs
+        or (current.max_msgs_per_subject or -1) != spec.max_msgs_per_subject
         or (current.num_replicas or 1) != spec.replicas
         or bool(current.deny_delete) != spec.deny_delete
         or bool(current.deny_purge) != spec.deny_purge
