@@ -114,10 +114,17 @@ async def test_a_locked_user_and_an_unknown_one_answer_alike(guarded: Guarded) -
             assert answer.status_code == 401
             return time.monotonic() - started
 
-        # A wrong password and an unknown name cost the same hash.
-        known_time = min([await timed("vera") for _ in range(2)])
-        unknown_time = min([await timed(f"nobody-{n}") for n in range(2)])
-        assert unknown_time > known_time / 2, (known_time, unknown_time)
+        # A wrong password and an unknown name cost the same hash: one is checked for each
+        # (the dummy one for the unknown name), and they take about as long. The time is
+        # compared loosely, alternating the two, since the machine's other work adds noise.
+        dummy = f'{PASSWORD_CHECKS}{{known="false"}}'
+        before = await counter(guarded.commands, dummy)
+        known_times, unknown_times = [], []
+        for n in range(3):
+            known_times.append(await timed("vera"))
+            unknown_times.append(await timed(f"nobody-{n}"))
+        assert await counter(guarded.commands, dummy) - before == 3
+        assert min(unknown_times) > min(known_times) / 4, (known_times, unknown_times)
 
 
 async def test_a_64_mib_login_body_is_refused_early_and_memory_stays_flat(
