@@ -16,7 +16,6 @@ after the hostile one and seen through), so "refused" is never "not arrived yet"
 import asyncio
 import re
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +43,7 @@ from mirror_schema.identities import (
     request_subject,
 )
 from mirror_stage.postgres import postgres_account, postgres_root
+from stack_cli import counter, mirror_stage
 from waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -77,20 +77,11 @@ class Stage:
         return str(self.data_dir / "identities" / f"{name}.nk")
 
 
-async def mirror_stage(env: dict[str, str], *args: str) -> str:
-    """Run `python -m mirror_stage ARGS`; its output (fails the test on a non-zero exit)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mirror_stage",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
-    return out.decode()
+async def cli(env: dict[str, str], *args: str) -> str:
+    """Run `mirror-stage ARGS`; its output (fails the test on a non-zero exit)."""
+    code, out = await mirror_stage(env, *args)
+    assert code == 0, out
+    return out
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -100,9 +91,9 @@ async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stage
     async with mirror_stage_up(data_dir, "--no-agent") as stack:
         data = ("--data-dir", str(data_dir))
         for host in (AGENT, VICTIM):
-            await mirror_stage(stack.env, "agent", "enroll", host, *data)
-        await mirror_stage(stack.env, "automation", "add", BOT, *data)
-        out = await mirror_stage(stack.env, "token", "add", "probes", "--role", "admin", *data)
+            await cli(stack.env, "agent", "enroll", host, *data)
+        await cli(stack.env, "automation", "add", BOT, *data)
+        out = await cli(stack.env, "token", "add", "probes", "--role", "admin", *data)
         yield Stage(stack, data_dir, out.strip().splitlines()[-1])
     root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
     if not root.is_relative_to(base):
@@ -130,13 +121,8 @@ def sample(hostname: str, **fields: object) -> bytes:
 
 async def rejected(stage: Stage, service: str, reason: str) -> float:
     """`mirror_rejected_total{reason}` summed over the consumers of one service."""
-    async with stage.http(service) as http:
-        text = (await http.get("/metrics")).text
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("mirror_rejected_total{") and f'reason="{reason}"' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    url = f"http://127.0.0.1:{stage.stack.port(service)}"
+    return await counter(url, "mirror_rejected_total", f'reason="{reason}"')
 
 
 async def twin_knows(stage: Stage, host: str) -> bool:
@@ -321,6 +307,20 @@ HOSTILE_REPLIES = (
 )
 
 
+async def ask_with_hostile_replies(stage: Stage, client: Probe, subject: str, body: bytes) -> None:
+    """Send one request on `subject` per hostile reply subject; wait until the services have
+    dropped and counted every one (none is answered)."""
+    before = await rejected_replies(stage)
+    for reply in HOSTILE_REPLIES:
+        await client.nc.publish(subject, body, reply=reply)
+    await client.nc.flush()
+
+    async def all_counted() -> bool:
+        return await rejected_replies(stage) - before == len(HOSTILE_REPLIES)
+
+    await wait_until(all_counted, timeout=20, what="every hostile reply subject counted")
+
+
 async def ensure_agent_consumer(stage: Stage) -> None:
     """The hostile agent's own consumer on COMMANDS, made as its agent makes it."""
     agent = await agent_connection(stage, AGENT)
@@ -346,17 +346,9 @@ async def test_the_twin_cannot_point_a_services_answer_at_the_jetstream_api(
     stream's delete, purge or update API, another consumer, a stream's subject or an agent's
     inbox: no service answers there, each such request is counted, and everything stands."""
     await ensure_agent_consumer(stage)
-    before = await rejected_replies(stage)
     twin = await probe(stage, "twin")
     logout = request_subject(subjects.AUTH_API_LOGOUT, "twin")
-    for reply in HOSTILE_REPLIES:
-        await twin.nc.publish(logout, b'{"session": "x"}', reply=reply)
-    await twin.nc.flush()
-
-    async def all_counted() -> bool:
-        return await rejected_replies(stage) - before == len(HOSTILE_REPLIES)
-
-    await wait_until(all_counted, timeout=20, what="every hostile reply subject counted")
+    await ask_with_hostile_replies(stage, twin, logout, b'{"session": "x"}')
     await streams_intact(stage, agent_consumer=True)
     # Nor may it ask in another identity's name, or call the JetStream API itself.
     await twin.nc.publish(request_subject(subjects.COMMANDS_REQUEST, "admin"), b"{}")
@@ -395,17 +387,9 @@ async def test_a_script_cannot_redirect_answers_nor_speak_for_anyone_else(
 ) -> None:
     """The automation user's requests with hostile reply subjects are dropped and counted;
     its request claiming requested_by "someone-else" is recorded in its own name."""
-    before = await rejected_replies(stage)
     bot = await probe(stage, automation_identity(BOT))
     listing = request_subject(subjects.COMMANDS_API_LIST, automation_identity(BOT))
-    for reply in HOSTILE_REPLIES:
-        await bot.nc.publish(listing, b"{}", reply=reply)
-    await bot.nc.flush()
-
-    async def all_counted() -> bool:
-        return await rejected_replies(stage) - before == len(HOSTILE_REPLIES)
-
-    await wait_until(all_counted, timeout=20, what="every hostile reply subject counted")
+    await ask_with_hostile_replies(stage, bot, listing, b"{}")
     await streams_intact(stage, agent_consumer=False)
 
     create = request_subject(subjects.COMMANDS_REQUEST, automation_identity(BOT))
@@ -519,28 +503,16 @@ async def test_a_service_role_cannot_read_the_key_queue_a_command_or_run_a_progr
 # --- HTTP and the live socket, at the twin (the HUD's one origin) ---------------------------
 
 
-async def counter(stage: Stage, service: str, name: str) -> float:
-    async with stage.http(service) as http:
-        text = (await http.get("/metrics")).text
-    total = 0.0
-    for line in text.splitlines():
-        metric, _, value = line.rpartition(" ")
-        if metric == name or metric.startswith(name + "{"):
-            total += float(value)
-    return total
-
-
 async def password_checks(stage: Stage) -> float:
     """Passwords hashed and compared, over every service that answers logins."""
     services = ("ingest", "alerts", "commands")
-    return sum([await counter(stage, s, "mirror_auth_password_checks_total") for s in services])
+    urls = [f"http://127.0.0.1:{stage.stack.port(s)}" for s in services]
+    return sum([await counter(url, "mirror_auth_password_checks_total") for url in urls])
 
 
 async def new_user(stage: Stage, name: str) -> str:
     """A user with a password of their own (the one-time one replaced): the password."""
-    out = await mirror_stage(
-        stage.stack.env, "user", "add", name, "--data-dir", str(stage.data_dir)
-    )
+    out = await cli(stage.stack.env, "user", "add", name, "--data-dir", str(stage.data_dir))
     found = re.search(r"one-time password \(shown once\): (\S+)", out)
     assert found is not None, out
     password = f"{name}-chosen-password"

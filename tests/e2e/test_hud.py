@@ -23,11 +23,11 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from test_launcher import RunningStack, admin, bus_violations, mirror_stage_up, service_process
-from test_stack_security import mirror_stage
 
 from browser import CHROMIUM_FLAGS, chromium_path
 from mirror_schema import hosts, subjects
 from mirror_stage.postgres import postgres_account, postgres_root
+from stack_cli import mirror_stage
 from waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

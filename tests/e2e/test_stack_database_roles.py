@@ -18,11 +18,11 @@ from test_launcher import (  # noqa: F401 - data_dir: the fixture
     mirror_stage_up,
     service_process,
 )
-from test_stack_security import mirror_stage
 
 from mirror_schema import hosts
 from mirror_stage.layout import stack_layout
 from mirror_stage.operators import database_url_path
+from stack_cli import mirror_stage
 from waiting import wait_until
 
 ROLES = {"ingest": "mirror_ingest", "alerts": "mirror_alerts", "commands": "mirror_commands"}

@@ -7,7 +7,6 @@ import json
 import re
 import socket
 import ssl
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,25 +26,10 @@ from test_launcher import (  # noqa: F401 - data_dir: the fixture
 
 from mirror_schema import hosts, subjects
 from servers import stranger_refusal
+from stack_cli import mirror_stage
 from waiting import wait_until
 
 HOST = "enrolled-9"
-
-
-async def mirror_stage(env: dict[str, str], *args: str) -> tuple[int, str]:
-    """Run `python -m mirror_stage ARGS` with the stack's environment; exit code and output."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "mirror_stage",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode()
 
 
 async def test_strangers_are_refused_and_an_enrolled_agent_is_confined_then_revoked(

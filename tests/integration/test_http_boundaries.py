@@ -18,23 +18,12 @@ from mirror_runtime.auth import admin
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import service_spec
+from stack_cli import counter
 
 pytestmark = pytest.mark.integration
 
 PASSWORD_CHECKS = "mirror_auth_password_checks_total"
 LOGIN_CAP = 64 * 2**10
-
-
-async def counter(base: str, name: str) -> float:
-    """The sum of every sample of counter `name` in the service's /metrics (0 when absent)."""
-    async with httpx.AsyncClient(base_url=base) as http:
-        text = (await http.get("/metrics")).text
-    total = 0.0
-    for line in text.splitlines():
-        metric, _, value = line.rpartition(" ")
-        if metric == name or metric.startswith(name + "{"):
-            total += float(value)
-    return total
 
 
 def peak_memory_kib(pid: int) -> int:
