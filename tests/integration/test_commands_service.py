@@ -138,7 +138,8 @@ async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -
     )
     assert retried.command is not None, retried.error
     assert retried.command.retry_of == command.id
-    assert (retried.command.command, retried.command.requested_by) == ("false", "ci")
+    # Its requested_by is a claim: the audit names who asked, the identity the subject names.
+    assert (retried.command.command, retried.command.requested_by) == ("false", "nats:admin")
     second = (await agent.wait_for(2))[1]
     assert second.id == retried.command.id
     original = await stack.get(command.id)
