@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,6 +72,10 @@ class Entry:
         return valid_until + timedelta(seconds=CLOCK_SKEW_SECONDS)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class JournalLockedError(OSError):
     """Another process (a second agent for the same host) holds the journal."""
 
@@ -82,9 +87,15 @@ class Journal:
     """
 
     def __init__(
-        self, path: Path, *, max_entries: int = 10_000, max_age_seconds: float = 7 * 86_400
+        self,
+        path: Path,
+        *,
+        max_entries: int = 10_000,
+        max_age_seconds: float = 7 * 86_400,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.path = path
+        self.clock = clock  # what "now" is when a caller does not say
         self.max_entries = max_entries
         self.max_age = timedelta(seconds=max_age_seconds)
         self.entries: dict[str, Entry] = {}
@@ -193,7 +204,7 @@ class Journal:
         valid. Once full, expired ones are looked for again every ROOM_RECHECK_SECONDS."""
         if len(self.entries) < self.max_entries:
             return True
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         recheck = timedelta(seconds=ROOM_RECHECK_SECONDS)
         if self._full_since is not None and timedelta(0) <= now - self._full_since < recheck:
             return False
@@ -205,7 +216,7 @@ class Journal:
         """Rewrite the file with what still matters: every unfinished command, every id whose
         command could still run, and the newest `max_entries` other reported ones not older
         than `max_age`."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         open_ids = {cid for cid, e in self.entries.items() if e.event != "reported"}
         valid = {
             cid

@@ -13,13 +13,19 @@ from mirror_schema.commands import CommandResult, CommandState
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def frozen() -> datetime:
+    """The journal's clock in these tests: T0, whatever the wall clock says meanwhile (a
+    compaction a write starts must not depend on the minute the test runs in)."""
+    return T0
+
+
 def after_crash(path: Path, journal: Journal) -> Journal:
     """A journal opened on a copy of the disk as it is now, as a restarted agent would see
     it (the first one stays open, never closed: it "crashed")."""
     copy = path.with_name(f"after-crash-{len(list(path.parent.iterdir()))}.journal")
     copy.write_bytes(path.read_bytes())
     journal.close()  # only so the test leaks no file handle; close() writes nothing
-    return Journal(copy)
+    return Journal(copy, clock=frozen)
 
 
 def result(command_id: str, at: datetime = T0) -> CommandResult:
@@ -38,7 +44,7 @@ def test_a_started_command_survives_a_crash_as_interrupted(tmp_path: Path) -> No
     """Reopened without a close (a crash), the journal shows the command started and not
     finished, with its host and start time."""
     path = tmp_path / "commands.journal"
-    journal = Journal(path)
+    journal = Journal(path, clock=frozen)
     journal.record_started("c1", "web-01", T0)
     reopened = after_crash(path, journal)
     [(command_id, entry)] = reopened.interrupted()
@@ -53,12 +59,12 @@ def test_a_result_waits_in_the_journal_until_it_is_reported(tmp_path: Path) -> N
     """A result written but not acknowledged is there to publish again after a restart;
     once reported it is only remembered, so a redelivery is recognised."""
     path = tmp_path / "commands.journal"
-    journal = Journal(path)
+    journal = Journal(path, clock=frozen)
     journal.record_started("c1", "web-01", T0)
     journal.record_result(result("c1"))
     copy = path.with_name("copy.journal")
     copy.write_bytes(path.read_bytes())
-    with_result = Journal(copy)
+    with_result = Journal(copy, clock=frozen)
     assert with_result.unreported() == [result("c1")]
     assert with_result.interrupted() == []
     with_result.close()
@@ -76,12 +82,12 @@ def test_a_line_cut_short_by_a_crash_is_skipped_and_does_not_spoil_the_next(
 ) -> None:
     """A torn last line is ignored on open, and what is written after it reads back."""
     path = tmp_path / "commands.journal"
-    first = Journal(path)
+    first = Journal(path, clock=frozen)
     first.record_started("c1", "web-01", T0)
     first.close()
     with open(path, "ab") as file:
         file.write(b'{"id":"c2","event":"star')
-    journal = Journal(path)
+    journal = Journal(path, clock=frozen)
     assert journal.skipped_lines == 1
     assert journal.get("c2") is None
     journal.record_started("c3", "web-01", T0)
@@ -104,7 +110,7 @@ def test_compaction_keeps_open_commands_and_the_newest_recent_reported_ones(
     """Past their expiry, reported commands are forgotten beyond max_entries or max_age; open
     ones never are."""
     path = tmp_path / "commands.journal"
-    journal = Journal(path, max_entries=100, max_age_seconds=3600)
+    journal = Journal(path, clock=frozen, max_entries=100, max_age_seconds=3600)
     journal.record_started("open", "web-01", T0 - timedelta(days=30))
     done(journal, "old", T0 - timedelta(hours=2), T0 - timedelta(hours=2))
     for n in range(150):
@@ -116,7 +122,7 @@ def test_compaction_keeps_open_commands_and_the_newest_recent_reported_ones(
     assert journal.get("r49") is None
     assert len(journal.entries) == 101
     journal.close()
-    reopened = Journal(path, max_entries=100, max_age_seconds=3600)
+    reopened = Journal(path, clock=frozen, max_entries=100, max_age_seconds=3600)
     assert len(reopened.entries) <= 101
     reopened.close()
 
@@ -126,7 +132,7 @@ def test_an_id_is_remembered_as_long_as_its_command_could_run(tmp_path: Path) ->
     whatever max_entries says, across a reopen; then it may be forgotten. Without a known
     expiry (cancelled before it arrived), for the longest validity a command may have."""
     path = tmp_path / "commands.journal"
-    journal = Journal(path, max_entries=100, max_age_seconds=60)
+    journal = Journal(path, clock=frozen, max_entries=100, max_age_seconds=60)
     expires = T0 + timedelta(hours=1)
     for n in range(150):
         done(journal, f"r{n}", T0, expires)
@@ -135,7 +141,7 @@ def test_an_id_is_remembered_as_long_as_its_command_could_run(tmp_path: Path) ->
     journal.compact(now=expires + timedelta(seconds=CLOCK_SKEW_SECONDS - 1))
     assert len(journal.entries) == 151
     journal.close()
-    journal = Journal(path, max_entries=100, max_age_seconds=60)
+    journal = Journal(path, clock=frozen, max_entries=100, max_age_seconds=60)
     assert journal.get("r0") is not None
     assert journal.get("r0").expires_at == expires  # type: ignore[union-attr]
     journal.compact(now=expires + timedelta(seconds=CLOCK_SKEW_SECONDS + 61))
@@ -154,7 +160,7 @@ def test_a_journal_full_of_commands_that_could_still_run_has_no_room(tmp_path: P
     """At max_entries ids still valid, the agent must take no new command (rather than forget
     one); room comes back as they expire. What it holds stays bounded."""
     path = tmp_path / "commands.journal"
-    journal = Journal(path, max_entries=100, max_age_seconds=60)
+    journal = Journal(path, clock=frozen, max_entries=100, max_age_seconds=60)
     expires = T0 + timedelta(hours=2)  # ahead of now: the journal compacts on its own too
     for n in range(99):
         done(journal, f"r{n}", T0, expires)
@@ -170,8 +176,8 @@ def test_a_journal_full_of_commands_that_could_still_run_has_no_room(tmp_path: P
 def test_the_file_stays_bounded_while_it_is_written(tmp_path: Path) -> None:
     """Appending compacts on its own once the file holds twice max_entries lines."""
     path = tmp_path / "commands.journal"
-    journal = Journal(path, max_entries=100)
-    now = datetime.now(UTC)
+    journal = Journal(path, clock=frozen, max_entries=100)
+    now = T0
     for n in range(1000):
         done(journal, f"r{n}", now, now - timedelta(minutes=10))
     journal.close()
@@ -182,8 +188,8 @@ def test_a_second_agent_cannot_open_a_journal_in_use(tmp_path: Path) -> None:
     """Two processes appending to one journal would undo each other: the second is refused
     while the first holds it, and gets it once it is closed."""
     path = tmp_path / "commands.journal"
-    first = Journal(path)
+    first = Journal(path, clock=frozen)
     with pytest.raises(JournalLockedError, match="another mirror-agent"):
-        Journal(path)
+        Journal(path, clock=frozen)
     first.close()
-    Journal(path).close()
+    Journal(path, clock=frozen).close()
