@@ -578,11 +578,12 @@ async def test_a_64_mib_login_body_is_refused_before_it_is_held(stage: Stage) ->
     port = stage.stack.port("twin")
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
+        # Only the headers and the body's first bytes: the twin answers from the announced
+        # length, and may close before more is written (writing on would race that close).
         writer.write(
             f"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {64 * 2**20}\r\n\r\n".encode()
             + b'{"user": "probe", "password": "'
-            + b"a" * 2**20
         )
         await writer.drain()
         async with asyncio.timeout(10):  # the other 63 MiB never sent
