@@ -13,7 +13,7 @@ import nats.aio.client
 import nats.errors
 import pytest_asyncio
 
-from mirror_schema import subjects
+from mirror_schema.identities import inbox_prefix
 from mirror_stage.compose_init import Owner, compose_init
 from mirror_stage.layout import stack_layout
 from mirror_stage.natsd import nats_server_binary
@@ -76,7 +76,7 @@ async def test_a_service_connects_with_its_seed_and_a_stranger_is_refused(
     service = await nats.connect(
         url,
         nkeys_seed=str(export / "commands" / "nats.nk"),
-        inbox_prefix=subjects.service_inbox_prefix("commands"),  # its replies' only subjects
+        inbox_prefix=inbox_prefix("commands"),  # its replies' only subjects
     )
     try:
         info = await service.jetstream().account_info()

@@ -6,6 +6,7 @@ import nats
 import pytest
 
 from mirror_schema import subjects
+from mirror_schema.identities import inbox_prefix
 from mirror_schema.nats_credentials import credential_options
 from mirror_stage.enrollment import export_users
 from mirror_stage.layout import stack_layout
@@ -33,7 +34,7 @@ async def test_an_exported_users_block_runs_a_server_with_every_identity(tmp_pat
     try:
         twin = await nats.connect(
             spec.address,
-            inbox_prefix=subjects.service_inbox_prefix("twin"),
+            inbox_prefix=inbox_prefix("twin"),
             allow_reconnect=False,
             **credential_options(str(data / "identities" / "twin.nk")),
         )
@@ -44,7 +45,7 @@ async def test_an_exported_users_block_runs_a_server_with_every_identity(tmp_pat
 
         commands = await nats.connect(
             spec.address,
-            inbox_prefix=subjects.service_inbox_prefix("commands"),
+            inbox_prefix=inbox_prefix("commands"),
             allow_reconnect=False,
             error_cb=record,
             **credential_options(str(data / "identities" / "commands.nk")),

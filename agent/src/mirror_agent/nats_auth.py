@@ -7,16 +7,17 @@ consumer's messages) come under `_INBOX.<host id>`, the one inbox its permission
 
 from typing import Any
 
+from mirror_schema import identities
 from mirror_schema.nats_credentials import credential_options
 
 __all__ = ["SIMULATOR_INBOX", "connect_options", "inbox_prefix"]
 
-SIMULATOR_INBOX = "_SIMULATOR"  # the simulator's replies: apart from every agent's
+SIMULATOR_INBOX = identities.inbox_prefix(identities.SIMULATOR)  # apart from every agent's
 
 
 def inbox_prefix(host_id: str) -> str:
     """The agent's inbox prefix: replies to it are published under it alone."""
-    return f"_INBOX.{host_id}"
+    return identities.inbox_prefix(identities.agent_identity(host_id))
 
 
 def connect_options(

@@ -20,7 +20,7 @@ from mirror_runtime.config import ServiceConfig
 from mirror_runtime.health import Dependencies
 from mirror_runtime.http import SecurityHeadersMiddleware
 from mirror_runtime.migrations import MigrationError
-from mirror_schema import subjects
+from mirror_schema import identities
 from mirror_schema.nats_credentials import credential_options, server_urls
 
 log = structlog.get_logger()
@@ -73,7 +73,7 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
                         disconnected_cb=on_disconnected,
                         reconnected_cb=on_reconnected,
                         error_cb=on_error,
-                        inbox_prefix=subjects.service_inbox_prefix(config.name),
+                        inbox_prefix=identities.inbox_prefix(config.name),
                         **credential_options(config.nats_credentials_file, config.tls_ca_file),
                     )
                 )

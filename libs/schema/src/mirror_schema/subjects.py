@@ -8,6 +8,7 @@ from typing import Final
 from mirror_schema.commands import validate_command_id
 from mirror_schema.errors import InvalidSubject
 from mirror_schema.hosts import validate_host_id
+from mirror_schema.identities import inbox_prefix
 
 __all__ = [
     "ALERTS_API_ACK",
@@ -64,7 +65,6 @@ __all__ = [
     "host_id_from_subject",
     "metrics_raw",
     "original_subject",
-    "service_inbox_prefix",
     "validate_subject",
 ]
 
@@ -127,17 +127,12 @@ AUTH_QUEUE_GROUP: Final = "auth"
 
 # The commands service's cancel requests to agents are answered under here, a part of its own
 # inbox with the host named, so that an agent may answer its own host's and nothing else.
-CANCEL_REPLIES: Final = "_SERVICE.commands.cancel"
+CANCEL_REPLIES: Final = f"{inbox_prefix('commands')}.cancel"
 
 
 def cancel_reply_prefix(host_id: str) -> str:
     """``_SERVICE.commands.cancel.<host>``: where the agent of `host_id` answers a cancel."""
     return f"{CANCEL_REPLIES}.{validate_host_id(host_id)}"
-
-
-def service_inbox_prefix(service: str) -> str:
-    """The inbox prefix a service connects with: its replies apart from agents' and others'."""
-    return f"_SERVICE.{service}"
 
 
 # Subjects whose last token is a host id (commands.output has the command id after it).
