@@ -18,6 +18,7 @@ from typing import Final, Literal
 import msgspec
 
 from mirror_ingest.tokens import TokenEntry, TokensFile, token_digest
+from mirror_schema import identities
 from mirror_schema.hosts import validate_host_id
 from mirror_stage.nats_identities import (
     Identity,
@@ -49,14 +50,9 @@ class _Registry(msgspec.Struct, kw_only=True):
     identities: list[_Entry] = []
 
 
-def automation_name(name: str) -> str:
-    """The identity name of the automation user `name` (same rule as a host id)."""
-    return f"automation-{validate_host_id(name)}"
-
-
-def agent_name(host_id: str) -> str:
-    """The identity name of the agent of `host_id`."""
-    return f"agent-{validate_host_id(host_id)}"
+# The identities' names, as mirror_schema.identities makes them.
+automation_name = identities.automation_identity
+agent_name = identities.agent_identity
 
 
 class IdentityStore:
