@@ -3,7 +3,8 @@ a service and the web-facing twin each try to do more than their role; every att
 
 On the bus: a sample naming another host or dated ahead, a reply subject aimed at a stream's
 API or another's inbox, a request in another's name, a stream rewritten or a consumer deleted,
-a pull delivering elsewhere, a claimed hostname. In the database: a service role reading the
+a pull delivering elsewhere, one agent taking more connections than its own, a claimed
+hostname. In the database: a service role reading the
 signing key, queueing a command, running a program. Over HTTP: a burst of wrong logins, a
 64 MiB body, a socket outliving its logout. (The same boundaries are probed one by one, with
 servers of their own, in tests/integration: test_nats_permissions, test_nats_service_permissions,
@@ -32,16 +33,20 @@ import pytest
 import pytest_asyncio
 import websockets
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 from test_launcher import RunningStack, admin, mirror_stage_up, service_process
 
+from mirror_agent.jetstream import agent_jetstream
 from mirror_schema import codec, streams, subjects
 from mirror_schema.identities import (
     ADMIN,
+    AGENT_JETSTREAM_PREFIX,
     agent_identity,
     automation_identity,
     inbox_prefix,
     request_subject,
 )
+from mirror_stage.nats_identities import AGENT_MAX_CONNECTIONS
 from mirror_stage.postgres import postgres_account, postgres_root
 from stack_cli import counter, mirror_stage
 from waiting import wait_until
@@ -342,7 +347,7 @@ async def ensure_agent_consumer(stage: Stage) -> None:
     """The hostile agent's own consumer on COMMANDS, made as its agent makes it."""
     agent = await agent_connection(stage, AGENT)
     try:
-        await agent.jetstream().add_consumer(
+        await (await agent_jetstream(agent)).add_consumer(
             streams.COMMANDS.name,
             ConsumerConfig(
                 name=f"agent-{AGENT}",
@@ -428,44 +433,80 @@ async def test_a_script_cannot_redirect_answers_nor_speak_for_anyone_else(
     await bot.nc.close()
 
 
+async def last_seq(js: JetStreamContext, stream: str, subject: str) -> int:
+    """The sequence of the newest message on `subject` in `stream`; 0 when there is none."""
+    try:
+        return (await js.get_last_msg(stream, subject)).seq or 0
+    except nats.js.errors.NotFoundError:
+        return 0
+
+
 async def test_an_agents_pull_cannot_put_anything_on_another_hosts_subject(
     stage: Stage,
 ) -> None:
     """A pull request's reply subject is the requester's choice: the agent asks its own
-    consumer to deliver to the victim's sample and command subjects. nats-server then stores
-    the pull's empty status message there (and the delivered message under its own subject):
-    nothing with a payload lands on the victim's subjects, and what lands is refused, never
-    applied. The agent may not touch a stream or another consumer either."""
+    consumer to deliver to the victim's sample and command subjects. Those are STAGE's
+    subjects; in the agent's own account no one listens on them, so the pulls are not served:
+    nothing lands on the victim's subjects, not the command, not a status message. The agent
+    may not touch a stream or another consumer either, by its own account's API or STAGE's."""
     await ensure_agent_consumer(stage)
     nc = await as_admin(stage)
     ajs = nc.jetstream()
-    victim_subjects = (subjects.metrics_raw(VICTIM), subjects.commands_dispatch(VICTIM))
+    victim = ((streams.METRICS.name, subjects.metrics_raw(VICTIM)),)
+    victim += ((streams.COMMANDS.name, subjects.commands_dispatch(VICTIM)),)
+    before = [await last_seq(ajs, stream, subject) for stream, subject in victim]
     await ajs.publish(subjects.commands_dispatch(AGENT), b'{"not": "a signed command"}')
-    refused_before = await rejected(stage, "twin", "invalid_sample")
     agent = await probe(stage, agent_identity(AGENT))
-    next_msg = f"$JS.API.CONSUMER.MSG.NEXT.{streams.COMMANDS.name}.agent-{AGENT}"
-    for reply in victim_subjects:
+    next_msg = f"{AGENT_JETSTREAM_PREFIX}.CONSUMER.MSG.NEXT.{streams.COMMANDS.name}.agent-{AGENT}"
+    for _, reply in victim:
         await agent.nc.publish(next_msg, b'{"batch": 5, "expires": 500000000}', reply=reply)
     await agent.nc.flush()
 
-    async def twin_refused_the_status() -> bool:
-        return await rejected(stage, "twin", "invalid_sample") > refused_before
-
-    await wait_until(twin_refused_the_status, timeout=20, what="the stray message refused")
-    for stream, subject in zip((streams.METRICS, streams.COMMANDS), victim_subjects, strict=True):
-        last = await ajs.get_last_msg(stream.name, subject)
-        assert not last.data, (subject, last.data)  # a status message: headers, no payload
+    # Its own pull, sent after them on the same connection, gets the command: they took
+    # nothing (nats-server serves no pull whose reply subject no one listens to).
+    own = agent.nc.jetstream(prefix=AGENT_JETSTREAM_PREFIX)
+    pull = await own.pull_subscribe_bind(durable=f"agent-{AGENT}", stream=streams.COMMANDS.name)
+    (command,) = await pull.fetch(1, timeout=10)
+    assert command.data == b'{"not": "a signed command"}'
+    await command.ack_sync()
+    assert [await last_seq(ajs, stream, subject) for stream, subject in victim] == before
     assert await twin_hostname(stage, VICTIM) == "victim-real"
-    await agent.nc.publish(f"$JS.API.STREAM.PURGE.{streams.COMMANDS.name}", b"")
-    await agent.nc.publish(f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{VICTIM}", b"")
+    for api in ("$JS.API", AGENT_JETSTREAM_PREFIX):
+        await agent.nc.publish(f"{api}.STREAM.PURGE.{streams.COMMANDS.name}", b"")
+        await agent.nc.publish(f"{api}.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{VICTIM}", b"")
     await agent.nc.publish(request_subject(subjects.COMMANDS_REQUEST, agent_identity(AGENT)), b"")
     await agent.nc.flush()
-    await agent.refused(f"$JS.API.STREAM.PURGE.{streams.COMMANDS.name}")
-    await agent.refused(f"$JS.API.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{VICTIM}")
+    for api in ("$JS.API", AGENT_JETSTREAM_PREFIX):
+        await agent.refused(f"{api}.STREAM.PURGE.{streams.COMMANDS.name}")
+        await agent.refused(f"{api}.CONSUMER.DELETE.{streams.COMMANDS.name}.agent-{VICTIM}")
     await agent.refused("commands.request.agent-")
     await streams_intact(stage, agent_consumer=True)
     await agent.nc.close()
     await nc.close()
+
+
+async def test_an_agent_cannot_take_more_than_its_own_connections(stage: Stage) -> None:
+    """The agent's account caps its connections: the one past the cap is refused by the
+    server, while the host it would crowd out still connects and publishes."""
+    held = [await agent_connection(stage, AGENT) for _ in range(AGENT_MAX_CONNECTIONS)]
+    try:
+        refused = Probe()
+        with pytest.raises(nats.errors.Error, match="maximum account active connections"):
+            await refused.nc.connect(
+                stage.nats_url,
+                nkeys_seed=stage.credentials(agent_identity(AGENT)),
+                inbox_prefix=inbox_prefix(agent_identity(AGENT)),
+                error_cb=refused.on_error,
+                allow_reconnect=False,
+            )
+        await refused.nc.close()
+        other = await agent_connection(stage, VICTIM)
+        ack = await other.jetstream().publish(subjects.metrics_raw(VICTIM), sample("victim-real"))
+        assert ack.stream == streams.METRICS.name
+        await other.close()
+    finally:
+        for nc in held:
+            await nc.close()
 
 
 async def test_a_command_aimed_at_a_hostname_reaches_that_host_not_one_claiming_it(

@@ -57,6 +57,17 @@ async def stored_count(url: str, host_id: str) -> int:
 # --- the command loop: a real agent process, commands in, statuses and results out ---
 
 
+def mirror_agent(*args: str) -> subprocess.CompletedProcess[str]:
+    """`mirror-agent ARGS` run to its end (at most a minute), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "mirror_agent", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 class AgentProcess:
     """`python -m mirror_agent --config FILE` as systemd runs it; stop, kill and start again."""
 

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import nats
 import nats.aio.client
+import nats.errors
 import pytest_asyncio
 
 from mirror_schema import streams
 from mirror_stage.nats_identities import (
     Identity,
     Permissions,
+    accounts_block,
     admin_permissions,
     agent_inbox_prefix,
     agent_permissions,
-    authorization_block,
     automation_permissions,
     new_identity,
     service_permissions,
@@ -61,11 +62,39 @@ class Secured:
     def revoke(self, host: str) -> None:
         """Drop the agent of `host` from the server's users and reload: no restart."""
         del self.agents[host]
+        self._reload()
+
+    def enroll(self, host: str) -> Identity:
+        """Add the agent of `host` (an account of its own) and reload: no restart."""
+        self.agents[host] = new_identity(f"agent-{host}")
+        self._reload()
+        return self.agents[host]
+
+    def _reload(self) -> None:
         name = f"loopback-{self.server.spec.address.rsplit(':', 1)[1]}"
-        authorization = authorization_block(users(self))
+        authorization = accounts_block(users(self))
         write_server_config(self.store_dir, name, DEFAULT_SYNC_INTERVAL, authorization)
         assert self.server.pid is not None
-        reload(self.server.pid)
+        assert reload(self.server.pid, self.server.spec.log_path)
+
+    async def refusal(self, who: Identity, host: str) -> str | None:
+        """Why the server refused a connection as `who` (None: it took it, and it is kept);
+        a refused client is closed, so nothing is left to the collector."""
+        nc = nats.aio.client.Client()
+        try:
+            await nc.connect(
+                self.url,
+                nkeys_seed_str=who.seed,
+                inbox_prefix=agent_inbox_prefix(host),
+                allow_reconnect=False,
+                connect_timeout=2,
+                error_cb=_ignore,
+            )
+        except (nats.errors.Error, OSError) as exc:
+            await nc.close()
+            return str(exc)
+        self.clients.append(nc)
+        return None
 
     async def connect(
         self, who: Identity | None, host: str | None = None, inbox: str | None = None
@@ -81,6 +110,10 @@ class Secured:
         )
         self.clients.append(client.nc)
         return client
+
+
+async def _ignore(exc: Exception) -> None:
+    """The refusal is the answer `Secured.refusal` returns."""
 
 
 @dataclass
@@ -137,7 +170,7 @@ async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
     spec = loopback_nats_spec(
         tmp_path / "nats",
         port=free_port(),
-        authorization=authorization_block(first),
+        authorization=accounts_block(first),
         probe_seed=admin.seed,
     )
     server = Supervised(spec)

@@ -1,25 +1,14 @@
 """`mirror-agent --once` and `--check` as an operator runs them."""
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import nats
+from agent_helpers import mirror_agent
 
 from mirror_schema import codec, streams
 from mirror_stage.ports import free_port
 from servers import NatsServer
-
-
-def mirror_agent(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mirror_agent", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_once_prints_one_valid_sample() -> None:

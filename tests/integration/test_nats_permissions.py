@@ -10,8 +10,15 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats_auth_helpers import BOT, HOST_A, HOST_B, Client, Secured
 
-from mirror_schema import codec, streams, subjects
-from mirror_schema.identities import automation_identity, endpoint_subscription, request_subject
+from mirror_agent.jetstream import agent_jetstream
+from mirror_runtime.requests import ask_for_reply
+from mirror_schema import codec, identities, streams, subjects
+from mirror_schema.identities import (
+    AGENT_JETSTREAM_PREFIX,
+    automation_identity,
+    endpoint_subscription,
+    request_subject,
+)
 from mirror_stage.nats_identities import agent_inbox_prefix, automation_inbox_prefix
 
 
@@ -34,7 +41,7 @@ async def test_an_agent_publishes_its_own_samples_and_reads_its_own_commands(
     """The happy path: samples acknowledged by METRICS; its consumer, filtered to its host,
     created, fetched from and acknowledged."""
     agent = await secured.connect(secured.agents[HOST_A], HOST_A)
-    js = agent.nc.jetstream()
+    js = await agent_jetstream(agent.nc)
     ack = await js.publish(subjects.metrics_raw(HOST_A), b'{"hostname": "a"}')
     assert ack.stream == streams.METRICS.name
     admin = await secured.connect(secured.admin)
@@ -84,7 +91,7 @@ async def test_an_agent_cannot_read_another_hosts_commands(secured: Secured) -> 
     await agent.nc.subscribe(subjects.commands_dispatch(HOST_B))
     await agent.nc.flush()
     await agent.refused(subjects.commands_dispatch(HOST_B))
-    js = agent.nc.jetstream()
+    js = agent.nc.jetstream(prefix=AGENT_JETSTREAM_PREFIX)
     stolen = ConsumerConfig(
         name=f"agent-{HOST_A}",
         durable_name=f"agent-{HOST_A}",
@@ -138,3 +145,29 @@ async def test_automation_sends_requests_and_nothing_else(secured: Secured) -> N
     await bot.refused(f'publish to "{subjects.metrics_raw(HOST_A)}"')
     await bot.refused(f'publish to "{subjects.commands_dispatch(HOST_A)}"')
     await bot.refused(f'subscription to "{subjects.COMMANDS_DISPATCH_ALL}"')
+
+
+async def test_the_commands_service_asks_an_agent_to_cancel_across_its_account(
+    secured: Secured,
+) -> None:
+    """STAGE imports each agent's cancel subject: the commands service's request reaches the
+    agent, whose answer comes back to the service's own reply subject; with no agent connected
+    the service learns at once that no one listens (its host is offline)."""
+    service = await secured.connect(
+        secured.services["commands"], inbox=identities.inbox_prefix("commands")
+    )
+    subject = subjects.commands_cancel(HOST_A)
+    reply_prefix = subjects.cancel_reply_prefix(HOST_A)
+    with pytest.raises(nats.errors.NoRespondersError):
+        await ask_for_reply(service.nc, subject, b"{}", reply_prefix=reply_prefix, timeout=5)
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+
+    async def answer(msg: nats.aio.msg.Msg) -> None:
+        await msg.respond(b"stopping " + msg.data)
+
+    await agent.nc.subscribe(subject, cb=answer)
+    await agent.nc.flush()
+    answered = await ask_for_reply(service.nc, subject, b"it", reply_prefix=reply_prefix, timeout=5)
+    assert answered.data == b"stopping it"
+    assert agent.errors == []
+    assert service.errors == []

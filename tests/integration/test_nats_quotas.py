@@ -1,6 +1,6 @@
 """Quotas on the bus (issue 17, item 7), against a real nats-server with authorization on: one
-agent cannot take a shared stream for itself, nor send a message past the bound, nor flood the
-twin with live output."""
+agent cannot take a shared stream for itself, nor send a message past the bound, nor open more
+than its own connections, nor flood the twin with live output."""
 
 import contextlib
 import time
@@ -13,6 +13,7 @@ from nats_auth_helpers import HOST_A, HOST_B, Secured
 
 from mirror_schema import codec, identities, streams, subjects
 from mirror_schema.commands import OutputChunk
+from mirror_stage.nats_identities import AGENT_MAX_CONNECTIONS
 from mirror_stage.natsd import MAX_PAYLOAD_BYTES
 from mirror_twin.relay import OUTPUT_BURST_CHUNKS, OUTPUT_CHUNKS_PER_SECOND, BusRelay
 from waiting import wait_until
@@ -82,6 +83,28 @@ def _throttled() -> float:
         "mirror_twin_relay_throttled_total", {"type": "command_output"}
     )
     return value or 0.0
+
+
+async def test_one_agent_cannot_take_more_than_its_own_connections(secured: Secured) -> None:
+    """Each agent is alone in its account, which caps its connections: the one past the cap is
+    refused by the server, while another agent and the services still connect; closing one
+    frees its place."""
+    held = [
+        await secured.connect(secured.agents[HOST_A], HOST_A) for _ in range(AGENT_MAX_CONNECTIONS)
+    ]
+    refusal = await secured.refusal(secured.agents[HOST_A], HOST_A)
+    assert "maximum account active connections" in str(refusal), refusal
+    other = await secured.connect(secured.agents[HOST_B], HOST_B)
+    ack = await other.nc.jetstream().publish(subjects.metrics_raw(HOST_B), b"{}")
+    assert ack.stream == streams.METRICS.name
+    twin = await secured.connect(secured.services["twin"], inbox=identities.inbox_prefix("twin"))
+    assert twin.nc.is_connected
+    await held[0].nc.close()
+
+    async def place_freed() -> bool:
+        return await secured.refusal(secured.agents[HOST_A], HOST_A) is None
+
+    await wait_until(place_freed, timeout=5, what="a connection again once one closed")
 
 
 async def test_one_agent_flooding_live_output_is_cut_to_its_rate_and_others_pass(

@@ -13,6 +13,7 @@ import nats.js.errors
 
 from mirror_agent.agent import identity
 from mirror_agent.config import AgentConfig
+from mirror_agent.jetstream import agent_jetstream
 from mirror_agent.nats_auth import connect_options, inbox_prefix
 from mirror_schema import streams, subjects
 from mirror_schema.nats_credentials import server_urls
@@ -44,7 +45,8 @@ async def check_nats(config: AgentConfig, host_id: str) -> bool:
         report(True, "NATS", f"connected to {config.nats_url}")
         subject = subjects.metrics_raw(host_id)
         try:
-            stream = await nc.jetstream().find_stream_name_by_subject(subject)
+            js = await agent_jetstream(nc)
+            stream = await js.find_stream_name_by_subject(subject)
         except nats.js.errors.NotFoundError:
             return report(
                 False,

@@ -4,7 +4,10 @@ Run by the compose file's `init` service (as root, once per `up`; it changes not
 already there). The stack's identities stay in DATA (the registry, every seed, the admin's);
 EXPORT gets one directory per consumer, each mounted by that container alone:
 
-    EXPORT/nats/users.conf          the users block (public keys and permissions only)
+    EXPORT/nats/users.conf          the accounts block (public keys and permissions only)
+    EXPORT/nats-data/               nats's store: streams kept from before the stack had
+                                    accounts move to the account STAGE (nats-server keeps
+                                    each account's streams in a folder of its own)
     EXPORT/postgres/password        the database superuser's password, made once (root
                                     only: the postgres image reads it before it drops
                                     privileges)
@@ -33,7 +36,8 @@ from mirror_stage.database import ensure_passwords, passfile_path, pgpass_line, 
 from mirror_stage.enrollment import ensure_stack_identities
 from mirror_stage.identity_store import IdentityStore
 from mirror_stage.layout import StackLayout
-from mirror_stage.nats_identities import authorization_block
+from mirror_stage.nats_identities import STAGE_ACCOUNT, accounts_block
+from mirror_stage.natsd import adopt_default_account_store
 from mirror_stage.private_files import write_private
 
 # The services holding the database, and its host and superuser in the compose file.
@@ -43,6 +47,7 @@ DATABASE_HOST: Final = "postgres"
 DATABASE_PORT: Final = 5432
 DATABASE_USER: Final = "mirror"
 ADMIN_PGPASS: Final = "admin.pgpass"
+NATS_DATA: Final = "nats-data"  # nats's store volume, where the init service mounts it
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,11 @@ def compose_init(layout: StackLayout, export: Path, owner: Owner) -> list[Path]:
     ensure_stack_identities(store)
     written: list[Path] = []
     users = export / "nats" / "users.conf"
-    _write(users, authorization_block(list(store.users())), 0o644, None)
+    _write(users, accounts_block(list(store.users())), 0o644, None)
     written.append(users)
+    # Streams stored before the stack had accounts are handed to STAGE (a single server).
+    if adopt_default_account_store(export / NATS_DATA, STAGE_ACCOUNT, clustered=False):
+        written.append(export / NATS_DATA / "jetstream" / STAGE_ACCOUNT)
     password = database_password(export)
     written.append(export / "postgres" / "password")
     # The migrate step (as the services' user) makes the roles with these passwords.
@@ -130,7 +138,7 @@ def run_compose_init(layout: StackLayout, export: Path, owner: str) -> int:
         print(f"  {path}")  # noqa: T201 - what the command did
     print(  # noqa: T201
         "ready: nats, postgres, the migrate step and the services can start; after "
-        "`mirror-stage agent enroll` run this again and reload nats (docker compose kill -s "
-        "HUP nats)"
+        "`mirror-stage agent enroll` run this again and reload nats twice (docker compose kill "
+        "-s HUP nats, then again a second later: a new agent's account is wired at the second)"
     )
     return 0

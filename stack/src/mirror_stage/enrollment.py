@@ -15,7 +15,7 @@ from pathlib import Path
 from mirror_schema.errors import InvalidHostId
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
 from mirror_stage.layout import StackLayout
-from mirror_stage.nats_identities import authorization_block, automation_inbox_prefix
+from mirror_stage.nats_identities import accounts_block, automation_inbox_prefix
 from mirror_stage.natsd import reload
 from mirror_stage.parts import SERVICES, SIMULATOR
 from mirror_stage.private_files import write_private
@@ -44,20 +44,21 @@ def ensure_stack_identities(store: IdentityStore, *, simulator: bool | None = Fa
 
 
 def export_users(layout: StackLayout, output: Path | None) -> int:
-    """`mirror-stage nats-users`: the users block for a nats-server run elsewhere (compose, a
-    cluster), to `output` (mode 0600) or standard output; the exit code."""
+    """`mirror-stage nats-users`: the accounts block for a nats-server run elsewhere (compose,
+    a cluster), to `output` (mode 0600) or standard output; the exit code."""
     store = IdentityStore(layout.identities_dir)
     ensure_stack_identities(store, simulator=None)
     # The simulator is the embedded stack's alone (`up --simulate`), never a deployment's.
-    block = authorization_block([user for user in store.users() if user[0].name != SIMULATOR])
+    block = accounts_block([user for user in store.users() if user[0].name != SIMULATOR])
     if output is None:
         print(block, end="")  # noqa: T201 - the command's output
         return 0
     write_private(output, block)
     print(  # noqa: T201
-        f"wrote {output}: include it in nats-server's config, and reload the server "
-        "(nats-server --signal reload) after each enroll or revoke; each service's "
-        f"credentials file is in {layout.identities_dir}"
+        f"wrote {output}: include it in nats-server's config (it is its `accounts` block: "
+        "the config may have no other), and after each enroll or revoke reload the server "
+        "twice, a second apart (nats-server --signal reload: a new agent's account is wired "
+        f"at the second); each service's credentials file is in {layout.identities_dir}"
     )
     return 0
 
@@ -65,12 +66,18 @@ def export_users(layout: StackLayout, output: Path | None) -> int:
 def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
     """Write the users block every node of the stack's NATS includes; reload the running
     nodes. Whether a running server was told."""
-    authorization = layout.nats_server_settings(authorization_block(list(store.users())))
+    authorization = layout.nats_server_settings(accounts_block(list(store.users())))
     write_users(layout, authorization)
     told = False
     for pid_file in sorted(layout.data_dir.glob("nats*.pid")):
         with contextlib.suppress(OSError, ValueError):
-            reload(int(pid_file.read_text().strip()))
+            # Each node's pid file and log are named alike (nats, nats-2...).
+            log_path = layout.logs_dir / f"{pid_file.stem}.log"
+            if not reload(int(pid_file.read_text().strip()), log_path):
+                print(  # noqa: T201
+                    f"mirror-stage: nats-server did not say it reloaded; see {log_path}",
+                    file=sys.stderr,
+                )
             told = True
     return told
 

@@ -8,8 +8,10 @@ import shutil
 import signal
 import sys
 import sysconfig
+import time
 import urllib.parse
 from pathlib import Path
+from typing import Final
 
 import msgspec
 import nats
@@ -98,11 +100,12 @@ DEFAULT_SYNC_INTERVAL = "always"
 BENCH_SYNC_INTERVAL = "100ms"
 
 
-# The largest message any identity may publish (nats-server's `max_payload`, server-wide:
-# its config-file users take no limits of their own). nats-server's default, set so that it is
-# a decision: command results are cut to fit it (mirror_agent.commands.publisher.fit), a live
-# output chunk is at most 16 KiB of text (<= 96 KiB as JSON), a sample of a Kubernetes node
-# with 512 interfaces and 256 mounts some 330 KiB, and a history reply up to 10,000 points.
+# The largest message any identity may publish (nats-server's `max_payload`, server-wide, and
+# each agent's account's own limit: config-file users take no limits of their own).
+# nats-server's default, set so that it is a decision: command results are cut to fit it
+# (mirror_agent.commands.publisher.fit), a live output chunk is at most 16 KiB of text
+# (<= 96 KiB as JSON), a sample of a Kubernetes node with 512 interfaces and 256 mounts some
+# 330 KiB, and a history reply up to 10,000 points.
 MAX_PAYLOAD_BYTES = 2**20
 
 ROUTE_USER = "mirror-stage-route"
@@ -221,6 +224,30 @@ def write_server_config(
     return config
 
 
+class OldStoreError(Exception):
+    """A store whose streams are the default account's cannot be handed to STAGE here."""
+
+
+def adopt_default_account_store(store_dir: Path, account: str, *, clustered: bool) -> bool:
+    """Hand the streams of a store made before the stack had accounts to `account`: nats-server
+    keeps each account's under `<store>/jetstream/<account>`, the default one's under `$G`.
+    Whether it moved them. A single server's streams move with their folder; a cluster's
+    placements name the account in its replicated metadata, so OldStoreError says what to do.
+    """
+    root = store_dir / "jetstream"
+    old, new = root / "$G", root / account
+    if not old.is_dir() or new.exists():
+        return False
+    if clustered or (root / "$SYS" / "_js_").exists():
+        raise OldStoreError(
+            f"{old} holds streams of a clustered stack made before each agent had an account "
+            f"of its own; they cannot move to the account {account} in place. Start once "
+            "without --cluster, or move the data directory aside to start afresh"
+        )
+    old.rename(new)
+    return True
+
+
 def cluster_block(
     name: str, listen_port: int, route_ports: list[int], credentials: RouteCredentials | None
 ) -> str:
@@ -254,9 +281,44 @@ def server_pid_path(store_dir: Path) -> Path:
     return store_dir.parent / f"{store_dir.name}.pid"
 
 
-def reload(pid: int) -> None:
-    """Ask the nats-server `pid` to read its config again (users, permissions)."""
-    os.kill(pid, signal.SIGHUP)
+# What nats-server logs when it has read its config again, and when it could not.
+_RELOADED: Final = b"Reloaded server configuration"
+_RELOAD_FAILED: Final = b"Failed to reload server configuration"
+RELOAD_WAIT_SECONDS: Final = 10.0
+
+
+def reload(pid: int, log_path: Path) -> bool:
+    """Ask the nats-server `pid` (logging to `log_path`) to read its config again: users,
+    permissions, accounts. Whether it did, as its log says.
+
+    Twice, the second once the first is done: nats-server (2.10 to 2.15 at least) makes an
+    account that is new at a reload without the subscriptions of its service imports, and
+    makes them at the next one; so a newly enrolled agent's account would reach nothing of
+    STAGE until then. Each read is waited for in the log (signals sent at once would merge).
+    """
+    for _ in range(2):
+        start = log_path.stat().st_size if log_path.exists() else 0
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + RELOAD_WAIT_SECONDS
+        while True:
+            written = _log_since(log_path, start)
+            if _RELOAD_FAILED in written:
+                return False
+            if _RELOADED in written:
+                break
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+    return True
+
+
+def _log_since(log_path: Path, offset: int) -> bytes:
+    try:
+        with log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read(1 << 20)
+    except OSError:
+        return b""
 
 
 def loopback_nats_spec(

@@ -24,10 +24,12 @@ from mirror_stage.database import DatabaseSetupError, database_passwords_dir, pr
 from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
-from mirror_stage.nats_identities import authorization_block
+from mirror_stage.nats_identities import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import (
     SERVER_NAME,
     NatsServerNotFoundError,
+    OldStoreError,
+    adopt_default_account_store,
     cluster_block,
     nats_spec,
     route_credentials,
@@ -129,7 +131,14 @@ class Stack:
         layout = self.layout = dataclasses.replace(
             layout, nats_other_urls=tuple(f"nats://127.0.0.1:{p}" for p in client_ports[1:])
         )
-        write_users(layout, layout.nats_server_settings(authorization_block(list(store.users()))))
+        write_users(layout, layout.nats_server_settings(accounts_block(list(store.users()))))
+        for node in range(1, nodes + 1):
+            try:
+                adopt_default_account_store(
+                    layout.nats_node_store_dir(node), STAGE_ACCOUNT, clustered=nodes > 1
+                )
+            except OldStoreError as exc:
+                raise StackError(str(exc)) from None
         route_ports = [free_port() for _ in range(nodes)] if nodes > 1 else []
         # Routes only between the stack's own nodes: each requires the others' secret.
         routes = route_credentials(layout.nats_route_credentials_path) if nodes > 1 else None

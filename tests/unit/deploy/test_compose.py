@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 from mirror_runtime.environment import DEFAULT_PORTS, KNOWN_VARIABLES
 from mirror_stage.cli import parser
-from mirror_stage.compose_init import DATABASE_SERVICES, Owner, compose_init
+from mirror_stage.compose_init import DATABASE_SERVICES, NATS_DATA, Owner, compose_init
 from mirror_stage.database import read_password, role_names
 from mirror_stage.layout import stack_layout
 
@@ -178,7 +178,12 @@ def test_each_container_finds_the_files_the_init_service_writes_for_it(
     assert include is not None
     assert mounts(spec["nats"])["/etc/nats/nats.conf"] == "./nats/nats.conf"
     users = exported.on_host(f"/etc/nats/{include.group(1)}", spec["nats"])
-    assert "authorization" in users.read_text()
+    assert users.read_text().startswith("accounts {")
+    # nats's store is where the init service hands old streams to STAGE.
+    store = re.search(r'store_dir: "(.+)"', nats_config.read_text())
+    assert store is not None
+    marker = exported.on_host(f"{store.group(1)}/jetstream", spec["nats"])
+    assert marker == exported.export / NATS_DATA / "jetstream"
 
 
 def test_the_build_context_keeps_secrets_out_and_copies_every_workspace_member() -> None:

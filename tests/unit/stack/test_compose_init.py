@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror_stage.compose_init import DATABASE_SERVICES, SERVICES, Owner, compose_init
+from mirror_stage.compose_init import DATABASE_SERVICES, NATS_DATA, SERVICES, Owner, compose_init
 from mirror_stage.identity_store import IdentityStore
 from mirror_stage.layout import StackLayout, stack_layout
 
@@ -78,6 +78,19 @@ def test_a_second_run_keeps_the_passwords_and_adds_an_enrolled_agent(
     assert public_key in (export / "nats" / "users.conf").read_text()
     tokens = json.loads((export / "ingest" / "ingest-tokens.json").read_text())
     assert [entry["host_id"] for entry in tokens["tokens"]] == ["web-01"]
+
+
+def test_streams_kept_from_before_accounts_are_handed_to_stage(
+    layout: StackLayout, tmp_path: Path
+) -> None:
+    export = tmp_path / "export"
+    old = export / NATS_DATA / "jetstream" / "$G" / "streams" / "METRICS"
+    old.mkdir(parents=True)
+    compose_init(layout, export, ME)
+    assert (export / NATS_DATA / "jetstream" / "STAGE" / "streams" / "METRICS").is_dir()
+    assert not old.exists()
+    compose_init(layout, export, ME)  # nothing left to move: a second run changes nothing
+    assert (export / NATS_DATA / "jetstream" / "STAGE" / "streams" / "METRICS").is_dir()
 
 
 @pytest.mark.parametrize(

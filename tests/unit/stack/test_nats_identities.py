@@ -2,14 +2,16 @@
 
 import json
 import re
+from typing import Any
 
 import nkeys
 import pytest
 
 from mirror_stage.nats_identities import (
+    AGENT_MAX_CONNECTIONS,
+    accounts_block,
     admin_permissions,
     agent_permissions,
-    authorization_block,
     new_identity,
     service_permissions,
     simulator_permissions,
@@ -27,35 +29,62 @@ def test_a_new_identity_is_an_nkey_user_whose_seed_gives_its_public_key() -> Non
 
 def test_an_agents_permissions_name_only_its_own_host() -> None:
     """No wildcard reaches past the host: every subject either names web-01 (or its consumer)
-    or is one of the two read-only JetStream calls."""
+    or is one of the read-only JetStream calls, or a reply the server routes."""
     permissions = agent_permissions("web-01")
-    shared = {"$JS.API.STREAM.NAMES", "$JS.API.INFO"}
+    shared = {"STAGE.JS.API.STREAM.NAMES", "$JS.API.INFO", "_R_.>"}
     for subject in (*permissions.publish, *permissions.subscribe):
         assert subject in shared or re.search(r"(^|\.)(agent-)?web-01(\.|$)", subject), subject
         assert subject not in {">", "*"}
     assert "commands.dispatch.web-01" not in permissions.publish  # only the service dispatches
     assert permissions.subscribe == ("_INBOX.web-01.>", "commands.cancel.web-01")
     create = [s for s in permissions.publish if ".CONSUMER.CREATE." in s]
-    assert create == ["$JS.API.CONSUMER.CREATE.COMMANDS.agent-web-01.commands.dispatch.web-01"]
+    assert create == ["STAGE.JS.API.CONSUMER.CREATE.COMMANDS.agent-web-01.commands.dispatch.web-01"]
+    assert permissions.own_account == "web-01"
 
 
-def test_the_authorization_block_lists_each_user_with_its_allow_lists() -> None:
-    admin, agent = new_identity("admin"), new_identity("agent-web-01")
-    block = authorization_block(
-        [(admin, admin_permissions()), (agent, agent_permissions("web-01"))]
+def _accounts(block: str) -> dict[str, Any]:
+    assert block.startswith("accounts {")
+    parsed: dict[str, Any] = json.loads(block.removeprefix("accounts "))
+    return parsed
+
+
+def test_every_agent_is_alone_in_an_account_with_its_connections_capped() -> None:
+    admin, web, db = new_identity("admin"), new_identity("agent-web-01"), new_identity("agent-db")
+    accounts = _accounts(
+        accounts_block(
+            [
+                (admin, admin_permissions()),
+                (web, agent_permissions("web-01")),
+                (db, agent_permissions("db")),
+            ]
+        )
     )
-    assert block.startswith("authorization {")
-    entries = [
-        json.loads(line.strip().rstrip(",")) for line in block.splitlines() if "nkey" in line
-    ]
-    assert [e["nkey"] for e in entries] == [admin.public_key, agent.public_key]
-    assert entries[0]["permissions"]["publish"]["allow"] == [">"]
+    assert set(accounts) == {"STAGE", "AGENT_web-01", "AGENT_db"}
+    stage = accounts["STAGE"]
+    assert stage["jetstream"] == "enabled"
+    assert [user["nkey"] for user in stage["users"]] == [admin.public_key]
+    agent = accounts["AGENT_web-01"]
+    assert [user["nkey"] for user in agent["users"]] == [web.public_key]
+    assert agent["limits"]["max_connections"] == AGENT_MAX_CONNECTIONS
+    assert "jetstream" not in agent  # its streams are STAGE's, reached through imports alone
+    # Everything STAGE exports names the one account it is for; each import names its host.
+    for export in stage["exports"]:
+        if export["service"] == "$JS.API.STREAM.NAMES":  # read-only: which stream holds what
+            assert export["accounts"] == ["AGENT_web-01", "AGENT_db"]
+            continue
+        (account,) = export["accounts"]
+        host = account.removeprefix("AGENT_")
+        assert re.search(rf"(^|\.)(agent-)?{host}(\.|$)", export["service"]), export
+    exported = [export["service"] for export in stage["exports"]]
+    assert len(exported) == len(set(exported))  # a second export of a subject replaces the first
+    imported = {entry["service"]["subject"] for entry in agent["imports"]}
+    assert "metrics.raw.web-01" in imported
+    assert not any("db" in subject.split(".") for subject in imported)
+    assert agent["exports"] == [{"service": "commands.cancel.web-01", "accounts": ["STAGE"]}]
+    assert {"service": {"account": "AGENT_db", "subject": "commands.cancel.db"}} in stage["imports"]
     # No one may answer to a reply subject of the requester's choosing.
-    assert all("allow_responses" not in entry["permissions"] for entry in entries)
-    assert entries[1]["permissions"]["subscribe"]["allow"] == [
-        "_INBOX.web-01.>",
-        "commands.cancel.web-01",
-    ]
+    users = [*stage["users"], *agent["users"]]
+    assert all("allow_responses" not in user["permissions"] for user in users)
 
 
 def test_the_simulator_publishes_samples_and_reads_its_own_replies_only() -> None:

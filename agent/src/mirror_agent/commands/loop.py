@@ -24,6 +24,7 @@ from mirror_agent.commands.publisher import Publisher
 from mirror_agent.commands.sandbox import sandbox_for
 from mirror_agent.commands.settings import CommandsConfig
 from mirror_agent.commands.withdrawals import Withdrawals
+from mirror_agent.jetstream import agent_jetstream
 from mirror_schema import streams, subjects
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class CommandLoop:
                     self.config.max_concurrent,
                     self.journal_path,
                 )
-                pull = await self._subscribe(nc.jetstream(), stop)
+                pull = await self._subscribe(nc, stop)
                 if pull is not None:
                     await self._pull(pull, handlers, stop)
             finally:
@@ -137,7 +138,7 @@ class CommandLoop:
         return None
 
     async def _subscribe(
-        self, js: JetStreamContext, stop: asyncio.Event
+        self, nc: nats.aio.client.Client, stop: asyncio.Event
     ) -> JetStreamContext.PullSubscription | None:
         config = ConsumerConfig(
             # `name` too: the create request's subject then carries the filter, which is what
@@ -156,6 +157,7 @@ class CommandLoop:
         delay = RETRY_SECONDS
         while not stop.is_set():
             try:
+                js = await agent_jetstream(nc)
                 await js.add_consumer(streams.COMMANDS.name, config)
                 return await js.pull_subscribe_bind(
                     durable=self.consumer, stream=streams.COMMANDS.name

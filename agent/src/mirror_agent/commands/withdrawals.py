@@ -5,8 +5,9 @@ may), so to cancel a command whose agent was away it stores a signed CommandWith
 ``commands.withdrawn.<host>.<id>`` (stream COMMAND_WITHDRAWALS). The agent reads it before
 running any command, whatever the order they reach it in: the command comes first in its
 stream, its withdrawal later in another. One direct get by subject
-(``$JS.API.DIRECT.GET.COMMAND_WITHDRAWALS.commands.withdrawn.<host>.<id>``): the subject
-names the host, so the agent's NATS permissions can let it read its own withdrawals alone.
+(``$JS.API.DIRECT.GET.COMMAND_WITHDRAWALS.commands.withdrawn.<host>.<id>``, imported into the
+agent's own account: mirror_agent.jetstream): the subject names the host, so the stack can
+let the agent read its own withdrawals alone.
 A withdrawal that is unsigned, signed by another key, or about another command or host is
 ignored (logged and counted): it cannot stop a genuine command.
 """
@@ -17,7 +18,9 @@ import msgspec
 import nats.aio.client
 import nats.errors
 import nats.js.errors
+from nats.js.client import JetStreamContext
 
+from mirror_agent.jetstream import agent_jetstream
 from mirror_schema import codec, streams, subjects
 from mirror_schema.command_signing import SignatureError, verify_withdrawal
 from mirror_schema.commands import CommandWithdrawal
@@ -35,7 +38,8 @@ class Withdrawals:
     """Looks up the signed withdrawal of one of this host's commands."""
 
     def __init__(self, nc: nats.aio.client.Client, *, host_id: str, public_key: str) -> None:
-        self.js = nc.jetstream(timeout=LOOKUP_TIMEOUT_SECONDS)
+        self.nc = nc
+        self.js: JetStreamContext | None = None  # found at the first lookup
         self.host_id = host_id
         self.public_key = public_key
         self.forged = 0
@@ -45,6 +49,8 @@ class Withdrawals:
         does not verify. Raises WithdrawalLookupError when the bus does not answer."""
         subject = subjects.commands_withdrawn(self.host_id, command_id)
         try:
+            if self.js is None:
+                self.js = await agent_jetstream(self.nc, api_timeout=LOOKUP_TIMEOUT_SECONDS)
             stored = await self.js.get_last_msg(
                 streams.COMMAND_WITHDRAWALS.name, subject, direct=True
             )

@@ -17,6 +17,7 @@ from mirror_schema.hosts import validate_host_id
 
 __all__ = [
     "ADMIN",
+    "AGENT_JETSTREAM_PREFIX",
     "GATEWAY",
     "SERVICES",
     "SIMULATOR",
@@ -34,6 +35,11 @@ SIMULATOR: Final = "simulator"
 SERVICES: Final = ("twin", "ingest", "alerts", "commands")
 # The web-facing service: it logs operators in, so it may name the operator it acts for.
 GATEWAY: Final = "twin"
+
+# Where an agent's JetStream API calls go when it has an account of its own (as every enrolled
+# agent has: mirror_stage.nats_identities): the stack's account exports that agent its own
+# consumer's and withdrawals' calls alone, imported under this prefix in place of `$JS.API`.
+AGENT_JETSTREAM_PREFIX: Final = "STAGE.JS.API"
 
 _AGENT: Final = "agent-"
 _AUTOMATION: Final = "automation-"
