@@ -130,7 +130,7 @@ def sample_of(collector: Collector, tags: dict[str, str] | None = None) -> Metri
 
 
 def test_every_field_is_filled_on_the_first_sample() -> None:
-    """With every sensor present, the first sample carries every field of brief section 4."""
+    """With every sensor present, the first sample carries every field a MetricSample has."""
     position = Position(x=1.0, y=2.0, z=0.0)
     sample = sample_of(make(FakeSensors(), rack="r1", position=position), {"role": "web"})
     assert sample.cpu_load == 50.0  # 50 busy of 100 elapsed CPU seconds since construction

@@ -6,8 +6,8 @@ from mirror_runtime.config import service_config_from_env
 from mirror_runtime.environment import BadValueError, UnknownVariableError
 
 
-def test_defaults_follow_the_brief() -> None:
-    """With no variables, a service listens on its brief port and uses the local NATS."""
+def test_defaults_follow_the_contracts() -> None:
+    """With no variables, a service listens on its default port and uses the local NATS."""
     config = service_config_from_env("twin", "TWIN", {})
     assert config.http_port == 8100
     assert config.nats_url == "nats://127.0.0.1:4222"

@@ -276,7 +276,7 @@ def test_diff_must_move_forward() -> None:
         )
 
 
-def test_final_states_are_exactly_those_of_the_brief() -> None:
+def test_final_states_are_exactly_those_of_the_contracts() -> None:
     """succeeded, failed, timed_out, cancelled, expired and rejected end a command; others don't."""
     assert {s.value for s in FINAL_STATES} == {
         "succeeded",

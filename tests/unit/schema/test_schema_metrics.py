@@ -24,8 +24,8 @@ from mirror_schema import (
     encode,
 )
 
-BRIEF_FIELDS = {
-    # The original agent's fields (brief section 4).
+CONTRACT_FIELDS = {
+    # The original agent's fields (docs/design/contracts.md#messages).
     "hostname",
     "timestamp",
     "cpu_load",
@@ -169,9 +169,9 @@ def _decode_dict(payload: dict[str, object]) -> MetricSample:
     return decode_sample(json.dumps(payload).encode())
 
 
-def test_sample_has_every_field_of_the_brief() -> None:
-    """MetricSample declares every field brief section 4 lists, original and ours."""
-    assert set(MetricSample.__struct_fields__) >= BRIEF_FIELDS
+def test_sample_has_every_field_of_the_contracts() -> None:
+    """MetricSample declares every field docs/design/contracts.md lists, original and ours."""
+    assert set(MetricSample.__struct_fields__) >= CONTRACT_FIELDS
 
 
 def test_reference_agent_payload_decodes(agent_payload: bytes) -> None:

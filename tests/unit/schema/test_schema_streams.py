@@ -42,7 +42,7 @@ def _streams_for(subject: str, specs: tuple[StreamSpec, ...]) -> list[str]:
     return [s.name for s in specs if any(_matches(p, subject) for p in s.subjects)]
 
 
-# The JetStream rows of brief section 3: subject -> stream.
+# The JetStream rows of docs/design/contracts.md#hosts-and-subjects: subject -> stream.
 STORED = {
     subjects.metrics_raw("web-01"): "METRICS",
     subjects.commands_dispatch("web-01"): "COMMANDS",
@@ -55,7 +55,7 @@ STORED = {
 
 @pytest.mark.parametrize(("subject", "stream"), STORED.items())
 def test_each_stored_subject_lands_in_exactly_its_stream(subject: str, stream: str) -> None:
-    """Each JetStream subject of the brief is captured by exactly the stream it names."""
+    """Each JetStream subject of the contracts is captured by exactly the stream it names."""
     assert _streams_for(subject, STREAMS) == [stream]
 
 

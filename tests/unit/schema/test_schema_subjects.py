@@ -18,8 +18,8 @@ BUILDERS: list[Callable[[str], str]] = [
 ]
 
 
-def test_builders_follow_the_brief() -> None:
-    """Each builder gives the subject of brief section 3."""
+def test_builders_follow_the_contracts() -> None:
+    """Each builder gives the subject docs/design/contracts.md names."""
     assert subjects.metrics_raw("web-01") == "metrics.raw.web-01"
     assert subjects.commands_dispatch("web-01") == "commands.dispatch.web-01"
     assert subjects.commands_result("web-01") == "commands.result.web-01"

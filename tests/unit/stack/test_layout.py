@@ -9,7 +9,7 @@ from mirror_stage.layout import busy_ports, stack_layout
 
 
 def test_defaults() -> None:
-    """Brief ports, the local NATS port and ./.mirror-stage."""
+    """The default ports, the local NATS port and ./.mirror-stage."""
     layout = stack_layout({})
     assert layout.nats_url == "nats://127.0.0.1:4222"
     assert dict(layout.service_ports) == {

@@ -114,7 +114,7 @@ def port_variable(part: str) -> str:
 
 
 def read_port(env: Mapping[str, str], part: str) -> int:
-    """The HTTP port of `part`: its variable when set, else the brief's default."""
+    """The HTTP port of `part`: its variable when set, else its default in DEFAULT_PORTS."""
     name = port_variable(part)
     raw = env.get(name)
     if raw is None:

@@ -60,7 +60,7 @@ decode_twin_message = msgspec.json.Decoder(TwinMessage).decode
 
 
 def sample_msg_id(host_id: str, boot_id: str, seq: int) -> str:
-    """Return a sample's ``Nats-Msg-Id``: ``<host>:<boot id>:<seq>`` (brief section 3)."""
+    """Return a sample's ``Nats-Msg-Id``: ``<host>:<boot id>:<seq>`` (docs/design/contracts.md)."""
     if seq < 0:
         raise ValueError(f"seq must be >= 0, got {seq}")
     if not boot_id:

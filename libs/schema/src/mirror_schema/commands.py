@@ -62,7 +62,7 @@ def validate_command_id(value: str) -> str:
 
 
 class CommandState(enum.StrEnum):
-    """The life cycle of a command (brief section 7)."""
+    """The life cycle of a command (docs/design/contracts.md#command-states)."""
 
     PENDING = "pending"
     DISPATCHED = "dispatched"

@@ -2,7 +2,7 @@
 ``ingest``), the same query as ``GET /api/metrics/history``.
 
 The reply is ``{"history": {"host", "step", "points"}}`` or ``{"error", "code"}``; the points'
-fields are those of the HTTP API (brief section 6).
+fields are those of the HTTP API (docs/api.md#ingest-api-port-8101).
 """
 
 from __future__ import annotations

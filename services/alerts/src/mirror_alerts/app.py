@@ -63,7 +63,7 @@ def _rule_write(body: bytes, by: str | None = None) -> WriteRuleRequest:
 
 
 def create_app(deps: Dependencies, api: AlertsApi) -> FastAPI:
-    """The alerts API of brief section 6 plus silences, health and metrics."""
+    """The alerts API of docs/api.md, silences included, with health and metrics."""
     app = service_app(deps)
 
     @app.get("/api/alerts/active")

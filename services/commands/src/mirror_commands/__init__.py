@@ -2,7 +2,7 @@
 
 One set of operations (operations.CommandsApi) behind two doors: NATS request/reply in the
 queue group ``commands`` (handlers.py: ``commands.request`` and ``commands.api.get|list|
-cancel|retry``) and the HTTP API of brief section 6 (app.py).
+cancel|retry``) and the HTTP API (app.py). Both are described in docs/api.md.
 
 Design, in short:
 

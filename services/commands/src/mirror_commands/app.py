@@ -66,7 +66,7 @@ async def _guard(operation: str, run: Callable[[], Awaitable[Response]]) -> Resp
 
 
 def create_app(deps: Dependencies, api: CommandsApi) -> FastAPI:
-    """The commands API of brief section 6, GET /api/commands/hosts, health and metrics."""
+    """The commands API of docs/api.md, GET /api/commands/hosts included, health and metrics."""
     app = service_app(deps)
 
     @app.post("/api/commands")

@@ -12,7 +12,7 @@ Status codes, one per kind of problem, each with a ``reason`` label for the REJE
 - 422 ``invalid_host``: no host id can be derived from the sample's hostname.
 
 Message ids (``Nats-Msg-Id``): ``<host>:<boot id>:<seq>`` when the sample carries both
-``boot_id`` and ``seq`` (brief section 3); otherwise ``<host>:ts:<timestamp in microseconds
+``boot_id`` and ``seq`` (docs/design/contracts.md); otherwise ``<host>:ts:<timestamp in microseconds
 since the Unix epoch>``, so a retried batch from the original agent (which sends neither) is
 deduplicated too, and two readings of one host at the same microsecond count as one.
 """

@@ -55,7 +55,7 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 
 def gateway_router(gateway: Gateway) -> APIRouter:
-    """Routes mirroring the owning services' own HTTP APIs (brief section 6)."""
+    """Routes mirroring the owning services' own HTTP APIs (docs/api.md)."""
     router = APIRouter()
 
     async def answer(
