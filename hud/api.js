@@ -22,7 +22,7 @@ async function request(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
@@ -75,7 +75,8 @@ export async function logOut() {
   csrfToken = null;
 }
 
-export const fetchHost = (hostId) => request("GET", `/api/twin/hosts/${encodeURIComponent(hostId)}`);
+export const fetchHost = (hostId) =>
+  request("GET", `/api/twin/hosts/${encodeURIComponent(hostId)}`);
 
 export const savePlacement = (hostId, layer, position) =>
   request("PUT", `/api/twin/hosts/${encodeURIComponent(hostId)}/placement`, { layer, position });

@@ -40,15 +40,31 @@ export function cardRows(view, sample, now = Date.now()) {
   const gpus = sample?.gpus?.length
     ? sample.gpus.map((gpu) => gpu.name || `GPU ${gpu.index}`).join(", ")
     : String(view.gpu_count || "none");
-  const os = [sample?.os_distro ?? view.os_distro, sample?.os_release].filter(Boolean).join(" ") || view.platform || "?";
-  const tags = Object.entries(view.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+  const os =
+    [sample?.os_distro ?? view.os_distro, sample?.os_release].filter(Boolean).join(" ") ||
+    view.platform ||
+    "?";
+  const tags =
+    Object.entries(view.tags ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ") || "none";
   return [
     ["Status", view.status],
     ["OS", os],
     ["CPU", `${sample?.cpu_model ?? "?"} · ${view.cpu_logical_cores ?? "?"} cores`],
-    ["Memory", view.memory_total_bytes ? `${formatBytes(view.memory_total_bytes)} (${Math.round(view.memory_used_percent ?? 0)}% used)` : "?"],
+    [
+      "Memory",
+      view.memory_total_bytes
+        ? `${formatBytes(view.memory_total_bytes)} (${Math.round(view.memory_used_percent ?? 0)}% used)`
+        : "?",
+    ],
     ["GPUs", gpus],
-    ["IP", address ? `${address} on ${iface.name}${iface.speed_mbps ? ` (${iface.speed_mbps} Mb/s)` : ""}` : "?"],
+    [
+      "IP",
+      address
+        ? `${address} on ${iface.name}${iface.speed_mbps ? ` (${iface.speed_mbps} Mb/s)` : ""}`
+        : "?",
+    ],
     ["Storage", storageSummary(sample?.disks)],
     ["Uptime", formatDuration(uptime)],
     ["Agent", view.agent_version ?? "?"],

@@ -33,7 +33,11 @@ export function consoleWidget(onRemove, hud) {
   const widget = shell("console", "Command console", onRemove);
   const form = element("form", "console-form");
   const mode = element("select", "target-mode");
-  for (const [value, label] of [["host", "host"], ["hosts", "hosts"], ["tag", "tag"]]) {
+  for (const [value, label] of [
+    ["host", "host"],
+    ["hosts", "hosts"],
+    ["tag", "tag"],
+  ]) {
     const option = element("option", "", label);
     option.value = value;
     mode.append(option);
@@ -82,7 +86,11 @@ export function consoleWidget(onRemove, hud) {
     for (const id of watched) {
       const entry = commands.get(id);
       if (!entry) continue;
-      const head = element("div", `output-head ${entry.status}`, `${entry.host_id} · ${entry.command} · ${entry.status}${entry.exit_code != null ? ` (exit ${entry.exit_code})` : ""}`);
+      const head = element(
+        "div",
+        `output-head ${entry.status}`,
+        `${entry.host_id} · ${entry.command} · ${entry.status}${entry.exit_code != null ? ` (exit ${entry.exit_code})` : ""}`,
+      );
       output.append(head, document.createTextNode(entry.text));
     }
     output.scrollTop = output.scrollHeight;
@@ -120,7 +128,12 @@ export function consoleWidget(onRemove, hud) {
   async function refreshHistory() {
     clearTimeout(followUp);
     try {
-      const result = await listCommands({ search: search.value, status: status.value, page, page_size: PAGE_SIZE });
+      const result = await listCommands({
+        search: search.value,
+        status: status.value,
+        page,
+        page_size: PAGE_SIZE,
+      });
       history.replaceChildren(...result.items.map(historyRow));
       if (result.items.some((item) => !FINAL.has(item.status))) {
         followUp = setTimeout(refreshHistory, HISTORY_FOLLOW_UP_MS);
@@ -138,7 +151,11 @@ export function consoleWidget(onRemove, hud) {
         page += 1;
         refreshHistory();
       });
-      pages.replaceChildren(previous, element("span", "", `${page} / ${last} · ${result.total}`), next);
+      pages.replaceChildren(
+        previous,
+        element("span", "", `${page} / ${last} · ${result.total}`),
+        next,
+      );
     } catch (error) {
       history.replaceChildren(element("div", "hint", `history: ${error.detail ?? error.message}`));
     }
@@ -148,7 +165,11 @@ export function consoleWidget(onRemove, hud) {
     const row = element("div", `history-row ${record.status}`);
     row.dataset.commandId = record.id;
     row.dataset.status = record.status;
-    const text = element("span", "history-text", `${record.host_id} · ${record.command} · ${record.status} · ${record.requested_by}`);
+    const text = element(
+      "span",
+      "history-text",
+      `${record.host_id} · ${record.command} · ${record.status} · ${record.requested_by}`,
+    );
     text.addEventListener("click", async () => {
       try {
         watch([await fetchCommand(record.id)]);
@@ -179,7 +200,11 @@ export function consoleWidget(onRemove, hud) {
     message.textContent = "";
     let body;
     try {
-      body = { ...targetOf(mode.value, target.value), command: command.value, timeout_seconds: Number(timeout.value) };
+      body = {
+        ...targetOf(mode.value, target.value),
+        command: command.value,
+        timeout_seconds: Number(timeout.value),
+      };
     } catch (error) {
       message.textContent = error.message;
       return;
@@ -214,7 +239,8 @@ export function consoleWidget(onRemove, hud) {
       entry.text += event.chunk.data;
     } else if (event.type === "command_status") {
       const entry = entryOf(event.status.command_id);
-      if (stateRank(event.status.status) >= stateRank(entry.status)) entry.status = event.status.status;
+      if (stateRank(event.status.status) >= stateRank(entry.status))
+        entry.status = event.status.status;
     } else if (event.type === "command_result") {
       const result = event.result;
       const entry = entryOf(result.command_id);

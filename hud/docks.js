@@ -35,7 +35,8 @@ export class Docks {
       element.style.gridColumn = `${item.col + 1} / span ${width}`;
       element.style.gridRow = `${item.row + 1} / span ${height}`;
       element.dataset.side = item.side;
-      if (element.parentElement !== this.elements[item.side]) this.elements[item.side].append(element);
+      if (element.parentElement !== this.elements[item.side])
+        this.elements[item.side].append(element);
       placed.add(item.type);
     }
     for (const [type, widget] of this.widgets) {
@@ -119,7 +120,8 @@ export class Docks {
       this.preview.style.gridColumn = `${cell.col + 1} / span ${width}`;
       this.preview.style.gridRow = `${cell.row + 1} / span ${height}`;
       this.preview.classList.toggle("blocked", !ok);
-      if (this.preview.parentElement !== this.elements[cell.side]) this.elements[cell.side].append(this.preview);
+      if (this.preview.parentElement !== this.elements[cell.side])
+        this.elements[cell.side].append(this.preview);
     });
     const finish = (event) => {
       if (!this.drag || event.pointerId !== this.drag.pointerId) return;

@@ -137,14 +137,18 @@ function enter(principal) {
   document.body.dataset.role = principal.role;
   $("#login").hidden = true;
   $("#app").hidden = false;
-  $("#user").textContent = principal.loginsOff ? "logins off" : `${principal.name} · ${principal.role}`;
+  $("#user").textContent = principal.loginsOff
+    ? "logins off"
+    : `${principal.name} · ${principal.role}`;
   $("#logout").hidden = Boolean(principal.loginsOff);
   if (stage) return;
   card = new SelectionCard($("#card"));
   stage = new Stage($("#stage"), hud.fleet, {
     onSelect: select,
     onPlace: (hostId, placement) =>
-      api.savePlacement(hostId, placement.layer, placement.position).catch((error) => toast(`placement of ${hostId}: ${error.detail ?? error.message}`)),
+      api
+        .savePlacement(hostId, placement.layer, placement.position)
+        .catch((error) => toast(`placement of ${hostId}: ${error.detail ?? error.message}`)),
     canPlace: () => hud.principal?.role !== "viewer",
     tooltip: linkTooltip(),
   });
@@ -206,8 +210,16 @@ function buildDocks() {
     consoleWidget(remove, hud),
   ];
   widgets = new Map(list.map((widget) => [widget.element.dataset.widget, widget]));
-  docks = new Docks({ left: $("#dock-left"), right: $("#dock-right"), palette: $("#palette-list"), widgets });
-  $("#palette-toggle").addEventListener("click", () => ($("#palette").hidden = !$("#palette").hidden));
+  docks = new Docks({
+    left: $("#dock-left"),
+    right: $("#dock-right"),
+    palette: $("#palette-list"),
+    widgets,
+  });
+  $("#palette-toggle").addEventListener(
+    "click",
+    () => ($("#palette").hidden = !$("#palette").hidden),
+  );
   widgets.get("console").start();
   refreshWidgets(true);
 }
@@ -225,7 +237,8 @@ function refreshWidgets(force = false) {
 
 function followCard() {
   requestAnimationFrame(followCard);
-  if (hud.selectedId) card.moveTo(stage.screenOf(hud.selectedId), { width: stage.width, height: stage.height });
+  if (hud.selectedId)
+    card.moveTo(stage.screenOf(hud.selectedId), { width: stage.width, height: stage.height });
 }
 
 async function select(hostId) {
@@ -285,7 +298,8 @@ function countAlerts() {
     if (alert.state === "resolved") continue;
     counts.set(alert.host_id, (counts.get(alert.host_id) ?? 0) + 1);
   }
-  for (const hostId of hud.fleet.hosts.keys()) hud.fleet.setAlertCount(hostId, counts.get(hostId) ?? 0);
+  for (const hostId of hud.fleet.hosts.keys())
+    hud.fleet.setAlertCount(hostId, counts.get(hostId) ?? 0);
   refreshWidgets(true);
 }
 
@@ -321,13 +335,18 @@ function onConnection(state) {
   hud.connection = state;
   const badge = $("#connection");
   badge.dataset.state = state;
-  badge.textContent = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" }[state];
+  badge.textContent = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" }[
+    state
+  ];
   if (state === "reconnecting") {
     hud.reconnects += 1;
     hud.framesSinceReconnect = 0;
     // The twin refuses the socket once the session has ended: back to the login page then.
     if (!hud.principal?.loginsOff) {
-      api.whoAmI().then((principal) => principal || location.reload(), () => undefined);
+      api.whoAmI().then(
+        (principal) => principal || location.reload(),
+        () => undefined,
+      );
     }
   }
   stage?.setDimmed(state === "reconnecting");

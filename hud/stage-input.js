@@ -47,7 +47,14 @@ export function bindPointer(stage, tooltip) {
       pointers.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
       const [a, b] = [...pointers.values()];
       const after = Math.hypot(a.x - b.x, a.y - b.y);
-      if (before > 0) stage.camera.zoomAt(after / before, (a.x + b.x) / 2, (a.y + b.y) / 2, stage.width, stage.height);
+      if (before > 0)
+        stage.camera.zoomAt(
+          after / before,
+          (a.x + b.x) / 2,
+          (a.y + b.y) / 2,
+          stage.width,
+          stage.height,
+        );
       stage.requestDraw();
       return;
     }
@@ -97,7 +104,13 @@ export function bindPointer(stage, tooltip) {
     "wheel",
     (event) => {
       event.preventDefault();
-      stage.camera.zoomAt(Math.exp(-event.deltaY * 0.0015), event.offsetX, event.offsetY, stage.width, stage.height);
+      stage.camera.zoomAt(
+        Math.exp(-event.deltaY * 0.0015),
+        event.offsetX,
+        event.offsetY,
+        stage.width,
+        stage.height,
+      );
       stage.requestDraw();
     },
     { passive: false },
