@@ -9,6 +9,9 @@ export class ApiError extends Error {
   }
 }
 
+// What to show for a failed call: the server's detail, else the error's own message.
+export const errorText = (error) => error.detail ?? error.message;
+
 let csrfToken = null;
 
 async function request(method, path, body) {

@@ -1,16 +1,7 @@
 // The selection card beside the selected host: who it is, what it runs on, and its state.
 
-import { formatBytes, element } from "./widgets.js";
-
-export function formatDuration(seconds) {
-  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "?";
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor((seconds % 86400) / 3600);
-  const minutes = Math.floor((seconds % 3600) / 60);
-  if (days) return `${days}d ${hours}h`;
-  if (hours) return `${hours}h ${minutes}m`;
-  return `${minutes}m`;
-}
+import { element } from "./dom.js";
+import { formatBytes, formatDuration } from "./format.js";
 
 // The interface a host is most likely reached on: up, with an IPv4 address other than
 // loopback, the one that moved the most bytes.

@@ -1,8 +1,16 @@
 // The command console: send a command to one host, several, or every host with a tag; watch
 // its output stream in; search, filter and page the history; cancel and retry.
 
-import { cancelCommand, fetchCommand, listCommands, retryCommand, sendCommand } from "./api.js";
-import { element, shell } from "./widgets.js";
+import {
+  cancelCommand,
+  errorText,
+  fetchCommand,
+  listCommands,
+  retryCommand,
+  sendCommand,
+} from "./api.js";
+import { element } from "./dom.js";
+import { shell } from "./widgets.js";
 
 const FINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "expired", "rejected"]);
 const STATES = ["", "pending", "dispatched", "running", ...FINAL];
@@ -157,7 +165,7 @@ export function consoleWidget(onRemove, hud) {
         next,
       );
     } catch (error) {
-      history.replaceChildren(element("div", "hint", `history: ${error.detail ?? error.message}`));
+      history.replaceChildren(element("div", "hint", `history: ${errorText(error)}`));
     }
   }
 
@@ -174,7 +182,7 @@ export function consoleWidget(onRemove, hud) {
       try {
         watch([await fetchCommand(record.id)]);
       } catch (error) {
-        message.textContent = error.detail ?? error.message;
+        message.textContent = errorText(error);
       }
     });
     row.append(text);
@@ -187,7 +195,7 @@ export function consoleWidget(onRemove, hud) {
           if (action[0] === "retry") watch([answer]);
           refreshHistory();
         } catch (error) {
-          message.textContent = error.detail ?? error.message;
+          message.textContent = errorText(error);
         }
       });
       row.append(button);
@@ -217,7 +225,7 @@ export function consoleWidget(onRemove, hud) {
       page = 1;
       refreshHistory();
     } catch (error) {
-      message.textContent = error.detail ?? error.message;
+      message.textContent = errorText(error);
     } finally {
       run.disabled = false;
     }

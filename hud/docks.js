@@ -10,6 +10,7 @@ import {
   moved,
   saveLayout,
 } from "./dock-layout.js";
+import { element } from "./dom.js";
 
 export class Docks {
   constructor({ left, right, palette, widgets, storage = localStorage }) {
@@ -19,8 +20,7 @@ export class Docks {
     this.storage = storage;
     this.layout = loadLayout(storage);
     this.drag = null;
-    this.preview = document.createElement("div");
-    this.preview.className = "drop-preview";
+    this.preview = element("div", "drop-preview");
     this.bindDrag();
     this.render();
   }
@@ -49,8 +49,8 @@ export class Docks {
   renderPalette() {
     this.palette.replaceChildren(
       ...[...this.widgets].map(([type, widget]) => {
-        const label = document.createElement("label");
-        const box = document.createElement("input");
+        const label = element("label");
+        const box = element("input");
         box.type = "checkbox";
         box.checked = this.layout.some((item) => item.type === type);
         box.dataset.palette = type;

@@ -1,28 +1,11 @@
 // The dock widgets except the console. Each shows the selected host, or the fleet when none is
 // selected, and redraws from `hud` (fleet, selection, its latest sample, history, alerts).
 
+import { openAlerts } from "./alerts.js";
+import { element } from "./dom.js";
+import { formatBytes, percent } from "./format.js";
+
 const SPARK_POINTS = 120;
-
-export function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-export function formatBytes(bytes) {
-  if (bytes == null) return "?";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
-}
-
-export const percent = (value) => (value == null ? "–" : `${Math.round(value)}%`);
 
 // A widget's frame: title bar (the drag handle) with a remove button, and a body.
 export function shell(type, title, onRemove) {
@@ -300,8 +283,7 @@ export function storageWidget(onRemove) {
 export function alertsWidget(onRemove, acknowledge) {
   const widget = shell("alerts", "Active alerts", onRemove);
   widget.update = (hud) => {
-    const alerts = [...hud.alerts.values()]
-      .filter((alert) => alert.state !== "resolved")
+    const alerts = openAlerts(hud.alerts)
       .filter((alert) => !hud.selectedId || alert.host_id === hud.selectedId)
       .sort((a, b) =>
         String(b.fired_at ?? b.timestamp).localeCompare(String(a.fired_at ?? a.timestamp)),
