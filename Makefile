@@ -42,20 +42,20 @@ browser: ## install the system's Chromium for the HUD's tests when it is missing
 test: install browser ## run every test (unit + integration against real servers); what CI runs
 	$(BIN)/pytest
 
-test-unit: install ## run the unit tests only (seconds, no servers)
+test-unit: install ## run the unit tests only (seconds, no servers; the HUD's under Node too)
 	$(BIN)/pytest tests/unit
 
 lint: install node_modules/.installed ## ruff, mypy --strict; ESLint and Prettier on the HUD's JavaScript
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/schema/src libs/derive/src libs/runtime/src agent/src services/*/src stack/src
-	npx --no-install eslint eslint.config.js hud
-	npx --no-install prettier --check eslint.config.js hud
+	npx --no-install eslint eslint.config.js hud tests/unit/hud
+	npx --no-install prettier --check eslint.config.js hud tests/unit/hud
 
 format: install node_modules/.installed ## apply ruff's fixes and formatting; Prettier's to the JavaScript
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	npx --no-install prettier --write eslint.config.js hud
+	npx --no-install prettier --write eslint.config.js hud tests/unit/hud
 
 bench: install ## run the benchmarks (they print figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
