@@ -20,6 +20,12 @@ $(BIN)/.installed: pyproject.toml uv.lock $(wildcard */pyproject.toml */*/pyproj
 
 install: $(BIN)/.installed ## create .venv with every workspace member and the dev tools (idempotent)
 
+# The HUD's lint and format tools (ESLint, Prettier), pinned by package-lock.json; installed
+# again only when the lock changes. --ignore-scripts: no package runs code of its own here.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 up: install ## run the whole stack on embedded NATS and PostgreSQL (Ctrl-C stops it)
 	$(BIN)/mirror-stage up $(ARGS)
 
@@ -36,20 +42,23 @@ browser: ## install the system's Chromium for the HUD's tests when it is missing
 test: install browser ## run every test (unit + integration against real servers); what CI runs
 	$(BIN)/pytest
 
-test-unit: install ## run the unit tests only (seconds, no servers)
+test-unit: install ## run the unit tests only (seconds, no servers; the HUD's under Node too)
 	$(BIN)/pytest tests/unit
 
-lint: install ## ruff check, ruff format --check, mypy --strict
+lint: install node_modules/.installed ## ruff, mypy --strict; ESLint and Prettier on the HUD's JavaScript
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/schema/src libs/derive/src libs/runtime/src agent/src services/*/src stack/src
+	npx --no-install eslint eslint.config.js hud tests/unit/hud
+	npx --no-install prettier --check eslint.config.js hud tests/unit/hud
 
-format: install ## apply ruff's fixes and formatting
+format: install node_modules/.installed ## apply ruff's fixes and formatting; Prettier's to the JavaScript
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	npx --no-install prettier --write eslint.config.js hud tests/unit/hud
 
 bench: install ## run the benchmarks (they print figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-clean: ## remove the virtualenv and caches (keeps .mirror-stage data)
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .hypothesis
+clean: ## remove the virtualenv, node_modules and caches (keeps .mirror-stage data)
+	rm -rf $(VENV) .tools node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -3,10 +3,11 @@ page's JS heap.
 
     .venv/bin/python bench/bench_hud.py [--frames 300] [--hosts 100,1000,10000]
 
-Serves hud/ as static files on loopback (the page then runs with logins off), stops its live
-socket, and shows frames built here the way the twin builds them: hosts spread over their
-layers by mirror_twin.layout, one link each (to the virtual hub, or to their rack's switch),
-a mix of statuses and alerts. For each size it prints:
+Serves hud/ as static files on loopback (the page then runs with logins off), opens the page
+with ?testing=1 for its window.mirrorStage hook, stops its live socket, and shows frames built
+here the way the twin builds them: hosts spread over their layers by mirror_twin.layout, one
+link each (to the virtual hub, or to their rack's switch), a mix of statuses and alerts. For
+each size it prints:
 - frame time (median and p95 over --frames redraws of the whole stage, each followed by a
   pixel read back so that the time covers the canvas's rasterization, not only the drawing
   commands; Chromium runs with --disable-gpu, so that is software rendering);
@@ -29,7 +30,7 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import CHROMIUM_FLAGS, chromium_path, served_hud
+from browser import CHROMIUM_FLAGS, chromium_path, served_hud, with_test_hook
 from mirror_stage.ports import free_port
 from mirror_twin.layout import layer_of, positions_on_layers
 
@@ -113,7 +114,7 @@ async def measure(sizes: list[int], frames: int) -> None:
                 executable_path=executable, args=CHROMIUM_FLAGS
             )
             page = await browser.new_page(viewport={"width": 1600, "height": 900})
-            await page.goto(url)
+            await page.goto(with_test_hook(url))
             await page.wait_for_function(
                 "() => window.mirrorStage && window.mirrorStage.stats().role"
             )

@@ -9,6 +9,9 @@ export class ApiError extends Error {
   }
 }
 
+// What to show for a failed call: the server's detail, else the error's own message.
+export const errorText = (error) => error.detail ?? error.message;
+
 let csrfToken = null;
 
 async function request(method, path, body) {
@@ -22,7 +25,7 @@ async function request(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
@@ -75,7 +78,8 @@ export async function logOut() {
   csrfToken = null;
 }
 
-export const fetchHost = (hostId) => request("GET", `/api/twin/hosts/${encodeURIComponent(hostId)}`);
+export const fetchHost = (hostId) =>
+  request("GET", `/api/twin/hosts/${encodeURIComponent(hostId)}`);
 
 export const savePlacement = (hostId, layer, position) =>
   request("PUT", `/api/twin/hosts/${encodeURIComponent(hostId)}/placement`, { layer, position });

@@ -1,16 +1,7 @@
 // The selection card beside the selected host: who it is, what it runs on, and its state.
 
-import { formatBytes, element } from "./widgets.js";
-
-export function formatDuration(seconds) {
-  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "?";
-  const days = Math.floor(seconds / 86400);
-  const hours = Math.floor((seconds % 86400) / 3600);
-  const minutes = Math.floor((seconds % 3600) / 60);
-  if (days) return `${days}d ${hours}h`;
-  if (hours) return `${hours}h ${minutes}m`;
-  return `${minutes}m`;
-}
+import { element } from "./dom.js";
+import { formatBytes, formatDuration } from "./format.js";
 
 // The interface a host is most likely reached on: up, with an IPv4 address other than
 // loopback, the one that moved the most bytes.
@@ -40,15 +31,31 @@ export function cardRows(view, sample, now = Date.now()) {
   const gpus = sample?.gpus?.length
     ? sample.gpus.map((gpu) => gpu.name || `GPU ${gpu.index}`).join(", ")
     : String(view.gpu_count || "none");
-  const os = [sample?.os_distro ?? view.os_distro, sample?.os_release].filter(Boolean).join(" ") || view.platform || "?";
-  const tags = Object.entries(view.tags ?? {}).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+  const os =
+    [sample?.os_distro ?? view.os_distro, sample?.os_release].filter(Boolean).join(" ") ||
+    view.platform ||
+    "?";
+  const tags =
+    Object.entries(view.tags ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ") || "none";
   return [
     ["Status", view.status],
     ["OS", os],
     ["CPU", `${sample?.cpu_model ?? "?"} · ${view.cpu_logical_cores ?? "?"} cores`],
-    ["Memory", view.memory_total_bytes ? `${formatBytes(view.memory_total_bytes)} (${Math.round(view.memory_used_percent ?? 0)}% used)` : "?"],
+    [
+      "Memory",
+      view.memory_total_bytes
+        ? `${formatBytes(view.memory_total_bytes)} (${Math.round(view.memory_used_percent ?? 0)}% used)`
+        : "?",
+    ],
     ["GPUs", gpus],
-    ["IP", address ? `${address} on ${iface.name}${iface.speed_mbps ? ` (${iface.speed_mbps} Mb/s)` : ""}` : "?"],
+    [
+      "IP",
+      address
+        ? `${address} on ${iface.name}${iface.speed_mbps ? ` (${iface.speed_mbps} Mb/s)` : ""}`
+        : "?",
+    ],
     ["Storage", storageSummary(sample?.disks)],
     ["Uptime", formatDuration(uptime)],
     ["Agent", view.agent_version ?? "?"],

@@ -1,8 +1,16 @@
 // The command console: send a command to one host, several, or every host with a tag; watch
 // its output stream in; search, filter and page the history; cancel and retry.
 
-import { cancelCommand, fetchCommand, listCommands, retryCommand, sendCommand } from "./api.js";
-import { element, shell } from "./widgets.js";
+import {
+  cancelCommand,
+  errorText,
+  fetchCommand,
+  listCommands,
+  retryCommand,
+  sendCommand,
+} from "./api.js";
+import { element } from "./dom.js";
+import { shell } from "./widgets.js";
 
 const FINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "expired", "rejected"]);
 const STATES = ["", "pending", "dispatched", "running", ...FINAL];
@@ -33,7 +41,11 @@ export function consoleWidget(onRemove, hud) {
   const widget = shell("console", "Command console", onRemove);
   const form = element("form", "console-form");
   const mode = element("select", "target-mode");
-  for (const [value, label] of [["host", "host"], ["hosts", "hosts"], ["tag", "tag"]]) {
+  for (const [value, label] of [
+    ["host", "host"],
+    ["hosts", "hosts"],
+    ["tag", "tag"],
+  ]) {
     const option = element("option", "", label);
     option.value = value;
     mode.append(option);
@@ -82,7 +94,11 @@ export function consoleWidget(onRemove, hud) {
     for (const id of watched) {
       const entry = commands.get(id);
       if (!entry) continue;
-      const head = element("div", `output-head ${entry.status}`, `${entry.host_id} · ${entry.command} · ${entry.status}${entry.exit_code != null ? ` (exit ${entry.exit_code})` : ""}`);
+      const head = element(
+        "div",
+        `output-head ${entry.status}`,
+        `${entry.host_id} · ${entry.command} · ${entry.status}${entry.exit_code != null ? ` (exit ${entry.exit_code})` : ""}`,
+      );
       output.append(head, document.createTextNode(entry.text));
     }
     output.scrollTop = output.scrollHeight;
@@ -120,7 +136,12 @@ export function consoleWidget(onRemove, hud) {
   async function refreshHistory() {
     clearTimeout(followUp);
     try {
-      const result = await listCommands({ search: search.value, status: status.value, page, page_size: PAGE_SIZE });
+      const result = await listCommands({
+        search: search.value,
+        status: status.value,
+        page,
+        page_size: PAGE_SIZE,
+      });
       history.replaceChildren(...result.items.map(historyRow));
       if (result.items.some((item) => !FINAL.has(item.status))) {
         followUp = setTimeout(refreshHistory, HISTORY_FOLLOW_UP_MS);
@@ -138,9 +159,13 @@ export function consoleWidget(onRemove, hud) {
         page += 1;
         refreshHistory();
       });
-      pages.replaceChildren(previous, element("span", "", `${page} / ${last} · ${result.total}`), next);
+      pages.replaceChildren(
+        previous,
+        element("span", "", `${page} / ${last} · ${result.total}`),
+        next,
+      );
     } catch (error) {
-      history.replaceChildren(element("div", "hint", `history: ${error.detail ?? error.message}`));
+      history.replaceChildren(element("div", "hint", `history: ${errorText(error)}`));
     }
   }
 
@@ -148,12 +173,16 @@ export function consoleWidget(onRemove, hud) {
     const row = element("div", `history-row ${record.status}`);
     row.dataset.commandId = record.id;
     row.dataset.status = record.status;
-    const text = element("span", "history-text", `${record.host_id} · ${record.command} · ${record.status} · ${record.requested_by}`);
+    const text = element(
+      "span",
+      "history-text",
+      `${record.host_id} · ${record.command} · ${record.status} · ${record.requested_by}`,
+    );
     text.addEventListener("click", async () => {
       try {
         watch([await fetchCommand(record.id)]);
       } catch (error) {
-        message.textContent = error.detail ?? error.message;
+        message.textContent = errorText(error);
       }
     });
     row.append(text);
@@ -166,7 +195,7 @@ export function consoleWidget(onRemove, hud) {
           if (action[0] === "retry") watch([answer]);
           refreshHistory();
         } catch (error) {
-          message.textContent = error.detail ?? error.message;
+          message.textContent = errorText(error);
         }
       });
       row.append(button);
@@ -179,7 +208,11 @@ export function consoleWidget(onRemove, hud) {
     message.textContent = "";
     let body;
     try {
-      body = { ...targetOf(mode.value, target.value), command: command.value, timeout_seconds: Number(timeout.value) };
+      body = {
+        ...targetOf(mode.value, target.value),
+        command: command.value,
+        timeout_seconds: Number(timeout.value),
+      };
     } catch (error) {
       message.textContent = error.message;
       return;
@@ -192,7 +225,7 @@ export function consoleWidget(onRemove, hud) {
       page = 1;
       refreshHistory();
     } catch (error) {
-      message.textContent = error.detail ?? error.message;
+      message.textContent = errorText(error);
     } finally {
       run.disabled = false;
     }
@@ -214,7 +247,8 @@ export function consoleWidget(onRemove, hud) {
       entry.text += event.chunk.data;
     } else if (event.type === "command_status") {
       const entry = entryOf(event.status.command_id);
-      if (stateRank(event.status.status) >= stateRank(entry.status)) entry.status = event.status.status;
+      if (stateRank(event.status.status) >= stateRank(entry.status))
+        entry.status = event.status.status;
     } else if (event.type === "command_result") {
       const result = event.result;
       const entry = entryOf(result.command_id);

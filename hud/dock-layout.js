@@ -34,7 +34,13 @@ export const DEFAULT_LAYOUT = [
 function overlaps(a, b) {
   const [aw, ah] = FOOTPRINTS[a.type];
   const [bw, bh] = FOOTPRINTS[b.type];
-  return a.side === b.side && a.col < b.col + bw && b.col < a.col + aw && a.row < b.row + bh && b.row < a.row + ah;
+  return (
+    a.side === b.side &&
+    a.col < b.col + bw &&
+    b.col < a.col + aw &&
+    a.row < b.row + bh &&
+    b.row < a.row + ah
+  );
 }
 
 // Whether `item` may sit where it says in `layout` (ignoring the layout's own entry of its type).
@@ -42,7 +48,8 @@ export function fits(layout, item) {
   const footprint = FOOTPRINTS[item.type];
   if (!footprint || !SIDES.includes(item.side)) return false;
   const [width, height] = footprint;
-  if (item.col < 0 || item.row < 0 || item.col + width > COLUMNS || item.row + height > ROWS) return false;
+  if (item.col < 0 || item.row < 0 || item.col + width > COLUMNS || item.row + height > ROWS)
+    return false;
   return layout.every((other) => other.type === item.type || !overlaps(item, other));
 }
 

@@ -10,6 +10,7 @@ import {
   moved,
   saveLayout,
 } from "./dock-layout.js";
+import { element } from "./dom.js";
 
 export class Docks {
   constructor({ left, right, palette, widgets, storage = localStorage }) {
@@ -19,8 +20,7 @@ export class Docks {
     this.storage = storage;
     this.layout = loadLayout(storage);
     this.drag = null;
-    this.preview = document.createElement("div");
-    this.preview.className = "drop-preview";
+    this.preview = element("div", "drop-preview");
     this.bindDrag();
     this.render();
   }
@@ -35,7 +35,8 @@ export class Docks {
       element.style.gridColumn = `${item.col + 1} / span ${width}`;
       element.style.gridRow = `${item.row + 1} / span ${height}`;
       element.dataset.side = item.side;
-      if (element.parentElement !== this.elements[item.side]) this.elements[item.side].append(element);
+      if (element.parentElement !== this.elements[item.side])
+        this.elements[item.side].append(element);
       placed.add(item.type);
     }
     for (const [type, widget] of this.widgets) {
@@ -48,8 +49,8 @@ export class Docks {
   renderPalette() {
     this.palette.replaceChildren(
       ...[...this.widgets].map(([type, widget]) => {
-        const label = document.createElement("label");
-        const box = document.createElement("input");
+        const label = element("label");
+        const box = element("input");
         box.type = "checkbox";
         box.checked = this.layout.some((item) => item.type === type);
         box.dataset.palette = type;
@@ -119,7 +120,8 @@ export class Docks {
       this.preview.style.gridColumn = `${cell.col + 1} / span ${width}`;
       this.preview.style.gridRow = `${cell.row + 1} / span ${height}`;
       this.preview.classList.toggle("blocked", !ok);
-      if (this.preview.parentElement !== this.elements[cell.side]) this.elements[cell.side].append(this.preview);
+      if (this.preview.parentElement !== this.elements[cell.side])
+        this.elements[cell.side].append(this.preview);
     });
     const finish = (event) => {
       if (!this.drag || event.pointerId !== this.drag.pointerId) return;

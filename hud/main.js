@@ -1,13 +1,20 @@
-// Entry point: logs in, then wires the live socket, the stage, the card and the docks.
-// window.mirrorStage is the test and benchmark hook: it reads state, it never fakes any.
+// Entry point: starts the session; once someone is logged in, wires the live socket, the
+// stage, the card and the docks. A page opened with ?testing=1 also loads testing.js.
 
 import * as api from "./api.js";
+import { acknowledge, countAlertsOnHosts, loadActiveAlerts } from "./alerts.js";
 import { SelectionCard } from "./card.js";
 import { consoleWidget } from "./console.js";
 import { Docks } from "./docks.js";
+import { $ } from "./dom.js";
 import { Fleet } from "./fleet.js";
-import { LAYER_NAMES, project } from "./projection.js";
+import { buildLayerFilter } from "./layer-filter.js";
+import { selector } from "./selection.js";
+import { startSession } from "./session.js";
+import { dispatch, showConnection } from "./socket-dispatch.js";
+import { tooltip } from "./stage-input.js";
 import { Stage } from "./stage.js";
+import { toastError } from "./toast.js";
 import {
   alertsWidget,
   gaugeWidget,
@@ -19,13 +26,11 @@ import {
   temperaturesWidget,
 } from "./widgets.js";
 
-const HISTORY_MINUTES = 30;
-const DETAIL_REFRESH_MS = 5000;
 const WIDGET_REFRESH_MS = 1000;
-const MAX_ALERTS = 2000; // kept on the page; the alerts service holds the rest
+const FLEET_SAMPLE_MS = 2000; // the gauges' fleet sparklines
 
-const $ = (selector) => document.querySelector(selector);
-
+// What the panels read: the fleet, the selection and its detail, the alerts, who is logged in
+// and the socket's state.
 const hud = {
   fleet: new Fleet(),
   selectedId: null,
@@ -43,152 +48,35 @@ let socket = null;
 let docks = null;
 let widgets = null;
 let card = null;
-let detailTimer = null;
-
-function toast(text) {
-  const node = $("#toast");
-  node.textContent = text;
-  node.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (node.hidden = true), 6000);
-}
-
-async function start() {
-  let principal;
-  try {
-    principal = await api.whoAmI();
-  } catch (error) {
-    $("#login-message").textContent = `the twin is unreachable: ${error.message}`;
-    showLogin();
-    return;
-  }
-  // A session opened with a one-time password, reloaded: its password was not kept, so the
-  // operator logs in again to choose their own.
-  if (principal && !principal.passwordChangeRequired) enter(principal);
-  else showLogin();
-}
-
-function showLogin() {
-  $("#login").hidden = false;
-  $("#app").hidden = true;
-  $("#login-user").focus();
-}
-
-$("#login-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const message = $("#login-message");
-  message.textContent = "";
-  try {
-    const user = $("#login-user").value;
-    const password = $("#login-password").value;
-    const principal = await api.logIn(user, password);
-    $("#login-password").value = "";
-    if (principal.passwordChangeRequired) showPasswordChange(user, password);
-    else enter(principal);
-  } catch (error) {
-    message.textContent =
-      error.status === 401 ? "wrong user or password" : (error.detail ?? error.message);
-  }
-});
-
-// A one-time password is replaced before anything else: the new one, then a login with it.
-let passwordChange = null;
-
-function showPasswordChange(user, current) {
-  passwordChange = { user, current };
-  $("#login-form").hidden = true;
-  $("#password-form").hidden = false;
-  $("#password-new").focus();
-}
-
-$("#password-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const message = $("#password-message");
-  message.textContent = "";
-  const next = $("#password-new").value;
-  if (next !== $("#password-repeat").value) {
-    message.textContent = "the two passwords differ";
-    return;
-  }
-  try {
-    await api.changePassword(passwordChange.current, next);
-    const principal = await api.logIn(passwordChange.user, next);
-    passwordChange = null;
-    $("#password-new").value = "";
-    $("#password-repeat").value = "";
-    $("#password-form").hidden = true;
-    $("#login-form").hidden = false;
-    enter(principal);
-  } catch (error) {
-    message.textContent = error.detail ?? error.message;
-  }
-});
-
-$("#logout").addEventListener("click", async () => {
-  try {
-    await api.logOut();
-  } finally {
-    location.reload();
-  }
-});
 
 function enter(principal) {
   hud.principal = principal;
-  document.body.dataset.role = principal.role;
-  $("#login").hidden = true;
-  $("#app").hidden = false;
-  $("#user").textContent = principal.loginsOff ? "logins off" : `${principal.name} · ${principal.role}`;
-  $("#logout").hidden = Boolean(principal.loginsOff);
   if (stage) return;
   card = new SelectionCard($("#card"));
   stage = new Stage($("#stage"), hud.fleet, {
-    onSelect: select,
+    onSelect: selector(hud, { card, refresh: () => refreshWidgets(true) }),
     onPlace: (hostId, placement) =>
-      api.savePlacement(hostId, placement.layer, placement.position).catch((error) => toast(`placement of ${hostId}: ${error.detail ?? error.message}`)),
+      api
+        .savePlacement(hostId, placement.layer, placement.position)
+        .catch((error) => toastError(`placement of ${hostId}`, error)),
     canPlace: () => hud.principal?.role !== "viewer",
-    tooltip: linkTooltip(),
+    tooltip: tooltip($("#link-tip")),
   });
-  buildLayerFilter();
+  buildLayerFilter($("#layers"), stage);
   buildDocks();
-  socket = api.connectTwin({ onMessage: onSocketMessage, onState: onConnection });
-  loadAlerts();
-  setInterval(refreshWidgets, WIDGET_REFRESH_MS);
-  setInterval(() => widgets.forEach((w) => w.sample?.(hud)), 2000);
-  requestAnimationFrame(followCard);
-}
-
-function linkTooltip() {
-  const tip = $("#link-tip");
-  return {
-    show(text, x, y) {
-      tip.textContent = text;
-      tip.hidden = false;
-      this.move(x, y);
-    },
-    move(x, y) {
-      tip.style.transform = `translate(${x + 14}px, ${y + 10}px)`;
-    },
-    hide() {
-      tip.hidden = true;
-    },
-  };
-}
-
-function buildLayerFilter() {
-  const bar = $("#layers");
-  const buttons = [null, 1, 2, 3, 4, 5, 6, 7].map((layer) => {
-    const button = document.createElement("button");
-    button.textContent = layer === null ? "All" : `L${layer}`;
-    button.title = layer === null ? "every layer" : LAYER_NAMES[layer - 1];
-    button.dataset.layer = layer === null ? "all" : String(layer);
-    button.addEventListener("click", () => {
-      stage.setLayerFilter(layer);
-      buttons.forEach((b) => b.classList.toggle("current", b === button));
-    });
-    return button;
+  socket = api.connectTwin({
+    onMessage: (message) =>
+      dispatch(hud, message, {
+        resync: () => socket.resync(),
+        alertsChanged: countAlerts,
+        commandEvent: (event) => widgets.get("console").onEvent(event),
+      }),
+    onState: setConnection,
   });
-  buttons[0].classList.add("current");
-  bar.replaceChildren(...buttons);
+  loadActiveAlerts(hud.alerts, countAlerts);
+  setInterval(refreshWidgets, WIDGET_REFRESH_MS);
+  setInterval(() => widgets.forEach((w) => w.sample?.(hud)), FLEET_SAMPLE_MS);
+  requestAnimationFrame(followCard);
 }
 
 function buildDocks() {
@@ -202,12 +90,18 @@ function buildDocks() {
     temperaturesWidget(remove),
     gpusWidget(remove),
     linksWidget(remove),
-    alertsWidget(remove, acknowledge),
+    alertsWidget(remove, (alertId) => acknowledge(hud.alerts, alertId, () => refreshWidgets(true))),
     consoleWidget(remove, hud),
   ];
   widgets = new Map(list.map((widget) => [widget.element.dataset.widget, widget]));
-  docks = new Docks({ left: $("#dock-left"), right: $("#dock-right"), palette: $("#palette-list"), widgets });
-  $("#palette-toggle").addEventListener("click", () => ($("#palette").hidden = !$("#palette").hidden));
+  docks = new Docks({
+    left: $("#dock-left"),
+    right: $("#dock-right"),
+    palette: $("#palette-list"),
+    widgets,
+  });
+  const palette = $("#palette");
+  $("#palette-toggle").addEventListener("click", () => (palette.hidden = !palette.hidden));
   widgets.get("console").start();
   refreshWidgets(true);
 }
@@ -223,183 +117,32 @@ function refreshWidgets(force = false) {
   }
 }
 
+function countAlerts() {
+  countAlertsOnHosts(hud.alerts, hud.fleet);
+  refreshWidgets(true);
+}
+
 function followCard() {
   requestAnimationFrame(followCard);
-  if (hud.selectedId) card.moveTo(stage.screenOf(hud.selectedId), { width: stage.width, height: stage.height });
+  if (!hud.selectedId) return;
+  card.moveTo(stage.screenOf(hud.selectedId), { width: stage.width, height: stage.height });
 }
 
-async function select(hostId) {
-  hud.selectedId = hostId;
-  hud.detail = null;
-  hud.history = [];
-  clearInterval(detailTimer);
-  card.show(hostId ? hud.fleet.hosts.get(hostId) : null, null);
-  refreshWidgets(true);
-  if (!hostId) return;
-  await loadDetail(hostId);
-  detailTimer = setInterval(() => loadDetail(hostId), DETAIL_REFRESH_MS);
-  try {
-    const since = new Date(Date.now() - HISTORY_MINUTES * 60000).toISOString();
-    const history = await api.fetchHistory(hostId, since);
-    if (hud.selectedId === hostId) hud.history = history.points;
-  } catch (error) {
-    if (error.status !== 404) toast(`history of ${hostId}: ${error.detail ?? error.message}`);
-  }
-  refreshWidgets(true);
+function setConnection(state) {
+  showConnection(hud, state, stage);
 }
 
-async function loadDetail(hostId) {
-  try {
-    const detail = await api.fetchHost(hostId);
-    if (hud.selectedId === hostId) hud.detail = detail.sample;
-    refreshWidgets(true);
-  } catch (error) {
-    if (error.status === 404) return;
-    toast(`host ${hostId}: ${error.detail ?? error.message}`);
-  }
+// Tests and benchmarks open the page with ?testing=1; no other page fetches testing.js.
+if (new URLSearchParams(location.search).get("testing") === "1") {
+  import("./testing.js").then(({ exposeTestHook }) =>
+    exposeTestHook({
+      hud,
+      stage: () => stage,
+      socket: () => socket,
+      docks: () => docks,
+      setConnection,
+    }),
+  );
 }
 
-async function loadAlerts() {
-  try {
-    const { items } = await api.activeAlerts();
-    for (const alert of items) hud.alerts.set(alert.alert_id, alert);
-    countAlerts();
-  } catch (error) {
-    toast(`alerts: ${error.detail ?? error.message}`);
-  }
-}
-
-async function acknowledge(alertId) {
-  try {
-    const alert = await api.acknowledgeAlert(alertId);
-    hud.alerts.set(alert.alert_id, { ...hud.alerts.get(alertId), ...alert });
-    refreshWidgets(true);
-  } catch (error) {
-    toast(`acknowledge: ${error.detail ?? error.message}`);
-  }
-}
-
-function countAlerts() {
-  const counts = new Map();
-  for (const alert of hud.alerts.values()) {
-    if (alert.state === "resolved") continue;
-    counts.set(alert.host_id, (counts.get(alert.host_id) ?? 0) + 1);
-  }
-  for (const hostId of hud.fleet.hosts.keys()) hud.fleet.setAlertCount(hostId, counts.get(hostId) ?? 0);
-  refreshWidgets(true);
-}
-
-function onSocketMessage(message) {
-  switch (message.type) {
-    case "frame":
-      hud.fleet.applyFrame(message);
-      hud.framesSinceReconnect += 1;
-      countAlerts();
-      break;
-    case "diff":
-      if (!hud.fleet.applyDiff(message)) socket.resync();
-      break;
-    case "alert": {
-      const event = message.event;
-      if (event.state === "resolved") hud.alerts.delete(event.alert_id);
-      else hud.alerts.set(event.alert_id, { ...hud.alerts.get(event.alert_id), ...event });
-      if (hud.alerts.size > MAX_ALERTS) hud.alerts.delete(hud.alerts.keys().next().value);
-      countAlerts();
-      break;
-    }
-    case "command_status":
-    case "command_output":
-    case "command_result":
-      widgets.get("console").onEvent(message);
-      break;
-    default:
-      break;
-  }
-}
-
-function onConnection(state) {
-  hud.connection = state;
-  const badge = $("#connection");
-  badge.dataset.state = state;
-  badge.textContent = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" }[state];
-  if (state === "reconnecting") {
-    hud.reconnects += 1;
-    hud.framesSinceReconnect = 0;
-    // The twin refuses the socket once the session has ended: back to the login page then.
-    if (!hud.principal?.loginsOff) {
-      api.whoAmI().then((principal) => principal || location.reload(), () => undefined);
-    }
-  }
-  stage?.setDimmed(state === "reconnecting");
-}
-
-window.mirrorStage = {
-  stats() {
-    return {
-      hosts: hud.fleet.hosts.size,
-      links: hud.fleet.links.size,
-      drawnHosts: stage?.drawnHosts ?? 0,
-      drawnLinks: stage?.drawnLinks ?? 0,
-      selected: hud.selectedId,
-      connection: hud.connection,
-      reconnects: hud.reconnects,
-      framesSinceReconnect: hud.framesSinceReconnect,
-      seq: hud.fleet.seq,
-      frames: hud.fleet.framesApplied,
-      diffs: hud.fleet.diffsApplied,
-      draws: stage?.draws ?? 0,
-      labels: stage?.showLabels ?? false,
-      pulses: stage?.showPulses ?? false,
-      linkDetail: stage?.linkDetail ?? null,
-      zoom: stage?.camera.zoom ?? null,
-      layerFilter: stage?.layerFilter ?? null,
-      role: hud.principal?.role ?? null,
-      alerts: [...hud.alerts.values()].filter((alert) => alert.state !== "resolved").length,
-      layout: docks?.layout ?? [],
-      frameTime: stage?.frameStats() ?? null,
-      heapBytes: performance.memory?.usedJSHeapSize ?? null,
-    };
-  },
-  // Where a host is drawn, in page coordinates, so a test can click or drag it for real.
-  hostOnPage(hostId) {
-    const point = stage?.screenOf(hostId);
-    if (!point) return null;
-    const rect = $("#stage").getBoundingClientRect();
-    return { x: rect.left + point.x, y: rect.top + point.y };
-  },
-  // Where a spot of a layer's plate is, in page coordinates.
-  plateOnPage(layer, x, z) {
-    const rect = $("#stage").getBoundingClientRect();
-    const spot = project(x, z, layer);
-    const p = stage.camera.toScreen(spot.x, spot.y, stage.width, stage.height);
-    return { x: rect.left + p.x, y: rect.top + p.y };
-  },
-  host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
-  // A network fault, for the tests: the socket drops and reconnects by itself.
-  dropConnection: () => socket?.drop(),
-  // Benchmarks: stop following the twin, show a frame built elsewhere, time redraws.
-  detach() {
-    socket?.close();
-    onConnection("live");
-  },
-  showFrame(frame) {
-    hud.fleet.applyFrame(frame);
-  },
-  redraw: () => stage.requestDraw(),
-  // Each draw is followed by reading a pixel back, which makes the canvas rasterize it then:
-  // the time covers the drawing commands and the pixels they cost.
-  timeDraws(count) {
-    const context = document.querySelector("#stage").getContext("2d");
-    const times = [];
-    for (let i = 0; i < count; i += 1) {
-      const started = performance.now();
-      stage.draw(started + i * 16);
-      context.getImageData(0, 0, 1, 1);
-      times.push(performance.now() - started);
-    }
-    times.sort((a, b) => a - b);
-    return { count, median: times[Math.floor(count / 2)], p95: times[Math.floor(count * 0.95)] };
-  },
-};
-
-start();
+startSession(enter);

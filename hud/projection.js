@@ -50,7 +50,12 @@ export function onPlate(x, z) {
 // The four corners of a layer's plate, projected.
 export function plateCorners(layer) {
   const h = PLATE_HALF;
-  return [project(-h, -h, layer), project(h, -h, layer), project(h, h, layer), project(-h, h, layer)];
+  return [
+    project(-h, -h, layer),
+    project(h, -h, layer),
+    project(h, h, layer),
+    project(-h, h, layer),
+  ];
 }
 
 // Which layer's plate a projected point is on: of the plates that hold it, the one whose
@@ -126,7 +131,11 @@ export class Camera {
     this.x += (t.x - this.x) * fraction;
     this.y += (t.y - this.y) * fraction;
     this.zoom += (t.zoom - this.zoom) * fraction;
-    if (Math.abs(t.x - this.x) < 0.01 && Math.abs(t.y - this.y) < 0.01 && Math.abs(t.zoom - this.zoom) < 0.001) {
+    if (
+      Math.abs(t.x - this.x) < 0.01 &&
+      Math.abs(t.y - this.y) < 0.01 &&
+      Math.abs(t.zoom - this.zoom) < 0.001
+    ) {
       this.x = t.x;
       this.y = t.y;
       this.zoom = t.zoom;

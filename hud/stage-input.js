@@ -1,24 +1,31 @@
 // How the stage is handled: drag to pan (or, for an operator, to move a host to another
 // spot or layer), wheel or pinch to zoom, click to select, hover a link for its figures.
 
-const DRAG_THRESHOLD = 4; // pixels before a press becomes a drag
+import { formatBits } from "./format.js";
 
-function formatBits(bps) {
-  if (bps == null) return "?";
-  const units = ["b/s", "kb/s", "Mb/s", "Gb/s", "Tb/s"];
-  let value = bps;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
+const DRAG_THRESHOLD = 4; // pixels before a press becomes a drag
 
 export function linkLabel(link) {
   const utilization = link.utilization == null ? "?" : `${Math.round(link.utilization * 100)}%`;
   const iface = link.interface ? ` (${link.interface})` : "";
   return `${link.source} → ${link.target}${iface} · ${formatBits(link.throughput_bps)} / ${formatBits(link.capacity_bps)} · ${utilization}`;
+}
+
+// The hovered link's figures in `node`, beside the pointer: what bindPointer's `tooltip` is.
+export function tooltip(node) {
+  return {
+    show(text, x, y) {
+      node.textContent = text;
+      node.hidden = false;
+      this.move(x, y);
+    },
+    move(x, y) {
+      node.style.transform = `translate(${x + 14}px, ${y + 10}px)`;
+    },
+    hide() {
+      node.hidden = true;
+    },
+  };
 }
 
 // Wire the canvas of `stage` to pointer and wheel events; `tooltip` shows a hovered link.
@@ -47,7 +54,14 @@ export function bindPointer(stage, tooltip) {
       pointers.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
       const [a, b] = [...pointers.values()];
       const after = Math.hypot(a.x - b.x, a.y - b.y);
-      if (before > 0) stage.camera.zoomAt(after / before, (a.x + b.x) / 2, (a.y + b.y) / 2, stage.width, stage.height);
+      if (before > 0)
+        stage.camera.zoomAt(
+          after / before,
+          (a.x + b.x) / 2,
+          (a.y + b.y) / 2,
+          stage.width,
+          stage.height,
+        );
       stage.requestDraw();
       return;
     }
@@ -97,7 +111,13 @@ export function bindPointer(stage, tooltip) {
     "wheel",
     (event) => {
       event.preventDefault();
-      stage.camera.zoomAt(Math.exp(-event.deltaY * 0.0015), event.offsetX, event.offsetY, stage.width, stage.height);
+      stage.camera.zoomAt(
+        Math.exp(-event.deltaY * 0.0015),
+        event.offsetX,
+        event.offsetY,
+        stage.width,
+        stage.height,
+      );
       stage.requestDraw();
     },
     { passive: false },

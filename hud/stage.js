@@ -151,7 +151,8 @@ export class Stage {
   render(now) {
     const ctx = this.context;
     const { width, height, camera } = this;
-    if (!this.scene || this.scene.version !== this.fleet.version) this.scene = new Scene(this.fleet);
+    if (!this.scene || this.scene.version !== this.fleet.version)
+      this.scene = new Scene(this.fleet);
     const scene = this.scene;
     ctx.clearRect(0, 0, width, height);
     ctx.globalAlpha = this.dimmed ? 0.35 : 1;
@@ -168,7 +169,9 @@ export class Stage {
 
   drawPlates(ctx) {
     for (let layer = 1; layer <= LAYERS; layer += 1) {
-      const corners = plateCorners(layer).map((c) => this.camera.toScreen(c.x, c.y, this.width, this.height));
+      const corners = plateCorners(layer).map((c) =>
+        this.camera.toScreen(c.x, c.y, this.width, this.height),
+      );
       const faded = this.layerFilter !== null && this.layerFilter !== layer;
       ctx.beginPath();
       ctx.moveTo(corners[0].x, corners[0].y);
@@ -429,7 +432,8 @@ export class Stage {
 
   frameStats() {
     const sorted = [...this.frameTimes].sort((a, b) => a - b);
-    const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null);
+    const at = (q) =>
+      sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
     return { count: sorted.length, median: at(0.5), p95: at(0.95) };
   }
 }

@@ -1,28 +1,11 @@
 // The dock widgets except the console. Each shows the selected host, or the fleet when none is
 // selected, and redraws from `hud` (fleet, selection, its latest sample, history, alerts).
 
+import { openAlerts } from "./alerts.js";
+import { element } from "./dom.js";
+import { formatBytes, percent } from "./format.js";
+
 const SPARK_POINTS = 120;
-
-export function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-export function formatBytes(bytes) {
-  if (bytes == null) return "?";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
-}
-
-export const percent = (value) => (value == null ? "–" : `${Math.round(value)}%`);
 
 // A widget's frame: title bar (the drag handle) with a remove button, and a body.
 export function shell(type, title, onRemove) {
@@ -66,7 +49,13 @@ function drawRing(canvas, value, colour) {
   if (value == null) return;
   ctx.strokeStyle = colour;
   ctx.beginPath();
-  ctx.arc(size / 2, size / 2, size * 0.38, -Math.PI / 2, -Math.PI / 2 + (Math.PI * 2 * Math.min(100, value)) / 100);
+  ctx.arc(
+    size / 2,
+    size / 2,
+    size * 0.38,
+    -Math.PI / 2,
+    -Math.PI / 2 + (Math.PI * 2 * Math.min(100, value)) / 100,
+  );
   ctx.stroke();
 }
 
@@ -107,10 +96,14 @@ export function gaugeWidget(type, title, field, colour, onRemove) {
   };
   widget.update = (hud) => {
     const host = hud.selectedId ? hud.fleet.hosts.get(hud.selectedId) : null;
-    const current = host ? host[field] : hud.fleet.averages()[field === "cpu_load" ? "cpu" : "memory"];
+    const current = host
+      ? host[field]
+      : hud.fleet.averages()[field === "cpu_load" ? "cpu" : "memory"];
     value.textContent = percent(current);
     widget.element.dataset.value = current == null ? "" : String(Math.round(current));
-    scope.textContent = host ? host.hostname || host.host_id : `fleet mean · ${hud.fleet.hosts.size} hosts`;
+    scope.textContent = host
+      ? host.hostname || host.host_id
+      : `fleet mean · ${hud.fleet.hosts.size} hosts`;
     drawRing(ring, current, colour);
     const series = host ? hud.history.map((point) => point[field]) : fleetSeries;
     drawSpark(spark, series, colour);
@@ -127,7 +120,9 @@ export function linksWidget(onRemove) {
     const links = [...hud.fleet.links.values()];
     for (const link of links) {
       // An end that is no host (the twin's virtual hub) is always up.
-      const up = ["source", "target"].every((end) => (hud.fleet.hosts.get(link[end])?.status ?? "online") === "online");
+      const up = ["source", "target"].every(
+        (end) => (hud.fleet.hosts.get(link[end])?.status ?? "online") === "online",
+      );
       if (!up) down += 1;
       else if ((link.utilization ?? 0) >= 0.8) busy += 1;
       else healthy += 1;
@@ -142,7 +137,13 @@ export function linksWidget(onRemove) {
       .filter((link) => link.utilization != null)
       .sort((a, b) => b.utilization - a.utilization)
       .slice(0, 3)
-      .map((link) => element("div", "row", `${link.source} → ${link.target} ${Math.round(link.utilization * 100)}%`));
+      .map((link) =>
+        element(
+          "div",
+          "row",
+          `${link.source} → ${link.target} ${Math.round(link.utilization * 100)}%`,
+        ),
+      );
     widget.body.replaceChildren(summary, ...top);
     widget.element.dataset.count = String(links.length);
   };
@@ -163,9 +164,13 @@ export function temperaturesWidget(onRemove) {
         .filter((host) => host.temperature_max_celsius != null)
         .sort((a, b) => b.temperature_max_celsius - a.temperature_max_celsius)
         .slice(0, 4)
-        .map((host) => `${host.hostname || host.host_id} ${host.temperature_max_celsius.toFixed(0)}°C`);
+        .map(
+          (host) => `${host.hostname || host.host_id} ${host.temperature_max_celsius.toFixed(0)}°C`,
+        );
     }
-    widget.body.replaceChildren(...(rows.length ? rows : ["no sensors"]).map((text) => element("div", "row", text)));
+    widget.body.replaceChildren(
+      ...(rows.length ? rows : ["no sensors"]).map((text) => element("div", "row", text)),
+    );
   };
   return widget;
 }
@@ -176,16 +181,21 @@ export function gpusWidget(onRemove) {
     let rows;
     if (hud.selectedId && hud.detail) {
       rows = (hud.detail.gpus ?? []).map(
-        (gpu) => `#${gpu.index} ${gpu.name} ${percent(gpu.utilization_percent)}${gpu.temperature_celsius != null ? ` ${gpu.temperature_celsius.toFixed(0)}°C` : ""}`,
+        (gpu) =>
+          `#${gpu.index} ${gpu.name} ${percent(gpu.utilization_percent)}${gpu.temperature_celsius != null ? ` ${gpu.temperature_celsius.toFixed(0)}°C` : ""}`,
       );
     } else {
       const withGpus = [...hud.fleet.hosts.values()].filter((host) => host.gpu_count > 0);
       const gpus = withGpus.reduce((sum, host) => sum + host.gpu_count, 0);
       const busy = withGpus.filter((host) => host.gpu_utilization_percent != null);
-      const mean = busy.length ? busy.reduce((s, h) => s + h.gpu_utilization_percent, 0) / busy.length : null;
+      const mean = busy.length
+        ? busy.reduce((s, h) => s + h.gpu_utilization_percent, 0) / busy.length
+        : null;
       rows = [`${gpus} GPUs on ${withGpus.length} hosts`, `mean use ${percent(mean)}`];
     }
-    widget.body.replaceChildren(...(rows.length ? rows : ["no GPUs"]).map((text) => element("div", "row", text)));
+    widget.body.replaceChildren(
+      ...(rows.length ? rows : ["no GPUs"]).map((text) => element("div", "row", text)),
+    );
   };
   return widget;
 }
@@ -214,7 +224,12 @@ export function processesWidget(onRemove) {
     "Top processes",
     3,
     (sample) => sample.top_processes ?? [],
-    (process) => element("div", "row", `${process.name} (${process.pid}) CPU ${process.cpu_percent.toFixed(0)}% MEM ${process.memory_percent.toFixed(1)}%`),
+    (process) =>
+      element(
+        "div",
+        "row",
+        `${process.name} (${process.pid}) CPU ${process.cpu_percent.toFixed(0)}% MEM ${process.memory_percent.toFixed(1)}%`,
+      ),
     onRemove,
   );
 }
@@ -228,7 +243,11 @@ export function interfacesWidget(onRemove) {
     (iface) => {
       const address = iface.addresses?.find((a) => a.family === "ipv4")?.address ?? "";
       const speed = iface.speed_mbps ? `${iface.speed_mbps} Mb/s` : "speed ?";
-      return element("div", "row", `${iface.name} ${iface.is_up ? "up" : "down"} ${speed} ${address} ↑${formatBytes(iface.bytes_sent)} ↓${formatBytes(iface.bytes_recv)}`);
+      return element(
+        "div",
+        "row",
+        `${iface.name} ${iface.is_up ? "up" : "down"} ${speed} ${address} ↑${formatBytes(iface.bytes_sent)} ↓${formatBytes(iface.bytes_recv)}`,
+      );
     },
     onRemove,
   );
@@ -246,7 +265,14 @@ export function storageWidget(onRemove) {
       const fill = element("div", "fill");
       fill.style.width = `${Math.min(100, disk.used_percent)}%`;
       bar.append(fill);
-      row.append(element("span", "", `${disk.mountpoint} ${percent(disk.used_percent)} of ${formatBytes(disk.total_bytes)}`), bar);
+      row.append(
+        element(
+          "span",
+          "",
+          `${disk.mountpoint} ${percent(disk.used_percent)} of ${formatBytes(disk.total_bytes)}`,
+        ),
+        bar,
+      );
       return row;
     },
     onRemove,
@@ -257,10 +283,11 @@ export function storageWidget(onRemove) {
 export function alertsWidget(onRemove, acknowledge) {
   const widget = shell("alerts", "Active alerts", onRemove);
   widget.update = (hud) => {
-    const alerts = [...hud.alerts.values()]
-      .filter((alert) => alert.state !== "resolved")
+    const alerts = openAlerts(hud.alerts)
       .filter((alert) => !hud.selectedId || alert.host_id === hud.selectedId)
-      .sort((a, b) => String(b.fired_at ?? b.timestamp).localeCompare(String(a.fired_at ?? a.timestamp)));
+      .sort((a, b) =>
+        String(b.fired_at ?? b.timestamp).localeCompare(String(a.fired_at ?? a.timestamp)),
+      );
     widget.element.dataset.count = String(alerts.length);
     if (!alerts.length) {
       widget.body.replaceChildren(element("div", "hint", "no active alerts"));
@@ -271,7 +298,10 @@ export function alertsWidget(onRemove, acknowledge) {
         const row = element("div", `alert-row ${alert.severity} ${alert.state}`);
         row.dataset.alertId = alert.alert_id;
         row.dataset.state = alert.state;
-        row.append(element("span", "severity", alert.severity), element("span", "message", `${alert.host_id}: ${alert.message}`));
+        row.append(
+          element("span", "severity", alert.severity),
+          element("span", "message", `${alert.host_id}: ${alert.message}`),
+        );
         if (alert.state === "acknowledged") {
           row.append(element("span", "acked", `ack ${alert.acknowledged_by ?? ""}`));
         } else if (hud.principal?.role !== "viewer") {

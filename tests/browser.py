@@ -39,6 +39,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         return None
 
 
+def with_test_hook(url: str) -> str:
+    """The HUD's page at `url` as tests and benchmarks open it: ?testing=1 makes it load
+    hud/testing.js, the window.mirrorStage hook, which no other page fetches."""
+    return f"{url}?testing=1"
+
+
 @contextlib.contextmanager
 def served_hud(port: int) -> Iterator[str]:
     """hud/'s files alone on loopback (no twin behind them), for as long as the block runs;

@@ -1,9 +1,10 @@
 """The HUD in a real browser (the system's Chromium, driven by Playwright) against the whole
 stack: 20 simulated hosts and the real local agent, logins on.
 
-What a test checks it reads from the page's own state (`window.mirrorStage.stats()`, data
-attributes, text), never from pixels; it acts with real pointer and keyboard events. A
-screenshot of each main state is saved under tests/e2e/screenshots/ on every run.
+What a test checks it reads from the page's own state (`window.mirrorStage.stats()`, from the
+hook that a page opened with ?testing=1 loads; data attributes, text), never from pixels; it
+acts with real pointer and keyboard events. A screenshot of each main state is saved under
+tests/e2e/screenshots/ on every run.
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from test_launcher import RunningStack, admin, bus_violations, mirror_stage_up, service_process
 
-from browser import CHROMIUM_FLAGS, chromium_path
+from browser import CHROMIUM_FLAGS, chromium_path, with_test_hook
 from mirror_schema import hosts, subjects
 from mirror_stage.postgres import postgres_account, postgres_root
 from stack_cli import mirror_stage
@@ -58,13 +59,14 @@ class Hud:
         assert found is not None, printed
         self.admin_password = found.group(1)
         self.url = f"http://127.0.0.1:{stack.port('twin')}/"
+        self.page_url = with_test_hook(self.url)
 
     async def page(self, user: str = "admin", password: str | None = None) -> Page:
         """A new browser context's page, logged in through the login form; a one-time password
         is replaced there first by the user's own (own_password(user))."""
         context = await self.browser.new_context(viewport={"width": 1600, "height": 900})
         page = await context.new_page()
-        await page.goto(self.url)
+        await page.goto(self.page_url)
         await page.fill("#login-user", user)
         await page.fill("#login-password", password or self.admin_password)
         await page.click("#login-submit")
@@ -160,7 +162,7 @@ async def test_a_one_time_password_is_replaced_before_the_fleet_shows(hud: Hud) 
     one_time = hud.admin_password
     context = await hud.browser.new_context(viewport={"width": 1600, "height": 900})
     page = await context.new_page()
-    await page.goto(hud.url)
+    await page.goto(hud.page_url)
     await page.fill("#login-user", "admin")
     await page.fill("#login-password", one_time)
     await page.click("#login-submit")
@@ -434,7 +436,7 @@ async def test_a_viewer_sees_the_fleet_but_no_run_button(hud: Hud) -> None:
     assert found is not None, out
     context = await hud.browser.new_context(viewport={"width": 1600, "height": 900})
     login = await context.new_page()
-    await login.goto(hud.url)
+    await login.goto(hud.page_url)
     await login.locator("#login-form").wait_for()
     await login.fill("#login-user", "vera")
     await login.fill("#login-password", "not her password")

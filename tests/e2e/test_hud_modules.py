@@ -1,34 +1,45 @@
 """The HUD's pure modules (dock layout, projection, fleet, backoff, console targets, card),
 imported into the system's Chromium from hud/ served alone: the rules the page relies on,
-checked without the stack."""
+checked without the stack; and the test hook, fetched only by a page opened for tests."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page, Request, async_playwright
 
-from browser import CHROMIUM_FLAGS, chromium_path, served_hud
+from browser import CHROMIUM_FLAGS, chromium_path, served_hud, with_test_hook
 from mirror_stage.ports import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    """The HUD's page, served alone: with no twin behind it, logins are off."""
+    with served_hud(free_port()) as address:
+        yield address
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def page() -> AsyncIterator[Page]:
+async def browser() -> AsyncIterator[Browser]:
     executable = chromium_path()
     if executable is None:
         pytest.fail("no Chromium on PATH: install the distribution's chromium (.ci/run does)")
-    with served_hud(free_port()) as url:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=executable, args=CHROMIUM_FLAGS
-            )
-            page = await browser.new_page()
-            await page.goto(f"{url}style.css")  # the origin, without the app
-            yield page
-            await browser.close()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def page(browser: Browser, url: str) -> AsyncIterator[Page]:
+    page = await browser.new_page()
+    await page.goto(f"{url}style.css")  # the origin, without the app
+    yield page
+    await page.close()
 
 
 async def run(page: Page, module: str, body: str) -> Any:
@@ -146,6 +157,7 @@ async def test_console_targets_and_the_cards_primary_interface(page: Page) -> No
         "console.js",
         """
         const card = await import('/card.js');
+        const format = await import('/format.js');
         const errors = [];
         for (const [mode, text] of [["tag", "role"], ["host", "  "]]) {
           try { m.targetOf(mode, text); } catch (e) { errors.push(e.message); }
@@ -163,7 +175,7 @@ async def test_console_targets_and_the_cards_primary_interface(page: Page) -> No
           host: m.targetOf("host", "web-01"),
           errors,
           primary: card.primaryInterface([lo, eth1, eth0]).name,
-          uptime: [card.formatDuration(59), card.formatDuration(3 * 86400 + 7200)],
+          uptime: [format.formatDuration(59), format.formatDuration(3 * 86400 + 7200)],
         };
         """,
     )
@@ -176,3 +188,40 @@ async def test_console_targets_and_the_cards_primary_interface(page: Page) -> No
     ]
     assert result["primary"] == "eth0"
     assert result["uptime"] == ["0m", "3d 2h"]
+
+
+async def opened(browser: Browser, address: str) -> tuple[Page, list[str]]:
+    """A new page at `address`, and the paths it has requested so far (the list grows)."""
+    page = await browser.new_page()
+    requested: list[str] = []
+
+    def record(request: Request) -> None:
+        requested.append(urlsplit(request.url).path)
+
+    page.on("request", record)
+    await page.goto(address)
+    return page, requested
+
+
+async def test_only_a_page_opened_for_tests_fetches_the_test_hook(
+    browser: Browser, url: str
+) -> None:
+    """testing.js exposes the page's internals as window.mirrorStage: a page opened with
+    ?testing=1 fetches it; the page users open never does."""
+    page, requested = await opened(browser, url)
+    # Past everything main.js starts: the session (logins off here), the app, then the socket,
+    # which fails with no twin behind hud/.
+    await page.wait_for_function(
+        "() => document.querySelector('#connection').dataset.state === 'reconnecting'",
+        timeout=10_000,
+    )
+    assert "/main.js" in requested
+    assert "/testing.js" not in requested
+    assert await page.evaluate("typeof window.mirrorStage") == "undefined"
+    await page.close()
+
+    page, requested = await opened(browser, with_test_hook(url))
+    await page.wait_for_function("() => window.mirrorStage !== undefined", timeout=10_000)
+    assert "/testing.js" in requested
+    assert (await page.evaluate("window.mirrorStage.stats()"))["role"] == "operator"
+    await page.close()

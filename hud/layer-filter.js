@@ -1,0 +1,19 @@
+// The header's layer buttons: All, then L1 to L7; choosing one dims every other layer.
+
+import { element } from "./dom.js";
+import { LAYER_NAMES } from "./projection.js";
+
+export function buildLayerFilter(bar, stage) {
+  const buttons = [null, 1, 2, 3, 4, 5, 6, 7].map((layer) => {
+    const button = element("button", "", layer === null ? "All" : `L${layer}`);
+    button.title = layer === null ? "every layer" : LAYER_NAMES[layer - 1];
+    button.dataset.layer = layer === null ? "all" : String(layer);
+    button.addEventListener("click", () => {
+      stage.setLayerFilter(layer);
+      buttons.forEach((b) => b.classList.toggle("current", b === button));
+    });
+    return button;
+  });
+  buttons[0].classList.add("current");
+  bar.replaceChildren(...buttons);
+}

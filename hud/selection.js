@@ -1,0 +1,45 @@
+// The selected host: its detail (the latest sample, read again every 5 s) and its last 30
+// minutes of history, for the card and the widgets.
+
+import * as api from "./api.js";
+import { toastError } from "./toast.js";
+
+const HISTORY_MINUTES = 30;
+const DETAIL_REFRESH_MS = 5000;
+
+// The stage's onSelect: select(hostId) puts the host (null: the fleet) into `hud` and onto the
+// card, then fills hud.detail and hud.history as they arrive, calling refresh() each time.
+export function selector(hud, { card, refresh }) {
+  let detailTimer = null;
+
+  async function loadDetail(hostId) {
+    try {
+      const detail = await api.fetchHost(hostId);
+      if (hud.selectedId === hostId) hud.detail = detail.sample;
+      refresh();
+    } catch (error) {
+      if (error.status === 404) return;
+      toastError(`host ${hostId}`, error);
+    }
+  }
+
+  return async function select(hostId) {
+    hud.selectedId = hostId;
+    hud.detail = null;
+    hud.history = [];
+    clearInterval(detailTimer);
+    card.show(hostId ? hud.fleet.hosts.get(hostId) : null, null);
+    refresh();
+    if (!hostId) return;
+    await loadDetail(hostId);
+    detailTimer = setInterval(() => loadDetail(hostId), DETAIL_REFRESH_MS);
+    try {
+      const since = new Date(Date.now() - HISTORY_MINUTES * 60000).toISOString();
+      const history = await api.fetchHistory(hostId, since);
+      if (hud.selectedId === hostId) hud.history = history.points;
+    } catch (error) {
+      if (error.status !== 404) toastError(`history of ${hostId}`, error);
+    }
+    refresh();
+  };
+}

@@ -1,0 +1,50 @@
+// The twin's live socket on the page: each message to what it updates (the fleet, the alerts,
+// the console), and the connection's state to the header's badge.
+
+import { applyAlertEvent } from "./alerts.js";
+import { $ } from "./dom.js";
+import { reloadIfLoggedOut } from "./session.js";
+
+const BADGE_TEXT = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" };
+
+// One message from the socket into `hud`. `to` is the rest of the page: resync() asks the
+// socket for a full frame, alertsChanged() recounts the hosts' alerts, commandEvent(message)
+// goes to the console.
+export function dispatch(hud, message, to) {
+  switch (message.type) {
+    case "frame":
+      hud.fleet.applyFrame(message);
+      hud.framesSinceReconnect += 1;
+      to.alertsChanged();
+      break;
+    case "diff":
+      if (!hud.fleet.applyDiff(message)) to.resync();
+      break;
+    case "alert":
+      applyAlertEvent(hud.alerts, message.event);
+      to.alertsChanged();
+      break;
+    case "command_status":
+    case "command_output":
+    case "command_result":
+      to.commandEvent(message);
+      break;
+    default:
+      break;
+  }
+}
+
+// The socket's state ("connecting", "live" or "reconnecting") into `hud` and onto the badge;
+// while it reconnects the stage (null before the first login) is dimmed.
+export function showConnection(hud, state, stage) {
+  hud.connection = state;
+  const badge = $("#connection");
+  badge.dataset.state = state;
+  badge.textContent = BADGE_TEXT[state];
+  if (state === "reconnecting") {
+    hud.reconnects += 1;
+    hud.framesSinceReconnect = 0;
+    if (!hud.principal?.loginsOff) reloadIfLoggedOut();
+  }
+  stage?.setDimmed(state === "reconnecting");
+}

@@ -1,0 +1,58 @@
+// The alerts the page holds (hud/alerts.js).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  MAX_ALERTS,
+  applyAlertEvent,
+  countAlertsOnHosts,
+  openAlerts,
+} from "../../../hud/alerts.js";
+import { Fleet } from "../../../hud/fleet.js";
+
+test("an alert event is merged into the alert held; a resolved one leaves", () => {
+  const alerts = new Map([["x", { alert_id: "x", host_id: "a", state: "firing", message: "hot" }]]);
+  applyAlertEvent(alerts, { alert_id: "x", state: "acknowledged", acknowledged_by: "ana" });
+  assert.deepEqual(alerts.get("x"), {
+    alert_id: "x",
+    host_id: "a",
+    state: "acknowledged",
+    message: "hot",
+    acknowledged_by: "ana",
+  });
+  applyAlertEvent(alerts, { alert_id: "x", state: "resolved" });
+  assert.equal(alerts.size, 0);
+});
+
+test("past MAX_ALERTS the oldest alert held goes", () => {
+  const alerts = new Map();
+  for (let i = 0; i <= MAX_ALERTS; i += 1) {
+    applyAlertEvent(alerts, { alert_id: `a${i}`, host_id: "h", state: "firing" });
+  }
+  assert.equal(alerts.size, MAX_ALERTS);
+  assert.equal(alerts.has("a0"), false);
+  assert.equal(alerts.has(`a${MAX_ALERTS}`), true);
+});
+
+test("each host's badge counts its alerts that are not resolved, zero for the others", () => {
+  const fleet = new Fleet();
+  fleet.applyFrame({
+    twin_id: "t",
+    seq: 1,
+    hosts: ["a", "b", "c"].map((host_id) => ({ host_id, active_alerts: 7 })),
+    links: [],
+  });
+  const alerts = new Map(
+    [
+      { alert_id: "1", host_id: "a", state: "firing" },
+      { alert_id: "2", host_id: "a", state: "acknowledged" },
+      { alert_id: "3", host_id: "b", state: "resolved" },
+      { alert_id: "4", host_id: "elsewhere", state: "firing" },
+    ].map((alert) => [alert.alert_id, alert]),
+  );
+  countAlertsOnHosts(alerts, fleet);
+  const counts = [...fleet.hosts.values()].map((host) => host.active_alerts);
+  assert.deepEqual(counts, [2, 0, 0]);
+  assert.equal(openAlerts(alerts).length, 3);
+});
