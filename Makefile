@@ -29,20 +29,23 @@ node_modules/.installed: package.json package-lock.json
 up: install ## run the whole stack on embedded NATS and PostgreSQL (Ctrl-C stops it)
 	$(BIN)/mirror-stage up $(ARGS)
 
-# The HUD's browser tests drive the distribution's Chromium; installed here when missing (as
-# root, with apt-get), so that `make test` alone prepares a fresh machine.
-browser: ## install the system's Chromium for the HUD's tests when it is missing
-	@command -v chromium >/dev/null 2>&1 || { \
+# The HUD's browser tests drive the distribution's Chromium, and its unit tests run under Node;
+# installed here when missing (as root, with apt-get), so that `make test` alone prepares a
+# fresh machine.
+browser: ## install the system's Chromium and Node.js for the HUD's tests when they are missing
+	@for tool in chromium:chromium node:nodejs; do \
+	  command -v $${tool%%:*} >/dev/null 2>&1 && continue; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq chromium; \
+	    apt-get update -qq && apt-get install -y -qq $${tool##*:} || exit 1; \
 	  else \
-	    echo "the HUD's tests need Chromium: install your distribution's chromium package" >&2; exit 1; \
-	  fi; }
+	    echo "the HUD's tests need $${tool%%:*}: install your distribution's $${tool##*:} package" >&2; exit 1; \
+	  fi; \
+	done
 
 test: install browser ## run every test (unit + integration against real servers); what CI runs
 	$(BIN)/pytest
 
-test-unit: install ## run the unit tests only (seconds, no servers; the HUD's under Node too)
+test-unit: install browser ## run the unit tests only (seconds, no servers; the HUD's under Node too)
 	$(BIN)/pytest tests/unit
 
 lint: install node_modules/.installed ## ruff, mypy --strict; ESLint and Prettier on the HUD's JavaScript
