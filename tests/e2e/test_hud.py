@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from test_launcher import RunningStack, admin, bus_violations, mirror_stage_up, service_process
+from stack_up import RunningStack, admin, bus_violations, mirror_stage_up, service_process
 
 from browser import CHROMIUM_FLAGS, chromium_path
 from mirror_schema import hosts, subjects
