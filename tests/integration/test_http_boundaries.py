@@ -20,8 +20,6 @@ from mirror_stage.supervisor import Supervised
 from servers import service_spec
 from stack_cli import counter
 
-pytestmark = pytest.mark.integration
-
 PASSWORD_CHECKS = "mirror_auth_password_checks_total"
 LOGIN_CAP = 64 * 2**10
 
