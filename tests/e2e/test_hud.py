@@ -3,7 +3,8 @@ stack: 20 simulated hosts and the real local agent, logins on.
 
 What a test checks it reads from the page's own state (`window.mirrorStage.stats()`, data
 attributes, text), never from pixels; it acts with real pointer and keyboard events. A
-screenshot of each main state is saved under tests/e2e/screenshots/ on every run.
+screenshot of each main state is saved under .artifacts/screenshots/ (ignored by git) on every
+run; the ones the docs show are copies of these, committed in docs/screenshots/.
 """
 
 import asyncio
@@ -32,7 +33,7 @@ from waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = Path(__file__).parents[2] / ".artifacts" / "screenshots"
 SIMULATED = 20
 LOCAL_HOST = hosts.host_id_from_hostname(socket.gethostname())
 SPIKE_HOST = "spike-01"
@@ -124,7 +125,7 @@ async def wait_for(page: Page, predicate: str, what: str, seconds: float = 30) -
 
 
 async def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
