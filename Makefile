@@ -8,10 +8,10 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install browser up test test-unit test-integration lint format bench clean
+.PHONY: help install browser up test test-unit test-integration test-e2e lint format bench clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
 
 $(BIN)/.installed: pyproject.toml uv.lock $(wildcard */pyproject.toml */*/pyproject.toml)
 	@$(UV) --version >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet 'uv>=0.5'; }
@@ -42,11 +42,17 @@ browser: ## install the system's Chromium and Node.js for the HUD's tests when t
 	  fi; \
 	done
 
-test: install browser ## run every test (unit + integration against real servers); what CI runs
+test: install browser ## run every test (unit, integration and e2e, on real servers); what CI runs
 	$(BIN)/pytest
 
 test-unit: install browser ## run the unit tests only (seconds, no servers; the HUD's under Node too)
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -m unit
+
+test-integration: install ## run the integration tests only (real nats-server and PostgreSQL)
+	$(BIN)/pytest -m integration
+
+test-e2e: install browser ## run the end-to-end tests only (the whole stack; the HUD in Chromium)
+	$(BIN)/pytest -m e2e
 
 lint: install node_modules/.installed ## ruff, mypy --strict; ESLint and Prettier on the HUD's JavaScript
 	$(BIN)/ruff check .
@@ -63,5 +69,5 @@ format: install node_modules/.installed ## apply ruff's fixes and formatting; Pr
 bench: install ## run the benchmarks (they print figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-clean: ## remove the virtualenv, node_modules and caches (keeps .mirror-stage data)
-	rm -rf $(VENV) .tools node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+clean: ## remove the virtualenv, node_modules, test artifacts and caches (keeps .mirror-stage data)
+	rm -rf $(VENV) .tools node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis .artifacts

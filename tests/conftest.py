@@ -1,7 +1,9 @@
-"""Fixtures shared by every test: real servers for the integration and e2e tests."""
+"""Shared by every test: real servers for the integration and e2e tests, and a marker per test
+for its kind (unit, integration or e2e), taken from its folder."""
 
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import nats
@@ -18,6 +20,20 @@ from servers import (
     embedded_nats,
     embedded_postgres,
 )
+
+TESTS = Path(__file__).parent
+KINDS = ("unit", "integration", "e2e")  # also the folders under tests/, and pyproject's markers
+
+
+# tryfirst: the markers must be on before `-m` deselects by them.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its kind, the folder it lives in: `pytest -m unit` and so on."""
+    for item in items:
+        if item.path.is_relative_to(TESTS):
+            kind = item.path.relative_to(TESTS).parts[0]
+            if kind in KINDS:
+                item.add_marker(kind)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -14,11 +14,10 @@ import nats
 import nats.errors
 import nats.js.errors
 import psutil
-from test_launcher import (  # noqa: F401 - data_dir: the fixture
+from stack_up import (
     RunningStack,
     admin,
     bus_violations,
-    data_dir,
     mirror_stage_up,
 )
 
@@ -76,7 +75,7 @@ async def publish(js: nats.js.JetStreamContext, seq: int, start: datetime) -> No
 
 
 async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_killed_node(
-    data_dir: Path,  # noqa: F811 - the fixture imported above
+    data_dir: Path,
 ) -> None:
     async with mirror_stage_up(
         data_dir, "--cluster", "3", "--replicas", "2", "--no-agent"

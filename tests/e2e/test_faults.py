@@ -21,15 +21,14 @@ import nats.errors
 import nats.js.errors
 import psutil
 import pytest_asyncio
-from test_launcher import (  # noqa: F401 - data_dir: the fixture
+from logins import replace_one_time_password
+from stack_up import (
     RunningStack,
     admin,
     bus_violations,
-    data_dir,
     mirror_stage_up,
     service_process,
 )
-from test_stack_security import replace_one_time_password
 
 from mirror_schema import codec, hosts, streams, subjects
 from mirror_schema.alerts import AlertEvent
@@ -199,7 +198,7 @@ class Faulty:
 
 
 @pytest_asyncio.fixture
-async def faulty(data_dir: Path) -> AsyncIterator[Faulty]:  # noqa: F811
+async def faulty(data_dir: Path) -> AsyncIterator[Faulty]:
     async with mirror_stage_up(data_dir) as stack:
         printed = "\n".join(stack.lines)
         found = re.search(r"first admin: user 'admin', one-time password (\S+)", printed)

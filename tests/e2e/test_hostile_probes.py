@@ -34,7 +34,7 @@ import pytest_asyncio
 import websockets
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from test_launcher import RunningStack, admin, mirror_stage_up, service_process
+from stack_up import RunningStack, admin, mirror_stage_up, service_process
 
 from mirror_agent.jetstream import agent_jetstream
 from mirror_schema import codec, streams, subjects

@@ -4,7 +4,8 @@ stack: 20 simulated hosts and the real local agent, logins on.
 What a test checks it reads from the page's own state (`window.mirrorStage.stats()`, from the
 hook that a page opened with ?testing=1 loads; data attributes, text), never from pixels; it
 acts with real pointer and keyboard events. A screenshot of each main state is saved under
-tests/e2e/screenshots/ on every run.
+.artifacts/screenshots/ (ignored by git) on every run; the ones the docs show are copies of
+these, committed in docs/screenshots/.
 """
 
 import asyncio
@@ -23,7 +24,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from test_launcher import RunningStack, admin, bus_violations, mirror_stage_up, service_process
+from stack_up import RunningStack, admin, bus_violations, mirror_stage_up, service_process
 
 from browser import CHROMIUM_FLAGS, chromium_path, with_test_hook
 from mirror_schema import hosts, subjects
@@ -33,7 +34,7 @@ from waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = Path(__file__).parents[2] / ".artifacts" / "screenshots"
 SIMULATED = 20
 LOCAL_HOST = hosts.host_id_from_hostname(socket.gethostname())
 SPIKE_HOST = "spike-01"
@@ -126,7 +127,7 @@ async def wait_for(page: Page, predicate: str, what: str, seconds: float = 30) -
 
 
 async def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 

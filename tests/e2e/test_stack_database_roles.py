@@ -13,8 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 import pytest
-from test_launcher import (  # noqa: F401 - data_dir: the fixture
-    data_dir,
+from stack_up import (
     mirror_stage_up,
     service_process,
 )
@@ -29,7 +28,7 @@ ROLES = {"ingest": "mirror_ingest", "alerts": "mirror_alerts", "commands": "mirr
 
 
 async def test_each_service_runs_on_its_own_role_and_the_happy_paths_still_work(
-    data_dir: Path,  # noqa: F811 - the fixture imported above
+    data_dir: Path,
 ) -> None:
     async with mirror_stage_up(data_dir) as stack:
         printed = "\n".join(stack.lines)

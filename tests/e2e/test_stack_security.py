@@ -17,10 +17,10 @@ import nats.aio.client
 import nats.errors
 import pytest
 import trustme
-from test_launcher import (  # noqa: F401 - data_dir: the fixture
+from logins import replace_one_time_password
+from stack_up import (
     admin,
     bus_violations,
-    data_dir,
     mirror_stage_up,
 )
 
@@ -33,7 +33,7 @@ HOST = "enrolled-9"
 
 
 async def test_strangers_are_refused_and_an_enrolled_agent_is_confined_then_revoked(
-    data_dir: Path,  # noqa: F811 - the fixture imported above
+    data_dir: Path,
 ) -> None:
     async with mirror_stage_up(data_dir, "--no-agent") as stack:
         url = stack.env["MIRROR_STAGE_NATS_URL"]
@@ -100,29 +100,8 @@ async def test_strangers_are_refused_and_an_enrolled_agent_is_confined_then_revo
         assert info.state.messages >= 1
 
 
-async def replace_one_time_password(
-    http: httpx.AsyncClient, base: str, user: str, one_time: str
-) -> httpx.Response:
-    """Log `user` in at `base` with their one-time password, choose their own, and log in
-    again with it: that login's answer."""
-    login = await http.post(f"{base}/api/auth/login", json={"user": user, "password": one_time})
-    assert login.status_code == 200, login.text
-    assert login.json()["password_change_required"] is True
-    own = f"{user}'s own long password"
-    changed = await http.post(
-        f"{base}/api/auth/password",
-        json={"current": one_time, "new": own},
-        headers={"X-CSRF-Token": login.json()["csrf"]},
-    )
-    assert changed.status_code == 204, changed.text
-    login = await http.post(f"{base}/api/auth/login", json={"user": user, "password": own})
-    assert login.status_code == 200, login.text
-    assert "password_change_required" not in login.json()
-    return login
-
-
 async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
-    data_dir: Path,  # noqa: F811 - the fixture imported above
+    data_dir: Path,
 ) -> None:
     async with mirror_stage_up(data_dir) as stack:
         printed = "\n".join(stack.lines)
@@ -199,7 +178,7 @@ async def test_up_makes_a_first_admin_who_runs_a_command_and_a_viewer_may_not(
 
 
 async def test_with_certificates_the_stack_speaks_tls_on_http_and_nats(
-    data_dir: Path,  # noqa: F811 - the fixture imported above
+    data_dir: Path,
     tmp_path: Path,
 ) -> None:
     ca = trustme.CA()

@@ -2,12 +2,11 @@
 commands signed as the commands service signs them, and what a host published."""
 
 import asyncio
-import contextlib
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -15,14 +14,11 @@ from typing import Any, NamedTuple
 import nats
 import nats.errors
 import nats.js.errors
-import pytest_asyncio
 
-from mirror_agent.commands.loop import consumer_name
-from mirror_schema import codec, streams, subjects
+from mirror_schema import codec, subjects
 from mirror_schema.command_signing import SigningKey, new_signing_key, sign_command
 from mirror_schema.commands import Command, CommandResult, CommandStatus
 from mirror_schema.metrics import MetricSample
-from servers import NatsServer
 from waiting import wait_until
 
 
@@ -234,33 +230,3 @@ async def result_of(url: str, host_id: str, command_id: str, *, within: float) -
 
     await wait_until(arrived, timeout=within, what=f"the result of command {command_id}")
     return results[0]
-
-
-@pytest_asyncio.fixture
-async def host_id(nats_server: NatsServer, unique: str) -> AsyncIterator[str]:
-    """A host id of this test alone, with the streams in place; its consumer goes after."""
-    nc = await nats.connect(nats_server.url)
-    await streams.ensure_streams(nc.jetstream())
-    host = f"cmd-{unique}"
-    yield host
-    with contextlib.suppress(nats.js.errors.NotFoundError):
-        await nc.jetstream().delete_consumer(streams.COMMANDS.name, consumer_name(host))
-    await nc.close()
-
-
-@pytest_asyncio.fixture
-async def agent_factory(
-    nats_server: NatsServer, host_id: str, tmp_path: Path
-) -> AsyncIterator[Callable[[str], AgentProcess]]:
-    """Make agent processes for this host with a given `[commands]` body; stopped after."""
-    made: list[AgentProcess] = []
-
-    def make(commands: str) -> AgentProcess:
-        config = write_agent_config(tmp_path / "agent.toml", nats_server.url, host_id, commands)
-        agent = AgentProcess(config, tmp_path / "agent.log")
-        made.append(agent)
-        return agent
-
-    yield make
-    for agent in made:
-        await agent.stop()

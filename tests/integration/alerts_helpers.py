@@ -3,7 +3,7 @@ client, samples with chosen values and timestamps, and the events it publishes."
 
 import os
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +15,6 @@ import msgspec
 import nats
 import nats.aio.client
 import nats.js.client
-import pytest_asyncio
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from twin_helpers import own_nats_server
@@ -235,13 +234,6 @@ def alerts_spec(
         env=dict(env),
     )
     return spec
-
-
-@pytest_asyncio.fixture
-async def alerts(tmp_path: Path, database: str) -> AsyncIterator[AlertsStack]:
-    """The service on a nats-server of its own (the METRICS stream and consumer are its)."""
-    async with running_alerts(tmp_path, database, FAST_ENV) as stack:
-        yield stack
 
 
 class running_alerts:  # noqa: N801 - used as `async with running_alerts(...)`

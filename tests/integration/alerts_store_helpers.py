@@ -1,40 +1,17 @@
-"""The alerts store's test harness: a migrated database, a connection, rules and changes."""
+"""The alerts store's test data: rules and alert changes with chosen fields."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import msgspec
-import pytest_asyncio
 
 from mirror_alerts.alert_state import (
     AlertChange,
     ChangeKind,
     alert_id_for,
 )
-from mirror_alerts.migrations import migrate
 from mirror_alerts.rules import ThresholdRule
-from mirror_runtime.pg import Conn
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh database with the alerts' schema and default rules."""
-    pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
-    try:
-        await migrate(pool)
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest_asyncio.fixture
-async def conn(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
-    """A connection of `pool`, for the store's functions."""
-    async with pool.acquire() as conn:
-        yield conn
 
 
 def user_rule(**changes: object) -> ThresholdRule:

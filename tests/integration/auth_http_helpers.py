@@ -3,6 +3,7 @@ their own NATS and a fresh database, with a viewer, an operator and an API token
 
 import ssl
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +13,6 @@ import asyncpg
 import httpx
 import msgspec
 import nats
-import pytest
-import pytest_asyncio
 import trustme
 from twin_helpers import own_nats_server, twin_spec
 
@@ -78,8 +77,8 @@ async def _start(spec: PartSpec, parts: list[Supervised]) -> str:
     return part.spec.address
 
 
-@pytest_asyncio.fixture
-async def guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
+@asynccontextmanager
+async def running_guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
     """The commands service and a twin with logins on; vera (viewer), otto (operator), and
     the token ci (operator); host web-1 known."""
     pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
@@ -151,8 +150,8 @@ class Certificates:
     context: ssl.SSLContext  # a client context trusting the CA
 
 
-@pytest.fixture
-def certificates(tmp_path: Path) -> Certificates:
+def issue_certificates(tmp_path: Path) -> Certificates:
+    """A fresh private CA, and a certificate for 127.0.0.1 signed by it, written in `tmp_path`."""
     ca = trustme.CA()
     issued = ca.issue_cert("127.0.0.1", "localhost")
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"

@@ -2,6 +2,7 @@
 client, and a fake agent that reports as the real one does."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,6 @@ import msgspec
 import nats
 import nats.aio.client
 import nats.js.client
-import pytest_asyncio
 from agent_helpers import write_agent_config
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -189,8 +189,8 @@ class FakeAgent:
         await self.stack.js.publish(subjects.commands_result(self.host_id), codec.encode(report))
 
 
-@pytest_asyncio.fixture
-async def stack(tmp_path: Path, database: str) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def running_commands(tmp_path: Path, database: str) -> AsyncIterator[Stack]:
     """The service on a nats-server of its own (its durable consumer is then its alone)."""
     async with own_nats_server(tmp_path / "nats") as nats_url:
         port = free_port()

@@ -2,13 +2,13 @@
 hosts, connections that record what the server refused, and revocation by reload."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nats
 import nats.aio.client
 import nats.errors
-import pytest_asyncio
 
 from mirror_schema import streams
 from mirror_stage.nats_identities import (
@@ -158,8 +158,8 @@ def first_users(
     ]
 
 
-@pytest_asyncio.fixture
-async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
+@asynccontextmanager
+async def secured_nats_server(tmp_path: Path) -> AsyncIterator[Secured]:
     """The server, its streams made by the admin; stopped after."""
     admin = new_identity("admin")
     automation = new_identity(f"automation-{BOT}")

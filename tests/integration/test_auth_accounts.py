@@ -17,8 +17,6 @@ from mirror_runtime.auth.errors import InvalidAuthRequestError, LockedError, Una
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_runtime.auth.settings import AuthSettings
 
-pytestmark = pytest.mark.integration
-
 SETTINGS = AuthSettings(lockout_failures=3, lockout_minutes=10, session_hours=8, idle_minutes=30)
 
 

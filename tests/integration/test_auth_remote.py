@@ -24,8 +24,6 @@ from mirror_runtime.auth.settings import AuthSettings
 from mirror_schema.identities import inbox_prefix
 from servers import NatsServer
 
-pytestmark = pytest.mark.integration
-
 
 class Clock:
     def __init__(self) -> None:

@@ -26,8 +26,6 @@ from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import service_spec
 
-pytestmark = pytest.mark.integration
-
 
 async def test_without_credentials_reads_and_changes_are_401(guarded: Guarded) -> None:
     async with guarded.client() as http:

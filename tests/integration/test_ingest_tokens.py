@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import nats.aio.client
 import pytest_asyncio
-from test_ingest_gateway import Gateway, at, batch, config, delete_streams, detail, open_gateway
+from ingest_gateway_helpers import Gateway, at, batch, config, delete_streams, detail, open_gateway
 
 from mirror_ingest.tokens import TokenEntry, TokensFile, token_digest
 from waiting import wait_until

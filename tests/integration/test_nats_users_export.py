@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import nats
-import pytest
 
 from mirror_schema import subjects
 from mirror_schema.identities import inbox_prefix
@@ -14,8 +13,6 @@ from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
-
-pytestmark = pytest.mark.integration
 
 
 async def test_an_exported_users_block_runs_a_server_with_every_identity(tmp_path: Path) -> None:
