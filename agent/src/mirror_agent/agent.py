@@ -18,12 +18,12 @@ from mirror_agent.commands.settings import journal_path, run_as_error
 from mirror_agent.config import AgentConfig
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import inbox_prefix
-from mirror_agent.schedule import Schedule
 from mirror_agent.shipper import Shipper
 from mirror_agent.transport import HttpTransport, NatsTransport, Transport
 from mirror_schema import codec, subjects
 from mirror_schema.hosts import host_id_from_hostname
 from mirror_schema.metrics import MetricSample
+from mirror_schema.schedule import ticks
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +158,5 @@ class Agent:
         )
 
     async def _telemetry(self, stop: asyncio.Event, shipper: Shipper) -> None:
-        schedule = Schedule(self.config.interval_seconds)
-        while not stop.is_set():
+        async for _ in ticks(self.config.interval_seconds, stop, at_start=True):
             shipper.submit(envelope_of(self.collect()))
-            try:
-                async with asyncio.timeout(schedule.next_delay()):
-                    await stop.wait()
-            except TimeoutError:
-                pass

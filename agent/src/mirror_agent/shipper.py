@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from mirror_agent.buffer import SampleBuffer
 from mirror_agent.envelope import Envelope
 from mirror_agent.transport import RejectedError, Transport, TransportUnavailableError
+from mirror_schema.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Shipper:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; what is still buffered then stays for the next start."""
-        backoff = 0.1
+        backoff = Backoff(first=0.1, cap=self.max_backoff)
         while not stop.is_set():
             batch = self.buffer.peek(self.batch_size)
             if not batch:
@@ -64,12 +65,12 @@ class Shipper:
                 acknowledged = await self._send(batch)
             except TransportUnavailableError as exc:
                 self.stats.failed_attempts += 1
-                delay = exc.retry_after if exc.retry_after is not None else backoff
+                pause = backoff.next()
+                delay = exc.retry_after if exc.retry_after is not None else pause
                 log.debug("ship.retry_later reason=%s in_seconds=%.2f", exc.reason, delay)
                 await _first_of(stop, within=min(delay, self.max_backoff))
-                backoff = min(backoff * 2, self.max_backoff)
                 continue
-            backoff = 0.1
+            backoff.reset()
             self.buffer.commit(acknowledged)
             self.stats.sent += acknowledged
 

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from mirror_agent.agent import envelope_of
 from mirror_agent.buffer import MemoryBuffer
 from mirror_agent.nats_auth import SIMULATOR_INBOX
-from mirror_agent.schedule import Schedule
 from mirror_agent.shipper import Shipper
 from mirror_agent.signals import stop_event
 from mirror_agent.simulated_fleet import SimulatedFleet, simulated_host_id
 from mirror_agent.transport import NatsTransport
+from mirror_schema.schedule import Schedule
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from nats.js.api import PubAck
 
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import connect_options
+from mirror_schema.backoff import Backoff
 from mirror_schema.nats_credentials import server_urls
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class NatsTransport:
         self._connecting: asyncio.Task[None] | None = None
 
     async def _connect_forever(self) -> None:
-        delay = 0.2
+        backoff = Backoff(first=0.2, cap=5.0)
         while True:
             try:
                 self.nc = await nats.connect(
@@ -85,8 +86,7 @@ class NatsTransport:
                 )
             except (OSError, nats.errors.Error, TimeoutError) as exc:
                 log.info("nats.connect_failed url=%s error=%s", self.nats_url, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await asyncio.sleep(backoff.next())
                 continue
             log.info("nats.connected url=%s", self.nats_url)
             return

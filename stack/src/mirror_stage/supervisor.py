@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 
+from mirror_schema.backoff import Backoff
 from mirror_stage.processes import signal_group, spawn, stop_process, tail
 
 log = structlog.get_logger()
@@ -113,8 +114,7 @@ class Supervised:
 
     async def watch(self) -> None:
         """Restart the part whenever it dies, until stop(); raise when it keeps failing."""
-        failures = 0
-        delay = self.policy.first_delay_seconds
+        backoff = Backoff(first=self.policy.first_delay_seconds, cap=self.policy.max_delay_seconds)
         while not self.stopping():
             assert self.process is not None
             started = time.monotonic()
@@ -124,8 +124,9 @@ class Supervised:
             # Whatever the dead part left in its process group would hold ports or files.
             signal_group(self.process, signal.SIGKILL)
             if time.monotonic() - started > self.policy.healthy_reset_seconds:
-                failures, delay = 0, self.policy.first_delay_seconds
-            failures += 1
+                backoff.reset()
+            delay = backoff.next()
+            failures = backoff.failures
             log.error(
                 "part.died",
                 part=self.spec.name,
@@ -138,7 +139,6 @@ class Supervised:
                     self.spec.name, f"died {failures} times in a row", self.spec.log_path
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.policy.max_delay_seconds)
             if self.stopping():
                 return
             try:

@@ -26,6 +26,7 @@ from mirror_agent.commands.settings import CommandsConfig
 from mirror_agent.commands.withdrawals import Withdrawals
 from mirror_agent.jetstream import agent_jetstream
 from mirror_schema import streams, subjects
+from mirror_schema.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class CommandLoop:
             ack_wait=ACK_WAIT_SECONDS,
             max_ack_pending=max(4 * self.config.max_concurrent, 16),
         )
-        delay = RETRY_SECONDS
+        backoff = Backoff(first=RETRY_SECONDS, cap=MAX_RETRY_SECONDS)
         while not stop.is_set():
             try:
                 js = await agent_jetstream(nc)
@@ -164,6 +165,7 @@ class CommandLoop:
                 )
             except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
                 # E.g. no COMMANDS stream yet: the services create it when they start.
+                delay = backoff.next()
                 log.warning(
                     "commands.consumer_unavailable stream=%s consumer=%s error=%r retry_in=%.0f",
                     streams.COMMANDS.name,
@@ -174,7 +176,6 @@ class CommandLoop:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await stop.wait()
-                delay = min(delay * 2, MAX_RETRY_SECONDS)
         return None
 
     async def _pull(

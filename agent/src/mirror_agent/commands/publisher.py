@@ -12,11 +12,13 @@ from nats.aio.msg import Msg
 
 from mirror_agent.commands.output import Stream
 from mirror_schema import codec, subjects
+from mirror_schema.backoff import Backoff
 from mirror_schema.commands import CommandResult, CommandStatus, OutputChunk
 
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_SECONDS = 2.0
+FIRST_BACKOFF_SECONDS = 0.2
 MAX_BACKOFF_SECONDS = 5.0
 # Headers of a dead letter, as the services write them (mirror_runtime.deadletter).
 REASON_HEADER = "Mirror-Dead-Letter-Reason"
@@ -84,20 +86,24 @@ class Publisher:
             pid=pid,
         )
         subject = subjects.commands_status(self.host_id)
-        for attempt in range(attempts):
+        backoff = Backoff(first=FIRST_BACKOFF_SECONDS, cap=MAX_BACKOFF_SECONDS)
+        for attempt in range(1, attempts + 1):
             if await self._publish(subject, codec.encode(status), running_msg_id(command_id)):
                 return True
-            await asyncio.sleep(0.2 * 2**attempt)
+            if attempt < attempts:
+                await asyncio.sleep(backoff.next())
         return False
 
     async def result(self, result: CommandResult) -> None:
         """Publish `result` until JetStream acknowledges it (cancel the task to give up)."""
         subject = subjects.commands_result(result.host_id)
         payload = codec.encode(fit(result, self.nc.max_payload - PAYLOAD_HEADROOM))
-        backoff = 0.2
-        while not await self._publish(subject, payload, result_msg_id(result.command_id)):
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        backoff = Backoff(first=FIRST_BACKOFF_SECONDS, cap=MAX_BACKOFF_SECONDS)
+        msg_id = result_msg_id(result.command_id)
+        while True:
+            if await self._publish(subject, payload, msg_id):
+                return
+            await asyncio.sleep(backoff.next())
 
     async def output(self, command_id: str, seq: int, stream: Stream, text: str) -> None:
         """One live OutputChunk on core NATS (not stored; lost if nobody listens)."""

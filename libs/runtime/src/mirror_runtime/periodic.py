@@ -1,4 +1,4 @@
-"""every(): background work on a timer that outlives its failures."""
+"""every(): background work on a drift-free timer that outlives its failures."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -6,22 +6,29 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from mirror_runtime.doors import TRANSIENT
+from mirror_schema.schedule import ticks
 
 __all__ = ["every"]
 
 log = structlog.get_logger()
 
 
-async def every(seconds: float, work: Callable[[], Awaitable[object]]) -> None:
-    """Run ``work`` every ``seconds`` until cancelled. A failure of the bus or the database is
-    logged and tried again next time; a bug is logged with its traceback, and the loop goes on
-    (one bad run must not end the work for good)."""
+async def every(
+    seconds: float,
+    work: Callable[[], Awaitable[object]],
+    stop: asyncio.Event | None = None,
+    *,
+    transient: tuple[type[BaseException], ...] = TRANSIENT,
+) -> None:
+    """Run ``work`` every ``seconds`` (on mirror_schema.schedule's grid, first after one
+    interval) until ``stop`` is set or the task is cancelled. A ``transient`` failure (of
+    the bus or the database) is logged and tried again next time; a bug is logged with its
+    traceback, and the loop goes on (one bad run must not end the work for good)."""
     name = getattr(work, "__name__", repr(work))
-    while True:
-        await asyncio.sleep(seconds)
+    async for _ in ticks(seconds, stop):
         try:
             await work()
-        except TRANSIENT as exc:
+        except transient as exc:
             log.warning("periodic.failed", work=name, error=str(exc))
         except Exception:
             log.exception("periodic.crashed", work=name)

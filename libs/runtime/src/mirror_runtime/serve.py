@@ -3,6 +3,7 @@
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
 import asyncpg
 import nats
@@ -29,11 +30,21 @@ GRACEFUL_SHUTDOWN_SECONDS = 3
 # The largest message a WebSocket client may send (the HUD sends only "frame").
 WS_MAX_MESSAGE_BYTES = 64 * 2**10
 
-AppFactory = Callable[[Dependencies], FastAPI]
 Stopper = Callable[[], Awaitable[None]]
-# Runs after NATS and PostgreSQL are connected and before HTTP serves: migrations, consumers.
-# What it returns is awaited on shutdown, before NATS drains.
-Starter = Callable[[Dependencies], Awaitable[Stopper | None]]
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a service's start hook made: the HTTP app over its parts, and what to await on
+    shutdown, before NATS drains."""
+
+    app: FastAPI
+    stop: Stopper | None = None
+
+
+# Runs after NATS and PostgreSQL are connected and before HTTP serves: migrations, consumers,
+# then the app that serves them.
+Starter = Callable[[Dependencies], Awaitable[Started]]
 
 
 class StartupError(RuntimeError):
@@ -132,8 +143,7 @@ async def connect_db(config: ServiceConfig) -> asyncpg.Pool | None:
 
 async def run_service(
     config: ServiceConfig,
-    create_app: AppFactory,
-    start: Starter | None = None,
+    start: Starter,
     public: Iterable[tuple[str, str]] = (),
 ) -> None:
     """Run one service until SIGTERM or SIGINT, then stop HTTP and drain NATS.
@@ -144,9 +154,9 @@ async def run_service(
     nc = await connect_nats(config)
     pool = await connect_db(config)
     deps = Dependencies(config.name, nc, pool)
-    stop_background = await start(deps) if start is not None else None
+    started = await start(deps)
     authority, stop_auth = await start_auth(deps, config.auth)
-    app = create_app(deps)
+    app = started.app
     protect(app, authority, config.auth, public)
     if config.openapi:
         serve_openapi(app)
@@ -182,8 +192,8 @@ async def run_service(
     finally:
         log.info("service.stopping", service=config.name)
         await stop_auth()
-        if stop_background is not None:
-            await stop_background()
+        if started.stop is not None:
+            await started.stop()
         await _close_nats(nc)
         if pool is not None:
             await pool.close()
@@ -225,14 +235,13 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def main(
     config: ServiceConfig,
-    create_app: AppFactory,
-    start: Starter | None = None,
+    start: Starter,
     public: Iterable[tuple[str, str]] = (),
 ) -> int:
     """Entry point for a service's __main__: run it and turn start-up failures into exit 1."""
     try:
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(run_service(config, create_app, start, public))
+            runner.run(run_service(config, start, public))
     except (StartupError, MigrationError) as exc:
         log.error("service.failed", service=config.name, error=str(exc))
         return 1

@@ -29,6 +29,7 @@ from mirror_alerts.notify.notifier import Notifier
 from mirror_alerts.publisher import EventPublisher
 from mirror_runtime.doors import TRANSIENT
 from mirror_schema import streams
+from mirror_schema.backoff import Backoff
 
 __all__ = ["CommitUnit", "Committer"]
 
@@ -145,7 +146,7 @@ class Committer:
         changes: Sequence[AlertChange],
         held: Sequence[Msg],
     ) -> T:
-        delay = RETRY_FIRST_SECONDS
+        backoff = Backoff(first=RETRY_FIRST_SECONDS, cap=RETRY_MAX_SECONDS)
         while True:
             try:
                 return await step(changes)
@@ -154,5 +155,4 @@ class Committer:
             for msg in held:
                 with contextlib.suppress(nats.errors.Error):
                     await msg.in_progress()  # still ours past ack_wait
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX_SECONDS)
+            await asyncio.sleep(backoff.next())

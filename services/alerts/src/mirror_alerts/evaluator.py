@@ -41,7 +41,6 @@ __all__ = ["OFFLINE_METRIC", "Evaluator", "UnknownAlertError"]
 
 _OUT_OF_SCOPE: Final = "closed: its rule was deleted or disabled, or the host left its scope"
 _RULE_CHANGED: Final = "closed: its rule now watches a different metric or direction"
-_FORGOTTEN: Final = "closed: the host was removed"
 
 
 class UnknownAlertError(LookupError):
@@ -225,15 +224,6 @@ class Evaluator:
         for host_id, host in self._hosts.items():
             if host.open or host.pending:
                 self._applicable(host_id, host, host.tags, now, changes)
-        return changes
-
-    def forget_host(self, host_id: str, now: datetime) -> list[AlertChange]:
-        """Stop watching ``host_id`` (an operator removed it); close its alerts."""
-        host = self._hosts.pop(host_id, None)
-        changes: list[AlertChange] = []
-        if host is not None:
-            for key, alert in list(host.open.items()):
-                self._resolve(host, key, alert, now, None, _FORGOTTEN, changes)
         return changes
 
     def snapshot(self) -> EvaluatorSnapshot:

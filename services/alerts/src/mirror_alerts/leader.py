@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from mirror_runtime.migrations import LOCK_CLASS
+from mirror_schema.schedule import ticks
 
 __all__ = ["EVALUATOR_LOCK", "Leadership"]
 
@@ -101,8 +102,7 @@ class Leadership:
     async def _watch(self, conn: asyncpg.Connection) -> None:
         # The lock lives as long as the connection: check it, so that a dead link to the
         # server ends this replica's evaluation (another may have taken over).
-        while True:
-            await asyncio.sleep(self.check_seconds)
+        async for _ in ticks(self.check_seconds):
             try:
                 await conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_SECONDS)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -12,6 +12,7 @@ import structlog
 
 from mirror_alerts.alert_state import AlertChange, as_alert_event
 from mirror_schema import codec, subjects
+from mirror_schema.backoff import Backoff
 
 __all__ = ["EventPublisher", "message_id"]
 
@@ -19,6 +20,8 @@ log = structlog.get_logger()
 
 ATTEMPTS: Final = 5
 FIRST_DELAY_SECONDS: Final = 0.2
+# Above the last delay that ATTEMPTS tries reach (1.6 s): the delays only double.
+MAX_DELAY_SECONDS: Final = 2.0
 
 
 def message_id(change: AlertChange) -> str:
@@ -61,7 +64,7 @@ class EventPublisher:
 
     async def _publish_one(self, change: AlertChange) -> None:
         subject, body, headers = self._message(change)
-        delay = FIRST_DELAY_SECONDS
+        backoff = Backoff(first=FIRST_DELAY_SECONDS, cap=MAX_DELAY_SECONDS)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 await self.js.publish(subject, body, headers=headers)
@@ -70,5 +73,4 @@ class EventPublisher:
                 if attempt == ATTEMPTS:
                     raise
                 log.warning("event.publish_retry", alert_id=change.alert_id, error=str(exc))
-                await asyncio.sleep(delay)
-                delay *= 2
+                await asyncio.sleep(backoff.next())

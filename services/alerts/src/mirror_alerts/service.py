@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 
 import structlog
-from fastapi import FastAPI
 
 from mirror_alerts.app import create_app
 from mirror_alerts.config import AlertsConfig
@@ -28,9 +27,8 @@ log = structlog.get_logger()
 
 def main(config: AlertsConfig) -> int:
     """Run the alerts service until SIGTERM; the exit code."""
-    apis: list[AlertsApi] = []
 
-    async def start(deps: Dependencies) -> serve.Stopper:
+    async def start(deps: Dependencies) -> serve.Started:
         if deps.pool is None or config.service.db_url is None:
             raise serve.StartupError(
                 "the alerts service keeps rules and alerts in PostgreSQL: set MIRROR_STAGE_DB_URL"
@@ -45,7 +43,6 @@ def main(config: AlertsConfig) -> int:
         leading = asyncio.create_task(leadership.run(engine.lead), name="alerts-leadership")
         handlers = RequestHandlers(deps.nc, api)
         await handlers.start()
-        apis.append(api)
 
         async def details() -> dict[str, int | float | str]:
             return {
@@ -68,9 +65,6 @@ def main(config: AlertsConfig) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await leading
 
-        return stop
+        return serve.Started(create_app(deps, api), stop)
 
-    def app(deps: Dependencies) -> FastAPI:
-        return create_app(deps, apis[0])
-
-    return serve.main(config.service, app, start)
+    return serve.main(config.service, start)

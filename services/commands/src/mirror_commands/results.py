@@ -26,6 +26,7 @@ from mirror_runtime.deadletter import dead_letter
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.pg import Conn
 from mirror_schema import codec, streams, subjects
+from mirror_schema.backoff import Backoff
 from mirror_schema.commands import CommandResult, CommandState, CommandStatus
 from mirror_schema.errors import SchemaError
 
@@ -117,7 +118,7 @@ class ResultsConsumer:
         While PostgreSQL is unreachable the message is kept in hand and tried again with a
         growing delay: an outage must not use up its deliveries and dead-letter results.
         """
-        attempt = 0
+        backoff = Backoff(first=RETRY_DELAY_SECONDS, cap=MAX_BACKOFF)
         while True:
             try:
                 await self.apply(msg)
@@ -125,14 +126,16 @@ class ResultsConsumer:
                 await self._dead(msg, str(exc))
                 return
             except TRANSIENT as exc:
-                attempt += 1
                 if self._stop.is_set():
                     await msg.nak()
                     return
-                log.warning("result.waiting", subject=msg.subject, attempt=attempt, error=str(exc))
+                delay = backoff.next()
+                log.warning(
+                    "result.waiting", subject=msg.subject, attempt=backoff.failures, error=str(exc)
+                )
                 with contextlib.suppress(nats.errors.Error):
                     await msg.in_progress()  # keep it ours past ack_wait
-                await asyncio.sleep(min(RETRY_DELAY_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF))
+                await asyncio.sleep(delay)
                 continue
             except Exception as exc:
                 log.exception("result.crashed", subject=msg.subject)

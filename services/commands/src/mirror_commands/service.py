@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Final
 
 import structlog
-from fastapi import FastAPI
 
 from mirror_commands import signing_key
 from mirror_commands.app import create_app
@@ -34,9 +33,8 @@ PUBLIC_ROUTES: Final = frozenset({("GET", "/api/commands/signing-key")})
 
 def main(config: CommandsConfig) -> int:
     """Run the commands service until SIGTERM; the exit code."""
-    apis: list[CommandsApi] = []
 
-    async def start(deps: Dependencies) -> serve.Stopper:
+    async def start(deps: Dependencies) -> serve.Started:
         if deps.pool is None:
             raise serve.StartupError(
                 "the commands service keeps commands and their history in PostgreSQL: "
@@ -59,7 +57,6 @@ def main(config: CommandsConfig) -> int:
         handlers = RequestHandlers(deps.nc, api)
         await handlers.start()
         sweeper = asyncio.create_task(every(config.sweep_seconds, api.sweep))
-        apis.append(api)
 
         async def details() -> dict[str, int | float | str]:
             return {
@@ -80,9 +77,6 @@ def main(config: CommandsConfig) -> int:
             await results.stop()
             await api.stop()
 
-        return stop
+        return serve.Started(create_app(deps, api), stop)
 
-    def app(deps: Dependencies) -> FastAPI:
-        return create_app(deps, apis[0])
-
-    return serve.main(config.service, app, start, public=PUBLIC_ROUTES)
+    return serve.main(config.service, start, public=PUBLIC_ROUTES)

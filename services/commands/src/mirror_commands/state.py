@@ -103,11 +103,6 @@ def dispatch_order(pending: Iterable[Pending], now: datetime) -> list[Pending]:
     return sorted(live, key=lambda c: (-c.priority, c.created_at, c.id))
 
 
-def is_expired(command: Pending, now: datetime) -> bool:
-    """Whether a pending command's wait is over."""
-    return command.expires_at <= now
-
-
 def as_command(record: CommandRecord) -> Command:
     """The message dispatched to the agent for a stored command."""
     return Command(

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Final
 
@@ -21,9 +21,11 @@ from mirror_ingest import partitions, rollups, store
 from mirror_ingest.metrics import CONSUMER_LAG, ROWS_WRITTEN, SAMPLES_CONSUMED
 from mirror_ingest.rows import SampleRow, sample_day, sample_row
 from mirror_runtime.deadletter import REJECTED, dead_letter
+from mirror_runtime.periodic import every
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import streams, subjects
 from mirror_schema.admission import SampleRefusedError, admit_sample
+from mirror_schema.backoff import Backoff
 
 log = structlog.get_logger()
 
@@ -107,7 +109,10 @@ class HistoryWriter:
         self._lag = 0
         self._lag_at = 0.0
         self._days: set[date] = set()
-        self._failures = 0
+        # After a failed write the lane pauses, and the batch comes back (nak) after twice
+        # that: both grow with the failures in a row, the same for every lane.
+        self._pause = Backoff(first=0.5, cap=MAX_BACKOFF_SECONDS)
+        self._redelivery = Backoff(first=1.0, cap=MAX_BACKOFF_SECONDS)
 
     def lag(self) -> int:
         """Messages in the stream not yet delivered to this consumer, as last seen."""
@@ -135,9 +140,12 @@ class HistoryWriter:
             await sub.start()
         tasks = [asyncio.create_task(self._lane(sub, stop)) for sub in subs]
         tasks += [
-            asyncio.create_task(self._every(ROLLUP_FLUSH_SECONDS, self._flush_minutes, stop)),
-            asyncio.create_task(self._every(HOUR_FLUSH_SECONDS, self._flush_hours, stop)),
-            asyncio.create_task(self._every(PARTITION_MAINTENANCE_SECONDS, self._maintain, stop)),
+            asyncio.create_task(every(seconds, job, stop, transient=TRANSIENT))
+            for seconds, job in (
+                (ROLLUP_FLUSH_SECONDS, self._flush_minutes),
+                (HOUR_FLUSH_SECONDS, self._flush_hours),
+                (PARTITION_MAINTENANCE_SECONDS, self._maintain),
+            )
         ]
         try:
             # A lane ends only when stop is set, or with an error that should surface.
@@ -232,7 +240,7 @@ class HistoryWriter:
             await self._write(items[:middle])
             await self._write(items[middle:])
             return
-        self._failures = 0
+        self._pause.reset()
         ROWS_WRITTEN.inc(new)
         for p in items:
             await self._settle(p, Verdict.ACK)
@@ -265,11 +273,10 @@ class HistoryWriter:
             log.warning("history.settle_failed", verdict=verdict.value, error=str(exc))
 
     def _delay(self) -> float:
-        return min(2.0 ** max(self._failures, 0), MAX_BACKOFF_SECONDS)
+        return self._redelivery.delay(self._pause.failures + 1)
 
     async def _back_off(self) -> None:
-        self._failures += 1
-        await asyncio.sleep(min(0.25 * 2**self._failures, MAX_BACKOFF_SECONDS))
+        await asyncio.sleep(self._pause.next())
 
     async def _refresh_lag(self) -> None:
         if time.monotonic() - self._lag_at < LAG_REFRESH_SECONDS:
@@ -291,19 +298,3 @@ class HistoryWriter:
 
     async def _maintain(self) -> None:
         self._days = await partitions.maintain(self.pool, datetime.now(UTC), self.retention_days)
-
-    async def _every(
-        self, seconds: float, job: Callable[[], Awaitable[None]], stop: asyncio.Event
-    ) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=seconds)
-            if stop.is_set():
-                return
-            try:
-                await job()
-            except TRANSIENT as exc:
-                log.warning("history.maintenance_failed", job=job.__name__, error=str(exc))
-            except Exception:
-                # A bug in a background job must not stop the writer; it is logged loudly.
-                log.exception("history.maintenance_crashed", job=job.__name__)

@@ -4,7 +4,6 @@ import asyncio
 from typing import Final
 
 import structlog
-from fastapi import FastAPI
 
 from mirror_ingest.app import create_app
 from mirror_ingest.config import IngestConfig
@@ -29,7 +28,7 @@ PUBLIC_ROUTES: Final = frozenset({("POST", "/api/metrics/batch")})
 def main(config: IngestConfig) -> int:
     """Run the ingest service until SIGTERM; the exit code."""
 
-    async def start(deps: Dependencies) -> serve.Stopper:
+    async def start(deps: Dependencies) -> serve.Started:
         if deps.pool is None:
             raise serve.StartupError(
                 "the ingest stores the metrics history in PostgreSQL: set MIRROR_STAGE_DB_URL"
@@ -67,9 +66,6 @@ def main(config: IngestConfig) -> int:
                 running.cancel()
                 log.warning("history.stop_timed_out")
 
-        return stop_writer
+        return serve.Started(create_app(deps, config), stop_writer)
 
-    def app(deps: Dependencies) -> FastAPI:
-        return create_app(deps, config)
-
-    return serve.main(config.service, app, start, public=PUBLIC_ROUTES)
+    return serve.main(config.service, start, public=PUBLIC_ROUTES)

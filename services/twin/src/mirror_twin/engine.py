@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import gc
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import nats.aio.client
@@ -18,6 +17,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from mirror_runtime.deadletter import REJECTED
 from mirror_runtime.heap import settle_heap
+from mirror_runtime.periodic import every
 from mirror_schema import codec, streams, subjects
 from mirror_schema.admission import SampleRefusedError, admit_sample
 from mirror_twin.broadcast import Broadcaster
@@ -153,25 +153,13 @@ class TwinEngine:
             subjects.METRICS_RAW_ALL, ordered_consumer=True, config=consumer, cb=self.on_sample
         )
         self._tasks = [
-            asyncio.create_task(self._every(self.config.diff_interval_seconds, self._tick)),
-            asyncio.create_task(self._every(self.config.sweep_interval_seconds, self._sweep)),
-            asyncio.create_task(self._every(self.config.diff_interval_seconds, self._checkpoint)),
+            asyncio.create_task(every(self.config.diff_interval_seconds, self._tick)),
+            asyncio.create_task(every(self.config.sweep_interval_seconds, self._sweep)),
+            asyncio.create_task(every(self.config.diff_interval_seconds, self._checkpoint)),
         ]
 
     def _apply_placement(self, host_id: str, placement: PlacementBody) -> None:
         self.state.set_placement(host_id, placement.layer, placement.position)
-
-    @staticmethod
-    async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` on a fixed schedule; after a stall, skip the missed runs."""
-        loop = asyncio.get_running_loop()
-        due = loop.time() + seconds
-        while True:
-            await asyncio.sleep(due - loop.time())
-            await work()
-            due += seconds
-            if due < loop.time():
-                due = loop.time() + seconds
 
     async def _sweep(self) -> None:
         self.state.sweep(datetime.now(UTC))

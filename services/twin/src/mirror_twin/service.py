@@ -1,7 +1,5 @@
 """Wiring of the twin service: streams, the engine, then HTTP and WebSocket."""
 
-from fastapi import FastAPI
-
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
 from mirror_schema import streams
@@ -12,13 +10,11 @@ from mirror_twin.engine import TwinEngine
 
 def main(config: TwinConfig) -> int:
     """Run the twin service until SIGTERM; the exit code."""
-    engines: list[TwinEngine] = []
 
-    async def start(deps: Dependencies) -> serve.Stopper:
+    async def start(deps: Dependencies) -> serve.Started:
         await streams.ensure_streams(deps.nc.jetstream(), update=False)
         engine = TwinEngine(deps.nc, config)
         await engine.start()
-        engines.append(engine)
 
         async def details() -> dict[str, int | float | str]:
             return {
@@ -27,9 +23,6 @@ def main(config: TwinConfig) -> int:
             }
 
         deps.details = details
-        return engine.stop
+        return serve.Started(create_app(deps, engine), engine.stop)
 
-    def app(deps: Dependencies) -> FastAPI:
-        return create_app(deps, engines[0])
-
-    return serve.main(config.service, app, start)
+    return serve.main(config.service, start)

@@ -22,6 +22,7 @@ from mirror_runtime.auth import credentials
 from mirror_runtime.auth.errors import UnauthorizedError
 from mirror_runtime.doors import TRANSIENT, ApiError
 from mirror_schema.auth_api import Principal
+from mirror_schema.schedule import ticks
 
 if TYPE_CHECKING:
     from mirror_runtime.auth.accounts import Authority
@@ -175,8 +176,9 @@ class LiveSockets:
             self._checking = asyncio.create_task(self._check_forever())
 
     async def _check_forever(self) -> None:
-        while self._sockets:
-            await asyncio.sleep(RECHECK_SECONDS)
+        async for _ in ticks(RECHECK_SECONDS):
+            if not self._sockets:
+                return
             try:
                 await self.check()
             except Exception:

@@ -7,7 +7,6 @@ into the dispatcher's queues.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from mirror_alerts.notify import metrics
 from mirror_alerts.notify.dispatcher import Dispatcher
 from mirror_alerts.notify.grouping import Grouper, Observed, Silenced
 from mirror_schema.alerts import AlertEvent
+from mirror_schema.schedule import ticks
 
 __all__ = ["Notifier"]
 
@@ -69,11 +69,10 @@ class Notifier:
         return len(due)
 
     async def run(self, *, tick_seconds: float = 1.0) -> None:
-        """Tick every `tick_seconds` until cancelled."""
-        while True:
+        """Tick now and every `tick_seconds` after, until cancelled."""
+        async for _ in ticks(tick_seconds, at_start=True):
             try:
                 self.tick()
             except Exception:
                 # The loop's edge: a bug in one flush must not end notifications for good.
                 log.exception("notify.tick_crashed")
-            await asyncio.sleep(tick_seconds)

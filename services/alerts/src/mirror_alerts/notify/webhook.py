@@ -16,10 +16,14 @@ import httpx
 import msgspec
 
 from mirror_alerts.notify.receivers import Receiver
+from mirror_schema.backoff import Backoff
 
-__all__ = ["DeliveryResult", "RetryPolicy", "backoff_delay", "deliver"]
+__all__ = ["DeliveryResult", "RetryPolicy", "backoff", "deliver"]
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
+
+# Each delay drawn from its upper half: receivers that failed together are not hit together.
+EQUAL_JITTER = 0.5
 
 
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -41,18 +45,16 @@ class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None  # the last transport error, e.g. "ReadTimeout"
 
 
-def backoff_delay(policy: RetryPolicy, retry: int, random: Callable[[], float]) -> float:
-    """Seconds to wait before retry number `retry` (1 = the first retry).
-
-    Exponential with "equal jitter": d = min(max_delay, base * 2**(retry-1)), the delay is
-    uniform in [d/2, d]; `random()` returns a float in [0, 1).
-    """
-    if retry < 1:
-        raise ValueError(f"retry: counts from 1, got {retry}")
-    # min() before the power would overflow: 2**1000 is fine for int, not for float.
-    exponent = min(retry - 1, 64)
-    ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2.0**exponent)
-    return ceiling / 2 + random() * ceiling / 2
+def backoff(policy: RetryPolicy, random: Callable[[], float]) -> Backoff:
+    """The delays between one delivery's attempts: exponential with "equal jitter", so retry
+    n waits between d/2 and d, d = min(max_delay, base * 2**(n-1)); `random()` returns a float
+    in [0, 1)."""
+    return Backoff(
+        first=policy.base_delay_seconds,
+        cap=policy.max_delay_seconds,
+        jitter=EQUAL_JITTER,
+        random=random,
+    )
 
 
 def _retryable(status: int) -> bool:
@@ -84,6 +86,7 @@ async def deliver(
         **receiver.headers,
     }
     deadline = clock() + policy.max_total_seconds
+    delays = backoff(policy, random)
     status: int | None = None
     error: str | None = None
     attempt = 0
@@ -108,7 +111,7 @@ async def deliver(
                 retry_after = _retry_after(response)
         if attempt >= policy.max_attempts:
             break
-        delay = backoff_delay(policy, attempt, random)
+        delay = delays.next()
         if retry_after is not None:
             delay = max(delay, min(retry_after, policy.max_delay_seconds))
         if clock() + delay >= deadline:
