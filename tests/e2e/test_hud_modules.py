@@ -221,7 +221,12 @@ async def test_only_a_page_opened_for_tests_fetches_the_test_hook(
     await page.close()
 
     page, requested = await opened(browser, with_test_hook(url))
-    await page.wait_for_function("() => window.mirrorStage !== undefined", timeout=10_000)
+    # The hook is there as soon as testing.js loads; who is logged in, once the session is
+    # settled, which may come later.
+    await page.wait_for_function(
+        "() => window.mirrorStage !== undefined && window.mirrorStage.stats().role !== null",
+        timeout=10_000,
+    )
     assert "/testing.js" in requested
     assert (await page.evaluate("window.mirrorStage.stats()"))["role"] == "operator"
     await page.close()
