@@ -42,8 +42,9 @@ browser: ## install the system's Chromium and Node.js for the HUD's tests when t
 	  fi; \
 	done
 
+# One worker per core (at most 4), each taking whole files: a module's shared stack starts once.
 test: install browser ## run every test (unit, integration and e2e, on real servers); what CI runs
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 
 test-unit: install browser ## run the unit tests only (seconds, no servers; the HUD's under Node too)
 	$(BIN)/pytest -m unit

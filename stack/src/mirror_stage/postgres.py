@@ -119,7 +119,8 @@ def _digest(text: str) -> str:
 def ensure_shared_root(shared_root: Path = SHARED_ROOT) -> None:
     """Create `shared_root`, open to every account, unless it exists (then it is left as is)."""
     if not shared_root.exists():
-        shared_root.mkdir(mode=0o755)
+        # exist_ok: two processes (test workers, two launchers) may make it at once.
+        shared_root.mkdir(mode=0o755, exist_ok=True)
         shared_root.chmod(0o755)  # mkdir's mode is masked by the umask
     info = shared_root.stat()
     if info.st_uid != os.geteuid() or info.st_mode & 0o022:
