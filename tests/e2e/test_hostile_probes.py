@@ -46,7 +46,7 @@ from mirror_schema.identities import (
     inbox_prefix,
     request_subject,
 )
-from mirror_stage.nats_identities import AGENT_MAX_CONNECTIONS
+from mirror_stage.nats_accounts import AGENT_MAX_CONNECTIONS
 from mirror_stage.postgres import postgres_account, postgres_root
 from stack_cli import counter, mirror_stage
 from waiting import wait_until

@@ -11,13 +11,12 @@ import nats.aio.client
 import nats.errors
 
 from mirror_schema import streams
+from mirror_stage.nats_accounts import accounts_block, agent_permissions
 from mirror_stage.nats_identities import (
     Identity,
     Permissions,
-    accounts_block,
     admin_permissions,
     agent_inbox_prefix,
-    agent_permissions,
     automation_permissions,
     new_identity,
     service_permissions,

@@ -13,7 +13,7 @@ from nats_auth_helpers import HOST_A, HOST_B, Secured
 
 from mirror_schema import codec, identities, streams, subjects
 from mirror_schema.commands import OutputChunk
-from mirror_stage.nats_identities import AGENT_MAX_CONNECTIONS
+from mirror_stage.nats_accounts import AGENT_MAX_CONNECTIONS
 from mirror_stage.natsd import MAX_PAYLOAD_BYTES
 from mirror_twin.relay import OUTPUT_BURST_CHUNKS, OUTPUT_CHUNKS_PER_SECOND, BusRelay
 from waiting import wait_until

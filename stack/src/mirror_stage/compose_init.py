@@ -36,7 +36,7 @@ from mirror_stage.database import ensure_passwords, passfile_path, pgpass_line, 
 from mirror_stage.enrollment import ensure_stack_identities
 from mirror_stage.identity_store import IdentityStore
 from mirror_stage.layout import StackLayout
-from mirror_stage.nats_identities import STAGE_ACCOUNT, accounts_block
+from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import adopt_default_account_store
 from mirror_stage.private_files import write_private
 

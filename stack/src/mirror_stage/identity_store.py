@@ -20,11 +20,11 @@ import msgspec
 from mirror_ingest.tokens import TokenEntry, TokensFile, token_digest
 from mirror_schema import identities
 from mirror_schema.hosts import validate_host_id
+from mirror_stage.nats_accounts import agent_permissions
 from mirror_stage.nats_identities import (
     Identity,
     Permissions,
     admin_permissions,
-    agent_permissions,
     automation_permissions,
     new_identity,
     service_permissions,

@@ -1,40 +1,26 @@
-"""NATS identities (NKeys) and what each may publish and subscribe to, as nats-server config.
-
-The stack's identities (admin, services, scripts, simulator) share the account STAGE, which
-holds the streams. Each enrolled agent is alone in an account of its own, AGENT_<host>: there
-the server caps its connections, subscriptions and payload, and nothing of STAGE exists but
-what STAGE exports to that account alone: its own host's sample, command status, result,
-output and dead-letter subjects, and the JetStream API calls of its own consumer on COMMANDS
-(filtered, by the subject itself, to its own host) and its own withdrawals, imported under
-mirror_schema.identities.AGENT_JETSTREAM_PREFIX. STAGE imports its cancel subject back. Within
-its account the agent's permissions allow just those subjects; everything else is refused.
+"""NATS identities (NKeys) and what each identity of the stack's account may publish and
+subscribe to: the admin, the services, scripts and the simulator. Agents, each in an account
+of its own, and the accounts block nats-server reads: mirror_stage.nats_accounts.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 import nkeys
 
-from mirror_agent.commands.loop import consumer_name
 from mirror_agent.nats_auth import SIMULATOR_INBOX
 from mirror_schema import identities, streams, subjects
-from mirror_stage.natsd import MAX_PAYLOAD_BYTES
 
 __all__ = [
-    "AGENT_MAX_CONNECTIONS",
-    "STAGE_ACCOUNT",
+    "JS_API",
     "Identity",
     "Permissions",
-    "accounts_block",
     "admin_permissions",
-    "agent_account",
     "agent_inbox_prefix",
-    "agent_permissions",
     "automation_inbox_prefix",
     "automation_permissions",
     "new_identity",
@@ -42,12 +28,7 @@ __all__ = [
     "simulator_permissions",
 ]
 
-_JS_API: Final = "$JS.API"
-STAGE_ACCOUNT: Final = "STAGE"  # the streams, the services, the admin, scripts, the simulator
-# Per agent (nats-server counts them per account): its connection, `mirror-agent --check`
-# beside it, and a reconnect while the server still holds a half-dead old connection.
-AGENT_MAX_CONNECTIONS: Final = 4
-AGENT_MAX_SUBSCRIPTIONS: Final = 64  # it holds five: inboxes, cancel, its pull
+JS_API: Final = "$JS.API"
 
 
 class Permissions(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,71 +65,6 @@ def new_identity(name: str) -> Identity:
 def agent_inbox_prefix(host_id: str) -> str:
     """The inbox prefix an agent connects with: its replies come to subjects under it alone."""
     return identities.inbox_prefix(identities.agent_identity(host_id))
-
-
-def agent_account(host_id: str) -> str:
-    """The account the agent of `host_id` is alone in."""
-    return f"AGENT_{host_id}"
-
-
-class _Import(msgspec.Struct, frozen=True):
-    """A subject STAGE exports to one agent's account, and what the agent publishes for it."""
-
-    subject: str  # in STAGE
-    local: str  # in the agent's account
-    streamed: bool = False  # answered with several messages (a pull)
-
-
-def _agent_imports(host_id: str) -> tuple[_Import, ...]:
-    """What the agent of `host_id` reaches of STAGE: its own host's subjects and its own
-    consumer's and withdrawals' JetStream calls (under AGENT_JETSTREAM_PREFIX)."""
-    commands = streams.COMMANDS.name
-    consumer = consumer_name(host_id)
-    dispatch = subjects.commands_dispatch(host_id)
-
-    def api(call: str, *, streamed: bool = False) -> _Import:
-        local = f"{identities.AGENT_JETSTREAM_PREFIX}.{call}"
-        return _Import(f"{_JS_API}.{call}", local, streamed)
-
-    same = (
-        subjects.metrics_raw(host_id),
-        subjects.commands_status(host_id),
-        subjects.commands_result(host_id),
-        subjects.commands_output_all(host_id),
-        subjects.dead_letter(dispatch),
-        f"$JS.ACK.{commands}.{consumer}.>",
-    )
-    return (
-        *(_Import(subject, subject) for subject in same),
-        # Its consumer: created only with its own host's filter (the filter is part of the
-        # subject, and the server checks it against the request), read, pulled.
-        api(f"CONSUMER.CREATE.{commands}.{consumer}.{dispatch}"),
-        api(f"CONSUMER.INFO.{commands}.{consumer}"),
-        api(f"CONSUMER.MSG.NEXT.{commands}.{consumer}", streamed=True),
-        # Whether a command it took was withdrawn: a direct get of its own host's subject.
-        api(
-            f"DIRECT.GET.{streams.COMMAND_WITHDRAWALS.name}."
-            f"{subjects.commands_withdrawn_all(host_id)}"
-        ),
-        api("STREAM.NAMES"),  # which stream holds a subject (`mirror-agent check`)
-    )
-
-
-def agent_permissions(host_id: str) -> Permissions:
-    """What the agent of `host_id` may do in its own account, and nothing more."""
-    return Permissions(
-        publish=(
-            *(entry.local for entry in _agent_imports(host_id)),
-            # Answered by the server in an account without JetStream: how the agent learns
-            # it is in one (mirror_agent.jetstream).
-            f"{_JS_API}.INFO",
-            # Its answers to the cancel requests STAGE imports from it: the server names
-            # those reply subjects, and routes them back to the asker alone.
-            "_R_.>",
-        ),
-        subscribe=(f"{agent_inbox_prefix(host_id)}.>", subjects.commands_cancel(host_id)),
-        own_account=host_id,
-    )
 
 
 def automation_inbox_prefix(name: str) -> str:
@@ -199,7 +115,7 @@ def automation_permissions(name: str) -> Permissions:
 def simulator_permissions() -> Permissions:
     """The fleet simulator's: samples of any host, and its own replies."""
     return Permissions(
-        publish=(subjects.METRICS_RAW_ALL, f"{_JS_API}.INFO"),
+        publish=(subjects.METRICS_RAW_ALL, f"{JS_API}.INFO"),
         subscribe=(f"{SIMULATOR_INBOX}.>",),
     )
 
@@ -209,28 +125,28 @@ def simulator_permissions() -> Permissions:
 # one; it creates, reads and acknowledges its own named consumers; the twin its own buckets.
 _STREAM_NAMES: Final = tuple(spec.name for spec in streams.STREAMS)
 _DENIED: Final = (
-    f"{_JS_API}.STREAM.DELETE.>",
-    f"{_JS_API}.STREAM.PURGE.>",
-    f"{_JS_API}.STREAM.UPDATE.>",
-    f"{_JS_API}.STREAM.MSG.DELETE.>",
-    f"{_JS_API}.CONSUMER.DELETE.>",
+    f"{JS_API}.STREAM.DELETE.>",
+    f"{JS_API}.STREAM.PURGE.>",
+    f"{JS_API}.STREAM.UPDATE.>",
+    f"{JS_API}.STREAM.MSG.DELETE.>",
+    f"{JS_API}.CONSUMER.DELETE.>",
 )
 
 
 def _streams_read() -> tuple[str, ...]:
     return (
-        f"{_JS_API}.INFO",
-        f"{_JS_API}.STREAM.NAMES",
-        *(f"{_JS_API}.STREAM.INFO.{name}" for name in _STREAM_NAMES),
-        *(f"{_JS_API}.STREAM.CREATE.{name}" for name in _STREAM_NAMES),
+        f"{JS_API}.INFO",
+        f"{JS_API}.STREAM.NAMES",
+        *(f"{JS_API}.STREAM.INFO.{name}" for name in _STREAM_NAMES),
+        *(f"{JS_API}.STREAM.CREATE.{name}" for name in _STREAM_NAMES),
     )
 
 
 def _ordered(stream: str) -> tuple[str, ...]:
     """An ordered consumer (ephemeral, unnamed, its deliveries to the caller's own inbox)."""
     return (
-        f"{_JS_API}.CONSUMER.CREATE.{stream}",
-        f"{_JS_API}.CONSUMER.INFO.{stream}.*",  # read-only: nats-py checks what it made
+        f"{JS_API}.CONSUMER.CREATE.{stream}",
+        f"{JS_API}.CONSUMER.INFO.{stream}.*",  # read-only: nats-py checks what it made
         "$JS.FC.>",
     )
 
@@ -238,11 +154,11 @@ def _ordered(stream: str) -> tuple[str, ...]:
 def _durable(stream: str, name: str) -> tuple[str, ...]:
     """A named durable consumer: created (however nats-py spells it), read, pulled, acked."""
     return (
-        f"{_JS_API}.CONSUMER.CREATE.{stream}.{name}",
-        f"{_JS_API}.CONSUMER.CREATE.{stream}.{name}.>",
-        f"{_JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
-        f"{_JS_API}.CONSUMER.INFO.{stream}.{name}",
-        f"{_JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
+        f"{JS_API}.CONSUMER.CREATE.{stream}.{name}",
+        f"{JS_API}.CONSUMER.CREATE.{stream}.{name}.>",
+        f"{JS_API}.CONSUMER.DURABLE.CREATE.{stream}.{name}",
+        f"{JS_API}.CONSUMER.INFO.{stream}.{name}",
+        f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{name}",
         f"$JS.ACK.{stream}.{name}.>",
     )
 
@@ -251,11 +167,11 @@ def _bucket(bucket: str) -> tuple[str, ...]:
     """A key-value bucket: made when missing, read, written, watched."""
     stream = f"KV_{bucket}"
     return (
-        f"{_JS_API}.STREAM.INFO.{stream}",
-        f"{_JS_API}.STREAM.CREATE.{stream}",
-        f"{_JS_API}.STREAM.MSG.GET.{stream}",
-        f"{_JS_API}.DIRECT.GET.{stream}",
-        f"{_JS_API}.DIRECT.GET.{stream}.>",
+        f"{JS_API}.STREAM.INFO.{stream}",
+        f"{JS_API}.STREAM.CREATE.{stream}",
+        f"{JS_API}.STREAM.MSG.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}",
+        f"{JS_API}.DIRECT.GET.{stream}.>",
         f"$KV.{bucket}.>",
         *_ordered(stream),
     )
@@ -323,7 +239,7 @@ _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
             *_streams_read(),
             *_durable(streams.METRICS.name, streams.CONSUMER_ALERTS),
             # Its own consumer alone, made anew at the position its snapshot covers.
-            f"{_JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}",
+            f"{JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}",
             subjects.ALERTS_EVENTS_ALL,
             subjects.DEAD_LETTER_ALL,
             _TWIN_INBOX,
@@ -360,7 +276,7 @@ def service_permissions(service: str) -> Permissions:
     publish, subscribe = _SERVICE_SUBJECTS[service]
     denied: tuple[str, ...] = _DENIED
     if service == "alerts":
-        own = f"{_JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}"
+        own = f"{JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}"
         denied = tuple(d for d in _DENIED if not own.startswith(d.removesuffix(">")))
     return Permissions(
         publish=publish,
@@ -372,68 +288,3 @@ def service_permissions(service: str) -> Permissions:
 def admin_permissions() -> Permissions:
     """Everything: for the launcher, which creates the streams."""
     return Permissions(publish=(">",), subscribe=(">",))
-
-
-def _user(identity: Identity, permissions: Permissions) -> dict[str, Any]:
-    denied = list(permissions.deny_publish)
-    return {
-        "nkey": identity.public_key,
-        "permissions": {
-            "publish": {"allow": list(permissions.publish), **({"deny": denied} if denied else {})},
-            "subscribe": {"allow": list(permissions.subscribe)},
-        },
-    }
-
-
-def accounts_block(users: Sequence[tuple[Identity, Permissions]]) -> str:
-    """The `accounts { ... }` block of nats-server's config for `users`: STAGE, with every
-    user but the agents, and one account per agent (see the module's docstring)."""
-    stage_users: list[dict[str, Any]] = []
-    exports: dict[str, dict[str, Any]] = {}
-    imports: list[dict[str, Any]] = []
-    accounts: dict[str, Any] = {}
-    for identity, permissions in users:
-        host = permissions.own_account
-        if host is None:
-            stage_users.append(_user(identity, permissions))
-            continue
-        account = agent_account(host)
-        cancel = subjects.commands_cancel(host)
-        agent_imports = _agent_imports(host)
-        for entry in agent_imports:
-            # One export a subject (a second would replace the first), naming every account
-            # it is for: each agent's own subjects, and the read-only calls all share.
-            export = exports.setdefault(
-                entry.subject,
-                {
-                    "service": entry.subject,
-                    "accounts": [],
-                    **({"response_type": "stream"} if entry.streamed else {}),
-                },
-            )
-            export["accounts"].append(account)
-        imports.append({"service": {"account": account, "subject": cancel}})
-        accounts[account] = {
-            "users": [_user(identity, permissions)],
-            "limits": {
-                "max_connections": AGENT_MAX_CONNECTIONS,
-                "max_subscriptions": AGENT_MAX_SUBSCRIPTIONS,
-                "max_payload": MAX_PAYLOAD_BYTES,
-            },
-            "imports": [
-                {
-                    "service": {"account": STAGE_ACCOUNT, "subject": entry.subject},
-                    **({"to": entry.local} if entry.local != entry.subject else {}),
-                }
-                for entry in agent_imports
-            ],
-            "exports": [{"service": cancel, "accounts": [STAGE_ACCOUNT]}],
-        }
-    stage = {
-        "jetstream": "enabled",
-        "users": stage_users,
-        "exports": list(exports.values()),
-        "imports": imports,
-    }
-    body = json.dumps({STAGE_ACCOUNT: stage, **accounts}, indent=2)
-    return f"accounts {body}\n"

@@ -154,7 +154,7 @@ def nats_spec(
     """A single JetStream-enabled nats-server storing its streams under `store_dir`.
 
     `monitor_port`: serve nats-server's monitoring endpoints (/varz, /jsz...) there.
-    `authorization`: its users and their permissions (mirror_stage.nats_identities); then the
+    `authorization`: its users and their permissions (mirror_stage.nats_accounts); then the
     health probe connects as the user of `probe_seed` (trusting `probe_ca_file` when the
     settings require TLS: see `tls_block`).
     `include`: a file beside the config read with it (the stack's users, which an enroll

@@ -24,7 +24,7 @@ from mirror_stage.database import DatabaseSetupError, database_passwords_dir, pr
 from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
-from mirror_stage.nats_identities import STAGE_ACCOUNT, accounts_block
+from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import (
     SERVER_NAME,
     NatsServerNotFoundError,

@@ -7,11 +7,9 @@ from typing import Any
 import nkeys
 import pytest
 
+from mirror_stage.nats_accounts import AGENT_MAX_CONNECTIONS, accounts_block, agent_permissions
 from mirror_stage.nats_identities import (
-    AGENT_MAX_CONNECTIONS,
-    accounts_block,
     admin_permissions,
-    agent_permissions,
     new_identity,
     service_permissions,
     simulator_permissions,
