@@ -17,7 +17,7 @@ from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_alerts.defaults import default_rules
 from mirror_alerts.evaluator import Evaluator
 from mirror_alerts.rules import Rule, Scope, ThresholdRule
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 RULES = 50
 INTERVAL = 5.0

@@ -18,7 +18,7 @@ import nats.js.errors
 from mirror_schema import codec, subjects
 from mirror_schema.command_signing import SigningKey, new_signing_key, sign_command
 from mirror_schema.commands import Command, CommandResult, CommandStatus
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 from waiting import wait_until
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from mirror_agent.agent import Agent
 from mirror_agent.config import AgentConfig
-from mirror_schema.metrics import decode_batch
+from mirror_schema.samples import decode_batch
 from waiting import wait_until
 
 

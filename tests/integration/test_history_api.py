@@ -14,7 +14,7 @@ from mirror_ingest import partitions, rollups, store
 from mirror_ingest.history_routes import history_router
 from mirror_ingest.migrations import migrate
 from mirror_ingest.rows import sample_row
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -18,7 +18,7 @@ from mirror_ingest.migrations import migrate
 from mirror_ingest.rows import counter_rate, sample_row
 from mirror_runtime.deadletter import REASON_HEADER
 from mirror_schema import streams, subjects
-from mirror_schema.metrics import Interface, MetricSample
+from mirror_schema.samples import Interface, MetricSample
 from waiting import wait_until
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import nats.aio.client
 
 from mirror_schema import codec, streams, subjects
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 
 async def test_ensure_streams_creates_every_stream(nc: nats.aio.client.Client, unique: str) -> None:

@@ -15,7 +15,7 @@ from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_derive import derive
 from mirror_schema import streams
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 from mirror_twin.checkpoint import BUCKET, POSITION_KEY
 from mirror_twin.patches import significant
 from waiting import wait_until

@@ -22,7 +22,7 @@ from mirror_agent.shipper import Shipper
 from mirror_agent.transport import HttpTransport, NatsTransport, Transport
 from mirror_schema import codec, subjects
 from mirror_schema.hosts import host_id_from_hostname
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 from mirror_schema.schedule import ticks
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from mirror_agent.sensors import (
     SwapReading,
 )
 from mirror_agent.system_info import SystemInfo
-from mirror_schema.metrics import Disk, Interface, MetricSample, Position, TopProcess
+from mirror_schema.samples import Disk, Interface, MetricSample, Position, TopProcess
 
 __all__ = ["Collector", "derived_tags"]
 

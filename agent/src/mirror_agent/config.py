@@ -8,7 +8,7 @@ import msgspec
 
 from mirror_agent.commands.settings import CommandsConfig, commands_config_error
 from mirror_schema.hosts import HostId
-from mirror_schema.metrics import Position
+from mirror_schema.samples import Position
 
 DEFAULT_BUFFER_MAX_BYTES = 64 * 2**20
 

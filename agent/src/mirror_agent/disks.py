@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import msgspec
 import psutil
 
-from mirror_schema.metrics import Disk, DiskIo
+from mirror_schema.samples import Disk, DiskIo
 
 __all__ = [
     "FUSE_HELPERS",

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from mirror_schema.metrics import Gpu
+from mirror_schema.samples import Gpu
 
 __all__ = ["GpuReader", "import_pynvml"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from mirror_schema.metrics import Interface, InterfaceAddress
+from mirror_schema.samples import Interface, InterfaceAddress
 
 __all__ = [
     "default_route_interface",

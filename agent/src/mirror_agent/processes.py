@@ -12,7 +12,7 @@ import msgspec
 import psutil
 
 from mirror_agent.rates import counter_delta
-from mirror_schema.metrics import TopProcess
+from mirror_schema.samples import TopProcess
 
 __all__ = [
     "ProcReader",

@@ -17,7 +17,7 @@ from mirror_agent.processes import ProcessSnapshot, ProcReader, read_snapshot
 from mirror_agent.refreshed import Refreshed
 from mirror_agent.system_info import SystemInfo, read_system_info
 from mirror_schema.common import CELSIUS_MAX, CELSIUS_MIN
-from mirror_schema.metrics import Disk, DiskIo, Gpu, Interface
+from mirror_schema.samples import Disk, DiskIo, Gpu, Interface
 
 __all__ = [
     "CpuCounts",

@@ -3,7 +3,7 @@
 import math
 import random
 
-from mirror_schema.metrics import Disk, Gpu, Interface
+from mirror_schema.samples import Disk, Gpu, Interface
 
 GIB = 2**30
 DAY = 86_400.0

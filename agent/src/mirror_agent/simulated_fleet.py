@@ -15,7 +15,7 @@ from mirror_agent.simulated_devices import (
     daily_factor,
     link_speeds,
 )
-from mirror_schema.metrics import (
+from mirror_schema.samples import (
     DiskIo,
     MetricSample,
     TopProcess,

@@ -19,7 +19,7 @@ from mirror_agent.sensors import (
 )
 from mirror_agent.system_info import SystemInfo
 from mirror_schema import codec
-from mirror_schema.metrics import Disk, DiskIo, Gpu, Interface, MetricSample, Position
+from mirror_schema.samples import Disk, DiskIo, Gpu, Interface, MetricSample, Position
 
 GIB = 2**30
 T = TypeVar("T")

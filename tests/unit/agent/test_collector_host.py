@@ -11,7 +11,7 @@ import pytest
 
 from mirror_agent.collector import Collector
 from mirror_schema import codec
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 # Threads hashing 1 MiB buffers release the GIL, so this child uses every core it can get.
 BUSY_CHILD = """

@@ -17,7 +17,7 @@ from mirror_agent.system_info import (
     pretty_name_from_os_release,
     read_system_info,
 )
-from mirror_schema.metrics import Interface, InterfaceAddress
+from mirror_schema.samples import Interface, InterfaceAddress
 
 
 def part(device: str, mountpoint: str, fstype: str = "ext4") -> Partition:

@@ -10,7 +10,7 @@ from mirror_agent.simulate import parser
 from mirror_agent.simulated_devices import BYTES_PER_MBIT, daily_factor
 from mirror_agent.simulated_fleet import SimulatedFleet, SimulatedHost, simulated_host_id
 from mirror_schema import codec
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 START = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 INTERVAL = 60.0

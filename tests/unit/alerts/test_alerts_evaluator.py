@@ -8,7 +8,7 @@ from alerts_samples import at, cpu_rule, eth0, sample
 from mirror_alerts.alert_state import AlertChange, as_alert_event
 from mirror_alerts.evaluator import Evaluator, UnknownAlertError
 from mirror_alerts.rules import Scope, ThresholdRule
-from mirror_schema.metrics import Disk
+from mirror_schema.samples import Disk
 
 
 def _feed(evaluator: Evaluator, cpu_by_second: Sequence[tuple[float, float]]) -> list[AlertChange]:

@@ -5,7 +5,7 @@ from alerts_samples import eth0, sample
 
 from mirror_alerts.readings import Reading, readings
 from mirror_derive import interface_rates
-from mirror_schema.metrics import Disk, Gpu
+from mirror_schema.samples import Disk, Gpu
 
 
 def test_every_metric_has_its_resource() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from mirror_derive import derive, interface_rates, parse_speed_mbps, primary_interface, total_rates
 from mirror_derive.links import InterfaceRate
-from mirror_schema.metrics import Interface, MetricSample
+from mirror_schema.samples import Interface, MetricSample
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 GIGABIT = 1_000_000_000.0

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from mirror_derive import derive, fullest_disk, hottest_temperature
-from mirror_schema.metrics import Disk, MetricSample
+from mirror_schema.samples import Disk, MetricSample
 
 
 def _sample(temperatures: dict[str, float], disks: list[Disk]) -> MetricSample:

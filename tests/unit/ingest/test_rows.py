@@ -10,7 +10,7 @@ from mirror_ingest.rows import (
     sample_day,
     sample_row,
 )
-from mirror_schema.metrics import MetricSample, decode_sample
+from mirror_schema.samples import MetricSample, decode_sample
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "original-agent-payload.json"
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from mirror_schema.metrics import Position
+from mirror_schema.samples import Position
 from mirror_twin.layout import (
     LAYER_HEIGHT,
     SLOTS,

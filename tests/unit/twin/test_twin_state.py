@@ -5,7 +5,7 @@ import pytest
 from twin_samples import MBIT, at, host_of, link_of, sample
 
 from mirror_schema.codec import decode_twin_message, encode
-from mirror_schema.metrics import Disk, Gpu, Position
+from mirror_schema.samples import Disk, Gpu, Position
 from mirror_schema.twin import TwinDiff
 from mirror_twin.layout import position_on_layer
 from mirror_twin.links import HUB_ID

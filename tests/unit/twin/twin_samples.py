@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mirror_schema.metrics import Interface, MetricSample
+from mirror_schema.samples import Interface, MetricSample
 from mirror_schema.twin import HostView, LinkView, TwinFrame
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from mirror_derive.links import (
     total_rates,
 )
 from mirror_derive.summary import fullest_disk, hottest_temperature
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 __all__ = ["Derived", "derive", "primary_interface"]
 

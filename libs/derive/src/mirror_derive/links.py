@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 import msgspec
 
 from mirror_derive.counters import rate_per_second
-from mirror_schema.metrics import Interface, MetricSample
+from mirror_schema.samples import Interface, MetricSample
 
 __all__ = [
     "PRIMARY_INTERFACE_SPEED_TAG",

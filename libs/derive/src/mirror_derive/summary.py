@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 __all__ = ["fullest_disk", "hottest_temperature"]
 

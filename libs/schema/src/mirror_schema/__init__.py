@@ -46,7 +46,7 @@ from mirror_schema.commands import (
 from mirror_schema.common import AwareDatetime
 from mirror_schema.errors import InvalidCommandId, InvalidHostId, InvalidSubject, SchemaError
 from mirror_schema.hosts import HOST_ID_PATTERN, HostId, host_id_from_hostname, validate_host_id
-from mirror_schema.metrics import (
+from mirror_schema.samples import (
     Disk,
     DiskIo,
     Gpu,

@@ -17,7 +17,7 @@ import msgspec
 
 from mirror_schema import subjects
 from mirror_schema.errors import SchemaError
-from mirror_schema.metrics import MetricSample, decode_sample
+from mirror_schema.samples import MetricSample, decode_sample
 
 __all__ = [
     "MAX_FUTURE_SECONDS",

@@ -19,7 +19,7 @@ from mirror_schema.commands import (
     OutputChunk,
 )
 from mirror_schema.hosts import validate_host_id
-from mirror_schema.metrics import decode_batch, decode_sample, decode_samples
+from mirror_schema.samples import decode_batch, decode_sample, decode_samples
 from mirror_schema.twin import TwinMessage
 
 __all__ = [

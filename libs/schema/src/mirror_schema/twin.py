@@ -11,7 +11,7 @@ from mirror_schema.alerts import AlertEvent
 from mirror_schema.commands import CommandResult, CommandStatus, OutputChunk
 from mirror_schema.common import AwareDatetime, Bytes, Count, NonNegativeFloat, Percent
 from mirror_schema.hosts import HostId
-from mirror_schema.metrics import Position
+from mirror_schema.samples import Position
 
 __all__ = [
     "AlertMessage",

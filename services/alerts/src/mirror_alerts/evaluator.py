@@ -35,7 +35,7 @@ from mirror_alerts.rule_index import Applicable, CompiledThreshold, RuleIndex
 from mirror_alerts.rules import Rule
 from mirror_derive.silence import own_interval, silent_intervals
 from mirror_schema.hosts import host_id_from_hostname
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 __all__ = ["OFFLINE_METRIC", "Evaluator", "UnknownAlertError"]
 

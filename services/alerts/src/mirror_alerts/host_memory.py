@@ -7,7 +7,7 @@ from datetime import datetime
 
 from mirror_alerts.alert_state import OpenAlert
 from mirror_alerts.rule_index import Applicable
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 __all__ = ["HostMemory", "Key"]
 

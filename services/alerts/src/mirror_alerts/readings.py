@@ -8,7 +8,7 @@ from typing import Final, NamedTuple
 
 from mirror_alerts.catalogue import METRICS
 from mirror_derive import interface_rates
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 __all__ = ["ALL_METRICS", "Reading", "readings"]
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from mirror_derive import rate_per_second
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 
 # A rate needs two samples of the same host at most this far apart: across a longer gap (an
 # agent down, a host asleep) an average over the whole gap would draw a flat line that never was.

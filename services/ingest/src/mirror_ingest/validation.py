@@ -28,7 +28,7 @@ import msgspec
 
 from mirror_schema import codec, subjects
 from mirror_schema.hosts import host_id_from_hostname
-from mirror_schema.metrics import MetricSample, decode_batch
+from mirror_schema.samples import MetricSample, decode_batch
 
 __all__ = [
     "AcceptedSample",

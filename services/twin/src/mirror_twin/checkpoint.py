@@ -15,7 +15,7 @@ import structlog
 from nats.js.kv import KeyValue
 
 from mirror_schema import streams
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()

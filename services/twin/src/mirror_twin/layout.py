@@ -36,7 +36,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
-from mirror_schema.metrics import Position
+from mirror_schema.samples import Position
 
 __all__ = [
     "DEFAULT_LAYER",

@@ -4,7 +4,7 @@ from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from mirror_derive import Derived
-from mirror_schema.metrics import MetricSample
+from mirror_schema.samples import MetricSample
 from mirror_schema.twin import LinkPatch, LinkView
 from mirror_twin.links import link_view, rack_switches, uplink_target
 from mirror_twin.patches import link_patch

@@ -12,7 +12,7 @@ import structlog
 from nats.js.kv import KeyValue
 
 from mirror_schema import streams
-from mirror_schema.metrics import Position
+from mirror_schema.samples import Position
 from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()

@@ -8,7 +8,7 @@ import msgspec
 
 from mirror_derive import Derived, derive
 from mirror_schema.hosts import host_id_from_hostname
-from mirror_schema.metrics import MetricSample, Position
+from mirror_schema.samples import MetricSample, Position
 from mirror_schema.twin import (
     HostPatch,
     HostView,
