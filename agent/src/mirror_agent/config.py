@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mirror_agent.commands.settings import CommandsConfig, commands_config_error
+from mirror_agent.commands.settings import CommandSettings, command_settings_error
 from mirror_schema.hosts import HostId
 from mirror_schema.samples import Position
 
@@ -40,7 +40,7 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ingest_url: str | None = None  # with transport = "http": the ingest's base URL
     ingest_token: str | None = None  # with transport = "http": the bearer token
     # The `[commands]` table: which commands this host runs, and how (commands/settings.py).
-    commands: CommandsConfig = msgspec.field(default_factory=CommandsConfig)
+    commands: CommandSettings = msgspec.field(default_factory=CommandSettings)
 
 
 def validate(config: AgentConfig, path: Path) -> AgentConfig:
@@ -60,7 +60,7 @@ def validate(config: AgentConfig, path: Path) -> AgentConfig:
     ):
         if file and not Path(file).is_file():
             raise AgentConfigError(f"config {path}: `{key}` {file!r} does not exist")
-    problem = commands_config_error(config.commands)
+    problem = command_settings_error(config.commands)
     if problem:
         raise AgentConfigError(f"config {path}: {problem}")
     return config

@@ -1,6 +1,6 @@
 """CommandLoop: the durable consumer of this host's commands, the cancel endpoint, and stop.
 
-Wiring only: messages are decided in handlers.py. Commands run in their own tasks, at most
+Wiring only: messages are decided in dispatches.py. Commands run in their own tasks, at most
 `max_concurrent` at once; the loop fetches only as many messages as there are free slots.
 """
 
@@ -17,12 +17,12 @@ from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
-from mirror_agent.commands.handlers import CommandHandlers
+from mirror_agent.commands.dispatches import DispatchedCommands
 from mirror_agent.commands.journal import Journal
 from mirror_agent.commands.policy import Policy
 from mirror_agent.commands.publisher import Publisher
 from mirror_agent.commands.sandbox import sandbox_for
-from mirror_agent.commands.settings import CommandsConfig
+from mirror_agent.commands.settings import CommandSettings
 from mirror_agent.commands.withdrawals import Withdrawals
 from mirror_agent.jetstream import agent_jetstream
 from mirror_schema import streams, subjects
@@ -51,7 +51,7 @@ class CommandLoop:
 
     def __init__(
         self,
-        config: CommandsConfig,
+        config: CommandSettings,
         *,
         host_id: str,
         journal_path: Path,
@@ -62,7 +62,7 @@ class CommandLoop:
         self.journal_path = journal_path
         self.connection = connection
         self.consumer = consumer_name(host_id)
-        self.handlers: CommandHandlers | None = None
+        self.dispatches: DispatchedCommands | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then stop running commands and report them.
@@ -89,7 +89,7 @@ class CommandLoop:
             nc = await self._connected(stop)
             if nc is None:
                 return
-            handlers = self.handlers = CommandHandlers(
+            dispatches = self.dispatches = DispatchedCommands(
                 self.config,
                 host_id=self.host_id,
                 journal=journal,
@@ -104,9 +104,9 @@ class CommandLoop:
             )
             cancels: Subscription | None = None
             try:
-                handlers.recover()
+                dispatches.recover()
                 cancels = await nc.subscribe(
-                    subjects.commands_cancel(self.host_id), cb=handlers.on_cancel
+                    subjects.commands_cancel(self.host_id), cb=dispatches.on_cancel
                 )
                 log.info(
                     "commands.started host_id=%s mode=%s max_concurrent=%d journal=%s",
@@ -117,13 +117,13 @@ class CommandLoop:
                 )
                 pull = await self._subscribe(nc, stop)
                 if pull is not None:
-                    await self._pull(pull, handlers, stop)
+                    await self._pull(pull, dispatches, stop)
             finally:
                 if cancels is not None:
                     with contextlib.suppress(nats.errors.Error):
                         await cancels.unsubscribe()
-                await handlers.shutdown(STOP_REPORT_GRACE_SECONDS)
-            log.info("commands.stopped %s", handlers.stats)
+                await dispatches.shutdown(STOP_REPORT_GRACE_SECONDS)
+            log.info("commands.stopped %s", dispatches.stats)
         finally:
             journal.close()
 
@@ -181,21 +181,21 @@ class CommandLoop:
     async def _pull(
         self,
         pull: JetStreamContext.PullSubscription,
-        handlers: CommandHandlers,
+        dispatches: DispatchedCommands,
         stop: asyncio.Event,
     ) -> None:
         stopping = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                if not handlers.has_room():
+                if not dispatches.has_room():
                     # Nothing fetched: the commands wait in the stream, none is forgotten.
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(JOURNAL_FULL_WAIT_SECONDS):
                             await stop.wait()
                     continue
-                free = self.config.max_concurrent - handlers.running_count()
+                free = self.config.max_concurrent - dispatches.running_count()
                 if free <= 0:
-                    freed = asyncio.create_task(handlers.slot_freed())
+                    freed = asyncio.create_task(dispatches.slot_freed())
                     await asyncio.wait({freed, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     freed.cancel()
                     continue
@@ -219,7 +219,7 @@ class CommandLoop:
                             await stop.wait()
                     continue
                 for msg in msgs:
-                    await handlers.on_dispatch(msg)
+                    await dispatches.on_dispatch(msg)
         finally:
             stopping.cancel()
             with contextlib.suppress(nats.errors.Error):

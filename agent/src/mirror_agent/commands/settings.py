@@ -1,4 +1,4 @@
-"""CommandsConfig: the `[commands]` table of the agent's TOML file, and its start-up checks."""
+"""CommandSettings: the `[commands]` table of the agent's TOML file, and its start-up checks."""
 
 import base64
 import binascii
@@ -26,7 +26,7 @@ DEFAULT_ALLOWLIST: tuple[str, ...] = (
 )
 
 
-class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CommandSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How this host takes commands; every key of `[commands]`, with its default."""
 
     # "off": no consumer, no command ever runs; "allowlist": only commands matching
@@ -53,7 +53,7 @@ class CommandsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     signing_public_key: str | None = None
 
 
-def commands_config_error(config: CommandsConfig) -> str | None:
+def command_settings_error(config: CommandSettings) -> str | None:
     """What is wrong with `[commands]` on this machine, naming the key; None when all is well."""
     if config.mode == "off":
         return None
@@ -99,7 +99,7 @@ def run_as_error(user: str) -> str | None:
     return None
 
 
-def journal_path(config: CommandsConfig, buffer_dir: str | None, host_id: str) -> Path | None:
+def journal_path(config: CommandSettings, buffer_dir: str | None, host_id: str) -> Path | None:
     """The journal file: in state_dir, else in the directory holding buffer_dir; None when
     neither is set. Named after the host, as its consumer is: a renamed host starts afresh."""
     name = f"commands-{host_id}.journal"

@@ -67,7 +67,7 @@ class Verdict(enum.Enum):
     DEAD = "dead"
 
 
-class Pending(msgspec.Struct, kw_only=True):
+class FetchedSample(msgspec.Struct, kw_only=True):
     """One fetched message and, once decoded and admitted, its row."""
 
     msg: Msg
@@ -188,7 +188,7 @@ class HistoryWriter:
         await self._ensure_partitions(writable, now)
         await self._write(writable)
 
-    def _prepare(self, msg: Msg, now: datetime) -> Pending:
+    def _prepare(self, msg: Msg, now: datetime) -> FetchedSample:
         try:
             # The subject's host, which the server vouched for, never the payload's claim.
             sample = admit_sample(
@@ -198,14 +198,14 @@ class HistoryWriter:
                 subject_prefix=self.subject_prefix,
             )
         except SampleRefusedError as exc:
-            return Pending(msg=msg, reason=exc.detail, label=exc.reason)
+            return FetchedSample(msg=msg, reason=exc.detail, label=exc.reason)
         refusal = partitions.admission_error(sample.timestamp, now, self.retention_days)
         if refusal is not None:
-            return Pending(msg=msg, reason=refusal, label="outside_retention")
+            return FetchedSample(msg=msg, reason=refusal, label="outside_retention")
         assert sample.host_id is not None  # admit_sample sets it
-        return Pending(msg=msg, row=sample_row(sample, sample.host_id))
+        return FetchedSample(msg=msg, row=sample_row(sample, sample.host_id))
 
-    async def _ensure_partitions(self, items: Sequence[Pending], now: datetime) -> None:
+    async def _ensure_partitions(self, items: Sequence[FetchedSample], now: datetime) -> None:
         # Admitted samples lie within retention and the horizon: a missing day (a late sample
         # from before this service ran) is created on demand, never sent to a DEFAULT partition.
         missing = {sample_day(p.row[1]) for p in items if p.row is not None} - self._days
@@ -216,7 +216,7 @@ class HistoryWriter:
             except TRANSIENT as exc:
                 log.warning("history.partition_create_failed", error=str(exc))
 
-    async def _write(self, items: Sequence[Pending]) -> None:
+    async def _write(self, items: Sequence[FetchedSample]) -> None:
         """Write `items` in one transaction; on a data error, bisect to find the bad rows."""
         if not items:
             return
@@ -245,7 +245,7 @@ class HistoryWriter:
         for p in items:
             await self._settle(p, Verdict.ACK)
 
-    async def _settle(self, p: Pending, verdict: Verdict) -> None:
+    async def _settle(self, p: FetchedSample, verdict: Verdict) -> None:
         """The one place a message is acked, nakked or dead-lettered and terminated."""
         msg = p.msg
         if verdict is Verdict.RETRY and msg.metadata.num_delivered >= MAX_DELIVER:

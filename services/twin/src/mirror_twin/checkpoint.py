@@ -48,7 +48,7 @@ def counters_only(sample: MetricSample) -> MetricSample:
     )
 
 
-class Position(msgspec.Struct, frozen=True, kw_only=True):
+class StreamPosition(msgspec.Struct, frozen=True, kw_only=True):
     """The METRICS stream sequence every saved host is up to date with."""
 
     stream_seq: int
@@ -66,7 +66,7 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
 # to decode and smaller than JSON. The position stays JSON, for people reading the bucket.
 _encode_host = msgspec.msgpack.Encoder().encode
 _decode_host = msgspec.msgpack.Decoder(HostCheckpoint).decode
-_decode_position = msgspec.json.Decoder(Position).decode
+_decode_position = msgspec.json.Decoder(StreamPosition).decode
 
 
 class CheckpointStore:
@@ -130,7 +130,7 @@ class CheckpointStore:
         for host_id in host_ids:
             await self.kv.delete(HOST_KEY_PREFIX + host_id)
 
-    async def write_position(self, position: Position) -> None:
+    async def write_position(self, position: StreamPosition) -> None:
         """Move the position, once every host it covers is written."""
         await self.kv.put(POSITION_KEY, msgspec.json.encode(position))
 

@@ -21,7 +21,7 @@ from mirror_runtime.periodic import every
 from mirror_schema import codec, streams, subjects
 from mirror_schema.admission import SampleRefusedError, admit_sample
 from mirror_twin.broadcast import Broadcaster
-from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, Position, resume_from
+from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, StreamPosition, resume_from
 from mirror_twin.config import TwinConfig
 from mirror_twin.placements import PlacementBody, PlacementStore
 from mirror_twin.relay import BusRelay
@@ -203,7 +203,7 @@ class TwinEngine:
             if round_.pending:
                 return False
             await self.checkpoints.write_position(
-                Position(stream_seq=round_.stream_seq, saved_at=datetime.now(UTC))
+                StreamPosition(stream_seq=round_.stream_seq, saved_at=datetime.now(UTC))
             )
         except (nats.errors.Error, TimeoutError) as exc:
             CHECKPOINTS.labels("failed").inc()

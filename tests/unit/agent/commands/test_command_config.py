@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror_agent.commands.settings import CommandsConfig, journal_path, run_as_error
+from mirror_agent.commands.settings import CommandSettings, journal_path, run_as_error
 from mirror_agent.config import AgentConfigError, load_config
 
 
@@ -12,7 +12,7 @@ def test_an_absent_table_means_the_default_allowlist(tmp_path: Path) -> None:
     """No `[commands]` table: allowlist mode with the defaults."""
     path = tmp_path / "agent.toml"
     path.write_text("")
-    assert load_config(path).commands == CommandsConfig()
+    assert load_config(path).commands == CommandSettings()
 
 
 @pytest.mark.parametrize(
@@ -55,10 +55,10 @@ def test_run_as_the_agent_s_own_user_is_always_allowed() -> None:
 def test_the_journal_lives_in_state_dir_else_beside_the_buffer(tmp_path: Path) -> None:
     """state_dir wins; without it the journal sits in the directory holding buffer_dir
     (the unit's StateDirectory); with neither there is no journal (and no commands)."""
-    with_state = CommandsConfig(state_dir=str(tmp_path / "state"))
+    with_state = CommandSettings(state_dir=str(tmp_path / "state"))
     journal = tmp_path / "state" / "commands-web-01.journal"
     assert journal_path(with_state, None, "web-01") == journal
     buffer = str(tmp_path / "lib" / "buffer")
     beside = tmp_path / "lib" / "commands-web-01.journal"
-    assert journal_path(CommandsConfig(), buffer, "web-01") == beside
-    assert journal_path(CommandsConfig(), None, "web-01") is None
+    assert journal_path(CommandSettings(), buffer, "web-01") == beside
+    assert journal_path(CommandSettings(), None, "web-01") is None

@@ -3,7 +3,7 @@
 import pytest
 
 from mirror_agent.commands.policy import SHELL, Policy, RefusedError, matches
-from mirror_agent.commands.settings import DEFAULT_ALLOWLIST, CommandsConfig
+from mirror_agent.commands.settings import DEFAULT_ALLOWLIST, CommandSettings
 
 DEFAULT = Policy("allowlist", DEFAULT_ALLOWLIST)
 
@@ -114,7 +114,7 @@ def test_mode_off_refuses_everything() -> None:
 
 def test_the_default_config_is_the_default_allowlist() -> None:
     """Out of the box: allowlist mode with the read-only defaults, no shell, 4 at once."""
-    config = CommandsConfig()
+    config = CommandSettings()
     assert config.mode == "allowlist"
     assert config.allowlist == DEFAULT_ALLOWLIST
     assert config.allow_shell is False

@@ -1,4 +1,4 @@
-"""Handlers: decide each dispatched command (run, refuse, expire, ignore) and settle its message.
+"""Dispatched commands: decide each one (run, refuse, expire, ignore) and settle its message.
 
 At most once: a command id is written to the journal (fsync'd) before its dispatch message
 is acked and before its process starts. A delivery whose id the journal already holds is
@@ -24,7 +24,7 @@ from mirror_agent.commands.output import LiveOutput
 from mirror_agent.commands.policy import Policy, RefusedError
 from mirror_agent.commands.publisher import ChunkSender, Publisher
 from mirror_agent.commands.sandbox import Sandbox
-from mirror_agent.commands.settings import CommandsConfig
+from mirror_agent.commands.settings import CommandSettings
 from mirror_agent.commands.withdrawals import WithdrawalLookupError, Withdrawals
 from mirror_schema import codec
 from mirror_schema.command_signing import (
@@ -60,12 +60,12 @@ class CommandStats:
     withdrawn: int = 0  # the commands service took it back (signed) before it ran
 
 
-class CommandHandlers:
+class DispatchedCommands:
     """The command loop's decisions; the loop feeds it messages."""
 
     def __init__(
         self,
-        config: CommandsConfig,
+        config: CommandSettings,
         *,
         host_id: str,
         journal: Journal,
@@ -81,7 +81,7 @@ class CommandHandlers:
         self.sandbox = sandbox
         self.publisher = publisher
         self.withdrawals = withdrawals
-        # commands_config_error and the agent checked it is there before the loop started.
+        # command_settings_error and the agent checked it is there before the loop started.
         assert config.signing_public_key is not None
         self.public_key = config.signing_public_key
         self.stats = CommandStats()
