@@ -72,8 +72,8 @@ def fleet_frame(count: int, seed: int = 7) -> dict[str, Any]:
                 "source": host_id,
                 "target": "hub",
                 "interface": "eth0",
-                "throughput_bps": throughput,
-                "capacity_bps": capacity,
+                "throughput_bits_per_s": throughput,
+                "capacity_bits_per_s": capacity,
                 "utilization": throughput / capacity,
             }
         )

@@ -20,9 +20,9 @@ export function formatBytes(bytes) {
   return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${BYTE_UNITS[unit]}`;
 }
 
-export function formatBits(bps) {
-  if (bps == null) return "?";
-  const { value, unit } = scale(bps, 1000, BIT_RATE_UNITS);
+export function formatBits(bitsPerSecond) {
+  if (bitsPerSecond == null) return "?";
+  const { value, unit } = scale(bitsPerSecond, 1000, BIT_RATE_UNITS);
   return `${value.toFixed(value < 10 ? 1 : 0)} ${BIT_RATE_UNITS[unit]}`;
 }
 

@@ -121,7 +121,7 @@ export class Scene {
       this.linkStyle[j] = style;
       this.linkA[j] = a;
       this.linkB[j] = b;
-      this.linkSpeed[j] = style === BROKEN ? 0 : pulseSpeed(link.throughput_bps);
+      this.linkSpeed[j] = style === BROKEN ? 0 : pulseSpeed(link.throughput_bits_per_s);
       this.linkPhase[j] = (j * 0.618034) % 1;
     });
   }

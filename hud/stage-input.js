@@ -8,7 +8,7 @@ const DRAG_THRESHOLD = 4; // pixels before a press becomes a drag
 export function linkLabel(link) {
   const utilization = link.utilization == null ? "?" : `${Math.round(link.utilization * 100)}%`;
   const iface = link.interface ? ` (${link.interface})` : "";
-  return `${link.source} → ${link.target}${iface} · ${formatBits(link.throughput_bps)} / ${formatBits(link.capacity_bps)} · ${utilization}`;
+  return `${link.source} → ${link.target}${iface} · ${formatBits(link.throughput_bits_per_s)} / ${formatBits(link.capacity_bits_per_s)} · ${utilization}`;
 }
 
 // The hovered link's figures in `node`, beside the pointer: what bindPointer's `tooltip` is.

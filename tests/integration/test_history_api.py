@@ -63,7 +63,7 @@ async def test_last_hour_is_raw_with_rates(
     first = body["points"][0]
     assert first["cpu_load"] == mine[0].cpu_load
     assert first["memory_used_percent"] == mine[0].memory_used_percent
-    assert first["interfaces"]["eth0"]["rx_bps"] is not None
+    assert first["interfaces"]["eth0"]["rx_bytes_per_s"] is not None
     assert set(first["disks"]) == {d.mountpoint for d in mine[0].disks}
     assert first["temperatures"]["cpu"] == mine[0].temperatures["cpu"]
 
@@ -90,7 +90,9 @@ async def test_longer_ranges_get_rollups(
     assert abs(point["cpu_load"] - sum(minute) / len(minute)) < 1e-3
     assert point["cpu_load_max"] == max(minute)
     assert point["samples"] == len(minute)
-    assert {"rx_bps", "rx_bps_max", "tx_bps", "tx_bps_max"} <= set(point["interfaces"]["eth0"])
+    assert {"rx_bytes_per_s", "rx_bytes_per_s_max", "tx_bytes_per_s", "tx_bytes_per_s_max"} <= set(
+        point["interfaces"]["eth0"]
+    )
     assert point["temperatures_max"]["cpu"] >= point["temperatures"]["cpu"]
 
     week = await client.get(

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from mirror_ingest import partitions
-from mirror_ingest.migrations import MIGRATIONS, migrate
+from mirror_ingest.migrations import COMPONENT, MIGRATIONS, migrate
+from mirror_runtime import migrations
 
 
 async def test_migrations_apply_once_and_are_recorded(database: str) -> None:
@@ -24,6 +25,35 @@ async def test_migrations_apply_once_and_are_recorded(database: str) -> None:
             "WHERE partrelid = 'metric_samples'::regclass"
         )
         assert strategy == "r"
+    finally:
+        await pool.close()
+
+
+async def test_version_3_renames_the_rollup_throughput_columns_keeping_rows(database: str) -> None:
+    """A history made by versions 1 and 2 (net_*_bps_* columns) keeps its rollups, their throughput
+    now under net_*_bytes_per_s_*, in the 1 m table's day partitions too."""
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
+    try:
+        assert await migrations.migrate(pool, COMPONENT, MIGRATIONS[:2]) == [1, 2]
+        now = datetime.now(UTC)
+        await partitions.create_days(pool, [now.date()])
+        for table in ("metric_rollup_1m", "metric_rollup_1h"):
+            await pool.execute(
+                f"INSERT INTO {table} (host_id, bucket, samples, cpu_load_avg, cpu_load_max, "
+                "net_rates, net_rx_bps_avg, net_tx_bps_max) VALUES ('a', $1, 1, 1, 1, 1, 2.5, 7)",
+                now,
+            )
+        assert await migrate(pool) == [3]
+        for table in ("metric_rollup_1m", "metric_rollup_1h"):
+            row = await pool.fetchrow(
+                f"SELECT net_rx_bytes_per_s_avg, net_tx_bytes_per_s_max FROM {table}"
+            )
+            assert row is not None
+            assert (row[0], row[1]) == (2.5, 7)
+        old = await pool.fetchval(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%\\_bps\\_%'"
+        )
+        assert old == 0
     finally:
         await pool.close()
 

@@ -84,7 +84,9 @@ async def test_hosts_come_back_from_the_checkpoint_even_with_the_stream_gone(
 
         async def known_with_rates() -> bool:
             hosts = await twin_hosts(twin.spec.address)
-            return len(hosts) == 20 and all(h["net_tx_bps"] is not None for h in hosts.values())
+            return len(hosts) == 20 and all(
+                h["net_tx_bits_per_s"] is not None for h in hosts.values()
+            )
 
         await wait_until(known_with_rates, timeout=15, what="20 hosts with rates")
         before = await twin_hosts(twin.spec.address)
@@ -104,7 +106,14 @@ async def test_hosts_come_back_from_the_checkpoint_even_with_the_stream_gone(
 
     assert sorted(after) == sorted(before)
     for host_id, host in before.items():
-        for field in ("last_seen", "net_tx_bps", "net_rx_bps", "cpu_load", "layer", "position"):
+        for field in (
+            "last_seen",
+            "net_tx_bits_per_s",
+            "net_rx_bits_per_s",
+            "cpu_load",
+            "layer",
+            "position",
+        ):
             assert after[host_id][field] == host[field], (host_id, field)
 
 
@@ -143,4 +152,4 @@ async def test_the_stream_is_resumed_where_the_twin_stopped(own_nats: str, tmp_p
         resumed = significant(derive(middle, last).total_tx_bits_per_second)
         skipped = significant(derive(first, last).total_tx_bits_per_second)
         assert resumed != skipped  # else this test could not tell the two apart
-        assert hosts[last.host_id or ""]["net_tx_bps"] == resumed
+        assert hosts[last.host_id or ""]["net_tx_bits_per_s"] == resumed

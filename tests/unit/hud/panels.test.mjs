@@ -73,8 +73,8 @@ test("a link's label gives its ends, interface, throughput over capacity and uti
     source: "a",
     target: "hub",
     interface: "eth0",
-    throughput_bps: 2.5e8,
-    capacity_bps: 1e9,
+    throughput_bits_per_s: 2.5e8,
+    capacity_bits_per_s: 1e9,
     utilization: 0.25,
   };
   assert.equal(linkLabel(link), "a → hub (eth0) · 250 Mb/s / 1.0 Gb/s · 25%");

@@ -97,12 +97,12 @@ def test_raw_points_carry_rates_and_skip_the_lookback_row() -> None:
     assert [p.timestamp for p in points] == [NOW, NOW + timedelta(seconds=5)]
     first, second = points
     assert first.cpu_load == 12.3
-    assert (first.net_rx_bps, first.net_tx_bps) == (2000.0, 1000.0)
-    assert first.interfaces["eth0"].rx_bps == 2000.0
+    assert (first.net_rx_bytes_per_s, first.net_tx_bytes_per_s) == (2000.0, 1000.0)
+    assert first.interfaces["eth0"].rx_bytes_per_s == 2000.0
     assert first.disks == {"/": 40.0}
     assert first.temperatures == {"cpu": 55.5}
-    assert second.net_rx_bps is None
-    assert second.interfaces["eth0"].rx_bps is None
+    assert second.net_rx_bytes_per_s is None
+    assert second.interfaces["eth0"].rx_bytes_per_s is None
 
 
 def test_rollup_points_name_averages_plainly_and_maxima_with_max() -> None:
@@ -118,16 +118,16 @@ def test_rollup_points_name_averages_plainly_and_maxima_with_max() -> None:
         swap_used_percent_max=None,
         load_average_avg=1.0,
         load_average_max=2.0,
-        net_rx_bps_avg=1000.0,
-        net_rx_bps_max=1500.0,
-        net_tx_bps_avg=10.0,
-        net_tx_bps_max=20.0,
+        net_rx_bytes_per_s_avg=1000.0,
+        net_rx_bytes_per_s_max=1500.0,
+        net_tx_bytes_per_s_avg=10.0,
+        net_tx_bytes_per_s_max=20.0,
         interfaces='{"eth0": {"rx": 1000.0, "rx_max": 1500.0, "tx": 10, "tx_max": 20, "n": 11}}',
         disks='{"/": 41.5}',
         temperatures='{"cpu": {"avg": 55.25, "max": 60.0, "n": 12}}',
     )
     (point,) = rollup_points([record])
     assert (point.cpu_load, point.cpu_load_max) == (20.0, 35.5)
-    assert point.interfaces["eth0"].rx_bps_max == 1500.0
+    assert point.interfaces["eth0"].rx_bytes_per_s_max == 1500.0
     assert point.disks == {"/": 41.5}
     assert (point.temperatures, point.temperatures_max) == ({"cpu": 55.25}, {"cpu": 60.0})

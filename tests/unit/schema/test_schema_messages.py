@@ -71,7 +71,7 @@ HOST = HostView(
     tags={"role": "web"},
     cpu_load=12.0,
     memory_used_percent=40.0,
-    net_tx_bps=1e6,
+    net_tx_bits_per_s=1e6,
     gpu_count=1,
     gpu_utilization_percent=50.0,
     active_alerts=2,
@@ -81,8 +81,8 @@ LINK = LinkView(
     source="web-01",
     target="switch-1",
     interface="eth0",
-    throughput_bps=5e8,
-    capacity_bps=1e9,
+    throughput_bits_per_s=5e8,
+    capacity_bits_per_s=1e9,
     utilization=0.5,
 )
 
@@ -163,7 +163,7 @@ MESSAGES: list[tuple[object, Callable[[bytes], object]]] = [
             base_seq=10,
             hosts=[HostPatch(host_id="web-01", cpu_load=13.5, temperature_max_celsius=None)],
             removed_hosts=["old-1"],
-            links=[LinkPatch(id="web-01:eth0", throughput_bps=6e8, utilization=0.6)],
+            links=[LinkPatch(id="web-01:eth0", throughput_bits_per_s=6e8, utilization=0.6)],
             removed_links=["old-1:eth0"],
             events=[
                 TwinEvent(

@@ -23,8 +23,8 @@ def test_a_diff_patch_holds_only_the_fields_that_changed() -> None:
         "host_id": "web-01",
         "last_seen": "2024-05-01T12:00:05Z",
         "cpu_load": 20.0,
-        "net_tx_bps": 0.0,  # known from the second sample on
-        "net_rx_bps": 0.0,
+        "net_tx_bits_per_s": 0.0,  # known from the second sample on
+        "net_rx_bits_per_s": 0.0,
         "temperature_max_celsius": None,
     }
     assert patches["web-02"] == msgspec.to_builtins(twin.snapshot(at(5)).hosts[1])
@@ -62,8 +62,8 @@ def test_rates_are_sent_to_four_significant_digits() -> None:
     frame = twin.frame(1, at(3))
 
     tx = 123_456_789 * 8 / 3
-    assert host_of(frame, "a").net_tx_bps == float(f"{tx:.4g}")
-    assert link_of(frame, "a").throughput_bps == float(f"{tx:.4g}")
+    assert host_of(frame, "a").net_tx_bits_per_s == float(f"{tx:.4g}")
+    assert link_of(frame, "a").throughput_bits_per_s == float(f"{tx:.4g}")
     assert link_of(frame, "a").utilization == float(f"{tx / (1000 * MBIT):.4g}")
 
 
@@ -93,7 +93,7 @@ def test_restore_brings_hosts_back_without_events() -> None:
         after.restore(*held, at(6))
 
     assert after.snapshot(at(6)).hosts == before.snapshot(at(6)).hosts
-    assert host_of(after.snapshot(at(6)), "a").net_tx_bps == 8 * MBIT
+    assert host_of(after.snapshot(at(6)), "a").net_tx_bits_per_s == 8 * MBIT
     diff = after.take_diff(1, at(6))
     assert diff is not None
     assert diff.events == []

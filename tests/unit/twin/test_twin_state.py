@@ -40,8 +40,8 @@ def test_a_sample_puts_the_host_in_the_frame_with_derived_figures() -> None:
     assert host.temperature_max_celsius == 71.0
     assert (host.gpu_count, host.gpu_utilization_percent) == (2, 40.0)
     assert host.layer == 7
-    assert host.net_tx_bps is None
-    assert host.net_rx_bps is None
+    assert host.net_tx_bits_per_s is None
+    assert host.net_rx_bits_per_s is None
     assert host.swap_used_percent is None  # not in the sample: unknown, not zero
 
 
@@ -54,12 +54,12 @@ def test_a_second_sample_gives_rates_and_link_throughput() -> None:
     frame = twin.frame(1, at(10))
 
     host = host_of(frame, "web-01")
-    assert host.net_tx_bps == 10 * MBIT
-    assert host.net_rx_bps == 20 * MBIT  # loopback left out
+    assert host.net_tx_bits_per_s == 10 * MBIT
+    assert host.net_rx_bits_per_s == 20 * MBIT  # loopback left out
     link = link_of(frame, "web-01")
     assert link.interface == "eth0"
-    assert link.throughput_bps == 20 * MBIT  # the busier direction
-    assert link.capacity_bps == 1000 * MBIT
+    assert link.throughput_bits_per_s == 20 * MBIT  # the busier direction
+    assert link.capacity_bits_per_s == 1000 * MBIT
     assert link.utilization == pytest.approx(0.02)
 
 
@@ -71,8 +71,8 @@ def test_link_figures_stay_unknown_without_a_speed() -> None:
 
     link = link_of(twin.frame(1, at(10)), "web-01")
 
-    assert link.throughput_bps == 8.0
-    assert link.capacity_bps is None
+    assert link.throughput_bits_per_s == 8.0
+    assert link.capacity_bits_per_s is None
     assert link.utilization is None
 
 

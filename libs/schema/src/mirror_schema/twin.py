@@ -55,8 +55,8 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
     swap_used_percent: Percent | None = None
     load_average: NonNegativeFloat | None = None
     booted_at: AwareDatetime | None = None  # from the sample's uptime; stays put between samples
-    net_tx_bps: NonNegativeFloat | None = None  # bits per second, from counter deltas
-    net_rx_bps: NonNegativeFloat | None = None
+    net_tx_bits_per_s: NonNegativeFloat | None = None  # bits per second, from counter deltas
+    net_rx_bits_per_s: NonNegativeFloat | None = None
     disk_used_percent: Percent | None = None  # the fullest disk
     temperature_max_celsius: float | None = None
     gpu_count: Count = 0
@@ -71,8 +71,8 @@ class LinkView(msgspec.Struct, frozen=True, kw_only=True):
     source: str
     target: str
     interface: str | None = None
-    throughput_bps: NonNegativeFloat | None = None
-    capacity_bps: NonNegativeFloat | None = None
+    throughput_bits_per_s: NonNegativeFloat | None = None
+    capacity_bits_per_s: NonNegativeFloat | None = None
     utilization: NonNegativeFloat | None = None  # throughput / capacity; 1.0 is full
 
 
@@ -103,8 +103,8 @@ class HostPatch(msgspec.Struct, frozen=True, kw_only=True):
     swap_used_percent: Percent | UnsetType | None = UNSET
     load_average: NonNegativeFloat | UnsetType | None = UNSET
     booted_at: AwareDatetime | UnsetType | None = UNSET
-    net_tx_bps: NonNegativeFloat | UnsetType | None = UNSET
-    net_rx_bps: NonNegativeFloat | UnsetType | None = UNSET
+    net_tx_bits_per_s: NonNegativeFloat | UnsetType | None = UNSET
+    net_rx_bits_per_s: NonNegativeFloat | UnsetType | None = UNSET
     disk_used_percent: Percent | UnsetType | None = UNSET
     temperature_max_celsius: float | UnsetType | None = UNSET
     gpu_count: Count | UnsetType = UNSET
@@ -119,8 +119,8 @@ class LinkPatch(msgspec.Struct, frozen=True, kw_only=True):
     source: str | UnsetType = UNSET
     target: str | UnsetType = UNSET
     interface: str | UnsetType | None = UNSET
-    throughput_bps: NonNegativeFloat | UnsetType | None = UNSET
-    capacity_bps: NonNegativeFloat | UnsetType | None = UNSET
+    throughput_bits_per_s: NonNegativeFloat | UnsetType | None = UNSET
+    capacity_bits_per_s: NonNegativeFloat | UnsetType | None = UNSET
     utilization: NonNegativeFloat | UnsetType | None = UNSET
 
 

@@ -8,6 +8,7 @@ import asyncpg
 from mirror_ingest import series, store
 from mirror_ingest.rows import MAX_RATE_GAP_SECONDS
 from mirror_runtime.doors import ApiError
+from mirror_schema import history
 
 
 class InvalidHistoryQueryError(ApiError):
@@ -26,7 +27,7 @@ async def read_history(
     since: str | None,
     until: str | None,
     step: str | None,
-) -> series.HistoryResponse:
+) -> history.HistoryResponse:
     """The points of one host's history between `since` and `until` at `step`."""
     try:
         query = series.parse_query(host, since, until, step, datetime.now(UTC))
@@ -37,7 +38,7 @@ async def read_history(
             f"no history for host {query.host!r}; GET /api/hosts lists the hosts "
             "that have published samples"
         )
-    points: list[series.RawPoint] | list[series.RollupPoint]
+    points: list[history.RawPoint] | list[history.RollupPoint]
     if query.step == "raw":
         records = await store.fetch_raw(
             pool,
@@ -59,4 +60,4 @@ async def read_history(
             pool, query.host, query.since, query.until, step=query.step, limit=series.MAX_POINTS
         )
         points = series.rollup_points(rollups)
-    return series.HistoryResponse(host=query.host, step=query.step, points=points)
+    return history.HistoryResponse(host=query.host, step=query.step, points=points)

@@ -9,11 +9,12 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from mirror_ingest import metrics, series
+from mirror_ingest import metrics
 from mirror_ingest.history_api import InvalidHistoryQueryError, read_history
 from mirror_runtime.doors import TRANSIENT, ErrorCode, serve_nats
 from mirror_schema import subjects
 from mirror_schema.field_errors import field_error
+from mirror_schema.history import HistoryResponse
 from mirror_schema.identities import endpoint_subscription
 from mirror_schema.metrics_api import decode_history_request
 
@@ -23,7 +24,7 @@ log = structlog.get_logger()
 class HistoryReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """The reply to ``metrics.api.history``."""
 
-    history: series.HistoryResponse | None = None
+    history: HistoryResponse | None = None
     error: str | None = None
     code: ErrorCode | None = None
 

@@ -18,7 +18,8 @@ COMPONENT: Final = "history"
 # Rollup columns, shared by the 1-minute and the 1-hour tables. jsonb holds per-key figures:
 # interfaces {name: {rx, rx_max, tx, tx_max, n}} in bytes/s, disks {mountpoint: max used %},
 # temperatures {sensor: {avg, max, n}}; `n` counts the values behind an average so that hours
-# can be averaged from minutes exactly.
+# can be averaged from minutes exactly. These are the columns as version 1 made them: version 3
+# renamed net_{rx,tx}_bps_{avg,max} to net_{rx,tx}_bytes_per_s_{avg,max}.
 _ROLLUP_COLUMNS: Final = """
     host_id text NOT NULL,
     bucket timestamptz NOT NULL,
@@ -137,6 +138,22 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION history_create_day(date), history_drop_day(date) FROM PUBLIC;
+""",
+    ),
+    Migration(
+        version=3,
+        name="rollups: units in the throughput columns' names (net_*_bytes_per_s_*)",
+        # "bps" read as bits/s elsewhere (the twin's frames); these columns are bytes/s. A
+        # rename on the partitioned 1 m table carries to its day partitions.
+        sql="""
+ALTER TABLE metric_rollup_1m RENAME COLUMN net_rx_bps_avg TO net_rx_bytes_per_s_avg;
+ALTER TABLE metric_rollup_1m RENAME COLUMN net_rx_bps_max TO net_rx_bytes_per_s_max;
+ALTER TABLE metric_rollup_1m RENAME COLUMN net_tx_bps_avg TO net_tx_bytes_per_s_avg;
+ALTER TABLE metric_rollup_1m RENAME COLUMN net_tx_bps_max TO net_tx_bytes_per_s_max;
+ALTER TABLE metric_rollup_1h RENAME COLUMN net_rx_bps_avg TO net_rx_bytes_per_s_avg;
+ALTER TABLE metric_rollup_1h RENAME COLUMN net_rx_bps_max TO net_rx_bytes_per_s_max;
+ALTER TABLE metric_rollup_1h RENAME COLUMN net_tx_bps_avg TO net_tx_bytes_per_s_avg;
+ALTER TABLE metric_rollup_1h RENAME COLUMN net_tx_bps_max TO net_tx_bytes_per_s_max;
 """,
     ),
 )

@@ -34,8 +34,9 @@ _LOCK_MARK: Final = (
 _ROLLUP_FIELDS: Final = (
     "samples", "cpu_load_avg", "cpu_load_max", "memory_used_percent_avg",
     "memory_used_percent_max", "swap_used_percent_avg", "swap_used_percent_max",
-    "load_average_avg", "load_average_max", "net_rx_bps_avg", "net_rx_bps_max",
-    "net_tx_bps_avg", "net_tx_bps_max", "net_rates", "interfaces", "disks", "temperatures",
+    "load_average_avg", "load_average_max", "net_rx_bytes_per_s_avg", "net_rx_bytes_per_s_max",
+    "net_tx_bytes_per_s_avg", "net_tx_bytes_per_s_max", "net_rates", "interfaces", "disks",
+    "temperatures",
 )  # fmt: skip
 _ROLLUP_COLUMNS: Final = "host_id, bucket, " + ", ".join(_ROLLUP_FIELDS)
 _ROLLUP_UPSERT: Final = "ON CONFLICT (host_id, bucket) DO UPDATE SET " + ", ".join(
@@ -212,10 +213,10 @@ main AS (
                / nullif(sum(samples) FILTER (WHERE load_average_avg IS NOT NULL), 0)
                AS load_avg,
            max(load_average_max) AS load_max,
-           sum(net_rx_bps_avg * net_rates) / nullif(sum(net_rates), 0) AS rx_avg,
-           max(net_rx_bps_max) AS rx_max,
-           sum(net_tx_bps_avg * net_rates) / nullif(sum(net_rates), 0) AS tx_avg,
-           max(net_tx_bps_max) AS tx_max,
+           sum(net_rx_bytes_per_s_avg * net_rates) / nullif(sum(net_rates), 0) AS rx_avg,
+           max(net_rx_bytes_per_s_max) AS rx_max,
+           sum(net_tx_bytes_per_s_avg * net_rates) / nullif(sum(net_rates), 0) AS tx_avg,
+           max(net_tx_bytes_per_s_max) AS tx_max,
            sum(net_rates)::int AS net_rates
     FROM m GROUP BY host_id, hour
 ),

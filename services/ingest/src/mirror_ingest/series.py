@@ -1,19 +1,26 @@
-"""History queries without I/O: parameters, the step a range gets, and chart-ready points."""
+"""History queries without I/O: parameters, the step a range gets, and chart-ready points
+(the reply's Structs are the contract in mirror_schema.history)."""
 
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, get_args
+from typing import Final
 
 import msgspec
 
 from mirror_ingest.rows import counter_rate
 from mirror_ingest.store import RawRecord, RollupRecord
 from mirror_schema.errors import SchemaError
+from mirror_schema.history import (
+    STEPS,
+    InterfaceRollup,
+    InterfaceThroughput,
+    RawPoint,
+    RollupPoint,
+    Step,
+)
 from mirror_schema.hosts import validate_host_id
 
-Step = Literal["raw", "1m", "1h"]
-STEPS: Final = get_args(Step)
 STEP_SECONDS: Final = {"1m": 60.0, "1h": 3600.0}
 # Ranges up to these lengths get raw rows, then 1 m rollups; longer ones 1 h rollups. At one
 # sample per 5 s, 2 h is 1,440 raw points; 3 days of minutes is 4,320 points; 400 days of
@@ -39,68 +46,6 @@ class HistoryQuery(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime
     until: datetime
     step: Step
-
-
-class InterfaceRate(msgspec.Struct, frozen=True, kw_only=True):
-    """Throughput of one interface at one raw sample, bytes per second."""
-
-    rx_bps: float | None
-    tx_bps: float | None
-
-
-class InterfaceRollup(msgspec.Struct, frozen=True, kw_only=True):
-    """Average and maximum throughput of one interface over a bucket, bytes per second."""
-
-    rx_bps: float | None
-    rx_bps_max: float | None
-    tx_bps: float | None
-    tx_bps_max: float | None
-
-
-class RawPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """One raw sample; rates come from the previous sample of the host."""
-
-    timestamp: datetime
-    cpu_load: float
-    memory_used_percent: float | None
-    swap_used_percent: float | None
-    load_average: float | None
-    net_rx_bps: float | None
-    net_tx_bps: float | None
-    interfaces: dict[str, InterfaceRate]
-    disks: dict[str, float]
-    temperatures: dict[str, float]
-
-
-class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """One bucket: plain names are averages, `_max` names maxima; disks are maximum use."""
-
-    timestamp: datetime
-    samples: int
-    cpu_load: float
-    cpu_load_max: float
-    memory_used_percent: float | None
-    memory_used_percent_max: float | None
-    swap_used_percent: float | None
-    swap_used_percent_max: float | None
-    load_average: float | None
-    load_average_max: float | None
-    net_rx_bps: float | None
-    net_rx_bps_max: float | None
-    net_tx_bps: float | None
-    net_tx_bps_max: float | None
-    interfaces: dict[str, InterfaceRollup]
-    disks: dict[str, float]
-    temperatures: dict[str, float]
-    temperatures_max: dict[str, float]
-
-
-class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Body of GET /api/metrics/history."""
-
-    host: str
-    step: Step
-    points: list[RawPoint] | list[RollupPoint]
 
 
 class _IfStats(msgspec.Struct, frozen=True):
@@ -206,9 +151,9 @@ def _raw_point(record: RawRecord, previous: RawRecord | None) -> RawPoint:
         record.if_names or [], record.if_sent or [], record.if_recv or [], strict=False
     ):
         prev_sent, prev_recv = before.get(name, (None, None))
-        interfaces[name] = InterfaceRate(
-            rx_bps=_round(counter_rate(prev_recv, recv, seconds)),
-            tx_bps=_round(counter_rate(prev_sent, sent, seconds)),
+        interfaces[name] = InterfaceThroughput(
+            rx_bytes_per_s=_round(counter_rate(prev_recv, recv, seconds)),
+            tx_bytes_per_s=_round(counter_rate(prev_sent, sent, seconds)),
         )
     return RawPoint(
         timestamp=record.ts,
@@ -216,8 +161,8 @@ def _raw_point(record: RawRecord, previous: RawRecord | None) -> RawPoint:
         memory_used_percent=_round(record.memory_used_percent),
         swap_used_percent=_round(record.swap_used_percent),
         load_average=_round(record.load_average),
-        net_rx_bps=_round(counter_rate(prev_rx, record.net_bytes_rx, seconds)),
-        net_tx_bps=_round(counter_rate(prev_tx, record.net_bytes_tx, seconds)),
+        net_rx_bytes_per_s=_round(counter_rate(prev_rx, record.net_bytes_rx, seconds)),
+        net_tx_bytes_per_s=_round(counter_rate(prev_tx, record.net_bytes_tx, seconds)),
         interfaces=interfaces,
         disks={
             m: round(u, 3)
@@ -249,16 +194,16 @@ def rollup_points(records: Sequence[RollupRecord]) -> list[RollupPoint]:
                 swap_used_percent_max=_round(r.swap_used_percent_max),
                 load_average=_round(r.load_average_avg),
                 load_average_max=_round(r.load_average_max),
-                net_rx_bps=_round(r.net_rx_bps_avg),
-                net_rx_bps_max=_round(r.net_rx_bps_max),
-                net_tx_bps=_round(r.net_tx_bps_avg),
-                net_tx_bps_max=_round(r.net_tx_bps_max),
+                net_rx_bytes_per_s=_round(r.net_rx_bytes_per_s_avg),
+                net_rx_bytes_per_s_max=_round(r.net_rx_bytes_per_s_max),
+                net_tx_bytes_per_s=_round(r.net_tx_bytes_per_s_avg),
+                net_tx_bytes_per_s_max=_round(r.net_tx_bytes_per_s_max),
                 interfaces={
                     name: InterfaceRollup(
-                        rx_bps=_round(s.rx),
-                        rx_bps_max=_round(s.rx_max),
-                        tx_bps=_round(s.tx),
-                        tx_bps_max=_round(s.tx_max),
+                        rx_bytes_per_s=_round(s.rx),
+                        rx_bytes_per_s_max=_round(s.rx_max),
+                        tx_bytes_per_s=_round(s.tx),
+                        tx_bytes_per_s_max=_round(s.tx_max),
                     )
                     for name, s in ifs.items()
                 },

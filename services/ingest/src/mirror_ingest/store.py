@@ -83,7 +83,8 @@ ORDER BY ts
 _ROLLUP: Final = """
 SELECT bucket, samples, cpu_load_avg, cpu_load_max, memory_used_percent_avg,
        memory_used_percent_max, swap_used_percent_avg, swap_used_percent_max, load_average_avg,
-       load_average_max, net_rx_bps_avg, net_rx_bps_max, net_tx_bps_avg, net_tx_bps_max,
+       load_average_max, net_rx_bytes_per_s_avg, net_rx_bytes_per_s_max, net_tx_bytes_per_s_avg,
+       net_tx_bytes_per_s_max,
        interfaces::text AS interfaces, disks::text AS disks, temperatures::text AS temperatures
 FROM {table} WHERE host_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket LIMIT $4
 """
@@ -132,10 +133,10 @@ class RollupRecord(msgspec.Struct, frozen=True, kw_only=True):
     swap_used_percent_max: float | None
     load_average_avg: float | None
     load_average_max: float | None
-    net_rx_bps_avg: float | None
-    net_rx_bps_max: float | None
-    net_tx_bps_avg: float | None
-    net_tx_bps_max: float | None
+    net_rx_bytes_per_s_avg: float | None
+    net_rx_bytes_per_s_max: float | None
+    net_tx_bytes_per_s_avg: float | None
+    net_tx_bytes_per_s_max: float | None
     interfaces: str | None
     disks: str | None
     temperatures: str | None

@@ -80,7 +80,7 @@ def link_id(source: str, target: str) -> str:
 def link_view(source: str, target: str, derived: Derived | None) -> LinkView:
     """Return the link from ``source`` to ``target``, carried by the source's primary interface.
 
-    ``throughput_bps`` is max(rx, tx) of that interface, the same figure utilization divides
+    ``throughput_bits_per_s`` is max(rx, tx) of that interface, the same figure utilization divides
     by capacity (a full-duplex link is as busy as its busier direction), so utilization is
     always throughput / capacity. Every figure is None while unknown.
     """
@@ -102,7 +102,7 @@ def link_view(source: str, target: str, derived: Derived | None) -> LinkView:
         source=source,
         target=target,
         interface=interface,
-        throughput_bps=significant(throughput),
-        capacity_bps=None if rate is None else rate.capacity_bits_per_second,
+        throughput_bits_per_s=significant(throughput),
+        capacity_bits_per_s=None if rate is None else rate.capacity_bits_per_second,
         utilization=None if rate is None else significant(rate.utilization),
     )
