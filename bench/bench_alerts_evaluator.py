@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_alerts.defaults import default_rules
-from mirror_alerts.evaluator import Evaluator
+from mirror_alerts.evaluation.evaluator import Evaluator
 from mirror_alerts.rules import Rule, Scope, ThresholdRule
 from mirror_schema.samples import MetricSample
 

@@ -19,10 +19,9 @@ from alerts_helpers import T0, TIMEOUT, EventLog, follow_events, sample_body
 from twin_helpers import own_nats_server
 from webhook_helpers import WebhookServer
 
-from mirror_alerts import store
-from mirror_alerts.alert_state import OpenAlert
 from mirror_alerts.config import AlertsConfig
-from mirror_alerts.engine import AlertsEngine
+from mirror_alerts.evaluation.alert_state import OpenAlert
+from mirror_alerts.evaluation.engine import AlertsEngine
 from mirror_alerts.migrations import migrate
 from mirror_alerts.notify.dispatcher import Dispatcher
 from mirror_alerts.notify.formats import GenericBody
@@ -30,6 +29,7 @@ from mirror_alerts.notify.receivers import Receiver, ReceiversConfig
 from mirror_alerts.notify.webhook import RetryPolicy
 from mirror_alerts.operations import AlertsApi
 from mirror_alerts.publisher import EventPublisher
+from mirror_alerts.stores import rule_store
 from mirror_runtime.config import ServiceConfig
 from mirror_schema import subjects
 from mirror_schema.alert_api import WriteRuleRequest
@@ -137,8 +137,8 @@ async def rig_starter(
         stack.push_async_callback(pool.close)
         await migrate(pool)
         async with pool.acquire() as conn:
-            for stored in await store.list_rules(conn):
-                await store.delete_rule(conn, stored.rule.id)
+            for stored in await rule_store.list_rules(conn):
+                await rule_store.delete_rule(conn, stored.rule.id)
 
         async def start(
             *,

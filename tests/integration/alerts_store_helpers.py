@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from mirror_alerts.alert_state import (
+from mirror_alerts.evaluation.alert_state import (
     AlertChange,
     ChangeKind,
     alert_id_for,

@@ -7,11 +7,11 @@ import pytest
 from alerts_store_helpers import T0, change
 
 from mirror_alerts.silences import SilenceError, SilenceMatchers, is_silenced
-from mirror_alerts.store_alerts import (
+from mirror_alerts.stores.alert_store import (
     apply_changes,
     get_alert,
 )
-from mirror_alerts.store_silences import create_silence, expire_silence, list_active_silences
+from mirror_alerts.stores.silence_store import create_silence, expire_silence, list_active_silences
 from mirror_runtime.pg import Conn
 from mirror_schema.alerts import AlertEvent
 

@@ -10,26 +10,26 @@ import msgspec
 import pytest
 from alerts_store_helpers import T0, change, user_rule
 
-from mirror_alerts import store
-from mirror_alerts.alert_state import (
+from mirror_alerts.defaults import default_rules
+from mirror_alerts.evaluation.alert_state import (
     EvaluatorSnapshot,
     HostSeen,
     OpenAlert,
     PendingTimer,
     alert_id_for,
 )
-from mirror_alerts.defaults import default_rules
-from mirror_alerts.evaluator import Evaluator
+from mirror_alerts.evaluation.evaluator import Evaluator
 from mirror_alerts.migrations import COMPONENT, MIGRATIONS, migrate
 from mirror_alerts.rules import RuleError
-from mirror_alerts.store_alerts import (
+from mirror_alerts.stores import rule_store
+from mirror_alerts.stores.alert_store import (
     AlertRecord,
     apply_changes,
     get_alert,
     list_active,
     list_history,
 )
-from mirror_alerts.store_snapshot import load_snapshot, save_snapshot
+from mirror_alerts.stores.snapshot_store import load_snapshot, save_snapshot
 from mirror_runtime.pg import Conn
 
 
@@ -49,10 +49,10 @@ async def test_migrations_apply_once_and_are_recorded(database: str) -> None:
 
 async def test_defaults_are_seeded_once_exactly_as_their_builtins(conn: Conn) -> None:
     """Every default rule is stored as msgspec.to_builtins(rule), created by `defaults`."""
-    stored = await store.list_rules(conn)
+    stored = await rule_store.list_rules(conn)
     defaults = sorted(default_rules(), key=lambda r: r.id)
     assert [s.rule for s in stored] == defaults
-    assert {s.created_by for s in stored} == {store.DEFAULTS_BY}
+    assert {s.created_by for s in stored} == {rule_store.DEFAULTS_BY}
     rows = await conn.fetch("SELECT id, rule::text AS rule FROM alert_rules ORDER BY id")
     assert [json.loads(r["rule"]) for r in rows] == [msgspec.to_builtins(r) for r in defaults]
 
@@ -61,10 +61,10 @@ async def test_a_deleted_default_stays_deleted_on_the_next_start(
     pool: asyncpg.Pool, conn: Conn
 ) -> None:
     """Deleting a default, then starting again, does not bring it back nor touch the others."""
-    before = {s.rule.id: s for s in await store.list_rules(conn)}
-    assert await store.delete_rule(conn, "default-cpu-high")
+    before = {s.rule.id: s for s in await rule_store.list_rules(conn)}
+    assert await rule_store.delete_rule(conn, "default-cpu-high")
     assert await migrate(pool) == []
-    after = {s.rule.id: s for s in await store.list_rules(conn)}
+    after = {s.rule.id: s for s in await rule_store.list_rules(conn)}
     assert "default-cpu-high" not in after
     assert after == {k: v for k, v in before.items() if k != "default-cpu-high"}
 
@@ -83,18 +83,18 @@ async def test_replicas_starting_together_seed_each_default_once(database: str) 
 
 async def test_rules_are_created_read_replaced_and_deleted(conn: Conn) -> None:
     """CRUD keeps who created a rule, records who changed it, and refuses a taken id."""
-    created = await store.create_rule(conn, user_rule(), by="ana", now=T0)
+    created = await rule_store.create_rule(conn, user_rule(), by="ana", now=T0)
     assert created.rule == user_rule()
     assert (created.created_by, created.updated_by, created.updated_at) == ("ana", "ana", T0)
-    assert await store.get_rule(conn, "disk-full") == created
+    assert await rule_store.get_rule(conn, "disk-full") == created
 
-    with pytest.raises(store.DuplicateRuleError) as taken:
-        await store.create_rule(conn, user_rule(threshold=99.0), by="bo", now=T0)
+    with pytest.raises(rule_store.DuplicateRuleError) as taken:
+        await rule_store.create_rule(conn, user_rule(threshold=99.0), by="bo", now=T0)
     assert (taken.value.field, taken.value.rule_id) == ("id", "disk-full")
     assert "'disk-full' already exists" in str(taken.value)
 
     later = T0 + timedelta(minutes=5)
-    replaced = await store.replace_rule(
+    replaced = await rule_store.replace_rule(
         conn, "disk-full", user_rule(threshold=97.0), by="bo", now=later
     )
     assert replaced is not None
@@ -103,13 +103,17 @@ async def test_rules_are_created_read_replaced_and_deleted(conn: Conn) -> None:
     assert (replaced.created_at, replaced.updated_at) == (T0, later)
 
     with pytest.raises(RuleError) as other_id:
-        await store.replace_rule(conn, "disk-full", user_rule(id="disk-fuller"), by="bo", now=T0)
+        await rule_store.replace_rule(
+            conn, "disk-full", user_rule(id="disk-fuller"), by="bo", now=T0
+        )
     assert other_id.value.field == "id"
-    assert await store.replace_rule(conn, "nope", user_rule(id="nope"), by="bo", now=T0) is None
+    assert (
+        await rule_store.replace_rule(conn, "nope", user_rule(id="nope"), by="bo", now=T0) is None
+    )
 
-    assert await store.delete_rule(conn, "disk-full")
-    assert not await store.delete_rule(conn, "disk-full")
-    assert await store.get_rule(conn, "disk-full") is None
+    assert await rule_store.delete_rule(conn, "disk-full")
+    assert not await rule_store.delete_rule(conn, "disk-full")
+    assert await rule_store.get_rule(conn, "disk-full") is None
 
 
 async def test_every_rule_change_is_announced_to_listeners(pool: asyncpg.Pool, conn: Conn) -> None:
@@ -121,18 +125,18 @@ async def test_every_rule_change_is_announced_to_listeners(pool: asyncpg.Pool, c
         heard.put_nowait(str(payload))
 
     async with pool.acquire() as listener:
-        await listener.add_listener(store.RULES_CHANNEL, on_notify)
-        await store.create_rule(conn, user_rule(), by="ana", now=T0)
+        await listener.add_listener(rule_store.RULES_CHANNEL, on_notify)
+        await rule_store.create_rule(conn, user_rule(), by="ana", now=T0)
         with pytest.raises(RuleError):
-            await store.create_rule(conn, user_rule(), by="ana", now=T0)
-        await store.create_rule(conn, user_rule(id="disk-fuller"), by="ana", now=T0)
-        await store.replace_rule(conn, "disk-full", user_rule(threshold=97.0), by="bo", now=T0)
-        await store.delete_rule(conn, "disk-fuller")
-        assert not await store.delete_rule(conn, "disk-fuller")
-        await store.create_rule(conn, user_rule(id="last"), by="ana", now=T0)
+            await rule_store.create_rule(conn, user_rule(), by="ana", now=T0)
+        await rule_store.create_rule(conn, user_rule(id="disk-fuller"), by="ana", now=T0)
+        await rule_store.replace_rule(conn, "disk-full", user_rule(threshold=97.0), by="bo", now=T0)
+        await rule_store.delete_rule(conn, "disk-fuller")
+        assert not await rule_store.delete_rule(conn, "disk-fuller")
+        await rule_store.create_rule(conn, user_rule(id="last"), by="ana", now=T0)
         async with asyncio.timeout(5):
             payloads = [await heard.get() for _ in range(5)]
-        await listener.remove_listener(store.RULES_CHANNEL, on_notify)
+        await listener.remove_listener(rule_store.RULES_CHANNEL, on_notify)
     assert payloads == ["disk-full", "disk-fuller", "disk-full", "disk-fuller", "last"]
 
 
@@ -150,7 +154,7 @@ async def test_a_bad_rule_is_refused_naming_the_field(
 ) -> None:
     """A rule the rules module rejects is not stored; the error names the field."""
     with pytest.raises(RuleError) as refused:
-        await store.create_rule(conn, user_rule(**bad), by="ana", now=T0)
+        await rule_store.create_rule(conn, user_rule(**bad), by="ana", now=T0)
     assert refused.value.field == field
     assert await conn.fetchval("SELECT count(*) FROM alert_rules") == len(default_rules())
 

@@ -5,8 +5,13 @@ from datetime import timedelta
 import msgspec
 from alerts_samples import at, cpu_rule, sample
 
-from mirror_alerts.alert_state import AlertChange, EvaluatorSnapshot, OpenAlert, as_alert_event
-from mirror_alerts.evaluator import Evaluator
+from mirror_alerts.evaluation.alert_state import (
+    AlertChange,
+    EvaluatorSnapshot,
+    OpenAlert,
+    as_alert_event,
+)
+from mirror_alerts.evaluation.evaluator import Evaluator
 from mirror_alerts.notify.grouping import Grouper
 
 REPEAT = timedelta(hours=4)

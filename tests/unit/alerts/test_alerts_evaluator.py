@@ -5,8 +5,8 @@ from collections.abc import Sequence
 import pytest
 from alerts_samples import at, cpu_rule, eth0, sample
 
-from mirror_alerts.alert_state import AlertChange, as_alert_event
-from mirror_alerts.evaluator import Evaluator, UnknownAlertError
+from mirror_alerts.evaluation.alert_state import AlertChange, as_alert_event
+from mirror_alerts.evaluation.evaluator import Evaluator, UnknownAlertError
 from mirror_alerts.rules import Scope, ThresholdRule
 from mirror_schema.samples import Disk
 

@@ -3,7 +3,7 @@
 import pytest
 from alerts_samples import eth0, sample
 
-from mirror_alerts.readings import Reading, readings
+from mirror_alerts.evaluation.readings import Reading, readings
 from mirror_derive import interface_rates
 from mirror_schema.samples import Disk, Gpu
 

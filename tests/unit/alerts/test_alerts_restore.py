@@ -3,8 +3,8 @@
 import msgspec
 from alerts_samples import at, cpu_rule, sample
 
-from mirror_alerts.alert_state import EvaluatorSnapshot
-from mirror_alerts.evaluator import Evaluator
+from mirror_alerts.evaluation.alert_state import EvaluatorSnapshot
+from mirror_alerts.evaluation.evaluator import Evaluator
 from mirror_alerts.rules import OfflineRule, Scope
 
 OFFLINE = OfflineRule(id="offline", name="Host offline", after_intervals=12)

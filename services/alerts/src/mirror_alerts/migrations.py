@@ -5,7 +5,7 @@ from typing import Final
 import asyncpg
 import structlog
 
-from mirror_alerts import store
+from mirror_alerts.stores import rule_store
 from mirror_runtime import migrations
 from mirror_runtime.migrations import Grants, Migration, privileges
 from mirror_runtime.pg import Conn
@@ -125,6 +125,6 @@ async def migrate(pool: asyncpg.Pool) -> list[int]:
 
 
 async def _seed(conn: Conn) -> None:
-    seeded = await store.seed_default_rules(conn)
+    seeded = await rule_store.seed_default_rules(conn)
     if seeded:
         log.info("alerts.defaults_seeded", rule_ids=seeded)

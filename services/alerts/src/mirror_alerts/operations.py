@@ -14,12 +14,12 @@ import asyncpg
 import msgspec
 import structlog
 
-from mirror_alerts import store, store_alerts, store_silences
-from mirror_alerts.alert_state import AlertChange
 from mirror_alerts.errors import ConflictError, InvalidRequestError, NotFoundError
+from mirror_alerts.evaluation.alert_state import AlertChange
 from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.rules import Rule, RuleError, rule_from_object
 from mirror_alerts.silences import Silence, SilenceError, SilenceMatchers
+from mirror_alerts.stores import alert_store, rule_store, silence_store
 from mirror_schema.alert_api import (
     AckAlertRequest,
     ActiveAlertsRequest,
@@ -43,7 +43,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def rule_record(stored: store.StoredRule) -> RuleRecord:
+def rule_record(stored: rule_store.StoredRule) -> RuleRecord:
     """The wire form of a stored rule."""
     return RuleRecord(
         rule=msgspec.to_builtins(stored.rule),
@@ -90,12 +90,12 @@ class AlertsApi:
     async def active(self, request: ActiveAlertsRequest) -> list[AlertRecord]:
         """Open alerts (firing or acknowledged), newest first."""
         async with self.pool.acquire() as conn:
-            return await store_alerts.list_active(conn, request.host)
+            return await alert_store.list_active(conn, request.host)
 
     async def history(self, request: ListAlertsRequest) -> list[AlertRecord]:
         """Alerts fired since ``request.since``, newest first, whatever their state now."""
         async with self.pool.acquire() as conn:
-            return await store_alerts.list_history(
+            return await alert_store.list_history(
                 conn,
                 host_id=request.host,
                 state=request.status,
@@ -106,7 +106,7 @@ class AlertsApi:
     async def get(self, alert_id: str) -> AlertRecord:
         """One alert with its events."""
         async with self.pool.acquire() as conn:
-            record = await store_alerts.get_alert(conn, alert_id)
+            record = await alert_store.get_alert(conn, alert_id)
         if record is None:
             raise NotFoundError(
                 f"id: no alert {alert_id!r}; GET /api/alerts lists the alerts there are"
@@ -142,7 +142,7 @@ class AlertsApi:
             acknowledged_by=by,
         )
         async with self.pool.acquire() as conn:
-            stored = await store_alerts.acknowledge(conn, change)
+            stored = await alert_store.acknowledge(conn, change)
         if not stored:
             return await self._acknowledged_meanwhile(request.id)
         await self.publisher.publish([change])
@@ -160,12 +160,12 @@ class AlertsApi:
     async def rules(self) -> list[RuleRecord]:
         """Every rule, enabled or not, by id."""
         async with self.pool.acquire() as conn:
-            return [rule_record(r) for r in await store.list_rules(conn)]
+            return [rule_record(r) for r in await rule_store.list_rules(conn)]
 
     async def rule(self, rule_id: str) -> RuleRecord:
         """One rule."""
         async with self.pool.acquire() as conn:
-            stored = await store.get_rule(conn, rule_id)
+            stored = await rule_store.get_rule(conn, rule_id)
         if stored is None:
             raise self._no_rule(rule_id)
         return rule_record(stored)
@@ -175,10 +175,10 @@ class AlertsApi:
         rule = self._rule(request.rule)
         try:
             async with self.pool.acquire() as conn:
-                stored = await store.create_rule(
+                stored = await rule_store.create_rule(
                     conn, rule, by=request.by or DEFAULT_ACTOR, now=self.clock()
                 )
-        except store.DuplicateRuleError as exc:
+        except rule_store.DuplicateRuleError as exc:
             raise ConflictError(f"rule.id: {exc.problem}") from None
         log.info("rule.created", rule_id=rule.id)
         return rule_record(stored)
@@ -190,7 +190,7 @@ class AlertsApi:
         rule = self._rule(body)
         try:
             async with self.pool.acquire() as conn:
-                stored = await store.replace_rule(
+                stored = await rule_store.replace_rule(
                     conn, rule_id, rule, by=request.by or DEFAULT_ACTOR, now=self.clock()
                 )
         except RuleError as exc:
@@ -203,7 +203,7 @@ class AlertsApi:
     async def delete_rule(self, rule_id: str) -> None:
         """Delete a rule; its open alerts resolve. A deleted default rule stays deleted."""
         async with self.pool.acquire() as conn:
-            deleted = await store.delete_rule(conn, rule_id)
+            deleted = await rule_store.delete_rule(conn, rule_id)
         if not deleted:
             raise self._no_rule(rule_id)
         log.info("rule.deleted", rule_id=rule_id)
@@ -224,7 +224,7 @@ class AlertsApi:
     async def silences(self) -> list[SilenceRecord]:
         """Silences in force or to come."""
         async with self.pool.acquire() as conn:
-            found = await store_silences.list_silences(conn, self.clock())
+            found = await silence_store.list_silences(conn, self.clock())
         return [silence_record(s) for s in found]
 
     async def create_silence(self, request: CreateSilenceRequest) -> SilenceRecord:
@@ -242,7 +242,7 @@ class AlertsApi:
             raise InvalidRequestError(f"matchers: {exc}") from None
         try:
             async with self.pool.acquire() as conn:
-                silence = await store_silences.create_silence(
+                silence = await silence_store.create_silence(
                     conn,
                     matchers,
                     starts_at=starts_at,
@@ -259,7 +259,7 @@ class AlertsApi:
     async def expire_silence(self, silence_id: str) -> None:
         """End a silence now; its record stays."""
         async with self.pool.acquire() as conn:
-            expired = await store_silences.expire_silence(conn, silence_id, self.clock())
+            expired = await silence_store.expire_silence(conn, silence_id, self.clock())
         if not expired:
             raise NotFoundError(
                 f"id: no silence {silence_id!r} in force or to come; "

@@ -10,7 +10,7 @@ import nats.errors
 import nats.js.client
 import structlog
 
-from mirror_alerts.alert_state import AlertChange, as_alert_event
+from mirror_alerts.evaluation.alert_state import AlertChange, as_alert_event
 from mirror_schema import codec, subjects
 from mirror_schema.backoff import Backoff
 

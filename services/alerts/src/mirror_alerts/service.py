@@ -10,9 +10,9 @@ import structlog
 
 from mirror_alerts.app import create_app
 from mirror_alerts.config import AlertsConfig
-from mirror_alerts.engine import AlertsEngine
+from mirror_alerts.evaluation.engine import AlertsEngine
+from mirror_alerts.evaluation.leader import Leadership
 from mirror_alerts.handlers import RequestHandlers
-from mirror_alerts.leader import Leadership
 from mirror_alerts.migrations import migrate
 from mirror_alerts.operations import AlertsApi
 from mirror_alerts.publisher import EventPublisher

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from mirror_alerts.alert_state import OpenAlert
-from mirror_alerts.rule_index import Applicable
+from mirror_alerts.evaluation.alert_state import OpenAlert
+from mirror_alerts.evaluation.rule_index import Applicable
 from mirror_schema.samples import MetricSample
 
 __all__ = ["HostMemory", "Key"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from mirror_alerts.alert_state import AlertChange, ChangeKind, OpenAlert, alert_id_for
-from mirror_alerts.rule_index import CompiledThreshold
+from mirror_alerts.evaluation.alert_state import AlertChange, ChangeKind, OpenAlert, alert_id_for
+from mirror_alerts.evaluation.rule_index import CompiledThreshold
 from mirror_alerts.rules import UPPER_OPERATORS, OfflineRule, Rule, ThresholdRule
 
 __all__ = [

@@ -19,14 +19,14 @@ from typing import Final, TypeVar
 
 import asyncpg
 import nats.errors
-import prometheus_client
 import structlog
 from nats.aio.msg import Msg
 
-from mirror_alerts import store_alerts
-from mirror_alerts.alert_state import AlertChange, as_alert_event
+from mirror_alerts.evaluation.alert_state import AlertChange, as_alert_event
+from mirror_alerts.metrics import CHANGES, SAMPLES_EVALUATED
 from mirror_alerts.notify.notifier import Notifier
 from mirror_alerts.publisher import EventPublisher
+from mirror_alerts.stores import alert_store
 from mirror_runtime.doors import TRANSIENT
 from mirror_schema import streams
 from mirror_schema.backoff import Backoff
@@ -44,13 +44,6 @@ RETRY_MAX_SECONDS: Final = 10.0
 # A change re-derived by a replay is published again only if the stream can still drop it as
 # a duplicate (same Nats-Msg-Id within the window); older ones were published long ago.
 REPUBLISH_WINDOW: Final = timedelta(seconds=streams.DUPLICATE_WINDOW_SECONDS * 0.9)
-
-SAMPLES = prometheus_client.Counter(
-    "mirror_alerts_samples_evaluated_total", "Samples evaluated by the leading replica"
-)
-CHANGES = prometheus_client.Counter(
-    "mirror_alerts_changes_total", "Alert changes stored and published, by kind", ["kind"]
-)
 
 
 @dataclass(frozen=True)
@@ -99,7 +92,7 @@ class Committer:
                 self._notify(unit.notify_only)
                 for msg in unit.evaluated:
                     await msg.ack()
-                SAMPLES.inc(len(unit.evaluated))
+                SAMPLES_EVALUATED.inc(len(unit.evaluated))
             finally:
                 self.queue.task_done()
 
@@ -138,7 +131,7 @@ class Committer:
 
     async def _store(self, changes: Sequence[AlertChange]) -> list[AlertChange]:
         async with self.pool.acquire() as conn:
-            return await store_alerts.apply_changes(conn, changes)
+            return await alert_store.apply_changes(conn, changes)
 
     @staticmethod
     async def _until_done(

@@ -7,7 +7,7 @@ from typing import Final
 
 import msgspec
 
-from mirror_alerts.alert_state import EvaluatorSnapshot
+from mirror_alerts.evaluation.alert_state import EvaluatorSnapshot
 from mirror_runtime.pg import Conn
 
 __all__ = ["MAIN_EVALUATOR", "SavedSnapshot", "load_snapshot", "save_snapshot"]

@@ -21,22 +21,22 @@ import msgspec
 import nats.aio.client
 import nats.errors
 import nats.js.errors
-import prometheus_client
 import structlog
 from nats.aio.msg import Msg
 
-from mirror_alerts import store, store_alerts, store_silences, store_snapshot
-from mirror_alerts.alert_state import AlertChange, event_of_open
-from mirror_alerts.committer import Committer, CommitUnit
 from mirror_alerts.config import AlertsConfig
-from mirror_alerts.evaluator import Evaluator, UnknownAlertError
+from mirror_alerts.evaluation.alert_state import AlertChange, event_of_open
+from mirror_alerts.evaluation.committer import Committer, CommitUnit
+from mirror_alerts.evaluation.evaluator import Evaluator, UnknownAlertError
+from mirror_alerts.evaluation.resume import DURABLE, bind_consumer, resume_state
+from mirror_alerts.metrics import CONSUMER_LAG, LEADING, OPEN_ALERTS, SAMPLES_REFUSED
 from mirror_alerts.notify.dispatcher import Dispatcher
 from mirror_alerts.notify.grouping import Grouper
 from mirror_alerts.notify.notifier import Notifier
 from mirror_alerts.publisher import EventPublisher
-from mirror_alerts.resume import DURABLE, bind_consumer, resume_state
 from mirror_alerts.rules import RuleError
 from mirror_alerts.silences import Silence, is_silenced
+from mirror_alerts.stores import alert_store, rule_store, silence_store, snapshot_store
 from mirror_runtime.deadletter import REJECTED, dead_letter
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.heap import settle_heap
@@ -55,17 +55,6 @@ DRAIN_SECONDS: Final = 10.0  # at stop, how long committing what was evaluated m
 RETRY_SECONDS: Final = 0.5
 # Silences are re-read on every change notice, and this often in case a notice was missed.
 SILENCES_REFRESH_SECONDS: Final = 60.0
-
-REFUSED = prometheus_client.Counter(
-    "mirror_alerts_samples_refused_total", "Samples dead-lettered: undecodable or crashing"
-)
-LEADING = prometheus_client.Gauge(
-    "mirror_alerts_leader", "1 while this replica is the one evaluating"
-)
-OPEN = prometheus_client.Gauge("mirror_alerts_open", "Open alerts held by the evaluator")
-LAG = prometheus_client.Gauge(
-    "mirror_alerts_consumer_lag", "METRICS samples not yet delivered to the evaluator"
-)
 
 
 def _utc_now() -> datetime:
@@ -107,7 +96,7 @@ class AlertsEngine:
         self._silences: list[Silence] = []
         self._rules_changed = asyncio.Event()
         self._silences_changed = asyncio.Event()
-        self._acks: dict[str, store_alerts.AckNotice] = {}
+        self._acks: dict[str, alert_store.AckNotice] = {}
         self._acked = asyncio.Event()
 
     def _new_committer(self) -> Committer:
@@ -125,9 +114,9 @@ class AlertsEngine:
     async def lead(self, conn: asyncpg.Connection) -> None:
         """Evaluate until cancelled; ``conn`` (the leadership's) carries the change notices."""
         listeners: list[tuple[str, Callable[[Any, int, str, object], None]]] = [
-            (store.RULES_CHANNEL, self._on_rules_notice),
-            (store_silences.SILENCES_CHANNEL, self._on_silences_notice),
-            (store_alerts.ACKS_CHANNEL, self._on_ack_notice),
+            (rule_store.RULES_CHANNEL, self._on_rules_notice),
+            (silence_store.SILENCES_CHANNEL, self._on_silences_notice),
+            (alert_store.ACKS_CHANNEL, self._on_ack_notice),
         ]
         for channel, callback in listeners:
             await conn.add_listener(channel, callback)  # before reading: no change missed
@@ -214,7 +203,7 @@ class AlertsEngine:
                 tags = self.evaluator.tags_of(alert.host_id)
                 self.notifier.adopt(event_of_open(alert), tags=tags)
         await self.committer.commit(resumed.changes)
-        OPEN.set(self.evaluator.open_count)
+        OPEN_ALERTS.set(self.evaluator.open_count)
         # The evaluator holds every host's latest sample for as long as it leads.
         settle_heap()
         log.info(
@@ -245,7 +234,7 @@ class AlertsEngine:
                 if msgs:
                     await self.handle(msgs)
                     self.lag = msgs[-1].metadata.num_pending
-                    LAG.set(self.lag)
+                    CONSUMER_LAG.set(self.lag)
         finally:
             fetching.cancel()
             await asyncio.gather(fetching, return_exceptions=True)
@@ -273,11 +262,11 @@ class AlertsEngine:
                 evaluated.append(msg)
             unit = CommitUnit(changes=changes, held=msgs, evaluated=evaluated)
             await self.committer.put(unit)
-            OPEN.set(self.evaluator.open_count)
+            OPEN_ALERTS.set(self.evaluator.open_count)
             self.position = max(self.position, msgs[-1].metadata.sequence.stream)
 
     async def _refuse(self, msg: Msg, reason: str, label: str) -> None:
-        REFUSED.inc()
+        SAMPLES_REFUSED.inc()
         if await dead_letter(self.js, msg, reason, consumer=DURABLE):
             REJECTED.labels(consumer=DURABLE, reason=label).inc()
             await msg.term()
@@ -301,7 +290,7 @@ class AlertsEngine:
             snapshot, position = self.evaluator.snapshot(), self.position
         try:
             async with self.pool.acquire() as conn:
-                await store_snapshot.save_snapshot(
+                await snapshot_store.save_snapshot(
                     conn, snapshot, saved_at=self.clock(), position=position
                 )
         except TRANSIENT as exc:
@@ -317,7 +306,7 @@ class AlertsEngine:
 
     def _on_ack_notice(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         try:
-            notice = store_alerts.decode_ack_notice(str(payload))
+            notice = alert_store.decode_ack_notice(str(payload))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.error("ack_notice.unreadable", error=str(exc))
             return
@@ -352,7 +341,7 @@ class AlertsEngine:
     async def _reload_rules(self) -> None:
         try:
             async with self.pool.acquire() as conn:
-                rules = [stored.rule for stored in await store.list_rules(conn)]
+                rules = [stored.rule for stored in await rule_store.list_rules(conn)]
         except RuleError as exc:
             log.error("rules.unreadable", error=str(exc))
             return
@@ -364,7 +353,7 @@ class AlertsEngine:
 
     async def _reload_silences(self) -> None:
         async with self.pool.acquire() as conn:
-            self._silences = await store_silences.list_silences(conn, self.clock())
+            self._silences = await silence_store.list_silences(conn, self.clock())
 
     async def _apply_acks(self) -> None:
         acks, self._acks = self._acks, {}

@@ -13,7 +13,7 @@ from typing import Final
 
 import msgspec
 
-from mirror_alerts.alert_state import (
+from mirror_alerts.evaluation.alert_state import (
     SNAPSHOT_VERSION,
     AlertChange,
     EvaluatorSnapshot,
@@ -21,7 +21,7 @@ from mirror_alerts.alert_state import (
     OpenAlert,
     PendingTimer,
 )
-from mirror_alerts.firing import (
+from mirror_alerts.evaluation.firing import (
     OFFLINE_METRIC,
     change_of,
     offline_alert,
@@ -29,9 +29,9 @@ from mirror_alerts.firing import (
     threshold_alert,
     where_text,
 )
-from mirror_alerts.host_memory import HostMemory, Key
-from mirror_alerts.readings import readings
-from mirror_alerts.rule_index import Applicable, CompiledThreshold, RuleIndex
+from mirror_alerts.evaluation.host_memory import HostMemory, Key
+from mirror_alerts.evaluation.readings import readings
+from mirror_alerts.evaluation.rule_index import Applicable, CompiledThreshold, RuleIndex
 from mirror_alerts.rules import Rule
 from mirror_derive.silence import own_interval, silent_intervals
 from mirror_schema.hosts import host_id_from_hostname

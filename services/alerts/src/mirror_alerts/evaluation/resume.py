@@ -14,11 +14,11 @@ import nats.js.errors
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from mirror_alerts import store, store_alerts, store_silences, store_snapshot
-from mirror_alerts.alert_state import AlertChange, open_alert_of
-from mirror_alerts.evaluator import Evaluator
+from mirror_alerts.evaluation.alert_state import AlertChange, open_alert_of
+from mirror_alerts.evaluation.evaluator import Evaluator
 from mirror_alerts.rules import Rule
 from mirror_alerts.silences import Silence
+from mirror_alerts.stores import alert_store, rule_store, silence_store, snapshot_store
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import streams, subjects
 
@@ -55,10 +55,10 @@ async def resume_state(
     says which alerts are open (one the snapshot holds may have resolved since).
     """
     async with pool.acquire() as conn:
-        rules = [stored.rule for stored in await store.list_rules(conn)]
-        saved = await store_snapshot.load_snapshot(conn)
-        active = await store_alerts.list_active(conn)
-        silences = await store_silences.list_silences(conn, now)
+        rules = [stored.rule for stored in await rule_store.list_rules(conn)]
+        saved = await snapshot_store.load_snapshot(conn)
+        active = await alert_store.list_active(conn)
+        silences = await silence_store.list_silences(conn, now)
     info = await js.stream_info(streams.METRICS.name)
     evaluator = Evaluator(rules)
     changes: list[AlertChange] = []

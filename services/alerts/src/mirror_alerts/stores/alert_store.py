@@ -9,7 +9,7 @@ from typing import Final
 import asyncpg
 import msgspec
 
-from mirror_alerts.alert_state import AlertChange, ChangeKind
+from mirror_alerts.evaluation.alert_state import AlertChange, ChangeKind
 from mirror_runtime.pg import Conn
 from mirror_schema.alert_api import AlertEventRecord, AlertRecord
 from mirror_schema.alerts import AlertState
