@@ -25,10 +25,10 @@ import nats.aio.client
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_ingest import partitions, rollups
-from mirror_ingest.history import HistoryWriter
 from mirror_ingest.metrics import ROWS_WRITTEN
 from mirror_ingest.migrations import migrate
+from mirror_ingest.writing import partitions, rollups
+from mirror_ingest.writing.writer import HistoryWriter
 from mirror_schema import streams, subjects
 from mirror_stage.natsd import BENCH_SYNC_INTERVAL
 from servers import embedded_nats, embedded_postgres

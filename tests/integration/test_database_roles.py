@@ -21,8 +21,8 @@ import pytest_asyncio
 from mirror_alerts.migrations import migrate as migrate_alerts
 from mirror_commands import migrations as commands_migrations
 from mirror_commands.migrations import migrate as migrate_commands
-from mirror_ingest import partitions
 from mirror_ingest.migrations import migrate as migrate_history
+from mirror_ingest.writing import partitions
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_runtime.migrations import Migration, MigrationError, migrate
 from mirror_stage.database import SERVICE_ROLES, PreparedDatabase, prepare_database, role_names

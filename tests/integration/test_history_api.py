@@ -10,10 +10,11 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_ingest import partitions, rollups, store
+from mirror_ingest import store
 from mirror_ingest.history_routes import history_router
 from mirror_ingest.migrations import migrate
-from mirror_ingest.rows import sample_row
+from mirror_ingest.writing import partitions, rollups
+from mirror_ingest.writing.rows import sample_row
 from mirror_schema.samples import MetricSample
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from mirror_ingest import partitions
 from mirror_ingest.migrations import COMPONENT, MIGRATIONS, migrate
+from mirror_ingest.writing import partitions
 from mirror_runtime import migrations
 
 

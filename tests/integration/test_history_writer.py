@@ -12,10 +12,11 @@ import nats.js.errors
 import pytest_asyncio
 
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_ingest import partitions, rollups, store
-from mirror_ingest.history import HistoryWriter
+from mirror_ingest import store
 from mirror_ingest.migrations import migrate
-from mirror_ingest.rows import counter_rate, sample_row
+from mirror_ingest.writing import partitions, rollups
+from mirror_ingest.writing.rows import counter_rate, sample_row
+from mirror_ingest.writing.writer import HistoryWriter
 from mirror_runtime.deadletter import REASON_HEADER
 from mirror_schema import streams, subjects
 from mirror_schema.samples import Interface, MetricSample

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mirror_ingest.rows import (
+from mirror_ingest.writing.rows import (
     MAX_RATE_GAP_SECONDS,
     STAGING_COLUMNS,
     counter_rate,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from mirror_ingest import series, store
-from mirror_ingest.rows import MAX_RATE_GAP_SECONDS
+from mirror_ingest.writing.rows import MAX_RATE_GAP_SECONDS
 from mirror_runtime.doors import ApiError
 from mirror_schema import history
 

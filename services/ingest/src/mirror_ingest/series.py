@@ -8,8 +8,8 @@ from typing import Final
 
 import msgspec
 
-from mirror_ingest.rows import counter_rate
 from mirror_ingest.store import RawRecord, RollupRecord
+from mirror_ingest.writing.rows import counter_rate
 from mirror_schema.errors import SchemaError
 from mirror_schema.history import (
     STEPS,

@@ -7,10 +7,10 @@ import structlog
 
 from mirror_ingest.app import create_app
 from mirror_ingest.config import IngestConfig
-from mirror_ingest.history import HistoryWriter
 from mirror_ingest.history_endpoint import HistoryEndpoint
 from mirror_ingest.metrics import CONSUMER_LAG
 from mirror_ingest.migrations import migrate
+from mirror_ingest.writing.writer import HistoryWriter
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
 from mirror_schema import streams

@@ -8,8 +8,8 @@ import asyncpg
 import msgspec
 
 from mirror_ingest.migrations import LOCK_CLASS
-from mirror_ingest.rollups import mark_minutes
-from mirror_ingest.rows import STAGING_COLUMNS, SampleRow
+from mirror_ingest.writing.rollups import mark_minutes
+from mirror_ingest.writing.rows import STAGING_COLUMNS, SampleRow
 from mirror_runtime.pg import Conn
 
 # Advisory lock class of per-host write locks (key2 = hashtext(host_id)).
