@@ -5,7 +5,7 @@ page's JS heap.
 
 Serves hud/ as static files on loopback (the page then runs with logins off), opens the page
 with ?testing=1 for its window.mirrorStage hook, stops its live socket, and shows frames built
-here the way the twin builds them: hosts spread over their layers by mirror_twin.layout, one
+here the way the twin builds them: hosts spread over their layers by mirror_twin.model.layout, one
 link each (to the virtual hub, or to their rack's switch), a mix of statuses and alerts. For
 each size it prints:
 - frame time (median and p95 over --frames redraws of the whole stage, each followed by a
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser import CHROMIUM_FLAGS, chromium_path, served_hud, with_test_hook
 from mirror_stage.ports import free_port
-from mirror_twin.layout import layer_of, positions_on_layers
+from mirror_twin.model.layout import layer_of, positions_on_layers
 
 ROLES = ["app", "web", "db", "cache", "batch", "gateway", "firewall", "core", "switch", "sensor"]
 

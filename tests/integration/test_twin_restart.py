@@ -17,7 +17,7 @@ from mirror_derive import derive
 from mirror_schema import streams
 from mirror_schema.samples import MetricSample
 from mirror_twin.checkpoint import BUCKET, POSITION_KEY
-from mirror_twin.patches import significant
+from mirror_twin.model.patches import significant
 from waiting import wait_until
 
 FAST_CHECKPOINTS = {"MIRROR_STAGE_TWIN_CHECKPOINT_SECONDS": "0.5"}

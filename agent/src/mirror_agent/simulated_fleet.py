@@ -270,7 +270,7 @@ class SimulatedHost:
             system_manufacturer=self.manufacturer,
             tags=self.tags,
             rack=self.rack,
-            # No position: the twin spreads hosts over their layer (mirror_twin.layout).
+            # No position: the twin spreads hosts over their layer (mirror_twin.model.layout).
             host_id=self.host_id,
             boot_id=self.boot_id,
             seq=self.seq,

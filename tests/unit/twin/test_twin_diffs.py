@@ -3,7 +3,7 @@
 import msgspec
 from twin_samples import MBIT, at, host_of, link_of, sample
 
-from mirror_twin.state import TwinState
+from mirror_twin.model.twin_state import TwinState
 
 
 def test_a_diff_patch_holds_only_the_fields_that_changed() -> None:

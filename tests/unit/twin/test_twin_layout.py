@@ -7,7 +7,7 @@ import random
 import pytest
 
 from mirror_schema.samples import Position
-from mirror_twin.layout import (
+from mirror_twin.model.layout import (
     LAYER_HEIGHT,
     SLOTS,
     layer_of,

@@ -7,9 +7,9 @@ from twin_samples import MBIT, at, host_of, link_of, sample
 from mirror_schema.codec import decode_twin_message, encode
 from mirror_schema.samples import Disk, Gpu, Position
 from mirror_schema.twin import TwinDiff
-from mirror_twin.layout import position_on_layer
-from mirror_twin.links import HUB_ID
-from mirror_twin.state import TwinState
+from mirror_twin.model.layout import position_on_layer
+from mirror_twin.model.links import HUB_ID
+from mirror_twin.model.twin_state import TwinState
 
 
 def test_a_sample_puts_the_host_in_the_frame_with_derived_figures() -> None:

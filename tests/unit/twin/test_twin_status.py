@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mirror_twin.status import StatusPolicy, StatusTracker, StatusTransition, status_of
+from mirror_twin.model.status import StatusPolicy, StatusTracker, StatusTransition, status_of
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 POLICY = StatusPolicy()

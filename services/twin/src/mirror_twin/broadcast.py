@@ -4,19 +4,11 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import prometheus_client
 import structlog
 
-log = structlog.get_logger()
+from mirror_twin.metrics import CLIENTS_RESYNCED, MESSAGES_DROPPED
 
-CLIENTS_RESYNCED = prometheus_client.Counter(
-    "mirror_twin_client_resyncs_total",
-    "Times a WebSocket client fell behind: its queued messages dropped, a full frame sent next",
-)
-MESSAGES_DROPPED = prometheus_client.Counter(
-    "mirror_twin_client_messages_dropped_total",
-    "Messages dropped from the queues of WebSocket clients that fell behind",
-)
+log = structlog.get_logger()
 
 
 @dataclass(eq=False)

@@ -8,7 +8,7 @@ import msgspec
 
 from mirror_runtime.config import ServiceConfig, service_config_from_env
 from mirror_runtime.environment import BadValueError, read_number, stage_environment
-from mirror_twin.status import StatusPolicy
+from mirror_twin.model.status import StatusPolicy
 
 
 class TwinConfig(msgspec.Struct, frozen=True, kw_only=True):

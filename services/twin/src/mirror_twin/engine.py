@@ -10,7 +10,6 @@ import nats.aio.client
 import nats.aio.subscription
 import nats.errors
 import nats.js.errors
-import prometheus_client
 import structlog
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -23,23 +22,12 @@ from mirror_schema.admission import SampleRefusedError, admit_sample
 from mirror_twin.broadcast import Broadcaster
 from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, StreamPosition, resume_from
 from mirror_twin.config import TwinConfig
+from mirror_twin.metrics import CHECKPOINTS, CLIENTS, DIFFS_SENT, SAMPLES_APPLIED, SAMPLES_REFUSED
+from mirror_twin.model.twin_state import TwinState
 from mirror_twin.placements import PlacementBody, PlacementStore
 from mirror_twin.relay import BusRelay
-from mirror_twin.state import TwinState
 
 log = structlog.get_logger()
-
-SAMPLES_APPLIED = prometheus_client.Counter(
-    "mirror_twin_samples_applied_total", "Samples applied to the twin"
-)
-SAMPLES_REFUSED = prometheus_client.Counter(
-    "mirror_twin_samples_refused_total", "Messages on metrics.raw.> that are not valid samples"
-)
-DIFFS_SENT = prometheus_client.Counter("mirror_twin_diffs_total", "Diffs broadcast")
-CLIENTS = prometheus_client.Gauge("mirror_twin_clients", "Connected WebSocket clients")
-CHECKPOINTS = prometheus_client.Counter(
-    "mirror_twin_checkpoints_total", "Checkpoints saved", ["outcome"]
-)
 
 
 # Samples applied between two turns given to the rest of the event loop.

@@ -12,7 +12,6 @@ import msgspec
 import nats.aio.client
 import nats.aio.subscription
 import nats.errors
-import prometheus_client
 import structlog
 from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
@@ -25,23 +24,10 @@ from mirror_schema.twin import (
     CommandResultMessage,
     CommandStatusMessage,
 )
+from mirror_twin.metrics import RELAY_REFUSED, RELAYED, THROTTLED
 
 log = structlog.get_logger()
 
-RELAYED = prometheus_client.Counter(
-    "mirror_twin_relayed_total", "Bus messages passed on to WebSocket clients", ["type"]
-)
-REFUSED = prometheus_client.Counter(
-    "mirror_twin_relay_refused_total",
-    "Bus messages not passed on: undecodable, or about another host than their subject's",
-    ["type"],
-)
-
-THROTTLED = prometheus_client.Counter(
-    "mirror_twin_relay_throttled_total",
-    "Live output chunks dropped: their host sent more than its rate (OUTPUT_CHUNKS_PER_SECOND)",
-    ["type"],
-)
 
 # Live output is not stored anywhere: past this many chunks waiting in this process, NATS drops
 # the newest (and counts a slow consumer) instead of letting the twin's memory grow.
@@ -107,7 +93,7 @@ def _output(subject: str, data: bytes) -> msgspec.Struct:
 
 
 def _refuse(kind: str, reason: str, subject: str, exc: Exception) -> None:
-    REFUSED.labels(kind).inc()
+    RELAY_REFUSED.labels(kind).inc()
     REJECTED.labels(consumer=f"twin-relay-{kind}", reason=reason).inc()
     log.warning("relay.refused", subject=subject, reason=reason, detail=str(exc))
 
