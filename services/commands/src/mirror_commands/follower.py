@@ -14,12 +14,12 @@ import msgspec
 import nats.aio.client
 import nats.aio.subscription
 import nats.errors
-import prometheus_client
 import structlog
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from mirror_commands.directory import HostDirectory
+from mirror_commands.metrics import SAMPLES_REFUSED, SAMPLES_SEEN
 from mirror_runtime.deadletter import REJECTED
 from mirror_schema import streams, subjects
 from mirror_schema.admission import SampleRefusedError, check_origin
@@ -28,12 +28,6 @@ from mirror_schema.errors import SchemaError
 
 log = structlog.get_logger()
 
-SAMPLES_SEEN = prometheus_client.Counter(
-    "mirror_commands_samples_seen_total", "Samples that updated the commands' host directory"
-)
-SAMPLES_REFUSED = prometheus_client.Counter(
-    "mirror_commands_samples_refused_total", "Messages on metrics.raw.> that are not samples"
-)
 YIELD_EVERY: Final = 200
 
 

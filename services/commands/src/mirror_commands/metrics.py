@@ -17,3 +17,11 @@ RESULTS_IGNORED = prometheus_client.Counter(
     "Status reports and results that changed nothing, by reason",
     ["reason"],
 )
+
+SAMPLES_SEEN = prometheus_client.Counter(
+    "mirror_commands_samples_seen_total", "Samples that updated the commands' host directory"
+)
+
+SAMPLES_REFUSED = prometheus_client.Counter(
+    "mirror_commands_samples_refused_total", "Messages on metrics.raw.> that are not samples"
+)
