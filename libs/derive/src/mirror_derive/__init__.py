@@ -2,6 +2,7 @@
 
 from mirror_derive.counters import counter_delta, rate_per_second
 from mirror_derive.derive import Derived, derive, primary_interface
+from mirror_derive.intervals import DEFAULT_INTERVAL_SECONDS, own_interval, silent_intervals
 from mirror_derive.links import (
     InterfaceRate,
     capacity_bits_per_second,
@@ -10,7 +11,6 @@ from mirror_derive.links import (
     parse_speed_mbps,
     total_rates,
 )
-from mirror_derive.silence import DEFAULT_INTERVAL_SECONDS, own_interval, silent_intervals
 from mirror_derive.summary import fullest_disk, hottest_temperature
 
 __all__ = [

@@ -33,7 +33,7 @@ from mirror_alerts.evaluation.host_memory import HostMemory, Key
 from mirror_alerts.evaluation.readings import readings
 from mirror_alerts.evaluation.rule_index import Applicable, CompiledThreshold, RuleIndex
 from mirror_alerts.rules import Rule
-from mirror_derive.silence import own_interval, silent_intervals
+from mirror_derive.intervals import own_interval, silent_intervals
 from mirror_schema.hosts import host_id_from_hostname
 from mirror_schema.samples import MetricSample
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-from mirror_derive.silence import DEFAULT_INTERVAL_SECONDS, silent_intervals
+from mirror_derive.intervals import DEFAULT_INTERVAL_SECONDS, silent_intervals
 
 __all__ = ["HostStatus", "StatusPolicy", "StatusTracker", "StatusTransition", "status_of"]
 
