@@ -2,7 +2,8 @@
 
 import pytest
 
-from mirror_ingest.ratelimit import BatchExceedsBurstError, HostRateLimiter
+from mirror_ingest.errors import BatchExceedsBurstError
+from mirror_ingest.ratelimit import HostRateLimiter
 
 
 class FakeClock:

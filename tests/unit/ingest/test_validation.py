@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from mirror_ingest.validation import BatchRejectedError, validate_batch
+from mirror_ingest.errors import BatchRejectedError
+from mirror_ingest.validation import validate_batch
 from mirror_schema import codec
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "original-agent-payload.json"

@@ -21,11 +21,12 @@ import structlog
 from fastapi import APIRouter, Request, Response
 
 from mirror_ingest.config import IngestConfig
+from mirror_ingest.errors import BatchExceedsBurstError, BatchRejectedError
 from mirror_ingest.gateway import PublishFailedError, SamplePublisher
 from mirror_ingest.metrics import ACCEPTED, REJECTED
-from mirror_ingest.ratelimit import BatchExceedsBurstError, HostRateLimiter
+from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_ingest.tokens import TokenTable
-from mirror_ingest.validation import AcceptedSample, BatchRejectedError, validate_batch
+from mirror_ingest.validation import AcceptedSample, validate_batch
 
 __all__ = ["BatchAccepted", "gateway_router"]
 

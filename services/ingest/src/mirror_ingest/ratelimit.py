@@ -9,23 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["BatchExceedsBurstError", "HostRateLimiter"]
+from mirror_ingest.errors import BatchExceedsBurstError
+
+__all__ = ["HostRateLimiter"]
 
 # Refills are float sums: 9.999999999 tokens must still pay for 10 samples.
 _EPSILON: Final = 1e-9
-
-
-class BatchExceedsBurstError(Exception):
-    """One batch holds more samples of a host than its bucket can ever hold: no wait helps."""
-
-    def __init__(self, host_id: str, count: int, burst: float) -> None:
-        self.host_id = host_id
-        self.count = count
-        self.burst = burst
-        super().__init__(
-            f"the batch has {count} samples of host {host_id!r}, more than the per-host burst "
-            f"of {burst:g}; split it into batches of at most {math.floor(burst)} samples per host"
-        )
 
 
 @dataclass(slots=True)

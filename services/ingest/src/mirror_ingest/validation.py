@@ -26,13 +26,13 @@ from typing import Final
 
 import msgspec
 
+from mirror_ingest.errors import BatchRejectedError
 from mirror_schema import codec, subjects
 from mirror_schema.hosts import host_id_from_hostname
 from mirror_schema.samples import MetricSample, decode_batch
 
 __all__ = [
     "AcceptedSample",
-    "BatchRejectedError",
     "sample_msg_id",
     "validate_batch",
 ]
@@ -42,16 +42,6 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 # msgspec's error text ends with " - at `$.samples[3].cpu_load`" when it knows where.
 _AT_PATH: Final = re.compile(r"^(?P<message>.*) - at `\$(?P<path>[^`]*)`$", re.DOTALL)
 _MISSING_FIELD: Final = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
-
-
-class BatchRejectedError(Exception):
-    """A batch the ingest refuses: the HTTP status, a detail for the client, a metric label."""
-
-    def __init__(self, status: int, detail: str, reason: str) -> None:
-        self.status = status
-        self.detail = detail
-        self.reason = reason
-        super().__init__(f"{status} {reason}: {detail}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
