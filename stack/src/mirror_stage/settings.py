@@ -22,6 +22,7 @@ NATS_SYNC_INTERVAL = Setting(
 
 SETTINGS = SettingGroup(
     title="The launcher (`mirror-stage up`)",
+    order=5,
     settings=(DATA_DIR, NATS_SYNC_INTERVAL),
 )
 
@@ -34,4 +35,4 @@ TEST_DOCKER = Setting(
     default_text="unset",
 )
 
-TEST_SETTINGS = SettingGroup(title="The test suite", settings=(TEST_DOCKER,))
+TEST_SETTINGS = SettingGroup(title="The test suite", order=9, settings=(TEST_DOCKER,))

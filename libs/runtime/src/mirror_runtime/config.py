@@ -92,6 +92,7 @@ PARTS: tuple[str, ...] = tuple(PORTS)
 
 SETTINGS = SettingGroup(
     title="Every service",
+    order=0,
     settings=(
         NATS_URL,
         NATS_CREDENTIALS_FILE,

@@ -39,12 +39,12 @@ class UnknownVariableError(ConfigError):
 
 @functools.cache
 def setting_groups() -> tuple[SettingGroup, ...]:
-    """Every installed part's settings, ordered by title (as the docs list them)."""
+    """Every installed part's settings, in the docs' order."""
     groups = [entry.load() for entry in entry_points(group=ENTRY_POINT_GROUP)]
     for group in groups:
         if not isinstance(group, SettingGroup):
             raise TypeError(f"{ENTRY_POINT_GROUP} entry point gave {group!r}, not a SettingGroup")
-    return tuple(sorted(groups, key=lambda group: group.title))
+    return tuple(sorted(groups, key=lambda group: (group.order, group.title)))
 
 
 @functools.cache

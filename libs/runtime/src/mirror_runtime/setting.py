@@ -81,4 +81,7 @@ class SettingGroup:
     `mirror_stage.settings`, so every part knows every other part's variables."""
 
     title: str
+    # Where the docs list the group, lowest first: the shared settings, then each service's,
+    # the launcher's, the test suite's.
+    order: int
     settings: tuple[Setting[Any], ...]

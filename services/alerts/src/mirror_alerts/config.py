@@ -57,6 +57,7 @@ MAX_REPLAY = Setting(
 
 SETTINGS = SettingGroup(
     title="The alerts service",
+    order=3,
     settings=(
         RECEIVERS_FILE,
         GROUP_WAIT_SECONDS,

@@ -63,6 +63,7 @@ CANCEL_TIMEOUT_SECONDS = Setting(
 
 SETTINGS = SettingGroup(
     title="The commands service",
+    order=4,
     settings=(
         MAX_TIMEOUT_SECONDS,
         EXPIRY_SECONDS,

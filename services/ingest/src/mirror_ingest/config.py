@@ -65,6 +65,7 @@ HISTORY_RETENTION_DAYS = Setting(
 
 SETTINGS = SettingGroup(
     title="The ingest",
+    order=2,
     settings=(
         MAX_BODY_BYTES,
         MAX_BATCH,

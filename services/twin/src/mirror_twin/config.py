@@ -37,7 +37,7 @@ OFFLINE_INTERVALS = Setting(
     default=_DEFAULT_POLICY.offline_after_intervals,
     parser=parsers.number(minimum=2),
     meaning="silence, in the host's own sampling intervals, after which it is offline (more "
-    "than MIRROR_STAGE_TWIN_STALE_INTERVALS)",
+    "than `MIRROR_STAGE_TWIN_STALE_INTERVALS`)",
 )
 CHECKPOINT_SECONDS = Setting(
     variable="MIRROR_STAGE_TWIN_CHECKPOINT_SECONDS",
@@ -54,6 +54,7 @@ MAX_REPLAY = Setting(
 
 SETTINGS = SettingGroup(
     title="The twin",
+    order=1,
     settings=(
         DIFF_INTERVAL_MS,
         CLIENT_QUEUE,
