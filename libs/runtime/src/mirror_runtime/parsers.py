@@ -79,7 +79,7 @@ def text_or_none(accepts: str) -> Parser[str | None]:
     return Parser(lambda _variable, raw: raw or None, accepts)
 
 
-def readable_file() -> Parser[str | None]:
+def readable_file() -> Parser[str]:
     """The path of a file this process can read."""
 
     def convert(variable: str, raw: str) -> str:
@@ -93,7 +93,7 @@ def readable_file() -> Parser[str | None]:
     return Parser(convert, "a readable file")
 
 
-def one_of(*choices: str) -> Parser[str | None]:
+def one_of(*choices: str) -> Parser[str]:
     """One of `choices`, exactly."""
     expected = " or ".join(f"'{choice}'" for choice in choices)
 
