@@ -2,7 +2,7 @@
 
 import pytest
 
-from mirror_runtime import parsers
+from mirror_runtime import environment, parsers
 from mirror_runtime.config import service_config_from_env
 from mirror_runtime.environment import BadValueError, UnknownVariableError, known_variables
 from mirror_runtime.setting import Setting, shown_value
@@ -107,3 +107,12 @@ def test_a_setting_reads_its_default_or_parses_its_variable() -> None:
 )
 def test_defaults_are_shown_as_the_docs_write_them(default: object, shown: str) -> None:
     assert shown_value(default) == shown
+
+
+def test_without_registered_settings_the_error_says_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sources run without `make install` have no entry points: say so, not "known: nothing"."""
+    monkeypatch.setattr(environment, "known_variables", frozenset)
+    with pytest.raises(UnknownVariableError, match=r"mirror_stage.settings \(make install\)"):
+        environment.stage_environment({"MIRROR_STAGE_NATS_URL": "nats://x:1"})

@@ -32,6 +32,9 @@ class UnknownVariableError(ConfigError):
     def __init__(self, names: list[str]) -> None:
         self.names = names
         known = ", ".join(sorted(known_variables()))
+        if not known:
+            # Entry points are package metadata: sources run without installing have none.
+            known = f"none, as no installed package registers {ENTRY_POINT_GROUP} (make install)"
         super().__init__(
             f"unknown environment variable(s) {', '.join(names)}; the known ones are: {known}"
         )
