@@ -1,24 +1,42 @@
-"""The tables of docs/configuration.md, made from every part's settings declarations.
+"""The tables of docs/configuration.md, made from the declarations: every part's settings, and
+the agent's config Struct.
 
 `python -m mirror_stage.configuration_docs [FILE]` (run by `make docs`) rewrites what lies
-between the markers and leaves the hand-written prose around them alone.
+between each pair of markers and leaves the hand-written prose around them alone.
 """
 
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mirror_agent.config import AgentConfig
 from mirror_runtime.environment import setting_groups
 from mirror_runtime.setting import SettingGroup
+from mirror_stage.struct_table import cell, struct_table
 
 DEFAULT_DOCUMENT = Path("docs/configuration.md")
-BEGIN = "<!-- generated: configuration (edit the settings' declarations, then run make docs) -->"
-END = "<!-- end generated: configuration -->"
+SETTINGS_BLOCK = "configuration"
+AGENT_BLOCK = "agent configuration"
 
 
-def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|")
+def markers(block: str) -> tuple[str, str]:
+    """The comments that open and close a generated block."""
+    return (
+        f"<!-- generated: {block} (edit the declarations, then run make docs) -->",
+        f"<!-- end generated: {block} -->",
+    )
+
+
+def with_generated(document: str, block: str, content: str) -> str:
+    """`document` with what lies between `block`'s markers replaced by `content`."""
+    begin, end = markers(block)
+    if document.count(begin) != 1 or document.count(end) != 1:
+        raise ValueError(f"the document needs the markers once each: {begin} ... {end}")
+    start = document.index(begin)
+    stop = document.index(end)
+    if stop < start:
+        raise ValueError(f"{end} comes before {begin}")
+    return f"{document[:start]}{begin}\n\n{content}\n\n{document[stop:]}"
 
 
 def group_table(group: SettingGroup) -> str:
@@ -32,27 +50,22 @@ def group_table(group: SettingGroup) -> str:
     return "\n".join([f"### {group.title}", "", *header, *rows])
 
 
-def tables(groups: Sequence[SettingGroup]) -> str:
-    """Every part's table, between the markers."""
-    return "\n\n".join([BEGIN, *(group_table(group) for group in groups), END])
+def settings_tables(groups: Sequence[SettingGroup]) -> str:
+    """Every part's table."""
+    return "\n\n".join(group_table(group) for group in groups)
 
 
-def with_tables(document: str, groups: Sequence[SettingGroup]) -> str:
-    """`document` with what lies between the markers (included) replaced by fresh tables."""
-    if document.count(BEGIN) != 1 or document.count(END) != 1:
-        raise ValueError(f"the document needs the markers once each: {BEGIN} ... {END}")
-    start = document.index(BEGIN)
-    end = document.index(END) + len(END)
-    if end < start:
-        raise ValueError(f"{END} comes before {BEGIN}")
-    return document[:start] + tables(groups) + document[end:]
+def regenerated(document: str, groups: Sequence[SettingGroup]) -> str:
+    """docs/configuration.md with fresh tables."""
+    document = with_generated(document, SETTINGS_BLOCK, settings_tables(groups))
+    return with_generated(document, AGENT_BLOCK, struct_table(AgentConfig))
 
 
 def main(argv: Sequence[str] = ()) -> int:
     """Rewrite the tables of FILE (docs/configuration.md by default) when they are stale."""
     path = Path(argv[0]) if argv else DEFAULT_DOCUMENT
     document = path.read_text()
-    updated = with_tables(document, setting_groups())
+    updated = regenerated(document, setting_groups())
     if updated != document:
         path.write_text(updated)
         print(f"{path}: configuration tables updated")  # noqa: T201
