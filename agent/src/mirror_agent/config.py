@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mirror_agent.commands.settings import CommandSettings, command_settings_error
+from mirror_agent.commands.settings import CommandSettings, commands_config_error
 from mirror_schema.hosts import HostId
 from mirror_schema.samples import Position
 
@@ -17,30 +17,74 @@ class AgentConfigError(ValueError):
     """The config file is missing, not TOML, or has a bad or unknown key."""
 
 
-class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Settings of one agent; every key of the TOML file, with its default."""
+def described(meaning: str, *, ge: float | None = None, le: float | None = None) -> msgspec.Meta:
+    """A key's meaning, and its bounds: docs/configuration.md's table is made from them."""
+    return msgspec.Meta(description=meaning, ge=ge, le=le)
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    # A NATS credentials (.creds) file: the agent's identity on the bus.
-    credentials_file: str | None = None
-    # The authority that signed the NATS server's certificate, when it requires TLS and the
-    # system does not already trust it.
-    tls_ca_file: str | None = None
-    host_id: HostId | None = None
-    hostname: str | None = None
-    rack: str | None = None
-    position: Position | None = None
-    tags: dict[str, str] = {}
-    interval_seconds: Annotated[float, msgspec.Meta(ge=0.5, le=3600)] = 5.0
-    top_processes: Annotated[int, msgspec.Meta(ge=0, le=100)] = 5
-    # Where samples wait while the bus is away; None keeps them in memory only.
-    buffer_dir: str | None = None
-    buffer_max_bytes: Annotated[int, msgspec.Meta(ge=64 * 1024)] = DEFAULT_BUFFER_MAX_BYTES
-    transport: Literal["nats", "http"] = "nats"
-    ingest_url: str | None = None  # with transport = "http": the ingest's base URL
-    ingest_token: str | None = None  # with transport = "http": the bearer token
-    # The `[commands]` table: which commands this host runs, and how (commands/settings.py).
-    commands: CommandSettings = msgspec.field(default_factory=CommandSettings)
+
+class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Settings of one agent; every key of the TOML file, with its default and meaning."""
+
+    nats_url: Annotated[str, described("the bus")] = "nats://127.0.0.1:4222"
+    credentials_file: Annotated[
+        str | None,
+        described(
+            "the agent's identity on the bus: an NKey user seed (`SU...`, as enrollment writes "
+            "it) or a decentralised-JWT `.creds` file. Replies to the agent come under "
+            "`_INBOX.<host id>`, the only inbox its permissions let it read"
+        ),
+    ] = None
+    tls_ca_file: Annotated[
+        str | None,
+        described(
+            "the authority that signed the NATS server's certificate, when the server requires "
+            "TLS and the system does not already trust it"
+        ),
+    ] = None
+    host_id: Annotated[
+        HostId | None, described("the host's id on the bus; none: derived from the hostname")
+    ] = None
+    hostname: Annotated[
+        str | None, described("the host's name on the bus; none: this machine's hostname")
+    ] = None
+    rack: Annotated[str | None, described("placement for the twin: the rack")] = None
+    position: Annotated[Position | None, described("placement for the twin in its 3-D space")] = (
+        None
+    )
+    tags: Annotated[dict[str, str], described('labels for the twin: `{key = "value"}`')] = {}
+    interval_seconds: Annotated[
+        float, described("how often a sample is taken and sent", ge=0.5, le=3600)
+    ] = 5.0
+    top_processes: Annotated[
+        int, described("how many of the busiest processes to send", ge=0, le=100)
+    ] = 5
+    buffer_dir: Annotated[
+        str | None, described("where samples wait while the bus is away; none: memory only")
+    ] = None
+    buffer_max_bytes: Annotated[int, described("the buffer's cap", ge=64 * 1024)] = (
+        DEFAULT_BUFFER_MAX_BYTES
+    )
+    transport: Annotated[
+        Literal["nats", "http"],
+        described("how samples are sent: over NATS, or over HTTP to `ingest_url`"),
+    ] = "nats"
+    ingest_url: Annotated[
+        str | None,
+        described(
+            'with `transport = "http"`: the ingest\'s base URL, `http://` or `https://` '
+            "(e.g. `http://ingest:8101`)"
+        ),
+    ] = None
+    ingest_token: Annotated[
+        str | None, described('with `transport = "http"`: the bearer token')
+    ] = None
+    commands: Annotated[
+        CommandSettings,
+        described(
+            "which commands this host runs, and how: described in "
+            "[agent.md](agent.md#commands-on-the-host-commands)"
+        ),
+    ] = msgspec.field(default_factory=CommandSettings)
 
 
 def validate(config: AgentConfig, path: Path) -> AgentConfig:
@@ -60,7 +104,7 @@ def validate(config: AgentConfig, path: Path) -> AgentConfig:
     ):
         if file and not Path(file).is_file():
             raise AgentConfigError(f"config {path}: `{key}` {file!r} does not exist")
-    problem = command_settings_error(config.commands)
+    problem = commands_config_error(config.commands)
     if problem:
         raise AgentConfigError(f"config {path}: {problem}")
     return config

@@ -1,26 +1,16 @@
 """Where the embedded stack keeps its state and which ports its parts use."""
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mirror_runtime.environment import (
-    DEFAULT_NATS_URL,
-    PARTS,
-    PREFIX,
-    BadValueError,
-    port_variable,
-    read_certificate,
-    read_file_path,
-    read_port,
-    stage_environment,
-)
+from mirror_runtime.config import DB_URL, NATS_URL, PORTS, TLS_CA_FILE, read_certificate
+from mirror_runtime.environment import BadValueError, stage_environment
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, tls_block
+from mirror_stage.settings import DATA_DIR, NATS_SYNC_INTERVAL
 
-DEFAULT_DATA_DIR = Path(".mirror-stage")
 DATABASE_NAME = "mirror_stage"
 
 
@@ -112,44 +102,32 @@ def stack_layout(
 ) -> StackLayout:
     """Read the MIRROR_STAGE_* environment (unknown names are refused) into a StackLayout."""
     env = stage_environment(environ)
-    raw_url = env.get(f"{PREFIX}NATS_URL", DEFAULT_NATS_URL)
+    raw_url = NATS_URL.read(env)
     url = urlsplit(raw_url)
     if url.scheme != "nats" or not url.hostname or url.port is None:
-        raise BadValueError(f"{PREFIX}NATS_URL", raw_url, "nats://HOST:PORT")
-    chosen_dir = data_dir or Path(env.get(f"{PREFIX}DATA_DIR", str(DEFAULT_DATA_DIR)))
+        raise BadValueError(NATS_URL.variable, raw_url, "nats://HOST:PORT")
+    chosen_dir = data_dir or Path(DATA_DIR.read(env))
     certificate = read_certificate(env)
     return StackLayout(
         data_dir=Path(os.path.abspath(chosen_dir)),
         nats_host=url.hostname,
         nats_port=url.port,
-        service_ports={part: read_port(env, part) for part in PARTS},
-        external_db_url=env.get(f"{PREFIX}DB_URL") or None,
+        service_ports={part: setting.read(env) for part, setting in PORTS.items()},
+        external_db_url=DB_URL.read(env),
         log_format=log_format,
-        nats_sync_interval=read_sync_interval(env),
+        nats_sync_interval=NATS_SYNC_INTERVAL.read(env),
         tls_cert_file=certificate[0] if certificate else None,
         tls_key_file=certificate[1] if certificate else None,
-        tls_ca_file=read_file_path(env, f"{PREFIX}TLS_CA_FILE"),
+        tls_ca_file=TLS_CA_FILE.read(env),
     )
-
-
-_SYNC_INTERVAL_RE = re.compile(r"always|[1-9][0-9]*(ms|s|m|h)")
-
-
-def read_sync_interval(env: Mapping[str, str]) -> str:
-    """How often the embedded nats-server forces JetStream to disk: `always` or a duration."""
-    name = f"{PREFIX}NATS_SYNC_INTERVAL"
-    raw = env.get(name, DEFAULT_SYNC_INTERVAL)
-    if _SYNC_INTERVAL_RE.fullmatch(raw) is None:
-        raise BadValueError(name, raw, "'always' or a duration such as 100ms, 1s or 2m")
-    return raw
 
 
 def busy_ports(layout: StackLayout, is_free: Callable[[int], bool]) -> list[str]:
     """Names of the settings whose port is already taken, to refuse to start with a clear error."""
     taken = []
     if not is_free(layout.nats_port):
-        taken.append(f"{layout.nats_port} (NATS, from {PREFIX}NATS_URL)")
+        taken.append(f"{layout.nats_port} (NATS, from {NATS_URL.variable})")
     for part, port in layout.service_ports.items():
         if not is_free(port):
-            taken.append(f"{port} ({part.lower()}, from {port_variable(part)})")
+            taken.append(f"{port} ({part.lower()}, from {PORTS[part].variable})")
     return taken

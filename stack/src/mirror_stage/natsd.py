@@ -19,6 +19,7 @@ import nats.errors
 
 from mirror_schema.nats_credentials import credential_options
 from mirror_stage.private_files import write_private
+from mirror_stage.settings import NATS_SYNC_INTERVAL
 from mirror_stage.supervisor import PartSpec
 
 PROBE_CONNECT_SECONDS = 0.5
@@ -95,7 +96,7 @@ async def ignore_error(exc: Exception) -> None:
 # acknowledged is lost. It is a server-wide setting (not per stream), and it caps METRICS at
 # ~3,200 acknowledged samples/s on a 2-core machine (~26,000 at 100 ms): operators with more
 # samples than that choose an interval and its window of loss (MIRROR_STAGE_NATS_SYNC_INTERVAL).
-DEFAULT_SYNC_INTERVAL = "always"
+DEFAULT_SYNC_INTERVAL = NATS_SYNC_INTERVAL.default
 # For the benchmarks that publish tens of thousands of samples a second.
 BENCH_SYNC_INTERVAL = "100ms"
 

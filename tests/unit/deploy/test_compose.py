@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from ruamel.yaml import YAML
 
-from mirror_runtime.environment import DEFAULT_PORTS, KNOWN_VARIABLES
+from mirror_runtime.config import PORTS
+from mirror_runtime.environment import known_variables
 from mirror_stage.cli import parser
 from mirror_stage.compose_init import DATABASE_SERVICES, NATS_DATA, Owner, compose_init
 from mirror_stage.database import read_password, role_names
@@ -86,14 +87,14 @@ def test_each_service_runs_its_module_on_its_port_with_a_config_the_code_accepts
     assert service["command"] == ["python", "-m", f"mirror_{name}"]
     assert importlib.util.find_spec(f"mirror_{name}.__main__") is not None
     environment = dict(service["environment"])
-    assert set(environment) <= KNOWN_VARIABLES, set(environment) - KNOWN_VARIABLES
+    assert set(environment) <= known_variables(), set(environment) - known_variables()
     for variable, value in environment.items():
         if variable.endswith("_FILE"):  # read at start-up: the file the init service wrote
             environment[variable] = str(exported.on_host(value, service))
             assert Path(environment[variable]).is_file(), variable
     config = importlib.import_module(f"mirror_{name}.config").from_env(environment)
     port = config.service.http_port
-    assert port == DEFAULT_PORTS[name.upper()]
+    assert port == PORTS[name.upper()].default
     assert service["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/api/health"
     assert any(mapping.endswith(f":{port}") for mapping in service["ports"])
     assert service["restart"] == "unless-stopped"
@@ -124,7 +125,7 @@ def test_the_migrate_step_runs_once_postgres_answers_and_before_any_service() ->
     assert "user" not in migrate  # the image's: 10001
     assert migrate["read_only"] is True
     assert migrate["cap_drop"] == ["ALL"]
-    assert set(migrate["environment"]) <= KNOWN_VARIABLES
+    assert set(migrate["environment"]) <= known_variables()
     assert all(volume.endswith(":ro") for volume in migrate["volumes"])
     assert mounts(migrate)[str(args.passwords)] == "database-auth"
     for name in SERVICES:  # no service mounts the roles' passwords
@@ -135,7 +136,8 @@ def test_the_image_defaults_and_exposed_ports_match_the_services() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     exposed = re.search(r"^EXPOSE (.+)$", dockerfile, re.MULTILINE)
     assert exposed is not None
-    assert sorted(int(p) for p in exposed.group(1).split()) == sorted(DEFAULT_PORTS.values())
+    default_ports = sorted(setting.default for setting in PORTS.values())
+    assert sorted(int(p) for p in exposed.group(1).split()) == default_ports
 
 
 def test_each_container_finds_the_files_the_init_service_writes_for_it(

@@ -2,8 +2,10 @@
 
 import pytest
 
+from mirror_runtime import environment, parsers
 from mirror_runtime.config import service_config_from_env
-from mirror_runtime.environment import BadValueError, UnknownVariableError
+from mirror_runtime.environment import BadValueError, UnknownVariableError, known_variables
+from mirror_runtime.setting import Setting, shown_value
 
 
 def test_defaults_follow_the_contracts() -> None:
@@ -71,3 +73,46 @@ def test_the_http_boundaries_default_to_closed_and_are_read() -> None:
     assert config.auth.max_sockets_per_principal == 4
     with pytest.raises(BadValueError, match="MIRROR_STAGE_TRUSTED_PROXIES"):
         service_config_from_env("twin", "TWIN", {"MIRROR_STAGE_TRUSTED_PROXIES": "proxy.local"})
+
+
+def test_a_service_accepts_every_other_parts_variables() -> None:
+    """The launcher hands every child the whole environment: the twin must not refuse the
+    ingest's limits, nor the launcher's own settings."""
+    environ = {
+        "MIRROR_STAGE_INGEST_MAX_BATCH": "10",
+        "MIRROR_STAGE_HISTORY_RETENTION_DAYS": "3",
+        "MIRROR_STAGE_NATS_SYNC_INTERVAL": "1s",
+        "MIRROR_STAGE_ALERTS_MAX_REPLAY": "0",
+    }
+    assert set(environ) <= known_variables()
+    assert service_config_from_env("twin", "TWIN", environ).http_port == 8100
+
+
+def test_a_setting_reads_its_default_or_parses_its_variable() -> None:
+    setting = Setting(
+        variable="MIRROR_STAGE_EXAMPLE",
+        default=3,
+        parser=parsers.count(minimum=1),
+        meaning="an example",
+    )
+    assert setting.read({}) == 3
+    assert setting.read({"MIRROR_STAGE_EXAMPLE": "7"}) == 7
+    with pytest.raises(BadValueError, match=r"MIRROR_STAGE_EXAMPLE='0' .* a whole number >= 1"):
+        setting.read({"MIRROR_STAGE_EXAMPLE": "0"})
+
+
+@pytest.mark.parametrize(
+    ("default", "shown"),
+    [(None, "none"), ((), "none"), (True, "`on`"), (300.0, "300"), (0.5, "0.5"), ("x", "`x`")],
+)
+def test_defaults_are_shown_as_the_docs_write_them(default: object, shown: str) -> None:
+    assert shown_value(default) == shown
+
+
+def test_without_registered_settings_the_error_says_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sources run without `make install` have no entry points: say so, not "known: nothing"."""
+    monkeypatch.setattr(environment, "known_variables", frozenset)
+    with pytest.raises(UnknownVariableError, match=r"mirror_stage.settings \(make install\)"):
+        environment.stage_environment({"MIRROR_STAGE_NATS_URL": "nats://x:1"})

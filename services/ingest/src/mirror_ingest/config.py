@@ -1,12 +1,82 @@
-"""IngestConfig: the ingest's limits and the history's settings, read once from the environment."""
+"""IngestConfig: the ingest's limits and the history's settings, declared once and read once
+from the environment."""
 
 from collections.abc import Mapping
 
 import msgspec
 
+from mirror_runtime import parsers
 from mirror_runtime.config import ServiceConfig, service_config_from_env
-from mirror_runtime.environment import read_number, stage_environment
+from mirror_runtime.environment import stage_environment
+from mirror_runtime.setting import Setting, SettingGroup
 from mirror_schema import streams
+
+MAX_BODY_BYTES = Setting(
+    variable="MIRROR_STAGE_INGEST_MAX_BODY_BYTES",
+    default=4 * 2**20,
+    parser=parsers.number_as_int(minimum=1024),
+    meaning="largest `POST /api/metrics/batch` body",
+)
+MAX_BATCH = Setting(
+    variable="MIRROR_STAGE_INGEST_MAX_BATCH",
+    default=1000,
+    parser=parsers.number_as_int(minimum=1),
+    meaning="most samples in one batch",
+)
+MAX_FUTURE_SECONDS = Setting(
+    variable="MIRROR_STAGE_INGEST_MAX_FUTURE_SECONDS",
+    default=300.0,
+    parser=parsers.number(minimum=0),
+    meaning="how far ahead of the ingest's clock a timestamp may be",
+)
+MAX_AGE_SECONDS = Setting(
+    variable="MIRROR_STAGE_INGEST_MAX_AGE_SECONDS",
+    # Older than the METRICS stream keeps: it would be published only to be dropped.
+    default=streams.METRICS.max_age_seconds,
+    parser=parsers.number(minimum=60),
+    meaning="oldest timestamp accepted (the METRICS stream's age)",
+)
+HOST_RATE = Setting(
+    variable="MIRROR_STAGE_INGEST_HOST_RATE",
+    default=10.0,
+    parser=parsers.number(minimum=0.01),
+    meaning="per-host token bucket: samples per second",
+)
+HOST_BURST = Setting(
+    variable="MIRROR_STAGE_INGEST_HOST_BURST",
+    default=200.0,
+    parser=parsers.number(minimum=1),
+    meaning="per-host token bucket: the burst",
+)
+TOKENS_FILE = Setting(
+    variable="MIRROR_STAGE_INGEST_TOKENS_FILE",
+    default=None,
+    parser=parsers.text_or_none("a path"),
+    meaning="the agents' bearer tokens for `POST /api/metrics/batch`, as digests with their "
+    "hosts (written by `mirror-stage agent enroll`)",
+    default_text="none (any client may post)",
+)
+HISTORY_RETENTION_DAYS = Setting(
+    variable="MIRROR_STAGE_HISTORY_RETENTION_DAYS",
+    default=30,
+    parser=parsers.number_as_int(minimum=1),
+    meaning="raw rows and 1-minute rollups kept; 1-hour rollups are kept 400 days",
+)
+
+SETTINGS = SettingGroup(
+    title="The ingest",
+    order=2,
+    settings=(
+        MAX_BODY_BYTES,
+        MAX_BATCH,
+        MAX_FUTURE_SECONDS,
+        MAX_AGE_SECONDS,
+        HOST_RATE,
+        HOST_BURST,
+        TOKENS_FILE,
+        HISTORY_RETENTION_DAYS,
+    ),
+)
 
 
 class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -14,18 +84,17 @@ class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     service: ServiceConfig
     # POST /api/metrics/batch
-    max_body_bytes: int = 4 * 2**20
-    max_batch_samples: int = 1000
-    max_future_seconds: float = 300.0
-    # Older than the METRICS stream keeps: it would be published only to be dropped.
-    max_age_seconds: float = streams.METRICS.max_age_seconds
-    host_rate_per_second: float = 10.0
-    host_burst: float = 200.0
+    max_body_bytes: int = MAX_BODY_BYTES.default
+    max_batch_samples: int = MAX_BATCH.default
+    max_future_seconds: float = MAX_FUTURE_SECONDS.default
+    max_age_seconds: float = MAX_AGE_SECONDS.default
+    host_rate_per_second: float = HOST_RATE.default
+    host_burst: float = HOST_BURST.default
     ack_timeout_seconds: float = 5.0
     # Per-agent bearer tokens (mirror_ingest.tokens); None: any client may post (loopback only).
-    tokens_file: str | None = None
+    tokens_file: str | None = TOKENS_FILE.default
     # History
-    retention_days: int = 30
+    retention_days: int = HISTORY_RETENTION_DAYS.default
     history_batch_size: int = 1000
 
 
@@ -33,19 +102,14 @@ def from_env(environ: Mapping[str, str]) -> IngestConfig:
     """Build the ingest's config; an unknown MIRROR_STAGE_* variable or a bad value raises."""
     service = service_config_from_env("ingest", "INGEST", environ)
     env = stage_environment(environ)
-    defaults = IngestConfig(service=service)
-
-    def number(name: str, default: float, minimum: float) -> float:
-        return read_number(env, f"MIRROR_STAGE_{name}", default, minimum=minimum)
-
     return IngestConfig(
         service=service,
-        tokens_file=env.get("MIRROR_STAGE_INGEST_TOKENS_FILE") or None,
-        max_body_bytes=int(number("INGEST_MAX_BODY_BYTES", defaults.max_body_bytes, 1024)),
-        max_batch_samples=int(number("INGEST_MAX_BATCH", defaults.max_batch_samples, 1)),
-        max_future_seconds=number("INGEST_MAX_FUTURE_SECONDS", defaults.max_future_seconds, 0),
-        max_age_seconds=number("INGEST_MAX_AGE_SECONDS", defaults.max_age_seconds, 60),
-        host_rate_per_second=number("INGEST_HOST_RATE", defaults.host_rate_per_second, 0.01),
-        host_burst=number("INGEST_HOST_BURST", defaults.host_burst, 1),
-        retention_days=int(number("HISTORY_RETENTION_DAYS", defaults.retention_days, 1)),
+        tokens_file=TOKENS_FILE.read(env),
+        max_body_bytes=MAX_BODY_BYTES.read(env),
+        max_batch_samples=MAX_BATCH.read(env),
+        max_future_seconds=MAX_FUTURE_SECONDS.read(env),
+        max_age_seconds=MAX_AGE_SECONDS.read(env),
+        host_rate_per_second=HOST_RATE.read(env),
+        host_burst=HOST_BURST.read(env),
+        retention_days=HISTORY_RETENTION_DAYS.read(env),
     )
