@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mirror_agent.commands.settings import CommandSettings, commands_config_error
+from mirror_agent.commands.settings import CommandSettings, command_settings_error
 from mirror_schema.hosts import HostId
 from mirror_schema.samples import Position
 
@@ -104,7 +104,7 @@ def validate(config: AgentConfig, path: Path) -> AgentConfig:
     ):
         if file and not Path(file).is_file():
             raise AgentConfigError(f"config {path}: `{key}` {file!r} does not exist")
-    problem = commands_config_error(config.commands)
+    problem = command_settings_error(config.commands)
     if problem:
         raise AgentConfigError(f"config {path}: {problem}")
     return config
