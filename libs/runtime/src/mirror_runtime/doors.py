@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 
 from mirror_runtime.deadletter import REJECTED
 from mirror_schema import codec
-from mirror_schema.command_api import ErrorCode
+from mirror_schema.api import ErrorCode, status_of
 from mirror_schema.errors import SchemaError
 from mirror_schema.hosts import validate_host_id
 from mirror_schema.identities import Caller
@@ -51,15 +51,25 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 class ApiError(Exception):
-    """A request a service cannot carry out: its HTTP status, code, and a detail naming the
-    field. Each service subclasses it (invalid 422, not found 404, conflict 409...)."""
+    """A request a service cannot carry out: its code and a detail naming the field. Its HTTP
+    status comes from the code (mirror_schema.api.STATUS_OF_CODE) unless given. Each service
+    subclasses it (invalid, not found, conflict...)."""
 
-    status = 400
     code: ErrorCode = "invalid"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(
+        self, detail: str, *, code: ErrorCode | None = None, status: int | None = None
+    ) -> None:
         self.detail = detail
+        if code is not None:
+            self.code = code
+        self._status = status
         super().__init__(detail)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status it answers."""
+        return self._status if self._status is not None else status_of(self.code)
 
 
 def json_response(body: object, status: int = 200) -> Response:

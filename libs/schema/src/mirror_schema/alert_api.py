@@ -2,7 +2,8 @@
 
 The same messages travel on NATS (``alerts.api.*``, request/reply in the queue group
 ``alerts``) and, as JSON bodies, on the service's HTTP API (``/api/alerts...``). Every reply
-has ``error`` (for people, naming the field) and ``code`` (for programs) when it failed.
+carries its result in a mirror_schema.api.Reply; mirror_schema.alert_operations declares each
+operation.
 
 Rules and silence matchers travel as JSON objects: the alerts service validates them (its
 metric catalogue decides what a rule may watch) and answers ``invalid`` naming the field.
@@ -16,7 +17,6 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from mirror_schema.alerts import AlertSeverity, AlertState
-from mirror_schema.command_api import ErrorCode
 from mirror_schema.common import AwareDatetime
 from mirror_schema.hosts import HostId
 
@@ -27,21 +27,14 @@ __all__ = [
     "ActiveAlertsRequest",
     "Actor",
     "AlertEventRecord",
-    "AlertListReply",
     "AlertRecord",
-    "AlertRecordReply",
     "CreateSilenceRequest",
-    "DeleteReply",
-    "ErrorCode",
     "GetAlertRequest",
     "IdRequest",
     "ListAlertsRequest",
-    "RuleListReply",
     "RuleRecord",
-    "RuleReply",
-    "SilenceListReply",
     "SilenceRecord",
-    "SilenceReply",
+    "UpdateRuleRequest",
     "WriteRuleRequest",
 ]
 
@@ -128,6 +121,15 @@ class WriteRuleRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     by: Actor | None = None
 
 
+class UpdateRuleRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.rules.update`` and ``PUT /api/alerts/rules/{id}`` (body: the rule): replace
+    the rule ``id``; the rule's own ``id`` may be left out, or must match."""
+
+    id: ObjectId
+    rule: dict[str, Any]
+    by: Actor | None = None
+
+
 class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``alerts.api.silences.create`` and ``POST /api/alerts/silences``.
 
@@ -162,59 +164,3 @@ class SilenceRecord(msgspec.Struct, frozen=True, kw_only=True):
     ends_at: datetime
     created_by: str
     comment: str = ""
-
-
-class AlertRecordReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.get`` and ``alerts.api.ack``."""
-
-    alert: AlertRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class AlertListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.active`` and ``alerts.api.list``."""
-
-    items: list[AlertRecord] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class RuleReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.rules.get|create|update``."""
-
-    rule: RuleRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class RuleListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.rules.list``: every rule, by id."""
-
-    items: list[RuleRecord] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class SilenceReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.silences.create``."""
-
-    silence: SilenceRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class SilenceListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.silences.list``: silences in force or to come."""
-
-    items: list[SilenceRecord] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class DeleteReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.rules.delete`` and ``alerts.api.silences.expire``."""
-
-    id: str | None = None
-    error: str | None = None
-    code: ErrorCode | None = None

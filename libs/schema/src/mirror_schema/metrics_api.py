@@ -1,18 +1,30 @@
 """The ingest's history endpoint on NATS: ``metrics.api.history`` (request/reply, queue group
 ``ingest``), the same query as ``GET /api/metrics/history``.
 
-The reply is ``{"history": {"host", "step", "points"}}`` or ``{"error", "code"}``; the points'
-fields are those of the HTTP API (docs/api.md#ingest-api-port-8101).
+The reply is a mirror_schema.api.Reply of a :class:`HistoryResponse`, the body of the HTTP
+API (docs/api.md#ingest-api-port-8101); mirror_schema.metrics_operations declares both.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ["HistoryRequest", "decode_history_request"]
+__all__ = [
+    "HistoryHost",
+    "HistoryHosts",
+    "HistoryRequest",
+    "HistoryResponse",
+    "InterfaceRate",
+    "InterfaceRollup",
+    "RawPoint",
+    "RollupPoint",
+    "Step",
+]
 
+Step = Literal["raw", "1m", "1h"]
 _Param = Annotated[str, msgspec.Meta(max_length=64)]
 
 
@@ -26,4 +38,78 @@ class HistoryRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     step: _Param | None = None
 
 
-decode_history_request = msgspec.json.Decoder(HistoryRequest).decode
+class InterfaceRate(msgspec.Struct, frozen=True, kw_only=True):
+    """Throughput of one interface at one raw sample, bytes per second."""
+
+    rx_bps: float | None
+    tx_bps: float | None
+
+
+class InterfaceRollup(msgspec.Struct, frozen=True, kw_only=True):
+    """Average and maximum throughput of one interface over a bucket, bytes per second."""
+
+    rx_bps: float | None
+    rx_bps_max: float | None
+    tx_bps: float | None
+    tx_bps_max: float | None
+
+
+class RawPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """One raw sample; rates come from the previous sample of the host."""
+
+    timestamp: datetime
+    cpu_load: float
+    memory_used_percent: float | None
+    swap_used_percent: float | None
+    load_average: float | None
+    net_rx_bps: float | None
+    net_tx_bps: float | None
+    interfaces: dict[str, InterfaceRate]
+    disks: dict[str, float]
+    temperatures: dict[str, float]
+
+
+class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """One bucket: plain names are averages, `_max` names maxima; disks are maximum use."""
+
+    timestamp: datetime
+    samples: int
+    cpu_load: float
+    cpu_load_max: float
+    memory_used_percent: float | None
+    memory_used_percent_max: float | None
+    swap_used_percent: float | None
+    swap_used_percent_max: float | None
+    load_average: float | None
+    load_average_max: float | None
+    net_rx_bps: float | None
+    net_rx_bps_max: float | None
+    net_tx_bps: float | None
+    net_tx_bps_max: float | None
+    interfaces: dict[str, InterfaceRollup]
+    disks: dict[str, float]
+    temperatures: dict[str, float]
+    temperatures_max: dict[str, float]
+
+
+class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Body of GET /api/metrics/history."""
+
+    host: str
+    step: Step
+    points: list[RawPoint] | list[RollupPoint]
+
+
+class HistoryHost(msgspec.Struct, frozen=True, kw_only=True):
+    """A host the history has seen, with the timestamps of its first and last samples."""
+
+    host_id: str
+    hostname: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+class HistoryHosts(msgspec.Struct, frozen=True, kw_only=True):
+    """Body of GET /api/hosts."""
+
+    hosts: list[HistoryHost]

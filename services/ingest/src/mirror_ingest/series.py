@@ -3,7 +3,7 @@
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 
 import msgspec
 
@@ -11,8 +11,14 @@ from mirror_ingest.rows import counter_rate
 from mirror_ingest.store import RawRecord, RollupRecord
 from mirror_schema.errors import SchemaError
 from mirror_schema.hosts import validate_host_id
+from mirror_schema.metrics_api import (
+    InterfaceRate,
+    InterfaceRollup,
+    RawPoint,
+    RollupPoint,
+    Step,
+)
 
-Step = Literal["raw", "1m", "1h"]
 STEPS: Final = get_args(Step)
 STEP_SECONDS: Final = {"1m": 60.0, "1h": 3600.0}
 # Ranges up to these lengths get raw rows, then 1 m rollups; longer ones 1 h rollups. At one
@@ -39,68 +45,6 @@ class HistoryQuery(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime
     until: datetime
     step: Step
-
-
-class InterfaceRate(msgspec.Struct, frozen=True, kw_only=True):
-    """Throughput of one interface at one raw sample, bytes per second."""
-
-    rx_bps: float | None
-    tx_bps: float | None
-
-
-class InterfaceRollup(msgspec.Struct, frozen=True, kw_only=True):
-    """Average and maximum throughput of one interface over a bucket, bytes per second."""
-
-    rx_bps: float | None
-    rx_bps_max: float | None
-    tx_bps: float | None
-    tx_bps_max: float | None
-
-
-class RawPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """One raw sample; rates come from the previous sample of the host."""
-
-    timestamp: datetime
-    cpu_load: float
-    memory_used_percent: float | None
-    swap_used_percent: float | None
-    load_average: float | None
-    net_rx_bps: float | None
-    net_tx_bps: float | None
-    interfaces: dict[str, InterfaceRate]
-    disks: dict[str, float]
-    temperatures: dict[str, float]
-
-
-class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
-    """One bucket: plain names are averages, `_max` names maxima; disks are maximum use."""
-
-    timestamp: datetime
-    samples: int
-    cpu_load: float
-    cpu_load_max: float
-    memory_used_percent: float | None
-    memory_used_percent_max: float | None
-    swap_used_percent: float | None
-    swap_used_percent_max: float | None
-    load_average: float | None
-    load_average_max: float | None
-    net_rx_bps: float | None
-    net_rx_bps_max: float | None
-    net_tx_bps: float | None
-    net_tx_bps_max: float | None
-    interfaces: dict[str, InterfaceRollup]
-    disks: dict[str, float]
-    temperatures: dict[str, float]
-    temperatures_max: dict[str, float]
-
-
-class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Body of GET /api/metrics/history."""
-
-    host: str
-    step: Step
-    points: list[RawPoint] | list[RollupPoint]
 
 
 class _IfStats(msgspec.Struct, frozen=True):

@@ -20,14 +20,14 @@ import msgspec
 import structlog
 from fastapi import APIRouter, Request, Response
 
+from mirror_ingest.batch import PublishFailedError, SamplePublisher
 from mirror_ingest.config import IngestConfig
-from mirror_ingest.gateway import PublishFailedError, SamplePublisher
 from mirror_ingest.metrics import ACCEPTED, REJECTED
 from mirror_ingest.ratelimit import BatchExceedsBurstError, HostRateLimiter
 from mirror_ingest.tokens import TokenTable
 from mirror_ingest.validation import AcceptedSample, BatchRejectedError, validate_batch
 
-__all__ = ["BatchAccepted", "gateway_router"]
+__all__ = ["BatchAccepted", "batch_router"]
 
 log = structlog.get_logger()
 
@@ -50,7 +50,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def gateway_router(
+def batch_router(
     publisher: SamplePublisher,
     limiter: HostRateLimiter,
     config: IngestConfig,
