@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install browser up test test-unit test-integration test-e2e lint format bench clean
+.PHONY: help install browser up test test-unit test-integration test-e2e lint format docs bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ format: install node_modules/.installed ## apply ruff's fixes and formatting; Pr
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	npx --no-install prettier --write eslint.config.js hud tests/unit/hud
+
+# Generated documents, each one command; a unit test fails when a checked-in one is stale.
+docs: install ## regenerate the generated docs (docs/openapi.json)
+	$(BIN)/python -m mirror_schema.openapi docs/openapi.json
 
 bench: install ## run the benchmarks (they print figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -125,7 +125,7 @@ async def test_rules_over_nats(alerts: AlertsStack) -> None:
     )
     assert listed.error is None
     assert listed.result is not None
-    assert "default-cpu-high" in [r.rule["id"] for r in listed.result.items]
+    assert "default-cpu-high" in [r.rule.id for r in listed.result.items]
 
     bad = msgspec.json.decode(
         await request(
@@ -148,4 +148,4 @@ async def test_rules_over_nats(alerts: AlertsStack) -> None:
     )
     assert good.error is None
     assert good.result is not None
-    assert (good.result.rule["id"], good.result.created_by) == (RULE_ID, "nats:admin")
+    assert (good.result.rule.id, good.result.created_by) == (RULE_ID, "nats:admin")

@@ -5,8 +5,9 @@ The same messages travel on NATS (``alerts.api.*``, request/reply in the queue g
 carries its result in a mirror_schema.api.Reply; mirror_schema.alert_operations declares each
 operation.
 
-Rules and silence matchers travel as JSON objects: the alerts service validates them (its
-metric catalogue decides what a rule may watch) and answers ``invalid`` naming the field.
+Rules and silence matchers are typed (mirror_schema.alert_rules). A rule to write still comes
+as a JSON object: PUT may leave its id out, and the alerts service names the bad field as
+``rule.<field>`` after checking it against its metric catalogue.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Final
 
 import msgspec
 
+from mirror_schema.alert_rules import Rule, SilenceMatchers
 from mirror_schema.alerts import AlertSeverity, AlertState
 from mirror_schema.common import AwareDatetime
 from mirror_schema.hosts import HostId
@@ -137,7 +139,7 @@ class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     its start; exactly one of the two ends.
     """
 
-    matchers: dict[str, Any]
+    matchers: SilenceMatchers
     ends_at: AwareDatetime | None = None
     duration_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
     starts_at: AwareDatetime | None = None
@@ -148,7 +150,7 @@ class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
 class RuleRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A rule as stored: the rule itself, and who created and last changed it, when."""
 
-    rule: dict[str, Any]
+    rule: Rule
     created_at: datetime
     updated_at: datetime
     created_by: str
@@ -159,7 +161,7 @@ class SilenceRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A silence: notifications of matching alerts are held back from start to end."""
 
     id: str
-    matchers: dict[str, Any]
+    matchers: SilenceMatchers
     starts_at: datetime
     ends_at: datetime
     created_by: str

@@ -110,7 +110,7 @@ class Http:
     The request's fields come from the path (``{id}`` names the field), and the others from
     the query string (``query=True``) or the JSON body; ``whole_body`` names the one field the
     entire body fills instead (a rule). ``status`` is the success status, or ``status_of`` its
-    rule; ``no_content``: 204 without a body.
+    rule (``also``: the other statuses it may answer); ``no_content``: 204 without a body.
     """
 
     method: Literal["GET", "POST", "PUT", "DELETE"]
@@ -119,6 +119,7 @@ class Http:
     whole_body: str | None = None
     status: int = 200
     status_of: Callable[[Any], int] | None = None
+    also: tuple[int, ...] = ()
     no_content: bool = False
     path_fields: tuple[str, ...] = field(init=False)
 

@@ -134,7 +134,9 @@ CANCEL: Final = Operation(
     request=CancelCommandRequest,
     result=CancelOutcome,
     subject=subjects.COMMANDS_API_CANCEL,
-    http=Http(method="POST", path="/api/commands/{id}/cancel", status_of=cancel_status),
+    http=Http(
+        method="POST", path="/api/commands/{id}/cancel", status_of=cancel_status, also=(202,)
+    ),
     errors=("invalid", "malformed", "not_found", "conflict"),
     actor="requested_by",
 )

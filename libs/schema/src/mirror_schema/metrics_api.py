@@ -17,8 +17,11 @@ __all__ = [
     "HistoryHosts",
     "HistoryRequest",
     "HistoryResponse",
+    "HourHistory",
     "InterfaceRate",
     "InterfaceRollup",
+    "MinuteHistory",
+    "RawHistory",
     "RawPoint",
     "RollupPoint",
     "Step",
@@ -92,12 +95,29 @@ class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
     temperatures_max: dict[str, float]
 
 
-class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Body of GET /api/metrics/history."""
+class RawHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="raw"):
+    """Body of GET /api/metrics/history at step ``raw``: one point per sample."""
 
     host: str
-    step: Step
-    points: list[RawPoint] | list[RollupPoint]
+    points: list[RawPoint]
+
+
+class MinuteHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="1m"):
+    """Body of GET /api/metrics/history at step ``1m``: one point per minute."""
+
+    host: str
+    points: list[RollupPoint]
+
+
+class HourHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="1h"):
+    """Body of GET /api/metrics/history at step ``1h``: one point per hour."""
+
+    host: str
+    points: list[RollupPoint]
+
+
+# ``step`` says which: a union msgspec decodes by its tag (the twin reads it typed).
+HistoryResponse = RawHistory | MinuteHistory | HourHistory
 
 
 class HistoryHost(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,7 +3,7 @@ the twin's forwarding and docs/openapi.json are built from these (mirror_schema.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
 from mirror_schema import subjects
 from mirror_schema.api import Http, NoRequest, Operation
@@ -18,7 +18,8 @@ HISTORY: Final = Operation(
     name="history",
     summary="One host's history between since and until, raw or in 1 m or 1 h buckets",
     request=HistoryRequest,
-    result=HistoryResponse,
+    # A tagged union (by step), which msgspec decodes and describes like a type.
+    result=cast("type[HistoryResponse]", HistoryResponse),
     subject=subjects.METRICS_API_HISTORY,
     http=Http(method="GET", path="/api/metrics/history", query=True),
     errors=("invalid", "malformed", "not_found"),

@@ -10,7 +10,13 @@ from mirror_ingest import series, store
 from mirror_ingest.rows import MAX_RATE_GAP_SECONDS
 from mirror_runtime.doors import ApiError
 from mirror_schema.api import ErrorCode
-from mirror_schema.metrics_api import HistoryHosts, HistoryResponse, RawPoint, RollupPoint
+from mirror_schema.metrics_api import (
+    HistoryHosts,
+    HistoryResponse,
+    HourHistory,
+    MinuteHistory,
+    RawHistory,
+)
 
 
 class InvalidHistoryQueryError(ApiError):
@@ -42,7 +48,6 @@ async def read_history(
             f"no history for host {query.host!r}; GET /api/hosts lists the hosts "
             "that have published samples"
         )
-    points: list[RawPoint] | list[RollupPoint]
     if query.step == "raw":
         records = await store.fetch_raw(
             pool,
@@ -59,12 +64,14 @@ async def read_history(
                 f"{query.since.isoformat()} to {query.until.isoformat()}; use step=1m "
                 "or a shorter range"
             )
-    else:
-        rollups = await store.fetch_rollups(
-            pool, query.host, query.since, query.until, step=query.step, limit=series.MAX_POINTS
-        )
-        points = series.rollup_points(rollups)
-    return HistoryResponse(host=query.host, step=query.step, points=points)
+        return RawHistory(host=query.host, points=points)
+    rollups = await store.fetch_rollups(
+        pool, query.host, query.since, query.until, step=query.step, limit=series.MAX_POINTS
+    )
+    buckets = series.rollup_points(rollups)
+    if query.step == "1m":
+        return MinuteHistory(host=query.host, points=buckets)
+    return HourHistory(host=query.host, points=buckets)
 
 
 async def read_hosts(pool: asyncpg.Pool) -> HistoryHosts:

@@ -3,9 +3,10 @@ requests (no service calls another over HTTP), each route built from the operati
 declaration (mirror_schema.api) like the service's own, so that paths, bodies, statuses and
 error details are the same at both.
 
-Only the operations in :data:`FORWARDED` are forwarded. The twin's HTTP door fills the
-operation's actor field with the logged-in operator (never what the body claims); the owning
-service believes it because the request comes from the twin (mirror_schema.identities).
+Only the operations in mirror_schema.forwarded.FORWARDED are forwarded. The twin's HTTP door
+fills the operation's actor field with the logged-in operator (never what the body claims);
+the owning service believes it because the request comes from the twin
+(mirror_schema.identities).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from nats.aio.client import Client
 
 from mirror_runtime.doors import ApiError
 from mirror_runtime.implementations import Implementation
-from mirror_schema import alert_operations, codec, command_operations, metrics_operations
+from mirror_schema import codec
 from mirror_schema.api import Operation, Reply, status_of
+from mirror_schema.forwarded import FORWARDED
 from mirror_schema.identities import request_subject
 
 __all__ = ["FORWARDED", "REQUESTS", "Forwarder", "implementations", "open_reply"]
@@ -38,19 +40,6 @@ REQUESTS = prometheus_client.Counter(
     "mirror_twin_requests_total",
     "The HUD's API calls at the twin's HTTP door, by operation (service.name) and outcome",
     ["operation", "door", "outcome"],
-)
-
-# What the HUD may call through the twin; nothing else of the services' APIs.
-FORWARDED: Final[tuple[Operation[Any, Any], ...]] = (
-    command_operations.CREATE,
-    command_operations.LIST,
-    command_operations.GET,
-    command_operations.CANCEL,
-    command_operations.RETRY,
-    alert_operations.ACTIVE,
-    alert_operations.LIST,
-    alert_operations.ACK,
-    metrics_operations.HISTORY,
 )
 
 # What a request may wait for its reply: beyond, the HUD is told to try again.
