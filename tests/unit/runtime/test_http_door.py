@@ -206,3 +206,17 @@ async def test_a_whole_body_fills_one_field(door: Door) -> None:
     answer = await door.http.put("/api/things/t-1/spec", json={"cpu": 2})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"id": "t-1", "spec": {"cpu": 2}, "by": "http"}
+
+
+def test_the_apps_description_carries_the_operations() -> None:
+    app = FastAPI()
+    requests = prometheus_client.Counter(
+        "described_requests",
+        "requests",
+        ["operation", "door", "outcome"],
+        registry=prometheus_client.CollectorRegistry(),
+    )
+    mount_operations(app, implementations([]), requests=requests)
+    paths = app.openapi()["paths"]
+    assert paths["/api/things/{id}"]["post"]["operationId"] == "things.put"
+    assert set(paths["/api/things/{id}"]) == {"post", "delete"}

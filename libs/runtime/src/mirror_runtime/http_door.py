@@ -22,6 +22,8 @@ from mirror_runtime.auth.middleware import actor_of
 from mirror_runtime.doors import TRANSIENT, ApiError, error_response, json_response
 from mirror_runtime.implementations import Implementation
 from mirror_runtime.requests_in import from_http
+from mirror_schema.api import Operation
+from mirror_schema.openapi import openapi_document
 
 __all__ = ["RequestCounter", "install_error_handlers", "mount_operations"]
 
@@ -105,6 +107,22 @@ def _route(
     return endpoint
 
 
+def _describe(app: FastAPI, operations: list[Operation[Any, Any]]) -> None:
+    """The app's /openapi.json (when served, mirror_runtime.serve) carries the operations as
+    mirror_schema.openapi describes them, besides the app's own routes."""
+    framework = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = framework()
+        generated = openapi_document(operations)
+        document.setdefault("paths", {}).update(generated["paths"])
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(generated["components"]["schemas"])
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def mount_operations(
     app: FastAPI,
     implementations: Iterable[Implementation[Any, Any]],
@@ -117,8 +135,10 @@ def mount_operations(
     parameter's), its errors handled and every request counted in `requests`.
     `default_actor`: who acts when no one is logged in and the body names no one;
     `qualified`: count operations as ``<service>.<name>`` (an app serving several services')."""
+    implementations = list(implementations)
     install_error_handlers(app)
     app.add_middleware(RequestCounter, requests=requests)
+    _describe(app, [implementation.operation for implementation in implementations])
     for implementation in implementations:
         http = implementation.operation.http
         if http is None:
