@@ -1,8 +1,9 @@
-"""The two doors of a service's API, shared: an HTTP route's guard and a NATS request's server.
+"""What both doors of a service's API share: ApiError (a refusal with its code and a detail
+naming the field), the transient failures answered 503 / ``unavailable``, and the NATS server
+of one request (serve_nats: the caller from the subject, the reply only to its own inbox).
 
-Both run one operation and turn its outcome into an answer: the result, an :class:`ApiError`
-as a 4xx (HTTP) or an error reply with a code (NATS), a transient failure of the bus or the
-database as 503 / ``unavailable``, counted by operation, door and outcome. No business rules.
+The operations' doors are built on these from their declarations (mirror_runtime.http_door,
+nats_door); guard_http is the per-route guard the auth routes still use. No business rules.
 """
 
 from __future__ import annotations
