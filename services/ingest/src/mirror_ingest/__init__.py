@@ -1,1 +1,1 @@
-"""MIRROR STAGE ingest service: HTTP gateway for agents without NATS, and metrics history."""
+"""MIRROR STAGE ingest service: the batch route for agents without NATS, and the metrics history."""

@@ -57,7 +57,7 @@ def batch_router(
     *,
     clock: Callable[[], datetime] = _utc_now,
 ) -> APIRouter:
-    """The ingest's HTTP gateway onto METRICS; ``clock`` (aware datetimes) is for tests."""
+    """The agents' batch route onto METRICS; ``clock`` (aware datetimes) is for tests."""
     router = APIRouter()
     tokens = TokenTable(Path(config.tokens_file)) if config.tokens_file else None
 
