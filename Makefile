@@ -67,10 +67,12 @@ format: install node_modules/.installed ## apply ruff's fixes and formatting; Pr
 	$(BIN)/ruff format .
 	npx --no-install prettier --write eslint.config.js hud tests/unit/hud
 
-# The generated parts of docs/: one command per document. The configuration tables come from
-# each part's settings declarations; a unit test fails when the checked-in ones are stale.
-docs: install ## regenerate the generated parts of docs/ (the configuration tables)
+# Generated documents, one command each; a unit test fails when a checked-in one is stale. The
+# configuration tables come from each part's settings declarations, the OpenAPI document from
+# the API operations' declarations.
+docs: install ## regenerate the generated docs (configuration tables, docs/openapi.json)
 	$(BIN)/python -m mirror_stage.configuration_docs docs/configuration.md
+	$(BIN)/python -m mirror_schema.openapi docs/openapi.json
 
 bench: install ## run the benchmarks (they print figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -9,13 +9,9 @@ import nats.aio.client
 from nats.aio.msg import Msg
 
 from mirror_schema import codec, subjects
-from mirror_schema.command_api import CommandRecord, decode_command_record_reply
+from mirror_schema.api import Reply
+from mirror_schema.command_api import CommandRecord, CreatedCommands
 from mirror_schema.identities import ADMIN, request_subject
-
-
-class Created(msgspec.Struct):
-    commands: list[CommandRecord]
-    batch_id: str | None = None
 
 
 class Page(msgspec.Struct):
@@ -34,7 +30,7 @@ class HttpDoor:
     async def create(self, body: dict[str, object]) -> str:
         answer = await self.http.post("/api/commands", json=body)
         answer.raise_for_status()
-        return msgspec.json.decode(answer.content, type=Created).commands[0].id
+        return msgspec.json.decode(answer.content, type=CreatedCommands).commands[0].id
 
     async def get(self, command_id: str) -> CommandRecord:
         answer = await self.http.get(f"/api/commands/{command_id}")
@@ -54,21 +50,22 @@ class NatsDoor:
         answer = await self.nc.request(
             request_subject(subjects.COMMANDS_REQUEST, ADMIN), msgspec.json.encode(body), 10
         )
-        reply = codec.decode_command_reply(answer.data)
-        if reply.error:
+        reply = msgspec.json.decode(answer.data, type=Reply[CreatedCommands])
+        if reply.result is None:
             raise RuntimeError(f"create over NATS refused: {reply.error}")
-        return reply.commands[0].id
+        return reply.result.commands[0].id
 
     async def get(self, command_id: str) -> CommandRecord:
         body = msgspec.json.encode({"id": command_id})
-        reply = decode_command_record_reply(
+        reply = msgspec.json.decode(
             (
                 await self.nc.request(request_subject(subjects.COMMANDS_API_GET, ADMIN), body, 10)
-            ).data
+            ).data,
+            type=Reply[CommandRecord],
         )
-        if reply.command is None:
+        if reply.result is None:
             raise RuntimeError(f"get over NATS failed: {reply.error}")
-        return reply.command
+        return reply.result
 
 
 class Sightings:

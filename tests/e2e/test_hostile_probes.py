@@ -61,7 +61,9 @@ from probes import (
 )
 from stack_up import mirror_stage_up, service_process
 
-from mirror_schema import codec, streams, subjects
+from mirror_schema import streams, subjects
+from mirror_schema.api import Reply
+from mirror_schema.command_api import CreatedCommands
 from mirror_schema.identities import (
     AGENT_JETSTREAM_PREFIX,
     agent_identity,
@@ -213,11 +215,12 @@ async def test_a_script_cannot_redirect_answers_nor_speak_for_anyone_else(
 
     create = request_subject(subjects.COMMANDS_REQUEST, automation_identity(BOT))
     body = {"hostname": VICTIM, "command": "uptime", "requested_by": "someone-else"}
-    reply = codec.decode_command_reply(
-        (await bot.nc.request(create, msgspec.json.encode(body), timeout=10)).data
+    reply = msgspec.json.decode(
+        (await bot.nc.request(create, msgspec.json.encode(body), timeout=10)).data,
+        type=Reply[CreatedCommands],
     )
-    assert reply.error is None, reply.error
-    (command,) = reply.commands
+    assert reply.result is not None, reply.error
+    (command,) = reply.result.commands
     assert command.requested_by == f"nats:{automation_identity(BOT)}"
     async with stage.http("commands") as http:
         record = (await http.get(f"/api/commands/{command.id}")).json()

@@ -14,9 +14,9 @@ import nats.aio.client
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 
+from mirror_ingest.batch import SamplePublisher
+from mirror_ingest.batch_routes import batch_router
 from mirror_ingest.config import IngestConfig
-from mirror_ingest.gateway import SamplePublisher
-from mirror_ingest.gateway_routes import gateway_router
 from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_runtime.app import service_app
 from mirror_runtime.config import ServiceConfig
@@ -96,7 +96,7 @@ async def open_gateway(
     # As mirror_ingest.app does: the batch route's cap is the ingest's, not the default.
     limits = {"/api/metrics/batch": settings.max_body_bytes}
     app = service_app(Dependencies("ingest", nc), body_limits=limits)
-    app.include_router(gateway_router(publisher, limiter, settings, clock=lambda: NOW))
+    app.include_router(batch_router(publisher, limiter, settings, clock=lambda: NOW))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Gateway(client, js, f"{prefix}{streams.METRICS.name}", subject_prefix)

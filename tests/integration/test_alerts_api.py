@@ -13,7 +13,8 @@ from alerts_api_helpers import RULE_ID, detail, fire, request
 from alerts_helpers import AlertsStack
 
 from mirror_schema import subjects
-from mirror_schema.alert_api import AlertListReply, AlertRecordReply
+from mirror_schema.alert_api import AlertRecord
+from mirror_schema.api import Items, Reply
 
 # Alerts over HTTP
 
@@ -192,17 +193,20 @@ async def test_alerts_over_nats(alerts: AlertsStack) -> None:
 
     active = msgspec.json.decode(
         await request(alerts, subjects.ALERTS_API_ACTIVE, {"host": "web-01"}),
-        type=AlertListReply,
+        type=Reply[Items[AlertRecord]],
     )
     assert active.error is None
-    assert fired.alert_id in [a.alert_id for a in active.items]
+    assert active.result is not None
+    assert fired.alert_id in [a.alert_id for a in active.result.items]
     listed = msgspec.json.decode(
         await request(alerts, subjects.ALERTS_API_LIST, {"host": "web-01", "status": "firing"}),
-        type=AlertListReply,
+        type=Reply[Items[AlertRecord]],
     )
-    assert fired.alert_id in [a.alert_id for a in listed.items]
+    assert listed.result is not None
+    assert fired.alert_id in [a.alert_id for a in listed.result.items]
     bad_list = msgspec.json.decode(
-        await request(alerts, subjects.ALERTS_API_LIST, {"status": "bogus"}), type=AlertListReply
+        await request(alerts, subjects.ALERTS_API_LIST, {"status": "bogus"}),
+        type=Reply[Items[AlertRecord]],
     )
     assert bad_list.code == "invalid"
     assert bad_list.error is not None
@@ -210,33 +214,33 @@ async def test_alerts_over_nats(alerts: AlertsStack) -> None:
 
     acked = msgspec.json.decode(
         await request(alerts, subjects.ALERTS_API_ACK, {"id": fired.alert_id, "by": "nats-op"}),
-        type=AlertRecordReply,
+        type=Reply[AlertRecord],
     )
     assert acked.error is None
-    assert acked.alert is not None
+    assert acked.result is not None
     # The body's "by" is a claim: the audit names the identity the subject vouches for.
-    assert (acked.alert.state, acked.alert.acknowledged_by) == ("acknowledged", "nats:admin")
+    assert (acked.result.state, acked.result.acknowledged_by) == ("acknowledged", "nats:admin")
     (event,) = await alerts.events.wait(1, state="acknowledged", host_id="web-01")
     assert event.acknowledged_by == "nats:admin"
 
     got = msgspec.json.decode(
         await request(alerts, subjects.ALERTS_API_GET, {"id": fired.alert_id}),
-        type=AlertRecordReply,
+        type=Reply[AlertRecord],
     )
-    assert got.alert is not None
-    assert [e.kind for e in got.alert.events] == ["fired", "acknowledged"]
+    assert got.result is not None
+    assert [e.kind for e in got.result.events] == ["fired", "acknowledged"]
     missing = msgspec.json.decode(
         await request(alerts, subjects.ALERTS_API_GET, {"id": "no-such-alert"}),
-        type=AlertRecordReply,
+        type=Reply[AlertRecord],
     )
-    assert (missing.alert, missing.code) == (None, "not_found")
+    assert (missing.result, missing.code) == (None, "not_found")
     assert missing.error is not None
     assert "no-such-alert" in missing.error
 
     malformed = msgspec.json.decode(
-        await request(alerts, subjects.ALERTS_API_GET, b"{not json"), type=AlertRecordReply
+        await request(alerts, subjects.ALERTS_API_GET, b"{not json"), type=Reply[AlertRecord]
     )
-    assert (malformed.alert, malformed.code) == (None, "invalid")
+    assert (malformed.result, malformed.code) == (None, "malformed")
     assert malformed.error is not None
     assert malformed.error.startswith("body: not valid JSON")
 

@@ -12,7 +12,8 @@ from alerts_api_helpers import RULE_ID, detail, request
 from alerts_helpers import AlertsStack, cpu_rule
 
 from mirror_schema import subjects
-from mirror_schema.alert_api import RuleListReply, RuleReply
+from mirror_schema.alert_api import RuleRecord
+from mirror_schema.api import Items, Reply
 
 # Rules over HTTP
 
@@ -120,10 +121,11 @@ async def test_a_body_that_is_not_json_is_a_400(alerts: AlertsStack) -> None:
 async def test_rules_over_nats(alerts: AlertsStack) -> None:
     """rules.list returns the rules; rules.create refuses a bad rule naming the field."""
     listed = msgspec.json.decode(
-        await request(alerts, subjects.ALERTS_API_RULES_LIST, {}), type=RuleListReply
+        await request(alerts, subjects.ALERTS_API_RULES_LIST, {}), type=Reply[Items[RuleRecord]]
     )
     assert listed.error is None
-    assert "default-cpu-high" in [r.rule["id"] for r in listed.items]
+    assert listed.result is not None
+    assert "default-cpu-high" in [r.rule.id for r in listed.result.items]
 
     bad = msgspec.json.decode(
         await request(
@@ -131,9 +133,9 @@ async def test_rules_over_nats(alerts: AlertsStack) -> None:
             subjects.ALERTS_API_RULES_CREATE,
             {"rule": cpu_rule(RULE_ID, metric="cpu_temp"), "by": "ana"},
         ),
-        type=RuleReply,
+        type=Reply[RuleRecord],
     )
-    assert (bad.rule, bad.code) == (None, "invalid")
+    assert (bad.result, bad.code) == (None, "invalid")
     assert bad.error is not None
     assert bad.error.startswith("rule.metric: ")
     assert "cpu_temp" in bad.error
@@ -142,8 +144,8 @@ async def test_rules_over_nats(alerts: AlertsStack) -> None:
         await request(
             alerts, subjects.ALERTS_API_RULES_CREATE, {"rule": cpu_rule(RULE_ID), "by": "ana"}
         ),
-        type=RuleReply,
+        type=Reply[RuleRecord],
     )
     assert good.error is None
-    assert good.rule is not None
-    assert (good.rule.rule["id"], good.rule.created_by) == (RULE_ID, "nats:admin")
+    assert good.result is not None
+    assert (good.result.rule.id, good.result.created_by) == (RULE_ID, "nats:admin")

@@ -22,6 +22,7 @@ from mirror_schema.alert_api import (
     CreateSilenceRequest,
     WriteRuleRequest,
 )
+from mirror_schema.alert_rules import SilenceMatchers
 from mirror_schema.alerts import AlertEvent
 from waiting import wait_until
 
@@ -128,7 +129,7 @@ async def test_a_silence_holds_back_notifications_but_not_the_record(rig: Rig) -
     """A silence made through the API reaches the engine (LISTEN): the silenced host's
     alert fires, is published and stored, yet its receiver is told nothing of it."""
     await rig.api.create_silence(
-        CreateSilenceRequest(matchers={"host_ids": ["quiet-01"]}, duration_seconds=3600)
+        CreateSilenceRequest(matchers=SilenceMatchers(host_ids=["quiet-01"]), duration_seconds=3600)
     )
     probe = AlertEvent(
         alert_id="probe",

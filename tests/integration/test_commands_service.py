@@ -12,11 +12,13 @@ from commands_helpers import TIMEOUT, Stack
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from callers import as_admin
-from mirror_schema import codec, subjects
+from mirror_schema import subjects
+from mirror_schema.api import Reply
 from mirror_schema.command_api import (
-    decode_command_page_reply,
-    decode_command_record_reply,
-    decode_signing_key_reply,
+    CommandPage,
+    CommandRecord,
+    CreatedCommands,
+    SigningKeyReply,
 )
 from mirror_schema.command_signing import verify_command
 from mirror_schema.commands import (
@@ -24,6 +26,12 @@ from mirror_schema.commands import (
 )
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
+
+# The NATS door's replies: each result in a Reply (mirror_schema.api).
+decode_created_reply = msgspec.json.Decoder(Reply[CreatedCommands]).decode
+decode_command_record_reply = msgspec.json.Decoder(Reply[CommandRecord]).decode
+decode_command_page_reply = msgspec.json.Decoder(Reply[CommandPage]).decode
+decode_signing_key_reply = msgspec.json.Decoder(Reply[SigningKeyReply]).decode
 
 
 async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: Stack) -> None:
@@ -52,7 +60,9 @@ async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: St
     public_key = await stack.signing_key()
     verify_command(command, public_key)
     reply = await stack.nc.request(as_admin(subjects.COMMANDS_API_SIGNING_KEY), b"", timeout=5)
-    assert decode_signing_key_reply(reply.data).public_key == public_key
+    signing_key = decode_signing_key_reply(reply.data).result
+    assert signing_key is not None
+    assert signing_key.public_key == public_key
 
     await agent.status(command.id, "accepted")
     await stack.wait_status(command.id, "running")
@@ -102,14 +112,14 @@ async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -
     }
 
     async def created() -> bool:
-        reply = codec.decode_command_reply(
+        reply = decode_created_reply(
             (
                 await stack.nc.request(
                     as_admin(subjects.COMMANDS_REQUEST), msgspec.json.encode(request)
                 )
             ).data
         )
-        return reply.error is None and len(reply.commands) == 1
+        return reply.result is not None and len(reply.result.commands) == 1
 
     await stack.known("db-01")
     await wait_until(created, timeout=TIMEOUT, what="a command created over NATS")
@@ -122,10 +132,10 @@ async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -
     )
     reply = decode_command_record_reply(answer.data)
     assert reply.error is None
-    assert reply.command is not None
-    assert (reply.command.status, reply.command.exit_code) == ("failed", 2)
-    assert reply.command.stderr == "boom"
-    assert reply.command.events[-1].detail == "exit code 2"
+    assert reply.result is not None
+    assert (reply.result.status, reply.result.exit_code) == ("failed", 2)
+    assert reply.result.stderr == "boom"
+    assert reply.result.events[-1].detail == "exit code 2"
 
     # Retry: a new command for the same host and text, linked to the original, dispatched.
     retried = decode_command_record_reply(
@@ -136,12 +146,12 @@ async def test_automation_creates_over_nats_and_sees_the_failure(stack: Stack) -
             )
         ).data
     )
-    assert retried.command is not None, retried.error
-    assert retried.command.retry_of == command.id
+    assert retried.result is not None, retried.error
+    assert retried.result.retry_of == command.id
     # Its requested_by is a claim: the audit names who asked, the identity the subject names.
-    assert (retried.command.command, retried.command.requested_by) == ("false", "nats:admin")
+    assert (retried.result.command, retried.result.requested_by) == ("false", "nats:admin")
     second = (await agent.wait_for(2))[1]
-    assert second.id == retried.command.id
+    assert second.id == retried.result.id
     original = await stack.get(command.id)
     assert original["events"][-1]["event"] == "retried"
 
@@ -238,9 +248,9 @@ async def test_paging_and_search(stack: Stack) -> None:
             )
         ).data
     )
-    assert listed.page is not None
-    assert listed.page.total == 5
-    assert len(listed.page.items) == 1
+    assert listed.result is not None
+    assert listed.result.total == 5
+    assert len(listed.result.items) == 1
 
 
 async def test_malformed_requests_get_errors_naming_the_field(stack: Stack) -> None:
@@ -287,9 +297,10 @@ async def test_malformed_requests_get_errors_naming_the_field(stack: Stack) -> N
         b'{"hostname": "web-01", "command": "x", "priority": -1}',
     )
     assert reply["error"].startswith("priority: ")
-    assert reply["commands"] == []
+    assert "result" not in reply
     reply = await ask(as_admin(subjects.COMMANDS_REQUEST), b"garbage")
-    assert reply["error"].startswith("body: not JSON")
+    assert reply["error"].startswith("body: not valid JSON")
+    assert reply["code"] == "malformed"
     reply = await ask(as_admin(subjects.COMMANDS_API_GET), b"{}")
     assert reply["error"].startswith("id: Object missing required field")
     assert reply["code"] == "invalid"

@@ -69,7 +69,7 @@ async def test_a_selector_uses_the_operators_labels_never_the_tags_a_sample_clai
             )
         ).data
     )
-    assert reply["labels"]["tags"] == {"role": "web"}, reply
+    assert reply["result"]["tags"] == {"role": "web"}, reply
     created = await stack.create(**web)
     assert sorted(c["host_id"] for c in created) == ["lbl-nats", "lbl-web"]
     (in_rack,) = await stack.create(selector={"rack": "r1"}, command="uptime")
@@ -89,7 +89,7 @@ async def test_a_selector_uses_the_operators_labels_never_the_tags_a_sample_clai
     listed = msgspec.json.decode(
         (await stack.nc.request(as_admin(subjects.COMMANDS_API_LABELS_LIST), b"")).data
     )
-    assert [(h["host_id"], h["tags"]) for h in listed["labels"]] == [("lbl-web", {})]
+    assert [(h["host_id"], h["tags"]) for h in listed["result"]["items"]] == [("lbl-web", {})]
 
     later = await stack.http.put(
         "/api/commands/hosts/lbl-later/labels", json={"tags": {"role": "spare"}}

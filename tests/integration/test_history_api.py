@@ -10,11 +10,13 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from mirror_agent.simulated_fleet import SimulatedFleet
+from mirror_ingest import metrics as ingest_metrics
 from mirror_ingest import store
-from mirror_ingest.history_routes import history_router
+from mirror_ingest.endpoints import implementations
 from mirror_ingest.migrations import migrate
 from mirror_ingest.writing import partitions, rollups
 from mirror_ingest.writing.rows import sample_row
+from mirror_runtime.http_door import mount_operations
 from mirror_schema.samples import MetricSample
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -35,7 +37,7 @@ async def samples_and_client(
         await store.write_batch(conn, [sample_row(s, s.host_id or "") for s in samples])
     await rollups.flush(pool)
     app = FastAPI()
-    app.include_router(history_router(pool))
+    mount_operations(app, implementations(pool), requests=ingest_metrics.REQUESTS)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield samples, client

@@ -30,8 +30,8 @@ from ingest_gateway_helpers import (
     reference,
 )
 
-from mirror_ingest.gateway import SamplePublisher
-from mirror_ingest.gateway_routes import gateway_router
+from mirror_ingest.batch import SamplePublisher
+from mirror_ingest.batch_routes import batch_router
 from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
@@ -169,7 +169,7 @@ async def test_no_stream_for_the_subject_gets_503(nc: nats.aio.client.Client, un
         Dependencies("ingest", nc), body_limits={"/api/metrics/batch": config().max_body_bytes}
     )
     limiter = HostRateLimiter(10, 200)
-    app.include_router(gateway_router(publisher, limiter, config(), clock=lambda: NOW))
+    app.include_router(batch_router(publisher, limiter, config(), clock=lambda: NOW))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.post(URL, content=batch(at(0)))

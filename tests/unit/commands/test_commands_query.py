@@ -1,4 +1,5 @@
-"""Request validation and list queries: errors name the field; LIKE and paging arithmetic."""
+"""Request validation and list queries at the commands' doors (mirror_runtime.requests_in over
+the declared operations): errors name the field; LIKE and paging arithmetic."""
 
 import re
 
@@ -6,17 +7,24 @@ import pytest
 
 from mirror_commands import ids, query
 from mirror_commands.config import from_env
-from mirror_commands.errors import InvalidRequestError, MalformedError
+from mirror_runtime.doors import ApiError
 from mirror_runtime.environment import BadValueError
-from mirror_schema import codec
-from mirror_schema.command_api import MAX_PAGE_SIZE
+from mirror_runtime.requests_in import from_http, from_nats
+from mirror_schema import command_operations
+from mirror_schema.command_api import MAX_PAGE_SIZE, ListCommandsRequest
 from mirror_schema.commands import COMMAND_ID_PATTERN, CommandState
 
 
 def detail_of(body: bytes) -> str:
-    with pytest.raises(InvalidRequestError) as caught:
-        query.decode(codec.decode_command_request, body)
+    with pytest.raises(ApiError) as caught:
+        from_nats(command_operations.CREATE, body)
+    assert caught.value.code == "invalid"
     return caught.value.detail
+
+
+def list_request(params: dict[str, str]) -> ListCommandsRequest:
+    request: ListCommandsRequest = from_http(command_operations.LIST, {}, params, b"")
+    return request
 
 
 def test_a_bad_field_is_named_first() -> None:
@@ -34,17 +42,17 @@ def test_a_request_without_a_target_says_which_fields_to_set() -> None:
 
 
 def test_not_json_is_malformed() -> None:
-    """A syntax error is 400, not 422; an empty body says so."""
-    with pytest.raises(MalformedError) as caught:
-        query.decode(codec.decode_command_request, b"{nope")
-    assert caught.value.status == 400
-    with pytest.raises(InvalidRequestError, match=r"^body: empty"):
-        query.decode(codec.decode_command_request, b"  ")
+    """A syntax error is 400 (malformed), not 422; an empty body names the missing field."""
+    with pytest.raises(ApiError) as caught:
+        from_nats(command_operations.CREATE, b"{nope")
+    assert (caught.value.status, caught.value.code) == (400, "malformed")
+    assert caught.value.detail.startswith("body: not valid JSON")
+    assert detail_of(b"  ") == "command: Object missing required field `command`"
 
 
 def test_list_parameters_convert_and_validate() -> None:
     """Query strings become numbers and states; several states by commas; blanks ignored."""
-    request = query.list_request(
+    request = list_request(
         {"hostname": "web-01", "status": "pending, running", "page": "2", "search": ""}
     )
     assert request.status == [CommandState.PENDING, CommandState.RUNNING]
@@ -64,8 +72,8 @@ def test_list_parameters_convert_and_validate() -> None:
 )
 def test_bad_list_parameters_name_the_field(params: dict[str, str], field: str) -> None:
     """Each bad parameter is reported by its name."""
-    with pytest.raises(InvalidRequestError) as caught:
-        query.list_request(params)
+    with pytest.raises(ApiError) as caught:
+        list_request(params)
     assert caught.value.detail.startswith(f"{field}: "), caught.value.detail
 
 

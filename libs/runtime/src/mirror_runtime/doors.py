@@ -1,8 +1,9 @@
-"""The two doors of a service's API, shared: an HTTP route's guard and a NATS request's server.
+"""What both doors of a service's API share: ApiError (a refusal with its code and a detail
+naming the field), the transient failures answered 503 / ``unavailable``, and the NATS server
+of one request (serve_nats: the caller from the subject, the reply only to its own inbox).
 
-Both run one operation and turn its outcome into an answer: the result, an :class:`ApiError`
-as a 4xx (HTTP) or an error reply with a code (NATS), a transient failure of the bus or the
-database as 503 / ``unavailable``, counted by operation, door and outcome. No business rules.
+The operations' doors are built on these from their declarations (mirror_runtime.http_door,
+nats_door); guard_http is the per-route guard the auth routes still use. No business rules.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from nats.aio.msg import Msg
 
 from mirror_runtime.deadletter import REJECTED
 from mirror_schema import codec
-from mirror_schema.command_api import ErrorCode
+from mirror_schema.api import ErrorCode, status_of
 from mirror_schema.errors import SchemaError
 from mirror_schema.hosts import validate_host_id
 from mirror_schema.identities import Caller
@@ -51,15 +52,25 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 class ApiError(Exception):
-    """A request a service cannot carry out: its HTTP status, code, and a detail naming the
-    field. Each service subclasses it (invalid 422, not found 404, conflict 409...)."""
+    """A request a service cannot carry out: its code and a detail naming the field. Its HTTP
+    status comes from the code (mirror_schema.api.STATUS_OF_CODE) unless given. Each service
+    subclasses it (invalid, not found, conflict...)."""
 
-    status = 400
     code: ErrorCode = "invalid"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(
+        self, detail: str, *, code: ErrorCode | None = None, status: int | None = None
+    ) -> None:
         self.detail = detail
+        if code is not None:
+            self.code = code
+        self._status = status
         super().__init__(detail)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status it answers."""
+        return self._status if self._status is not None else status_of(self.code)
 
 
 def json_response(body: object, status: int = 200) -> Response:

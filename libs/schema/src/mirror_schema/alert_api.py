@@ -2,10 +2,12 @@
 
 The same messages travel on NATS (``alerts.api.*``, request/reply in the queue group
 ``alerts``) and, as JSON bodies, on the service's HTTP API (``/api/alerts...``). Every reply
-has ``error`` (for people, naming the field) and ``code`` (for programs) when it failed.
+carries its result in a mirror_schema.api.Reply; mirror_schema.alert_operations declares each
+operation.
 
-Rules and silence matchers travel as JSON objects: the alerts service validates them (its
-metric catalogue decides what a rule may watch) and answers ``invalid`` naming the field.
+Rules and silence matchers are typed (mirror_schema.alert_rules). A rule to write still comes
+as a JSON object: PUT may leave its id out, and the alerts service names the bad field as
+``rule.<field>`` after checking it against its metric catalogue.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Annotated, Any, Final
 
 import msgspec
 
+from mirror_schema.alert_rules import Rule, SilenceMatchers
 from mirror_schema.alerts import AlertSeverity, AlertState
-from mirror_schema.command_api import ErrorCode
 from mirror_schema.common import AwareDatetime
 from mirror_schema.hosts import HostId
 
@@ -27,21 +29,14 @@ __all__ = [
     "ActiveAlertsRequest",
     "Actor",
     "AlertEventRecord",
-    "AlertListReply",
     "AlertRecord",
-    "AlertRecordReply",
     "CreateSilenceRequest",
-    "DeleteReply",
-    "ErrorCode",
     "GetAlertRequest",
     "IdRequest",
     "ListAlertsRequest",
-    "RuleListReply",
     "RuleRecord",
-    "RuleReply",
-    "SilenceListReply",
     "SilenceRecord",
-    "SilenceReply",
+    "UpdateRuleRequest",
     "WriteRuleRequest",
 ]
 
@@ -128,6 +123,15 @@ class WriteRuleRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     by: Actor | None = None
 
 
+class UpdateRuleRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.rules.update`` and ``PUT /api/alerts/rules/{id}`` (body: the rule): replace
+    the rule ``id``; the rule's own ``id`` may be left out, or must match."""
+
+    id: ObjectId
+    rule: dict[str, Any]
+    by: Actor | None = None
+
+
 class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``alerts.api.silences.create`` and ``POST /api/alerts/silences``.
 
@@ -135,7 +139,7 @@ class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     its start; exactly one of the two ends.
     """
 
-    matchers: dict[str, Any]
+    matchers: SilenceMatchers
     ends_at: AwareDatetime | None = None
     duration_seconds: Annotated[float, msgspec.Meta(gt=0)] | None = None
     starts_at: AwareDatetime | None = None
@@ -146,7 +150,7 @@ class CreateSilenceRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
 class RuleRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A rule as stored: the rule itself, and who created and last changed it, when."""
 
-    rule: dict[str, Any]
+    rule: Rule
     created_at: datetime
     updated_at: datetime
     created_by: str
@@ -157,64 +161,8 @@ class SilenceRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A silence: notifications of matching alerts are held back from start to end."""
 
     id: str
-    matchers: dict[str, Any]
+    matchers: SilenceMatchers
     starts_at: datetime
     ends_at: datetime
     created_by: str
     comment: str = ""
-
-
-class AlertRecordReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.get`` and ``alerts.api.ack``."""
-
-    alert: AlertRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class AlertListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.active`` and ``alerts.api.list``."""
-
-    items: list[AlertRecord] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class RuleReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.rules.get|create|update``."""
-
-    rule: RuleRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class RuleListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.rules.list``: every rule, by id."""
-
-    items: list[RuleRecord] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class SilenceReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.silences.create``."""
-
-    silence: SilenceRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class SilenceListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.silences.list``: silences in force or to come."""
-
-    items: list[SilenceRecord] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class DeleteReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``alerts.api.rules.delete`` and ``alerts.api.silences.expire``."""
-
-    id: str | None = None
-    error: str | None = None
-    code: ErrorCode | None = None

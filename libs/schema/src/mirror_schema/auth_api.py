@@ -14,7 +14,7 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
-from mirror_schema.command_api import ErrorCode
+from mirror_schema.api import ErrorCode
 
 __all__ = [
     "ROLES",

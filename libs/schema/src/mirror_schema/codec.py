@@ -11,7 +11,6 @@ from mirror_schema.commands import (
     Command,
     CommandCancel,
     CommandCancelReply,
-    CommandReply,
     CommandRequest,
     CommandResult,
     CommandStatus,
@@ -28,7 +27,6 @@ __all__ = [
     "decode_command",
     "decode_command_cancel",
     "decode_command_cancel_reply",
-    "decode_command_reply",
     "decode_command_request",
     "decode_command_result",
     "decode_command_status",
@@ -49,7 +47,6 @@ decode_command = msgspec.json.Decoder(Command).decode
 decode_command_cancel = msgspec.json.Decoder(CommandCancel).decode
 decode_command_cancel_reply = msgspec.json.Decoder(CommandCancelReply).decode
 decode_command_request = msgspec.json.Decoder(CommandRequest).decode
-decode_command_reply = msgspec.json.Decoder(CommandReply).decode
 decode_command_result = msgspec.json.Decoder(CommandResult).decode
 decode_command_status = msgspec.json.Decoder(CommandStatus).decode
 decode_command_withdrawal = msgspec.json.Decoder(CommandWithdrawal).decode

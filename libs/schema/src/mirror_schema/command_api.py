@@ -1,13 +1,14 @@
-"""The commands service's API messages: get/list/cancel/retry requests, records and replies.
+"""The commands service's API messages: requests, records and results.
 
-The same messages travel on NATS (``commands.api.get|list|cancel|retry``, request/reply in the
-queue group ``commands``) and, as JSON bodies, on the service's HTTP API. Creation keeps its
-own pair, :class:`~mirror_schema.commands.CommandRequest` and ``CommandReply``.
+The same messages travel on NATS (``commands.request``, ``commands.api.*``, request/reply in the
+queue group ``commands``, each result in a mirror_schema.api.Reply) and, as JSON bodies, on the
+service's HTTP API; mirror_schema.command_operations declares each operation.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from datetime import datetime
+from typing import Annotated, Final
 
 import msgspec
 
@@ -19,53 +20,29 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "MAX_SEARCH_LENGTH",
-    "CancelCommandReply",
     "CancelCommandRequest",
+    "CancelOutcome",
     "CommandEvent",
     "CommandPage",
-    "CommandPageReply",
     "CommandRecord",
-    "CommandRecordReply",
+    "CreatedCommands",
     "DeleteHostLabelsRequest",
-    "ErrorCode",
     "GetCommandRequest",
     "HostLabels",
-    "HostLabelsListReply",
-    "HostLabelsReply",
+    "KnownHost",
+    "KnownHosts",
+    "LabelTags",
     "ListCommandsRequest",
+    "Rack",
     "RetryCommandRequest",
     "SetHostLabelsRequest",
     "SigningKeyReply",
-    "decode_cancel_command_reply",
-    "decode_cancel_command_request",
-    "decode_command_page_reply",
-    "decode_command_record_reply",
-    "decode_delete_host_labels_request",
-    "decode_get_command_request",
-    "decode_host_labels_list_reply",
-    "decode_host_labels_reply",
-    "decode_list_commands_request",
-    "decode_retry_command_request",
-    "decode_set_host_labels_request",
-    "decode_signing_key_reply",
 ]
 
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
 MAX_SEARCH_LENGTH: Final = 200
 
-# What went wrong, for programs; `error` says it for people and names the field.
-# unauthorized/forbidden/locked: the auth endpoints (mirror_schema.auth_api).
-ErrorCode = Literal[
-    "invalid",
-    "not_found",
-    "conflict",
-    "unavailable",
-    "internal",
-    "unauthorized",
-    "forbidden",
-    "locked",
-]
 Actor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -151,34 +128,45 @@ class CommandPage(msgspec.Struct, frozen=True, kw_only=True):
     page_size: int
 
 
-class CommandRecordReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``commands.api.get`` and ``commands.api.retry`` (the new command)."""
+class CancelOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """The result of ``commands.api.cancel``.
 
-    command: CommandRecord | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class CommandPageReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``commands.api.list``."""
-
-    page: CommandPage | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class CancelCommandReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``commands.api.cancel``.
-
-    A pending command is ``cancelled`` at once. For a dispatched or running one the agent was
-    asked (``agent_reply`` is its answer, None if it did not answer) and the final
-    ``cancelled`` state arrives with its result.
+    A pending command is ``cancelled`` at once (HTTP 200). For a dispatched or running one the
+    agent was asked (``agent_reply`` is its answer, None if it did not answer) and the final
+    ``cancelled`` state arrives with its result (HTTP 202).
     """
 
-    command: CommandRecord | None = None
+    command: CommandRecord
     agent_reply: CommandCancelReply | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
+
+
+class CreatedCommands(msgspec.Struct, frozen=True, kw_only=True):
+    """The result of ``commands.request`` and ``POST /api/commands``: one command per
+    targeted host, and the batch they share when the request named several."""
+
+    commands: list[CommandRecord]
+    batch_id: str | None = None
+
+
+class KnownHost(msgspec.Struct, frozen=True, kw_only=True):
+    """A host commands can target (it has published, or an operator labelled it), as
+    GET /api/commands/hosts shows it."""
+
+    host_id: str
+    hostname: str  # as its agent reports it (its host id until it has published)
+    tags: dict[str, str]  # the operator's labels: what a selector matches
+    rack: str | None
+    reported_tags: dict[str, str]  # what its samples claim: shown, never used for targeting
+    reported_rack: str | None
+    last_seen: datetime | None  # when the bus stored its latest sample; None: never
+    online: bool  # commands go out at once; else they wait, pending, for its next sample
+    has_pending: bool
+
+
+class KnownHosts(msgspec.Struct, frozen=True, kw_only=True):
+    """The result of ``GET /api/commands/hosts``."""
+
+    hosts: list[KnownHost]
 
 
 class SigningKeyReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,16 +175,6 @@ class SigningKeyReply(msgspec.Struct, frozen=True, kw_only=True):
 
     algorithm: str
     public_key: str
-
-
-decode_get_command_request = msgspec.json.Decoder(GetCommandRequest).decode
-decode_list_commands_request = msgspec.json.Decoder(ListCommandsRequest).decode
-decode_cancel_command_request = msgspec.json.Decoder(CancelCommandRequest).decode
-decode_retry_command_request = msgspec.json.Decoder(RetryCommandRequest).decode
-decode_command_record_reply = msgspec.json.Decoder(CommandRecordReply).decode
-decode_command_page_reply = msgspec.json.Decoder(CommandPageReply).decode
-decode_signing_key_reply = msgspec.json.Decoder(SigningKeyReply).decode
-decode_cancel_command_reply = msgspec.json.Decoder(CancelCommandReply).decode
 
 
 # --- host labels: the operator's registry of tags and racks that selectors match --------------
@@ -238,25 +216,3 @@ class DeleteHostLabelsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``commands.api.labels.delete`` and ``DELETE /api/commands/hosts/{host_id}/labels``."""
 
     host_id: HostId
-
-
-class HostLabelsReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``commands.api.labels.set`` and ``.delete``: the labels set (or removed)."""
-
-    labels: HostLabels | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-class HostLabelsListReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to ``commands.api.labels.list``: every labelled host, by host id."""
-
-    labels: list[HostLabels] = []
-    error: str | None = None
-    code: ErrorCode | None = None
-
-
-decode_set_host_labels_request = msgspec.json.Decoder(SetHostLabelsRequest).decode
-decode_delete_host_labels_request = msgspec.json.Decoder(DeleteHostLabelsRequest).decode
-decode_host_labels_reply = msgspec.json.Decoder(HostLabelsReply).decode
-decode_host_labels_list_reply = msgspec.json.Decoder(HostLabelsListReply).decode

@@ -23,7 +23,6 @@ __all__ = [
     "CommandCancel",
     "CommandCancelReply",
     "CommandId",
-    "CommandReply",
     "CommandRequest",
     "CommandResult",
     "CommandState",
@@ -136,14 +135,6 @@ class Command(msgspec.Struct, frozen=True, kw_only=True):
     output_limit_bytes: Bytes = DEFAULT_OUTPUT_LIMIT_BYTES  # cap per stream
     # ed25519 by the commands service over the fields that decide what runs (command_signing).
     signature: str | None = None
-
-
-class CommandReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to a ``commands.request``: the commands created, or why none were."""
-
-    commands: list[Command] = []
-    error: str | None = None
-    code: str | None = None  # with error: one of mirror_schema.command_api.ErrorCode
 
 
 class CommandStatus(msgspec.Struct, frozen=True, kw_only=True):

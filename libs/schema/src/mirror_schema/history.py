@@ -1,23 +1,31 @@
-"""The history API's reply: GET /api/metrics/history and ``metrics.api.history``.
+"""The metric history API's contract: GET /api/metrics/history and ``metrics.api.history``
+(request/reply, queue group ``ingest``), and GET /api/hosts.
 
 One host's points at one step: raw samples, or 1 m / 1 h rollups. Throughput is in bytes per
 second (``_bytes_per_s``), from the byte counters' deltas; a rollup's plain names are averages
-over its bucket and its ``_max`` names the maxima. The query it answers is
-``mirror_schema.metrics_api.HistoryRequest`` on NATS, the same parameters on HTTP.
+over its bucket and its ``_max`` names the maxima. The NATS reply is a mirror_schema.api.Reply
+of a :data:`HistoryResponse`, the body of the HTTP API; mirror_schema.metrics_operations
+declares both doors.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
 
 __all__ = [
     "STEPS",
+    "HistoryHost",
+    "HistoryHosts",
+    "HistoryRequest",
     "HistoryResponse",
+    "HourHistory",
     "InterfaceRollup",
     "InterfaceThroughput",
+    "MinuteHistory",
+    "RawHistory",
     "RawPoint",
     "RollupPoint",
     "Step",
@@ -25,6 +33,17 @@ __all__ = [
 
 Step = Literal["raw", "1m", "1h"]
 STEPS: Final = get_args(Step)
+_Param = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class HistoryRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One host's history: ``since``/``until`` ISO 8601, ``step`` raw, 1m or 1h (or None to
+    choose by range), as the HTTP query takes them."""
+
+    host: _Param | None = None
+    since: _Param | None = None
+    until: _Param | None = None
+    step: _Param | None = None
 
 
 class InterfaceThroughput(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,9 +100,41 @@ class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
     temperatures_max: dict[str, float]
 
 
-class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Body of GET /api/metrics/history; ``history`` of the ``metrics.api.history`` reply."""
+class RawHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="raw"):
+    """Body of GET /api/metrics/history at step ``raw``: one point per sample."""
 
     host: str
-    step: Step
-    points: list[RawPoint] | list[RollupPoint]
+    points: list[RawPoint]
+
+
+class MinuteHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="1m"):
+    """Body of GET /api/metrics/history at step ``1m``: one point per minute."""
+
+    host: str
+    points: list[RollupPoint]
+
+
+class HourHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="1h"):
+    """Body of GET /api/metrics/history at step ``1h``: one point per hour."""
+
+    host: str
+    points: list[RollupPoint]
+
+
+# ``step`` says which: a union msgspec decodes by its tag (the twin reads it typed).
+HistoryResponse = RawHistory | MinuteHistory | HourHistory
+
+
+class HistoryHost(msgspec.Struct, frozen=True, kw_only=True):
+    """A host the history has seen, with the timestamps of its first and last samples."""
+
+    host_id: str
+    hostname: str
+    first_seen: datetime
+    last_seen: datetime
+
+
+class HistoryHosts(msgspec.Struct, frozen=True, kw_only=True):
+    """Body of GET /api/hosts."""
+
+    hosts: list[HistoryHost]

@@ -112,7 +112,7 @@ ALERTS_API_SILENCES_CREATE: Final = "alerts.api.silences.create"
 ALERTS_API_SILENCES_EXPIRE: Final = "alerts.api.silences.expire"
 ALERTS_QUEUE_GROUP: Final = "alerts"  # the alerts service's replicas share requests
 
-# The ingest's metric history (mirror_schema.metrics_api), in its queue group.
+# The ingest's metric history (mirror_schema.history), in its queue group.
 METRICS_API_HISTORY: Final = "metrics.api.history"
 METRICS_QUEUE_GROUP: Final = "ingest"
 

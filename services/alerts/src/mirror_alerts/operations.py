@@ -11,14 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import asyncpg
-import msgspec
 import structlog
 
 from mirror_alerts.errors import ConflictError, InvalidRequestError, NotFoundError
 from mirror_alerts.evaluation.alert_state import AlertChange
 from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.rules import Rule, RuleError, rule_from_object
-from mirror_alerts.silences import Silence, SilenceError, SilenceMatchers
+from mirror_alerts.silences import Silence, SilenceError
 from mirror_alerts.stores import alert_store, rule_store, silence_store
 from mirror_schema.alert_api import (
     AckAlertRequest,
@@ -46,7 +45,7 @@ def _utc_now() -> datetime:
 def rule_record(stored: rule_store.StoredRule) -> RuleRecord:
     """The wire form of a stored rule."""
     return RuleRecord(
-        rule=msgspec.to_builtins(stored.rule),
+        rule=stored.rule,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
         created_by=stored.created_by,
@@ -58,7 +57,7 @@ def silence_record(silence: Silence) -> SilenceRecord:
     """The wire form of a silence."""
     return SilenceRecord(
         id=silence.id,
-        matchers=msgspec.to_builtins(silence.matchers),
+        matchers=silence.matchers,
         starts_at=silence.starts_at,
         ends_at=silence.ends_at,
         created_by=silence.created_by,
@@ -236,10 +235,7 @@ class AlertsApi:
                 "ends_at: give either ends_at or duration_seconds (exactly one)"
             )
         ends_at = request.ends_at or starts_at + timedelta(seconds=request.duration_seconds or 0)
-        try:
-            matchers = msgspec.convert(request.matchers, SilenceMatchers)
-        except msgspec.ValidationError as exc:
-            raise InvalidRequestError(f"matchers: {exc}") from None
+        matchers = request.matchers
         try:
             async with self.pool.acquire() as conn:
                 silence = await silence_store.create_silence(

@@ -1,17 +1,23 @@
-"""Alert rules: the threshold and host-offline models, their scope, and their validation."""
+"""Alert rules: their validation against the metric catalogue (the models themselves are
+contracts: mirror_schema.alert_rules)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import Annotated, Final, Literal
+from typing import Final
 
 import msgspec
 
 from mirror_alerts.catalogue import METRICS, known_metrics
-from mirror_schema.alerts import AlertSeverity
-from mirror_schema.hosts import HostId
+from mirror_schema.alert_rules import (
+    OfflineRule,
+    Operator,
+    Rule,
+    RuleId,
+    Scope,
+    ThresholdRule,
+)
 
 __all__ = [
     "OfflineRule",
@@ -27,10 +33,6 @@ __all__ = [
     "rule_from_object",
 ]
 
-Operator = Literal[">", ">=", "<", "<="]
-# The id goes into URLs (PUT /api/alerts/rules/{id}) and alert ids: keep it path-safe.
-RuleId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}(?!\n)$")]
-RuleName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 UPPER_OPERATORS: Final = frozenset({">", ">="})
 
 
@@ -42,79 +44,6 @@ class RuleError(ValueError):
         self.field = field
         self.problem = problem
 
-
-class Scope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Which hosts a rule watches: empty means every host.
-
-    A host is in scope when (``host_ids`` is empty or lists it) and every ``tags`` entry
-    equals the host's tag of that key (exact match).
-    """
-
-    host_ids: list[HostId] = []
-    tags: dict[str, str] = {}
-
-    def matches(self, host_id: str, tags: Mapping[str, str]) -> bool:
-        """Return whether the host ``host_id`` with ``tags`` is in this scope."""
-        if self.host_ids and host_id not in self.host_ids:
-            return False
-        return all(tags.get(key) == value for key, value in self.tags.items())
-
-    @property
-    def is_everything(self) -> bool:
-        """Whether the scope is empty, i.e. covers every host."""
-        return not self.host_ids and not self.tags
-
-
-class ThresholdRule(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag_field="kind",
-    tag="threshold",
-):
-    """Fire when ``metric <operator> threshold`` has held for ``for_seconds``.
-
-    Clears (hysteresis) when the value crosses back past ``clear_threshold``: for ``>``/``>=``
-    once it is at or below it (``>``) or below it (``>=``), mirrored for ``<``/``<=``; None
-    means the threshold itself, i.e. clear as soon as the condition is false.
-    """
-
-    id: RuleId
-    name: RuleName
-    metric: str
-    operator: Operator
-    threshold: float
-    for_seconds: Annotated[float, msgspec.Meta(ge=0)] = 0.0
-    clear_threshold: float | None = None
-    severity: AlertSeverity = "warning"
-    scope: Scope = Scope()
-    enabled: bool = True
-
-
-class OfflineRule(
-    msgspec.Struct,
-    frozen=True,
-    kw_only=True,
-    forbid_unknown_fields=True,
-    tag_field="kind",
-    tag="offline",
-):
-    """Fire when a host has sent no sample for ``after_intervals`` of its own intervals.
-
-    The interval is the host's ``interval_seconds``, or 5 s for agents that do not report one
-    (the original agent's period, as in the twin's status policy).
-    """
-
-    id: RuleId
-    name: RuleName
-    after_intervals: Annotated[float, msgspec.Meta(gt=0)] = 12.0
-    severity: AlertSeverity = "critical"
-    scope: Scope = Scope()
-    enabled: bool = True
-
-
-Rule = ThresholdRule | OfflineRule
 
 _rule_decoder: Final = msgspec.json.Decoder(Rule)
 # msgspec ends its messages with " - at `$.field[0].sub`"; the path becomes RuleError.field.

@@ -10,9 +10,9 @@ import structlog
 
 from mirror_alerts.app import create_app
 from mirror_alerts.config import AlertsConfig
+from mirror_alerts.endpoints import nats_door
 from mirror_alerts.evaluation.engine import AlertsEngine
 from mirror_alerts.evaluation.leader import Leadership
-from mirror_alerts.handlers import RequestHandlers
 from mirror_alerts.migrations import migrate
 from mirror_alerts.operations import AlertsApi
 from mirror_alerts.publisher import EventPublisher
@@ -41,8 +41,8 @@ def main(config: AlertsConfig) -> int:
         engine = AlertsEngine(deps.nc, deps.pool, config, publisher)
         leadership = Leadership(config.service.db_url)
         leading = asyncio.create_task(leadership.run(engine.lead), name="alerts-leadership")
-        handlers = RequestHandlers(deps.nc, api)
-        await handlers.start()
+        endpoints = nats_door(deps.nc, api)
+        await endpoints.start()
 
         async def details() -> dict[str, int | float | str]:
             return {
@@ -60,7 +60,7 @@ def main(config: AlertsConfig) -> int:
         deps.details = details
 
         async def stop() -> None:
-            await handlers.stop()
+            await endpoints.stop()
             leading.cancel()  # the engine saves its last snapshot as it ends
             with contextlib.suppress(asyncio.CancelledError):
                 await leading

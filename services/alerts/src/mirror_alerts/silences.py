@@ -8,9 +8,7 @@ from typing import Protocol
 
 import msgspec
 
-from mirror_alerts.rules import RuleId
-from mirror_schema.alerts import AlertSeverity
-from mirror_schema.hosts import HostId
+from mirror_schema.alert_rules import SilenceMatchers
 
 __all__ = ["Silence", "SilenceError", "SilenceMatchers", "Silenceable", "is_silenced"]
 
@@ -35,23 +33,6 @@ class SilenceError(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
-
-
-class SilenceMatchers(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Which alerts a silence covers: each non-empty field must match (a list: any entry).
-
-    ``tags`` match when every entry equals the host's tag of that key.
-    """
-
-    host_ids: list[HostId] = []
-    tags: dict[str, str] = {}
-    rule_ids: list[RuleId] = []
-    severities: list[AlertSeverity] = []
-
-    @property
-    def is_empty(self) -> bool:
-        """Whether no field is set (such a silence would cover every alert)."""
-        return not (self.host_ids or self.tags or self.rule_ids or self.severities)
 
 
 class Silence(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,8 +1,9 @@
 """MIRROR STAGE commands service: command queue, dispatch, results and audit history.
 
-One set of operations (operations.CommandsApi) behind two doors: NATS request/reply in the
-queue group ``commands`` (handlers.py: ``commands.request`` and ``commands.api.get|list|
-cancel|retry``) and the HTTP API (app.py). Both are described in docs/api.md.
+One set of operations (operations.CommandsApi) behind two doors, both built from the
+declarations in mirror_schema.command_operations: NATS request/reply in the queue group
+``commands`` (endpoints.py) and the HTTP API (app.py). docs/api.md and docs/openapi.json
+describe them.
 
 Design, in short:
 

@@ -1,7 +1,7 @@
 """The commands service's errors: each carries what the HTTP and NATS doors tell the caller."""
 
 from mirror_runtime.doors import ApiError
-from mirror_schema.command_api import ErrorCode
+from mirror_schema.api import ErrorCode
 
 
 class CommandsError(ApiError):
@@ -11,20 +11,12 @@ class CommandsError(ApiError):
 class InvalidRequestError(CommandsError):
     """A request that breaks the contract or names nothing known (a field, a host)."""
 
-    status = 422
     code: ErrorCode = "invalid"
-
-
-class MalformedError(InvalidRequestError):
-    """A body that is not JSON at all (a syntax problem, not a schema one)."""
-
-    status = 400
 
 
 class UnknownCommandError(CommandsError):
     """No command has this id."""
 
-    status = 404
     code: ErrorCode = "not_found"
 
     def __init__(self, command_id: str) -> None:
@@ -37,14 +29,12 @@ class UnknownCommandError(CommandsError):
 class ConflictError(CommandsError):
     """The command's state does not allow the operation (cancel a finished command...)."""
 
-    status = 409
     code: ErrorCode = "conflict"
 
 
 class UnknownLabelsError(CommandsError):
     """The operator has set no labels on this host."""
 
-    status = 404
     code: ErrorCode = "not_found"
 
     def __init__(self, host_id: str) -> None:

@@ -1,4 +1,5 @@
-"""CommandsApi: create, get, list, cancel, retry, dispatch and expire; both doors call these."""
+"""CommandsApi: create, get, list, cancel, retry, dispatch and expire; both doors call these
+(mirror_commands.endpoints pairs each declared operation with its function)."""
 
 import asyncio
 import contextlib
@@ -22,12 +23,13 @@ from mirror_runtime.pg import Conn
 from mirror_runtime.requests import ask_for_reply
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
-    CancelCommandReply,
     CancelCommandRequest,
+    CancelOutcome,
     CommandPage,
     CommandRecord,
     DeleteHostLabelsRequest,
     HostLabels,
+    KnownHost,
     ListCommandsRequest,
     RetryCommandRequest,
     SetHostLabelsRequest,
@@ -46,21 +48,6 @@ log = structlog.get_logger()
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
 DISPATCH_CONCURRENCY = 8
-
-
-class KnownHost(msgspec.Struct, frozen=True, kw_only=True):
-    """A host commands can target (it has published, or an operator labelled it), as
-    GET /api/commands/hosts shows it."""
-
-    host_id: str
-    hostname: str  # as its agent reports it (its host id until it has published)
-    tags: dict[str, str]  # the operator's labels: what a selector matches
-    rack: str | None
-    reported_tags: dict[str, str]  # what its samples claim: shown, never used for targeting
-    reported_rack: str | None
-    last_seen: datetime | None  # when the bus stored its latest sample; None: never
-    online: bool  # commands go out at once; else they wait, pending, for its next sample
-    has_pending: bool
 
 
 def utc_now() -> datetime:
@@ -141,7 +128,7 @@ class CommandsApi:
             items, total = await store.list_commands(conn, request)
         return CommandPage(items=items, total=total, page=request.page, page_size=request.page_size)
 
-    async def cancel(self, request: CancelCommandRequest, default_actor: str) -> CancelCommandReply:
+    async def cancel(self, request: CancelCommandRequest, default_actor: str) -> CancelOutcome:
         """Cancel a pending command now, or ask the agent of a dispatched or running one."""
         actor = request.requested_by or default_actor
         record = await self.get(request.id)
@@ -150,7 +137,7 @@ class CommandsApi:
             if not await self._cancel_now(record, actor, S.PENDING, error):
                 # Dispatched meanwhile: its agent decides now.
                 return await self.cancel(request, default_actor)
-            return CancelCommandReply(command=await self.get(record.id))
+            return CancelOutcome(command=await self.get(record.id))
         if record.status is S.DISPATCHED:
             # Before the agent is asked: an agent that comes back meanwhile either finds the
             # withdrawal before it runs the command, or already listens for the request.
@@ -171,7 +158,7 @@ class CommandsApi:
                 actor=actor,
                 detail=detail,
             )
-        return CancelCommandReply(command=await self.get(record.id), agent_reply=reply)
+        return CancelOutcome(command=await self.get(record.id), agent_reply=reply)
 
     async def retry(self, request: RetryCommandRequest, default_actor: str) -> CommandRecord:
         """A new command for the same host and text, linked to the finished original."""
@@ -411,7 +398,7 @@ class CommandsApi:
             headers={"Nats-Msg-Id": f"withdrawn:{record.id}"},
         )
 
-    async def _withdraw(self, record: CommandRecord, actor: str) -> CancelCommandReply | None:
+    async def _withdraw(self, record: CommandRecord, actor: str) -> CancelOutcome | None:
         """Cancel a dispatched command its agent has not taken (its signed withdrawal is
         stored already, so the agent will not run it). None when it moved on meanwhile (the
         agent decides)."""
@@ -422,7 +409,7 @@ class CommandsApi:
         )
         if not await self._cancel_now(record, actor, S.DISPATCHED, error, detail):
             return None
-        return CancelCommandReply(command=await self.get(record.id))
+        return CancelOutcome(command=await self.get(record.id))
 
     async def _cancel_now(
         self,

@@ -1,43 +1,6 @@
-"""Pure helpers of the list query and of request validation: field-named errors, LIKE, paging."""
+"""Pure helpers of the list query: the host ids a name means, LIKE patterns, paging."""
 
-from collections.abc import Callable, Mapping
-from typing import TypeVar
-
-import msgspec
-
-from mirror_commands.errors import InvalidRequestError, MalformedError
-from mirror_schema.command_api import ListCommandsRequest
-from mirror_schema.field_errors import field_error
 from mirror_schema.hosts import host_id_from_hostname, is_valid_host_id
-
-T = TypeVar("T")
-
-
-def decode(decoder: Callable[[bytes], T], data: bytes) -> T:
-    """Decode and validate one request; an InvalidRequestError naming the field if it fails."""
-    if not data.strip():
-        raise InvalidRequestError("body: empty; send a JSON object")
-    try:
-        return decoder(data)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequestError(field_error(exc)) from None
-    except msgspec.DecodeError as exc:
-        raise MalformedError(f"body: not JSON ({exc})") from None
-
-
-def list_request(params: Mapping[str, str]) -> ListCommandsRequest:
-    """The list query of ``GET /api/commands?...`` (strings) as a validated request.
-
-    ``status`` may list several states separated by commas; an empty parameter is left out.
-    """
-    fields: dict[str, object] = {k: v for k, v in params.items() if v != ""}
-    status = fields.pop("status", None)
-    if isinstance(status, str):
-        fields["status"] = [part.strip() for part in status.split(",") if part.strip()]
-    try:
-        return msgspec.convert(fields, ListCommandsRequest, strict=False)
-    except msgspec.ValidationError as exc:
-        raise InvalidRequestError(field_error(exc, body="query")) from None
 
 
 def host_ids_for(hostname: str) -> list[str]:

@@ -11,8 +11,8 @@ from mirror_commands import signing_key
 from mirror_commands.app import create_app
 from mirror_commands.config import CommandsConfig
 from mirror_commands.directory import HostDirectory
+from mirror_commands.endpoints import nats_door
 from mirror_commands.follower import MetricsFollower
-from mirror_commands.handlers import RequestHandlers
 from mirror_commands.migrations import has_trigram_index, migrate
 from mirror_commands.operations import CommandsApi
 from mirror_commands.results import ResultsConsumer
@@ -54,8 +54,8 @@ def main(config: CommandsConfig) -> int:
         await follower.start(CATCH_UP_SECONDS)
         results = ResultsConsumer(deps.nc, deps.pool)
         await results.start()
-        handlers = RequestHandlers(deps.nc, api)
-        await handlers.start()
+        endpoints = nats_door(deps.nc, api)
+        await endpoints.start()
         sweeper = asyncio.create_task(every(config.sweep_seconds, api.sweep))
 
         async def details() -> dict[str, int | float | str]:
@@ -69,7 +69,7 @@ def main(config: CommandsConfig) -> int:
         deps.details = details
 
         async def stop() -> None:
-            await handlers.stop()
+            await endpoints.stop()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper

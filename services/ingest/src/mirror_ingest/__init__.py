@@ -1,11 +1,11 @@
-"""MIRROR STAGE ingest service: the HTTP gateway for agents without NATS, and the metric history.
+"""MIRROR STAGE ingest service: the batch route for agents without NATS, and the metric history.
 
-Two jobs, each with its doors. The gateway: ``POST /api/metrics/batch`` (gateway_routes.py)
-validates a batch (validation.py), checks the agent's token (tokens.py) and its host's rate
-(ratelimit.py), and publishes the samples to METRICS (gateway.py). The history: one function
-(history_api.read_history, the operations of the history API) behind the HTTP door
-(history_routes.py: ``GET /api/metrics/history`` and ``GET /api/hosts``) and the NATS door
-(history_endpoint.py: ``metrics.api.history`` in the queue group ``ingest``, which the twin
+Two jobs. The batch route: ``POST /api/metrics/batch`` (batch_routes.py) validates a batch
+(validation.py), checks the agent's token (tokens.py) and its host's rate (ratelimit.py), and
+publishes the samples to METRICS (batch.py). The history API: its operations (operations.py:
+the history of a host, the hosts there are), declared in mirror_schema.metrics_operations,
+behind the HTTP door (app.py: ``GET /api/metrics/history`` and ``GET /api/hosts``) and the NATS
+door (endpoints.py: ``metrics.api.history`` in the queue group ``ingest``, which the twin
 forwards the HUD's sparklines to). All are described in docs/api.md; the reply's Structs are
 the contract in mirror_schema.history.
 

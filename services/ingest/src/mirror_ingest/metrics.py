@@ -24,6 +24,6 @@ CONSUMER_LAG = prometheus_client.Gauge(
 )
 REQUESTS = prometheus_client.Counter(
     "mirror_ingest_requests_total",
-    "History API requests by operation, door (nats) and outcome",
+    "History API requests by operation, door (http, nats) and outcome",
     ["operation", "door", "outcome"],
 )

@@ -7,7 +7,7 @@ import structlog
 
 from mirror_ingest.app import create_app
 from mirror_ingest.config import IngestConfig
-from mirror_ingest.history_endpoint import HistoryEndpoint
+from mirror_ingest.endpoints import nats_door
 from mirror_ingest.metrics import CONSUMER_LAG
 from mirror_ingest.migrations import migrate
 from mirror_ingest.writing.writer import HistoryWriter
@@ -51,7 +51,7 @@ def main(config: IngestConfig) -> int:
             return {"history_consumer_lag": writer.lag()}
 
         deps.details = details
-        endpoint = HistoryEndpoint(deps.nc, deps.pool)
+        endpoint = nats_door(deps.nc, deps.pool)
         await endpoint.start()
         stop = asyncio.Event()
         running = asyncio.create_task(writer.run(stop))

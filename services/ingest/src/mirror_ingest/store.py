@@ -11,6 +11,7 @@ from mirror_ingest.migrations import LOCK_CLASS
 from mirror_ingest.writing.rollups import mark_minutes
 from mirror_ingest.writing.rows import STAGING_COLUMNS, SampleRow
 from mirror_runtime.pg import Conn
+from mirror_schema.history import HistoryHost as HostRecord
 
 # Advisory lock class of per-host write locks (key2 = hashtext(host_id)).
 HOST_LOCK_CLASS: Final = LOCK_CLASS + 1
@@ -90,15 +91,6 @@ FROM {table} WHERE host_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket
 """
 SELECT_1M: Final = _ROLLUP.format(table="metric_rollup_1m")
 SELECT_1H: Final = _ROLLUP.format(table="metric_rollup_1h")
-
-
-class HostRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A host the history has seen, with the timestamps of its first and last samples."""
-
-    host_id: str
-    hostname: str
-    first_seen: datetime
-    last_seen: datetime
 
 
 class RawRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,5 @@
-"""Per-agent bearer tokens for the HTTP gateway: a token posts samples for its own host only.
+"""Per-agent bearer tokens for the batch route (POST /api/metrics/batch): a token posts samples
+for its own host only.
 
 The tokens file (``MIRROR_STAGE_INGEST_TOKENS_FILE``, written by ``mirror-stage agent
 enroll``) holds each token's SHA-256 with its host, never the token itself. It is read again

@@ -7,9 +7,9 @@ from fastapi.staticfiles import StaticFiles
 
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
+from mirror_runtime.http_door import mount_operations
 from mirror_twin.engine import TwinEngine
-from mirror_twin.gateway import Gateway
-from mirror_twin.gateway_routes import gateway_router
+from mirror_twin.forward import REQUESTS, Forwarder, implementations
 from mirror_twin.routes import twin_router
 
 
@@ -29,6 +29,10 @@ def create_app(deps: Dependencies, engine: TwinEngine) -> FastAPI:
     then the HUD at /."""
     app = service_app(deps)
     app.include_router(twin_router(engine))
-    app.include_router(gateway_router(Gateway(deps.nc, deps.service)))
+    forwarder = Forwarder(deps.nc, deps.service)
+    # With logins off and no name in the body, the audit trail says the HUD asked.
+    mount_operations(
+        app, implementations(forwarder), requests=REQUESTS, default_actor="hud", qualified=True
+    )
     app.mount("/", StaticFiles(directory=hud_directory(), html=True), name="hud")
     return app

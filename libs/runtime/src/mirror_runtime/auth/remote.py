@@ -20,6 +20,7 @@ from mirror_runtime.auth.errors import (
 )
 from mirror_runtime.doors import ApiError
 from mirror_schema import codec, subjects
+from mirror_schema.api import ErrorCode
 from mirror_schema.auth_api import (
     AuthenticateRequest,
     LoginReply,
@@ -29,7 +30,6 @@ from mirror_schema.auth_api import (
     PasswordRequest,
     PrincipalReply,
 )
-from mirror_schema.command_api import ErrorCode
 from mirror_schema.identities import request_subject
 
 log = structlog.get_logger()

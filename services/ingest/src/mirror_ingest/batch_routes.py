@@ -20,15 +20,15 @@ import msgspec
 import structlog
 from fastapi import APIRouter, Request, Response
 
+from mirror_ingest.batch import PublishFailedError, SamplePublisher
 from mirror_ingest.config import IngestConfig
 from mirror_ingest.errors import BatchExceedsBurstError, BatchRejectedError
-from mirror_ingest.gateway import PublishFailedError, SamplePublisher
 from mirror_ingest.metrics import ACCEPTED, REJECTED
 from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_ingest.tokens import TokenTable
 from mirror_ingest.validation import AcceptedSample, validate_batch
 
-__all__ = ["BatchAccepted", "gateway_router"]
+__all__ = ["BatchAccepted", "batch_router"]
 
 log = structlog.get_logger()
 
@@ -51,14 +51,14 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def gateway_router(
+def batch_router(
     publisher: SamplePublisher,
     limiter: HostRateLimiter,
     config: IngestConfig,
     *,
     clock: Callable[[], datetime] = _utc_now,
 ) -> APIRouter:
-    """The ingest's HTTP gateway onto METRICS; ``clock`` (aware datetimes) is for tests."""
+    """The agents' batch route onto METRICS; ``clock`` (aware datetimes) is for tests."""
     router = APIRouter()
     tokens = TokenTable(Path(config.tokens_file)) if config.tokens_file else None
 

@@ -1,5 +1,6 @@
-"""Reading the metric history: one function behind GET /api/metrics/history and the NATS
-endpoint metrics.api.history. Errors carry the HTTP status and the NATS code."""
+"""The ingest's API operations over the metric history (mirror_schema.metrics_operations):
+reading one host's history and the hosts it has seen, behind both doors (endpoints.py, app.py).
+Errors carry their code; the doors turn it into an HTTP status or a NATS Failure."""
 
 from datetime import UTC, datetime
 
@@ -8,17 +9,26 @@ import asyncpg
 from mirror_ingest import series, store
 from mirror_ingest.writing.rows import MAX_RATE_GAP_SECONDS
 from mirror_runtime.doors import ApiError
-from mirror_schema import history
+from mirror_schema.api import ErrorCode
+from mirror_schema.history import (
+    HistoryHosts,
+    HistoryResponse,
+    HourHistory,
+    MinuteHistory,
+    RawHistory,
+)
 
 
 class InvalidHistoryQueryError(ApiError):
-    status = 422
-    code = "invalid"
+    """A query that cannot be read (a bad time, step or range)."""
+
+    code: ErrorCode = "invalid"
 
 
 class UnknownHostError(ApiError):
-    status = 404
-    code = "not_found"
+    """A host the history has never seen."""
+
+    code: ErrorCode = "not_found"
 
 
 async def read_history(
@@ -27,7 +37,7 @@ async def read_history(
     since: str | None,
     until: str | None,
     step: str | None,
-) -> history.HistoryResponse:
+) -> HistoryResponse:
     """The points of one host's history between `since` and `until` at `step`."""
     try:
         query = series.parse_query(host, since, until, step, datetime.now(UTC))
@@ -38,7 +48,6 @@ async def read_history(
             f"no history for host {query.host!r}; GET /api/hosts lists the hosts "
             "that have published samples"
         )
-    points: list[history.RawPoint] | list[history.RollupPoint]
     if query.step == "raw":
         records = await store.fetch_raw(
             pool,
@@ -55,9 +64,16 @@ async def read_history(
                 f"{query.since.isoformat()} to {query.until.isoformat()}; use step=1m "
                 "or a shorter range"
             )
-    else:
-        rollups = await store.fetch_rollups(
-            pool, query.host, query.since, query.until, step=query.step, limit=series.MAX_POINTS
-        )
-        points = series.rollup_points(rollups)
-    return history.HistoryResponse(host=query.host, step=query.step, points=points)
+        return RawHistory(host=query.host, points=points)
+    rollups = await store.fetch_rollups(
+        pool, query.host, query.since, query.until, step=query.step, limit=series.MAX_POINTS
+    )
+    buckets = series.rollup_points(rollups)
+    if query.step == "1m":
+        return MinuteHistory(host=query.host, points=buckets)
+    return HourHistory(host=query.host, points=buckets)
+
+
+async def read_hosts(pool: asyncpg.Pool) -> HistoryHosts:
+    """The hosts the history has seen, with their first and last samples."""
+    return HistoryHosts(hosts=await store.fetch_hosts(pool))

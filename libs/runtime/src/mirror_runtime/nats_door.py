@@ -1,0 +1,94 @@
+"""A service's NATS door, built from its operations' declarations (mirror_schema.api): one
+subscription per operation's subject, ``<subject>.*`` in the service's queue group.
+
+Each request is served by mirror_runtime.doors.serve_nats (the caller from the subject, the
+reply only to its own inbox) and answered with a mirror_schema.api.Reply of the result, or a
+Failure naming the field. Who acts is the caller its subject vouches for; only the twin may
+name the operator it acts for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+import nats.aio.client
+import nats.aio.subscription
+import nats.errors
+import prometheus_client
+import structlog
+from nats.aio.msg import Msg
+
+from mirror_runtime.doors import TRANSIENT, request_caller, serve_nats
+from mirror_runtime.implementations import Implementation
+from mirror_runtime.requests_in import from_nats
+from mirror_schema.api import ErrorCode, Failure, Reply
+from mirror_schema.identities import endpoint_subscription
+
+__all__ = ["NatsDoor", "failure"]
+
+log = structlog.get_logger()
+
+
+def failure(detail: str, code: ErrorCode) -> Failure:
+    """The error envelope."""
+    return Failure(error=detail, code=code)
+
+
+class NatsDoor:
+    """The request/reply subscriptions of a service's operations; replicas share them."""
+
+    def __init__(
+        self,
+        nc: nats.aio.client.Client,
+        implementations: Iterable[Implementation[Any, Any]],
+        *,
+        queue: str,
+        requests: prometheus_client.Counter,
+    ) -> None:
+        self.nc = nc
+        self.implementations = [i for i in implementations if i.operation.subject is not None]
+        self.queue = queue
+        self.requests = requests
+        self._subscriptions: list[nats.aio.subscription.Subscription] = []
+
+    async def start(self) -> None:
+        """Subscribe every operation's subject in the queue group."""
+        for implementation in self.implementations:
+            subject = implementation.operation.subject
+            assert subject is not None
+            self._subscriptions.append(
+                await self.nc.subscribe(
+                    endpoint_subscription(subject),
+                    queue=self.queue,
+                    cb=self._callback(implementation),
+                )
+            )
+
+    async def stop(self) -> None:
+        """Stop taking requests (the ones in hand are answered as NATS drains)."""
+        for subscription in self._subscriptions:
+            try:
+                await subscription.unsubscribe()
+            except nats.errors.Error as exc:
+                log.warning("requests.unsubscribe_failed", error=str(exc))
+        self._subscriptions = []
+
+    def _callback(self, implementation: Implementation[Any, Any]) -> Any:
+        operation = implementation.operation
+
+        async def on_request(msg: Msg) -> None:
+            async def run() -> msgspec.Struct:
+                request = from_nats(operation, msg.data)
+                claim = getattr(request, operation.actor) if operation.actor else None
+                actor = request_caller(msg).actor(claim)
+                if operation.actor:
+                    request = msgspec.structs.replace(request, **{operation.actor: actor})
+                return Reply(result=await implementation.run(request, actor))
+
+            await serve_nats(
+                msg, operation.name, run, failure, requests=self.requests, transient=TRANSIENT
+            )
+
+        return on_request
