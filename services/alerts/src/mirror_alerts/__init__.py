@@ -1,7 +1,7 @@
 """MIRROR STAGE alerts service: alert rules, the alerts' life cycle, silences and notifications.
 
 One set of operations (operations.AlertsApi) behind two doors: NATS request/reply in the
-queue group ``alerts`` (handlers.py: ``alerts.api.*``: active, list, get, ack, rules and
+queue group ``alerts`` (endpoints.py: ``alerts.api.*``: active, list, get, ack, rules and
 silences) and the HTTP API (app.py). Both are described in docs/api.md. Any replica answers
 them; what the evaluating replica must hear of (an ack, a rule or silence changed) reaches it
 by LISTEN/NOTIFY.

@@ -10,20 +10,13 @@ import nats.aio.client
 import nats.errors
 from nats.js.api import PubAck
 
+from mirror_ingest.errors import PublishFailedError
 from mirror_ingest.metrics import PUBLISHED
 from mirror_ingest.validation import AcceptedSample
 
-__all__ = ["PublishFailedError", "SamplePublisher"]
+__all__ = ["SamplePublisher"]
 
 _MSG_ID_HEADER: Final = "Nats-Msg-Id"
-
-
-class PublishFailedError(Exception):
-    """JetStream did not acknowledge every sample of a batch; ``reason`` says what happened."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 class SamplePublisher:

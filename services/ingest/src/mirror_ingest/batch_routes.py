@@ -20,9 +20,9 @@ import msgspec
 import structlog
 from fastapi import APIRouter, Request, Response
 
-from mirror_ingest.batch import PublishFailedError, SamplePublisher
+from mirror_ingest.batch import SamplePublisher
 from mirror_ingest.config import IngestConfig
-from mirror_ingest.errors import BatchExceedsBurstError, BatchRejectedError
+from mirror_ingest.errors import BatchExceedsBurstError, BatchRejectedError, PublishFailedError
 from mirror_ingest.metrics import ACCEPTED, REJECTED
 from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_ingest.tokens import TokenTable

@@ -1,11 +1,19 @@
-"""The ingest's errors that its doors turn into HTTP statuses: a refused batch and a batch
-larger than a host's burst. (The history API's are in history_api.py, a publish that failed in
-gateway.py; a history query's bad parameter is series.QueryError, which history_api turns into
-a 422.)"""
+"""The ingest's errors that its doors turn into HTTP statuses and NATS error codes: a refused
+batch, a batch larger than a host's burst, a batch JetStream did not acknowledge, a history
+query that cannot be read (series.QueryError becomes one) and a host the history never saw."""
 
 import math
 
-__all__ = ["BatchExceedsBurstError", "BatchRejectedError"]
+from mirror_runtime.doors import ApiError
+from mirror_schema.api import ErrorCode
+
+__all__ = [
+    "BatchExceedsBurstError",
+    "BatchRejectedError",
+    "InvalidHistoryQueryError",
+    "PublishFailedError",
+    "UnknownHostError",
+]
 
 
 class BatchRejectedError(Exception):
@@ -29,3 +37,23 @@ class BatchExceedsBurstError(Exception):
             f"the batch has {count} samples of host {host_id!r}, more than the per-host burst "
             f"of {burst:g}; split it into batches of at most {math.floor(burst)} samples per host"
         )
+
+
+class PublishFailedError(Exception):
+    """JetStream did not acknowledge every sample of a batch; ``reason`` says what happened."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InvalidHistoryQueryError(ApiError):
+    """A query that cannot be read (a bad time, step or range)."""
+
+    code: ErrorCode = "invalid"
+
+
+class UnknownHostError(ApiError):
+    """A host the history has never seen."""
+
+    code: ErrorCode = "not_found"

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from mirror_ingest import series, store
+from mirror_ingest.errors import InvalidHistoryQueryError, UnknownHostError
 from mirror_ingest.writing.rows import MAX_RATE_GAP_SECONDS
-from mirror_runtime.doors import ApiError
-from mirror_schema.api import ErrorCode
 from mirror_schema.history import (
     HistoryHosts,
     HistoryResponse,
@@ -17,18 +16,6 @@ from mirror_schema.history import (
     MinuteHistory,
     RawHistory,
 )
-
-
-class InvalidHistoryQueryError(ApiError):
-    """A query that cannot be read (a bad time, step or range)."""
-
-    code: ErrorCode = "invalid"
-
-
-class UnknownHostError(ApiError):
-    """A host the history has never seen."""
-
-    code: ErrorCode = "not_found"
 
 
 async def read_history(

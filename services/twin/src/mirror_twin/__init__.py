@@ -4,9 +4,10 @@ one origin.
 Its own API is small (routes.py: ``GET /api/twin/state``, ``GET /api/twin/hosts/{id}``,
 ``PUT /api/twin/hosts/{id}/placement`` and the WebSocket ``/ws/twin``), answered from the
 engine's memory; it has no NATS door of its own. It also serves the HUD's static files and
-forwards the HUD's calls to the services that own them as NATS requests (gateway.py,
-gateway_routes.py: commands, alerts, metric history), so the browser talks to one origin and
-no service calls another over HTTP. All are described in docs/api.md.
+forwards the HUD's calls to the services that own them as NATS requests (forward.py: the
+operations mirror_schema.forwarded names, of commands, alerts and the metric history), so the
+browser talks to one origin and no service calls another over HTTP. All are described in
+docs/api.md.
 
 Design, in short:
 

@@ -9,7 +9,8 @@ from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
 from mirror_runtime.http_door import mount_operations
 from mirror_twin.engine import TwinEngine
-from mirror_twin.forward import REQUESTS, Forwarder, implementations
+from mirror_twin.forward import Forwarder, implementations
+from mirror_twin.metrics import REQUESTS
 from mirror_twin.routes import twin_router
 
 

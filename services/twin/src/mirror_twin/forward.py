@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import msgspec
 import nats.errors
-import prometheus_client
 import structlog
 from nats.aio.client import Client
 
@@ -26,21 +25,11 @@ from mirror_schema import codec
 from mirror_schema.api import Operation, Reply, status_of
 from mirror_schema.forwarded import FORWARDED
 from mirror_schema.identities import request_subject
+from mirror_twin.metrics import FORWARDED_TOTAL
 
-__all__ = ["FORWARDED", "REQUESTS", "Forwarder", "implementations", "open_reply"]
+__all__ = ["Forwarder", "implementations", "open_reply"]
 
 log = structlog.get_logger()
-
-FORWARDED_TOTAL = prometheus_client.Counter(
-    "mirror_twin_forwarded_total",
-    "The HUD's API calls forwarded to the owning service, by subject and outcome",
-    ["subject", "outcome"],
-)
-REQUESTS = prometheus_client.Counter(
-    "mirror_twin_requests_total",
-    "The HUD's API calls at the twin's HTTP door, by operation (service.name) and outcome",
-    ["operation", "door", "outcome"],
-)
 
 # What a request may wait for its reply: beyond, the HUD is told to try again.
 REQUEST_TIMEOUT_SECONDS: Final = 5.0

@@ -43,3 +43,14 @@ MESSAGES_DROPPED = prometheus_client.Counter(
     "mirror_twin_client_messages_dropped_total",
     "Messages dropped from the queues of WebSocket clients that fell behind",
 )
+
+FORWARDED_TOTAL = prometheus_client.Counter(
+    "mirror_twin_forwarded_total",
+    "The HUD's API calls forwarded to the owning service, by subject and outcome",
+    ["subject", "outcome"],
+)
+REQUESTS = prometheus_client.Counter(
+    "mirror_twin_requests_total",
+    "The HUD's API calls at the twin's HTTP door, by operation (service.name) and outcome",
+    ["operation", "door", "outcome"],
+)
