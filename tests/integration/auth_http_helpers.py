@@ -1,6 +1,7 @@
 """Services with logins on, for the HTTP security tests: the commands service and a twin on
 their own NATS and a fresh database, with a viewer, an operator and an API token."""
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,27 +92,30 @@ async def running_guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarde
     parts: list[Supervised] = []
     try:
         async with own_nats_server(tmp_path / "nats") as nats_url:
-            commands = await _start(
-                service_spec(
-                    "commands",
-                    log_path=tmp_path / "commands.log",
-                    nats_url=nats_url,
-                    port=free_port(),
-                    db_url=database,
-                    env=AUTH_ON,
-                ),
-                parts,
-            )
-            twin = await _start(
-                twin_spec(nats_url, tmp_path / "twin.log", free_port(), AUTH_ON), parts
-            )
-            await _publish_sample(nats_url)
-            named = {part.spec.name: part for part in parts}
-            ready = Guarded(commands, twin, pool, passwords, token, named)
-            await _wait_known(ready)
-            yield ready
-            for part in reversed(parts):
-                await part.stop()
+            try:
+                # Neither needs the other to start (the twin asks the commands service
+                # about logins only when one is tried): they start side by side.
+                commands, twin = await asyncio.gather(
+                    _start(
+                        service_spec(
+                            "commands",
+                            log_path=tmp_path / "commands.log",
+                            nats_url=nats_url,
+                            port=free_port(),
+                            db_url=database,
+                            env=AUTH_ON,
+                        ),
+                        parts,
+                    ),
+                    _start(twin_spec(nats_url, tmp_path / "twin.log", free_port(), AUTH_ON), parts),
+                )
+                await _publish_sample(nats_url)
+                named = {part.spec.name: part for part in parts}
+                ready = Guarded(commands, twin, pool, passwords, token, named)
+                await _wait_known(ready)
+                yield ready
+            finally:
+                await asyncio.gather(*(part.stop() for part in parts))
     finally:
         await pool.close()
 
