@@ -4,16 +4,42 @@ Alerts, acks and silences; each refusal names the field and gets its status or c
 are in test_alerts_api_rules.py.
 """
 
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
+import pytest_asyncio
 from alerts_api_helpers import RULE_ID, detail, fire, request
-from alerts_helpers import AlertsStack
+from alerts_helpers import FAST_ENV, AlertsStack, running_alerts
 
 from mirror_schema import subjects
 from mirror_schema.alert_api import AlertListReply, AlertRecordReply
+from servers import PostgresServer
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def refusing_alerts(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> AsyncIterator[AlertsStack]:
+    """One alerts service (on a database of its own) for the module's refused queries and
+    silences: a refusal changes nothing (each test checks that no silence was stored), so they
+    need no fresh service each."""
+    name = f"test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_server.dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        async with running_alerts(
+            tmp_path_factory.mktemp("alerts"), postgres_server.database_dsn(name), FAST_ENV
+        ) as stack:
+            yield stack
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
 
 # Alerts over HTTP
 
@@ -72,10 +98,11 @@ async def test_a_fired_alert_is_listed_and_has_its_events(alerts: AlertsStack) -
         ("/api/alerts/active", {"host": "Not A Host"}, "host"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_bad_query_value_is_refused_naming_the_parameter(
-    alerts: AlertsStack, path: str, params: dict[str, str], named: str
+    refusing_alerts: AlertsStack, path: str, params: dict[str, str], named: str
 ) -> None:
-    answer = await alerts.http.get(path, params=params)
+    answer = await refusing_alerts.http.get(path, params=params)
     assert answer.status_code == 422, answer.text
     assert named in detail(answer)
 
@@ -173,13 +200,14 @@ def _in(hours: float) -> str:
         ({"matchers": {"host_ids": ["web-01"]}, "duration_seconds": 0}, "duration_seconds"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_bad_silence_is_refused_naming_the_field(
-    alerts: AlertsStack, body: dict[str, Any], named: str
+    refusing_alerts: AlertsStack, body: dict[str, Any], named: str
 ) -> None:
-    answer = await alerts.http.post("/api/alerts/silences", json=body)
+    answer = await refusing_alerts.http.post("/api/alerts/silences", json=body)
     assert answer.status_code == 422, answer.text
     assert named in detail(answer)
-    assert (await alerts.http.get("/api/alerts/silences")).json()["items"] == []
+    assert (await refusing_alerts.http.get("/api/alerts/silences")).json()["items"] == []
 
 
 # The NATS doors
