@@ -4,42 +4,16 @@ Alerts, acks and silences; each refusal names the field and gets its status or c
 are in test_alerts_api_rules.py.
 """
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import msgspec
 import pytest
-import pytest_asyncio
 from alerts_api_helpers import RULE_ID, detail, fire, request
-from alerts_helpers import FAST_ENV, AlertsStack, running_alerts
+from alerts_helpers import AlertsStack
 
 from mirror_schema import subjects
 from mirror_schema.alert_api import AlertListReply, AlertRecordReply
-from servers import PostgresServer
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def refusing_alerts(
-    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
-) -> AsyncIterator[AlertsStack]:
-    """One alerts service (on a database of its own) for the module's refused queries and
-    silences: a refusal changes nothing (each test checks that no silence was stored), so they
-    need no fresh service each."""
-    name = f"test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(postgres_server.dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        async with running_alerts(
-            tmp_path_factory.mktemp("alerts"), postgres_server.database_dsn(name), FAST_ENV
-        ) as stack:
-            yield stack
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
 
 # Alerts over HTTP
 
