@@ -17,8 +17,9 @@ import nats
 import trustme
 from twin_helpers import own_nats_server, twin_spec
 
-from mirror_runtime.auth import admin
+from mirror_runtime.auth import admin, store
 from mirror_runtime.auth.migrations import migrate_auth
+from mirror_runtime.auth.passwords import hash_password
 from mirror_schema import subjects
 from mirror_schema.auth_api import Role
 from mirror_stage.ports import free_port
@@ -56,10 +57,20 @@ class Guarded:
         return csrf
 
 
+# A password and its scrypt hash per user name, made once per test process: a hash takes
+# about 0.3 s of a core and 128 MiB (on purpose), and the users of each test's fresh database
+# may share them. Logins still verify against the real hash, at its full cost.
+_HASHED: dict[str, tuple[str, str]] = {}
+
+
 async def settled_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
     """A user whose password is their own already (not one-time, which allows nothing but
     changing it): the password."""
-    password = await admin.add_user(pool, name, role)
+    if name not in _HASHED:
+        password = admin.one_time_password()
+        _HASHED[name] = password, await asyncio.to_thread(hash_password, password)
+    password, digest = _HASHED[name]
+    assert await store.add_user(pool, name, role, digest), f"user {name} exists"
     await pool.execute(
         "UPDATE auth_users SET password_change_required = false WHERE name = $1", name
     )
