@@ -1,9 +1,14 @@
 """Faults a real fleet sees, against `mirror-stage up` under load, each ending with an exact
 count: every service killed with SIGKILL in turn, PostgreSQL frozen for 20 s, nats-server
-frozen then killed. Loopback only, a fixed number of samples, bounded waits."""
+frozen then killed. Loopback only, a fixed number of samples, bounded waits.
+
+One stack serves the module (a start costs more than most faults): each fault loads hosts and
+an alert rule of its own, so that its counts are its own, and each starts once every part of
+the stack answers again."""
 
 import asyncio
 import re
+import shutil
 import signal
 import socket
 import time
@@ -20,6 +25,7 @@ import nats
 import nats.errors
 import nats.js.errors
 import psutil
+import pytest
 import pytest_asyncio
 from logins import replace_one_time_password
 from stack_up import (
@@ -34,22 +40,46 @@ from mirror_schema import codec, hosts, streams, subjects
 from mirror_schema.alerts import AlertEvent
 from mirror_stage.layout import stack_layout
 from mirror_stage.operators import database_url_path
+from mirror_stage.postgres import postgres_account, postgres_root
 from waiting import wait_until
 
-HOSTS = tuple(f"fault-{n}" for n in range(4))
-HOT = "fault-hot"  # always at 99 % CPU: its alert must fire exactly once
+HOSTS = 4  # loaded hosts of one fault, and one more always at 99 % CPU
 SAMPLES_PER_HOST = 100
 PACE_SECONDS = 0.02  # between two samples: 5 hosts x 100 samples in about 10 s
 PUBLISH_ATTEMPTS = 80  # 0.25 s apart: outlives a restart of any part
 LOCAL_HOST = hosts.host_id_from_hostname(socket.gethostname())
 FROZEN_SECONDS = 20.0  # PostgreSQL's outage
+SERVICES = ("ingest", "alerts", "commands", "twin")
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The hosts a fault loads, named after it: `hosts` and `hot`, always at 99 % CPU, whose
+    alert (rule `rule`) must fire exactly once."""
+
+    name: str
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(f"{self.name}-{n}" for n in range(HOSTS))
+
+    @property
+    def hot(self) -> str:
+        return f"{self.name}-hot"
+
+    @property
+    def rule(self) -> str:
+        return f"{self.name}-spike"
 
 
 @dataclass
 class Load:
-    """Samples published for HOSTS and HOT, each retried until acknowledged."""
+    """Samples published for a fleet's hosts, each retried until acknowledged."""
 
     js: nats.js.JetStreamContext
+    fleet: Fleet
     start: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(minutes=10))
     published: Counter[str] = field(default_factory=Counter)
 
@@ -62,7 +92,7 @@ class Load:
                 "seq": seq,
                 "interval_seconds": 1.0,
                 "timestamp": (self.start + timedelta(seconds=seq)).isoformat(),
-                "cpu_load": 99.0 if host == HOT else float(seq % 60),
+                "cpu_load": 99.0 if host == self.fleet.hot else float(seq % 60),
                 "memory_used_percent": 30.0,
             }
         )
@@ -82,7 +112,7 @@ class Load:
 
     async def run(self) -> None:
         for seq in range(1, SAMPLES_PER_HOST + 1):
-            for host in (*HOSTS, HOT):
+            for host in (*self.fleet.hosts, self.fleet.hot):
                 await self.publish(host, seq)
             await asyncio.sleep(PACE_SECONDS)
 
@@ -136,34 +166,34 @@ class Faulty:
             await subscription.unsubscribe()
         return events
 
-    async def add_spike_rule(self) -> None:
-        """An alert for HOT (always at 99 % CPU), firing at once."""
+    async def add_spike_rule(self, fleet: Fleet) -> None:
+        """An alert for the fleet's hot host (always at 99 % CPU), firing at once."""
         rule = await self.http.post(
             f"{self.url('alerts')}/api/alerts/rules",
             json={
                 "kind": "threshold",
-                "id": "fault-spike",
+                "id": fleet.rule,
                 "name": "CPU pinned",
                 "metric": "cpu_load",
                 "operator": ">",
                 "threshold": 95.0,
                 "severity": "critical",
-                "scope": {"host_ids": [HOT]},
+                "scope": {"host_ids": [fleet.hot]},
             },
         )
         assert rule.status_code == 201, rule.text
 
-    async def spike_states(self) -> list[str]:
-        """The states the HOT alert went through, in order."""
-        events = await self.alert_events(HOT)
-        return [e.state for e in events if e.rule_id == "fault-spike"]
+    async def spike_states(self, fleet: Fleet) -> list[str]:
+        """The states the hot host's alert went through, in order."""
+        events = await self.alert_events(fleet.hot)
+        return [e.state for e in events if e.rule_id == fleet.rule]
 
-    async def fired_once(self) -> None:
+    async def fired_once(self, fleet: Fleet) -> None:
         async def fired() -> bool:
-            return "firing" in await self.spike_states()
+            return "firing" in await self.spike_states(fleet)
 
-        await wait_until(fired, timeout=60, what=f"{HOT}'s alert")
-        assert await self.spike_states() == ["firing"]
+        await wait_until(fired, timeout=60, what=f"{fleet.hot}'s alert")
+        assert await self.spike_states(fleet) == ["firing"]
 
     async def send_uptime(self) -> str:
         """POST uptime for the local agent; retried while the commands service restarts."""
@@ -196,48 +226,86 @@ class Faulty:
 
         await wait_until(back, timeout=60, what=f"the launcher to restart {service}")
 
+    async def all_healthy(self) -> None:
+        """Every service answers its health check (after a fault, once the launcher has
+        restarted what died), and the bus answers the admin."""
 
-@pytest_asyncio.fixture
-async def faulty(data_dir: Path) -> AsyncIterator[Faulty]:
-    async with mirror_stage_up(data_dir) as stack:
-        printed = "\n".join(stack.lines)
-        found = re.search(r"first admin: user 'admin', one-time password (\S+)", printed)
-        assert found is not None, printed
-        layout = stack_layout({}, data_dir=data_dir, log_format="json")
-        nc = await nats.connect(
-            stack.env["MIRROR_STAGE_NATS_URL"],
-            nkeys_seed=admin(data_dir),
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25,
-        )
-        async with httpx.AsyncClient(timeout=10) as http:
-            commands = f"http://127.0.0.1:{stack.port('commands')}"
-            # The printed password is one-time: the admin chooses their own first.
-            login = await replace_one_time_password(http, commands, "admin", found.group(1))
-            http.headers["X-CSRF-Token"] = login.json()["csrf"]
+        async def healthy() -> bool:
+            for service in SERVICES:
+                try:
+                    answer = await self.http.get(f"{self.url(service)}/api/health")
+                except httpx.HTTPError:
+                    return False
+                if answer.status_code != 200:
+                    return False
             try:
-                yield Faulty(
-                    stack, data_dir, nc, http, database_url_path(layout).read_text().strip()
-                )
-            finally:
-                await nc.close()
-        assert bus_violations(data_dir) == []
+                await self.nc.flush(timeout=2)
+            except (nats.errors.Error, TimeoutError):
+                return False
+            return True
+
+        await wait_until(healthy, timeout=60, what="every part of the stack to answer")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Faulty]:
+    """One stack for the module's faults, its first admin logged in on `http`."""
+    base = tmp_path_factory.mktemp("faults")
+    data_dir = base / "stage"
+    try:
+        async with mirror_stage_up(data_dir) as stack:
+            printed = "\n".join(stack.lines)
+            found = re.search(r"first admin: user 'admin', one-time password (\S+)", printed)
+            assert found is not None, printed
+            layout = stack_layout({}, data_dir=data_dir, log_format="json")
+            nc = await nats.connect(
+                stack.env["MIRROR_STAGE_NATS_URL"],
+                nkeys_seed=admin(data_dir),
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.25,
+            )
+            async with httpx.AsyncClient(timeout=10) as http:
+                commands = f"http://127.0.0.1:{stack.port('commands')}"
+                # The printed password is one-time: the admin chooses their own first.
+                login = await replace_one_time_password(http, commands, "admin", found.group(1))
+                http.headers["X-CSRF-Token"] = login.json()["csrf"]
+                try:
+                    yield Faulty(
+                        stack, data_dir, nc, http, database_url_path(layout).read_text().strip()
+                    )
+                finally:
+                    await nc.close()
+            assert bus_violations(data_dir) == []
+    finally:
+        root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
+        if not root.is_relative_to(base):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def faulty(stage: Faulty) -> AsyncIterator[Faulty]:
+    """The module's stack, whole again before each fault; no part broke the bus's rules
+    after it."""
+    await stage.all_healthy()
+    yield stage
+    assert bus_violations(stage.data_dir) == []
 
 
 async def test_each_service_killed_in_turn_loses_nothing_and_repeats_nothing(
     faulty: Faulty,
 ) -> None:
-    await faulty.add_spike_rule()
-    load = Load(faulty.nc.jetstream())
+    fleet = Fleet("killed")
+    await faulty.add_spike_rule(fleet)
+    load = Load(faulty.nc.jetstream(), fleet)
     publishing = asyncio.create_task(load.run())
     commands = [await faulty.send_uptime()]
-    for service in ("ingest", "alerts", "commands", "twin"):
+    for service in SERVICES:
         victim = service_process(faulty.stack, service)
         victim.send_signal(signal.SIGKILL)
         await faulty.restarted(service, victim.pid)
         commands.append(await faulty.send_uptime())
     await publishing
-    assert sum(load.published.values()) == SAMPLES_PER_HOST * (len(HOSTS) + 1)
+    assert sum(load.published.values()) == SAMPLES_PER_HOST * (HOSTS + 1)
     await faulty.expect_rows(load)
 
     for command_id in commands:
@@ -251,7 +319,7 @@ async def test_each_service_killed_in_turn_loses_nothing_and_repeats_nothing(
     for command_id in commands:
         assert agent_log.count(f"command.accepted command_id={command_id}") == 1
 
-    await faulty.fired_once()  # through the alerts service's own death
+    await faulty.fired_once(fleet)  # through the alerts service's own death
 
 
 async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_going(
@@ -259,8 +327,9 @@ async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_g
 ) -> None:
     postgres = [p for p in faulty.stack.descendants() if _is_postgres(p)]
     assert postgres, "no PostgreSQL process under the launcher"
-    await faulty.add_spike_rule()
-    load = Load(faulty.nc.jetstream())
+    fleet = Fleet("frozen")
+    await faulty.add_spike_rule(fleet)
+    load = Load(faulty.nc.jetstream(), fleet)
     twin = f"{faulty.url('twin')}/api/twin/state"
     # An operator at the HUD: the twin has confirmed their session before the outage.
     assert (await faulty.http.get(twin)).status_code == 200
@@ -273,7 +342,7 @@ async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_g
         async def in_the_twin() -> bool:
             answer = await faulty.http.get(twin)
             assert answer.status_code == 200, answer.text
-            return {h["host_id"] for h in answer.json()["hosts"]} >= {*HOSTS, HOT}
+            return {h["host_id"] for h in answer.json()["hosts"]} >= {*fleet.hosts, fleet.hot}
 
         await wait_until(in_the_twin, timeout=30, what="the load in the twin, database frozen")
         assert all(p.status() == psutil.STATUS_STOPPED for p in postgres if p.is_running())
@@ -283,7 +352,7 @@ async def test_postgres_frozen_for_20_seconds_loses_nothing_and_the_twin_keeps_g
         for process in postgres:
             process.send_signal(signal.SIGCONT)
     await faulty.expect_rows(load)
-    await faulty.fired_once()  # the spike during the outage: found, once
+    await faulty.fired_once(fleet)  # the spike during the outage: found, once
 
 
 async def test_nats_frozen_then_killed_agents_buffer_and_replay_every_sample(

@@ -1,6 +1,7 @@
 """Services with logins on, for the HTTP security tests: the commands service and a twin on
 their own NATS and a fresh database, with a viewer, an operator and an API token."""
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +17,9 @@ import nats
 import trustme
 from twin_helpers import own_nats_server, twin_spec
 
-from mirror_runtime.auth import admin
+from mirror_runtime.auth import admin, store
 from mirror_runtime.auth.migrations import migrate_auth
+from mirror_runtime.auth.passwords import hash_password
 from mirror_schema import subjects
 from mirror_schema.auth_api import Role
 from mirror_stage.ports import free_port
@@ -55,10 +57,20 @@ class Guarded:
         return csrf
 
 
+# A password and its scrypt hash per user name, made once per test process: a hash takes
+# about 0.3 s of a core and 128 MiB (on purpose), and the users of each test's fresh database
+# may share them. Logins still verify against the real hash, at its full cost.
+_HASHED: dict[str, tuple[str, str]] = {}
+
+
 async def settled_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
     """A user whose password is their own already (not one-time, which allows nothing but
     changing it): the password."""
-    password = await admin.add_user(pool, name, role)
+    if name not in _HASHED:
+        password = admin.one_time_password()
+        _HASHED[name] = password, await asyncio.to_thread(hash_password, password)
+    password, digest = _HASHED[name]
+    assert await store.add_user(pool, name, role, digest), f"user {name} exists"
     await pool.execute(
         "UPDATE auth_users SET password_change_required = false WHERE name = $1", name
     )
@@ -91,27 +103,30 @@ async def running_guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarde
     parts: list[Supervised] = []
     try:
         async with own_nats_server(tmp_path / "nats") as nats_url:
-            commands = await _start(
-                service_spec(
-                    "commands",
-                    log_path=tmp_path / "commands.log",
-                    nats_url=nats_url,
-                    port=free_port(),
-                    db_url=database,
-                    env=AUTH_ON,
-                ),
-                parts,
-            )
-            twin = await _start(
-                twin_spec(nats_url, tmp_path / "twin.log", free_port(), AUTH_ON), parts
-            )
-            await _publish_sample(nats_url)
-            named = {part.spec.name: part for part in parts}
-            ready = Guarded(commands, twin, pool, passwords, token, named)
-            await _wait_known(ready)
-            yield ready
-            for part in reversed(parts):
-                await part.stop()
+            try:
+                # Neither needs the other to start (the twin asks the commands service
+                # about logins only when one is tried): they start side by side.
+                commands, twin = await asyncio.gather(
+                    _start(
+                        service_spec(
+                            "commands",
+                            log_path=tmp_path / "commands.log",
+                            nats_url=nats_url,
+                            port=free_port(),
+                            db_url=database,
+                            env=AUTH_ON,
+                        ),
+                        parts,
+                    ),
+                    _start(twin_spec(nats_url, tmp_path / "twin.log", free_port(), AUTH_ON), parts),
+                )
+                await _publish_sample(nats_url)
+                named = {part.spec.name: part for part in parts}
+                ready = Guarded(commands, twin, pool, passwords, token, named)
+                await _wait_known(ready)
+                yield ready
+            finally:
+                await asyncio.gather(*(part.stop() for part in parts))
     finally:
         await pool.close()
 

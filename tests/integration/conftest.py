@@ -7,6 +7,7 @@ name wins over one of these.
 """
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from mirror_agent.commands.loop import consumer_name
 from mirror_alerts.migrations import migrate
 from mirror_runtime.pg import Conn
 from mirror_schema import streams
-from servers import NatsServer
+from servers import NatsServer, PostgresServer
 
 
 @pytest_asyncio.fixture(autouse=True)
@@ -88,6 +89,27 @@ async def alerts(tmp_path: Path, database: str) -> AsyncIterator[AlertsStack]:
     """The service on a nats-server of its own (the METRICS stream and consumer are its)."""
     async with running_alerts(tmp_path, database, FAST_ENV) as stack:
         yield stack
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def refusing_alerts(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> AsyncIterator[AlertsStack]:
+    """One alerts service (on a database of its own) shared by a module's tests of refused
+    requests: a refusal changes nothing (and each such test checks that nothing was stored),
+    so they need no fresh service each. A test using it runs on the module's event loop
+    (`@pytest.mark.asyncio(loop_scope="module")`)."""
+    name = f"test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_server.dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        async with running_alerts(
+            tmp_path_factory.mktemp("alerts"), postgres_server.database_dsn(name), FAST_ENV
+        ) as stack:
+            yield stack
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest_asyncio.fixture

@@ -73,10 +73,11 @@ async def test_a_fired_alert_is_listed_and_has_its_events(alerts: AlertsStack) -
         ("/api/alerts/active", {"host": "Not A Host"}, "host"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_bad_query_value_is_refused_naming_the_parameter(
-    alerts: AlertsStack, path: str, params: dict[str, str], named: str
+    refusing_alerts: AlertsStack, path: str, params: dict[str, str], named: str
 ) -> None:
-    answer = await alerts.http.get(path, params=params)
+    answer = await refusing_alerts.http.get(path, params=params)
     assert answer.status_code == 422, answer.text
     assert named in detail(answer)
 
@@ -174,13 +175,14 @@ def _in(hours: float) -> str:
         ({"matchers": {"host_ids": ["web-01"]}, "duration_seconds": 0}, "duration_seconds"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_bad_silence_is_refused_naming_the_field(
-    alerts: AlertsStack, body: dict[str, Any], named: str
+    refusing_alerts: AlertsStack, body: dict[str, Any], named: str
 ) -> None:
-    answer = await alerts.http.post("/api/alerts/silences", json=body)
+    answer = await refusing_alerts.http.post("/api/alerts/silences", json=body)
     assert answer.status_code == 422, answer.text
     assert named in detail(answer)
-    assert (await alerts.http.get("/api/alerts/silences")).json()["items"] == []
+    assert (await refusing_alerts.http.get("/api/alerts/silences")).json()["items"] == []
 
 
 # The NATS doors

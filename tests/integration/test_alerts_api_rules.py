@@ -90,25 +90,27 @@ def _without(field: str) -> dict[str, Any]:
         (cpu_rule("Bad Rule!"), "rule.id", "matching regex"),
     ],
 )
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_bad_rule_is_refused_naming_the_field(
-    alerts: AlertsStack, body: dict[str, Any], field: str, mentions: str
+    refusing_alerts: AlertsStack, body: dict[str, Any], field: str, mentions: str
 ) -> None:
     """422 with a detail that names the field and shows the problem; nothing is stored."""
-    answer = await alerts.http.post("/api/alerts/rules", json=body)
+    http = refusing_alerts.http
+    answer = await http.post("/api/alerts/rules", json=body)
     assert answer.status_code == 422, answer.text
     assert detail(answer).startswith(f"{field}: ")
     assert mentions in detail(answer)
-    ids = [
-        item["rule"]["id"] for item in (await alerts.http.get("/api/alerts/rules")).json()["items"]
-    ]
+    ids = [item["rule"]["id"] for item in (await http.get("/api/alerts/rules")).json()["items"]]
     assert "bad-rule" not in ids
 
 
-async def test_a_body_that_is_not_json_is_a_400(alerts: AlertsStack) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_body_that_is_not_json_is_a_400(refusing_alerts: AlertsStack) -> None:
+    http = refusing_alerts.http
     for send in (
-        alerts.http.post("/api/alerts/rules", content=b"{kind: threshold"),
-        alerts.http.put(f"/api/alerts/rules/{RULE_ID}", content=b"not json"),
-        alerts.http.post("/api/alerts/silences", content=b'{"matchers": '),
+        http.post("/api/alerts/rules", content=b"{kind: threshold"),
+        http.put(f"/api/alerts/rules/{RULE_ID}", content=b"not json"),
+        http.post("/api/alerts/silences", content=b'{"matchers": '),
     ):
         answer = await send
         assert answer.status_code == 400, answer.text

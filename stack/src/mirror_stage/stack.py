@@ -6,8 +6,10 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -20,7 +22,12 @@ import structlog
 from mirror_runtime.retry import until_answered
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options, server_urls
-from mirror_stage.database import DatabaseSetupError, database_passwords_dir, prepare_database
+from mirror_stage.database import (
+    DatabaseSetupError,
+    PreparedDatabase,
+    database_passwords_dir,
+    prepare_database,
+)
 from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
 from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
@@ -53,6 +60,9 @@ from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 
 log = structlog.get_logger()
 
+A = TypeVar("A")
+B = TypeVar("B")
+
 CLUSTER_REPLICAS = 3  # copies of each stream in a cluster
 STREAMS_READY_SECONDS = 30.0
 
@@ -67,6 +77,24 @@ async def ensure_streams_when_ready(nc: nats.aio.client.Client, replicas: int | 
         transient=(nats.js.errors.Error, nats.errors.Error),
         what="the streams",
     )
+
+
+async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Run two steps at once and return both results. When one fails, the other is cancelled
+    (and awaited) and the failure is raised as it is, not wrapped in an ExceptionGroup: the
+    launcher reports StackError and the like by their own message."""
+    one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    try:
+        await asyncio.wait({one, two}, return_when=asyncio.FIRST_EXCEPTION)
+        for task in (one, two):
+            error = task.exception() if task.done() else None
+            if error is not None:
+                raise error
+        return one.result(), two.result()
+    finally:
+        for task in (one, two):
+            task.cancel()
+        await asyncio.gather(one, two, return_exceptions=True)
 
 
 def node_name(node: int) -> str:
@@ -161,29 +189,36 @@ class Stack:
             )
             return dataclasses.replace(spec, name=node_name(node))
 
-        # The nodes start together: a cluster's JetStream answers once a majority is up.
-        await asyncio.gather(
-            *(self._supervise(node_spec(node)).start() for node in range(1, nodes + 1))
-        )
-        nc = await nats.connect(
-            server_urls(layout.nats_urls),
-            **credential_options(layout.admin_credentials, layout.tls_ca_file),
-        )
-        try:
-            # In a cluster every stream keeps 3 copies; alone, what it has (1 when new).
-            await ensure_streams_when_ready(
-                nc, replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None
+        async def bus() -> None:
+            # The nodes start together: a cluster's JetStream answers once a majority is up.
+            await asyncio.gather(
+                *(self._supervise(node_spec(node)).start() for node in range(1, nodes + 1))
             )
-        finally:
-            await nc.close()
-        # Roles, migrations and grants as the administrator; from here on, the owner's role
-        # for the operators' commands and each service's own for it.
-        database = await prepare_database(
-            await self._start_database(), database_passwords_dir(layout)
-        )
-        self.db_url = database.owner_url
-        remember_database(layout, self.db_url)
-        self.logins = await first_admin_line(self.db_url)
+            nc = await nats.connect(
+                server_urls(layout.nats_urls),
+                **credential_options(layout.admin_credentials, layout.tls_ca_file),
+            )
+            try:
+                # In a cluster every stream keeps 3 copies; alone, what it has (1 when new).
+                await ensure_streams_when_ready(
+                    nc, replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None
+                )
+            finally:
+                await nc.close()
+
+        async def database() -> PreparedDatabase:
+            # Roles, migrations and grants as the administrator; from here on, the owner's
+            # role for the operators' commands and each service's own for it.
+            prepared = await prepare_database(
+                await self._start_database(), database_passwords_dir(layout)
+            )
+            remember_database(layout, prepared.owner_url)
+            self.logins = await first_admin_line(prepared.owner_url)
+            return prepared
+
+        # The bus and the database need nothing of each other: they start side by side.
+        _, prepared = await both(bus(), database())
+        self.db_url = prepared.owner_url
         env = child_environment(layout)
         await asyncio.gather(
             *(
@@ -194,20 +229,27 @@ class Stack:
                         env,
                         replica=replica,
                         port=None if replica == 1 else free_port(),
-                        db_url=database.service_urls.get(part.lower()),
+                        db_url=prepared.service_urls.get(part.lower()),
                     )
                 ).start()
                 for part in SERVICES
                 for replica in range(1, self.options.replicas + 1)
             )
         )
-        if self.options.agent:
-            key = await signing_public_key(layout.service_url("COMMANDS"))
-            credentials = store.seed_path(agent_name(host_id))
-            config = write_agent_config(layout, host_id, key, credentials)
-            await self._supervise(agent_spec(layout, config, host_id, env)).start()
-        if self.options.simulate > 0:
-            await self._supervise(simulator_spec(layout, self.options.simulate, env)).start()
+
+        async def agent() -> None:
+            if self.options.agent:
+                key = await signing_public_key(layout.service_url("COMMANDS"))
+                credentials = store.seed_path(agent_name(host_id))
+                config = write_agent_config(layout, host_id, key, credentials)
+                await self._supervise(agent_spec(layout, config, host_id, env)).start()
+
+        async def simulator() -> None:
+            if self.options.simulate > 0:
+                await self._supervise(simulator_spec(layout, self.options.simulate, env)).start()
+
+        # The simulator needs only the bus, not the agent: both start at once.
+        await both(agent(), simulator())
 
     def _identities(self, host_id: str) -> IdentityStore:
         """Every identity the stack runs with, made on its first start and kept after (so an
