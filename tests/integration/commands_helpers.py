@@ -1,6 +1,7 @@
 """The commands service as deployed for the integration tests: its NATS, PostgreSQL, HTTP
 client, and a fake agent that reports as the real one does."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -65,6 +66,12 @@ class Stack:
             "rack": rack,
         }
         await self.js.publish(subjects.metrics_raw(host_id), msgspec.json.encode(body))
+
+    async def sample_every(self, host_id: str, *, seconds: float, count: int) -> None:
+        """Publish `count` samples of `host_id`, one every `seconds`, as a live agent does."""
+        for _ in range(count):
+            await self.sample(host_id)
+            await asyncio.sleep(seconds)
 
     async def label(
         self, host_id: str, *, tags: dict[str, str] | None = None, rack: str | None = None

@@ -4,6 +4,8 @@ A test plays the agent: it reads commands.dispatch.<host> from COMMANDS and publ
 CommandStatus and CommandResult to COMMAND_RESULTS. Samples on METRICS make hosts known.
 """
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -328,7 +330,8 @@ async def test_a_result_that_never_decodes_is_dead_lettered(stack: Stack) -> Non
 
 async def test_results_and_pending_commands_survive_a_restart(stack: Stack) -> None:
     """A result published while the service is down is applied after; a command pending for a
-    host that published meanwhile is dispatched at start-up."""
+    host that comes back while the service is down is dispatched once it runs again (the
+    pending hosts are read again at start-up)."""
     await stack.sample("off-r")
     agent = await stack.agent("web-r")
     late = await stack.agent("off-r")
@@ -342,11 +345,18 @@ async def test_results_and_pending_commands_survive_a_restart(stack: Stack) -> N
     await stack.service.stop()
 
     await agent.result(running["id"], CommandState.SUCCEEDED, exit_code=0, stdout="done")
-    await stack.sample("off-r")
-    stack.service = Supervised(stack.service.spec)
-    await stack.service.start()
-    record = await stack.wait_status(running["id"], "succeeded")
-    assert record["stdout"] == "done"
-    (pending,) = await late.wait_for(1)
-    assert pending.id == waiting["id"]
-    await stack.wait_status(waiting["id"], "dispatched")
+    # The host comes back and publishes every second, as its agent would: a single sample
+    # would be older than the online window by the time a slow start-up read it.
+    publishing = asyncio.create_task(stack.sample_every("off-r", seconds=1.0, count=int(TIMEOUT)))
+    try:
+        stack.service = Supervised(stack.service.spec)
+        await stack.service.start()
+        record = await stack.wait_status(running["id"], "succeeded")
+        assert record["stdout"] == "done"
+        (pending,) = await late.wait_for(1)
+        assert pending.id == waiting["id"]
+        await stack.wait_status(waiting["id"], "dispatched")
+    finally:
+        publishing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publishing
