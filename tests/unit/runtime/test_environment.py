@@ -54,11 +54,13 @@ def test_a_bad_log_format_is_refused() -> None:
 
 
 def test_the_http_boundaries_default_to_closed_and_are_read() -> None:
-    """No proxy is trusted, no API description served, 16 sockets a principal, unless set."""
+    """No proxy is trusted, no API description served, 16 sockets a principal checked again
+    every 5 s, unless set."""
     defaults = service_config_from_env("twin", "TWIN", {})
     assert defaults.trusted_proxies == ()
     assert defaults.openapi is False
     assert defaults.auth.max_sockets_per_principal == 16
+    assert defaults.auth.socket_recheck_seconds == 5.0
     config = service_config_from_env(
         "twin",
         "TWIN",
@@ -66,11 +68,15 @@ def test_the_http_boundaries_default_to_closed_and_are_read() -> None:
             "MIRROR_STAGE_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16,::1",
             "MIRROR_STAGE_HTTP_OPENAPI": "on",
             "MIRROR_STAGE_MAX_SOCKETS_PER_PRINCIPAL": "4",
+            "MIRROR_STAGE_SOCKET_RECHECK_SECONDS": "1.5",
         },
     )
     assert config.trusted_proxies == ("10.0.0.5/32", "10.1.0.0/16", "::1/128")
     assert config.openapi is True
     assert config.auth.max_sockets_per_principal == 4
+    assert config.auth.socket_recheck_seconds == 1.5
+    with pytest.raises(BadValueError, match="MIRROR_STAGE_SOCKET_RECHECK_SECONDS='0'"):
+        service_config_from_env("twin", "TWIN", {"MIRROR_STAGE_SOCKET_RECHECK_SECONDS": "0"})
     with pytest.raises(BadValueError, match="MIRROR_STAGE_TRUSTED_PROXIES"):
         service_config_from_env("twin", "TWIN", {"MIRROR_STAGE_TRUSTED_PROXIES": "proxy.local"})
 

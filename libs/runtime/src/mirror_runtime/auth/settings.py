@@ -52,6 +52,13 @@ MAX_SOCKETS_PER_PRINCIPAL = Setting(
     meaning="live WebSockets one user or token may hold on one service process; the next is "
     "closed at once (1008) naming the limit",
 )
+SOCKET_RECHECK_SECONDS = Setting(
+    variable="MIRROR_STAGE_SOCKET_RECHECK_SECONDS",
+    default=5.0,
+    parser=parsers.number(minimum=0.2),
+    meaning="how often every live WebSocket's login is checked again: a logout, password change "
+    "or removal made on another service or the command line closes it within this time",
+)
 
 AUTH_SETTINGS: tuple[Setting[Any], ...] = (
     HTTP_AUTH,
@@ -61,6 +68,7 @@ AUTH_SETTINGS: tuple[Setting[Any], ...] = (
     LOGIN_LOCKOUT_MINUTES,
     LOGIN_ADDRESS_FAILURES,
     MAX_SOCKETS_PER_PRINCIPAL,
+    SOCKET_RECHECK_SECONDS,
 )
 
 
@@ -82,6 +90,8 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     secure_cookies: bool = False
     # Live WebSockets one principal (a user, a token) may hold on one service process.
     max_sockets_per_principal: int = MAX_SOCKETS_PER_PRINCIPAL.default
+    # How often every live socket's credential is checked again.
+    socket_recheck_seconds: float = SOCKET_RECHECK_SECONDS.default
 
 
 def auth_settings(env: Mapping[str, str], *, secure_cookies: bool) -> AuthSettings:
@@ -95,4 +105,5 @@ def auth_settings(env: Mapping[str, str], *, secure_cookies: bool) -> AuthSettin
         address_failures=LOGIN_ADDRESS_FAILURES.read(env),
         secure_cookies=secure_cookies,
         max_sockets_per_principal=MAX_SOCKETS_PER_PRINCIPAL.read(env),
+        socket_recheck_seconds=SOCKET_RECHECK_SECONDS.read(env),
     )

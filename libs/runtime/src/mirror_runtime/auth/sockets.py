@@ -4,8 +4,9 @@ ends.
 A socket is checked once, when it opens; what ends its credential afterwards must still reach
 it. A logout or a password change made through this service closes the sockets at once; one
 made anywhere else (another service, the command line: a user or token removed, a password
-reset) is found by checking every live socket's credential again every RECHECK_SECONDS, one
-request per credential whatever the number of its sockets, never from a cache.
+reset) is found by checking every live socket's credential again every recheck_seconds
+(MIRROR_STAGE_SOCKET_RECHECK_SECONDS, 5 s), one request per credential whatever the number of
+its sockets, never from a cache.
 """
 
 import asyncio
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger()
 
-RECHECK_SECONDS: Final = 5.0
 # Credentials checked at once by a round.
 CONCURRENT_CHECKS: Final = 8
 # The close code of a socket whose credential ended or that is one too many.
@@ -65,9 +65,12 @@ def credential_key(*, session: str | None = None, token: str | None = None) -> s
 class LiveSockets:
     """The sockets open on this process, by principal and by credential."""
 
-    def __init__(self, authority: "Authority", max_per_principal: int) -> None:
+    def __init__(
+        self, authority: "Authority", max_per_principal: int, recheck_seconds: float
+    ) -> None:
         self.authority = authority
         self.max_per_principal = max_per_principal
+        self.recheck_seconds = recheck_seconds
         self._sockets: set[_Socket] = set()
         self._checking: asyncio.Task[None] | None = None
 
@@ -176,7 +179,7 @@ class LiveSockets:
             self._checking = asyncio.create_task(self._check_forever())
 
     async def _check_forever(self) -> None:
-        async for _ in ticks(RECHECK_SECONDS):
+        async for _ in ticks(self.recheck_seconds):
             if not self._sockets:
                 return
             try:

@@ -49,7 +49,9 @@ def protect(
         log.warning("auth.off", detail="MIRROR_STAGE_HTTP_AUTH=off: every HTTP route is open")
         return
     # First: a route mounted at "/" (the twin's HUD) would otherwise take these paths.
-    sockets = LiveSockets(authority, settings.max_sockets_per_principal)
+    sockets = LiveSockets(
+        authority, settings.max_sockets_per_principal, settings.socket_recheck_seconds
+    )
     before = len(app.router.routes)
     app.include_router(auth_router(authority, settings, sockets))
     added = app.router.routes[before:]
