@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from test_launcher import RunningStack, mirror_stage_up, service_process
 
 from mirror_schema import subjects
-from mirror_stage.layout import stack_layout
 from mirror_stage.operators import database_url_path
 from mirror_stage.postgres import postgres_account, postgres_root
+from mirror_stage.stack_layout import stack_layout
 
 CATCH_UP_LIMIT_SECONDS = 300.0
 

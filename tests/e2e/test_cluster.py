@@ -22,8 +22,8 @@ from stack_up import (
 )
 
 from mirror_schema import streams, subjects
-from mirror_stage.layout import stack_layout
 from mirror_stage.operators import database_url_path
+from mirror_stage.stack_layout import stack_layout
 from waiting import wait_until
 
 HOST = "cluster-load"

@@ -38,9 +38,9 @@ from stack_up import (
 
 from mirror_schema import codec, hosts, streams, subjects
 from mirror_schema.alerts import AlertEvent
-from mirror_stage.layout import stack_layout
 from mirror_stage.operators import database_url_path
 from mirror_stage.postgres import postgres_account, postgres_root
+from mirror_stage.stack_layout import stack_layout
 from waiting import wait_until
 
 HOSTS = 4  # loaded hosts of one fault, and one more always at 99 % CPU

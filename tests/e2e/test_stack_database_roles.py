@@ -19,8 +19,8 @@ from stack_up import (
 )
 
 from mirror_schema import hosts
-from mirror_stage.layout import stack_layout
 from mirror_stage.operators import database_url_path
+from mirror_stage.stack_layout import stack_layout
 from stack_cli import mirror_stage
 from waiting import wait_until
 

@@ -8,7 +8,7 @@ import trustme
 
 from mirror_runtime.environment import BadValueError
 from mirror_schema.nats_credentials import credential_options
-from mirror_stage.layout import stack_layout
+from mirror_stage.stack_layout import stack_layout
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from mirror_runtime.logs import configure_logging
 from mirror_stage.compose_init import run_compose_init
 from mirror_stage.database import run_migrate_command
 from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
-from mirror_stage.layout import stack_layout
 from mirror_stage.operators import run_token_command, run_user_command
 from mirror_stage.stack import StackOptions, run_stack
+from mirror_stage.stack_layout import stack_layout
 
 
 def parser() -> argparse.ArgumentParser:

@@ -35,10 +35,10 @@ from mirror_ingest.tokens import TokensFile
 from mirror_stage.database import ensure_passwords, passfile_path, pgpass_line, role_names
 from mirror_stage.enrollment import ensure_stack_identities
 from mirror_stage.identity_store import IdentityStore
-from mirror_stage.layout import StackLayout
 from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import adopt_default_account_store
 from mirror_stage.private_files import write_private
+from mirror_stage.stack_layout import StackLayout
 
 # The services holding the database, and its host and superuser in the compose file.
 DATABASE_SERVICES: Final = ("ingest", "alerts", "commands")

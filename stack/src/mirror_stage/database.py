@@ -36,8 +36,8 @@ from mirror_ingest import migrations as history_migrations
 from mirror_runtime.auth import migrations as auth_migrations
 from mirror_runtime.migrations import VERSION_GRANTS, Grants
 from mirror_runtime.pg import Conn
-from mirror_stage.layout import StackLayout
 from mirror_stage.private_files import write_private
+from mirror_stage.stack_layout import StackLayout
 
 log = structlog.get_logger()
 

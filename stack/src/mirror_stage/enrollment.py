@@ -14,12 +14,12 @@ from pathlib import Path
 
 from mirror_schema.errors import InvalidHostId
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
-from mirror_stage.layout import StackLayout
 from mirror_stage.nats_accounts import accounts_block
 from mirror_stage.nats_identities import automation_inbox_prefix
 from mirror_stage.natsd import reload
 from mirror_stage.parts import SERVICES, SIMULATOR
 from mirror_stage.private_files import write_private
+from mirror_stage.stack_layout import StackLayout
 
 __all__ = [
     "add_or_remove_automation",

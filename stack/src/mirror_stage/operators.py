@@ -16,8 +16,8 @@ import asyncpg
 from mirror_runtime.auth import admin, store
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_schema.auth_api import Role
-from mirror_stage.layout import StackLayout
 from mirror_stage.private_files import write_private
+from mirror_stage.stack_layout import StackLayout
 
 __all__ = ["database_url_path", "first_admin_line", "run_token_command", "run_user_command"]
 

@@ -1,9 +1,11 @@
 """PartSpecs for the services, the local agent and the simulator of the embedded stack."""
 
 import os
+import ssl
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 import httpx
 import nats
@@ -13,8 +15,8 @@ import nats.js.errors
 from mirror_schema import streams, subjects
 from mirror_schema.nats_credentials import credential_options, server_urls
 from mirror_stage.identity_store import INGEST_TOKENS
-from mirror_stage.layout import StackLayout
 from mirror_stage.natsd import ignore_error
+from mirror_stage.stack_layout import StackLayout
 from mirror_stage.supervisor import PartSpec
 
 SIMULATOR = "simulator"  # the simulator's identity name
@@ -41,10 +43,22 @@ def child_environment(layout: StackLayout) -> dict[str, str]:
     return env
 
 
+def _unverified_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+# Made once: a client made with its own context spends most of its making on it, and a part
+# starting is probed ten times a second.
+_LOOPBACK_TLS: Final = _unverified_context()
+
+
 async def http_health_ok(url: str) -> bool:
     """Whether GET `url` answers 200. The launcher probes its own children on loopback, whose
     certificate (when they serve HTTPS) it has no reason to doubt: it is not checked."""
-    async with httpx.AsyncClient(timeout=1.0, verify=False) as client:  # noqa: S501
+    async with httpx.AsyncClient(timeout=1.0, verify=_LOOPBACK_TLS) as client:
         try:
             response = await client.get(url)
         except httpx.HTTPError:

@@ -1,5 +1,6 @@
-"""The launcher's own MIRROR_STAGE_* settings (read into StackLayout by mirror_stage.layout), and
-the test suite's; declared once, in a module light enough for every service to load."""
+"""The launcher's own MIRROR_STAGE_* settings (read into StackLayout by
+mirror_stage.stack_layout), and the test suite's; declared once, in a module light enough for
+every service to load."""
 
 from mirror_runtime import parsers
 from mirror_runtime.setting import Setting, SettingGroup

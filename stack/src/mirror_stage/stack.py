@@ -30,7 +30,6 @@ from mirror_stage.database import (
 )
 from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
-from mirror_stage.layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import (
     SERVER_NAME,
@@ -56,6 +55,7 @@ from mirror_stage.postgres import (
     postgres_account,
     postgres_root,
 )
+from mirror_stage.stack_layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 
 log = structlog.get_logger()

@@ -10,7 +10,7 @@ from pathlib import Path
 import structlog
 
 from mirror_schema.backoff import Backoff
-from mirror_stage.processes import signal_group, spawn, stop_process, tail
+from mirror_stage.child_processes import signal_group, spawn, stop_process, tail
 
 log = structlog.get_logger()
 

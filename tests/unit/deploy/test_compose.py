@@ -21,7 +21,7 @@ from mirror_runtime.environment import known_variables
 from mirror_stage.cli import parser
 from mirror_stage.compose_init import DATABASE_SERVICES, NATS_DATA, Owner, compose_init
 from mirror_stage.database import read_password, role_names
-from mirror_stage.layout import stack_layout
+from mirror_stage.stack_layout import stack_layout
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"

@@ -10,7 +10,7 @@ import pytest
 
 from mirror_stage.compose_init import DATABASE_SERVICES, NATS_DATA, SERVICES, Owner, compose_init
 from mirror_stage.identity_store import IdentityStore
-from mirror_stage.layout import StackLayout, stack_layout
+from mirror_stage.stack_layout import StackLayout, stack_layout
 
 ME = Owner(os.getuid(), os.getgid())
 

@@ -7,7 +7,7 @@ import pytest
 from mirror_ingest.tokens import TokenTable
 from mirror_stage.enrollment import add_or_remove_automation
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
-from mirror_stage.layout import stack_layout
+from mirror_stage.stack_layout import stack_layout
 
 
 def test_an_identity_is_made_once_and_kept(tmp_path: Path) -> None:

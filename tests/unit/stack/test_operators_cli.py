@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mirror_stage.layout import stack_layout
 from mirror_stage.operators import run_token_command, run_user_command
+from mirror_stage.stack_layout import stack_layout
 
 
 def test_without_a_running_stack_they_say_how_to_get_one(

@@ -4,11 +4,11 @@ file the launcher writes is its owner's alone (issue 17, item 7)."""
 import sys
 from pathlib import Path
 
+from mirror_stage.child_processes import spawn
 from mirror_stage.enrollment import ensure_stack_identities, export_users
 from mirror_stage.identity_store import IdentityStore
-from mirror_stage.layout import stack_layout
 from mirror_stage.parts import SIMULATOR
-from mirror_stage.processes import spawn
+from mirror_stage.stack_layout import stack_layout
 
 
 def _names(store: IdentityStore) -> set[str]:

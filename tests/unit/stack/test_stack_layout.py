@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from mirror_runtime.environment import BadValueError, UnknownVariableError
-from mirror_stage.layout import busy_ports, stack_layout
+from mirror_stage.stack_layout import busy_ports, stack_layout
 
 
 def test_defaults() -> None:
