@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING, Final, Literal
 
 import msgspec
 
 from mirror_schema import subjects
+from mirror_schema.backoff import Backoff
 
 if TYPE_CHECKING:
     from nats.js import JetStreamManager
@@ -259,7 +261,7 @@ async def ensure_streams(
         try:
             info = await js.stream_info(spec.name)
         except NotFoundError:
-            await js.add_stream(_to_config(spec))
+            await add_stream(js, _to_config(spec))
             changed.append(spec.name)
             continue
         if replicas is None:
@@ -268,6 +270,29 @@ async def ensure_streams(
             await js.update_stream(_to_config(spec))
             changed.append(spec.name)
     return changed
+
+
+# nats-server (2.15.1, server/jetstream.go enableJetStream) finishes enabling an account's
+# JetStream after it answers the account's API: it makes the account's store directory to see
+# that it may write there, then removes it. A stream created in that moment fails with
+# "error creating store for stream" (10049) and is made when asked again.
+_STORE_RACE: Final = (10049, "error creating store for stream")
+STORE_RACE_ATTEMPTS: Final = 5
+
+
+async def add_stream(js: JetStreamManager, config: StreamConfig) -> None:
+    """Create a stream, asking again (bounded) when the server's store was not ready for it."""
+    from nats.js.errors import ServerError
+
+    backoff = Backoff(first=0.05, cap=1.0)
+    for attempt in range(1, STORE_RACE_ATTEMPTS + 1):
+        try:
+            await js.add_stream(config)
+            return
+        except ServerError as exc:
+            if (exc.err_code, exc.description) != _STORE_RACE or attempt == STORE_RACE_ATTEMPTS:
+                raise
+        await asyncio.sleep(backoff.next())
 
 
 async def stream_replicas(js: JetStreamManager, name: str = METRICS.name) -> int:
