@@ -1,7 +1,6 @@
 """PartSpecs for the services, the local agent and the simulator of the embedded stack."""
 
 import os
-import ssl
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +13,7 @@ import nats.js.errors
 
 from mirror_schema import streams, subjects
 from mirror_schema.nats_credentials import credential_options, server_urls
+from mirror_stage.healthcheck import unverified_context
 from mirror_stage.identity_store import INGEST_TOKENS
 from mirror_stage.natsd import ignore_error
 from mirror_stage.stack_layout import StackLayout
@@ -43,16 +43,9 @@ def child_environment(layout: StackLayout) -> dict[str, str]:
     return env
 
 
-def _unverified_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 # Made once: a client made with its own context spends most of its making on it, and a part
 # starting is probed ten times a second.
-_LOOPBACK_TLS: Final = _unverified_context()
+_LOOPBACK_TLS: Final = unverified_context()
 
 
 async def http_health_ok(url: str) -> bool:
