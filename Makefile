@@ -15,7 +15,7 @@ help: ## list the targets
 
 $(BIN)/.installed: pyproject.toml uv.lock $(wildcard */pyproject.toml */*/pyproject.toml)
 	@$(UV) --version >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install --quiet 'uv>=0.5'; }
-	$(UV) sync --locked --all-packages --python $(PYTHON)
+	$(UV) sync --locked --all-packages --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: $(BIN)/.installed ## create .venv with every workspace member and the dev tools (idempotent)
