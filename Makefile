@@ -42,20 +42,28 @@ browser: ## install the system's Chromium and Node.js for the HUD's tests when t
 	  fi; \
 	done
 
-# One worker per core and one more (at most 6), each taking whole files so that a module's
-# shared stack starts once: the tests spend about a third of their time waiting on their servers.
-TEST_WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 < 6 ? n + 1 : 6 )))
+# The tests start hundreds of Python processes (pytest's workers, services, agents). The
+# dependencies' bytecode is compiled at install; this lets the first process write the
+# project's own and pytest's rewritten test modules (in git-ignored __pycache__ folders) for
+# the rest to read, even where the environment sets PYTHONDONTWRITEBYTECODE: each worker
+# otherwise spends ~5 s of CPU rewriting and compiling the tests before it runs one.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
+
+# Two workers more than cores (at most 6), each taking whole files so that a module's shared
+# stack starts once (the tests spend much of their time waiting on their servers); the longest
+# files first, in tests/conftest.py's order.
+TEST_WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 2 < 6 ? n + 2 : 6 )))
 test: install browser ## run every test (unit, integration and e2e, on real servers); what CI runs
-	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadfile
+	$(PYTEST) --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-unit: install browser ## run the unit tests only (seconds, no servers; the HUD's under Node too)
-	$(BIN)/pytest -m unit
+	$(PYTEST) -m unit
 
 test-integration: install ## run the integration tests only (real nats-server and PostgreSQL)
-	$(BIN)/pytest -m integration
+	$(PYTEST) -m integration
 
 test-e2e: install browser ## run the end-to-end tests only (the whole stack; the HUD in Chromium)
-	$(BIN)/pytest -m e2e
+	$(PYTEST) -m e2e
 
 lint: install node_modules/.installed ## ruff, mypy --strict; ESLint and Prettier on the HUD's JavaScript
 	$(BIN)/ruff check .

@@ -5,12 +5,12 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import nats
 import nats.aio.client
 import pytest
 import pytest_asyncio
 
+from ordering import LONGEST_FIRST
 from servers import (
     NatsServer,
     PostgresServer,
@@ -28,12 +28,15 @@ KINDS = ("unit", "integration", "e2e")  # also the folders under tests/, and pyp
 # tryfirst: the markers must be on before `-m` deselects by them.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its kind, the folder it lives in: `pytest -m unit` and so on."""
+    """Mark each test with its kind, the folder it lives in: `pytest -m unit` and so on; and
+    put the longest files first (a stable sort: each file's tests keep their order)."""
     for item in items:
         if item.path.is_relative_to(TESTS):
             kind = item.path.relative_to(TESTS).parts[0]
             if kind in KINDS:
                 item.add_marker(kind)
+    rank = {TESTS / name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -71,13 +74,7 @@ def unique() -> str:
 
 
 @pytest_asyncio.fixture
-async def database(postgres_server: PostgresServer, unique: str) -> AsyncIterator[str]:
+async def database(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """The DSN of a fresh, empty database, dropped after the test."""
-    name = f"test_{unique}"
-    admin = await asyncpg.connect(postgres_server.dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield postgres_server.database_dsn(name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with postgres_server.fresh_database() as dsn:
+        yield dsn

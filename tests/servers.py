@@ -7,11 +7,13 @@ instead; otherwise (the default, and CI) they come from the wheels, on free port
 import os
 import shutil
 import sys
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import nats.aio.client
 import nats.errors
 import pytest
@@ -43,6 +45,18 @@ class PostgresServer:
     def database_dsn(self, name: str) -> str:
         """The DSN of another database on the same server."""
         return self.dsn.rsplit("/", 1)[0] + f"/{name}"
+
+    @asynccontextmanager
+    async def fresh_database(self) -> AsyncIterator[str]:
+        """The DSN of a fresh, empty database of its own, dropped after."""
+        name = f"test_{uuid.uuid4().hex[:10]}"
+        admin = await asyncpg.connect(self.dsn)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            yield self.database_dsn(name)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 def docker_requested() -> bool:

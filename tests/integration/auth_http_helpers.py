@@ -82,6 +82,13 @@ async def settled_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
     return password
 
 
+def client_from(base: str, source: str) -> httpx.AsyncClient:
+    """An HTTP client on `base` whose connections come from the loopback address `source`
+    (127.0.0.2 and the rest of 127/8 are this machine too): a client address of its own."""
+    transport = httpx.AsyncHTTPTransport(local_address=source)
+    return httpx.AsyncClient(base_url=base, timeout=20, transport=transport)
+
+
 def command_body(**extra: Any) -> dict[str, Any]:
     """A command for the known host."""
     return {"hostname": HOST, "command": "uptime", **extra}

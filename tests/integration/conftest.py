@@ -7,7 +7,6 @@ name wins over one of these.
 """
 
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -99,17 +98,11 @@ async def refusing_alerts(
     requests: a refusal changes nothing (and each such test checks that nothing was stored),
     so they need no fresh service each. A test using it runs on the module's event loop
     (`@pytest.mark.asyncio(loop_scope="module")`)."""
-    name = f"test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(postgres_server.dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        async with running_alerts(
-            tmp_path_factory.mktemp("alerts"), postgres_server.database_dsn(name), FAST_ENV
-        ) as stack:
-            yield stack
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with (
+        postgres_server.fresh_database() as database,
+        running_alerts(tmp_path_factory.mktemp("alerts"), database, FAST_ENV) as stack,
+    ):
+        yield stack
 
 
 @pytest_asyncio.fixture
