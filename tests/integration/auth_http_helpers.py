@@ -2,10 +2,11 @@
 their own NATS and a fresh database, with a viewer, an operator and an API token."""
 
 import asyncio
+import itertools
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,48 +39,106 @@ HOST = "web-1"
 
 
 @dataclass
-class Guarded:
-    """Running services with logins on, and who may log in."""
+class GuardedServices:
+    """The commands service and a twin with logins on, host web-1 known to both; shared by a
+    module's tests, each of which comes as a Guest of its own (see `guest`)."""
 
     commands: str
     twin: str
     pool: asyncpg.Pool
-    passwords: dict[str, str]
-    token: str  # an operator's API token named "ci"
     parts: dict[str, Supervised]  # "commands" and "twin", to look at their processes
+    guests: Iterator[int] = field(default_factory=lambda: itertools.count(2))
+
+
+@dataclass
+class Guarded:
+    """One test's way into the guarded services: users, a token and a client address of its
+    own, so that what it does (a lock-out, a removed token, a throttled address, a changed
+    password) reaches no other test. Persona "vera" is a viewer, "otto" an operator; each is
+    a user named after the persona and the test."""
+
+    commands: str
+    twin: str
+    pool: asyncpg.Pool
+    parts: dict[str, Supervised]
+    names: dict[str, str]  # persona -> this test's user name
+    passwords: dict[str, str]  # persona -> password
+    token_name: str  # an operator's API token
+    token: str
+    source: str  # the loopback address this test's HTTP clients connect from
+    number: int  # this test's among the module's
+
+    def name(self, persona: str) -> str:
+        """This test's user name for `persona`."""
+        return self.names[persona]
+
+    def own(self, name: str) -> str:
+        """`name` made this test's own (another user's name, a token's)."""
+        return f"{name}-{self.number}"
 
     def client(self, base: str | None = None) -> httpx.AsyncClient:
-        """A fresh HTTP client (its own cookie jar) on the commands service, or `base`."""
-        return httpx.AsyncClient(base_url=base or self.commands, timeout=20)
+        """A fresh HTTP client (its own cookie jar) on the commands service, or `base`, from
+        this test's address."""
+        return client_from(base or self.commands, self.source)
 
-    async def login(self, http: httpx.AsyncClient, user: str) -> str:
-        """Log `user` in on `http` (the cookie lands in its jar); their CSRF token."""
+    async def login(self, http: httpx.AsyncClient, persona: str) -> str:
+        """Log `persona` in on `http` (the cookie lands in its jar); their CSRF token."""
         answer = await http.post(
-            "/api/auth/login", json={"user": user, "password": self.passwords[user]}
+            "/api/auth/login",
+            json={"user": self.names[persona], "password": self.passwords[persona]},
         )
         assert answer.status_code == 200, answer.text
         csrf: str = answer.json()["csrf"]
         return csrf
 
 
-# A password and its scrypt hash per user name, made once per test process: a hash takes
-# about 0.3 s of a core and 128 MiB (on purpose), and the users of each test's fresh database
-# may share them. Logins still verify against the real hash, at its full cost.
-_HASHED: dict[str, tuple[str, str]] = {}
+# A password and its scrypt hash per role, made once per test process: a hash takes about
+# 0.4 s of a core and 128 MiB (on purpose), and the users of every test may share them (a hash
+# does not depend on the name). Logins still verify against the real hash, at its full cost.
+_HASHED: dict[Role, tuple[str, str]] = {}
 
 
 async def settled_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
     """A user whose password is their own already (not one-time, which allows nothing but
     changing it): the password."""
-    if name not in _HASHED:
+    if role not in _HASHED:
         password = admin.one_time_password()
-        _HASHED[name] = password, await asyncio.to_thread(hash_password, password)
-    password, digest = _HASHED[name]
+        _HASHED[role] = password, await asyncio.to_thread(hash_password, password)
+    password, digest = _HASHED[role]
     assert await store.add_user(pool, name, role, digest), f"user {name} exists"
     await pool.execute(
         "UPDATE auth_users SET password_change_required = false WHERE name = $1", name
     )
     return password
+
+
+PERSONAS: dict[str, Role] = {"vera": "viewer", "otto": "operator"}
+
+
+async def guest(services: GuardedServices) -> Guarded:
+    """A test's own users (vera-N, otto-N), operator token (ci-N) and client address
+    (127.0.0.N) on the shared `services`."""
+    n = next(services.guests)
+    assert n < 255, "more tests than loopback addresses 127.0.0.2-254"
+    names = {persona: f"{persona}-{n}" for persona in PERSONAS}
+    passwords = {
+        persona: await settled_user(services.pool, names[persona], role)
+        for persona, role in PERSONAS.items()
+    }
+    token_name = f"ci-{n}"
+    token = await admin.add_token(services.pool, token_name, "operator")
+    return Guarded(
+        commands=services.commands,
+        twin=services.twin,
+        pool=services.pool,
+        parts=services.parts,
+        names=names,
+        passwords=passwords,
+        token_name=token_name,
+        token=token,
+        source=f"127.0.0.{n}",
+        number=n,
+    )
 
 
 def client_from(base: str, source: str) -> httpx.AsyncClient:
@@ -102,16 +161,10 @@ async def _start(spec: PartSpec, parts: list[Supervised]) -> str:
 
 
 @asynccontextmanager
-async def running_guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
-    """The commands service and a twin with logins on; vera (viewer), otto (operator), and
-    the token ci (operator); host web-1 known."""
+async def running_guarded(tmp_path: Path, database: str) -> AsyncIterator[GuardedServices]:
+    """The commands service and a twin with logins on, host web-1 known to both."""
     pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
     await migrate_auth(pool)
-    passwords = {
-        "vera": await settled_user(pool, "vera", "viewer"),
-        "otto": await settled_user(pool, "otto", "operator"),
-    }
-    token = await admin.add_token(pool, "ci", "operator")
     parts: list[Supervised] = []
     try:
         async with own_nats_server(tmp_path / "nats") as nats_url:
@@ -134,7 +187,7 @@ async def running_guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarde
                 )
                 await _publish_sample(nats_url)
                 named = {part.spec.name: part for part in parts}
-                ready = Guarded(commands, twin, pool, passwords, token, named)
+                ready = GuardedServices(commands, twin, pool, named)
                 await _wait_known(ready)
                 yield ready
             finally:
@@ -157,15 +210,17 @@ async def _publish_sample(nats_url: str) -> None:
         await nc.close()
 
 
-async def _wait_known(ready: Guarded) -> None:
-    async with ready.client() as http:
-        headers = {"Authorization": f"Bearer {ready.token}"}
+async def _wait_known(ready: GuardedServices) -> None:
+    token = await admin.add_token(ready.pool, "waiting", "viewer")
+    async with httpx.AsyncClient(base_url=ready.commands, timeout=20) as http:
+        headers = {"Authorization": f"Bearer {token}"}
 
         async def known() -> bool:
             hosts = (await http.get("/api/commands/hosts", headers=headers)).json()["hosts"]
             return any(h["host_id"] == HOST for h in hosts)
 
         await wait_until(known, timeout=20, what=f"{HOST} known to the commands service")
+    await admin.remove_token(ready.pool, "waiting")
 
 
 @dataclass

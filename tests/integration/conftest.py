@@ -18,7 +18,14 @@ import pytest
 import pytest_asyncio
 from agent_helpers import AgentProcess, write_agent_config
 from alerts_helpers import FAST_ENV, AlertsStack, running_alerts
-from auth_http_helpers import Certificates, Guarded, issue_certificates, running_guarded
+from auth_http_helpers import (
+    Certificates,
+    Guarded,
+    GuardedServices,
+    guest,
+    issue_certificates,
+    running_guarded,
+)
 from commands_helpers import Stack, running_commands
 from nats_auth_helpers import Secured, secured_nats_server
 
@@ -123,12 +130,25 @@ async def conn(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
         yield conn
 
 
-@pytest_asyncio.fixture
-async def guarded(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
-    """The commands service and a twin with logins on; vera (viewer), otto (operator), and
-    the token ci (operator); host web-1 known."""
-    async with running_guarded(tmp_path, database) as ready:
-        yield ready
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def guarded_services(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> AsyncIterator[GuardedServices]:
+    """The commands service and a twin with logins on, host web-1 known, for a module's tests
+    (which run on the module's event loop: `pytest.mark.asyncio(loop_scope="module")`)."""
+    async with (
+        postgres_server.fresh_database() as database,
+        running_guarded(tmp_path_factory.mktemp("guarded"), database) as services,
+    ):
+        yield services
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def guarded(guarded_services: GuardedServices) -> Guarded:
+    """This test's users vera-N (viewer) and otto-N (operator), token ci-N (operator) and
+    client address 127.0.0.N on the module's guarded services: nothing it does reaches
+    another test."""
+    return await guest(guarded_services)
 
 
 @pytest.fixture

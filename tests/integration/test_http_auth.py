@@ -26,6 +26,8 @@ from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import service_spec
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 
 async def test_without_credentials_reads_and_changes_are_401(guarded: Guarded) -> None:
     async with guarded.client() as http:
@@ -65,23 +67,26 @@ async def test_without_credentials_reads_and_changes_are_401(guarded: Guarded) -
 async def test_a_viewer_reads_but_may_not_send_a_command(guarded: Guarded) -> None:
     async with guarded.client() as http:
         csrf = await guarded.login(http, "vera")
-        assert (await http.get("/api/commands")).status_code == 200
+        listed = await http.get("/api/commands")
+        assert listed.status_code == 200
+        before = listed.json()["total"]  # the module's other tests' commands
         answer = await http.post(
             "/api/commands", json=command_body(), headers={"X-CSRF-Token": csrf}
         )
         assert answer.status_code == 403
         assert answer.json()["detail"] == (
-            "vera is a viewer: POST /api/commands needs the operator role"
+            f"{guarded.name('vera')} is a viewer: POST /api/commands needs the operator role"
         )
         listed = (await http.get("/api/commands")).json()
-        assert listed["total"] == 0
+        assert listed["total"] == before
 
 
 async def test_an_operator_sends_a_command_recorded_under_their_name(guarded: Guarded) -> None:
     async with guarded.client() as http:
         csrf = await guarded.login(http, "otto")
         me = (await http.get("/api/auth/me")).json()
-        assert me["principal"] == {"name": "otto", "role": "operator", "kind": "user"}
+        otto = guarded.name("otto")
+        assert me["principal"] == {"name": otto, "role": "operator", "kind": "user"}
         assert me["csrf"] == csrf
         answer = await http.post(
             "/api/commands",
@@ -90,7 +95,7 @@ async def test_an_operator_sends_a_command_recorded_under_their_name(guarded: Gu
         )
         assert answer.status_code == 201, answer.text
         command = answer.json()["commands"][0]
-        assert command["requested_by"] == "otto"
+        assert command["requested_by"] == otto
 
 
 async def test_a_change_with_the_cookie_needs_the_csrf_token_and_this_origin(
@@ -122,8 +127,9 @@ async def test_a_change_with_the_cookie_needs_the_csrf_token_and_this_origin(
 
 async def test_the_session_cookie_is_httponly_and_samesite_strict(guarded: Guarded) -> None:
     async with guarded.client() as http:
+        otto = guarded.name("otto")
         answer = await http.post(
-            "/api/auth/login", json={"user": "otto", "password": guarded.passwords["otto"]}
+            "/api/auth/login", json={"user": otto, "password": guarded.passwords["otto"]}
         )
         cookie = answer.headers["set-cookie"]
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
@@ -136,18 +142,19 @@ async def test_the_session_cookie_is_httponly_and_samesite_strict(guarded: Guard
 
 async def test_repeated_wrong_passwords_lock_the_user_out(guarded: Guarded) -> None:
     async with guarded.client() as http:
+        otto = guarded.name("otto")
         for _ in range(LOCKOUT_FAILURES):
-            wrong = await http.post("/api/auth/login", json={"user": "otto", "password": "guess"})
+            wrong = await http.post("/api/auth/login", json={"user": otto, "password": "guess"})
             assert wrong.status_code == 401
             assert wrong.json()["detail"] == "wrong user name or password"
         locked = await http.post(
-            "/api/auth/login", json={"user": "otto", "password": guarded.passwords["otto"]}
+            "/api/auth/login", json={"user": otto, "password": guarded.passwords["otto"]}
         )
         assert locked.status_code == 429
         assert int(locked.headers["retry-after"]) > 0
         assert "locked" in locked.json()["detail"]
         assert "mirror_session" not in http.cookies
-        await admin.unlock_user(guarded.pool, "otto")
+        await admin.unlock_user(guarded.pool, otto)
         await guarded.login(http, "otto")
 
 
@@ -163,10 +170,10 @@ async def test_an_api_token_works_without_csrf_until_removed(guarded: Guarded) -
         bearer = {"Authorization": f"Bearer {guarded.token}"}
         answer = await http.post("/api/commands", json=command_body(), headers=bearer)
         assert answer.status_code == 201, answer.text
-        assert answer.json()["commands"][0]["requested_by"] == "token:ci"
+        assert answer.json()["commands"][0]["requested_by"] == f"token:{guarded.token_name}"
         wrong = await http.get("/api/commands", headers={"Authorization": "Bearer mst_nope"})
         assert wrong.status_code == 401
-        await admin.remove_token(guarded.pool, "ci")
+        await admin.remove_token(guarded.pool, guarded.token_name)
         assert (await http.get("/api/commands", headers=bearer)).status_code == 401
 
 

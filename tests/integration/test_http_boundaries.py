@@ -9,13 +9,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 import websockets
 import websockets.exceptions
-from auth_http_helpers import LOCKOUT_FAILURES, Guarded, command_body
+from auth_http_helpers import LOCKOUT_FAILURES, Guarded, command_body, guest, running_guarded
 
 from mirror_runtime.auth import admin
 from stack_cli import counter
 from waiting import wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PASSWORD_CHECKS = "mirror_auth_password_checks_total"
 LOGIN_CAP = 64 * 2**10
@@ -54,7 +57,10 @@ async def test_a_burst_of_wrong_logins_checks_no_more_passwords_than_the_lock_al
     async with guarded.client() as http:
         answers = await asyncio.gather(
             *(
-                http.post("/api/auth/login", json={"user": "otto", "password": f"guess {n}"})
+                http.post(
+                    "/api/auth/login",
+                    json={"user": guarded.name("otto"), "password": f"guess {n}"},
+                )
                 for n in range(50)
             )
         )
@@ -65,7 +71,8 @@ async def test_a_burst_of_wrong_logins_checks_no_more_passwords_than_the_lock_al
         checked = await counter(guarded.commands, PASSWORD_CHECKS) - before
         assert 1 <= checked <= LOCKOUT_FAILURES
         right = await http.post(
-            "/api/auth/login", json={"user": "otto", "password": guarded.passwords["otto"]}
+            "/api/auth/login",
+            json={"user": guarded.name("otto"), "password": guarded.passwords["otto"]},
         )
         assert right.status_code == 429, right.text
         assert "locked" in right.json()["detail"]
@@ -74,20 +81,21 @@ async def test_a_burst_of_wrong_logins_checks_no_more_passwords_than_the_lock_al
 
 async def test_a_locked_user_and_an_unknown_one_answer_alike(guarded: Guarded) -> None:
     async with guarded.client() as http:
+        known_user, unknown_user = guarded.name("otto"), guarded.own("nobody")
         answers: dict[str, list[httpx.Response]] = {}
-        for user in ("otto", "nobody"):
+        for user in (known_user, unknown_user):
             answers[user] = [
                 await http.post("/api/auth/login", json={"user": user, "password": "guess"})
                 for _ in range(LOCKOUT_FAILURES + 1)
             ]
-        for known, unknown in zip(answers["otto"], answers["nobody"], strict=True):
+        for known, unknown in zip(answers[known_user], answers[unknown_user], strict=True):
             assert known.status_code == unknown.status_code
             assert known.content == unknown.content
-        assert answers["otto"][-1].status_code == 429
+        assert answers[known_user][-1].status_code == 429
         assert (
             abs(
-                int(answers["otto"][-1].headers["retry-after"])
-                - int(answers["nobody"][-1].headers["retry-after"])
+                int(answers[known_user][-1].headers["retry-after"])
+                - int(answers[unknown_user][-1].headers["retry-after"])
             )
             <= 2
         )
@@ -105,15 +113,24 @@ async def test_a_locked_user_and_an_unknown_one_answer_alike(guarded: Guarded) -
         before = await counter(guarded.commands, dummy)
         known_times, unknown_times = [], []
         for n in range(3):
-            known_times.append(await timed("vera"))
-            unknown_times.append(await timed(f"nobody-{n}"))
+            known_times.append(await timed(guarded.name("vera")))
+            unknown_times.append(await timed(guarded.own(f"nobody-{n}")))
         assert await counter(guarded.commands, dummy) - before == 3
         assert min(unknown_times) > min(known_times) / 4, (known_times, unknown_times)
 
 
+@pytest_asyncio.fixture(loop_scope="module")
+async def alone(tmp_path: Path, database: str) -> AsyncIterator[Guarded]:
+    """Services of this test's own: a process's peak memory is its highest since it started,
+    and the module's shared services have long since held a 128 MiB password hash."""
+    async with running_guarded(tmp_path, database) as services:
+        yield await guest(services)
+
+
 async def test_a_64_mib_login_body_is_refused_early_and_memory_stays_flat(
-    guarded: Guarded,
+    alone: Guarded,
 ) -> None:
+    guarded = alone
     host, port = guarded.commands.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     try:
@@ -213,9 +230,9 @@ async def test_changes_made_elsewhere_close_the_principals_sockets(guarded: Guar
             assert changed.status_code == 204, changed.text
             await closed_within(vera_socket, 12)
             # An admin removes the token, then otto, on the command line.
-            await admin.remove_token(guarded.pool, "ci")
+            await admin.remove_token(guarded.pool, guarded.token_name)
             await closed_within(token_socket, 12)
-            await admin.remove_user(guarded.pool, "otto")
+            await admin.remove_user(guarded.pool, guarded.name("otto"))
             await closed_within(otto_socket, 12)
             for live in (vera_socket, otto_socket, token_socket):
                 assert live.close_code == 1008
@@ -252,7 +269,7 @@ async def test_a_principal_may_hold_only_so_many_sockets(guarded: Guarded) -> No
 
 
 async def test_the_login_route_takes_only_json_from_this_origin(guarded: Guarded) -> None:
-    body = {"user": "otto", "password": guarded.passwords["otto"]}
+    body = {"user": guarded.name("otto"), "password": guarded.passwords["otto"]}
     async with guarded.client() as http:
         elsewhere = await http.post(
             "/api/auth/login", json=body, headers={"Origin": "https://evil.example"}
@@ -297,10 +314,11 @@ async def test_docs_are_off_and_every_answer_carries_the_security_headers(
 
 
 async def test_a_one_time_password_allows_nothing_but_changing_it(guarded: Guarded) -> None:
-    password = await admin.add_user(guarded.pool, "olga", "operator")
+    olga = guarded.own("olga")
+    password = await admin.add_user(guarded.pool, olga, "operator")
     for base in (guarded.commands, guarded.twin):
         async with guarded.client(base) as http:
-            login = await http.post("/api/auth/login", json={"user": "olga", "password": password})
+            login = await http.post("/api/auth/login", json={"user": olga, "password": password})
             assert login.status_code == 200, login.text
             assert login.json()["password_change_required"] is True
             csrf = login.json()["csrf"]
@@ -318,7 +336,7 @@ async def test_a_one_time_password_allows_nothing_but_changing_it(guarded: Guard
         ):
             pass
     async with guarded.client(guarded.twin) as http:
-        await http.post("/api/auth/login", json={"user": "olga", "password": password})
+        await http.post("/api/auth/login", json={"user": olga, "password": password})
         csrf = (await http.get("/api/auth/me")).json()["csrf"]
         changed = await http.post(
             "/api/auth/password",
@@ -327,13 +345,13 @@ async def test_a_one_time_password_allows_nothing_but_changing_it(guarded: Guard
         )
         assert changed.status_code == 204, changed.text
         login = await http.post(
-            "/api/auth/login", json={"user": "olga", "password": "olga's own long password"}
+            "/api/auth/login", json={"user": olga, "password": "olga's own long password"}
         )
         assert login.status_code == 200
         assert "password_change_required" not in login.json()
         assert (await http.get("/api/twin/state")).status_code == 200
     # An admin's new password for her is one-time again.
-    again = await admin.reset_password(guarded.pool, "olga")
+    again = await admin.reset_password(guarded.pool, olga)
     async with guarded.client() as http:
-        await http.post("/api/auth/login", json={"user": "olga", "password": again})
+        await http.post("/api/auth/login", json={"user": olga, "password": again})
         assert (await http.get("/api/commands")).status_code == 403
