@@ -28,6 +28,7 @@ from auth_http_helpers import (
 )
 from commands_helpers import Stack, running_commands
 from nats_auth_helpers import Secured, secured_nats_server
+from twin_helpers import own_nats_server
 
 from mirror_agent.commands.loop import consumer_name
 from mirror_alerts.migrations import migrate
@@ -88,6 +89,14 @@ async def agent_factory(
     yield make
     for agent in made:
         await agent.stop()
+
+
+@pytest_asyncio.fixture
+async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a nats-server of this test's own: a service's durable consumer and its
+    streams are then its alone."""
+    async with own_nats_server(tmp_path / "nats") as url:
+        yield url
 
 
 @pytest_asyncio.fixture

@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,27 +10,16 @@ import asyncpg
 import httpx
 import msgspec
 import nats
-import pytest_asyncio
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
-from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import ingest_spec
 from waiting import wait_until
 
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "original-agent-payload.json"
-
-
-@pytest_asyncio.fixture
-async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
-    """A nats-server of this test's own: the service's durable consumer is then its alone."""
-    part = Supervised(loopback_nats_spec(tmp_path / "nats", port=free_port()))
-    await part.start()
-    yield part.spec.address
-    await part.stop()
 
 
 async def count_rows(db_url: str, host: str | None = None) -> tuple[int, int]:

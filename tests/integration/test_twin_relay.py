@@ -1,15 +1,13 @@
 """The twin's socket also carries alert events and command status, results and live output."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import nats
-import pytest_asyncio
 import websockets
-from twin_helpers import own_nats_server, running_twin
+from twin_helpers import running_twin
 
 from mirror_schema import codec, subjects
 from mirror_schema.alerts import AlertEvent
@@ -24,12 +22,6 @@ from waiting import wait_until
 
 COMMAND_ID = "0193a5b2-7c4d-7e2f-9a1b-2c3d4e5f6a7b"
 NOW = datetime.now(UTC)
-
-
-@pytest_asyncio.fixture
-async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
-    async with own_nats_server(tmp_path / "nats") as url:
-        yield url
 
 
 def _type_name(message: object) -> str:

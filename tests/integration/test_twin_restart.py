@@ -1,6 +1,6 @@
 """A restarted twin: its hosts back from the checkpoint at once, the stream resumed where it was."""
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 import msgspec
 import nats
-import pytest_asyncio
-from twin_helpers import own_nats_server, running_twin
+from twin_helpers import running_twin
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
@@ -21,12 +20,6 @@ from mirror_twin.model.patches import significant
 from waiting import wait_until
 
 FAST_CHECKPOINTS = {"MIRROR_STAGE_TWIN_CHECKPOINT_SECONDS": "0.5"}
-
-
-@pytest_asyncio.fixture
-async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
-    async with own_nats_server(tmp_path / "nats") as url:
-        yield url
 
 
 async def publish(url: str, samples: Iterable[MetricSample]) -> None:

@@ -8,19 +8,13 @@ from pathlib import Path
 import httpx
 import pytest_asyncio
 import websockets
-from twin_helpers import own_nats_server, publish_tick, twin_spec
+from twin_helpers import publish_tick, twin_spec
 
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import codec
 from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
-
-
-@pytest_asyncio.fixture
-async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
-    async with own_nats_server(tmp_path / "nats") as url:
-        yield url
 
 
 @pytest_asyncio.fixture

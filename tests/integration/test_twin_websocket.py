@@ -5,16 +5,14 @@ import contextlib
 import dataclasses
 import socket
 from collections import deque
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
-import pytest_asyncio
 import websockets
-from twin_helpers import metric_value, own_nats_server, publish_tick, running_twin, twin_spec
+from twin_helpers import metric_value, publish_tick, running_twin, twin_spec
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
@@ -31,12 +29,6 @@ TWIN_TYPES = ("frame", "diff")
 # So long an interval that the hosts stay online throughout: no sweep sends a diff of its own.
 INTERVAL = 60.0
 RESYNCS = "mirror_twin_client_resyncs_total"
-
-
-@pytest_asyncio.fixture
-async def own_nats(tmp_path: Path) -> AsyncIterator[str]:
-    async with own_nats_server(tmp_path / "nats") as url:
-        yield url
 
 
 def ws_url(base_url: str) -> str:
