@@ -13,6 +13,7 @@ import pytest_asyncio
 from mirror_runtime.auth import admin
 from mirror_runtime.auth.accounts import Accounts
 from mirror_runtime.auth.endpoints import AuthEndpoints
+from mirror_runtime.auth.errors import InvalidAuthRequestError, LockedError, UnauthorizedError
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_runtime.auth.remote import (
     CACHE_SECONDS,
@@ -72,3 +73,28 @@ async def test_a_confirmed_session_outlives_an_outage_for_a_while(
     clock.now += OUTAGE_GRACE_SECONDS
     with pytest.raises(UnavailableError):
         await remote.authenticate(session=session.secret)
+
+
+async def test_each_refusal_comes_back_as_the_error_it_names(
+    accounts: Accounts, bus: nats.aio.client.Client
+) -> None:
+    """The Failure envelope carries the code, and for a lock-out how long it lasts: the twin
+    answers 401, 429 with Retry-After, or 422 as the service holding the accounts would."""
+    settings = AuthSettings(lockout_failures=2)
+    locking = Accounts(accounts.pool, settings)
+    password = await admin.add_user(accounts.pool, "otto", "operator")
+    endpoints = AuthEndpoints(bus, locking)
+    await endpoints.start()
+    try:
+        remote = RemoteAccounts(bus, "twin")
+        for _ in range(settings.lockout_failures):
+            with pytest.raises(UnauthorizedError, match="wrong user name or password"):
+                await remote.login("otto", "a wrong password", None)
+        with pytest.raises(LockedError) as locked:
+            await remote.login("otto", password, None)
+        minutes = settings.lockout_minutes
+        assert 0 < locked.value.retry_after_seconds <= minutes * 60
+        with pytest.raises(InvalidAuthRequestError, match="session"):
+            await remote.authenticate(session="x" * 257)
+    finally:
+        await endpoints.stop()

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from nats.aio.msg import Msg
 
-from mirror_runtime.doors import TRANSIENT, ApiError, ErrorCode, serve_nats
+from mirror_runtime.doors import TRANSIENT, ApiError, serve_nats
 from mirror_schema.identities import inbox_prefix
 from servers import NatsServer
 
@@ -23,10 +23,6 @@ class Reply(msgspec.Struct, omit_defaults=True):
     value: str | None = None
     error: str | None = None
     code: str | None = None
-
-
-def error_reply(detail: str, code: ErrorCode) -> Reply:
-    return Reply(error=detail, code=code)
 
 
 class NotFoundError(ApiError):
@@ -62,7 +58,7 @@ class Door:
             self.ran.append(msg.data)
             return await answer(msg)
 
-        await serve_nats(msg, "get", run, error_reply, requests=self.requests, transient=TRANSIENT)
+        await serve_nats(msg, "get", run, requests=self.requests, transient=TRANSIENT)
 
     def count(self, outcome: str) -> float:
         labels = {"operation": "get", "door": "nats", "outcome": outcome}

@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 
 from mirror_runtime.deadletter import REJECTED
 from mirror_schema import codec
-from mirror_schema.api import ErrorCode, status_of
+from mirror_schema.api import ErrorCode, Failure, status_of
 from mirror_schema.errors import SchemaError
 from mirror_schema.hosts import validate_host_id
 from mirror_schema.identities import Caller
@@ -57,6 +57,7 @@ class ApiError(Exception):
     subclasses it (invalid, not found, conflict...)."""
 
     code: ErrorCode = "invalid"
+    retry_after_seconds: float | None = None  # when a later try may succeed, if one may
 
     def __init__(
         self, detail: str, *, code: ErrorCode | None = None, status: int | None = None
@@ -116,12 +117,11 @@ async def serve_nats(
     msg: Msg,
     operation: str,
     run: Callable[[], Awaitable[msgspec.Struct]],
-    error_reply: Callable[[str, ErrorCode], msgspec.Struct],
     *,
     requests: prometheus_client.Counter,
     transient: tuple[type[BaseException], ...],
 ) -> None:
-    """Answer one request: the result, or an error reply naming the field (never silence).
+    """Answer one request: the result, or a Failure naming the field (never silence).
 
     A request comes on ``<endpoint>.<caller>`` (mirror_schema.identities) and its reply must
     go to that caller's own inbox: one asking for its answer anywhere else (a stream's API,
@@ -149,15 +149,18 @@ async def serve_nats(
         reply = await run()
         outcome = "ok"
     except ApiError as exc:
-        reply, outcome = error_reply(exc.detail, exc.code), exc.code
+        reply = Failure(
+            error=exc.detail, code=exc.code, retry_after_seconds=exc.retry_after_seconds
+        )
+        outcome = exc.code
         log.info("request.refused", operation=operation, detail=exc.detail)
     except transient as exc:
         detail = f"the service cannot reach NATS or PostgreSQL ({exc}); try again shortly"
-        reply, outcome = error_reply(detail, "unavailable"), "unavailable"
+        reply, outcome = Failure(error=detail, code="unavailable"), "unavailable"
         log.warning("request.unavailable", operation=operation, error=str(exc))
     except Exception:
         log.exception("request.crashed", operation=operation)
-        reply = error_reply("internal error; see the service's log", "internal")
+        reply = Failure(error="internal error; see the service's log", code="internal")
         outcome = "internal"
     requests.labels(operation, "nats", outcome).inc()
     try:

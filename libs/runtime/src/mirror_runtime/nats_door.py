@@ -23,17 +23,12 @@ from nats.aio.msg import Msg
 from mirror_runtime.doors import TRANSIENT, request_caller, serve_nats
 from mirror_runtime.implementations import Implementation
 from mirror_runtime.requests_in import from_nats
-from mirror_schema.api import ErrorCode, Failure, Reply
+from mirror_schema.api import Reply
 from mirror_schema.identities import endpoint_subscription
 
-__all__ = ["NatsDoor", "failure"]
+__all__ = ["NatsDoor"]
 
 log = structlog.get_logger()
-
-
-def failure(detail: str, code: ErrorCode) -> Failure:
-    """The error envelope."""
-    return Failure(error=detail, code=code)
 
 
 class NatsDoor:
@@ -87,8 +82,6 @@ class NatsDoor:
                     request = msgspec.structs.replace(request, **{operation.actor: actor})
                 return Reply(result=await implementation.run(request, actor))
 
-            await serve_nats(
-                msg, operation.name, run, failure, requests=self.requests, transient=TRANSIENT
-            )
+            await serve_nats(msg, operation.name, run, requests=self.requests, transient=TRANSIENT)
 
         return on_request

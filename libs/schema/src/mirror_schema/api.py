@@ -75,13 +75,16 @@ class Reply(msgspec.Struct, Generic[T], frozen=True, kw_only=True, omit_defaults
     result: T | None = None
     error: str | None = None
     code: ErrorCode | None = None
+    retry_after_seconds: float | None = None
 
 
-class Failure(msgspec.Struct, frozen=True, kw_only=True):
-    """The error envelope: ``error`` for people, naming the field; ``code`` for programs."""
+class Failure(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The error envelope: ``error`` for people, naming the field; ``code`` for programs;
+    ``retry_after_seconds`` when a later try may succeed (``locked``: when the lock ends)."""
 
     error: str
     code: ErrorCode
+    retry_after_seconds: float | None = None
 
 
 class Items(msgspec.Struct, Generic[T], frozen=True, kw_only=True):

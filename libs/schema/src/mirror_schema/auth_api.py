@@ -1,9 +1,11 @@
 """Operators' logins and API tokens: the messages of ``auth.api.*``.
 
 Every service holding the database answers them (queue group ``auth``), so that a service
-without it (the twin) can log operators in and check their sessions over the bus. Replies carry
-``error`` (for people) and ``code`` (for programs) when they failed: ``unauthorized`` (wrong
-credentials, or a session that ended), ``locked`` (too many failed logins), ``invalid``.
+without it (the twin) can log operators in and check their sessions over the bus. The
+operations are declared in mirror_schema.auth_operations; replies are the envelope of every
+API (mirror_schema.api.Reply): ``{"result": ...}``, or ``error`` (for people) and ``code`` (for
+programs): ``unauthorized`` (wrong credentials, or a session that ended), ``locked`` (too many
+failed logins, with ``retry_after_seconds``), ``invalid``, ``unavailable``.
 """
 
 from __future__ import annotations
@@ -14,20 +16,17 @@ from typing import Annotated, Final, Literal
 
 import msgspec
 
-from mirror_schema.api import ErrorCode
-
 __all__ = [
     "ROLES",
     "USER_NAME_PATTERN",
     "AuthenticateRequest",
-    "ErrorCode",
-    "LoginReply",
+    "AuthenticateResult",
+    "Done",
     "LoginRequest",
+    "LoginResult",
     "LogoutRequest",
-    "OkReply",
     "PasswordRequest",
     "Principal",
-    "PrincipalReply",
     "Role",
     "role_allows",
     "valid_user_name",
@@ -78,18 +77,15 @@ class LoginRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     client: str | None = None
 
 
-class LoginReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A new session (its secret goes in an HttpOnly cookie) and its CSRF token, or an error."""
+class LoginResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A new session (its secret goes in an HttpOnly cookie) and its CSRF token."""
 
-    session: str | None = None
-    csrf: str | None = None
-    principal: Principal | None = None
-    expires_at: datetime | None = None
+    session: str
+    csrf: str
+    principal: Principal
+    expires_at: datetime
     # Logged in with a one-time password: the session may only change it.
     password_change_required: bool = False
-    retry_after_seconds: float | None = None
-    error: str | None = None
-    code: ErrorCode | None = None
 
 
 class AuthenticateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -99,14 +95,12 @@ class AuthenticateRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     token: Secret | None = None
 
 
-class PrincipalReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Who the credential belongs to (and the session's CSRF token), or an error."""
+class AuthenticateResult(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Who the credential belongs to (and the session's CSRF token)."""
 
-    principal: Principal | None = None
+    principal: Principal
     csrf: str | None = None
     password_change_required: bool = False
-    error: str | None = None
-    code: ErrorCode | None = None
 
 
 class LogoutRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -123,9 +117,5 @@ class PasswordRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     new: Password
 
 
-class OkReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Done, or an error."""
-
-    ok: bool = True
-    error: str | None = None
-    code: ErrorCode | None = None
+class Done(msgspec.Struct, frozen=True, kw_only=True):
+    """The result of a logout or a password change: carried out (``{}``)."""

@@ -17,7 +17,12 @@ from typing import Any, Final
 
 import msgspec
 
-from mirror_schema import alert_operations, command_operations, metrics_operations
+from mirror_schema import (
+    alert_operations,
+    auth_operations,
+    command_operations,
+    metrics_operations,
+)
 from mirror_schema.api import STATUS_OF_CODE, Failure, Operation
 from mirror_schema.forwarded import FORWARDED
 
@@ -28,6 +33,7 @@ OPERATIONS: Final[tuple[Operation[Any, Any], ...]] = (
     *metrics_operations.OPERATIONS,
     *alert_operations.OPERATIONS,
     *command_operations.OPERATIONS,
+    *auth_operations.OPERATIONS,
 )
 _REF: Final = "#/components/schemas/{name}"
 _PORTS: Final = {"twin": 8100, "ingest": 8101, "alerts": 8102, "commands": 8103}

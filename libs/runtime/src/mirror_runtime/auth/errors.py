@@ -5,7 +5,7 @@ from typing import TypeVar
 import msgspec
 
 from mirror_runtime.doors import ApiError
-from mirror_schema.auth_api import ErrorCode
+from mirror_schema.api import ErrorCode
 
 
 class UnauthorizedError(ApiError):
@@ -27,6 +27,7 @@ class LockedError(ApiError):
 
     status = 429
     code: ErrorCode = "locked"
+    retry_after_seconds: float
 
     def __init__(self, detail: str, retry_after_seconds: float) -> None:
         super().__init__(detail)

@@ -3,7 +3,7 @@
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 import nats.aio.client
@@ -19,17 +19,15 @@ from mirror_runtime.auth.errors import (
     UnauthorizedError,
 )
 from mirror_runtime.doors import ApiError
-from mirror_schema import codec, subjects
-from mirror_schema.api import ErrorCode
+from mirror_schema import codec
+from mirror_schema.api import ErrorCode, Operation, Reply
 from mirror_schema.auth_api import (
     AuthenticateRequest,
-    LoginReply,
     LoginRequest,
     LogoutRequest,
-    OkReply,
     PasswordRequest,
-    PrincipalReply,
 )
+from mirror_schema.auth_operations import AUTHENTICATE, LOGIN, LOGOUT, PASSWORD
 from mirror_schema.identities import request_subject
 
 log = structlog.get_logger()
@@ -44,7 +42,7 @@ CACHE_SECONDS: Final = 5.0
 OUTAGE_GRACE_SECONDS: Final = 300.0
 CACHE_ENTRIES: Final = 4096
 
-Reply = TypeVar("Reply", LoginReply, PrincipalReply, OkReply)
+R = TypeVar("R")
 
 
 class UnavailableError(ApiError):
@@ -80,7 +78,10 @@ class RemoteAccounts:
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, Authenticated]] = OrderedDict()
 
-    async def _request(self, subject: str, body: msgspec.Struct, reply_type: type[Reply]) -> Reply:
+    async def _request(self, operation: Operation[Any, R], body: msgspec.Struct) -> R:
+        """The result of `operation`, or its failure raised as the error it names."""
+        subject = operation.subject
+        assert subject is not None
         try:
             msg = await self.nc.request(
                 request_subject(subject, self.caller),
@@ -92,21 +93,22 @@ class RemoteAccounts:
                 f"no service answered {subject} ({exc}): is the commands, alerts or ingest "
                 "service running?"
             ) from None
-        reply = msgspec.json.decode(msg.data, type=reply_type)
+        try:
+            reply = msgspec.json.decode(msg.data, type=Reply[operation.result])  # type: ignore[name-defined]
+        except msgspec.ValidationError as exc:
+            raise UnavailableError(f"{subject} answered what is not its reply ({exc})") from None
         if reply.error is not None:
-            retry = reply.retry_after_seconds if isinstance(reply, LoginReply) else None
-            _raise(reply.error, reply.code, retry)
-        return reply
+            _raise(reply.error, reply.code, reply.retry_after_seconds)
+        if reply.result is None:
+            raise UnavailableError(f"{subject} answered without a result")
+        result: R = reply.result
+        return result
 
     async def login(self, user: str, password: str, client: str | None) -> Session:
         """A session from whichever service answers."""
         reply = await self._request(
-            subjects.AUTH_API_LOGIN,
-            LoginRequest(user=user, password=password, client=client),
-            LoginReply,
+            LOGIN, LoginRequest(user=user, password=password, client=client)
         )
-        if reply.session is None or reply.principal is None or reply.expires_at is None:
-            raise UnavailableError("auth.api.login answered without a session")
         return Session(
             secret=reply.session,
             csrf=credentials.csrf_token(reply.session),
@@ -130,17 +132,13 @@ class RemoteAccounts:
             return cached[1]
         try:
             reply = await self._request(
-                subjects.AUTH_API_AUTHENTICATE,
-                AuthenticateRequest(session=session, token=token),
-                PrincipalReply,
+                AUTHENTICATE, AuthenticateRequest(session=session, token=token)
             )
         except UnavailableError:
             if cached is not None and now - cached[0] < OUTAGE_GRACE_SECONDS:
                 log.warning("auth.outage_grace", principal=cached[1].principal.actor)
                 return cached[1]
             raise
-        if reply.principal is None:
-            raise UnavailableError("auth.api.authenticate answered without a principal")
         found = Authenticated(
             principal=reply.principal,
             csrf=reply.csrf,
@@ -155,15 +153,11 @@ class RemoteAccounts:
     async def logout(self, session: str) -> None:
         """End the session everywhere, and here at once."""
         self._cache.pop("s:" + credentials.digest(session), None)
-        await self._request(subjects.AUTH_API_LOGOUT, LogoutRequest(session=session), OkReply)
+        await self._request(LOGOUT, LogoutRequest(session=session))
 
     async def change_password(self, user: str, current: str, new: str) -> None:
         """Change the password through whichever service answers."""
-        await self._request(
-            subjects.AUTH_API_PASSWORD,
-            PasswordRequest(user=user, current=current, new=new),
-            OkReply,
-        )
+        await self._request(PASSWORD, PasswordRequest(user=user, current=current, new=new))
         # Every session of the user ended: none of them is taken from the cache any more.
         for key in [k for k, (_, found) in self._cache.items() if _is_user(found, user)]:
             del self._cache[key]
