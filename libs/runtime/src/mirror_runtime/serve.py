@@ -89,11 +89,16 @@ async def connect_nats(config: ServiceConfig) -> nats.aio.client.Client:
                     )
                 )
                 refusal = asyncio.create_task(refused.wait())
-                await asyncio.wait({connecting, refusal}, return_when=asyncio.FIRST_COMPLETED)
-                refusal.cancel()
+                try:
+                    await asyncio.wait({connecting, refusal}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    # On the deadline too: a connection attempt left running would keep
+                    # retrying (max_reconnect_attempts=-1) and hold the process open.
+                    refusal.cancel()
+                    if not connecting.done():
+                        connecting.cancel()
+                        await asyncio.gather(connecting, return_exceptions=True)
                 if refused.is_set():
-                    connecting.cancel()
-                    await asyncio.gather(connecting, return_exceptions=True)
                     raise StartupError(
                         f"the NATS server at {config.nats_url} refused this service's "
                         "credentials (MIRROR_STAGE_NATS_CREDENTIALS_FILE: "
@@ -189,6 +194,11 @@ async def run_service(
     log.info("service.starting", service=config.name, port=config.http_port)
     try:
         await server.serve()
+    except SystemExit:
+        # uvicorn exits (code 3, its own message logged) when it cannot bind the port: said
+        # below as a StartupError naming the port, after the parts started are stopped.
+        if server.started:
+            raise
     finally:
         log.info("service.stopping", service=config.name)
         await stop_auth()
