@@ -3,6 +3,7 @@ its Struct, the actor is the caller its subject names (the twin alone may name a
 the result comes back in a Reply and a refusal in a Failure; a reply subject outside the
 caller's inbox is never answered (serve_nats, tested in test_runtime_doors.py)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -33,6 +34,8 @@ class Noted(msgspec.Struct, frozen=True, kw_only=True):
 class Served:
     def __init__(self, unique: str) -> None:
         self.subject = f"t{unique}.api.note"
+        self.slow_started = asyncio.Event()  # a request "slow" is being served
+        self.slow_may_end = asyncio.Event()
         self.registry = prometheus_client.CollectorRegistry()
         self.requests = prometheus_client.Counter(
             "door_requests", "requests", ["operation", "door", "outcome"], registry=self.registry
@@ -59,6 +62,9 @@ async def served(nc: nats.aio.client.Client, unique: str) -> AsyncIterator[Serve
     async def note(request: Note, actor: str | None) -> Noted:
         if request.text == "conflict":
             raise ApiError("text: taken", code="conflict")
+        if request.text == "slow":
+            made.slow_started.set()
+            await made.slow_may_end.wait()
         return Noted(text=request.text, by=request.by or "", actor=actor)
 
     door = NatsDoor(nc, [implement(operation, note)], queue="notes", requests=made.requests)
@@ -118,3 +124,27 @@ async def test_refusals_come_in_a_failure_naming_the_field(
     assert served.count("invalid") == 2
     failure = msgspec.json.decode(msgspec.json.encode(asked[3]), type=Failure)
     assert failure == Failure(error="text: taken", code="conflict")
+
+
+async def test_a_slow_request_holds_back_none_of_those_behind_it(
+    served: Served, nats_server: NatsServer
+) -> None:
+    """nats-py hands a subscription's messages over one by one: served in turn, one slow
+    request (a password hash on a loaded machine) would make every other time out."""
+    slow = asyncio.create_task(
+        ask_as(nats_server, "automation-ci", served.subject, b'{"text": "slow"}')
+    )
+    try:
+        async with asyncio.timeout(5):
+            await served.slow_started.wait()
+        quick = [
+            await ask_as(nats_server, "automation-ci", served.subject, b'{"text": "quick"}')
+            for _ in range(3)
+        ]
+        assert [r.result.text for r in quick if r.result] == ["quick"] * 3
+        assert not slow.done()
+    finally:
+        served.slow_may_end.set()
+    assert (await slow).result == Noted(
+        text="slow", by="nats:automation-ci", actor="nats:automation-ci"
+    )

@@ -4,13 +4,15 @@ subscription per operation's subject, ``<subject>.*`` in the service's queue gro
 Each request is served by mirror_runtime.doors.serve_nats (the caller from the subject, the
 reply only to its own inbox) and answered with a mirror_schema.api.Reply of the result, or a
 Failure naming the field. Who acts is the caller its subject vouches for; only the twin may
-name the operator it acts for.
+name the operator it acts for. Requests are served side by side, up to IN_FLIGHT at once: one
+that takes long (a password hash, a long history) holds back none of those behind it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final
 
 import msgspec
 import nats.aio.client
@@ -30,6 +32,10 @@ __all__ = ["NatsDoor"]
 
 log = structlog.get_logger()
 
+# Requests a door serves at once. Past this, its subscriptions wait for one to end (nats-py
+# holds what arrives meanwhile, up to its pending limits, then drops and reports it).
+IN_FLIGHT: Final = 64
+
 
 class NatsDoor:
     """The request/reply subscriptions of a service's operations; replicas share them."""
@@ -47,6 +53,8 @@ class NatsDoor:
         self.queue = queue
         self.requests = requests
         self._subscriptions: list[nats.aio.subscription.Subscription] = []
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+        self._serving: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Subscribe every operation's subject in the queue group."""
@@ -62,15 +70,40 @@ class NatsDoor:
             )
 
     async def stop(self) -> None:
-        """Stop taking requests (the ones in hand are answered as NATS drains)."""
+        """Stop taking requests, and answer the ones in hand."""
         for subscription in self._subscriptions:
             try:
                 await subscription.unsubscribe()
             except nats.errors.Error as exc:
                 log.warning("requests.unsubscribe_failed", error=str(exc))
         self._subscriptions = []
+        if self._serving:
+            await asyncio.gather(*self._serving, return_exceptions=True)
 
-    def _callback(self, implementation: Implementation[Any, Any]) -> Any:
+    def _side_by_side(
+        self, serve: Callable[[Msg], Awaitable[None]]
+    ) -> Callable[[Msg], Awaitable[None]]:
+        """A subscription callback that serves each message in a task of its own, so that
+        nats-py (which awaits a subscription's callback message by message) hands over the
+        next at once; it waits only while IN_FLIGHT are being served."""
+
+        async def serving(msg: Msg) -> None:
+            try:
+                await serve(msg)
+            finally:
+                self._in_flight.release()
+
+        async def on_message(msg: Msg) -> None:
+            await self._in_flight.acquire()
+            task = asyncio.create_task(serving(msg))
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
+
+        return on_message
+
+    def _callback(
+        self, implementation: Implementation[Any, Any]
+    ) -> Callable[[Msg], Awaitable[None]]:
         operation = implementation.operation
 
         async def on_request(msg: Msg) -> None:
@@ -84,4 +117,4 @@ class NatsDoor:
 
             await serve_nats(msg, operation.name, run, requests=self.requests, transient=TRANSIENT)
 
-        return on_request
+        return self._side_by_side(on_request)
