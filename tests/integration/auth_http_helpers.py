@@ -65,8 +65,12 @@ class Guarded:
     passwords: dict[str, str]  # persona -> password
     token_name: str  # an operator's API token
     token: str
-    source: str  # the loopback address this test's HTTP clients connect from
     number: int  # this test's among the module's
+
+    @property
+    def source(self) -> str:
+        """The loopback address this test's HTTP clients connect from."""
+        return f"127.0.0.{self.number}"
 
     def name(self, persona: str) -> str:
         """This test's user name for `persona`."""
@@ -136,7 +140,6 @@ async def guest(services: GuardedServices) -> Guarded:
         passwords=passwords,
         token_name=token_name,
         token=token,
-        source=f"127.0.0.{n}",
         number=n,
     )
 

@@ -7,12 +7,13 @@ import pytest
 from nats.aio.msg import Msg
 
 from mirror_runtime.doors import ApiError
+from mirror_runtime.replies import open_reply
 from mirror_runtime.requests_in import from_http
 from mirror_schema import alert_operations, command_operations
 from mirror_schema.alert_api import ActiveAlertsRequest
 from mirror_schema.command_api import GetCommandRequest, ListCommandsRequest
 from mirror_schema.commands import CommandState
-from mirror_twin.forward import FORWARDED, Forwarder, open_reply
+from mirror_twin.forward import FORWARDED, Forwarder
 
 
 def test_a_query_becomes_a_request_with_lists_and_numbers() -> None:

@@ -60,11 +60,18 @@ class ApiError(Exception):
     retry_after_seconds: float | None = None  # when a later try may succeed, if one may
 
     def __init__(
-        self, detail: str, *, code: ErrorCode | None = None, status: int | None = None
+        self,
+        detail: str,
+        *,
+        code: ErrorCode | None = None,
+        status: int | None = None,
+        retry_after_seconds: float | None = None,
     ) -> None:
         self.detail = detail
         if code is not None:
             self.code = code
+        if retry_after_seconds is not None:
+            self.retry_after_seconds = retry_after_seconds
         self._status = status
         super().__init__(detail)
 

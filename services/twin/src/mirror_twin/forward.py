@@ -21,41 +21,20 @@ from nats.aio.client import Client
 
 from mirror_runtime.doors import ApiError
 from mirror_runtime.implementations import Implementation
+from mirror_runtime.replies import open_reply
 from mirror_schema import codec
-from mirror_schema.api import Operation, Reply, status_of
+from mirror_schema.api import Operation
 from mirror_schema.forwarded import FORWARDED
 from mirror_schema.identities import request_subject
 from mirror_twin.metrics import FORWARDED_TOTAL
 
-__all__ = ["Forwarder", "implementations", "open_reply"]
+__all__ = ["Forwarder", "implementations"]
 
 log = structlog.get_logger()
 
 # What a request may wait for its reply: beyond, the HUD is told to try again.
 REQUEST_TIMEOUT_SECONDS: Final = 5.0
-BAD_GATEWAY: Final = 502
 GATEWAY_TIMEOUT: Final = 504
-
-
-def open_reply(operation: Operation[Any, Any], data: bytes) -> Any:
-    """The result in a service's reply; an ApiError with the status its code maps to when it
-    reports an error (502 when the service itself failed, or its reply is no Reply)."""
-    subject = operation.subject
-    try:
-        reply = msgspec.json.decode(data, type=Reply[operation.result])  # type: ignore[name-defined]
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ApiError(
-            f"the reply on {subject} is not the service's Reply ({exc})",
-            code="internal",
-            status=BAD_GATEWAY,
-        ) from None
-    if reply.code is not None or reply.error is not None:
-        code = reply.code or "internal"
-        status = BAD_GATEWAY if code == "internal" else status_of(code)
-        raise ApiError(reply.error or f"{subject} failed ({code})", code=code, status=status)
-    if reply.result is None:
-        raise ApiError(f"the reply on {subject} has no result", code="internal", status=502)
-    return reply.result
 
 
 class Forwarder:

@@ -30,8 +30,7 @@ class LockedError(ApiError):
     retry_after_seconds: float
 
     def __init__(self, detail: str, retry_after_seconds: float) -> None:
-        super().__init__(detail)
-        self.retry_after_seconds = retry_after_seconds
+        super().__init__(detail, retry_after_seconds=retry_after_seconds)
 
 
 class InvalidAuthRequestError(ApiError):

@@ -3,7 +3,7 @@
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 import msgspec
 import nats.aio.client
@@ -19,8 +19,9 @@ from mirror_runtime.auth.errors import (
     UnauthorizedError,
 )
 from mirror_runtime.doors import ApiError
+from mirror_runtime.replies import open_reply
 from mirror_schema import codec
-from mirror_schema.api import ErrorCode, Operation, Reply
+from mirror_schema.api import ErrorCode, Operation
 from mirror_schema.auth_api import (
     AuthenticateRequest,
     LoginRequest,
@@ -52,13 +53,16 @@ class UnavailableError(ApiError):
     code: ErrorCode = "unavailable"
 
 
-def _raise(error: str, code: ErrorCode | None, retry_after: float | None = None) -> None:
+def _raise(refused: ApiError) -> NoReturn:
+    """The auth error of a refusal, by its code (a socket's check tells an ended credential,
+    401, from an outage, 503); any other, a service that failed or an odd reply, is 503."""
+    error, code = refused.detail, refused.code
     if code == "unauthorized":
         raise UnauthorizedError(error)
     if code == "forbidden":
         raise ForbiddenError(error)
     if code == "locked":
-        raise LockedError(error, retry_after or 0.0)
+        raise LockedError(error, refused.retry_after_seconds or 0.0)
     if code == "invalid":
         raise InvalidAuthRequestError(error)
     raise UnavailableError(error)
@@ -94,14 +98,9 @@ class RemoteAccounts:
                 "service running?"
             ) from None
         try:
-            reply = msgspec.json.decode(msg.data, type=Reply[operation.result])  # type: ignore[name-defined]
-        except msgspec.ValidationError as exc:
-            raise UnavailableError(f"{subject} answered what is not its reply ({exc})") from None
-        if reply.error is not None:
-            _raise(reply.error, reply.code, reply.retry_after_seconds)
-        if reply.result is None:
-            raise UnavailableError(f"{subject} answered without a result")
-        result: R = reply.result
+            result: R = open_reply(operation, msg.data)
+        except ApiError as refused:
+            _raise(refused)
         return result
 
     async def login(self, user: str, password: str, client: str | None) -> Session:
