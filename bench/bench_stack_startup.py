@@ -7,21 +7,14 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from mirror_stage.ports import free_port
 from mirror_stage.postgres import postgres_account, postgres_root
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def one_run(data_dir: Path) -> tuple[float, float]:

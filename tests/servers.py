@@ -18,9 +18,9 @@ import nats.aio.client
 import nats.errors
 import pytest
 
+from loopback_ports import free_port
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, loopback_nats_spec
 from mirror_stage.parts import http_health_ok
-from mirror_stage.ports import free_port
 from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
 from mirror_stage.supervisor import PartSpec, Supervised
 

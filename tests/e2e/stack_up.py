@@ -15,7 +15,7 @@ import httpx
 import psutil
 import pytest
 
-from mirror_stage.ports import free_port
+from loopback_ports import free_port
 
 SERVICES = ("twin", "ingest", "alerts", "commands")
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, Request, async_playwright
 
 from browser import CHROMIUM_FLAGS, chromium_path, served_hud, with_test_hook
-from mirror_stage.ports import free_port
+from loopback_ports import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -20,9 +20,9 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from twin_helpers import own_nats_server
 
 from callers import ADMIN_INBOX
+from loopback_ports import free_port
 from mirror_schema import codec, subjects
 from mirror_schema.alerts import AlertEvent
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
 from servers import service_spec
 from waiting import wait_until

@@ -18,12 +18,12 @@ import nats
 import trustme
 from twin_helpers import own_nats_server, twin_spec
 
+from loopback_ports import free_port
 from mirror_runtime.auth import admin, store
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_runtime.auth.passwords import hash_password
 from mirror_schema import subjects
 from mirror_schema.auth_api import Role
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
 from servers import service_spec
 from waiting import wait_until

@@ -20,6 +20,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from twin_helpers import own_nats_server
 
 from callers import ADMIN_INBOX
+from loopback_ports import free_port
 from mirror_schema import codec, subjects
 from mirror_schema.commands import (
     Command,
@@ -27,7 +28,6 @@ from mirror_schema.commands import (
     CommandState,
     CommandStatus,
 )
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import service_spec
 from waiting import wait_until

@@ -10,6 +10,7 @@ import nats
 import nats.aio.client
 import nats.errors
 
+from loopback_ports import free_port
 from mirror_schema import streams
 from mirror_stage.nats_accounts import accounts_block, agent_permissions
 from mirror_stage.nats_identities import (
@@ -27,7 +28,6 @@ from mirror_stage.natsd import (
     reload,
     write_server_config,
 )
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import nats
 from agent_helpers import mirror_agent
 
+from loopback_ports import free_port
 from mirror_schema import codec, streams
-from mirror_stage.ports import free_port
 from servers import NatsServer
 
 

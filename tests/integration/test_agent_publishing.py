@@ -8,6 +8,7 @@ import nats
 import pytest_asyncio
 from agent_helpers import stored_count, stored_samples
 
+from loopback_ports import free_port
 from mirror_agent.agent import Agent
 from mirror_agent.buffer import DiskBuffer
 from mirror_agent.config import AgentConfig
@@ -16,7 +17,6 @@ from mirror_agent.shipper import Shipper
 from mirror_agent.transport import NatsTransport
 from mirror_schema import streams, subjects
 from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import NatsServer
 from waiting import wait_until

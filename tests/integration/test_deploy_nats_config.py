@@ -13,10 +13,10 @@ import nats.aio.client
 import nats.errors
 import pytest_asyncio
 
+from loopback_ports import free_port
 from mirror_schema.identities import inbox_prefix
 from mirror_stage.compose_init import Owner, compose_init
 from mirror_stage.natsd import nats_server_binary
-from mirror_stage.ports import free_port
 from mirror_stage.stack_layout import stack_layout
 from servers import stranger_refusal
 from waiting import wait_until

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mirror_stage.ports import free_port
+from loopback_ports import free_port
 
 
 class _Health(http.server.BaseHTTPRequestHandler):

@@ -20,9 +20,9 @@ from auth_http_helpers import (
 )
 from twin_helpers import own_nats_server
 
+from loopback_ports import free_port
 from mirror_runtime.auth import admin
 from mirror_runtime.auth.migrations import migrate_auth
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import service_spec
 

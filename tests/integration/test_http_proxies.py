@@ -12,7 +12,7 @@ import pytest_asyncio
 from auth_http_helpers import AUTH_ON, client_from
 from twin_helpers import own_nats_server
 
-from mirror_stage.ports import free_port
+from loopback_ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import PostgresServer, service_spec
 

@@ -30,6 +30,7 @@ from ingest_gateway_helpers import (
     reference,
 )
 
+from loopback_ports import free_port
 from mirror_ingest.batch import SamplePublisher
 from mirror_ingest.batch_routes import batch_router
 from mirror_ingest.ratelimit import HostRateLimiter
@@ -37,7 +38,6 @@ from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
 from mirror_schema import codec
 from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import NatsServer
 from waiting import wait_until

@@ -11,10 +11,10 @@ import httpx
 import msgspec
 import nats
 
+from loopback_ports import free_port
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from servers import ingest_spec
 from waiting import wait_until

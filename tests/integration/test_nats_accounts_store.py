@@ -7,11 +7,11 @@ from pathlib import Path
 import nats
 import pytest
 
+from loopback_ports import free_port
 from mirror_schema import streams, subjects
 from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.nats_identities import admin_permissions, new_identity
 from mirror_stage.natsd import OldStoreError, adopt_default_account_store, loopback_nats_spec
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 
 SAMPLES = 3

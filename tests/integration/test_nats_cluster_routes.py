@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest_asyncio
 
+from loopback_ports import free_port
 from mirror_stage.natsd import (
     RouteCredentials,
     cluster_block,
@@ -17,7 +18,6 @@ from mirror_stage.natsd import (
     new_route_credentials,
     server_config_path,
 )
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
 

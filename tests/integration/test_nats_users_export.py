@@ -4,12 +4,12 @@ from pathlib import Path
 
 import nats
 
+from loopback_ports import free_port
 from mirror_schema import subjects
 from mirror_schema.identities import inbox_prefix
 from mirror_schema.nats_credentials import credential_options
 from mirror_stage.enrollment import export_users
 from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.ports import free_port
 from mirror_stage.stack_layout import stack_layout
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until

@@ -5,8 +5,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from loopback_ports import free_port
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, nats_spec
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from mirror_stage.ports import free_port
+from loopback_ports import free_port
 from waiting import wait_until
 
 SERVICE = """

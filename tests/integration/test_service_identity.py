@@ -7,7 +7,7 @@ import pytest
 from nats_auth_helpers import Secured
 from twin_helpers import twin_spec
 
-from mirror_stage.ports import free_port
+from loopback_ports import free_port
 from mirror_stage.supervisor import PartFailedError, Supervised
 
 

@@ -10,9 +10,9 @@ import pytest_asyncio
 import websockets
 from twin_helpers import publish_tick, twin_spec
 
+from loopback_ports import free_port
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import codec
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
 

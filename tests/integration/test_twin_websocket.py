@@ -19,8 +19,8 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from loopback_ports import free_port
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import Supervised
 from waiting import wait_until
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import nats
 
+from loopback_ports import free_port
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_schema import streams
 from mirror_stage.natsd import loopback_nats_spec
-from mirror_stage.ports import free_port
 from mirror_stage.supervisor import PartSpec, Supervised
 from servers import service_spec
 
