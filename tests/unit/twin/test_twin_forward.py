@@ -9,8 +9,9 @@ from nats.aio.msg import Msg
 from mirror_runtime.doors import ApiError
 from mirror_runtime.replies import open_reply
 from mirror_runtime.requests_in import from_http
-from mirror_schema import alert_operations, command_operations
+from mirror_schema import alert_operations, auth_operations, command_operations
 from mirror_schema.alert_api import ActiveAlertsRequest
+from mirror_schema.auth_api import PasswordRequest
 from mirror_schema.command_api import GetCommandRequest, ListCommandsRequest
 from mirror_schema.commands import CommandState
 from mirror_twin.forward import FORWARDED, Forwarder
@@ -106,9 +107,11 @@ class FakeBus:
     def __init__(self, answer: bytes | BaseException) -> None:
         self.answer = answer
         self.sent: list[tuple[str, bytes]] = []
+        self.waited: list[float] = []
 
     async def request(self, subject: str, data: bytes, timeout: float) -> Msg:  # noqa: ASYNC109 - nats-py's signature
         self.sent.append((subject, data))
+        self.waited.append(timeout)
         if isinstance(self.answer, BaseException):
             raise self.answer
         return Msg(_client=None, subject=subject, data=self.answer)  # type: ignore[arg-type]
@@ -139,3 +142,17 @@ async def test_a_service_away_is_a_503_or_a_504(failure: BaseException, status: 
     with pytest.raises(ApiError) as failed:
         await ask.ask(command_operations.GET, GetCommandRequest(id="c-1"))
     assert failed.value.status == status
+
+
+async def test_a_hashing_operation_is_waited_for_longer_than_the_rest() -> None:
+    """A password change hashes twice: the twin waits as long as its operation says, not the
+    5 s of the rest, and a timeout names the wait it gave."""
+    ask, bus = forwarder(nats.errors.TimeoutError())
+    for operation, request in (
+        (command_operations.GET, GetCommandRequest(id="c-1")),
+        (auth_operations.PASSWORD, PasswordRequest(user="olga", current="a" * 12, new="b" * 12)),
+    ):
+        with pytest.raises(ApiError) as failed:
+            await ask.ask(operation, request)
+        assert f"within {operation.reply_within_seconds:g} s" in failed.value.detail
+    assert bus.waited == [5.0, 20.0]

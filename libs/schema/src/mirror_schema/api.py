@@ -136,6 +136,10 @@ class Http:
         return self.status_of(result) if self.status_of is not None else self.status
 
 
+# What a request over NATS waits for its reply, unless its operation says otherwise.
+DEFAULT_REPLY_WITHIN_SECONDS: Final = 5.0
+
+
 @dataclass(frozen=True, kw_only=True)
 class Operation(Generic[Q, R]):
     """One API operation: ``name`` (the metrics' label, unique in its service), the NATS
@@ -145,6 +149,10 @@ class Operation(Generic[Q, R]):
     ``actor`` names the request field saying who acts: each door fills it, whatever the
     request claimed, with the logged-in operator (HTTP; the claim only when logins are off)
     or the caller its subject vouches for (NATS; an operator only when the twin names one).
+
+    ``reply_within_seconds`` is how long a caller over NATS waits for the reply: longer for an
+    operation whose work is slow on purpose (a password hash), so that a loaded machine does
+    not turn a request that is being carried out into "no service answered".
     """
 
     service: str
@@ -156,6 +164,7 @@ class Operation(Generic[Q, R]):
     http: Http | None = None
     errors: tuple[ErrorCode, ...] = ("invalid", "malformed")
     actor: str | None = None
+    reply_within_seconds: float = DEFAULT_REPLY_WITHIN_SECONDS
 
     @property
     def label(self) -> str:

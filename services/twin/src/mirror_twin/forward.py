@@ -32,27 +32,26 @@ __all__ = ["Forwarder", "implementations"]
 
 log = structlog.get_logger()
 
-# What a request may wait for its reply: beyond, the HUD is told to try again.
-REQUEST_TIMEOUT_SECONDS: Final = 5.0
 GATEWAY_TIMEOUT: Final = 504
 
 
 class Forwarder:
-    """Sends one request per call and waits, bounded, for the owning service's reply."""
+    """Sends one request per call and waits, as long as its operation says, for the owning
+    service's reply: beyond, the HUD is told to try again."""
 
-    def __init__(self, nc: Client, caller: str, timeout: float = REQUEST_TIMEOUT_SECONDS) -> None:
+    def __init__(self, nc: Client, caller: str) -> None:
         self.nc = nc
         self.caller = caller  # the twin's identity: its requests go on <subject>.<caller>
-        self.timeout = timeout
 
     async def ask(self, operation: Operation[Any, Any], request: msgspec.Struct) -> Any:
         """Send `request` on the operation's subject; its result, or an ApiError."""
         subject = operation.subject
         assert subject is not None, f"{operation.label} has no NATS subject"
         service = operation.service
+        within = operation.reply_within_seconds
         try:
             msg = await self.nc.request(
-                request_subject(subject, self.caller), codec.encode(request), timeout=self.timeout
+                request_subject(subject, self.caller), codec.encode(request), timeout=within
             )
         except nats.errors.NoRespondersError:
             FORWARDED_TOTAL.labels(subject, "no_responders").inc()
@@ -62,7 +61,7 @@ class Forwarder:
         except (nats.errors.TimeoutError, TimeoutError):
             FORWARDED_TOTAL.labels(subject, "timeout").inc()
             raise ApiError(
-                f"the {service} service did not answer within {self.timeout:g} s; try again",
+                f"the {service} service did not answer within {within:g} s; try again",
                 code="unavailable",
                 status=GATEWAY_TIMEOUT,
             ) from None

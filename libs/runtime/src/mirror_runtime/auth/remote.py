@@ -33,7 +33,6 @@ from mirror_schema.identities import request_subject
 
 log = structlog.get_logger()
 
-REQUEST_TIMEOUT_SECONDS: Final = 5.0
 # A checked credential is trusted this long without asking again: a logout here or a removed
 # user or token elsewhere takes effect within it.
 CACHE_SECONDS: Final = 5.0
@@ -90,7 +89,7 @@ class RemoteAccounts:
             msg = await self.nc.request(
                 request_subject(subject, self.caller),
                 codec.encode(body),
-                timeout=REQUEST_TIMEOUT_SECONDS,
+                timeout=operation.reply_within_seconds,
             )
         except (nats.errors.Error, TimeoutError) as exc:
             raise UnavailableError(
