@@ -27,6 +27,8 @@ __all__ = ["SimulatorOptions", "SimulatorReport", "main", "run_simulator", "simu
 
 # On stop, how long the shippers may keep sending what is buffered before the simulator exits.
 STOP_GRACE_SECONDS = 5.0
+DEFAULT_INTERVAL_SECONDS = 5.0  # the agent's own default
+MIN_INTERVAL_SECONDS = 0.5
 SUMMARY_EVERY_SECONDS = 60.0
 # Hosts sampled between two yields to the event loop, so acks are read while a tick is built.
 HOSTS_PER_SLICE = 250
@@ -38,7 +40,7 @@ class SimulatorOptions:
 
     hosts: int
     nats_url: str = "nats://127.0.0.1:4222"
-    interval: float = 5.0
+    interval: float = DEFAULT_INTERVAL_SECONDS
     seed: int = 1
     duration: float | None = None
     credentials_file: str | None = None
@@ -195,7 +197,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mirror-agent simulate", description=__doc__)
     p.add_argument("--nats-url", default="nats://127.0.0.1:4222")
     p.add_argument("--hosts", type=_at_least(1, int), required=True, help="hosts to simulate")
-    p.add_argument("--interval", type=_at_least(0.5, float), default=5.0, help="seconds")
+    p.add_argument(
+        "--interval",
+        type=_at_least(MIN_INTERVAL_SECONDS, float),
+        default=DEFAULT_INTERVAL_SECONDS,
+        help="seconds",
+    )
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same fleet")
     p.add_argument("--duration", type=_at_least(0.001, float), help="stop after SECONDS")
     p.add_argument("--credentials-file", help="NATS .creds file")

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_SECONDS
+from mirror_agent.simulate import MIN_INTERVAL_SECONDS as MIN_SIMULATE_INTERVAL_SECONDS
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
 from mirror_stage.compose_init import run_compose_init
@@ -31,6 +33,14 @@ def parser() -> argparse.ArgumentParser:
         "or ./.mirror-stage)",
     )
     up.add_argument("--simulate", type=int, default=0, metavar="N", help="add N simulated hosts")
+    up.add_argument(
+        "--simulate-interval",
+        type=float,
+        default=SIMULATE_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help=f"how often each simulated host sends a sample (default "
+        f"{SIMULATE_INTERVAL_SECONDS:g}, at least {MIN_SIMULATE_INTERVAL_SECONDS:g})",
+    )
     up.add_argument("--no-agent", action="store_true", help="do not run a local agent")
     up.add_argument(
         "--cluster",
@@ -141,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "up" and args.simulate < 0:
         parser().error("--simulate takes a number of hosts, 0 or more")
+    if args.command == "up" and not args.simulate_interval >= MIN_SIMULATE_INTERVAL_SECONDS:
+        parser().error(
+            f"--simulate-interval {args.simulate_interval:g}: at least "
+            f"{MIN_SIMULATE_INTERVAL_SECONDS:g} seconds"
+        )
     if args.command == "up" and args.cluster not in (1, 3, 4, 5):
         # Two nodes lose their majority with either one: no better than one.
         parser().error(f"--cluster {args.cluster}: 1 (no cluster) or 3 to 5 nodes")
@@ -179,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             layout,
             StackOptions(
                 simulate=args.simulate,
+                simulate_interval=args.simulate_interval,
                 agent=not args.no_agent,
                 cluster=args.cluster,
                 replicas=args.replicas,

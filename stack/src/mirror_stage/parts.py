@@ -137,8 +137,11 @@ def agent_spec(
     )
 
 
-def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> PartSpec:
-    """N simulated hosts, healthy once the last of them has published."""
+def simulator_spec(
+    layout: StackLayout, hosts: int, interval: float, env: Mapping[str, str]
+) -> PartSpec:
+    """N simulated hosts, each sending a sample every `interval` seconds, healthy once the
+    last of them has published."""
     from mirror_agent.simulated_fleet import simulated_host_id
 
     last_host = simulated_host_id(hosts - 1)
@@ -157,6 +160,8 @@ def simulator_spec(layout: StackLayout, hosts: int, env: Mapping[str, str]) -> P
             layout.nats_urls,
             "--hosts",
             str(hosts),
+            "--interval",
+            str(interval),
             "--credentials-file",
             str(layout.identities_dir / f"{SIMULATOR}.nk"),
             *(["--tls-ca-file", layout.tls_ca_file] if layout.tls_ca_file else []),

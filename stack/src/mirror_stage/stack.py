@@ -19,9 +19,11 @@ import nats.errors
 import nats.js.errors
 import structlog
 
+from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_SECONDS
 from mirror_runtime.retry import until_answered
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options, server_urls
+from mirror_schema.stream_rebuild import StreamRebuilder
 from mirror_stage.database import (
     DatabaseSetupError,
     PreparedDatabase,
@@ -67,12 +69,16 @@ CLUSTER_REPLICAS = 3  # copies of each stream in a cluster
 STREAMS_READY_SECONDS = 30.0
 
 
-async def ensure_streams_when_ready(nc: nats.aio.client.Client, replicas: int | None) -> None:
-    """Make the streams. A cluster whose nodes all answer may still be placing its meta group
+async def ensure_streams_when_ready(
+    nc: nats.aio.client.Client, replicas: int | None, rebuilds_dir: Path
+) -> None:
+    """Make the streams, or bring them to today's configuration (rebuilding one whose persist
+    mode changes). A cluster whose nodes all answer may still be placing its meta group
     ("JetStream system temporarily unavailable", no peers yet for 3 replicas): it is asked
     again for up to STREAMS_READY_SECONDS before the stack gives up with its last answer."""
+    rebuilder = StreamRebuilder(nc, rebuilds_dir)
     await until_answered(
-        lambda: streams.ensure_streams(nc.jetstream(), replicas=replicas),
+        lambda: streams.ensure_streams(nc.jetstream(), replicas=replicas, rebuilder=rebuilder),
         seconds=STREAMS_READY_SECONDS,
         transient=(nats.js.errors.Error, nats.errors.Error),
         what="the streams",
@@ -107,6 +113,7 @@ class StackOptions:
     """The flags of `mirror-stage up`."""
 
     simulate: int = 0
+    simulate_interval: float = SIMULATE_INTERVAL_SECONDS
     agent: bool = True
     cluster: int = 1  # nats-server nodes; 3 or more make a cluster with streams at 3 replicas
     replicas: int = 1  # processes of each service
@@ -201,7 +208,9 @@ class Stack:
             try:
                 # In a cluster every stream keeps 3 copies; alone, what it has (1 when new).
                 await ensure_streams_when_ready(
-                    nc, replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None
+                    nc,
+                    replicas=min(nodes, CLUSTER_REPLICAS) if nodes > 1 else None,
+                    rebuilds_dir=layout.stream_rebuilds_dir,
                 )
             finally:
                 await nc.close()
@@ -246,7 +255,11 @@ class Stack:
 
         async def simulator() -> None:
             if self.options.simulate > 0:
-                await self._supervise(simulator_spec(layout, self.options.simulate, env)).start()
+                await self._supervise(
+                    simulator_spec(
+                        layout, self.options.simulate, self.options.simulate_interval, env
+                    )
+                ).start()
 
         # The simulator needs only the bus, not the agent: both start at once.
         await both(agent(), simulator())

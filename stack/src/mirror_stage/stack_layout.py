@@ -72,6 +72,12 @@ class StackLayout:
         return self.nats_store_dir if node == 1 else self.data_dir / f"nats-{node}"
 
     @property
+    def stream_rebuilds_dir(self) -> Path:
+        """Where a stream being rebuilt keeps its snapshot until its restore (beside the
+        streams' store: as large as the stream)."""
+        return self.data_dir / "stream-rebuilds"
+
+    @property
     def logs_dir(self) -> Path:
         """One log file per part."""
         return self.data_dir / "logs"

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from nats.js import JetStreamManager
     from nats.js.api import StreamConfig
 
+    from mirror_schema.stream_rebuild import StreamRebuilder
+
 __all__ = [
     "ALERTS",
     "BUCKET_TWIN_CHECKPOINT",
@@ -92,6 +94,18 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     # Direct get ($JS.API.DIRECT.GET.<stream>.<subject>): a read whose subject, hence what a
     # NATS permission can scope, names what is read.
     allow_direct: bool = False
+    # How a single server (1 replica) writes it. "synced": each write reaches the disk before
+    # it is acknowledged (the server runs sync_interval: always). "async": acknowledged first,
+    # written to the file within milliseconds and synced to disk with the server's periodic
+    # sync (ADR-56's async persist mode, nats-server 2.12+), many times faster; a power loss
+    # costs what was not yet synced. Replicated streams take their durability from their
+    # replicas (nats-server refuses async there) and are always "synced".
+    single_server_writes: Literal["synced", "async"] = "synced"
+
+    @property
+    def persist_async(self) -> bool:
+        """Whether nats-server is asked to flush this stream asynchronously."""
+        return self.single_server_writes == "async" and self.replicas == 1
 
 
 METRICS: Final = StreamSpec(
@@ -101,6 +115,7 @@ METRICS: Final = StreamSpec(
     max_age_seconds=7 * _DAY,
     max_bytes=2 * _GIB,
     max_msgs_per_subject=METRICS_SAMPLES_PER_HOST,
+    single_server_writes="async",
 )
 COMMANDS: Final = StreamSpec(
     name="COMMANDS",
@@ -187,7 +202,13 @@ def stream_specs(
 
 
 def _to_config(spec: StreamSpec) -> StreamConfig:
-    from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+    from nats.js.api import (
+        DiscardPolicy,
+        PersistMode,
+        RetentionPolicy,
+        StorageType,
+        StreamConfig,
+    )
 
     return StreamConfig(
         name=spec.name,
@@ -205,6 +226,8 @@ def _to_config(spec: StreamSpec) -> StreamConfig:
         deny_delete=spec.deny_delete,
         deny_purge=spec.deny_purge,
         allow_direct=spec.allow_direct,
+        # Unset is nats-server's default (synced with the server's setting).
+        persist_mode=PersistMode.ASYNC if spec.persist_async else None,
     )
 
 
@@ -228,7 +251,14 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
         or bool(current.deny_delete) != spec.deny_delete
         or bool(current.deny_purge) != spec.deny_purge
         or bool(current.allow_direct) != spec.allow_direct
+        or _persists_async(current) != spec.persist_async
     )
+
+
+def _persists_async(current: StreamConfig) -> bool:
+    from nats.js.api import PersistMode
+
+    return current.persist_mode == PersistMode.ASYNC
 
 
 async def ensure_streams(
@@ -238,6 +268,7 @@ async def ensure_streams(
     prefix: str = "",
     subject_prefix: str = "",
     update: bool = True,
+    rebuilder: StreamRebuilder | None = None,
 ) -> list[str]:
     """Create each stream, or update it when its config differs; safe to call repeatedly.
 
@@ -252,6 +283,11 @@ async def ensure_streams(
     ``update=False`` (what the services pass) creates a missing stream but never changes one:
     only the launcher's admin may, so a service's identity needs no right to rewrite a
     stream's limits (which could wipe it); a stream that differs is left as it is.
+
+    A stream whose persist mode changes (nats-server will not change it by an update) is
+    given its configuration by ``rebuilder`` (the launcher's), keeping its messages and
+    consumers; without one it is left as it is. A stream missing while its rebuild's snapshot
+    is on disk (a launcher stopped mid-rebuild) is restored from it rather than made empty.
     """
     from nats.js.errors import NotFoundError
 
@@ -261,14 +297,21 @@ async def ensure_streams(
         try:
             info = await js.stream_info(spec.name)
         except NotFoundError:
-            await add_stream(js, _to_config(spec))
+            if rebuilder is None or not await rebuilder.restore_pending(_to_config(spec)):
+                await add_stream(js, _to_config(spec))
             changed.append(spec.name)
             continue
         if replicas is None:
             spec = msgspec.structs.replace(spec, replicas=info.config.num_replicas or 1)
-        if _differs(info.config, spec) and update:
+        if not update or not _differs(info.config, spec):
+            continue
+        if _persists_async(info.config) != spec.persist_async:
+            if rebuilder is None:
+                continue
+            await rebuilder.rebuild(_to_config(spec))
+        else:
             await js.update_stream(_to_config(spec))
-            changed.append(spec.name)
+        changed.append(spec.name)
     return changed
 
 
