@@ -18,6 +18,7 @@ from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import connect_options
 from mirror_schema.backoff import Backoff
 from mirror_schema.nats_credentials import server_urls
+from mirror_schema.resend import AcknowledgedTail
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class NatsTransport:
         self.nc: nats.aio.client.Client | None = None
         self._js: nats.js.JetStreamContext | None = None
         self._connecting: asyncio.Task[None] | None = None
+        self._tail: AcknowledgedTail[Envelope] | None = None
 
     async def _connect_forever(self) -> None:
         backoff = Backoff(first=0.2, cap=5.0)
@@ -107,13 +109,36 @@ class NatsTransport:
             self._connecting = asyncio.create_task(self._connect_forever())
 
     async def send(self, batch: Sequence[Envelope]) -> int:
-        """Publish the batch in order; return how many leading envelopes JetStream stored."""
+        """Publish the batch in order; return how many leading envelopes JetStream stored.
+
+        After a reconnect, what was acknowledged just before the connection was lost goes
+        first, again (mirror_schema.resend): a nats-server killed then may have lost it."""
         self.start()
         nc = self.nc
         if nc is None or not nc.is_connected:
             raise TransportUnavailableError("not connected to NATS")
-        if self._js is None:
+        if self._js is None or self._tail is None:
             self._js = nc.jetstream(publish_async_max_pending=MAX_PENDING_ACKS)
+            self._tail = AcknowledgedTail(lambda: int(nc.stats["reconnects"]))
+        due = self._tail.due()
+        if due:
+            resent, failure = await self._publish(self._js, self._tail, due)
+            if resent < len(due):
+                self._tail.still_due(due[resent:])
+                raise TransportUnavailableError(failure or "nothing acknowledged")
+            log.info("nats.resent count=%d after a reconnect", resent)
+        acknowledged, failure = await self._publish(self._js, self._tail, batch)
+        if acknowledged == 0:
+            raise TransportUnavailableError(failure or "nothing acknowledged")
+        return acknowledged
+
+    async def _publish(
+        self,
+        js: nats.js.JetStreamContext,
+        tail: AcknowledgedTail[Envelope],
+        batch: Sequence[Envelope],
+    ) -> tuple[int, str]:
+        """How many leading envelopes were acknowledged, and why the next was not."""
         # Published one after the other (so the stream stores them in order), acknowledged
         # together: one round trip per batch instead of one per message. A failure part-way
         # leaves a prefix acknowledged; the rest is retried later with the same ids, which
@@ -122,14 +147,14 @@ class NatsTransport:
         failure = ""
         try:
             for envelope in batch:
-                acks.append(
-                    await self._js.publish_async(
-                        envelope.subject,
-                        envelope.payload,
-                        headers={"Nats-Msg-Id": envelope.msg_id},
-                        wait_stall=self.ack_timeout,
-                    )
+                ack = await js.publish_async(
+                    envelope.subject,
+                    envelope.payload,
+                    headers={"Nats-Msg-Id": envelope.msg_id},
+                    wait_stall=self.ack_timeout,
                 )
+                tail.watch(ack, envelope)
+                acks.append(ack)
         except (nats.errors.Error, nats.js.errors.Error) as exc:
             failure = str(exc) or type(exc).__name__
         if acks:
@@ -146,9 +171,7 @@ class NatsTransport:
         for ack in acks[acknowledged:]:
             if not ack.cancelled():
                 ack.exception()  # retrieved, so asyncio does not report it as lost
-        if acknowledged == 0:
-            raise TransportUnavailableError(failure or "nothing acknowledged")
-        return acknowledged
+        return acknowledged, failure
 
     async def close(self) -> None:
         """Stop connecting; drain and close the connection."""

@@ -13,6 +13,7 @@ from nats.js.api import PubAck
 from mirror_ingest.errors import PublishFailedError
 from mirror_ingest.metrics import PUBLISHED
 from mirror_ingest.validation import AcceptedSample
+from mirror_schema.resend import AcknowledgedTail
 
 __all__ = ["SamplePublisher"]
 
@@ -41,6 +42,9 @@ class SamplePublisher:
         self._ack_timeout = ack_timeout_seconds
         # Tests only: the streams' subject prefix (mirror_schema.streams.ensure_streams).
         self._prefix = subject_prefix.rstrip(".")
+        self._tail: AcknowledgedTail[AcceptedSample] = AcknowledgedTail(
+            lambda: int(nc.stats["reconnects"])
+        )
 
     def subject(self, sample: AcceptedSample) -> str:
         """Where ``sample`` is published: its subject, behind the test prefix if one is set."""
@@ -54,19 +58,31 @@ class SamplePublisher:
         # after the client was told that nothing was accepted.
         if not self._nc.is_connected:
             raise PublishFailedError("NATS is not connected")
+        # After a reconnect, what was acknowledged just before the connection was lost goes
+        # first, again (mirror_schema.resend): a nats-server killed then may have lost it.
+        due = self._tail.due()
+        if due:
+            try:
+                await self._publish_all(due)
+            except PublishFailedError:
+                self._tail.still_due(due)
+                raise
+        await self._publish_all(samples)
+
+    async def _publish_all(self, samples: Sequence[AcceptedSample]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._ack_timeout
         futures: list[asyncio.Future[PubAck]] = []
         try:
             for sample in samples:
-                futures.append(
-                    await self._js.publish_async(
-                        self.subject(sample),
-                        sample.payload,
-                        wait_stall=max(0.0, deadline - loop.time()),
-                        headers={_MSG_ID_HEADER: sample.msg_id},
-                    )
+                ack = await self._js.publish_async(
+                    self.subject(sample),
+                    sample.payload,
+                    wait_stall=max(0.0, deadline - loop.time()),
+                    headers={_MSG_ID_HEADER: sample.msg_id},
                 )
+                self._tail.watch(ack, sample)
+                futures.append(ack)
             await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
         except nats.errors.Error as exc:
             raise PublishFailedError(
