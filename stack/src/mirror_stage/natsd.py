@@ -93,9 +93,9 @@ async def ignore_error(exc: Exception) -> None:
 
 # How often JetStream forces its files to disk. nats-server's default is two minutes, in which
 # acknowledged writes have been lost under faults: every write is synced instead, so nothing
-# acknowledged is lost. It is a server-wide setting (not per stream), and it caps METRICS at
-# ~3,200 acknowledged samples/s on a 2-core machine (~26,000 at 100 ms): operators with more
-# samples than that choose an interval and its window of loss (MIRROR_STAGE_NATS_SYNC_INTERVAL).
+# acknowledged is lost. It is a server-wide setting; METRICS alone opts out of it on a single
+# server (streams.METRICS, async persist mode), where it would hold the samples to ~3,200 a
+# second on a 2-core machine.
 DEFAULT_SYNC_INTERVAL = NATS_SYNC_INTERVAL.default
 # For the benchmarks that publish tens of thousands of samples a second.
 BENCH_SYNC_INTERVAL = "100ms"
