@@ -14,6 +14,7 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import PubAck
 
+from mirror_agent.acks import AckedPublisher
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import connect_options
 from mirror_schema.backoff import Backoff
@@ -22,8 +23,8 @@ from mirror_schema.resend import AcknowledgedTail
 
 log = logging.getLogger(__name__)
 
-# Acknowledgements awaited at once per connection: bounds memory while the server is slow.
-MAX_PENDING_ACKS = 20_000
+# Samples resent at once after a reconnect (a batch's acknowledgements are awaited together).
+RESEND_BATCH = 1_000
 
 
 class TransportUnavailableError(Exception):
@@ -67,7 +68,7 @@ class NatsTransport:
         self.ca_file = ca_file
         self.ack_timeout = ack_timeout_seconds
         self.nc: nats.aio.client.Client | None = None
-        self._js: nats.js.JetStreamContext | None = None
+        self._publisher: AckedPublisher | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._tail: AcknowledgedTail[Envelope] | None = None
 
@@ -117,24 +118,26 @@ class NatsTransport:
         nc = self.nc
         if nc is None or not nc.is_connected:
             raise TransportUnavailableError("not connected to NATS")
-        if self._js is None or self._tail is None:
-            self._js = nc.jetstream(publish_async_max_pending=MAX_PENDING_ACKS)
+        if self._publisher is None or self._tail is None:
+            self._publisher = AckedPublisher(nc)
             self._tail = AcknowledgedTail(lambda: int(nc.stats["reconnects"]))
         due = self._tail.due()
-        if due:
-            resent, failure = await self._publish(self._js, self._tail, due)
-            if resent < len(due):
-                self._tail.still_due(due[resent:])
+        for start in range(0, len(due), RESEND_BATCH):
+            chunk = due[start : start + RESEND_BATCH]
+            resent, failure = await self._publish(self._publisher, self._tail, chunk)
+            if resent < len(chunk):
+                self._tail.still_due(due[start + resent :])
                 raise TransportUnavailableError(failure or "nothing acknowledged")
-            log.info("nats.resent count=%d after a reconnect", resent)
-        acknowledged, failure = await self._publish(self._js, self._tail, batch)
+        if due:
+            log.info("nats.resent count=%d after a reconnect", len(due))
+        acknowledged, failure = await self._publish(self._publisher, self._tail, batch)
         if acknowledged == 0:
             raise TransportUnavailableError(failure or "nothing acknowledged")
         return acknowledged
 
     async def _publish(
         self,
-        js: nats.js.JetStreamContext,
+        publisher: AckedPublisher,
         tail: AcknowledgedTail[Envelope],
         batch: Sequence[Envelope],
     ) -> tuple[int, str]:
@@ -147,11 +150,8 @@ class NatsTransport:
         failure = ""
         try:
             for envelope in batch:
-                ack = await js.publish_async(
-                    envelope.subject,
-                    envelope.payload,
-                    headers={"Nats-Msg-Id": envelope.msg_id},
-                    wait_stall=self.ack_timeout,
+                ack = await publisher.publish(
+                    envelope.subject, envelope.payload, {"Nats-Msg-Id": envelope.msg_id}
                 )
                 tail.watch(ack, envelope)
                 acks.append(ack)
