@@ -75,6 +75,31 @@ async def test_a_confirmed_session_outlives_an_outage_for_a_while(
         await remote.authenticate(session=session.secret)
 
 
+async def test_a_session_is_confirmed_by_its_login_through_a_starved_bus(
+    accounts: Accounts, bus: nats.aio.client.Client
+) -> None:
+    """Under load the services may not answer in time: the twin's own login reply is a
+    confirmation, so the session's first requests need no round trip, and it outlives a bus
+    that answers nothing as any confirmed session does; a password change ends it here."""
+    password = await admin.add_user(accounts.pool, "otto", "operator")
+    endpoints = AuthEndpoints(bus, accounts)
+    await endpoints.start()
+    clock = Clock()
+    remote = RemoteAccounts(bus, "twin", clock)
+    session = await remote.login("otto", password, "127.0.0.1")
+    await endpoints.stop()
+    found = await remote.authenticate(session=session.secret)
+    assert found.principal.name == "otto"
+    assert found.csrf == session.csrf
+    clock.now += CACHE_SECONDS + 1
+    assert (await remote.authenticate(session=session.secret)).principal.name == "otto"
+    await endpoints.start()
+    await remote.change_password("otto", password, "otto's own long password")
+    await endpoints.stop()
+    with pytest.raises(UnavailableError):
+        await remote.authenticate(session=session.secret)
+
+
 async def test_each_refusal_comes_back_as_the_error_it_names(
     accounts: Accounts, bus: nats.aio.client.Client
 ) -> None:
