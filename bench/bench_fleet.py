@@ -53,6 +53,8 @@ from twin_clients import DecodeCache, Watcher, percentiles
 from mirror_schema.nats_credentials import credential_options
 
 SETTLE_LIMIT_SECONDS = 120.0
+SETTLE_WITHOUT_CLIENT_SECONDS = 20.0
+LOGIN_SECONDS = 60.0
 DRAIN_LIMIT_SECONDS = 120.0
 # struct tcp_info (linux/tcp.h): tcpi_bytes_received is the u64 at byte 128.
 TCP_INFO_BYTES_RECEIVED = 128
@@ -174,20 +176,36 @@ async def measure(hosts: int, args: argparse.Namespace) -> None:
             password = re.search(r"one-time password (\S+)", printed)
             assert password, printed
             base = f"http://127.0.0.1:{stack.port('twin')}"
-            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-                cookie = await log_in(http, password[1])
+            began = time.monotonic()
+            try:
+                async with httpx.AsyncClient(base_url=base, timeout=LOGIN_SECONDS) as http:
+                    cookie: str | None = await log_in(http, password[1])
+                login = f"login and password change took {time.monotonic() - began:.1f} s"
+            except (httpx.HTTPError, RuntimeError) as exc:
+                cookie = None
+                login = (
+                    f"LOGIN FAILED after {time.monotonic() - began:.1f} s: "
+                    f"{type(exc).__name__} {exc}"
+                )
             nc = await nats.connect(
                 stack.env["MIRROR_STAGE_NATS_URL"], **credential_options(admin(data_dir), None)
             )
             js = nc.jetstream()
             client = Client()
-            following = asyncio.create_task(client.follow(f"ws{base[4:]}/ws/twin", cookie))
+            following = None
+            if cookie is not None:
+                url = f"ws{base[4:]}/ws/twin"
+                following = asyncio.create_task(client.follow(url, cookie))
             try:
-                await settle(client, hosts, following)
-                await window(hosts, args, stack, js, client)
+                if following is not None:
+                    await settle(client, hosts, following)
+                else:
+                    await asyncio.sleep(SETTLE_WITHOUT_CLIENT_SECONDS)
+                await window(hosts, args, stack, js, client, login)
             finally:
-                following.cancel()
-                await asyncio.gather(following, return_exceptions=True)
+                if following is not None:
+                    following.cancel()
+                    await asyncio.gather(following, return_exceptions=True)
                 await nc.close()
         print(f"  simulator at its stop: {simulator_account(data_dir / 'logs' / 'simulator.log')}")
 
@@ -233,11 +251,11 @@ async def window(
     stack: RunningStack,
     js: nats.js.JetStreamContext,
     client: Client,
+    login: str,
 ) -> None:
-    assert client.sock is not None
     first_seq, first_bytes, first_use = (
         await metrics_last_seq(js),
-        socket_bytes_received(client.sock),
+        socket_bytes_received(client.sock) if client.sock else 0,
         usage(stack),
     )
     began = time.monotonic()
@@ -247,7 +265,7 @@ async def window(
     seconds = time.monotonic() - began
     last_seq, last_bytes, last_use = (
         await metrics_last_seq(js),
-        socket_bytes_received(client.sock),
+        socket_bytes_received(client.sock) if client.sock else 0,
         usage(stack),
     )
     lag = await history_lag(js)
@@ -262,6 +280,7 @@ async def window(
         await asyncio.sleep(0.05)
     simulator(stack).send_signal(signal.SIGCONT)
     report(hosts, args, seconds, last_seq - first_seq, last_bytes - first_bytes, client)
+    print(f"  {login}")
     print(f"  history lag at the window's end {lag:,} samples; back to 0 ", end="")
     print(f"{drained:.2f} s after the load stopped" if drained is not None else "never (cut)")
     for name in sorted(last_use.cpu):
@@ -288,6 +307,9 @@ def report(
         f"  acknowledged {acknowledged / seconds:,.0f} samples/s of {rate:,.0f}/s sent "
         f"({acknowledged / seconds / rate * 100:.1f} %)"
     )
+    if client.sock is None:
+        print("  no client on the socket (no login)")
+        return
     print(f"  sample to socket: {percentiles(latencies)} ({len(latencies):,} changes)")
     print(f"  socket: {received / seconds / 1000:,.1f} kB/s received (TCP, deflated frames)")
 
