@@ -9,7 +9,11 @@ stack's nats-server (SIGKILL) --kills times in full flow; the launcher restarts 
 shipper has nothing left, it prints the samples acknowledged against those METRICS holds: 0
 lost means every acknowledged sample survived. `--no-resend` turns off the transport's resend
 of its last acknowledged samples after a reconnect (mirror_schema.resend), to show what the
-server alone loses. Prints figures; asserts nothing. Loopback only; bounded in time.
+server alone loses; `--per-message-writes` publishes with nats-py's publish_async instead of
+the transport's own publisher, which writes each sample to the socket alone (as the ingest's
+HTTP gateway does): a steady stream keeps the server's write buffer busy, the case in which a
+kill loses acknowledged samples. Prints figures; asserts nothing. Loopback only; bounded in
+time.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import time
 from pathlib import Path
 
 import nats
+import nats.aio.client
+from nats.js.api import PubAck
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
@@ -66,8 +72,13 @@ async def measure(args: argparse.Namespace) -> None:
             for n in range(args.samples):
                 host = f"bench-{n % HOSTS}"
                 shipper.submit(Envelope(subjects.metrics_raw(host), f"d-{n}", b'{"n": %d}' % n))
+            await connected(transport)
             if args.no_resend:
-                await transport_without_resend(transport)
+                assert transport._tail is not None
+                transport._tail.due = list  # type: ignore[method-assign]
+            if args.per_message_writes:
+                assert transport.nc is not None
+                transport._publisher = PublishAsync(transport.nc)  # type: ignore[assignment]
             for kill in range(1, args.kills + 1):
                 share = kill / (args.kills + 1)
                 await wait_until(
@@ -93,16 +104,28 @@ async def measure(args: argparse.Namespace) -> None:
             held = info.state.messages
             print(
                 f"{args.samples:,} samples shipped in {seconds:.1f} s with {args.kills} kills "
-                f"(resend {'off' if args.no_resend else 'on'}): {shipper.stats.sent:,} "
+                f"(resend {'off' if args.no_resend else 'on'}"
+                f"{', one write per sample' if args.per_message_writes else ''}): "
+                f"{shipper.stats.sent:,} "
                 f"acknowledged, METRICS holds {held:,}: {shipper.stats.sent - held:,} lost"
             )
 
 
-async def transport_without_resend(transport: NatsTransport) -> None:
-    """Turn off the resend: nothing ever falls due."""
+async def connected(transport: NatsTransport) -> None:
+    """Until the transport has made its publisher and tail (with its first batch)."""
     await wait_until(lambda: transport._tail is not None, timeout=30, what="the connection")
-    assert transport._tail is not None  # made with the connection
-    transport._tail.due = list  # type: ignore[method-assign]
+
+
+class PublishAsync:
+    """nats-py's own publish_async, in the transport's publisher's shape."""
+
+    def __init__(self, nc: nats.aio.client.Client) -> None:
+        self.js = nc.jetstream(publish_async_max_pending=20_000)
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[PubAck]:
+        return await self.js.publish_async(subject, payload, headers=headers)
 
 
 def parse() -> argparse.Namespace:
@@ -110,6 +133,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=60_000)
     p.add_argument("--kills", type=int, default=3)
     p.add_argument("--no-resend", action="store_true")
+    p.add_argument("--per-message-writes", action="store_true")
     return p.parse_args()
 
 

@@ -18,8 +18,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
-from nats.errors import TimeoutError as NatsTimeoutError
-
 if TYPE_CHECKING:
     from nats.aio.client import Client
     from nats.aio.msg import Msg
@@ -97,6 +95,8 @@ async def _restore(nc: Client, config: StreamConfig, snapshot: BinaryIO) -> None
         f"$JS.API.STREAM.RESTORE.{config.name}",
         {"config": config.as_dict(), "state": {}},
     )
+    from nats.errors import TimeoutError as NatsTimeoutError
+
     deliver = answer["deliver_subject"]
     while chunk := snapshot.read(CHUNK_BYTES):
         reply = await nc.request(deliver, chunk, timeout=API_SECONDS)
