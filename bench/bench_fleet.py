@@ -37,12 +37,16 @@ import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import msgspec
 import nats
+import nats.aio.client
 import psutil
 import websockets
+from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
@@ -50,8 +54,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from stack_up import RunningStack, admin, mirror_stage_up
 from twin_clients import DecodeCache, Watcher, percentiles
 
+from mirror_schema import codec, subjects
 from mirror_schema.nats_credentials import credential_options
 
+# The alerts service's delay: a rule on hosts of the bench's own, fired by two samples 6 s apart.
+PROBE_RULE = {
+    "kind": "threshold",
+    "id": "bench-fleet-probe",
+    "name": "probe: CPU above 90 % for 5 s",
+    "metric": "cpu_load",
+    "operator": ">",
+    "threshold": 90.0,
+    "clear_threshold": 80.0,
+    "for_seconds": 5.0,
+    "severity": "critical",
+    "scope": {"tags": {"bench": "probe"}},
+}
+PROBES = 10
+PROBE_WAIT_SECONDS = 10.0
 SETTLE_LIMIT_SECONDS = 120.0
 SETTLE_WITHOUT_CLIENT_SECONDS = 20.0
 LOGIN_SECONDS = 60.0
@@ -180,6 +200,14 @@ async def measure(hosts: int, args: argparse.Namespace) -> None:
             try:
                 async with httpx.AsyncClient(base_url=base, timeout=LOGIN_SECONDS) as http:
                     cookie: str | None = await log_in(http, password[1])
+                    # The alerts service's own API (the twin forwards no rule changes).
+                    checked(
+                        await http.post(
+                            f"http://127.0.0.1:{stack.port('alerts')}/api/alerts/rules",
+                            json=PROBE_RULE,
+                            headers={"X-CSRF-Token": http.headers["X-CSRF-Token"]},
+                        )
+                    )
                 login = f"login and password change took {time.monotonic() - began:.1f} s"
             except (httpx.HTTPError, RuntimeError) as exc:
                 cookie = None
@@ -190,7 +218,6 @@ async def measure(hosts: int, args: argparse.Namespace) -> None:
             nc = await nats.connect(
                 stack.env["MIRROR_STAGE_NATS_URL"], **credential_options(admin(data_dir), None)
             )
-            js = nc.jetstream()
             client = Client()
             following = None
             if cookie is not None:
@@ -201,13 +228,55 @@ async def measure(hosts: int, args: argparse.Namespace) -> None:
                     await settle(client, hosts, following)
                 else:
                     await asyncio.sleep(SETTLE_WITHOUT_CLIENT_SECONDS)
-                await window(hosts, args, stack, js, client, login)
+                await window(hosts, args, stack, nc, client, login)
             finally:
                 if following is not None:
                     following.cancel()
                     await asyncio.gather(following, return_exceptions=True)
                 await nc.close()
         print(f"  simulator at its stop: {simulator_account(data_dir / 'logs' / 'simulator.log')}")
+
+
+async def alert_delays(nc: nats.aio.client.Client, probes: int) -> array[float]:
+    """Seconds from the sample on which PROBE_RULE's `for` elapsed to its firing AlertEvent,
+    for `probes` hosts of their own (two samples each, 6 s apart), one a second."""
+    arrived: dict[str, float] = {}
+    fired = {f"probe-{n:03d}": asyncio.Event() for n in range(probes)}
+
+    async def on_event(msg: Msg) -> None:
+        event = codec.decode_alert_event(msg.data)
+        if event.rule_id == PROBE_RULE["id"] and event.state == "firing" and event.host_id in fired:
+            arrived.setdefault(event.host_id, time.perf_counter())
+            fired[event.host_id].set()
+
+    subscription = await nc.subscribe(subjects.ALERTS_EVENTS_ALL, cb=on_event)
+    js = nc.jetstream()
+    delays: array[float] = array("d")
+    try:
+        for host, event in fired.items():
+            now = datetime.now(UTC)
+            sent = 0.0
+            for at in (now - timedelta(seconds=6), now):
+                body = {
+                    "hostname": host,
+                    "host_id": host,
+                    "timestamp": at.isoformat(),
+                    "interval_seconds": 1.0,
+                    "cpu_load": 95.0,
+                    "tags": {"bench": "probe"},
+                }
+                sent = time.perf_counter()
+                await js.publish(subjects.metrics_raw(host), msgspec.json.encode(body))
+            try:
+                async with asyncio.timeout(PROBE_WAIT_SECONDS):
+                    await event.wait()
+                delays.append(arrived[host] - sent)
+            except TimeoutError:
+                pass
+            await asyncio.sleep(1)
+    finally:
+        await subscription.unsubscribe()
+    return delays
 
 
 def checked(response: httpx.Response) -> httpx.Response:
@@ -229,7 +298,8 @@ async def log_in(http: httpx.AsyncClient, one_time: str) -> str:
             headers={"X-CSRF-Token": login.json()["csrf"]},
         )
     )
-    checked(await http.post("/api/auth/login", json={"user": "admin", "password": own}))
+    again = checked(await http.post("/api/auth/login", json={"user": "admin", "password": own}))
+    http.headers["X-CSRF-Token"] = again.json()["csrf"]
     return f"mirror_session={http.cookies['mirror_session']}"
 
 
@@ -249,10 +319,11 @@ async def window(
     hosts: int,
     args: argparse.Namespace,
     stack: RunningStack,
-    js: nats.js.JetStreamContext,
+    nc: nats.aio.client.Client,
     client: Client,
     login: str,
 ) -> None:
+    js = nc.jetstream()
     first_seq, first_bytes, first_use = (
         await metrics_last_seq(js),
         socket_bytes_received(client.sock) if client.sock else 0,
@@ -260,6 +331,7 @@ async def window(
     )
     began = time.monotonic()
     client.measuring = True
+    probing = asyncio.create_task(alert_delays(nc, PROBES))
     await asyncio.sleep(args.seconds)
     client.measuring = False
     seconds = time.monotonic() - began
@@ -281,6 +353,11 @@ async def window(
     simulator(stack).send_signal(signal.SIGCONT)
     report(hosts, args, seconds, last_seq - first_seq, last_bytes - first_bytes, client)
     print(f"  {login}")
+    delays = await probing
+    print(
+        f"  alert delay after `for` elapsed: {percentiles(delays)} "
+        f"({len(delays)} of {PROBES} probes fired within {PROBE_WAIT_SECONDS:g} s)"
+    )
     print(f"  history lag at the window's end {lag:,} samples; back to 0 ", end="")
     print(f"{drained:.2f} s after the load stopped" if drained is not None else "never (cut)")
     for name in sorted(last_use.cpu):
