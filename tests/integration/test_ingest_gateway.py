@@ -29,14 +29,17 @@ from ingest_gateway_helpers import (
     open_gateway,
     reference,
 )
+from nats.aio.msg import Msg
 
 from loopback_ports import free_port
 from mirror_ingest.batch import SamplePublisher
 from mirror_ingest.batch_routes import batch_router
+from mirror_ingest.errors import PublishFailedError
 from mirror_ingest.ratelimit import HostRateLimiter
+from mirror_ingest.validation import AcceptedSample
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
-from mirror_schema import codec
+from mirror_schema import codec, subjects
 from mirror_stage.natsd import loopback_nats_spec
 from mirror_stage.supervisor import Supervised
 from servers import NatsServer
@@ -315,3 +318,37 @@ def test_no_body_gets_a_5xx_other_than_503(nats_server: NatsServer) -> None:
             runner.run(client.close())
     # The strategies reach every stage: publishing as well as each kind of refusal.
     assert {202, 400, 413, 422} <= set(statuses), statuses
+
+
+async def test_acknowledgements_awaited_are_bounded_but_a_batch_alone_goes_through(
+    nc: nats.aio.client.Client, unique: str
+) -> None:
+    """While the server acknowledges nothing, what the gateway awaits is capped (max_pending):
+    a further batch is refused at once rather than queued; a batch alone goes out whatever its
+    size."""
+
+    async def never_answer(_msg: Msg) -> None:
+        pass
+
+    await nc.subscribe(f"silent{unique}.>", cb=never_answer)  # no stream: no acknowledgement
+    publisher = SamplePublisher(
+        nc, ack_timeout_seconds=2, subject_prefix=f"silent{unique}", max_pending=10
+    )
+
+    def samples(count: int, first: int) -> list[AcceptedSample]:
+        return [
+            AcceptedSample(
+                host_id="web-01",
+                subject=subjects.metrics_raw("web-01"),
+                msg_id=f"{unique}-{n}",
+                payload=b"{}",
+            )
+            for n in range(first, first + count)
+        ]
+
+    awaiting = asyncio.create_task(publisher.publish(samples(12, 0)))  # over the cap, alone
+    await asyncio.sleep(0.2)
+    with pytest.raises(PublishFailedError, match="12 samples await their acknowledgement"):
+        await publisher.publish(samples(1, 100))
+    with pytest.raises(PublishFailedError, match="0 of 12 samples acknowledged"):
+        await awaiting

@@ -14,9 +14,9 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import PubAck
 
-from mirror_agent.acks import AckedPublisher
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import connect_options
+from mirror_schema.acked_publish import AckedPublisher
 from mirror_schema.backoff import Backoff
 from mirror_schema.nats_credentials import server_urls
 from mirror_schema.resend import AcknowledgedTail

@@ -13,11 +13,15 @@ from nats.js.api import PubAck
 from mirror_ingest.errors import PublishFailedError
 from mirror_ingest.metrics import PUBLISHED
 from mirror_ingest.validation import AcceptedSample
+from mirror_schema.acked_publish import AckedPublisher
 from mirror_schema.resend import AcknowledgedTail
 
 __all__ = ["SamplePublisher"]
 
 _MSG_ID_HEADER: Final = "Nats-Msg-Id"
+# Samples sent again at once after a reconnect (mirror_schema.resend): in steps well under the
+# publisher's max_pending, however many fell due.
+RESEND_CHUNK: Final = 500
 
 
 class SamplePublisher:
@@ -37,8 +41,9 @@ class SamplePublisher:
         max_pending: int = 4000,
     ) -> None:
         self._nc = nc
-        # One context for the publisher's life: each one holds its own reply subscription.
-        self._js = nc.jetstream(publish_async_max_pending=max_pending)
+        # One reply subscription for the publisher's life; a batch goes out in one write.
+        self._publisher = AckedPublisher(nc)
+        self._max_pending = max_pending
         self._ack_timeout = ack_timeout_seconds
         # Tests only: the streams' subject prefix (mirror_schema.streams.ensure_streams).
         self._prefix = subject_prefix.rstrip(".")
@@ -61,25 +66,30 @@ class SamplePublisher:
         # After a reconnect, what was acknowledged just before the connection was lost goes
         # first, again (mirror_schema.resend): a nats-server killed then may have lost it.
         due = self._tail.due()
-        if due:
+        for start in range(0, len(due), RESEND_CHUNK):
             try:
-                await self._publish_all(due)
+                await self._publish_all(due[start : start + RESEND_CHUNK])
             except PublishFailedError:
-                self._tail.still_due(due)
+                self._tail.still_due(due[start:])
                 raise
         await self._publish_all(samples)
 
     async def _publish_all(self, samples: Sequence[AcceptedSample]) -> None:
+        awaited = self._publisher.pending()
+        if awaited and awaited + len(samples) > self._max_pending:
+            # Bounded: beyond this the server is not keeping up; the client sends again later.
+            # A batch alone goes through whatever its size (MIRROR_STAGE_INGEST_MAX_BATCH).
+            raise PublishFailedError(
+                f"{awaited} samples await their acknowledgement (at most {self._max_pending} "
+                "at once): try again shortly"
+            )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._ack_timeout
         futures: list[asyncio.Future[PubAck]] = []
         try:
             for sample in samples:
-                ack = await self._js.publish_async(
-                    self.subject(sample),
-                    sample.payload,
-                    wait_stall=max(0.0, deadline - loop.time()),
-                    headers={_MSG_ID_HEADER: sample.msg_id},
+                ack = await self._publisher.publish(
+                    self.subject(sample), sample.payload, {_MSG_ID_HEADER: sample.msg_id}
                 )
                 self._tail.watch(ack, sample)
                 futures.append(ack)
@@ -97,7 +107,7 @@ class SamplePublisher:
 def _settle(futures: Sequence[asyncio.Future[PubAck]]) -> None:
     for future in futures:
         if not future.done():
-            # A late ack must not hold a slot of publish_async_max_pending forever.
+            # A late ack must not stay among those awaited (max_pending) forever.
             future.cancel()
         elif not future.cancelled():
             # Retrieved, so asyncio does not log "exception was never retrieved".

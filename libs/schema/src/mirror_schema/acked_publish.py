@@ -4,7 +4,8 @@ nats-py's ``publish_async`` waits for a free slot with ``asyncio.wait_for``, whi
 event loop over at every message: the client's flusher then writes each message to the
 socket alone, one system call per sample (at 2,000 samples/s the simulator spent two fifths
 of its time in those writes). Here a batch goes out in one write, and each message's reply
-subject is a token under one inbox, answered as nats-py would answer it.
+subject is a token under one inbox, answered as nats-py would answer it. Used by every
+publisher to METRICS: the agent's transport (and so the simulator) and the ingest's gateway.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from typing import TYPE_CHECKING
 
-import nats.aio.client
-import nats.js.errors
-from nats.aio.msg import Msg
-from nats.js.api import PubAck
+if TYPE_CHECKING:  # nats-py is the caller's (the agent's, a service's), not this library's
+    import nats.aio.client
+    from nats.aio.msg import Msg
+    from nats.js.api import PubAck
 
 NO_RESPONDERS = "503"
 
@@ -47,6 +49,9 @@ class AckedPublisher:
         return ack
 
     async def _on_reply(self, msg: Msg) -> None:
+        import nats.js.errors
+        from nats.js.api import PubAck
+
         ack = self._pending.get(msg.subject)
         if ack is None or ack.done():
             return

@@ -8,7 +8,7 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, StreamConfig
 
-from mirror_agent.acks import AckedPublisher
+from mirror_schema.acked_publish import AckedPublisher
 
 
 async def test_each_message_gets_its_own_acknowledgement_in_order(
