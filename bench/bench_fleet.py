@@ -331,7 +331,7 @@ async def window(
     )
     began = time.monotonic()
     client.measuring = True
-    probing = asyncio.create_task(alert_delays(nc, PROBES))
+    probing = asyncio.create_task(alert_delays(nc, PROBES)) if client.sock else None
     await asyncio.sleep(args.seconds)
     client.measuring = False
     seconds = time.monotonic() - began
@@ -353,11 +353,14 @@ async def window(
     simulator(stack).send_signal(signal.SIGCONT)
     report(hosts, args, seconds, last_seq - first_seq, last_bytes - first_bytes, client)
     print(f"  {login}")
-    delays = await probing
-    print(
-        f"  alert delay after `for` elapsed: {percentiles(delays)} "
-        f"({len(delays)} of {PROBES} probes fired within {PROBE_WAIT_SECONDS:g} s)"
-    )
+    if probing is None:
+        print("  alert delay: not measured (no login to add the probes' rule)")
+    else:
+        delays = await probing
+        print(
+            f"  alert delay after `for` elapsed: {percentiles(delays)} "
+            f"({len(delays)} of {PROBES} probes fired within {PROBE_WAIT_SECONDS:g} s)"
+        )
     print(f"  history lag at the window's end {lag:,} samples; back to 0 ", end="")
     print(f"{drained:.2f} s after the load stopped" if drained is not None else "never (cut)")
     for name in sorted(last_use.cpu):
