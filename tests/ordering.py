@@ -15,4 +15,5 @@ LONGEST_FIRST = (
     "e2e/test_hostile_probes.py",
     "integration/test_twin_websocket.py",
     "e2e/test_launcher.py",
+    "e2e/test_cluster.py",
 )

@@ -4,6 +4,8 @@ killed with SIGKILL under load loses no acknowledged sample, publishing carries 
 launcher brings the node back."""
 
 import asyncio
+import glob
+import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,3 +136,53 @@ async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_ki
         finally:
             await database.close()
         assert bus_violations(data_dir) == []
+
+
+async def stream_counts(stack: RunningStack, data_dir: Path) -> dict[str, tuple[int, int, int]]:
+    """(messages, last sequence, replicas) of every stream, and each durable consumer's ack
+    floor."""
+    nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
+    try:
+        js = nc.jetstream()
+        found = {}
+        for info in await js.streams_info():
+            name = info.config.name or ""
+            found[name] = (info.state.messages, info.state.last_seq, info.config.num_replicas or 1)
+            for consumer in await js.consumers_info(name):
+                if consumer.config.durable_name:  # the ephemeral ones end with their client
+                    found[f"{name}/{consumer.name}"] = (consumer.ack_floor.stream_seq, 0, 0)
+        return found
+    finally:
+        await nc.close()
+
+
+async def test_a_single_servers_data_dir_grown_into_a_cluster_keeps_every_stream(
+    tmp_path: Path,
+) -> None:
+    """The first node stores where the single server did: a cluster started on that data dir
+    takes up every stream (samples, commands, the twin's buckets) with its messages and its
+    consumers' places, at three replicas; the single server's files are kept aside."""
+    data_dir = tmp_path / "stack"
+    async with mirror_stage_up(data_dir, "--simulate", "20") as alone:
+        await wait_until(
+            lambda: has_samples(alone, data_dir), timeout=60, what="the simulated samples"
+        )
+        before = await stream_counts(alone, data_dir)
+    async with mirror_stage_up(data_dir, "--cluster", "3", "--no-agent") as cluster:
+        after = await stream_counts(cluster, data_dir)
+    assert before["METRICS"][0] > 0
+    assert after["METRICS"][:2] == before["METRICS"][:2]  # no agent since: the same samples
+    # The history writer's durable consumer keeps its place (the alerts service moves its own
+    # to where its last snapshot of the rules' state stood).
+    assert after["METRICS/history"][0] >= before["METRICS/history"][0] > 0
+    for name, (_, last_seq, _) in before.items():
+        if "/" not in name:
+            assert after[name][1] >= last_seq, name  # its sequence goes on, not from 0
+            assert after[name][2] == 3, name
+    assert glob.glob(f"{data_dir}/single-server-streams-*/jetstream/*/streams/METRICS")
+    assert os.listdir(data_dir / "stream-rebuilds") == []
+
+
+async def has_samples(stack: RunningStack, data_dir: Path) -> bool:
+    counts = await stream_counts(stack, data_dir)
+    return counts["METRICS"][0] >= 40 and counts.get("METRICS/history", (0,))[0] >= 20

@@ -23,7 +23,13 @@ from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_
 from mirror_runtime.retry import until_answered
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options, server_urls
-from mirror_schema.stream_rebuild import StreamRebuilder
+from mirror_schema.stream_rebuild import RebuildError, StreamRebuilder
+from mirror_stage.cluster_adoption import (
+    export_single_server,
+    restore_exported,
+    set_aside,
+    single_server_streams,
+)
 from mirror_stage.database import (
     DatabaseSetupError,
     PreparedDatabase,
@@ -77,10 +83,19 @@ async def ensure_streams_when_ready(
     ("JetStream system temporarily unavailable", no peers yet for 3 replicas): it is asked
     again for up to STREAMS_READY_SECONDS before the stack gives up with its last answer."""
     rebuilder = StreamRebuilder(nc, rebuilds_dir)
+
+    async def ensure() -> None:
+        if replicas is not None and replicas > 1:
+            # A single server's streams exported before the cluster started (cluster_adoption).
+            restored = await restore_exported(nc, rebuilds_dir, replicas)
+            if restored:
+                log.info("streams.taken_up_by_cluster", streams=restored)
+        await streams.ensure_streams(nc.jetstream(), replicas=replicas, rebuilder=rebuilder)
+
     await until_answered(
-        lambda: streams.ensure_streams(nc.jetstream(), replicas=replicas, rebuilder=rebuilder),
+        ensure,
         seconds=STREAMS_READY_SECONDS,
-        transient=(nats.js.errors.Error, nats.errors.Error),
+        transient=(nats.js.errors.Error, nats.errors.Error, RebuildError),
         what="the streams",
     )
 
@@ -195,6 +210,30 @@ class Stack:
                 probe_ca_file=layout.tls_ca_file,
             )
             return dataclasses.replace(spec, name=node_name(node))
+
+        if nodes > 1 and (alone_streams := single_server_streams(layout.nats_node_store_dir(1))):
+            # The data dir ran as a single server: its streams are exported before the nodes
+            # start clustered (they would not take them up), and restored once they answer.
+            alone = dataclasses.replace(
+                node_spec(1),
+                argv=nats_spec(
+                    host=layout.nats_host,
+                    port=client_ports[0],
+                    store_dir=layout.nats_node_store_dir(1),
+                    log_path=layout.logs_dir / "nats.log",
+                    sync_interval=layout.nats_sync_interval,
+                    include=layout.nats_users_path.name,
+                    probe_seed=admin.seed,
+                    probe_ca_file=layout.tls_ca_file,
+                ).argv,
+            )
+            exported = await export_single_server(
+                alone, str(layout.admin_credentials), layout.tls_ca_file, layout.stream_rebuilds_dir
+            )
+            kept = set_aside(layout.nats_node_store_dir(1), alone_streams, layout.data_dir)
+            log.info(
+                "streams.exported_for_cluster", streams=exported, single_server_files=str(kept)
+            )
 
         async def bus() -> None:
             # The nodes start together: a cluster's JetStream answers once a majority is up.

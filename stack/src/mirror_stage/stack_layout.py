@@ -68,8 +68,7 @@ class StackLayout:
 
     def nats_node_store_dir(self, node: int) -> Path:
         """Where node `node` (1, 2, ...) of the stack's NATS keeps its streams; the first is
-        the single server's (a cluster started on a single server's dir does not yet take up
-        its streams: docs/operations.md)."""
+        the single server's, so a stack can grow into a cluster (cluster_adoption)."""
         return self.nats_store_dir if node == 1 else self.data_dir / f"nats-{node}"
 
     @property
