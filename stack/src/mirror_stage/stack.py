@@ -227,9 +227,18 @@ class Stack:
                     probe_ca_file=layout.tls_ca_file,
                 ).argv,
             )
-            exported = await export_single_server(
-                alone, str(layout.admin_credentials), layout.tls_ca_file, layout.stream_rebuilds_dir
-            )
+            try:
+                exported = await export_single_server(
+                    alone,
+                    str(layout.admin_credentials),
+                    layout.tls_ca_file,
+                    layout.stream_rebuilds_dir,
+                )
+            except (PartFailedError, RebuildError, nats.errors.Error, OSError) as exc:
+                raise StackError(
+                    f"could not take up the single server's streams for the cluster ({exc}); "
+                    f"its files are untouched in {layout.nats_node_store_dir(1)}"
+                ) from None
             kept = set_aside(layout.nats_node_store_dir(1), alone_streams, layout.data_dir)
             log.info(
                 "streams.exported_for_cluster", streams=exported, single_server_files=str(kept)
