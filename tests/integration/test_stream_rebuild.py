@@ -11,7 +11,7 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, PersistMode
 
 from mirror_schema import streams
-from mirror_schema.stream_rebuild import StreamRebuilder, _write_snapshot, snapshot_path
+from mirror_schema.stream_rebuild import StreamRebuilder, snapshot_path, write_snapshot
 
 MESSAGES = 50
 ACKED = 20
@@ -108,7 +108,7 @@ async def test_a_rebuild_stopped_after_its_delete_is_restored_from_its_snapshot(
     name, _ = await old_metrics_with_a_consumer(nc, unique)
     before = await js.stream_info(name)
     # The launcher stopped between the delete and the restore: the snapshot is the only copy.
-    await _write_snapshot(nc, name, snapshot_path(tmp_path, name))
+    await write_snapshot(nc, name, snapshot_path(tmp_path, name))
     await js.delete_stream(name)
 
     await streams.ensure_streams(js, **names(unique), rebuilder=StreamRebuilder(nc, tmp_path))

@@ -19,11 +19,15 @@ from pathlib import Path
 import nats
 import nats.aio.client
 import nats.js.errors
+import structlog
 from nats.js.api import StreamConfig
 
 from mirror_schema.nats_credentials import credential_options
-from mirror_schema.stream_rebuild import StreamRebuilder, _write_snapshot, snapshot_path
+from mirror_schema.stream_rebuild import StreamRebuilder, snapshot_path, write_snapshot
+from mirror_stage.stack_layout import StackLayout
 from mirror_stage.supervisor import PartSpec, Supervised
+
+log = structlog.get_logger()
 
 
 def saved_configs(spool_dir: Path) -> list[tuple[Path, StreamConfig]]:
@@ -50,35 +54,41 @@ def single_server_streams(store_dir: Path) -> list[Path]:
     return sorted(jetstream.glob("*/streams/*"))
 
 
-async def export_single_server(
-    alone: PartSpec, admin_credentials: str, ca_file: str | None, spool_dir: Path
-) -> list[str]:
-    """Run the first node's store as a single server and write every stream's snapshot and
-    configuration to `spool_dir`; the names written."""
+async def export_single_server(layout: StackLayout, alone: PartSpec) -> None:
+    """When the first node's store holds a single server's streams no cluster has taken up,
+    run it alone (`alone`), write every stream's snapshot and configuration to the
+    stream-rebuilds folder, and move the stream files aside."""
+    store_dir = layout.nats_node_store_dir(1)
+    folders = single_server_streams(store_dir)
+    if not folders:
+        return
+    spool_dir = layout.stream_rebuilds_dir
     server = Supervised(alone)
     await server.start()
     written: list[str] = []
     try:
-        nc = await nats.connect(alone.address, **credential_options(admin_credentials, ca_file))
+        nc = await nats.connect(
+            alone.address, **credential_options(layout.admin_credentials, layout.tls_ca_file)
+        )
         try:
             os.makedirs(spool_dir, exist_ok=True)
             for info in await nc.jetstream().streams_info():
-                name = info.config.name
-                assert name is not None
-                await _write_snapshot(nc, name, snapshot_path(spool_dir, name))
+                name = info.config.name or ""
+                await write_snapshot(nc, name, snapshot_path(spool_dir, name))
                 config_path(spool_dir, name).write_text(json.dumps(info.config.as_dict()))
                 written.append(name)
         finally:
             await nc.close()
     finally:
         await server.stop()
-    return written
+    kept = set_aside(store_dir, folders, layout.data_dir)
+    log.info("streams.exported_for_cluster", streams=written, single_server_files=str(kept))
 
 
-def set_aside(store_dir: Path, streams: list[Path], backup_root: Path) -> Path:
+def set_aside(store_dir: Path, folders: list[Path], backup_root: Path) -> Path:
     """Move the single server's stream folders out of the store (kept under `backup_root`)."""
     backup = backup_root / f"single-server-streams-{time.strftime('%Y%m%dT%H%M%S')}"
-    for folder in streams:
+    for folder in folders:
         target = backup / folder.relative_to(store_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         folder.rename(target)

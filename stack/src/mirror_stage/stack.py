@@ -24,12 +24,7 @@ from mirror_runtime.retry import until_answered
 from mirror_schema import hosts, streams
 from mirror_schema.nats_credentials import credential_options, server_urls
 from mirror_schema.stream_rebuild import RebuildError, StreamRebuilder
-from mirror_stage.cluster_adoption import (
-    export_single_server,
-    restore_exported,
-    set_aside,
-    single_server_streams,
-)
+from mirror_stage.cluster_adoption import export_single_server, restore_exported
 from mirror_stage.database import (
     DatabaseSetupError,
     PreparedDatabase,
@@ -193,7 +188,7 @@ class Stack:
         # Routes only between the stack's own nodes: each requires the others' secret.
         routes = route_credentials(layout.nats_route_credentials_path) if nodes > 1 else None
 
-        def node_spec(node: int) -> PartSpec:
+        def node_spec(node: int, clustered: bool = nodes > 1) -> PartSpec:
             others = [port for i, port in enumerate(route_ports) if i != node - 1]
             spec = nats_spec(
                 host=layout.nats_host,
@@ -204,45 +199,23 @@ class Stack:
                 sync_interval=layout.nats_sync_interval,
                 include=layout.nats_users_path.name,
                 cluster=cluster_block(SERVER_NAME, route_ports[node - 1], others, routes)
-                if nodes > 1
+                if clustered
                 else None,
                 probe_seed=admin.seed,
                 probe_ca_file=layout.tls_ca_file,
             )
             return dataclasses.replace(spec, name=node_name(node))
 
-        if nodes > 1 and (alone_streams := single_server_streams(layout.nats_node_store_dir(1))):
-            # The data dir ran as a single server: its streams are exported before the nodes
+        if nodes > 1:
+            # A data dir that ran as a single server: its streams are exported before the nodes
             # start clustered (they would not take them up), and restored once they answer.
-            alone = dataclasses.replace(
-                node_spec(1),
-                argv=nats_spec(
-                    host=layout.nats_host,
-                    port=client_ports[0],
-                    store_dir=layout.nats_node_store_dir(1),
-                    log_path=layout.logs_dir / "nats.log",
-                    sync_interval=layout.nats_sync_interval,
-                    include=layout.nats_users_path.name,
-                    probe_seed=admin.seed,
-                    probe_ca_file=layout.tls_ca_file,
-                ).argv,
-            )
             try:
-                exported = await export_single_server(
-                    alone,
-                    str(layout.admin_credentials),
-                    layout.tls_ca_file,
-                    layout.stream_rebuilds_dir,
-                )
+                await export_single_server(layout, node_spec(1, clustered=False))
             except (PartFailedError, RebuildError, nats.errors.Error, OSError) as exc:
                 raise StackError(
                     f"could not take up the single server's streams for the cluster ({exc}); "
                     f"its files are untouched in {layout.nats_node_store_dir(1)}"
                 ) from None
-            kept = set_aside(layout.nats_node_store_dir(1), alone_streams, layout.data_dir)
-            log.info(
-                "streams.exported_for_cluster", streams=exported, single_server_files=str(kept)
-            )
 
         async def bus() -> None:
             # The nodes start together: a cluster's JetStream answers once a majority is up.

@@ -45,22 +45,27 @@ def snapshot_path(spool_dir: Path, name: str) -> Path:
     return spool_dir / f"{name}.snapshot"
 
 
-async def _api(nc: Client, subject: str, body: dict[str, Any]) -> dict[str, Any]:
-    msg = await nc.request(subject, json.dumps(body).encode(), timeout=API_SECONDS)
-    answer: dict[str, Any] = json.loads(msg.data)
+def _answer(data: bytes, what: str) -> dict[str, Any]:
+    """A JetStream API answer; RebuildError naming `what` when it is a refusal."""
+    answer: dict[str, Any] = json.loads(data)
     if "error" in answer:
-        raise RebuildError(f"{subject}: {answer['error'].get('description', answer['error'])}")
+        raise RebuildError(f"{what}: {answer['error'].get('description', answer['error'])}")
     return answer
 
 
-async def _write_snapshot(nc: Client, name: str, target: Path) -> dict[str, Any]:
-    """Stream `name`'s snapshot, with its consumers, into `target` (synced); its state."""
+async def _api(nc: Client, subject: str, body: dict[str, Any]) -> dict[str, Any]:
+    msg = await nc.request(subject, json.dumps(body).encode(), timeout=API_SECONDS)
+    return _answer(msg.data, subject)
+
+
+async def write_snapshot(nc: Client, name: str, target: Path) -> None:
+    """Stream `name`'s snapshot, with its consumers, into `target` (synced)."""
     partial = target.with_suffix(".partial")
     chunks: asyncio.Queue[Msg] = asyncio.Queue(maxsize=64)
     inbox = nc.new_inbox()
     sub = await nc.subscribe(inbox, cb=chunks.put)
     try:
-        answer = await _api(
+        await _api(
             nc,
             f"$JS.API.STREAM.SNAPSHOT.{name}",
             {"deliver_subject": inbox, "chunk_size": CHUNK_BYTES},
@@ -84,35 +89,26 @@ async def _write_snapshot(nc: Client, name: str, target: Path) -> dict[str, Any]
         await sub.unsubscribe()
     partial.rename(target)
     _sync_dir(target.parent)
-    state: dict[str, Any] = answer.get("state", {})
-    return state
 
 
 async def _restore(nc: Client, config: StreamConfig, snapshot: BinaryIO) -> None:
     """Create stream `config.name` from `snapshot`, under `config`."""
-    answer = await _api(
-        nc,
-        f"$JS.API.STREAM.RESTORE.{config.name}",
-        {"config": config.as_dict(), "state": {}},
-    )
     from nats.errors import TimeoutError as NatsTimeoutError
 
+    what = f"restore of {config.name}"
+    answer = await _api(
+        nc, f"$JS.API.STREAM.RESTORE.{config.name}", {"config": config.as_dict(), "state": {}}
+    )
     deliver = answer["deliver_subject"]
     while chunk := snapshot.read(CHUNK_BYTES):
         reply = await nc.request(deliver, chunk, timeout=API_SECONDS)
         if reply.data:
-            await _check_reply(reply)
+            _answer(reply.data, what)
     try:
         done = await nc.request(deliver, b"", timeout=API_SECONDS * 4)
     except NatsTimeoutError:
-        raise RebuildError(f"restore of {config.name}: no answer at its end") from None
-    await _check_reply(done)
-
-
-async def _check_reply(reply: Msg) -> None:
-    answer = json.loads(reply.data)
-    if "error" in answer:
-        raise RebuildError(f"restore: {answer['error'].get('description', answer['error'])}")
+        raise RebuildError(f"{what}: no answer at its end") from None
+    _answer(done.data, what)
 
 
 def _sync_dir(directory: Path) -> None:
@@ -140,12 +136,9 @@ class StreamRebuilder:
         parked.subjects = [PARKED_SUBJECT.format(name=name)]
         await js.update_stream(parked)
         os.makedirs(self.spool_dir, exist_ok=True)
-        snapshot = snapshot_path(self.spool_dir, name)
-        await _write_snapshot(self.nc, name, snapshot)
+        await write_snapshot(self.nc, name, snapshot_path(self.spool_dir, name))
         await js.delete_stream(name)
-        with snapshot.open("rb") as written:
-            await _restore(self.nc, config, written)
-        os.unlink(snapshot)
+        await self.restore_pending(config)
 
     async def restore_pending(self, config: StreamConfig) -> bool:
         """Finish a rebuild that stopped between its delete and its restore: stream
