@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -38,6 +37,7 @@ from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from alert_probes import PROBE_RULE, probe_samples
 from bench_alerts_evaluator import fifty_rules
 from process_cpu import cpu_by_part
 
@@ -53,18 +53,6 @@ from servers import embedded_nats, embedded_postgres, service_spec
 TARGET_SAMPLES_PER_S = 10_000
 TARGET_DELAY_MS = 100.0
 INTERVAL = 1.0
-PROBE_RULE = {
-    "kind": "threshold",
-    "id": "bench-probe",
-    "name": "probe: CPU above 90 % for 5 s",
-    "metric": "cpu_load",
-    "operator": ">",
-    "threshold": 90.0,
-    "clear_threshold": 80.0,
-    "for_seconds": 5.0,
-    "severity": "critical",
-    "scope": {"tags": {"bench": "probe"}},
-}
 PHASE_SECONDS = 300.0  # each phase stops here with what it measured
 
 
@@ -229,18 +217,9 @@ async def delay(
         await asyncio.sleep(3 * INTERVAL)  # background load running, the service caught up
         for i in range(probes):
             host = f"probe-{i:04d}"
-            now = datetime.now(UTC)
-            for at in (now - timedelta(seconds=6), now):
-                body = {
-                    "hostname": host,
-                    "host_id": host,
-                    "timestamp": at.isoformat(),
-                    "interval_seconds": INTERVAL,
-                    "cpu_load": 95.0,
-                    "tags": {"bench": "probe"},
-                }
+            for body in probe_samples(host, INTERVAL):
                 sent = time.perf_counter()
-                await js.publish(subjects.metrics_raw(host), msgspec.json.encode(body))
+                await js.publish(subjects.metrics_raw(host), body)
             async with asyncio.timeout(10):
                 await arrival[host].wait()
             delays.append((arrived[host] - sent) * 1000)

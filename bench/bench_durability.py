@@ -41,6 +41,7 @@ from mirror_agent.envelope import Envelope
 from mirror_agent.shipper import Shipper
 from mirror_agent.transport import NatsTransport
 from mirror_schema import streams, subjects
+from mirror_schema.acked_publish import AckedPublisher
 from mirror_schema.nats_credentials import credential_options
 from waiting import wait_until
 
@@ -73,12 +74,12 @@ async def measure(args: argparse.Namespace) -> None:
                 host = f"bench-{n % HOSTS}"
                 shipper.submit(Envelope(subjects.metrics_raw(host), f"d-{n}", b'{"n": %d}' % n))
             await connected(transport)
-            if args.no_resend:
-                assert transport._tail is not None
-                transport._tail.due = list  # type: ignore[method-assign]
             if args.per_message_writes:
                 assert transport.nc is not None
-                transport._publisher = PublishAsync(transport.nc)  # type: ignore[assignment]
+                transport._publisher = PublishAsync(transport.nc)
+            if args.no_resend:
+                assert transport._publisher is not None
+                transport._publisher.due = list  # type: ignore[method-assign]
             for kill in range(1, args.kills + 1):
                 share = kill / (args.kills + 1)
                 await wait_until(
@@ -112,17 +113,19 @@ async def measure(args: argparse.Namespace) -> None:
 
 
 async def connected(transport: NatsTransport) -> None:
-    """Until the transport has made its publisher and tail (with its first batch)."""
-    await wait_until(lambda: transport._tail is not None, timeout=30, what="the connection")
+    """Until the transport has made its publisher (with its first batch)."""
+    await wait_until(lambda: transport._publisher is not None, timeout=30, what="the connection")
 
 
-class PublishAsync:
-    """nats-py's own publish_async, in the transport's publisher's shape."""
+class PublishAsync(AckedPublisher):
+    """The transport's publisher sending with nats-py's own publish_async (one socket write
+    per message); what it keeps for a resend is the same."""
 
     def __init__(self, nc: nats.aio.client.Client) -> None:
+        super().__init__(nc)
         self.js = nc.jetstream(publish_async_max_pending=20_000)
 
-    async def publish(
+    async def _send(
         self, subject: str, payload: bytes, headers: dict[str, str]
     ) -> asyncio.Future[PubAck]:
         return await self.js.publish_async(subject, payload, headers=headers)

@@ -37,11 +37,9 @@ import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import msgspec
 import nats
 import nats.aio.client
 import psutil
@@ -51,25 +49,13 @@ from nats.aio.msg import Msg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
+from alert_probes import PROBE_RULE, probe_samples
 from stack_up import RunningStack, admin, mirror_stage_up
 from twin_clients import DecodeCache, Watcher, percentiles
 
 from mirror_schema import codec, subjects
 from mirror_schema.nats_credentials import credential_options
 
-# The alerts service's delay: a rule on hosts of the bench's own, fired by two samples 6 s apart.
-PROBE_RULE = {
-    "kind": "threshold",
-    "id": "bench-fleet-probe",
-    "name": "probe: CPU above 90 % for 5 s",
-    "metric": "cpu_load",
-    "operator": ">",
-    "threshold": 90.0,
-    "clear_threshold": 80.0,
-    "for_seconds": 5.0,
-    "severity": "critical",
-    "scope": {"tags": {"bench": "probe"}},
-}
 PROBES = 10
 PROBE_WAIT_SECONDS = 10.0
 SETTLE_LIMIT_SECONDS = 120.0
@@ -254,19 +240,10 @@ async def alert_delays(nc: nats.aio.client.Client, probes: int) -> array[float]:
     delays: array[float] = array("d")
     try:
         for host, event in fired.items():
-            now = datetime.now(UTC)
             sent = 0.0
-            for at in (now - timedelta(seconds=6), now):
-                body = {
-                    "hostname": host,
-                    "host_id": host,
-                    "timestamp": at.isoformat(),
-                    "interval_seconds": 1.0,
-                    "cpu_load": 95.0,
-                    "tags": {"bench": "probe"},
-                }
+            for body in probe_samples(host, 1.0):
                 sent = time.perf_counter()
-                await js.publish(subjects.metrics_raw(host), msgspec.json.encode(body))
+                await js.publish(subjects.metrics_raw(host), body)
             try:
                 async with asyncio.timeout(PROBE_WAIT_SECONDS):
                     await event.wait()

@@ -9,6 +9,7 @@ from nats.aio.msg import Msg
 from nats.js.api import DiscardPolicy, StreamConfig
 
 from mirror_schema.acked_publish import AckedPublisher
+from waiting import wait_until
 
 
 async def test_each_message_gets_its_own_acknowledgement_in_order(
@@ -53,14 +54,15 @@ async def test_a_late_acknowledgement_cancelled_is_forgotten(
     nc: nats.aio.client.Client, unique: str
 ) -> None:
     publisher = AckedPublisher(nc)
+    delivered = asyncio.Event()
 
     async def never_answer(_msg: Msg) -> None:
-        pass
+        delivered.set()
 
     await nc.subscribe(f"silent{unique}.a", cb=never_answer)
     ack = await publisher.publish(f"silent{unique}.a", b"x", {})
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(5):
+        await delivered.wait()  # it arrived, and nothing answers it
     assert publisher.pending() == 1
     ack.cancel()
-    await asyncio.sleep(0)
-    assert publisher.pending() == 0
+    await wait_until(lambda: publisher.pending() == 0, timeout=5, what="the late ack forgotten")

@@ -327,8 +327,10 @@ async def test_acknowledgements_awaited_are_bounded_but_a_batch_alone_goes_throu
     a further batch is refused at once rather than queued; a batch alone goes out whatever its
     size."""
 
-    async def never_answer(_msg: Msg) -> None:
-        pass
+    delivered: list[Msg] = []
+
+    async def never_answer(msg: Msg) -> None:
+        delivered.append(msg)
 
     await nc.subscribe(f"silent{unique}.>", cb=never_answer)  # no stream: no acknowledgement
     publisher = SamplePublisher(
@@ -347,7 +349,7 @@ async def test_acknowledgements_awaited_are_bounded_but_a_batch_alone_goes_throu
         ]
 
     awaiting = asyncio.create_task(publisher.publish(samples(12, 0)))  # over the cap, alone
-    await asyncio.sleep(0.2)
+    await wait_until(lambda: len(delivered) == 12, timeout=5, what="the 12 samples sent")
     with pytest.raises(PublishFailedError, match="12 samples await their acknowledgement"):
         await publisher.publish(samples(1, 100))
     with pytest.raises(PublishFailedError, match="0 of 12 samples acknowledged"):

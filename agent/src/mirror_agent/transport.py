@@ -16,10 +16,9 @@ from nats.js.api import PubAck
 
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import connect_options
-from mirror_schema.acked_publish import AckedPublisher
+from mirror_schema.acked_publish import AckedPublisher, Outgoing
 from mirror_schema.backoff import Backoff
 from mirror_schema.nats_credentials import server_urls
-from mirror_schema.resend import AcknowledgedTail
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,6 @@ class NatsTransport:
         self.nc: nats.aio.client.Client | None = None
         self._publisher: AckedPublisher | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._tail: AcknowledgedTail[Envelope] | None = None
 
     async def _connect_forever(self) -> None:
         backoff = Backoff(first=0.2, cap=5.0)
@@ -118,30 +116,30 @@ class NatsTransport:
         nc = self.nc
         if nc is None or not nc.is_connected:
             raise TransportUnavailableError("not connected to NATS")
-        if self._publisher is None or self._tail is None:
+        if self._publisher is None:
             self._publisher = AckedPublisher(nc)
-            self._tail = AcknowledgedTail(lambda: int(nc.stats["reconnects"]))
-        due = self._tail.due()
+        publisher = self._publisher
+        due = publisher.due()
         for start in range(0, len(due), RESEND_BATCH):
             chunk = due[start : start + RESEND_BATCH]
-            resent, failure = await self._publish(self._publisher, self._tail, chunk)
+            resent, failure = await self._publish(publisher, chunk)
             if resent < len(chunk):
-                self._tail.still_due(due[start + resent :])
+                publisher.still_due(due[start + resent :])
                 raise TransportUnavailableError(failure or "nothing acknowledged")
         if due:
             log.info("nats.resent count=%d after a reconnect", len(due))
-        acknowledged, failure = await self._publish(self._publisher, self._tail, batch)
+        acknowledged, failure = await self._publish(
+            publisher,
+            [Outgoing(e.subject, e.payload, {"Nats-Msg-Id": e.msg_id}) for e in batch],
+        )
         if acknowledged == 0:
             raise TransportUnavailableError(failure or "nothing acknowledged")
         return acknowledged
 
     async def _publish(
-        self,
-        publisher: AckedPublisher,
-        tail: AcknowledgedTail[Envelope],
-        batch: Sequence[Envelope],
+        self, publisher: AckedPublisher, batch: Sequence[Outgoing]
     ) -> tuple[int, str]:
-        """How many leading envelopes were acknowledged, and why the next was not."""
+        """How many leading messages were acknowledged, and why the next was not."""
         # Published one after the other (so the stream stores them in order), acknowledged
         # together: one round trip per batch instead of one per message. A failure part-way
         # leaves a prefix acknowledged; the rest is retried later with the same ids, which
@@ -149,12 +147,8 @@ class NatsTransport:
         acks: list[asyncio.Future[PubAck]] = []
         failure = ""
         try:
-            for envelope in batch:
-                ack = await publisher.publish(
-                    envelope.subject, envelope.payload, {"Nats-Msg-Id": envelope.msg_id}
-                )
-                tail.watch(ack, envelope)
-                acks.append(ack)
+            for message in batch:
+                acks.append(await publisher.publish(*message))
         except (nats.errors.Error, nats.js.errors.Error) as exc:
             failure = str(exc) or type(exc).__name__
         if acks:

@@ -6,6 +6,10 @@ socket alone, one system call per sample (at 2,000 samples/s the simulator spent
 of its time in those writes). Here a batch goes out in one write, and each message's reply
 subject is a token under one inbox, answered as nats-py would answer it. Used by every
 publisher to METRICS: the agent's transport (and so the simulator) and the ingest's gateway.
+
+It keeps what was acknowledged in the last seconds (mirror_schema.resend): after a reconnect
+``due`` hands back what the lost connection had acknowledged just before, for the caller to
+publish again before anything new.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from mirror_schema.resend import AcknowledgedTail
 
 if TYPE_CHECKING:  # nats-py is the caller's (the agent's, a service's), not this library's
     import nats.aio.client
@@ -21,6 +27,14 @@ if TYPE_CHECKING:  # nats-py is the caller's (the agent's, a service's), not thi
     from nats.js.api import PubAck
 
 NO_RESPONDERS = "503"
+
+
+class Outgoing(NamedTuple):
+    """One message as published, and as published again after a reconnect."""
+
+    subject: str
+    payload: bytes
+    headers: dict[str, str]
 
 
 class AckedPublisher:
@@ -32,12 +46,31 @@ class AckedPublisher:
         self._pending: dict[str, asyncio.Future[PubAck]] = {}
         self._tokens = itertools.count()
         self._subscribed = False
+        self._tail: AcknowledgedTail[Outgoing] = AcknowledgedTail(
+            lambda: int(nc.stats["reconnects"])
+        )
+
+    def due(self) -> list[Outgoing]:
+        """What to publish again before anything new: after a reconnect, what the lost
+        connection acknowledged in its last seconds (the caller holds it from here)."""
+        return self._tail.due()
+
+    def still_due(self, messages: list[Outgoing]) -> None:
+        """`messages`, handed out by `due`, were not acknowledged: they go first next time."""
+        self._tail.still_due(messages)
 
     async def publish(
         self, subject: str, payload: bytes, headers: dict[str, str]
     ) -> asyncio.Future[PubAck]:
         """Send one message; a future for its acknowledgement (the caller bounds the wait and
         cancels what is late, which forgets it)."""
+        ack = await self._send(subject, payload, headers)
+        self._tail.watch(ack, Outgoing(subject, payload, headers))
+        return ack
+
+    async def _send(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[PubAck]:
         if not self._subscribed:
             await self.nc.subscribe(f"{self._inbox}.*", cb=self._on_reply)
             self._subscribed = True

@@ -13,8 +13,7 @@ from nats.js.api import PubAck
 from mirror_ingest.errors import PublishFailedError
 from mirror_ingest.metrics import PUBLISHED
 from mirror_ingest.validation import AcceptedSample
-from mirror_schema.acked_publish import AckedPublisher
-from mirror_schema.resend import AcknowledgedTail
+from mirror_schema.acked_publish import AckedPublisher, Outgoing
 
 __all__ = ["SamplePublisher"]
 
@@ -47,9 +46,6 @@ class SamplePublisher:
         self._ack_timeout = ack_timeout_seconds
         # Tests only: the streams' subject prefix (mirror_schema.streams.ensure_streams).
         self._prefix = subject_prefix.rstrip(".")
-        self._tail: AcknowledgedTail[AcceptedSample] = AcknowledgedTail(
-            lambda: int(nc.stats["reconnects"])
-        )
 
     def subject(self, sample: AcceptedSample) -> str:
         """Where ``sample`` is published: its subject, behind the test prefix if one is set."""
@@ -65,16 +61,18 @@ class SamplePublisher:
             raise PublishFailedError("NATS is not connected")
         # After a reconnect, what was acknowledged just before the connection was lost goes
         # first, again (mirror_schema.resend): a nats-server killed then may have lost it.
-        due = self._tail.due()
+        due = self._publisher.due()
         for start in range(0, len(due), RESEND_CHUNK):
             try:
                 await self._publish_all(due[start : start + RESEND_CHUNK])
             except PublishFailedError:
-                self._tail.still_due(due[start:])
+                self._publisher.still_due(due[start:])
                 raise
-        await self._publish_all(samples)
+        await self._publish_all(
+            [Outgoing(self.subject(s), s.payload, {_MSG_ID_HEADER: s.msg_id}) for s in samples]
+        )
 
-    async def _publish_all(self, samples: Sequence[AcceptedSample]) -> None:
+    async def _publish_all(self, samples: Sequence[Outgoing]) -> None:
         awaited = self._publisher.pending()
         if awaited and awaited + len(samples) > self._max_pending:
             # Bounded: beyond this the server is not keeping up; the client sends again later.
@@ -88,11 +86,7 @@ class SamplePublisher:
         futures: list[asyncio.Future[PubAck]] = []
         try:
             for sample in samples:
-                ack = await self._publisher.publish(
-                    self.subject(sample), sample.payload, {_MSG_ID_HEADER: sample.msg_id}
-                )
-                self._tail.watch(ack, sample)
-                futures.append(ack)
+                futures.append(await self._publisher.publish(*sample))
             await asyncio.wait(futures, timeout=max(0.0, deadline - loop.time()))
         except nats.errors.Error as exc:
             raise PublishFailedError(
