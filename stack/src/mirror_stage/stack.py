@@ -20,11 +20,10 @@ import nats.js.errors
 import structlog
 
 from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_SECONDS
-from mirror_runtime.retry import until_answered
-from mirror_schema import hosts, streams
+from mirror_schema import hosts
 from mirror_schema.nats_credentials import credential_options, server_urls
-from mirror_schema.stream_rebuild import RebuildError, StreamRebuilder
-from mirror_stage.cluster_adoption import export_single_server, restore_exported
+from mirror_schema.stream_rebuild import RebuildError
+from mirror_stage.cluster_adoption import export_single_server
 from mirror_stage.database import (
     DatabaseSetupError,
     PreparedDatabase,
@@ -59,6 +58,7 @@ from mirror_stage.postgres import (
     postgres_root,
 )
 from mirror_stage.stack_layout import DATABASE_NAME, StackLayout, busy_ports
+from mirror_stage.stream_setup import ensure_streams_when_ready
 from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 
 log = structlog.get_logger()
@@ -67,32 +67,6 @@ A = TypeVar("A")
 B = TypeVar("B")
 
 CLUSTER_REPLICAS = 3  # copies of each stream in a cluster
-STREAMS_READY_SECONDS = 30.0
-
-
-async def ensure_streams_when_ready(
-    nc: nats.aio.client.Client, replicas: int | None, rebuilds_dir: Path
-) -> None:
-    """Make the streams, or bring them to today's configuration (rebuilding one whose persist
-    mode changes). A cluster whose nodes all answer may still be placing its meta group
-    ("JetStream system temporarily unavailable", no peers yet for 3 replicas): it is asked
-    again for up to STREAMS_READY_SECONDS before the stack gives up with its last answer."""
-    rebuilder = StreamRebuilder(nc, rebuilds_dir)
-
-    async def ensure() -> None:
-        if replicas is not None and replicas > 1:
-            # A single server's streams exported before the cluster started (cluster_adoption).
-            restored = await restore_exported(nc, rebuilds_dir, replicas)
-            if restored:
-                log.info("streams.taken_up_by_cluster", streams=restored)
-        await streams.ensure_streams(nc.jetstream(), replicas=replicas, rebuilder=rebuilder)
-
-    await until_answered(
-        ensure,
-        seconds=STREAMS_READY_SECONDS,
-        transient=(nats.js.errors.Error, nats.errors.Error, RebuildError),
-        what="the streams",
-    )
 
 
 async def both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
