@@ -1,18 +1,22 @@
-"""Commands: round trip through the service and one real agent; fan-out of one command to a fleet.
+"""Commands on the default stack: round trip through the HTTP door with a token; fan-out of one
+signed command to a fleet of enrolled hosts, each with its own consumer.
 
     .venv/bin/python bench/bench_commands.py [--commands 1000] [--hosts 1000]
         [--skip-fanout] [--skip-roundtrip] [--keep]
 
-Real nats-server and PostgreSQL (tests/servers.py), `python -m mirror_commands` as deployed.
-Round trip: `python -m mirror_agent --config FILE` (allowlist ["true"]) on this machine; one
-command `true` at a time, created then read back until `succeeded`, through the HTTP door
-(POST, then GET /api/commands/{id}) and then the NATS door (commands.request, then
-commands.api.get). The bench watches commands.status/result.<host> on core NATS, so that it
-polls the door only once the agent has published the result; where the time went comes from
-the command's event log (one clock: everything runs on this machine). Fan-out: one request
-with a tag selector for --hosts simulated hosts (made known by one sample each), executed by
-commands_fleet.py, until the service lists every command `succeeded`. Prints figures next to
-the targets; asserts nothing. --keep leaves the logs (and data) in the temp directory.
+Starts `mirror-stage up` as the README does (authorization on, default settings, its own local
+agent with its identity and signed commands) and makes an API token with `mirror-stage token
+add`. Round trip: one `uptime` (in the agent's default allowlist) at a time to the local agent,
+created then read back until `succeeded`, through the commands service's HTTP door with the
+token, then through the NATS door as the admin. The bench watches commands.status/result.<host>
+on core NATS, so that it polls the door only once the agent has published the result; where the
+time went comes from the command's event log (one clock: everything runs on this machine).
+Fan-out: --hosts hosts enrolled as `mirror-stage agent enroll` does (bench/enrolled_fleet.py),
+executed by commands_fleet.py: each host its own NATS identity, connection and durable consumer
+on its own commands.dispatch.<host>, made as the agent makes it, checking each command's
+signature; one request with a tag selector through the HTTP door, until the service lists every
+command `succeeded`. Prints figures next to the targets; asserts nothing. --keep leaves the
+data dir (logs included).
 """
 
 import argparse
@@ -20,8 +24,7 @@ import asyncio
 import math
 import os
 import shutil
-import signal
-import subprocess
+import socket
 import sys
 import tempfile
 import time
@@ -38,30 +41,32 @@ import nats.aio.client
 from nats.aio.msg import Msg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
-from commands_clients import Created, HttpDoor, NatsDoor, Page, Sightings
+from commands_clients import HttpDoor, NatsDoor, Page, Sightings
 from commands_fleet import (
-    commands_spec,
+    FleetFile,
     cpu_by_part,
     cpu_report,
-    publish_samples,
+    fleet_samples,
     start_executors,
     stop_executors,
-    write_agent_config,
 )
+from enrolled_fleet import enroll_fleet
+from stack_up import RunningStack, admin, mirror_stage_up
 
 from mirror_schema import subjects
-from mirror_schema.command_api import CommandRecord
+from mirror_schema.command_api import CommandRecord, CreatedCommands
 from mirror_schema.commands import is_final
+from mirror_schema.hosts import host_id_from_hostname
 from mirror_schema.identities import ADMIN, inbox_prefix
-from mirror_stage.ports import free_port
-from mirror_stage.supervisor import Supervised
-from servers import embedded_nats, embedded_postgres
+from mirror_schema.nats_credentials import credential_options
+from stack_cli import mirror_stage
 
 TARGET_P50_MS = 20.0
 TARGET_P99_MS = 100.0
 TARGET_FANOUT_S = 3.0
-AGENT_HOST = "bench-agent"
+ROUNDTRIP_COMMAND = "uptime"  # in the local agent's default allowlist
 WARM_UP = 10  # round trips per door before measuring (connections, caches, the agent's first)
 COMMAND_TIMEOUT = 30.0  # a command not final within this is counted lost
 DOOR_SECONDS = 300.0  # each door stops here with what it measured, however many were asked
@@ -90,7 +95,7 @@ def ms_after(at: datetime | None, began_wall: float) -> float:
 async def trip(door: HttpDoor | NatsDoor, sightings: Sightings) -> Trip | None:
     """Create `true` for the agent, wait for its result on the bus, read until final."""
     began_wall, began = time.time(), time.monotonic()
-    command_id = await door.create({"hostname": AGENT_HOST, "command": "true"})
+    command_id = await door.create({"hostname": sightings.host_id, "command": ROUNDTRIP_COMMAND})
     replied = time.monotonic()
     polls = 0
     try:
@@ -161,7 +166,7 @@ def report_trips(door: str, trips: list[Trip], asked: int, lost: int, seconds: f
         ("service: create -> dispatched", None, "dispatched"),
         ("service: dispatched -> reply", "dispatched", "reply"),
         ("agent: dispatched -> running", "dispatched", "running"),
-        ("agent: running -> finished (`true` runs)", "running", "finished"),
+        ("agent: running -> finished (`uptime` runs)", "running", "finished"),
         ("agent: finished -> result on the bus", "finished", "result_seen"),
         ("service: result on the bus -> read back", "result_seen", "visible"),
     ):
@@ -186,61 +191,63 @@ async def wait_online(http: httpx.AsyncClient, host_ids: set[str], within: float
     raise RuntimeError(f"{len(host_ids)} hosts not all online within {within:g} s")
 
 
-async def roundtrip(
-    base: Path, nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, count: int
-) -> None:
-    (base / "agent").mkdir()
-    key = (await http.get("/api/commands/signing-key")).json()["public_key"]
-    config = write_agent_config(base / "agent", url, AGENT_HOST, key)
-    with (base / "agent.log").open("ab") as log:
-        agent = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "mirror_agent", "--config", str(config),
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        waited = await wait_online(http, {AGENT_HOST}, 60)
-        print(
-            f"round trip: agent {AGENT_HOST} online after {waited:.1f} s; one `true` at a time: "
-            "create, wait for its result on the bus (core NATS), then read it through the same "
-            f"door every {POLL_SECONDS * 1000:g} ms until final"
-        )
-        sightings = Sightings()
-        await sightings.watch(nc, AGENT_HOST)
-        for door in (HttpDoor(http), NatsDoor(nc)):
-            for _ in range(WARM_UP):
-                await trip(door, sightings)
-            trips: list[Trip] = []
-            lost = 0
-            cpu = cpu_by_part()
-            began = time.monotonic()
-            for _ in range(count):
-                if time.monotonic() - began > DOOR_SECONDS:
-                    break
-                done = await trip(door, sightings)
-                if done is None:
-                    lost += 1
-                else:
-                    trips.append(done)
-            wall = time.monotonic() - began
-            report_trips(door.name, trips, count, lost, wall)
-            print(f"  {cpu_report(cpu, cpu_by_part(), wall)}")
-    finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(15):
-                await agent.wait()
-        except TimeoutError:
-            agent.kill()
-            await agent.wait()
-
-
-async def fanout(nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, hosts: int) -> None:
-    published = time.monotonic()
-    host_ids = set(await publish_samples(nc, hosts, seed=7))
-    waited = await wait_online(http, host_ids, 60)
+async def roundtrip(nc: nats.aio.client.Client, http: httpx.AsyncClient, count: int) -> None:
+    host_id = host_id_from_hostname(socket.gethostname())
+    waited = await wait_online(http, {host_id}, 60)
     print(
-        f"fan-out: {len(host_ids)} simulated hosts published one sample each, all online in "
-        f"the service {time.monotonic() - published:.1f} s later (directory poll {waited:.1f} s)"
+        f"round trip: the stack's agent {host_id} online after {waited:.1f} s; one "
+        f"`{ROUNDTRIP_COMMAND}` at a time: create, wait for its result on the bus (core NATS), "
+        f"then read it through the same door every {POLL_SECONDS * 1000:g} ms until final"
+    )
+    sightings = Sightings(host_id)
+    await sightings.watch(nc)
+    for door in (HttpDoor(http), NatsDoor(nc)):
+        for _ in range(WARM_UP):
+            await trip(door, sightings)
+        trips: list[Trip] = []
+        lost = 0
+        cpu = cpu_by_part()
+        began = time.monotonic()
+        for _ in range(count):
+            if time.monotonic() - began > DOOR_SECONDS:
+                break
+            done = await trip(door, sightings)
+            if done is None:
+                lost += 1
+            else:
+                trips.append(done)
+        wall = time.monotonic() - began
+        report_trips(door.name, trips, count, lost, wall)
+        print(f"  {cpu_report(cpu, cpu_by_part(), wall)}")
+
+
+async def fanout(
+    stack: RunningStack,
+    data_dir: Path,
+    nc: nats.aio.client.Client,
+    http: httpx.AsyncClient,
+    hosts: int,
+) -> None:
+    began = time.monotonic()
+    host_ids = [s.host_id or "" for s in fleet_samples(hosts)]
+    fleet = await enroll_fleet(stack, data_dir, host_ids)
+    print(f"fan-out: {len(fleet)} hosts enrolled in {time.monotonic() - began:.1f} s")
+    key = (await http.get("/api/commands/signing-key")).json()["public_key"]
+    fleet_path = data_dir / "bench-fleet.json"
+    fleet_path.write_bytes(
+        msgspec.json.encode(
+            FleetFile(key, [(host.host_id, str(host.credentials)) for host in fleet])
+        )
+    )
+    began = time.monotonic()
+    executors = await start_executors(stack.env["MIRROR_STAGE_NATS_URL"], fleet_path)
+    waited = await wait_online(http, set(host_ids), 60)
+    print(
+        f"  executors: one process, {len(fleet)} connections, each with its host's credentials "
+        f"and its own durable consumer on commands.dispatch.<host> (as the agent makes it); "
+        f"per command: the agent's checks (host, signature, withdrawal), ack, `running` "
+        f"status, `succeeded` result (the agent's Publisher), no fork; connected, bound and "
+        f"one sample each in {time.monotonic() - began:.1f} s, all online {waited:.1f} s later"
     )
     # A selector matches the operator's labels, never the tags samples claim: label them.
     for host_id in sorted(host_ids):
@@ -248,11 +255,6 @@ async def fanout(nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, 
             f"/api/commands/hosts/{host_id}/labels", json={"tags": {"simulated": "true"}}
         )
         labelled.raise_for_status()
-    executors = await start_executors(url)
-    print(
-        "  executors: one process, one durable pull consumer on commands.dispatch.>; per "
-        "command: ack, `running` status, `succeeded` result (the agent's Nats-Msg-Ids), no fork"
-    )
     seen: dict[str, list[float]] = {"dispatch": [], "result": []}
 
     def counter(kind: str) -> Callable[[Msg], Awaitable[None]]:
@@ -271,7 +273,7 @@ async def fanout(nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, 
     answer = await http.post("/api/commands", json=body, timeout=FANOUT_SECONDS)
     created_at = time.monotonic() - began
     answer.raise_for_status()
-    created = msgspec.json.decode(answer.content, type=Created)
+    created = msgspec.json.decode(answer.content, type=CreatedCommands)
     statuses = Counter(c.status.value for c in created.commands)
     succeeded = 0
     next_report = 0.5
@@ -301,14 +303,18 @@ async def fanout(nc: nats.aio.client.Client, http: httpx.AsyncClient, url: str, 
     last_finished = max((ms_after(r.finished_at, began_wall) / 1000 for r in typed), default=0)
     bus = {k: (v[0] - began, v[-1] - began) if v else (math.nan,) * 2 for k, v in seen.items()}
     total = len(created.commands)
-    spread = dispatched[-1] - dispatched[0] if dispatched else math.nan
+    on_bus = bus["dispatch"][1] - bus["dispatch"][0]
     after_reply = total - statuses["succeeded"]
-    print(f"fan-out of `true` to {total} hosts by tag selector, HTTP door; s after the POST:")
-    print(f"  first `dispatched_at` (rows stored before)  {dispatched[0]:6.2f}")
     print(
-        f"  last `dispatched_at`                         {dispatched[-1]:6.2f}   "
-        f"({total / spread:,.0f} dispatches/s; on the bus {bus['dispatch'][0]:.2f} to "
-        f"{bus['dispatch'][1]:.2f})"
+        f"fan-out of `true` (signed) to {total} hosts by tag selector, HTTP door; s after the POST:"
+    )
+    print(
+        f"  `dispatched_at` (one per batch of hosts)     {dispatched[0]:6.2f} to "
+        f"{dispatched[-1]:.2f}"
+    )
+    print(
+        f"  dispatches on the bus                        {bus['dispatch'][0]:6.2f} to "
+        f"{bus['dispatch'][1]:.2f}   ({total / max(on_bus, 1e-3):,.0f} dispatches/s)"
     )
     print(
         f"  create replied (all dispatched)              {created_at:6.2f}   "
@@ -344,32 +350,47 @@ def log_summary(path: Path) -> None:
     print(f"service log: {dict(levels) or 'no warnings or errors'}")
 
 
+async def make_token(stack: RunningStack, data_dir: Path) -> str:
+    """`mirror-stage token add bench --role operator`, as a user makes a script's token."""
+    code, out = await mirror_stage(
+        stack.env, "token", "add", "bench", "--role", "operator", "--data-dir", str(data_dir)
+    )
+    if code != 0:
+        raise RuntimeError(f"mirror-stage token add failed: {out}")
+    return out.strip().splitlines()[-1]
+
+
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} cores, 1-minute load average {os.getloadavg()[0]:.2f}")
     base = Path(tempfile.mkdtemp(prefix="bench-commands-"))
-    (base / "nats").mkdir()
-    (base / "pg").mkdir()
+    data_dir = base / "data"
     try:
-        async with embedded_nats(base / "nats") as ns, embedded_postgres(base / "pg") as pg:
-            service = Supervised(commands_spec(base, ns.url, pg.dsn, free_port()))
-            began = time.monotonic()
-            await service.start()
-            print(f"commands service healthy after {time.monotonic() - began:.1f} s")
-            nc = await nats.connect(ns.url, inbox_prefix=inbox_prefix(ADMIN))
+        began = time.monotonic()
+        async with mirror_stage_up(data_dir) as stack:
+            print(f"mirror-stage up: healthy after {time.monotonic() - began:.1f} s")
+            token = await make_token(stack, data_dir)
+            nc = await nats.connect(
+                stack.env["MIRROR_STAGE_NATS_URL"],
+                inbox_prefix=inbox_prefix(ADMIN),
+                **credential_options(admin(data_dir)),
+            )
             try:
-                async with httpx.AsyncClient(base_url=service.spec.address, timeout=10) as http:
+                async with httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{stack.port('commands')}",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                ) as http:
                     if not args.skip_roundtrip:
-                        await roundtrip(base, nc, http, ns.url, args.commands)
+                        await roundtrip(nc, http, args.commands)
                     if not args.skip_fanout:
-                        await fanout(nc, http, ns.url, args.hosts)
+                        await fanout(stack, data_dir, nc, http, args.hosts)
             finally:
                 await nc.close()
-                await service.stop()
-            log_summary(base / "commands.log")
-            print(f"1-minute load average at the end {os.getloadavg()[0]:.2f}")
+        log_summary(data_dir / "logs" / "commands.log")
+        print(f"1-minute load average at the end {os.getloadavg()[0]:.2f}")
     finally:
         if args.keep:
-            print(f"logs and data kept in {base}")
+            print(f"data dir (logs included) kept in {data_dir}")
         else:
             shutil.rmtree(base, ignore_errors=True)
 

@@ -1,15 +1,31 @@
-"""HTTP ingest throughput with zero loss: POST /api/metrics/batch -> NATS -> PostgreSQL rows.
+"""The HTTP gateway as the original REFLECTOR agent uses it: one sample per request, each host
+with its own token, on the default stack, loaded by wrk (not Python).
 
-    .venv/bin/python bench/bench_ingest_http.py [--seconds 15] [--clients 8] [--batch 1 50]
+    .venv/bin/python bench/bench_ingest_http.py [--hosts 3000] [--seconds 30]
+                                               [--connections 64] [--threads 2]
 
-Starts nats-server, PostgreSQL and `python -m mirror_ingest` as in production, posts
-pre-encoded batches of simulated samples (distinct hosts, so the per-host rate limit does not
-bite) from --clients concurrent keep-alive connections for --seconds, then waits until the
-history holds every accepted sample and prints samples/s. Asserts nothing.
+Starts `mirror-stage up --no-agent` as the README does (authorization on, default settings,
+the ingest's per-agent tokens), enrolls --hosts hosts as `mirror-stage agent enroll` does
+(bench/enrolled_fleet.py: each its NATS identity and its ingest token), then runs wrk
+(Debian's package) with bench/gateway.lua for --seconds: each request is a new sample of the
+next host, `{"samples": [one sample]}`, with that host's token. Then it counts what reached
+the bus and the history:
+
+- requests/s answered 202 (samples accepted: JetStream acknowledged each), the other
+  statuses, and wrk's latency p50/p99;
+- METRICS' growth against the samples accepted (nothing acknowledged may be missing);
+- the history's rows of the fleet against the samples accepted, once the `history` consumer
+  has caught up (bounded wait), and how long that took after wrk stopped;
+- each process's CPU over the run.
+
+Prints figures; asserts nothing. Loopback only; every phase bounded in time.
 """
 
 import argparse
 import asyncio
+import os
+import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -18,133 +34,185 @@ from pathlib import Path
 
 import asyncpg
 import msgspec
+import nats
+import nats.js
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+
+import process_cpu
+from enrolled_fleet import EnrolledHost, enroll_fleet
+from stack_up import admin, mirror_stage_up
 
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_stage.natsd import BENCH_SYNC_INTERVAL
-from mirror_stage.ports import free_port
-from mirror_stage.supervisor import PartSpec, Supervised
-from servers import embedded_nats, embedded_postgres, ingest_spec
+from mirror_schema import streams
+from mirror_schema.identities import ADMIN, inbox_prefix
+from mirror_schema.nats_credentials import credential_options
 
-HOSTS = 20_000
-INTERVAL = 5.0
-
-
-def bodies(batch: int, count: int) -> list[bytes]:
-    """`count` batch bodies of `batch` samples each, every sample a distinct (host, time)."""
-    fleet = SimulatedFleet(HOSTS, 3, interval=INTERVAL, prefix=f"http{batch}")
-    start = datetime.now(UTC).timestamp() - 1800
-    samples: list[object] = []
-    tick = 0
-    while len(samples) < batch * count:
-        samples += fleet.tick(start + INTERVAL * tick)
-        tick += 1
-    return [
-        msgspec.json.encode({"samples": samples[i * batch : (i + 1) * batch]}) for i in range(count)
-    ]
+TARGET_PER_SECOND = 3000
+PREFIX = "gw"
+SEQ_MARK = 987_654_321_012
+TIMESTAMP_MARK = datetime(2001, 2, 3, 4, 5, 6, 789_000, tzinfo=UTC)
+DRAIN_SECONDS = 120.0
+LUA = Path(__file__).resolve().parent / "gateway.lua"
+PARTS = (
+    ("ingest", "mirror_ingest"),
+    ("twin", "mirror_twin"),
+    ("alerts", "mirror_alerts"),
+    ("commands", "mirror_commands"),
+    ("nats", "nats-server"),
+    ("postgres", "postgres"),
+)
 
 
-def bench_ingest_spec(base: Path, nats_url: str, db_url: str, port: int) -> PartSpec:
-    """The ingest with a per-host limit out of the way: the bench measures throughput."""
-    unlimited = {
-        "MIRROR_STAGE_INGEST_HOST_RATE": "1000000",
-        "MIRROR_STAGE_INGEST_HOST_BURST": "1000000",
+def children_cpu() -> float:
+    """CPU seconds of this process's ended children: wrk, once it has exited."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def host_lines(fleet: list[EnrolledHost]) -> str:
+    """gateway.lua's hosts file: per host its token and its sample cut around the timestamp
+    and the seq, which the script fills in per request."""
+    samples = SimulatedFleet(len(fleet), seed=11, prefix=PREFIX, run_token="gw").tick(time.time())
+    by_host = {sample.host_id: sample for sample in samples}
+    lines = []
+    for host in fleet:
+        sample = msgspec.structs.replace(
+            by_host[host.host_id], seq=SEQ_MARK, timestamp=TIMESTAMP_MARK
+        )
+        text = msgspec.json.encode(sample).decode()
+        before, rest = text.split(msgspec.json.encode(TIMESTAMP_MARK).decode().strip('"'))
+        between, after = rest.split(str(SEQ_MARK))
+        lines.append("\t".join((host.ingest_token, before, between, after)))
+    return "\n".join(lines) + "\n"
+
+
+async def run_wrk(
+    port: int, hosts_file: Path, seconds: float, connections: int, threads: int
+) -> tuple[dict[int, int], float, str]:
+    """wrk's status counts, its wall time and its whole output."""
+    base_epoch = int(time.time()) - 60
+    began = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s",
+        "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}",
+        "--", str(hosts_file), str(base_epoch), str(threads),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    async with asyncio.timeout(seconds + 60):
+        out, _ = await process.communicate()
+    wall = time.monotonic() - began
+    text = out.decode()
+    statuses = {
+        int(parts[1]): int(parts[2])
+        for line in text.splitlines()
+        if (parts := line.split()) and parts[0] == "status"
     }
-    return ingest_spec(base, nats_url, db_url, port, unlimited)
+    return statuses, wall, text
 
 
-async def post_for(port: int, work: list[bytes], seconds: float, clients: int) -> tuple[int, int]:
-    """Post bodies over `clients` keep-alive connections for `seconds`; (accepted, errors).
-
-    A few lines of raw HTTP/1.1 instead of an HTTP library: on two cores the client shares the
-    CPU with the server, and httpx alone would cap the figure near 500 requests/s.
-    """
-    accepted = errors = 0
-    deadline = time.monotonic() + seconds
-    queue = iter(work)
-
-    async def client() -> None:
-        nonlocal accepted, errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.monotonic() < deadline:
-                body = next(queue, None)
-                if body is None:
-                    return
-                writer.write(
-                    b"POST /api/metrics/batch HTTP/1.1\r\nHost: bench\r\n"
-                    b"Content-Type: application/json\r\n"
-                    b"Content-Length: %d\r\n\r\n" % len(body) + body
-                )
-                status_line = await reader.readline()
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                answer = await reader.readexactly(length)
-                if b" 202 " in status_line:
-                    accepted += msgspec.json.decode(answer)["accepted"]
-                else:
-                    errors += 1
-        finally:
-            writer.close()
-            await writer.wait_closed()
-
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return accepted, errors
+def wrk_field(text: str, name: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return line.split()[1]
+    return "?"
 
 
-async def rows(db_url: str) -> int:
+async def history_rows(db_url: str) -> int:
     connection = await asyncpg.connect(db_url)
     try:
-        return int(await connection.fetchval("SELECT count(*) FROM metric_samples"))
+        count = await connection.fetchval(
+            "SELECT count(*) FROM metric_samples WHERE host_id LIKE $1", f"{PREFIX}-%"
+        )
+        return int(count)
     finally:
         await connection.close()
 
 
-async def one_run(batch: int, seconds: float, clients: int) -> None:
-    # More than the run can post: it ends by time, not by running out of work.
-    work = bodies(batch, 150_000 // batch if batch > 1 else 40_000)
-    with tempfile.TemporaryDirectory() as base_dir:
-        base = Path(base_dir)
-        (base / "nats").mkdir()
-        (base / "pg").mkdir()
-        async with (
-            embedded_nats(base / "nats", sync_interval=BENCH_SYNC_INTERVAL) as nats_server,
-            embedded_postgres(base / "pg") as pg,
-        ):
-            port = free_port()
-            ingest = Supervised(bench_ingest_spec(base, nats_server.url, pg.dsn, port))
-            await ingest.start()
+async def main(args: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("bench_ingest_http: needs wrk (Debian: apt-get install wrk)")
+    print(f"machine: {os.cpu_count()} cores, 1-minute load average {os.getloadavg()[0]:.2f}")
+    base = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    data_dir = base / "data"
+    try:
+        async with mirror_stage_up(data_dir, "--no-agent") as stack:
+            began = time.monotonic()
+            host_ids = [f"{PREFIX}-{k:04d}" for k in range(args.hosts)]
+            fleet = await enroll_fleet(stack, data_dir, host_ids)
+            hosts_file = base / "hosts.tsv"
+            hosts_file.write_text(host_lines(fleet))
+            print(
+                f"{len(fleet)} hosts enrolled, each with its own ingest token, in "
+                f"{time.monotonic() - began:.1f} s"
+            )
+            nc = await nats.connect(
+                stack.env["MIRROR_STAGE_NATS_URL"],
+                inbox_prefix=inbox_prefix(ADMIN),
+                **credential_options(admin(data_dir)),
+            )
+            js = nc.jetstream()
+            db_url = (data_dir / "database-url").read_text().strip()
             try:
-                began = time.monotonic()
-                accepted, errors = await post_for(port, work, seconds, clients)
-                elapsed = time.monotonic() - began
-                posted_at = time.monotonic()
-                # Polling: PostgreSQL has no event to wait on here.
-                while await rows(pg.dsn) < accepted and time.monotonic() - posted_at < 120:  # noqa: ASYNC110
+                before = (await js.stream_info(streams.METRICS.name)).state.messages
+                cpu = process_cpu.cpu_by_part(PARTS) | {"wrk": children_cpu()}
+                statuses, wall, text = await run_wrk(
+                    stack.port("ingest"), hosts_file, args.seconds, args.connections, args.threads
+                )
+                cpu_after = process_cpu.cpu_by_part(PARTS) | {"wrk": children_cpu()}
+                stopped = time.monotonic()
+                accepted = statuses.get(202, 0)
+                grown = (await js.stream_info(streams.METRICS.name)).state.messages - before
+                stored = await history_rows(db_url)
+                while stored < accepted and time.monotonic() - stopped < DRAIN_SECONDS:
                     await asyncio.sleep(0.2)
-                stored = await rows(pg.dsn)
-                drained = time.monotonic() - posted_at
+                    stored = await history_rows(db_url)
+                drained = time.monotonic() - stopped
             finally:
-                await ingest.stop()
+                await nc.close()
+    finally:
+        if args.keep:
+            print(f"data dir (logs included) kept in {data_dir}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    rate = accepted / args.seconds
+    others = {status: n for status, n in sorted(statuses.items()) if status != 202}
     print(
-        f"batch {batch:>3}: {accepted / elapsed:,.0f} samples/s accepted over HTTP "
-        f"({accepted:,} in {elapsed:.1f} s, {clients} clients, {errors} errors); "
-        f"rows {stored:,} = accepted: {stored == accepted} ({drained:.1f} s after the last post)"
+        f"wrk, {args.threads} threads, {args.connections} connections, {args.seconds:g} s, one "
+        f"sample per request, {len(fleet)} hosts each with its own token:"
     )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--batch", type=int, nargs="+", default=[1, 50])
-    args = parser.parse_args()
-    for batch in args.batch:
-        asyncio.run(one_run(batch, args.seconds, args.clients))
+    print(
+        f"  accepted (202) {accepted:,} = {rate:,.0f} samples/s (target >= {TARGET_PER_SECOND:,}: "
+        f"{'met' if rate >= TARGET_PER_SECOND else 'MISSED'}); other statuses {others or 'none'}; "
+        f"latency p50 {int(wrk_field(text, 'latency_p50_us')) / 1000:.1f} ms, "
+        f"p99 {int(wrk_field(text, 'latency_p99_us')) / 1000:.1f} ms"
+    )
+    print(
+        f"  METRICS grew by {grown:,} (accepted {accepted:,}: "
+        f"{'none missing' if grown >= accepted else f'{accepted - grown:,} MISSING'})"
+    )
+    print(
+        f"  history rows of the fleet {stored:,} "
+        f"({'= accepted' if stored == accepted else f'accepted {accepted:,}: DIFFERENT'}), "
+        f"{drained:.1f} s after wrk stopped"
+    )
+    shares = [
+        f"{name} {100 * (cpu_after.get(name, 0.0) - cpu.get(name, 0.0)) / wall:.0f}%"
+        for name in (*(name for name, _ in PARTS), "wrk", "bench")
+        if name in cpu_after
+    ]
+    print("  CPU over the run (100% = one core): " + ", ".join(shares))
+    if args.verbose:
+        print(text)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print wrk's own output too")
+    asyncio.run(main(parser.parse_args()))

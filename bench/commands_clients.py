@@ -71,14 +71,15 @@ class NatsDoor:
 class Sightings:
     """When each command's `running` status and result appeared on the bus (core NATS)."""
 
-    def __init__(self) -> None:
+    def __init__(self, host_id: str) -> None:
+        self.host_id = host_id
         self.running: dict[str, float] = {}
         self.results: dict[str, asyncio.Future[float]] = {}
 
     def result(self, command_id: str) -> "asyncio.Future[float]":
         return self.results.setdefault(command_id, asyncio.get_running_loop().create_future())
 
-    async def watch(self, nc: nats.aio.client.Client, host_id: str) -> None:
+    async def watch(self, nc: nats.aio.client.Client) -> None:
         async def on_status(msg: Msg) -> None:
             self.running[codec.decode_command_status(msg.data).command_id] = time.monotonic()
 
@@ -87,5 +88,5 @@ class Sightings:
             if not seen.done():
                 seen.set_result(time.monotonic())
 
-        await nc.subscribe(subjects.commands_status(host_id), cb=on_status)
-        await nc.subscribe(subjects.commands_result(host_id), cb=on_result)
+        await nc.subscribe(subjects.commands_status(self.host_id), cb=on_status)
+        await nc.subscribe(subjects.commands_result(self.host_id), cb=on_result)

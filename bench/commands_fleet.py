@@ -1,10 +1,13 @@
-"""Helpers of bench_commands.py: the commands service and a real agent as deployed, hosts made
-known through METRICS, and a fleet of simulated executors in one process.
+"""Helpers of bench_commands.py: a fleet of enrolled hosts, each with its own identity,
+connection and durable consumer, executed in one process.
 
-    .venv/bin/python bench/commands_fleet.py NATS_URL   # the executors; bench_commands.py runs it
+    .venv/bin/python bench/commands_fleet.py NATS_URL FLEET_JSON   # bench_commands.py runs it
 
-Not named bench_*.py: `make bench` runs every bench_*.py.
+FLEET_JSON names the commands service's public key and each host with its credentials file
+(`mirror-stage agent enroll`'s). Not named bench_*.py: `make bench` runs every bench_*.py.
 """
+
+from __future__ import annotations
 
 import asyncio
 import contextlib
@@ -18,8 +21,9 @@ import msgspec
 import nats
 import nats.aio.client
 import nats.errors
+import nats.js.errors
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 # Run directly as the executors' process too, not only imported by bench_commands.py.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -27,59 +31,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import process_cpu
 
 from mirror_agent.agent import envelope_of
-from mirror_agent.commands.publisher import result_msg_id, running_msg_id
+from mirror_agent.commands.loop import consumer_config, consumer_name
+from mirror_agent.commands.publisher import Publisher
+from mirror_agent.commands.settings import CommandSettings
+from mirror_agent.commands.withdrawals import Withdrawals
+from mirror_agent.jetstream import agent_jetstream
+from mirror_agent.nats_auth import connect_options, inbox_prefix
 from mirror_agent.simulated_fleet import SimulatedFleet
-from mirror_schema import codec, streams, subjects
-from mirror_schema.commands import CommandResult, CommandState, CommandStatus
-from mirror_stage.supervisor import PartSpec
-from servers import service_spec
+from mirror_schema import codec, streams
+from mirror_schema.command_signing import SignatureError, verify_command
+from mirror_schema.commands import CommandResult, CommandState
+from mirror_schema.samples import MetricSample
 
-EXECUTORS_DURABLE = "bench-executors"
-FETCH_BATCH = 256
 READY = "executors ready"
+CONNECTS_AT_ONCE = 32
+FETCH_WAIT_SECONDS = 5.0
+SEED = 7
 
 
-def commands_spec(base: Path, nats_url: str, db_url: str, port: int) -> PartSpec:
-    """`python -m mirror_commands` as deployed (defaults, JSON log), healthy on /api/health."""
-    return service_spec(
-        "commands", log_path=base / "commands.log", nats_url=nats_url, port=port, db_url=db_url
-    )
+class FleetFile(msgspec.Struct, frozen=True):
+    """What the executors' process is told: the key commands are signed with, and each host
+    with its credentials file."""
+
+    public_key: str
+    hosts: list[tuple[str, str]]
 
 
-def write_agent_config(directory: Path, nats_url: str, host_id: str, public_key: str) -> Path:
-    """An agent config that runs `true` (allowlist mode, the default mode, with `true` alone),
-    signed by the commands service whose public key is `public_key`."""
-    state = directory / "state"
-    path = directory / "agent.toml"
-    path.write_text(
-        f'nats_url = "{nats_url}"\n'
-        f'host_id = "{host_id}"\n'
-        "interval_seconds = 30\n"
-        f'buffer_dir = "{state / "buffer"}"\n'
-        "\n[commands]\n"
-        'mode = "allowlist"\n'
-        'allowlist = ["true"]\n'
-        f'state_dir = "{state}"\n'
-        f'signing_public_key = "{public_key}"\n'
-    )
-    return path
-
-
-async def publish_samples(nc: nats.aio.client.Client, hosts: int, seed: int) -> list[str]:
-    """One sample of each of `hosts` simulated hosts on METRICS, as the agent addresses it (the
-    commands service learns hosts, their tags and that they are online from these); host ids."""
-    js = nc.jetstream()
-    samples = SimulatedFleet(hosts, seed=seed, run_token=f"bench{seed}").tick(time.time())
-    acks = []
-    for sample in samples:
-        envelope = envelope_of(sample)
-        acks.append(
-            await js.publish_async(
-                envelope.subject, envelope.payload, headers={"Nats-Msg-Id": envelope.msg_id}
-            )
-        )
-    await asyncio.gather(*acks)
-    return [s.host_id or "" for s in samples]
+def fleet_samples(count: int) -> list[MetricSample]:
+    """One sample of each of `count` simulated hosts (sim-0000...), as their agents send it."""
+    return SimulatedFleet(count, seed=SEED, run_token="bench-commands").tick(time.time())
 
 
 def cpu_by_part() -> dict[str, float]:
@@ -91,7 +71,7 @@ def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -
     """Each part's share of one core over `wall` seconds (200 % = both cores of this machine)."""
     shares = [
         f"{name} {100 * (after.get(name, 0.0) - before.get(name, 0.0)) / wall:.0f}%"
-        for name in ("commands", "postgres", "nats", "agent", "executors", "bench")
+        for name, _ in (*PARTS, ("bench", ""))
         if name in after
     ]
     return "CPU over the phase (100% = one core): " + ", ".join(shares)
@@ -99,6 +79,9 @@ def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -
 
 PARTS = (
     ("commands", "mirror_commands"),
+    ("twin", "mirror_twin"),
+    ("ingest", "mirror_ingest"),
+    ("alerts", "mirror_alerts"),
     ("agent", "mirror_agent"),
     ("executors", "commands_fleet.py"),
     ("nats", "nats-server"),
@@ -109,97 +92,120 @@ PARTS = (
 # --- the executors: one process standing in for a fleet of agents ------------------------
 
 
-class Executors:
-    """Takes every command on commands.dispatch.> and reports it as the agent does: acks the
-    dispatch, publishes CommandStatus `running` and a CommandResult `succeeded`, each awaited
-    for its JetStream ack with the agent's Nats-Msg-Ids. Runs no process: on a real fleet each
-    host forks its own `true`, which two shared cores would only serialise."""
+class HostExecutor:
+    """One host's agent as the commands service sees it: its own identity and connection, its
+    own durable consumer made as the agent makes it; per command the agent's checks (host,
+    signature, withdrawal), the ack, its `running` status and a `succeeded` result through the
+    agent's Publisher. Forks nothing: on a real fleet each host forks its own `true`, which two
+    shared cores would only serialise."""
 
-    def __init__(self, nc: nats.aio.client.Client) -> None:
-        self.nc = nc
-        self.js = nc.jetstream()
+    def __init__(self, host_id: str, credentials: str, public_key: str) -> None:
+        self.host_id = host_id
+        self.credentials = credentials
+        self.public_key = public_key
+        self.settings = CommandSettings(signing_public_key=public_key)
         self.handled = 0
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0
+        self.nc: nats.aio.client.Client | None = None
+        self.pull: JetStreamContext.PullSubscription | None = None
+
+    async def start(self, url: str, sample: MetricSample) -> None:
+        """Connect, publish the host's sample (the service learns it is online), bind its
+        consumer."""
+        options = connect_options(self.credentials, inbox_prefix(self.host_id))
+        self.nc = nc = await nats.connect(url, max_reconnect_attempts=3, **options)
+        js = await agent_jetstream(nc)
+        envelope = envelope_of(sample)
+        await nc.jetstream().publish(
+            envelope.subject, envelope.payload, headers={"Nats-Msg-Id": envelope.msg_id}
+        )
+        await js.add_consumer(streams.COMMANDS.name, consumer_config(self.host_id, self.settings))
+        self.pull = await js.pull_subscribe_bind(
+            durable=consumer_name(self.host_id), stream=streams.COMMANDS.name
+        )
+        self.publisher = Publisher(nc, host_id=self.host_id, consumer=consumer_name(self.host_id))
+        self.withdrawals = Withdrawals(nc, host_id=self.host_id, public_key=self.public_key)
 
     async def run(self, stop: asyncio.Event) -> None:
-        config = ConsumerConfig(
-            durable_name=EXECUTORS_DURABLE,
-            filter_subject=subjects.COMMANDS_DISPATCH_ALL,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.NEW,  # not the round trips' commands of before
-            max_ack_pending=10_000,
-            ack_wait=30,
-        )
-        await self.js.add_consumer(streams.COMMANDS.name, config)
-        pull = await self.js.pull_subscribe_bind(
-            durable=EXECUTORS_DURABLE, stream=streams.COMMANDS.name
-        )
-        print(READY, flush=True)
+        assert self.pull is not None
         while not stop.is_set():
             try:
-                msgs = await pull.fetch(FETCH_BATCH, timeout=0.5)
+                msgs = await self.pull.fetch(1, timeout=FETCH_WAIT_SECONDS)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
+            except (nats.errors.Error, nats.js.errors.Error):
+                if stop.is_set():
+                    return
+                await asyncio.sleep(1)
+                continue
             for msg in msgs:
-                task = asyncio.create_task(self.execute(msg))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+                await self.execute(msg)
 
     async def execute(self, msg: Msg) -> None:
         command = codec.decode_command(msg.data)
-        host_id = subjects.host_id_from_subject(msg.subject)
-        await msg.ack()
-        if command.host_id != host_id:
-            print(f"command {command.id} for {command.host_id!r} on {msg.subject}", flush=True)
+        try:
+            if command.host_id != self.host_id:
+                raise SignatureError(f"for {command.host_id!r}, not {self.host_id!r}")
+            verify_command(command, self.public_key)
+        except SignatureError as exc:
+            print(f"{self.host_id}: command {command.id} refused: {exc}", flush=True)
+            self.refused += 1
+            await msg.term()
+            return
+        if await self.withdrawals.find(command.id) is not None:
+            await msg.ack()
             return
         started = datetime.now(UTC)
-        status = CommandStatus(
-            command_id=command.id, host_id=host_id, status="running", timestamp=started, pid=1
-        )
-        await self.js.publish(
-            subjects.commands_status(host_id),
-            codec.encode(status),
-            headers={"Nats-Msg-Id": running_msg_id(command.id)},
-        )
-        result = CommandResult(
-            command_id=command.id,
-            host_id=host_id,
-            state=CommandState.SUCCEEDED,
-            finished_at=datetime.now(UTC),
-            started_at=started,
-            exit_code=0,
-        )
-        await self.js.publish(
-            subjects.commands_result(host_id),
-            codec.encode(result),
-            headers={"Nats-Msg-Id": result_msg_id(command.id)},
+        await msg.ack()
+        await self.publisher.running(command.id, pid=1)
+        await self.publisher.result(
+            CommandResult(
+                command_id=command.id,
+                host_id=self.host_id,
+                state=CommandState.SUCCEEDED,
+                finished_at=datetime.now(UTC),
+                started_at=started,
+                exit_code=0,
+            )
         )
         self.handled += 1
 
+    async def close(self) -> None:
+        if self.nc is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await self.nc.close()
 
-async def executors_main(url: str) -> None:
+
+async def executors_main(url: str, fleet: FleetFile) -> None:
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    nc = await nats.connect(url)
-    executors = Executors(nc)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    samples = {s.host_id: s for s in fleet_samples(len(fleet.hosts))}
+    executors = [HostExecutor(h, creds, fleet.public_key) for h, creds in fleet.hosts]
+    slots = asyncio.Semaphore(CONNECTS_AT_ONCE)
+
+    async def start(executor: HostExecutor) -> None:
+        async with slots:
+            await executor.start(url, samples[executor.host_id])
+
     try:
-        await executors.run(stop)
+        await asyncio.gather(*(start(e) for e in executors))
+        print(READY, flush=True)
+        await asyncio.gather(*(e.run(stop) for e in executors))
     finally:
-        with contextlib.suppress(nats.errors.Error):
-            await nc.jetstream().delete_consumer(streams.COMMANDS.name, EXECUTORS_DURABLE)
-        await nc.close()
-    print(msgspec.json.encode({"handled": executors.handled}).decode(), flush=True)
+        await asyncio.gather(*(e.close() for e in executors))
+    handled = sum(e.handled for e in executors)
+    refused = sum(e.refused for e in executors)
+    print(msgspec.json.encode({"handled": handled, "refused": refused}).decode(), flush=True)
 
 
-async def start_executors(url: str) -> asyncio.subprocess.Process:
-    """Start the executors' process (its stderr is ours); return once its consumer is bound."""
+async def start_executors(url: str, fleet_path: Path) -> asyncio.subprocess.Process:
+    """Start the executors' process (its stderr is ours); return once every host's sample is
+    published and its consumer bound."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, url, stdout=asyncio.subprocess.PIPE
+        sys.executable, __file__, url, str(fleet_path), stdout=asyncio.subprocess.PIPE
     )
     assert process.stdout is not None
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(300):
         line = await process.stdout.readline()
     if line.decode().strip() != READY:
         raise RuntimeError(f"the executors did not start: {line!r}")
@@ -218,4 +224,8 @@ async def stop_executors(process: asyncio.subprocess.Process) -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(executors_main(sys.argv[1]))
+    asyncio.run(
+        executors_main(
+            sys.argv[1], msgspec.json.decode(Path(sys.argv[2]).read_bytes(), type=FleetFile)
+        )
+    )

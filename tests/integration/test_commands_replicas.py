@@ -108,3 +108,122 @@ async def test_two_replicas_dispatch_each_command_once(pool: asyncpg.Pool, tmp_p
             assert events == 40
         finally:
             await nc.close()
+
+
+def new_command(
+    cid: str, host_id: str, priority: int, age: int, expires_in: int = 600
+) -> store.NewCommand:
+    return store.NewCommand(
+        id=cid,
+        host_id=host_id,
+        hostname=host_id,
+        command="true",
+        priority=priority,
+        timeout_seconds=30,
+        created_at=NOW - timedelta(seconds=age),
+        expires_at=NOW + timedelta(seconds=expires_in),
+        requested_by="test",
+    )
+
+
+async def test_claim_orders_each_host_by_priority_then_age(pool: asyncpg.Pool) -> None:
+    """Claimed by host, each host's highest priority first and among equals the oldest; an
+    expired command is not claimed, nor one another dispatcher holds."""
+    commands = [
+        new_command("low-old", "web-01", 1, 100),
+        new_command("high-new", "web-01", 9, 1),
+        new_command("high-old", "web-01", 9, 50),
+        new_command("expired", "web-01", 10, 200, expires_in=-1),
+        new_command("mid", "web-01", 5, 10),
+        new_command("db-only", "db-01", 0, 5),
+        new_command("held", "db-01", 10, 5),
+        new_command("other-host", "cache-01", 10, 5),
+    ]
+    async with pool.acquire() as conn:
+        await store.insert_commands(conn, commands)
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT id FROM commands WHERE id = 'held' FOR UPDATE")
+        async with pool.acquire() as conn, conn.transaction():
+            claimed = await store.claim_pending(conn, ["web-01", "db-01"], NOW)
+    assert [(r.host_id, r.id) for r in claimed] == [
+        ("db-01", "db-only"),
+        ("web-01", "high-old"),
+        ("web-01", "high-new"),
+        ("web-01", "mid"),
+        ("web-01", "low-old"),
+    ]
+
+
+async def test_a_fan_out_is_dispatched_in_batches_once_each(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Two replicas dispatch the same fan-out of 600 hosts (several batches each) at once:
+    one message and one `dispatched` event per host, every command marked with its sequence,
+    and no host left waiting after a sweep."""
+    hosts = [f"h{k:04d}" for k in range(600)]
+    async with pool.acquire() as conn:
+        await store.insert_commands(conn, [new_command(f"c-{h}", h, 5, 1) for h in hosts])
+    async with own_nats_server(tmp_path / "nats") as url:
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            await streams.ensure_streams(js)
+            config = CommandsConfig(service=ServiceConfig(name="commands", http_port=1))
+            key = new_signing_key()
+            replicas = [CommandsApi(pool, nc, HostDirectory(), config, key) for _ in range(2)]
+            for replica in replicas:
+                replica.pending_hosts.update(hosts)
+            sent = await asyncio.gather(*(r.dispatcher.dispatch_to(hosts) for r in replicas))
+            assert sum(sent) == len(hosts)
+            info = await js.stream_info(streams.COMMANDS.name)
+            assert info.state.messages == len(hosts)
+            async with pool.acquire() as conn:
+                rows = await conn.fetch("SELECT status, dispatch_seq FROM commands")
+                events = await conn.fetchval(
+                    "SELECT count(*) FROM command_events WHERE event = 'dispatched'"
+                )
+            assert {r["status"] for r in rows} == {"dispatched"}
+            assert sorted(r["dispatch_seq"] for r in rows) == list(range(1, len(hosts) + 1))
+            assert events == len(hosts)
+            # The replica that found the commands locked keeps the hosts until its sweep
+            # reads that nothing is pending any more.
+            for replica in replicas:
+                await replica.sweep()
+                assert not replica.pending_hosts
+        finally:
+            await nc.close()
+
+
+async def test_a_failed_publish_leaves_the_command_pending(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """With no COMMANDS stream to take them, nothing is marked dispatched and the host's two
+    commands stay pending for the next try, which sends both in order."""
+    async with pool.acquire() as conn:
+        await store.insert_commands(
+            conn, [new_command("first", "web-01", 9, 5), new_command("second", "web-01", 1, 5)]
+        )
+    async with own_nats_server(tmp_path / "nats") as url:
+        nc = await nats.connect(url)
+        try:
+            config = CommandsConfig(service=ServiceConfig(name="commands", http_port=1))
+            api = CommandsApi(pool, nc, HostDirectory(), config, new_signing_key())
+            js = nc.jetstream()
+            await js.delete_stream(streams.COMMANDS.name)
+            assert await api.dispatch_pending("web-01") == 0
+            async with pool.acquire() as conn:
+                statuses = await conn.fetch("SELECT DISTINCT status FROM commands")
+                events = await conn.fetchval(
+                    "SELECT count(*) FROM command_events WHERE event = 'dispatched'"
+                )
+            assert [r["status"] for r in statuses] == ["pending"]
+            assert events == 0
+            assert api.pending_hosts == {"web-01"}
+            await streams.ensure_streams(js)
+            assert await api.dispatch_pending("web-01") == 2
+            async with pool.acquire() as conn:
+                order = await conn.fetch("SELECT id FROM commands ORDER BY dispatch_seq")
+            assert [r["id"] for r in order] == ["first", "second"]
+            assert not api.pending_hosts
+        finally:
+            await nc.close()

@@ -328,6 +328,42 @@ async def test_a_result_that_never_decodes_is_dead_lettered(stack: Stack) -> Non
     assert 'mirror_dead_letters_total{consumer="commands"} 1.0' in metrics
 
 
+async def test_a_batch_of_results_applies_the_good_and_dead_letters_the_rest(
+    stack: Stack,
+) -> None:
+    """Garbage, another host's agent reporting on this host's command, then the command's
+    genuine status and result, published back to back (one fetched batch): the genuine two are
+    applied in order, the other two dead-lettered, and nothing of theirs is applied."""
+    await stack.sample("web-01")
+    agent = await stack.agent("web-01")
+    intruder = await stack.agent("db-01")
+    await stack.known("web-01")
+    (created,) = await stack.create(hostname="web-01", command="true")
+    (command,) = await agent.wait_for(1)
+    dead = await stack.js.subscribe(
+        f"{subjects.DEAD_LETTER_ALL[:-1]}{subjects.COMMANDS_RESULT_ALL}",
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    await stack.js.publish(subjects.commands_result("web-01"), b"{garbage")
+    await intruder.result(command.id, CommandState.FAILED, exit_code=1)
+    await agent.status(command.id, "running")
+    await agent.result(command.id, CommandState.SUCCEEDED, exit_code=0)
+    record = await stack.wait_status(created["id"], "succeeded")
+    assert [e["event"] for e in record["events"]] == [
+        "created",
+        "dispatched",
+        "running",
+        "succeeded",
+    ]
+    letters = [await dead.next_msg(timeout=TIMEOUT) for _ in range(2)]
+    assert sorted(m.subject for m in letters) == sorted(
+        subjects.dead_letter(subjects.commands_result(h)) for h in ("web-01", "db-01")
+    )
+    reasons = {m.headers["Mirror-Dead-Letter-Reason"] for m in letters if m.headers}
+    assert any("belongs to 'web-01', not 'db-01'" in reason for reason in reasons)
+
+
 async def test_results_and_pending_commands_survive_a_restart(stack: Stack) -> None:
     """A result published while the service is down is applied after; a command pending for a
     host that comes back while the service is down is dispatched once it runs again (the

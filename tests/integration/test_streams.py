@@ -2,7 +2,11 @@
 
 from datetime import UTC, datetime
 
+import msgspec
 import nats.aio.client
+import nats.js.errors
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from mirror_schema import codec, streams, subjects
 from mirror_schema.samples import MetricSample
@@ -69,3 +73,38 @@ async def test_a_sample_published_twice_with_one_msg_id_is_stored_once(
     assert info.state.messages == 1
     stored = await js.get_last_msg(f"T{unique}_{streams.METRICS.name}", subject)
     assert codec.decode_sample(stored.data) == sample
+
+
+async def test_commands_take_a_consumer_per_agent_past_the_server_default(
+    nc: nats.aio.client.Client, unique: str
+) -> None:
+    """nats-server 2.15 caps a stream at 1,000 consumers unless it sets its own limit: a
+    COMMANDS made before that limit is given it, and takes a 1,001st agent's consumer."""
+    js = nc.jetstream()
+    names = {"prefix": f"T{unique}_", "subject_prefix": f"t{unique}"}
+    commands = next(
+        spec for spec in streams.stream_specs(**names) if spec.name.endswith("_COMMANDS")
+    )
+    without_limit = msgspec.structs.replace(commands, max_consumers=None)
+    await js.add_stream(streams._to_config(without_limit))
+
+    async def add(k: int) -> None:
+        await js.add_consumer(
+            commands.name,
+            ConsumerConfig(
+                name=f"agent-h{k}",
+                durable_name=f"agent-h{k}",
+                filter_subject=f"{commands.subjects[0][:-1]}h{k}",
+                ack_policy=AckPolicy.EXPLICIT,
+            ),
+        )
+
+    for k in range(1000):
+        await add(k)
+    with pytest.raises(nats.js.errors.BadRequestError, match="maximum consumers"):
+        await add(1000)
+    assert commands.name in await streams.ensure_streams(js, **names)
+    info = await js.stream_info(commands.name)
+    assert info.config.max_consumers == streams.MAX_COMMAND_CONSUMERS
+    await add(1000)
+    assert (await js.stream_info(commands.name)).state.consumer_count == 1001

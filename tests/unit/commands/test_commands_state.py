@@ -80,28 +80,6 @@ def test_expiry_defaults_to_an_hour_and_refuses_the_past() -> None:
         state.expiry(NOW - timedelta(seconds=1), NOW, 3600)
 
 
-def pending(cid: str, priority: int, age: int, expires_in: int = 600) -> state.Pending:
-    return state.Pending(
-        id=cid,
-        priority=priority,
-        created_at=NOW - timedelta(seconds=age),
-        expires_at=NOW + timedelta(seconds=expires_in),
-    )
-
-
-def test_dispatch_order_is_priority_then_age_skipping_expired() -> None:
-    """Highest priority first; among equals the oldest; an expired command is not sent."""
-    commands = [
-        pending("low-old", 1, 100),
-        pending("high-new", 9, 1),
-        pending("high-old", 9, 50),
-        pending("expired", 10, 200, expires_in=-1),
-        pending("mid", 5, 10),
-    ]
-    order = [c.id for c in state.dispatch_order(commands, NOW)]
-    assert order == ["high-old", "high-new", "mid", "low-old"]
-
-
 def test_a_signed_command_is_valid_for_a_day_at_most() -> None:
     """expires_at more than 24 h ahead is refused naming the field and the cap; exactly 24 h is
     the longest a command may wait for its agent (agents refuse longer, their journal

@@ -46,6 +46,25 @@ def consumer_name(host_id: str) -> str:
     return f"agent-{host_id}"
 
 
+def consumer_config(host_id: str, config: CommandSettings) -> ConsumerConfig:
+    """The agent's durable pull consumer of its own host's commands."""
+    name = consumer_name(host_id)
+    return ConsumerConfig(
+        # `name` too: the create request's subject then carries the filter, which is what
+        # an agent's NATS permissions allow (its own host's commands, nothing else).
+        name=name,
+        durable_name=name,
+        filter_subject=subjects.commands_dispatch(host_id),
+        ack_policy=AckPolicy.EXPLICIT,
+        # Commands sent while this agent was away (or before its first start) run too;
+        # the journal and the expiry keep a replay from running anything twice or late.
+        deliver_policy=DeliverPolicy.ALL,
+        max_deliver=config.max_deliver,
+        ack_wait=ACK_WAIT_SECONDS,
+        max_ack_pending=max(4 * config.max_concurrent, 16),
+    )
+
+
 class CommandLoop:
     """Takes this host's commands from COMMANDS and runs them by the `[commands]` policy."""
 
@@ -141,20 +160,7 @@ class CommandLoop:
     async def _subscribe(
         self, nc: nats.aio.client.Client, stop: asyncio.Event
     ) -> JetStreamContext.PullSubscription | None:
-        config = ConsumerConfig(
-            # `name` too: the create request's subject then carries the filter, which is what
-            # an agent's NATS permissions allow (its own host's commands, nothing else).
-            name=self.consumer,
-            durable_name=self.consumer,
-            filter_subject=subjects.commands_dispatch(self.host_id),
-            ack_policy=AckPolicy.EXPLICIT,
-            # Commands sent while this agent was away (or before its first start) run too;
-            # the journal and the expiry keep a replay from running anything twice or late.
-            deliver_policy=DeliverPolicy.ALL,
-            max_deliver=self.config.max_deliver,
-            ack_wait=ACK_WAIT_SECONDS,
-            max_ack_pending=max(4 * self.config.max_concurrent, 16),
-        )
+        config = consumer_config(self.host_id, self.config)
         backoff = Backoff(first=RETRY_SECONDS, cap=MAX_RETRY_SECONDS)
         while not stop.is_set():
             try:

@@ -66,6 +66,10 @@ BUCKET_TWIN_PLACEMENTS: Final = "twin_placements"
 # history writer (a PostgreSQL outage up to a week at 5 s) need nothing.
 METRICS_SAMPLES_PER_HOST: Final = 7 * 86_400 // 5
 
+# COMMANDS holds one durable consumer per agent (`agent-<host>`, the one name an agent's
+# permissions let it make), besides the services': the most hosts that can take commands.
+MAX_COMMAND_CONSUMERS: Final = 50_000
+
 _STREAM_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,200}")
 _PREFIX_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -101,6 +105,10 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
     # costs what was not yet synced. Replicated streams take their durability from their
     # replicas (nats-server refuses async there) and are always "synced".
     single_server_writes: Literal["synced", "async"] = "synced"
+    # How many consumers the stream takes; None: the server's default, which nats-server 2.15
+    # sets at 1,000 per stream (`default_max_consumers`) and which a stream can only raise
+    # with a limit of its own.
+    max_consumers: int | None = None
 
     @property
     def persist_async(self) -> bool:
@@ -123,6 +131,7 @@ COMMANDS: Final = StreamSpec(
     description="Commands dispatched to agents",
     max_age_seconds=7 * _DAY,
     max_bytes=_GIB // 4,
+    max_consumers=MAX_COMMAND_CONSUMERS,
 )
 COMMAND_RESULTS: Final = StreamSpec(
     name="COMMAND_RESULTS",
@@ -228,6 +237,7 @@ def _to_config(spec: StreamSpec) -> StreamConfig:
         allow_direct=spec.allow_direct,
         # Unset is nats-server's default (synced with the server's setting).
         persist_mode=PersistMode.ASYNC if spec.persist_async else None,
+        max_consumers=spec.max_consumers,
     )
 
 
@@ -252,6 +262,7 @@ def _differs(current: StreamConfig, spec: StreamSpec) -> bool:
         or bool(current.deny_purge) != spec.deny_purge
         or bool(current.allow_direct) != spec.allow_direct
         or _persists_async(current) != spec.persist_async
+        or (spec.max_consumers is not None and current.max_consumers != spec.max_consumers)
     )
 
 

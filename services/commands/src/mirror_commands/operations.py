@@ -1,8 +1,6 @@
 """CommandsApi: create, get, list, cancel, retry, dispatch and expire; both doors call these
 (mirror_commands.endpoints pairs each declared operation with its function)."""
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -16,10 +14,9 @@ from nats.js.client import JetStreamContext
 from mirror_commands import ids, labels, metrics, state, store
 from mirror_commands.config import CommandsConfig
 from mirror_commands.directory import HostDirectory, Target, selecting
+from mirror_commands.dispatcher import PUBLISH_TIMEOUT_SECONDS, Dispatcher
 from mirror_commands.errors import UnknownCommandError, UnknownLabelsError
 from mirror_commands.query import host_ids_for
-from mirror_runtime.doors import TRANSIENT
-from mirror_runtime.pg import Conn
 from mirror_runtime.requests import ask_for_reply
 from mirror_schema import codec, subjects
 from mirror_schema.command_api import (
@@ -35,7 +32,7 @@ from mirror_schema.command_api import (
     SetHostLabelsRequest,
     SigningKeyReply,
 )
-from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_command, sign_withdrawal
+from mirror_schema.command_signing import ALGORITHM, SigningKey, sign_withdrawal
 from mirror_schema.commands import (
     CommandCancel,
     CommandCancelReply,
@@ -45,9 +42,6 @@ from mirror_schema.commands import (
 from mirror_schema.commands import CommandState as S
 
 log = structlog.get_logger()
-
-PUBLISH_TIMEOUT_SECONDS = 5.0
-DISPATCH_CONCURRENCY = 8
 
 
 def utc_now() -> datetime:
@@ -75,10 +69,12 @@ class CommandsApi:
         self.directory = directory
         self.config = config
         self.clock = clock
-        # Hosts with pending commands: a sample from one of them triggers its dispatch.
-        self.pending_hosts: set[str] = set()
-        self._host_locks: dict[str, asyncio.Lock] = {}
-        self._dispatching: dict[str, asyncio.Task[None]] = {}
+        self.dispatcher = Dispatcher(pool, self.js, signing_key, clock)
+
+    @property
+    def pending_hosts(self) -> set[str]:
+        """Hosts with pending commands: a sample from one of them triggers its dispatch."""
+        return self.dispatcher.pending_hosts
 
     # --- the API -------------------------------------------------------------------------
 
@@ -264,120 +260,56 @@ class CommandsApi:
     def on_host_seen(self, host_id: str) -> None:
         """A sample of `host_id` was read: if the host is online (not an old sample replayed at
         start-up), dispatch its pending commands in the background."""
-        if (
-            host_id in self.pending_hosts
-            and host_id not in self._dispatching
-            and self.directory.is_online(host_id, self.clock(), self.config.online_seconds)
-        ):
-            task = asyncio.create_task(self._dispatch_in_background(host_id))
-            self._dispatching[host_id] = task
-
-    async def _dispatch_in_background(self, host_id: str) -> None:
-        try:
-            await self.dispatch_pending(host_id)
-        except TRANSIENT as exc:
-            log.warning("dispatch.failed", host_id=host_id, error=str(exc))
-        except Exception:
-            log.exception("dispatch.crashed", host_id=host_id)
-        finally:
-            self._dispatching.pop(host_id, None)
+        if self.directory.is_online(host_id, self.clock(), self.config.online_seconds):
+            self.dispatcher.in_background(host_id)
 
     async def dispatch_pending(self, host_id: str) -> int:
-        """Publish the host's unexpired pending commands, highest priority first; how many.
-
-        Each command is claimed, published and marked dispatched in its own transaction: a
-        failed publish leaves that one pending (a retry is deduplicated by its Nats-Msg-Id).
-        """
-        lock = self._host_locks.setdefault(host_id, asyncio.Lock())
-        sent = 0
-        async with lock:
-            async with self.pool.acquire() as conn:
-                pending = await store.pending_of(conn, host_id)
-                if not pending:
-                    self.pending_hosts.discard(host_id)
-                    return 0
-                for command in state.dispatch_order(pending, self.clock()):
-                    async with conn.transaction():
-                        if not await store.claim(conn, command.id, self.clock()):
-                            continue  # dispatched, cancelled or expired meanwhile
-                        await self._publish(conn, command.id)
-                    sent += 1
-            if sent:
-                log.info("commands.dispatched", host_id=host_id, count=sent)
-        return sent
-
-    async def _publish(self, conn: Conn, command_id: str) -> None:
-        (record,) = await store.fetch_commands(conn, [command_id])
-        command = sign_command(state.as_command(record), self.signing_key)
-        ack = await self.js.publish(
-            subjects.commands_dispatch(record.host_id),
-            codec.encode(command),
-            timeout=PUBLISH_TIMEOUT_SECONDS,
-            headers={"Nats-Msg-Id": record.id},
-        )
-        now = self.clock()
-        await store.move(conn, record.id, S.DISPATCHED, dispatched_at=now, dispatch_seq=ack.seq)
-        await store.add_event(
-            conn,
-            record.id,
-            record.host_id,
-            at=now,
-            event="dispatched",
-            status=S.DISPATCHED,
-            actor="commands",
-            detail=f"{ack.stream} seq {ack.seq}" + (" (duplicate)" if ack.duplicate else ""),
-        )
-        metrics.TRANSITIONS.labels(S.DISPATCHED.value).inc()
+        """Publish the host's unexpired pending commands, highest priority first; how many."""
+        return await self.dispatcher.dispatch_pending(host_id)
 
     async def sweep(self) -> int:
         """Expire pending commands past expires_at, re-read which hosts have pending commands
         (another replica may have made them) and dispatch to the online ones; how many expired."""
         async with self.pool.acquire() as conn:
             expired = await store.expire_due(conn, self.clock())
-            self.pending_hosts = await store.pending_hosts(conn)
+            self.dispatcher.pending_hosts = await store.pending_hosts(conn)
         if expired:
             metrics.TRANSITIONS.labels(S.EXPIRED.value).inc(len(expired))
             log.info("commands.expired", count=len(expired))
-        for host_id in sorted(self.pending_hosts):
-            self.on_host_seen(host_id)
+        now = self.clock()
+        online = [
+            host_id
+            for host_id in self.pending_hosts
+            if self.directory.is_online(host_id, now, self.config.online_seconds)
+        ]
+        # In batches, as a fan-out: one task per host would claim and mark one at a time.
+        await self.dispatcher.dispatch_to(online)
         return len(expired)
 
     async def stop(self) -> None:
         """Let dispatches under way finish."""
-        tasks = list(self._dispatching.values())
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.dispatcher.stop()
 
     # --- helpers -------------------------------------------------------------------------
 
     async def _insert(self, new: list[store.NewCommand]) -> None:
         async with self.pool.acquire() as conn:
             await store.insert_commands(conn, new)
-        self.pending_hosts.update(c.host_id for c in new)
+        self.dispatcher.pending_hosts.update(c.host_id for c in new)
         metrics.TRANSITIONS.labels(S.PENDING.value).inc(len(new))
 
     async def _dispatch_and_read(
         self, command_ids: list[str], host_ids: list[str]
     ) -> list[CommandRecord]:
+        """Dispatch to the online hosts among `host_ids` (the others' commands wait for their
+        next sample), then read the commands back as they stand."""
         now = self.clock()
-        # A fan-out to many hosts: a few at a time, leaving connections for other requests.
-        slots = asyncio.Semaphore(DISPATCH_CONCURRENCY)
-
-        async def dispatch(host_id: str) -> None:
-            async with slots:
-                try:
-                    await self.dispatch_pending(host_id)
-                except TRANSIENT as exc:
-                    # Stored already: it goes out with the host's next sample or the sweep.
-                    log.warning("dispatch.deferred", host_id=host_id, error=str(exc))
-
         online = [
             host_id
-            for host_id in dict.fromkeys(host_ids)
+            for host_id in host_ids
             if self.directory.is_online(host_id, now, self.config.online_seconds)
         ]
-        await asyncio.gather(*(dispatch(host_id) for host_id in online))
+        await self.dispatcher.dispatch_to(online)
         async with self.pool.acquire() as conn:
             return await store.fetch_commands(conn, command_ids)
 

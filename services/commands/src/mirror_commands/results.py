@@ -2,10 +2,9 @@
 
 CommandStatus (accepted, running) moves a command to `running`; a CommandResult to its final
 state with its output. Transitions only go forward, each applied one writes an event row, and
-a message that never decodes is dead-lettered. The messages of one command are applied one at
-a time, in stream order, so its status comes before its result; different commands of a
-fetched batch are applied side by side (one at a time, a fan-out to 1,000 hosts took 2.4 s of
-database round trips).
+a message that never decodes is dead-lettered. A fetched batch is applied in stream order (a
+command's status before its result) in one transaction, and acked once it commits: a commit
+per message held a fan-out to 1,000 hosts near 700 messages/s.
 """
 
 import asyncio
@@ -66,6 +65,23 @@ class Poison(Exception):  # noqa: N818 - a message, not an error of ours
     """A message that can never be applied; carries the reason for the dead letter."""
 
 
+def _report_of(msg: Msg) -> CommandStatus | CommandResult:
+    """The status or result a message carries, of the host its subject names; Poison when it
+    is neither or names another host."""
+    try:
+        host_id = subjects.host_id_from_subject(msg.subject)
+        report: CommandStatus | CommandResult = (
+            codec.decode_command_result(msg.data)
+            if msg.subject.startswith(_RESULT_PREFIX)
+            else codec.decode_command_status(msg.data)
+        )
+    except (msgspec.ValidationError, msgspec.DecodeError, SchemaError) as exc:
+        raise Poison(str(exc)) from None
+    if report.host_id != host_id:
+        raise Poison(f"host_id {report.host_id!r} in the payload is not {host_id!r} of the subject")
+    return report
+
+
 class ResultsConsumer:
     """Pulls COMMAND_RESULTS and applies each message to PostgreSQL; replicas share it."""
 
@@ -105,8 +121,34 @@ class ResultsConsumer:
                 log.warning("results.fetch_failed", error=str(exc))
                 await asyncio.sleep(RETRY_DELAY_SECONDS)
                 continue
-            await asyncio.gather(*(self._handle_in_order(group) for group in _by_command(messages)))
+            await self._apply_batch(messages)
             self.lag = messages[-1].metadata.num_pending if messages else 0
+
+    async def _apply_batch(self, messages: list[Msg]) -> None:
+        """Apply a fetched batch in stream order in one transaction, then ack it: one commit
+        instead of one per message. A message that can never apply (Poison) is found before
+        it writes anything, so it leaves the transaction as it was and is dead-lettered after.
+        Any other failure rolls the batch back and every message goes through handle(), one
+        at a time per command, with its own retries."""
+        applied: list[Msg] = []
+        poisoned: list[tuple[Msg, str]] = []
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for msg in messages:
+                    try:
+                        await self._apply_on(conn, _report_of(msg))
+                    except Poison as exc:
+                        poisoned.append((msg, str(exc)))
+                    else:
+                        applied.append(msg)
+        except Exception as exc:  # noqa: BLE001 - each message is tried again on its own
+            log.warning("results.batch_failed", messages=len(messages), error=repr(exc))
+            await asyncio.gather(*(self._handle_in_order(group) for group in _by_command(messages)))
+            return
+        for msg in applied:
+            await msg.ack()
+        for msg, reason in poisoned:
+            await self._dead(msg, reason)
 
     async def _handle_in_order(self, messages: list[Msg]) -> None:
         for msg in messages:
@@ -145,27 +187,19 @@ class ResultsConsumer:
             return
 
     async def apply(self, msg: Msg) -> None:
-        """Decode and apply; Poison when the message can never be applied."""
-        try:
-            host_id = subjects.host_id_from_subject(msg.subject)
-            report: CommandStatus | CommandResult = (
-                codec.decode_command_result(msg.data)
-                if msg.subject.startswith(_RESULT_PREFIX)
-                else codec.decode_command_status(msg.data)
-            )
-        except (msgspec.ValidationError, msgspec.DecodeError, SchemaError) as exc:
-            raise Poison(str(exc)) from None
-        if report.host_id != host_id:
-            raise Poison(
-                f"host_id {report.host_id!r} in the payload is not {host_id!r} of the subject"
-            )
+        """Decode and apply in a transaction of its own; Poison when the message can never
+        be applied."""
+        report = _report_of(msg)
         async with self.pool.acquire() as conn, conn.transaction():
-            if isinstance(report, CommandStatus):
-                moved = await self._apply_status(conn, report)
-            else:
-                moved = await self._apply_result(conn, report)
-            if moved is None:
-                await self._ignored(conn, report.command_id, host_id)
+            await self._apply_on(conn, report)
+
+    async def _apply_on(self, conn: Conn, report: CommandStatus | CommandResult) -> None:
+        if isinstance(report, CommandStatus):
+            moved = await self._apply_status(conn, report)
+        else:
+            moved = await self._apply_result(conn, report)
+        if moved is None:
+            await self._ignored(conn, report.command_id, report.host_id)
 
     async def _apply_status(self, conn: Conn, status: CommandStatus) -> store.Moved | None:
         moved = await store.move(

@@ -1,10 +1,7 @@
 """The command life cycle as pure rules: which transitions apply, dispatch order, expiry."""
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final, Literal
-
-import msgspec
 
 from mirror_commands.errors import ConflictError, InvalidRequestError
 from mirror_schema.command_api import CommandRecord
@@ -85,22 +82,6 @@ def expiry(requested: datetime | None, now: datetime, default_seconds: float) ->
             "refuse a longer one"
         )
     return requested
-
-
-class Pending(msgspec.Struct, frozen=True, kw_only=True):
-    """A pending command as the dispatcher orders it."""
-
-    id: str
-    priority: int
-    created_at: datetime
-    expires_at: datetime
-
-
-def dispatch_order(pending: Iterable[Pending], now: datetime) -> list[Pending]:
-    """The commands to dispatch to one host: unexpired ones, highest priority first, then
-    oldest first."""
-    live = [command for command in pending if command.expires_at > now]
-    return sorted(live, key=lambda c: (-c.priority, c.created_at, c.id))
 
 
 def as_command(record: CommandRecord) -> Command:

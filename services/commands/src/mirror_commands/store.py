@@ -6,6 +6,7 @@ from typing import Final
 
 import asyncpg
 import msgspec
+from nats.js.api import PubAck
 
 from mirror_commands import query, state
 from mirror_runtime.pg import Conn
@@ -34,18 +35,29 @@ SELECT_EVENTS: Final = """
 SELECT at, event, status, actor, host_id, detail FROM command_events
 WHERE command_id = $1 ORDER BY id
 """
-SELECT_PENDING: Final = """
-SELECT id, priority, created_at, expires_at FROM commands
-WHERE host_id = $1 AND status = 'pending'
-ORDER BY priority DESC, created_at
-"""
-# Locks one pending command against a dispatcher in another replica until commit; SKIP
-# LOCKED: a command another is dispatching is its alone.
-CLAIM: Final = """
-SELECT id FROM commands WHERE id = $1 AND status = 'pending' AND expires_at > $2
+# Locks the hosts' pending, unexpired commands against a dispatcher in another replica until
+# commit; SKIP LOCKED: a command another is dispatching is its alone. Each host's in dispatch
+# order: highest priority first, then oldest first (as state.dispatch_order).
+CLAIM_PENDING: Final = f"""
+SELECT {_COLUMNS} FROM commands
+WHERE host_id = ANY($1::text[]) AND status = 'pending' AND expires_at > $2
+ORDER BY host_id, priority DESC, created_at, id
 FOR UPDATE SKIP LOCKED
+"""  # noqa: S608 - built from constants
+MARK_DISPATCHED: Final = """
+UPDATE commands c SET status = 'dispatched', dispatched_at = $1, dispatch_seq = u.seq
+FROM unnest($2::text[], $3::bigint[]) AS u(id, seq)
+WHERE c.id = u.id AND c.status = 'pending'
+"""
+INSERT_DISPATCHED_EVENTS: Final = """
+INSERT INTO command_events (command_id, host_id, at, event, status, actor, detail)
+SELECT u.id, u.host_id, $1, 'dispatched', 'dispatched', 'commands', u.detail
+FROM unnest($2::text[], $3::text[], $4::text[]) AS u(id, host_id, detail)
 """
 SELECT_PENDING_HOSTS: Final = "SELECT DISTINCT host_id FROM commands WHERE status = 'pending'"
+SELECT_PENDING_HOSTS_OF: Final = """
+SELECT DISTINCT host_id FROM commands WHERE host_id = ANY($1::text[]) AND status = 'pending'
+"""
 SELECT_COMMANDS: Final = f"SELECT {_COLUMNS} FROM commands WHERE id = ANY($1)"  # noqa: S608
 
 EXPIRE_DUE: Final = """
@@ -105,32 +117,40 @@ async def add_event(
 async def insert_commands(conn: Conn, commands: Sequence[NewCommand]) -> None:
     """Store new pending commands with their `created` events, all or none."""
     async with conn.transaction():
-        for c in commands:
-            await conn.execute(
-                INSERT_COMMAND,
-                c.id,
-                c.host_id,
-                c.hostname,
-                c.command,
-                c.priority,
-                c.timeout_seconds,
-                c.created_at,
-                c.expires_at,
-                c.requested_by,
-                c.batch_id,
-                c.retry_of,
-            )
-            detail = f"retry of {c.retry_of}" if c.retry_of else None
-            await add_event(
-                conn,
-                c.id,
-                c.host_id,
-                at=c.created_at,
-                event="created",
-                status=CommandState.PENDING,
-                actor=c.requested_by,
-                detail=detail,
-            )
+        await conn.executemany(
+            INSERT_COMMAND,
+            [
+                (
+                    c.id,
+                    c.host_id,
+                    c.hostname,
+                    c.command,
+                    c.priority,
+                    c.timeout_seconds,
+                    c.created_at,
+                    c.expires_at,
+                    c.requested_by,
+                    c.batch_id,
+                    c.retry_of,
+                )
+                for c in commands
+            ],
+        )
+        await conn.executemany(
+            INSERT_EVENT,
+            [
+                (
+                    c.id,
+                    c.host_id,
+                    c.created_at,
+                    "created",
+                    CommandState.PENDING.value,
+                    c.requested_by,
+                    f"retry of {c.retry_of}" if c.retry_of else None,
+                )
+                for c in commands
+            ],
+        )
 
 
 async def fetch_command(conn: Conn, command_id: str, *, events: bool) -> CommandRecord | None:
@@ -218,21 +238,35 @@ async def move(
     return None if row is None else msgspec.convert(dict(row), Moved)
 
 
-async def pending_of(conn: Conn, host_id: str) -> list[state.Pending]:
-    """The host's pending commands."""
-    rows = await conn.fetch(SELECT_PENDING, host_id)
-    return [msgspec.convert(dict(row), state.Pending) for row in rows]
+async def claim_pending(conn: Conn, host_ids: Sequence[str], now: datetime) -> list[CommandRecord]:
+    """Lock the hosts' pending, unexpired commands for this transaction, by host and in each
+    host's dispatch order; those another dispatcher holds are left out."""
+    return [_record(row) for row in await conn.fetch(CLAIM_PENDING, list(host_ids), now)]
 
 
-async def claim(conn: Conn, command_id: str, now: datetime) -> bool:
-    """Lock a pending, unexpired command for this transaction; False if it is not (any more)
-    pending or another dispatcher holds it."""
-    return await conn.fetchrow(CLAIM, command_id, now) is not None
+async def mark_dispatched(
+    conn: Conn, published: Sequence[tuple[CommandRecord, PubAck]], now: datetime
+) -> None:
+    """Mark claimed commands dispatched with their stream sequence, each with its event."""
+    if not published:
+        return
+    ids = [record.id for record, _ in published]
+    await conn.execute(MARK_DISPATCHED, now, ids, [ack.seq for _, ack in published])
+    details = [
+        f"{ack.stream} seq {ack.seq}" + (" (duplicate)" if ack.duplicate else "")
+        for _, ack in published
+    ]
+    hosts = [record.host_id for record, _ in published]
+    await conn.execute(INSERT_DISPATCHED_EVENTS, now, ids, hosts, details)
 
 
-async def pending_hosts(conn: Conn) -> set[str]:
-    """Hosts with at least one pending command."""
-    return {row["host_id"] for row in await conn.fetch(SELECT_PENDING_HOSTS)}
+async def pending_hosts(conn: Conn, host_ids: Sequence[str] | None = None) -> set[str]:
+    """Hosts with at least one pending command: of every host, or of `host_ids`."""
+    if host_ids is None:
+        rows = await conn.fetch(SELECT_PENDING_HOSTS)
+    else:
+        rows = await conn.fetch(SELECT_PENDING_HOSTS_OF, list(host_ids))
+    return {row["host_id"] for row in rows}
 
 
 async def expire_due(conn: Conn, now: datetime) -> list[tuple[str, str]]:
