@@ -1,5 +1,7 @@
 """TwinState folds samples into host views, links, frames and diffs, with a fake clock."""
 
+from typing import Any
+
 import msgspec
 import pytest
 from twin_samples import MBIT, at, host_of, link_of, sample
@@ -7,7 +9,8 @@ from twin_samples import MBIT, at, host_of, link_of, sample
 from mirror_schema.codec import decode_twin_message, encode
 from mirror_schema.samples import Disk, Gpu, Position
 from mirror_schema.twin import TwinDiff
-from mirror_twin.model.layout import position_on_layer
+from mirror_twin.model import twin_state
+from mirror_twin.model.layout import position_on_layer, positions_on_layers
 from mirror_twin.model.links import HUB_ID
 from mirror_twin.model.twin_state import TwinState
 
@@ -175,6 +178,31 @@ def test_without_placement_the_position_is_computed() -> None:
 
     assert host.layer == 2
     assert host.position == position_on_layer("web-01", 2)
+
+
+def test_a_fleet_appearing_at_once_is_spread_once_per_diff(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """500 new hosts between two diffs cost one spread of the layers, not one per host (which
+    made a fleet of thousands appearing at once quadratic), and no two of them share a point."""
+    spreads = 0
+
+    def counted(pairs: Any) -> dict[str, Position]:
+        nonlocal spreads
+        spreads += 1
+        return positions_on_layers(pairs)
+
+    monkeypatch.setattr(twin_state, "positions_on_layers", counted)
+    twin = TwinState("lab")
+    twin.frame(1, at(0))
+    for k in range(500):
+        twin.apply(sample(f"web-{k:03d}"), at(0))
+    diff = twin.take_diff(2, at(0))
+
+    assert spreads == 1
+    assert diff is not None
+    positions = {(h.position.x, h.position.y, h.position.z) for h in diff.hosts if h.position}
+    assert len(positions) == 500
 
 
 def test_a_placement_out_of_range_is_refused() -> None:

@@ -100,6 +100,9 @@ class TwinState:
         self._hosts: dict[str, _Host] = {}
         self._placements: dict[str, Placement] = {}
         self._computed: dict[str, Position] = {}  # spread positions of unplaced hosts
+        # Whether _computed is out of date: spread once per frame or diff, not per new host
+        # (a fleet appearing at once would cost a spread of every host for each of them).
+        self._spread_stale = False
         self._changed: set[str] = set()
         self._removed: set[str] = set()
         self._unsaved: set[str] = set()  # hosts changed or removed since the last checkpoint
@@ -183,7 +186,7 @@ class TwinState:
         self._unsaved.add(host_id)
         transitions = self._tracker.observe(host_id, sample.timestamp, sample.interval_seconds, now)
         if self._spread_key(host_id) != old_key:
-            self._respread()
+            self._spread_stale = True
         return transitions
 
     def set_placement(self, host_id: str, layer: int | None, position: Position) -> None:
@@ -198,7 +201,7 @@ class TwinState:
         if host_id in self._hosts:
             self._changed.add(host_id)
         if self._spread_key(host_id) != old_key:
-            self._respread()
+            self._spread_stale = True
 
     def remove_host(self, host_id: str, now: datetime) -> None:
         """Forget ``host_id`` (an operator removed it); its saved placement is kept."""
@@ -214,7 +217,7 @@ class TwinState:
                 kind="host_removed", host_id=host_id, timestamp=now, message=f"{host_id} removed"
             )
         )
-        self._respread()
+        self._spread_stale = True
 
     def sweep(self, now: datetime) -> None:
         """Re-evaluate every host's status as of ``now``; changes become events."""
@@ -224,6 +227,7 @@ class TwinState:
 
     def frame(self, seq: int, now: datetime) -> TwinFrame:
         """Return the whole twin as frame ``seq``; the next diff is relative to it."""
+        self._settle_spread()
         self._advance(seq)
         links = self._links.baseline(self._hosts)
         hosts = [self._view(host_id) for host_id in sorted(self._hosts)]
@@ -244,6 +248,7 @@ class TwinState:
         For a client joining between diffs: the next diff's base_seq is this seq, and it may
         repeat a host this snapshot already holds, which a client applies again harmlessly.
         """
+        self._settle_spread()
         links = self._links.current(self._hosts)
         return TwinFrame(
             twin_id=self._twin_id,
@@ -261,6 +266,7 @@ class TwinState:
         """
         if seq <= self._seq:
             raise ValueError(f"seq must be greater than the last seq {self._seq}, got {seq}")
+        self._settle_spread()
         host_patches: list[HostPatch] = []
         for host_id in sorted(self._changed):
             view = self._view(host_id)
@@ -308,6 +314,10 @@ class TwinState:
             return None
         return self._layer(host_id, host.latest)
 
+    def _settle_spread(self) -> None:
+        if self._spread_stale:
+            self._respread()
+
     def _respread(self) -> None:
         """Recompute spread positions; hosts moved off a shared slot are marked changed."""
         pairs = [
@@ -320,6 +330,7 @@ class TwinState:
             if self._computed.get(host_id) != position:
                 self._changed.add(host_id)
         self._computed = computed
+        self._spread_stale = False
 
     def _view(self, host_id: str) -> HostView:
         host = self._hosts[host_id]
