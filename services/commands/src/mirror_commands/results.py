@@ -2,9 +2,10 @@
 
 CommandStatus (accepted, running) moves a command to `running`; a CommandResult to its final
 state with its output. Transitions only go forward, each applied one writes an event row, and
-a message that never decodes is dead-lettered. A fetched batch is applied in stream order (a
-command's status before its result) in one transaction, and acked once it commits: a commit
-per message held a fan-out to 1,000 hosts near 700 messages/s.
+a message that never decodes is dead-lettered. A fetched batch is split by command into LANES
+transactions applied side by side, each command's messages in stream order in one of them (its
+status before its result), and acked once its transaction commits: a commit per message held a
+fan-out to 1,000 hosts near 700 messages/s.
 """
 
 import asyncio
@@ -34,6 +35,9 @@ log = structlog.get_logger()
 DURABLE: Final = streams.CONSUMER_COMMANDS
 MAX_DELIVER: Final = 10
 BATCH: Final = 100
+# A fetched batch is applied in this many transactions side by side, each command's messages
+# in one of them (in stream order): the rows of different commands are independent.
+LANES: Final = 4
 FETCH_SECONDS: Final = 1.0
 ACK_WAIT_SECONDS: Final = 30.0
 RETRY_DELAY_SECONDS: Final = 2.0
@@ -121,7 +125,10 @@ class ResultsConsumer:
                 log.warning("results.fetch_failed", error=str(exc))
                 await asyncio.sleep(RETRY_DELAY_SECONDS)
                 continue
-            await self._apply_batch(messages)
+            lanes: list[list[Msg]] = [[] for _ in range(LANES)]
+            for index, group in enumerate(_by_command(messages)):
+                lanes[index % LANES].extend(group)
+            await asyncio.gather(*(self._apply_batch(lane) for lane in lanes if lane))
             self.lag = messages[-1].metadata.num_pending if messages else 0
 
     async def _apply_batch(self, messages: list[Msg]) -> None:
