@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
 from alert_probes import PROBE_RULE, probe_samples
+from stack_login import checked, log_in, one_time_password
 from stack_up import RunningStack, admin, mirror_stage_up
 from twin_clients import DecodeCache, Watcher, percentiles
 
@@ -178,14 +179,12 @@ async def measure(hosts: int, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         data_dir = Path(tmp) / "stack"
         async with mirror_stage_up(data_dir, *flags) as stack:
-            printed = "\n".join(stack.lines)
-            password = re.search(r"one-time password (\S+)", printed)
-            assert password, printed
+            password = one_time_password("\n".join(stack.lines))
             base = f"http://127.0.0.1:{stack.port('twin')}"
             began = time.monotonic()
             try:
                 async with httpx.AsyncClient(base_url=base, timeout=LOGIN_SECONDS) as http:
-                    cookie: str | None = await log_in(http, password[1])
+                    cookie: str | None = await log_in(http, password)
                     # The alerts service's own API (the twin forwards no rule changes).
                     checked(
                         await http.post(
@@ -254,30 +253,6 @@ async def alert_delays(nc: nats.aio.client.Client, probes: int) -> array[float]:
     finally:
         await subscription.unsubscribe()
     return delays
-
-
-def checked(response: httpx.Response) -> httpx.Response:
-    if response.is_error:
-        raise RuntimeError(f"{response.request.url.path}: {response.status_code} {response.text}")
-    return response
-
-
-async def log_in(http: httpx.AsyncClient, one_time: str) -> str:
-    """The admin's session cookie, after choosing their own password as the HUD makes them."""
-    login = checked(
-        await http.post("/api/auth/login", json={"user": "admin", "password": one_time})
-    )
-    own = "the bench's own long password"
-    checked(
-        await http.post(
-            "/api/auth/password",
-            json={"current": one_time, "new": own},
-            headers={"X-CSRF-Token": login.json()["csrf"]},
-        )
-    )
-    again = checked(await http.post("/api/auth/login", json={"user": "admin", "password": own}))
-    http.headers["X-CSRF-Token"] = again.json()["csrf"]
-    return f"mirror_session={http.cookies['mirror_session']}"
 
 
 async def settle(client: Client, hosts: int, following: asyncio.Task[None]) -> None:
