@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install browser up test test-unit test-integration test-e2e lint format docs bench clean
+.PHONY: help install browser bench-tools up test test-unit test-integration test-e2e lint format docs bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -29,18 +29,28 @@ node_modules/.installed: package.json package-lock.json
 up: install ## run the whole stack on embedded NATS and PostgreSQL (Ctrl-C stops it)
 	$(BIN)/mirror-stage up $(ARGS)
 
-# The HUD's browser tests drive the distribution's Chromium, and its unit tests run under Node;
-# installed here when missing (as root, with apt-get), so that `make test` alone prepares a
-# fresh machine.
-browser: ## install the system's Chromium and Node.js for the HUD's tests when they are missing
-	@for tool in chromium:chromium node:nodejs; do \
+# Each missing tool of $(1) (command:package pairs) installed with apt-get when run as root,
+# else named with its package for whoever runs $(2): `make test` and `make bench` alone prepare
+# a fresh machine.
+define require_tools
+	@for tool in $(1); do \
 	  command -v $${tool%%:*} >/dev/null 2>&1 && continue; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && apt-get install -y -qq $${tool##*:} || exit 1; \
 	  else \
-	    echo "the HUD's tests need $${tool%%:*}: install your distribution's $${tool##*:} package" >&2; exit 1; \
+	    echo "$(2) need $${tool%%:*}: install your distribution's $${tool##*:} package" >&2; exit 1; \
 	  fi; \
 	done
+endef
+
+# The HUD's browser tests drive the distribution's Chromium, and its unit tests run under Node.
+browser: ## install the system's Chromium and Node.js for the HUD's tests when they are missing
+	$(call require_tools,chromium:chromium node:nodejs,the HUD's tests)
+
+# The HTTP gateway's bench loads it with wrk, not with Python (which would share the CPU it
+# measures at a fraction of the rate).
+bench-tools: ## install wrk, the gateway bench's load generator, when it is missing
+	$(call require_tools,wrk:wrk,bench/bench_ingest_http.py)
 
 # The tests start hundreds of Python processes (pytest's workers, services, agents). The
 # dependencies' bytecode is compiled at install; this lets the first process write the
@@ -84,7 +94,7 @@ docs: install ## regenerate the generated docs (configuration tables, docs/opena
 	$(BIN)/python -m mirror_stage.configuration_docs docs/configuration.md
 	$(BIN)/python -m mirror_schema.openapi docs/openapi.json
 
-bench: install ## run the benchmarks (they print figures)
+bench: install browser bench-tools ## run the benchmarks (they print figures)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove the virtualenv, node_modules, test artifacts and caches (keeps .mirror-stage data)

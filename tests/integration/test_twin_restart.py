@@ -1,5 +1,8 @@
 """A restarted twin: its hosts back from the checkpoint at once, the stream resumed where it was."""
 
+import asyncio
+import os
+import signal
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,3 +149,52 @@ async def test_the_stream_is_resumed_where_the_twin_stopped(own_nats: str, tmp_p
         skipped = significant(derive(first, last).total_tx_bits_per_second)
         assert resumed != skipped  # else this test could not tell the two apart
         assert hosts[last.host_id or ""]["net_tx_bits_per_s"] == resumed
+
+
+async def test_a_twin_far_behind_skips_to_every_hosts_latest_sample(
+    own_nats: str, tmp_path: Path
+) -> None:
+    """A twin frozen while 6,000 samples of 3 hosts arrive is, once thawed, more than
+    MAX_LAG_SECONDS behind with more samples waiting than hosts: it skips to each host's
+    latest sample instead of applying the backlog one by one, and shows the present."""
+    fleet = SimulatedFleet(3, 5, interval=1.0, prefix="lag")
+    start = datetime.now(UTC).timestamp() - 3000
+    await publish(own_nats, fleet.tick(start))
+    env = {"MIRROR_STAGE_TWIN_MAX_LAG_SECONDS": "0.5"}
+    async with running_twin(own_nats, tmp_path / "twin.log", env) as twin:
+        await wait_until(lambda: _count_hosts(twin.spec.address, 3), timeout=15, what="the 3 hosts")
+        pid = twin.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            ticks = [fleet.tick(start + k) for k in range(1, 2001)]
+            await publish(own_nats, (sample for tick in ticks for sample in tick))
+            await asyncio.sleep(1.0)  # the backlog's samples are older than 0.5 s now
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+        async def latest_shown() -> bool:
+            hosts = await twin_hosts(twin.spec.address)
+            return all(
+                datetime.fromisoformat(hosts[s.host_id or ""]["last_seen"]) == s.timestamp
+                for s in ticks[-1]
+            )
+
+        await wait_until(latest_shown, timeout=30, what="every host's latest sample")
+        async with httpx.AsyncClient(base_url=twin.spec.address) as http:
+            metrics = (await http.get("/metrics")).text
+    skips = _metric(metrics, "mirror_twin_skips_to_latest_total")
+    applied = _metric(metrics, "mirror_twin_samples_applied_total")
+    assert skips >= 1
+    assert applied < 3 + 6000 / 2, f"{applied:g} samples applied one by one"
+
+
+async def _count_hosts(base_url: str, count: int) -> bool:
+    return len(await twin_hosts(base_url)) == count
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {name} in the twin's metrics")

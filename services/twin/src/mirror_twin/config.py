@@ -51,6 +51,13 @@ MAX_REPLAY = Setting(
     parser=parsers.number_as_int(minimum=0),
     meaning="after a restart, the longest backlog of samples replayed one by one",
 )
+MAX_LAG_SECONDS = Setting(
+    variable="MIRROR_STAGE_TWIN_MAX_LAG_SECONDS",
+    default=5.0,
+    parser=parsers.number(minimum=0.5),
+    meaning="how far behind the samples the twin may fall under load before it skips to "
+    "every host's latest sample",
+)
 
 SETTINGS = SettingGroup(
     title="The twin",
@@ -62,6 +69,7 @@ SETTINGS = SettingGroup(
         OFFLINE_INTERVALS,
         CHECKPOINT_SECONDS,
         MAX_REPLAY,
+        MAX_LAG_SECONDS,
     ),
 )
 
@@ -82,6 +90,10 @@ class TwinConfig(msgspec.Struct, frozen=True, kw_only=True):
     # After a restart, replay from the checkpoint at most this many samples; a longer backlog
     # is skipped by starting from the latest sample of every host instead.
     max_replay_samples: int = MAX_REPLAY.default
+    # Under a load it cannot keep up with, once the sample it applies is older than this and
+    # more samples wait than it holds hosts, the twin skips to every host's latest sample
+    # rather than fall further behind (it shows the present, not each sample on the way).
+    max_lag_seconds: float = MAX_LAG_SECONDS.default
 
 
 def from_env(environ: Mapping[str, str]) -> TwinConfig:
@@ -109,4 +121,5 @@ def from_env(environ: Mapping[str, str]) -> TwinConfig:
         status_policy=StatusPolicy(stale_after_intervals=stale, offline_after_intervals=offline),
         checkpoint_interval_seconds=CHECKPOINT_SECONDS.read(env),
         max_replay_samples=MAX_REPLAY.read(env),
+        max_lag_seconds=MAX_LAG_SECONDS.read(env),
     )

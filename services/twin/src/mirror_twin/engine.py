@@ -22,7 +22,14 @@ from mirror_schema.admission import SampleRefusedError, admit_sample
 from mirror_twin.broadcast import Broadcaster
 from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, StreamPosition, resume_from
 from mirror_twin.config import TwinConfig
-from mirror_twin.metrics import CHECKPOINTS, CLIENTS, DIFFS_SENT, SAMPLES_APPLIED, SAMPLES_REFUSED
+from mirror_twin.metrics import (
+    CHECKPOINTS,
+    CLIENTS,
+    DIFFS_SENT,
+    SAMPLES_APPLIED,
+    SAMPLES_REFUSED,
+    SKIPS_TO_LATEST,
+)
 from mirror_twin.model.twin_state import TwinState
 from mirror_twin.placements import PlacementBody, PlacementStore
 from mirror_twin.relay import BusRelay
@@ -54,6 +61,7 @@ class TwinEngine:
         self._next_round_at = 0.0
         self._applied = 0
         self._subscription: nats.aio.subscription.Subscription | None = None
+        self._skipping: asyncio.Task[None] | None = None  # a skip to the latest under way
         self._tasks: list[asyncio.Task[None]] = []
 
     def snapshot(self) -> bytes:
@@ -79,9 +87,24 @@ class TwinEngine:
         SAMPLES_APPLIED.inc()
         self._applied += 1
         if self._applied % YIELD_EVERY == 0:
+            self._skip_if_behind(metadata.num_pending, metadata.timestamp)
             # nats-py runs a backlog's callbacks back to back without giving the event loop a
             # turn: after a restart, HTTP and the sockets would wait for the whole replay.
             await asyncio.sleep(0)
+
+    def _skip_if_behind(self, pending: int, stored_at: datetime) -> None:
+        """Under a load the twin cannot keep up with: once the sample just applied is more
+        than max_lag_seconds old and more samples wait than there are hosts, follow the
+        stream again from every host's latest sample (in the background: this runs in the
+        callback of the subscription it replaces)."""
+        if self._skipping is not None or pending <= len(self.state.host_ids()):
+            return
+        lag = (datetime.now(UTC) - stored_at).total_seconds()
+        if lag <= self.config.max_lag_seconds:
+            return
+        log.warning("twin.skipping_to_latest", lag_seconds=round(lag, 1), pending=pending)
+        SKIPS_TO_LATEST.inc()
+        self._skipping = asyncio.create_task(self._follow(DeliverPolicy.LAST_PER_SUBJECT))
 
     def _refuse(self, msg: Msg, reason: str, detail: str) -> None:
         # Counted, not dead-lettered: the history's consumer dead-letters the same message.
@@ -120,12 +143,7 @@ class TwinEngine:
             info.state.last_seq,
             self.config.max_replay_samples,
         )
-        if start_seq is None:
-            consumer = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
-        else:
-            consumer = ConsumerConfig(
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq
-            )
+        if start_seq is not None:
             self.stream_seq = self._highest_seq = start_seq - 1
         log.info(
             "twin.resuming",
@@ -137,14 +155,32 @@ class TwinEngine:
             last_seq=info.state.last_seq,
         )
         await self.relay.start()
-        self._subscription = await js.subscribe(
-            subjects.METRICS_RAW_ALL, ordered_consumer=True, config=consumer, cb=self.on_sample
-        )
+        if start_seq is None:
+            await self._follow(DeliverPolicy.LAST_PER_SUBJECT)
+        else:
+            await self._follow(DeliverPolicy.BY_START_SEQUENCE, start_seq)
         self._tasks = [
             asyncio.create_task(every(self.config.diff_interval_seconds, self._tick)),
             asyncio.create_task(every(self.config.sweep_interval_seconds, self._sweep)),
             asyncio.create_task(every(self.config.diff_interval_seconds, self._checkpoint)),
         ]
+
+    async def _follow(self, policy: DeliverPolicy, start_seq: int | None = None) -> None:
+        """Follow METRICS with an ordered consumer of its own, replacing the one before:
+        from `start_seq`, or from every host's latest sample (which come out of sequence
+        order, so no position is saved until they are all in)."""
+        if self._subscription is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await self._subscription.unsubscribe()
+        if policy == DeliverPolicy.LAST_PER_SUBJECT:
+            self.stream_seq = None
+        config = ConsumerConfig(deliver_policy=policy, opt_start_seq=start_seq)
+        try:
+            self._subscription = await self.nc.jetstream().subscribe(
+                subjects.METRICS_RAW_ALL, ordered_consumer=True, config=config, cb=self.on_sample
+            )
+        finally:
+            self._skipping = None
 
     def _apply_placement(self, host_id: str, placement: PlacementBody) -> None:
         self.state.set_placement(host_id, placement.layer, placement.position)
@@ -219,6 +255,8 @@ class TwinEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._skipping is not None:
+            await self._skipping
         if self._subscription is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._subscription.unsubscribe()

@@ -11,6 +11,11 @@ SAMPLES_REFUSED = prometheus_client.Counter(
 )
 
 DIFFS_SENT = prometheus_client.Counter("mirror_twin_diffs_total", "Diffs broadcast")
+SKIPS_TO_LATEST = prometheus_client.Counter(
+    "mirror_twin_skips_to_latest_total",
+    "Times the twin fell MIRROR_STAGE_TWIN_MAX_LAG_SECONDS behind and skipped to every host's "
+    "latest sample",
+)
 
 CLIENTS = prometheus_client.Gauge("mirror_twin_clients", "Connected WebSocket clients")
 
