@@ -15,6 +15,7 @@ from mirror_twin.model.layout import (
     position_on_layer,
     positions_on_layers,
     slot_of,
+    spiral_position,
 )
 
 
@@ -119,6 +120,25 @@ def test_positions_on_layers_separate_colliding_hosts() -> None:
     positions = positions_on_layers((host_id, 7) for host_id in ids)
 
     assert len({(p.x, p.y, p.z) for p in positions.values()}) == len(ids)
+
+
+def test_a_crowded_layer_takes_the_next_free_slot_and_a_full_one_shares() -> None:
+    """With more hosts on one layer than it has slots, each of the first SLOTS hosts (in id
+    order) takes its own slot or the next free one after it, cyclically, as slot-by-slot
+    probing would; the rest share points instead of probing the whole layer."""
+    ids = sorted(f"crowd-{i:05d}" for i in range(SLOTS + 500))
+    positions = positions_on_layers((host_id, 4) for host_id in ids)
+
+    used: set[int] = set()
+    for host_id in ids[:SLOTS]:
+        slot = slot_of(host_id)
+        while slot in used:
+            slot = (slot + 1) % SLOTS
+        used.add(slot)
+        assert positions[host_id] == spiral_position(slot, 4), host_id
+    assert len({(p.x, p.z) for p in positions.values()}) == SLOTS
+    for host_id in ids[SLOTS:]:
+        assert positions[host_id] == spiral_position(slot_of(host_id), 4)
 
 
 def test_saved_placement_wins_over_agent_position_and_computed() -> None:

@@ -184,7 +184,8 @@ def test_a_fleet_appearing_at_once_is_spread_once_per_diff(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """500 new hosts between two diffs cost one spread of the layers, not one per host (which
-    made a fleet of thousands appearing at once quadratic), and no two of them share a point."""
+    made a fleet of thousands appearing at once quadratic), and no two of them share a point;
+    diffs spread at most once a second."""
     spreads = 0
 
     def counted(pairs: Any) -> dict[str, Position]:
@@ -203,6 +204,16 @@ def test_a_fleet_appearing_at_once_is_spread_once_per_diff(
     assert diff is not None
     positions = {(h.position.x, h.position.y, h.position.z) for h in diff.hosts if h.position}
     assert len(positions) == 500
+
+    # Within a second of that spread the next diff shows a newcomer at its own slot; the
+    # first diff a second later spreads again.
+    twin.apply(sample("web-late", 1), at(0.5))
+    late = twin.take_diff(3, at(0.5))
+    assert spreads == 1
+    assert late is not None
+    assert [h.host_id for h in late.hosts] == ["web-late"]
+    twin.take_diff(4, at(1.0))
+    assert spreads == 2
 
 
 def test_a_placement_out_of_range_is_refused() -> None:

@@ -24,10 +24,12 @@ Design, in short:
   host's commands stay ``pending`` in PostgreSQL until its next sample arrives; the sweep
   (every MIRROR_STAGE_COMMANDS_SWEEP_SECONDS) expires the ones past ``expires_at`` and re-reads
   which hosts have pending commands, so a command another replica stored is not forgotten.
-  Each command is claimed (FOR UPDATE SKIP LOCKED), published on ``commands.dispatch.<host>``
-  with ``Nats-Msg-Id`` = its id, and marked ``dispatched`` in one transaction: two replicas
-  never publish it twice, and a failed publish leaves it pending.
-- Results: the durable consumer ``commands`` on COMMAND_RESULTS moves states forward only;
-  a message that never decodes, or an agent reporting on another host's command, is
-  dead-lettered.
+  A batch of up to 250 hosts is one transaction (mirror_commands.dispatcher): their commands
+  are claimed (FOR UPDATE SKIP LOCKED), published on ``commands.dispatch.<host>`` with
+  ``Nats-Msg-Id`` = the command's id (hosts at once, a host's commands in order) and marked
+  ``dispatched``: two replicas never publish one twice, and a failed publish leaves it and
+  its host's later ones pending.
+- Results: the durable consumer ``commands`` on COMMAND_RESULTS moves states forward only,
+  a fetched batch in a few transactions side by side; a message that never decodes, or an
+  agent reporting on another host's command, is dead-lettered.
 """

@@ -19,6 +19,7 @@ from mirror_runtime.heap import settle_heap
 from mirror_runtime.periodic import every
 from mirror_schema import codec, streams, subjects
 from mirror_schema.admission import SampleRefusedError, admit_sample
+from mirror_schema.backoff import Backoff
 from mirror_twin.broadcast import Broadcaster
 from mirror_twin.checkpoint import CheckpointRound, CheckpointStore, StreamPosition, resume_from
 from mirror_twin.config import TwinConfig
@@ -39,6 +40,10 @@ log = structlog.get_logger()
 
 # Samples applied between two turns given to the rest of the event loop.
 YIELD_EVERY = 200
+# A skip to every host's latest sample that the bus refuses is tried again after this, then
+# after longer waits up to the cap.
+SKIP_RETRY_SECONDS = 1.0
+SKIP_RETRY_CAP_SECONDS = 10.0
 
 
 class TwinEngine:
@@ -97,14 +102,31 @@ class TwinEngine:
         than max_lag_seconds old and more samples wait than there are hosts, follow the
         stream again from every host's latest sample (in the background: this runs in the
         callback of the subscription it replaces)."""
-        if self._skipping is not None or pending <= len(self.state.host_ids()):
+        if self._skipping is not None or pending <= self.state.host_count():
             return
         lag = (datetime.now(UTC) - stored_at).total_seconds()
         if lag <= self.config.max_lag_seconds:
             return
         log.warning("twin.skipping_to_latest", lag_seconds=round(lag, 1), pending=pending)
         SKIPS_TO_LATEST.inc()
-        self._skipping = asyncio.create_task(self._follow(DeliverPolicy.LAST_PER_SUBJECT))
+        self._skipping = asyncio.create_task(self._skip_to_latest())
+
+    async def _skip_to_latest(self) -> None:
+        """Follow METRICS again from every host's latest sample, retrying while the bus does
+        not answer (the twin follows nothing meanwhile): a twin cut off at that moment must
+        not stay without samples."""
+        backoff = Backoff(first=SKIP_RETRY_SECONDS, cap=SKIP_RETRY_CAP_SECONDS)
+        try:
+            while True:
+                try:
+                    await self._follow(DeliverPolicy.LAST_PER_SUBJECT)
+                    return
+                except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+                    delay = backoff.next()
+                    log.warning("twin.follow_failed", error=repr(exc), retry_in=delay)
+                    await asyncio.sleep(delay)
+        finally:
+            self._skipping = None
 
     def _refuse(self, msg: Msg, reason: str, detail: str) -> None:
         # Counted, not dead-lettered: the history's consumer dead-letters the same message.
@@ -174,13 +196,11 @@ class TwinEngine:
                 await self._subscription.unsubscribe()
         if policy == DeliverPolicy.LAST_PER_SUBJECT:
             self.stream_seq = None
+        self._subscription = None
         config = ConsumerConfig(deliver_policy=policy, opt_start_seq=start_seq)
-        try:
-            self._subscription = await self.nc.jetstream().subscribe(
-                subjects.METRICS_RAW_ALL, ordered_consumer=True, config=config, cb=self.on_sample
-            )
-        finally:
-            self._skipping = None
+        self._subscription = await self.nc.jetstream().subscribe(
+            subjects.METRICS_RAW_ALL, ordered_consumer=True, config=config, cb=self.on_sample
+        )
 
     def _apply_placement(self, host_id: str, placement: PlacementBody) -> None:
         self.state.set_placement(host_id, placement.layer, placement.position)
@@ -256,7 +276,9 @@ class TwinEngine:
                 await task
         self._tasks = []
         if self._skipping is not None:
-            await self._skipping
+            self._skipping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._skipping
         if self._subscription is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._subscription.unsubscribe()

@@ -18,7 +18,7 @@ def main(config: TwinConfig) -> int:
 
         async def details() -> dict[str, int | float | str]:
             return {
-                "hosts": len(engine.state.host_ids()),
+                "hosts": engine.state.host_count(),
                 "clients": len(engine.broadcaster.clients),
             }
 

@@ -31,6 +31,7 @@ at the layer's height.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -116,12 +117,14 @@ def layer_of(tags: Mapping[str, str]) -> int:
     return DEFAULT_LAYER
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slot_of(host_id: str) -> int:
     """Return the host's spiral slot in ``range(SLOTS)``, the same in every process."""
     digest = hashlib.sha256(host_id.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % SLOTS
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def spiral_position(slot: int, layer: int) -> Position:
     """Return the point of ``slot`` on the golden-angle spiral of ``layer`` (y is height)."""
     angle = math.radians(slot * GOLDEN_ANGLE_DEGREES)
@@ -149,19 +152,31 @@ def positions_on_layers(hosts: Iterable[tuple[str, int]]) -> dict[str, Position]
     slot, so the result depends on the set of hosts, never on the order they arrived in. A
     host only moves when it collides, which is rare (see ``SLOTS``).
     """
-    taken: dict[int, set[int]] = {}
+    # Per layer, where to look for a free slot after a taken one (a union-find of runs of
+    # taken slots, compressed as it is walked): the next free slot in near-constant time,
+    # where probing one slot at a time cost a pass over the whole run.
+    following: dict[int, dict[int, int]] = {}
     positions: dict[str, Position] = {}
     for host_id, layer in sorted(set(hosts)):
-        used = taken.setdefault(layer, set())
+        runs = following.setdefault(layer, {})
         slot = slot_of(host_id)
-        for _ in range(SLOTS):
-            if slot not in used:
-                break
-            slot = (slot + 1) % SLOTS
+        if len(runs) < SLOTS:
+            slot = _next_free(runs, slot)
+            runs[slot] = (slot + 1) % SLOTS
         # A full layer (SLOTS hosts) shares points rather than failing.
-        used.add(slot)
         positions[host_id] = spiral_position(slot, layer)
     return positions
+
+
+def _next_free(runs: dict[int, int], slot: int) -> int:
+    """The first slot at or after `slot` (cyclically) not in `runs`; `runs` must not hold
+    every slot."""
+    free = slot
+    while free in runs:
+        free = runs[free]
+    while slot in runs and runs[slot] != free:  # point the walked run straight at its end
+        runs[slot], slot = free, runs[slot]
+    return free
 
 
 def place(

@@ -43,6 +43,10 @@ class _Host(msgspec.Struct, kw_only=True):
 _BOOT_TIME_TOLERANCE = timedelta(seconds=2)
 
 
+# At most one spread of the unplaced hosts in this long, between diffs.
+SPREAD_EVERY_SECONDS = 1.0
+
+
 def _booted_at(sample: MetricSample, held: datetime | None) -> datetime | None:
     if sample.uptime_seconds is None:
         return None
@@ -100,9 +104,12 @@ class TwinState:
         self._hosts: dict[str, _Host] = {}
         self._placements: dict[str, Placement] = {}
         self._computed: dict[str, Position] = {}  # spread positions of unplaced hosts
-        # Whether _computed is out of date: spread once per frame or diff, not per new host
-        # (a fleet appearing at once would cost a spread of every host for each of them).
+        # Whether _computed is out of date, and when it was last spread: spread at most once
+        # every SPREAD_EVERY_SECONDS of diffs (a spread of 10,000 hosts costs ~0.1 s), never
+        # once per new host (a fleet appearing at once would cost a spread of every host for
+        # each of them); a new host shows at its own slot meanwhile.
         self._spread_stale = False
+        self._spread_at: datetime | None = None
         self._changed: set[str] = set()
         self._removed: set[str] = set()
         self._unsaved: set[str] = set()  # hosts changed or removed since the last checkpoint
@@ -120,6 +127,10 @@ class TwinState:
     def seq(self) -> int:
         """The seq of the last frame or diff (0 before any)."""
         return self._seq
+
+    def host_count(self) -> int:
+        """How many hosts the twin holds."""
+        return len(self._hosts)
 
     def host_ids(self) -> list[str]:
         """Return the known host ids, sorted."""
@@ -227,7 +238,7 @@ class TwinState:
 
     def frame(self, seq: int, now: datetime) -> TwinFrame:
         """Return the whole twin as frame ``seq``; the next diff is relative to it."""
-        self._settle_spread()
+        self._settle_spread(now, wait=False)
         self._advance(seq)
         links = self._links.baseline(self._hosts)
         hosts = [self._view(host_id) for host_id in sorted(self._hosts)]
@@ -248,7 +259,7 @@ class TwinState:
         For a client joining between diffs: the next diff's base_seq is this seq, and it may
         repeat a host this snapshot already holds, which a client applies again harmlessly.
         """
-        self._settle_spread()
+        self._settle_spread(now, wait=False)
         links = self._links.current(self._hosts)
         return TwinFrame(
             twin_id=self._twin_id,
@@ -266,7 +277,7 @@ class TwinState:
         """
         if seq <= self._seq:
             raise ValueError(f"seq must be greater than the last seq {self._seq}, got {seq}")
-        self._settle_spread()
+        self._settle_spread(now, wait=True)
         host_patches: list[HostPatch] = []
         for host_id in sorted(self._changed):
             view = self._view(host_id)
@@ -314,9 +325,16 @@ class TwinState:
             return None
         return self._layer(host_id, host.latest)
 
-    def _settle_spread(self) -> None:
-        if self._spread_stale:
-            self._respread()
+    def _settle_spread(self, now: datetime, *, wait: bool) -> None:
+        """Spread the hosts if they need it (when `wait`, not within SPREAD_EVERY_SECONDS of
+        the last spread)."""
+        if not self._spread_stale:
+            return
+        last = self._spread_at
+        if wait and last is not None and (now - last).total_seconds() < SPREAD_EVERY_SECONDS:
+            return
+        self._spread_at = now
+        self._respread()
 
     def _respread(self) -> None:
         """Recompute spread positions; hosts moved off a shared slot are marked changed."""
