@@ -12,7 +12,9 @@ measures for --seconds, then stops the simulator (SIGSTOP) and waits for the his
 - samples/s acknowledged by METRICS against the fleet's rate (N / interval), and the
   simulator's own account at its stop (sent, dropped, still buffered, ticks it fell behind);
 - sample-to-socket latency p50/p99 at the logged-in client (each host's sample timestamp to
-  the moment its change arrived; one clock, everything on this machine);
+  the moment its change arrived; one clock, everything on this machine), split for
+  BUS_WATCHED hosts into the simulator's part (timestamp to the sample on the bus, the
+  bench's core subscription) and the stack's (on the bus to the socket);
 - bytes per second the client received, read from the kernel's count for its TCP socket
   (TCP_INFO tcpi_bytes_received): compressed frames as they travel, no model;
 - the history writer's lag (samples the `history` consumer has not yet acknowledged) at the
@@ -37,14 +39,17 @@ import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import httpx
+import msgspec
 import nats
 import nats.aio.client
 import psutil
 import websockets
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
@@ -54,10 +59,12 @@ from stack_login import checked, log_in, one_time_password
 from stack_up import RunningStack, admin, mirror_stage_up
 from twin_clients import DecodeCache, Watcher, percentiles
 
+from mirror_agent.simulated_fleet import simulated_host_id
 from mirror_schema import codec, subjects
 from mirror_schema.nats_credentials import credential_options
 
 PROBES = 10
+BUS_WATCHED = 100  # hosts whose samples the bench also reads off the bus
 PROBE_WAIT_SECONDS = 10.0
 SETTLE_LIMIT_SECONDS = 120.0
 SETTLE_WITHOUT_CLIENT_SECONDS = 20.0
@@ -281,12 +288,15 @@ async def window(
         socket_bytes_received(client.sock) if client.sock else 0,
         usage(stack),
     )
+    watched = await watch_bus(nc, hosts, client.watcher)
     began = time.monotonic()
     client.measuring = True
     probing = asyncio.create_task(alert_delays(nc, PROBES)) if client.sock else None
     await asyncio.sleep(args.seconds)
     client.measuring = False
     seconds = time.monotonic() - began
+    for subscription in watched.subscriptions:
+        await subscription.unsubscribe()
     last_seq, last_bytes, last_use = (
         await metrics_last_seq(js),
         socket_bytes_received(client.sock) if client.sock else 0,
@@ -303,7 +313,7 @@ async def window(
             break
         await asyncio.sleep(0.05)
     simulator(stack).send_signal(signal.SIGCONT)
-    report(hosts, args, seconds, last_seq - first_seq, last_bytes - first_bytes, client)
+    report(hosts, args, seconds, last_seq - first_seq, last_bytes - first_bytes, client, watched)
     print(f"  {login}")
     if probing is None:
         print("  alert delay: not measured (no login to add the probes' rule)")
@@ -330,6 +340,7 @@ def report(
     acknowledged: int,
     received: int,
     client: Client,
+    watched: BusWatch,
 ) -> None:
     rate = hosts / args.interval
     latencies: array[float] = client.watcher.latencies
@@ -343,7 +354,47 @@ def report(
         print("  no client on the socket (no login)")
         return
     print(f"  sample to socket: {percentiles(latencies)} ({len(latencies):,} changes)")
+    print(
+        f"    of {BUS_WATCHED} hosts: sample to the bus (the simulator) "
+        f"{percentiles(watched.latencies)}; the bus to the socket (the stack) "
+        f"{percentiles(client.watcher.bus_latencies)}"
+    )
     print(f"  socket: {received / seconds / 1000:,.1f} kB/s received (TCP, deflated frames)")
+
+
+class _SampleTime(msgspec.Struct):
+    timestamp: datetime
+
+
+_decode_sample_time = msgspec.json.Decoder(_SampleTime).decode
+
+
+@dataclass
+class BusWatch:
+    """The bench's own core subscriptions to some hosts' samples."""
+
+    subscriptions: list[Subscription] = field(default_factory=list)
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+
+
+async def watch_bus(nc: nats.aio.client.Client, hosts: int, watcher: Watcher) -> BusWatch:
+    """Read BUS_WATCHED hosts' samples off the bus as they are published: when each arrived
+    goes to `watcher` (for the bus-to-socket part), its delay after its timestamp here."""
+    watch = BusWatch()
+    arrivals: dict[tuple[str, float], float] = {}
+    watcher.on_bus = arrivals
+
+    async def seen(msg: Msg) -> None:
+        now = time.time()
+        stamped = _decode_sample_time(msg.data).timestamp.timestamp()
+        arrivals[(subjects.host_id_from_subject(msg.subject), round(stamped, 6))] = now
+        watch.latencies.append(now - stamped)
+
+    step = max(1, hosts // BUS_WATCHED)
+    for index in range(0, step * BUS_WATCHED, step):
+        subject = subjects.metrics_raw(simulated_host_id(index))
+        watch.subscriptions.append(await nc.subscribe(subject, cb=seen))
+    return watch
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -90,6 +90,10 @@ class Watcher:
     wire_bytes: int = 0
     window_frames: int = 0
     window_gaps: int = 0
+    # When the bench also reads some hosts' samples off the bus: when each (host, sample
+    # timestamp) was seen there, taken when its change reaches the socket.
+    on_bus: dict[tuple[str, float], float] | None = None
+    bus_latencies: array[float] = field(default_factory=lambda: array("d"))
 
     def receive(self, raw: bytes, now: float, measuring: bool, cache: DecodeCache) -> bool:
         """Apply one message; True when the client saw a gap and should ask for a frame."""
@@ -128,6 +132,10 @@ class Watcher:
                 held[host_id] = last_seen
                 if measuring:
                     self.latencies.append(now - last_seen)
+                    if self.on_bus is not None:
+                        at = self.on_bus.pop((host_id, round(last_seen, 6)), None)
+                        if at is not None:
+                            self.bus_latencies.append(now - at)
         return False
 
 
