@@ -1,4 +1,5 @@
-"""A restarted twin: its hosts back from the checkpoint at once, the stream resumed where it was."""
+"""A restarted twin: its hosts back from the checkpoint at once, the stream resumed where it was;
+a twin far behind skips to the present."""
 
 import asyncio
 import os
@@ -16,9 +17,12 @@ from twin_helpers import running_twin
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
 from mirror_derive import derive
+from mirror_runtime.config import ServiceConfig
 from mirror_schema import streams
 from mirror_schema.samples import MetricSample
 from mirror_twin.checkpoint import BUCKET, POSITION_KEY
+from mirror_twin.config import TwinConfig
+from mirror_twin.engine import TwinEngine
 from mirror_twin.model.patches import significant
 from waiting import wait_until
 
@@ -198,3 +202,31 @@ def _metric(text: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"no {name} in the twin's metrics")
+
+
+async def test_a_skip_the_bus_refuses_is_tried_again_until_it_holds(own_nats: str) -> None:
+    """The twin's skip to every host's latest sample, made while METRICS is gone (its
+    consumer cannot be made), fails, waits and tries again; once the stream is back the twin
+    follows it and shows a new sample: it does not stay without samples."""
+    nc = await nats.connect(own_nats)
+    config = TwinConfig(service=ServiceConfig(name="twin", http_port=1), twin_id="t")
+    engine = TwinEngine(nc, config)
+    try:
+        await engine.start()
+        js = nc.jetstream()
+        await js.delete_stream(streams.METRICS.name)
+        skipping = asyncio.create_task(engine.skip_to_latest())
+        await wait_until(lambda: engine.follow_failures >= 1, timeout=15, what="a failed attempt")
+        await streams.ensure_streams(js)
+        fleet = SimulatedFleet(1, 9, interval=1.0, prefix="back")
+        (sample,) = fleet.tick(datetime.now(UTC).timestamp())
+        await publish(own_nats, [sample])
+        await asyncio.wait_for(skipping, timeout=15)
+        await wait_until(
+            lambda: engine.state.host_ids() == [sample.host_id],
+            timeout=15,
+            what="the new sample applied",
+        )
+    finally:
+        await engine.stop()
+        await nc.close()

@@ -67,6 +67,7 @@ class TwinEngine:
         self._applied = 0
         self._subscription: nats.aio.subscription.Subscription | None = None
         self._skipping: asyncio.Task[None] | None = None  # a skip to the latest under way
+        self.follow_failures = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     def snapshot(self) -> bytes:
@@ -109,12 +110,12 @@ class TwinEngine:
             return
         log.warning("twin.skipping_to_latest", lag_seconds=round(lag, 1), pending=pending)
         SKIPS_TO_LATEST.inc()
-        self._skipping = asyncio.create_task(self._skip_to_latest())
+        self._skipping = asyncio.create_task(self.skip_to_latest())
 
-    async def _skip_to_latest(self) -> None:
+    async def skip_to_latest(self) -> None:
         """Follow METRICS again from every host's latest sample, retrying while the bus does
         not answer (the twin follows nothing meanwhile): a twin cut off at that moment must
-        not stay without samples."""
+        not stay without samples. Each failed attempt is counted in `follow_failures`."""
         backoff = Backoff(first=SKIP_RETRY_SECONDS, cap=SKIP_RETRY_CAP_SECONDS)
         try:
             while True:
@@ -122,6 +123,7 @@ class TwinEngine:
                     await self._follow(DeliverPolicy.LAST_PER_SUBJECT)
                     return
                 except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
+                    self.follow_failures += 1
                     delay = backoff.next()
                     log.warning("twin.follow_failed", error=repr(exc), retry_in=delay)
                     await asyncio.sleep(delay)
