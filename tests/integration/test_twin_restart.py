@@ -230,3 +230,23 @@ async def test_a_skip_the_bus_refuses_is_tried_again_until_it_holds(own_nats: st
     finally:
         await engine.stop()
         await nc.close()
+
+
+async def test_a_twin_starting_on_old_samples_takes_them_all_without_skipping(
+    own_nats: str, tmp_path: Path
+) -> None:
+    """500 hosts whose latest samples are older than MAX_LAG_SECONDS when a twin starts:
+    every one is taken from the first delivery (the stream's state at the start is not a
+    lag), with no skip that would start that delivery over and over."""
+    fleet = SimulatedFleet(500, 6, interval=1.0, prefix="old")
+    await publish(own_nats, fleet.tick(datetime.now(UTC).timestamp() - 60))
+    await asyncio.sleep(1.0)  # older than the 0.5 s below, on the stream's clock too
+    env = {"MIRROR_STAGE_TWIN_MAX_LAG_SECONDS": "0.5"}
+    async with running_twin(own_nats, tmp_path / "twin.log", env) as twin:
+        await wait_until(
+            lambda: _count_hosts(twin.spec.address, 500), timeout=30, what="the 500 hosts"
+        )
+        async with httpx.AsyncClient(base_url=twin.spec.address) as http:
+            metrics = (await http.get("/metrics")).text
+    assert _metric(metrics, "mirror_twin_skips_to_latest_total") == 0
+    assert _metric(metrics, "mirror_twin_samples_applied_total") == 500

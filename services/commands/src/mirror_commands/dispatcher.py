@@ -94,7 +94,7 @@ class Dispatcher:
         hosts = sorted(set(host_ids))
         locks = [self._host_locks.setdefault(host_id, asyncio.Lock()) for host_id in hosts]
         async with contextlib.AsyncExitStack() as held:
-            for lock in locks:  # in host order: two batches never wait on each other
+            for lock in locks:  # in host order, as every batch: no two can deadlock
                 await held.enter_async_context(lock)
             async with self.pool.acquire() as conn:
                 async with conn.transaction():

@@ -17,6 +17,7 @@ import msgspec
 import nats.aio.client
 import nats.errors
 import nats.js.errors
+import prometheus_client
 import structlog
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -50,6 +51,9 @@ class _CommandOf(msgspec.Struct):
 
 
 _decode_command_of = msgspec.json.Decoder(_CommandOf).decode
+
+# A metric to count once the transition it counts is committed, and its label.
+_Count = tuple[prometheus_client.Counter, str]
 
 
 def _by_command(messages: list[Msg]) -> list[list[Msg]]:
@@ -128,7 +132,11 @@ class ResultsConsumer:
             lanes: list[list[Msg]] = [[] for _ in range(LANES)]
             for index, group in enumerate(_by_command(messages)):
                 lanes[index % LANES].extend(group)
-            await asyncio.gather(*(self._apply_batch(lane) for lane in lanes if lane))
+            try:
+                await asyncio.gather(*(self._apply_batch(lane) for lane in lanes if lane))
+            except Exception:
+                # What was not acked comes again after ack_wait; the consumer goes on.
+                log.exception("results.batch_crashed", messages=len(messages))
             self.lag = messages[-1].metadata.num_pending if messages else 0
 
     async def _apply_batch(self, messages: list[Msg]) -> None:
@@ -138,12 +146,13 @@ class ResultsConsumer:
         Any other failure rolls the batch back and every message goes through handle(), one
         at a time per command, with its own retries."""
         applied: list[Msg] = []
+        counts: list[_Count] = []
         poisoned: list[tuple[Msg, str]] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 for msg in messages:
                     try:
-                        await self._apply_on(conn, _report_of(msg))
+                        counts.append(await self._apply_on(conn, _report_of(msg)))
                     except Poison as exc:
                         poisoned.append((msg, str(exc)))
                     else:
@@ -152,8 +161,14 @@ class ResultsConsumer:
             log.warning("results.batch_failed", messages=len(messages), error=repr(exc))
             await asyncio.gather(*(self._handle_in_order(group) for group in _by_command(messages)))
             return
+        for counter, label in counts:  # only once committed: a fallback counts its own
+            counter.labels(label).inc()
         for msg in applied:
-            await msg.ack()
+            try:
+                await msg.ack()
+            except nats.errors.Error as exc:
+                # Redelivered after ack_wait and applied again: transitions only go forward.
+                log.warning("result.ack_failed", subject=msg.subject, error=str(exc))
         for msg, reason in poisoned:
             await self._dead(msg, reason)
 
@@ -198,15 +213,22 @@ class ResultsConsumer:
         be applied."""
         report = _report_of(msg)
         async with self.pool.acquire() as conn, conn.transaction():
-            await self._apply_on(conn, report)
+            counter, label = await self._apply_on(conn, report)
+        counter.labels(label).inc()
 
-    async def _apply_on(self, conn: Conn, report: CommandStatus | CommandResult) -> None:
+    async def _apply_on(self, conn: Conn, report: CommandStatus | CommandResult) -> _Count:
+        """Apply `report` in the caller's transaction; the metric to count once it commits."""
         if isinstance(report, CommandStatus):
             moved = await self._apply_status(conn, report)
+            state = CommandState.RUNNING
         else:
             moved = await self._apply_result(conn, report)
+            state = report.state
         if moved is None:
-            await self._ignored(conn, report.command_id, report.host_id)
+            return metrics.RESULTS_IGNORED, await self._ignored(
+                conn, report.command_id, report.host_id
+            )
+        return metrics.TRANSITIONS, state.value
 
     async def _apply_status(self, conn: Conn, status: CommandStatus) -> store.Moved | None:
         moved = await store.move(
@@ -227,7 +249,6 @@ class ResultsConsumer:
                 actor=f"agent:{status.host_id}",
                 detail=None if status.pid is None else f"pid {status.pid}",
             )
-            metrics.TRANSITIONS.labels(CommandState.RUNNING.value).inc()
         return moved
 
     async def _apply_result(self, conn: Conn, result: CommandResult) -> store.Moved | None:
@@ -259,19 +280,19 @@ class ResultsConsumer:
                 actor=f"agent:{result.host_id}",
                 detail="; ".join(outcome) or None,
             )
-            metrics.TRANSITIONS.labels(result.state.value).inc()
         return moved
 
-    async def _ignored(self, conn: Conn, command_id: str, host_id: str) -> None:
+    async def _ignored(self, conn: Conn, command_id: str, host_id: str) -> str:
+        """Why a report moved nothing, as RESULTS_IGNORED's label; Poison when it is another
+        host's agent reporting."""
         row = await conn.fetchrow("SELECT host_id FROM commands WHERE id = $1", command_id)
         if row is None:
-            metrics.RESULTS_IGNORED.labels("unknown_command").inc()
             log.warning("result.unknown_command", command_id=command_id, host_id=host_id)
-        elif row["host_id"] != host_id:
+            return "unknown_command"
+        if row["host_id"] != host_id:
             # An agent reporting on another host's command: never applied, kept for a person.
             raise Poison(f"command {command_id!r} belongs to {row['host_id']!r}, not {host_id!r}")
-        else:
-            metrics.RESULTS_IGNORED.labels("not_forward").inc()
+        return "not_forward"
 
     async def _dead(self, msg: Msg, reason: str) -> None:
         if await dead_letter(self.js, msg, reason, consumer=DURABLE):

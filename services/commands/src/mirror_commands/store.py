@@ -37,7 +37,7 @@ WHERE command_id = $1 ORDER BY id
 """
 # Locks the hosts' pending, unexpired commands against a dispatcher in another replica until
 # commit; SKIP LOCKED: a command another is dispatching is its alone. Each host's in dispatch
-# order: highest priority first, then oldest first (as state.dispatch_order).
+# order: highest priority first, then oldest first.
 CLAIM_PENDING: Final = f"""
 SELECT {_COLUMNS} FROM commands
 WHERE host_id = ANY($1::text[]) AND status = 'pending' AND expires_at > $2

@@ -67,6 +67,10 @@ class TwinEngine:
         self._applied = 0
         self._subscription: nats.aio.subscription.Subscription | None = None
         self._skipping: asyncio.Task[None] | None = None  # a skip to the latest under way
+        self._skipped_at = 0.0  # event loop time of the last skip
+        # The stream's last sequence when the consumer was made: what comes after it is live.
+        self._live_after_seq = 0
+        self._stopping = asyncio.Event()
         self.follow_failures = 0
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -77,8 +81,11 @@ class TwinEngine:
     async def on_sample(self, msg: Msg) -> None:
         """Apply one sample; a malformed one is counted and skipped (the history dead-letters)."""
         metadata = msg.metadata
-        self._highest_seq = max(self._highest_seq, metadata.sequence.stream)
-        if metadata.num_pending == 0 or self.stream_seq is not None:
+        seq = metadata.sequence.stream
+        self._highest_seq = max(self._highest_seq, seq)
+        # Every host's latest sample as of the consumer's making comes before anything newer
+        # (the server sends them in sequence order): past that point the state is up to date.
+        if metadata.num_pending == 0 or self.stream_seq is not None or seq > self._live_after_seq:
             self.stream_seq = self._highest_seq
         try:
             # The subject's host, which the server vouched for, never the payload's claim.
@@ -93,23 +100,33 @@ class TwinEngine:
         SAMPLES_APPLIED.inc()
         self._applied += 1
         if self._applied % YIELD_EVERY == 0:
-            self._skip_if_behind(metadata.num_pending, metadata.timestamp)
+            self._skip_if_behind(seq, metadata.num_pending, metadata.timestamp)
             # nats-py runs a backlog's callbacks back to back without giving the event loop a
             # turn: after a restart, HTTP and the sockets would wait for the whole replay.
             await asyncio.sleep(0)
 
-    def _skip_if_behind(self, pending: int, stored_at: datetime) -> None:
+    def _skip_if_behind(self, seq: int, pending: int, stored_at: datetime) -> None:
         """Under a load the twin cannot keep up with: once the sample just applied is more
         than max_lag_seconds old and more samples wait than there are hosts, follow the
         stream again from every host's latest sample (in the background: this runs in the
-        callback of the subscription it replaces)."""
-        if self._skipping is not None or pending <= self.state.host_count():
+        callback of the subscription it replaces). Never while the consumer is still
+        delivering what the stream held when it was made (every host's latest, old as some
+        may be, or a restart's replay), nor twice within max_lag_seconds."""
+        now = asyncio.get_running_loop().time()
+        if (
+            self._stopping.is_set()
+            or self._skipping is not None
+            or seq <= self._live_after_seq
+            or now - self._skipped_at < self.config.max_lag_seconds
+            or pending <= self.state.host_count()
+        ):
             return
         lag = (datetime.now(UTC) - stored_at).total_seconds()
         if lag <= self.config.max_lag_seconds:
             return
         log.warning("twin.skipping_to_latest", lag_seconds=round(lag, 1), pending=pending)
         SKIPS_TO_LATEST.inc()
+        self._skipped_at = now
         self._skipping = asyncio.create_task(self.skip_to_latest())
 
     async def skip_to_latest(self) -> None:
@@ -118,7 +135,7 @@ class TwinEngine:
         not stay without samples. Each failed attempt is counted in `follow_failures`."""
         backoff = Backoff(first=SKIP_RETRY_SECONDS, cap=SKIP_RETRY_CAP_SECONDS)
         try:
-            while True:
+            while not self._stopping.is_set():
                 try:
                     await self._follow(DeliverPolicy.LAST_PER_SUBJECT)
                     return
@@ -126,7 +143,8 @@ class TwinEngine:
                     self.follow_failures += 1
                     delay = backoff.next()
                     log.warning("twin.follow_failed", error=repr(exc), retry_in=delay)
-                    await asyncio.sleep(delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
         finally:
             self._skipping = None
 
@@ -191,16 +209,18 @@ class TwinEngine:
 
     async def _follow(self, policy: DeliverPolicy, start_seq: int | None = None) -> None:
         """Follow METRICS with an ordered consumer of its own, replacing the one before:
-        from `start_seq`, or from every host's latest sample (which come out of sequence
-        order, so no position is saved until they are all in)."""
+        from `start_seq`, or from every host's latest sample (no position is saved until they
+        are all in: each host's older samples are skipped)."""
         if self._subscription is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._subscription.unsubscribe()
         if policy == DeliverPolicy.LAST_PER_SUBJECT:
             self.stream_seq = None
         self._subscription = None
+        js = self.nc.jetstream()
+        self._live_after_seq = (await js.stream_info(streams.METRICS.name)).state.last_seq
         config = ConsumerConfig(deliver_policy=policy, opt_start_seq=start_seq)
-        self._subscription = await self.nc.jetstream().subscribe(
+        self._subscription = await js.subscribe(
             subjects.METRICS_RAW_ALL, ordered_consumer=True, config=config, cb=self.on_sample
         )
 
@@ -277,10 +297,11 @@ class TwinEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        # A skip under way ends with its subscription made (then unsubscribed below), or
+        # sees `_stopping` before its next attempt: never a subscription left behind.
+        self._stopping.set()
         if self._skipping is not None:
-            self._skipping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._skipping
+            await self._skipping
         if self._subscription is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._subscription.unsubscribe()

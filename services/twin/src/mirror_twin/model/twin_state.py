@@ -331,7 +331,8 @@ class TwinState:
         if not self._spread_stale:
             return
         last = self._spread_at
-        if wait and last is not None and (now - last).total_seconds() < SPREAD_EVERY_SECONDS:
+        # A clock stepped back (now before the last spread) does not hold spreads off.
+        if wait and last is not None and 0 <= (now - last).total_seconds() < SPREAD_EVERY_SECONDS:
             return
         self._spread_at = now
         self._respread()
