@@ -4,11 +4,19 @@ import asyncio
 import signal
 import sys
 
+import msgspec
 import nats.aio.client
 from agent_helpers import stored_samples
+from nats.aio.msg import Msg
 
-from mirror_agent.simulate import SimulatorOptions, run_simulator, simulated_host_id
+from mirror_agent.simulate import (
+    HOSTS_PER_SLICE,
+    SimulatorOptions,
+    run_simulator,
+    simulated_host_id,
+)
 from mirror_schema import streams, subjects
+from mirror_schema.samples import MetricSample
 from servers import NatsServer
 from waiting import wait_until
 
@@ -71,3 +79,36 @@ async def test_the_simulator_command_stops_cleanly_on_sigterm(
             await process.wait()
     assert process.returncode == 0, stderr.decode()
     assert b"simulator.stopped" in stderr
+
+
+async def test_a_tick_is_spread_over_the_interval_as_unsynchronised_agents_are(
+    nats_server: NatsServer, nc: nats.aio.client.Client, unique: str
+) -> None:
+    """1,000 hosts at 2 s: a tick goes out in slices of HOSTS_PER_SLICE hosts, each stamped as
+    it is sampled and spread over the interval (slice k no earlier than k/4 of it), not all
+    stamped at the tick's start; every host is in the tick."""
+    await streams.ensure_streams(nc.jetstream())
+    prefix = f"s{unique}"
+    stamps: dict[str, float] = {}
+
+    async def seen(msg: Msg) -> None:
+        if msg.subject.startswith(f"metrics.raw.{prefix}-"):
+            sample = msgspec.json.decode(msg.data, type=MetricSample)
+            stamps.setdefault(sample.host_id or "", sample.timestamp.timestamp())
+
+    await nc.subscribe(subjects.METRICS_RAW_ALL, cb=seen)
+    stop = asyncio.Event()
+    options = SimulatorOptions(hosts=1000, nats_url=nats_server.url, interval=2.0, prefix=prefix)
+    running = asyncio.create_task(run_simulator(options, stop))
+    await wait_until(lambda: len(stamps) == 1000, timeout=30, what="a whole tick")
+    stop.set()
+    async with asyncio.timeout(30):
+        await running
+    by_slice = [
+        {stamps[simulated_host_id(i, prefix)] for i in range(k, k + HOSTS_PER_SLICE)}
+        for k in range(0, 1000, HOSTS_PER_SLICE)
+    ]
+    assert all(len(stamped) == 1 for stamped in by_slice)  # a slice is sampled at once
+    first = by_slice[0].pop()
+    for k, stamped in enumerate(by_slice[1:], start=1):
+        assert stamped.pop() - first >= k * 2.0 / 4 - 0.01

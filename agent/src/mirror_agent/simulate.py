@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -30,7 +31,8 @@ STOP_GRACE_SECONDS = 5.0
 DEFAULT_INTERVAL_SECONDS = 5.0  # the agent's own default
 MIN_INTERVAL_SECONDS = 0.5
 SUMMARY_EVERY_SECONDS = 60.0
-# Hosts sampled between two yields to the event loop, so acks are read while a tick is built.
+# Hosts sampled at once: a tick's slices are spread over the interval, and acks are read
+# between them.
 HOSTS_PER_SLICE = 250
 
 
@@ -152,10 +154,20 @@ async def _publish(
     routes = [(host, shippers[host.index % len(shippers)]) for host in fleet.hosts]
     schedule = Schedule(interval)
     next_summary = time.monotonic() + SUMMARY_EVERY_SECONDS
+    slices = range(0, len(routes), HOSTS_PER_SLICE)
     while not stop.is_set():
-        now = time.time()  # wall clock: the daily curve follows the time of day
-        timestamp = datetime.fromtimestamp(now, UTC)
-        for start in range(0, len(routes), HOSTS_PER_SLICE):
+        began = time.monotonic()
+        for index, start in enumerate(slices):
+            # A fleet's agents are not in step: the slices are spread over the interval, each
+            # stamped as it is sampled (a slice late already goes at once; a stop finishes the
+            # tick without waiting, so every tick holds every host).
+            wait = began + index * interval / len(slices) - time.monotonic()
+            if wait > 0 and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await stop.wait()
+            now = time.time()  # wall clock: the daily curve follows the time of day
+            timestamp = datetime.fromtimestamp(now, UTC)
             for host, shipper in routes[start : start + HOSTS_PER_SLICE]:
                 sample = host.sample(now, timestamp)
                 if sample is not None:
