@@ -3,6 +3,7 @@
 import asyncio
 import signal
 import sys
+from collections import Counter
 
 import msgspec
 import nats.aio.client
@@ -89,7 +90,7 @@ async def test_a_tick_is_spread_over_the_interval_as_unsynchronised_agents_are(
     stamped at the tick's start; every host is in the tick."""
     await streams.ensure_streams(nc.jetstream())
     prefix = f"s{unique}"
-    stamps: dict[str, float] = {}
+    stamps: dict[str, float] = {}  # each host's first sample's timestamp
 
     async def seen(msg: Msg) -> None:
         if msg.subject.startswith(f"metrics.raw.{prefix}-"):
@@ -100,15 +101,17 @@ async def test_a_tick_is_spread_over_the_interval_as_unsynchronised_agents_are(
     stop = asyncio.Event()
     options = SimulatorOptions(hosts=1000, nats_url=nats_server.url, interval=2.0, prefix=prefix)
     running = asyncio.create_task(run_simulator(options, stop))
-    await wait_until(lambda: len(stamps) == 1000, timeout=30, what="a whole tick")
+    await wait_until(lambda: len(stamps) == 1000, timeout=30, what="every host's first sample")
     stop.set()
     async with asyncio.timeout(30):
         await running
-    by_slice = [
-        {stamps[simulated_host_id(i, prefix)] for i in range(k, k + HOSTS_PER_SLICE)}
-        for k in range(0, 1000, HOSTS_PER_SLICE)
-    ]
-    assert all(len(stamped) == 1 for stamped in by_slice)  # a slice is sampled at once
-    first = by_slice[0].pop()
-    for k, stamped in enumerate(by_slice[1:], start=1):
-        assert stamped.pop() - first >= k * 2.0 / 4 - 0.01
+    # A host the fleet keeps silent at first shows up a tick later: each slice's stamp is the
+    # one nearly all its hosts share.
+    slice_stamps = []
+    for k in range(0, 1000, HOSTS_PER_SLICE):
+        hosts = [simulated_host_id(i, prefix) for i in range(k, k + HOSTS_PER_SLICE)]
+        ((stamp, count),) = Counter(stamps[host] for host in hosts).most_common(1)
+        assert count >= 0.9 * HOSTS_PER_SLICE  # a slice is sampled at once
+        slice_stamps.append(stamp)
+    for k, stamp in enumerate(slice_stamps[1:], start=1):
+        assert stamp - slice_stamps[0] >= k * 2.0 / 4 - 0.01

@@ -99,12 +99,16 @@ async def test_commands_take_a_consumer_per_agent_past_the_server_default(
             ),
         )
 
-    for k in range(1000):
-        await add(k)
-    with pytest.raises(nats.js.errors.BadRequestError, match="maximum consumers"):
+    try:
+        for k in range(1000):
+            await add(k)
+        with pytest.raises(nats.js.errors.BadRequestError, match="maximum consumers"):
+            await add(1000)
+        assert commands.name in await streams.ensure_streams(js, **names)
+        info = await js.stream_info(commands.name)
+        assert info.config.max_consumers == streams.MAX_COMMAND_CONSUMERS
         await add(1000)
-    assert commands.name in await streams.ensure_streams(js, **names)
-    info = await js.stream_info(commands.name)
-    assert info.config.max_consumers == streams.MAX_COMMAND_CONSUMERS
-    await add(1000)
-    assert (await js.stream_info(commands.name)).state.consumer_count == 1001
+        assert (await js.stream_info(commands.name)).state.consumer_count == 1001
+    finally:
+        # The server is the session's: its 1,001 consumers go with the stream.
+        await js.delete_stream(commands.name)
