@@ -34,6 +34,13 @@ async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
     await connections.close()
 
 
+async def statuses_and_dispatched_events(pool: asyncpg.Pool) -> tuple[list[str], int]:
+    """The distinct statuses of every command, and how many `dispatched` events were logged."""
+    statuses = await pool.fetch("SELECT DISTINCT status FROM commands ORDER BY status")
+    events = await pool.fetchval("SELECT count(*) FROM command_events WHERE event = 'dispatched'")
+    return [row["status"] for row in statuses], events
+
+
 async def test_migrations_apply_once(pool: asyncpg.Pool) -> None:
     """A second start applies nothing and the version table says what was applied."""
     assert await migrate(pool) == []
@@ -91,7 +98,9 @@ async def test_two_replicas_dispatch_each_command_once(pool: asyncpg.Pool, tmp_p
                 request = CommandRequest(hostname="web-01", command=f"c{k}", priority=k % 11)
                 (record,) = await replicas[k % 2].create(request, "test")
                 assert record.status is CommandState.PENDING
-            sent = await asyncio.gather(*(r.dispatch_pending("web-01") for r in replicas))
+            sent = await asyncio.gather(
+                *(r.dispatcher.dispatch_pending("web-01") for r in replicas)
+            )
             assert sum(sent) == 40
             info = await js.stream_info(streams.COMMANDS.name)
             assert info.state.messages == 40
@@ -99,13 +108,7 @@ async def test_two_replicas_dispatch_each_command_once(pool: asyncpg.Pool, tmp_p
                 streams.COMMANDS.name, subjects.commands_dispatch("web-01")
             )
             assert last.data is not None
-            async with pool.acquire() as conn:
-                statuses = await conn.fetch("SELECT DISTINCT status FROM commands")
-                events = await conn.fetchval(
-                    "SELECT count(*) FROM command_events WHERE event = 'dispatched'"
-                )
-            assert [r["status"] for r in statuses] == ["dispatched"]
-            assert events == 40
+            assert await statuses_and_dispatched_events(pool) == (["dispatched"], 40)
         finally:
             await nc.close()
 
@@ -177,14 +180,9 @@ async def test_a_fan_out_is_dispatched_in_batches_once_each(
             assert sum(sent) == len(hosts)
             info = await js.stream_info(streams.COMMANDS.name)
             assert info.state.messages == len(hosts)
-            async with pool.acquire() as conn:
-                rows = await conn.fetch("SELECT status, dispatch_seq FROM commands")
-                events = await conn.fetchval(
-                    "SELECT count(*) FROM command_events WHERE event = 'dispatched'"
-                )
-            assert {r["status"] for r in rows} == {"dispatched"}
-            assert sorted(r["dispatch_seq"] for r in rows) == list(range(1, len(hosts) + 1))
-            assert events == len(hosts)
+            assert await statuses_and_dispatched_events(pool) == (["dispatched"], len(hosts))
+            seqs = await pool.fetch("SELECT dispatch_seq FROM commands ORDER BY dispatch_seq")
+            assert [r["dispatch_seq"] for r in seqs] == list(range(1, len(hosts) + 1))
             # The replica that found the commands locked keeps the hosts until its sweep
             # reads that nothing is pending any more.
             for replica in replicas:
@@ -210,17 +208,11 @@ async def test_a_failed_publish_leaves_the_command_pending(
             api = CommandsApi(pool, nc, HostDirectory(), config, new_signing_key())
             js = nc.jetstream()
             await js.delete_stream(streams.COMMANDS.name)
-            assert await api.dispatch_pending("web-01") == 0
-            async with pool.acquire() as conn:
-                statuses = await conn.fetch("SELECT DISTINCT status FROM commands")
-                events = await conn.fetchval(
-                    "SELECT count(*) FROM command_events WHERE event = 'dispatched'"
-                )
-            assert [r["status"] for r in statuses] == ["pending"]
-            assert events == 0
+            assert await api.dispatcher.dispatch_pending("web-01") == 0
+            assert await statuses_and_dispatched_events(pool) == (["pending"], 0)
             assert api.pending_hosts == {"web-01"}
             await streams.ensure_streams(js)
-            assert await api.dispatch_pending("web-01") == 2
+            assert await api.dispatcher.dispatch_pending("web-01") == 2
             async with pool.acquire() as conn:
                 order = await conn.fetch("SELECT id FROM commands ORDER BY dispatch_seq")
             assert [r["id"] for r in order] == ["first", "second"]

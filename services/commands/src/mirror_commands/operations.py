@@ -1,7 +1,7 @@
 """CommandsApi: create, get, list, cancel, retry, dispatch and expire; both doors call these
 (mirror_commands.endpoints pairs each declared operation with its function)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -260,12 +260,8 @@ class CommandsApi:
     def on_host_seen(self, host_id: str) -> None:
         """A sample of `host_id` was read: if the host is online (not an old sample replayed at
         start-up), dispatch its pending commands in the background."""
-        if self.directory.is_online(host_id, self.clock(), self.config.online_seconds):
+        if self._online([host_id]):
             self.dispatcher.in_background(host_id)
-
-    async def dispatch_pending(self, host_id: str) -> int:
-        """Publish the host's unexpired pending commands, highest priority first; how many."""
-        return await self.dispatcher.dispatch_pending(host_id)
 
     async def sweep(self) -> int:
         """Expire pending commands past expires_at, re-read which hosts have pending commands
@@ -276,14 +272,8 @@ class CommandsApi:
         if expired:
             metrics.TRANSITIONS.labels(S.EXPIRED.value).inc(len(expired))
             log.info("commands.expired", count=len(expired))
-        now = self.clock()
-        online = [
-            host_id
-            for host_id in self.pending_hosts
-            if self.directory.is_online(host_id, now, self.config.online_seconds)
-        ]
         # In batches, as a fan-out: one task per host would claim and mark one at a time.
-        await self.dispatcher.dispatch_to(online)
+        await self.dispatcher.dispatch_to(self._online(self.pending_hosts))
         return len(expired)
 
     async def stop(self) -> None:
@@ -303,15 +293,19 @@ class CommandsApi:
     ) -> list[CommandRecord]:
         """Dispatch to the online hosts among `host_ids` (the others' commands wait for their
         next sample), then read the commands back as they stand."""
+        await self.dispatcher.dispatch_to(self._online(host_ids))
+        async with self.pool.acquire() as conn:
+            return await store.fetch_commands(conn, command_ids)
+
+    def _online(self, host_ids: Iterable[str]) -> list[str]:
+        """Those of `host_ids` whose last sample is recent (an old one replayed at start-up is
+        not): the hosts whose commands go out now."""
         now = self.clock()
-        online = [
+        return [
             host_id
             for host_id in host_ids
             if self.directory.is_online(host_id, now, self.config.online_seconds)
         ]
-        await self.dispatcher.dispatch_to(online)
-        async with self.pool.acquire() as conn:
-            return await store.fetch_commands(conn, command_ids)
 
     async def _publish_withdrawal(self, record: CommandRecord, actor: str) -> None:
         """Store the signed withdrawal of a dispatched command on
