@@ -22,7 +22,6 @@ targets; asserts nothing. --keep leaves the logs (and data) in the temp director
 
 import argparse
 import asyncio
-import shutil
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from alert_probes import PROBE_RULE, probe_samples
 from bench_alerts_evaluator import fifty_rules
 from process_cpu import cpu_by_part
+from scratch import leave_scratch
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.simulated_fleet import SimulatedFleet
@@ -270,10 +270,7 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 await nc.close()
     finally:
-        if args.keep:
-            print(f"logs and data kept in {base}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        leave_scratch(base, keep=args.keep)
 
 
 if __name__ == "__main__":

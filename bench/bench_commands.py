@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import math
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -53,6 +52,8 @@ from commands_fleet import (
     stop_executors,
 )
 from enrolled_fleet import enroll_fleet
+from scratch import leave_scratch
+from stack_login import api_token
 from stack_up import RunningStack, admin, mirror_stage_up
 
 from mirror_schema import subjects
@@ -61,7 +62,6 @@ from mirror_schema.commands import is_final
 from mirror_schema.hosts import host_id_from_hostname
 from mirror_schema.identities import ADMIN, inbox_prefix
 from mirror_schema.nats_credentials import credential_options
-from stack_cli import mirror_stage
 
 TARGET_P50_MS = 20.0
 TARGET_P99_MS = 100.0
@@ -350,16 +350,6 @@ def log_summary(path: Path) -> None:
     print(f"service log: {dict(levels) or 'no warnings or errors'}")
 
 
-async def make_token(stack: RunningStack, data_dir: Path) -> str:
-    """`mirror-stage token add bench --role operator`, as a user makes a script's token."""
-    code, out = await mirror_stage(
-        stack.env, "token", "add", "bench", "--role", "operator", "--data-dir", str(data_dir)
-    )
-    if code != 0:
-        raise RuntimeError(f"mirror-stage token add failed: {out}")
-    return out.strip().splitlines()[-1]
-
-
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} cores, 1-minute load average {os.getloadavg()[0]:.2f}")
     base = Path(tempfile.mkdtemp(prefix="bench-commands-"))
@@ -368,7 +358,7 @@ async def main(args: argparse.Namespace) -> None:
         began = time.monotonic()
         async with mirror_stage_up(data_dir) as stack:
             print(f"mirror-stage up: healthy after {time.monotonic() - began:.1f} s")
-            token = await make_token(stack, data_dir)
+            token = await api_token(stack, data_dir)
             nc = await nats.connect(
                 stack.env["MIRROR_STAGE_NATS_URL"],
                 inbox_prefix=inbox_prefix(ADMIN),
@@ -389,10 +379,7 @@ async def main(args: argparse.Namespace) -> None:
         log_summary(data_dir / "logs" / "commands.log")
         print(f"1-minute load average at the end {os.getloadavg()[0]:.2f}")
     finally:
-        if args.keep:
-            print(f"data dir (logs included) kept in {data_dir}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        leave_scratch(base, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -39,17 +39,14 @@ import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import httpx
-import msgspec
 import nats
 import nats.aio.client
 import psutil
 import websockets
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
@@ -57,9 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 from alert_probes import PROBE_RULE, probe_samples
 from stack_login import checked, log_in, one_time_password
 from stack_up import RunningStack, admin, mirror_stage_up
-from twin_clients import DecodeCache, Watcher, percentiles
+from twin_clients import BusWatch, DecodeCache, Watcher, percentiles, watch_bus
 
-from mirror_agent.simulated_fleet import simulated_host_id
 from mirror_schema import codec, subjects
 from mirror_schema.nats_credentials import credential_options
 
@@ -288,7 +284,7 @@ async def window(
         socket_bytes_received(client.sock) if client.sock else 0,
         usage(stack),
     )
-    watched = await watch_bus(nc, hosts, client.watcher)
+    watched = await watch_bus(nc, hosts, BUS_WATCHED, client.watcher)
     began = time.monotonic()
     client.measuring = True
     probing = asyncio.create_task(alert_delays(nc, PROBES)) if client.sock else None
@@ -360,41 +356,6 @@ def report(
         f"{percentiles(client.watcher.bus_latencies)}"
     )
     print(f"  socket: {received / seconds / 1000:,.1f} kB/s received (TCP, deflated frames)")
-
-
-class _SampleTime(msgspec.Struct):
-    timestamp: datetime
-
-
-_decode_sample_time = msgspec.json.Decoder(_SampleTime).decode
-
-
-@dataclass
-class BusWatch:
-    """The bench's own core subscriptions to some hosts' samples."""
-
-    subscriptions: list[Subscription] = field(default_factory=list)
-    latencies: array[float] = field(default_factory=lambda: array("d"))
-
-
-async def watch_bus(nc: nats.aio.client.Client, hosts: int, watcher: Watcher) -> BusWatch:
-    """Read BUS_WATCHED hosts' samples off the bus as they are published: when each arrived
-    goes to `watcher` (for the bus-to-socket part), its delay after its timestamp here."""
-    watch = BusWatch()
-    arrivals: dict[tuple[str, float], float] = {}
-    watcher.on_bus = arrivals
-
-    async def seen(msg: Msg) -> None:
-        now = time.time()
-        stamped = _decode_sample_time(msg.data).timestamp.timestamp()
-        arrivals[(subjects.host_id_from_subject(msg.subject), round(stamped, 6))] = now
-        watch.latencies.append(now - stamped)
-
-    step = max(1, hosts // BUS_WATCHED)
-    for index in range(0, step * BUS_WATCHED, step):
-        subject = subjects.metrics_raw(simulated_host_id(index))
-        watch.subscriptions.append(await nc.subscribe(subject, cb=seen))
-    return watch
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
 import process_cpu
 from enrolled_fleet import EnrolledHost, enroll_fleet
+from scratch import leave_scratch
 from stack_up import admin, mirror_stage_up
 
 from mirror_agent.simulated_fleet import SimulatedFleet
@@ -55,20 +56,14 @@ SEQ_MARK = 987_654_321_012
 TIMESTAMP_MARK = datetime(2001, 2, 3, 4, 5, 6, 789_000, tzinfo=UTC)
 DRAIN_SECONDS = 120.0
 LUA = Path(__file__).resolve().parent / "gateway.lua"
-PARTS = (
-    ("ingest", "mirror_ingest"),
-    ("twin", "mirror_twin"),
-    ("alerts", "mirror_alerts"),
-    ("commands", "mirror_commands"),
-    ("nats", "nats-server"),
-    ("postgres", "postgres"),
-)
 
 
-def children_cpu() -> float:
-    """CPU seconds of this process's ended children: wrk, once it has exited."""
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far per part of the stack, and of this process's ended children: wrk,
+    once it has exited."""
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk = ended.ru_utime + ended.ru_stime
+    return process_cpu.cpu_by_part(process_cpu.STACK_PARTS) | {"wrk": wrk}
 
 
 def host_lines(fleet: list[EnrolledHost]) -> str:
@@ -156,11 +151,11 @@ async def main(args: argparse.Namespace) -> None:
             db_url = (data_dir / "database-url").read_text().strip()
             try:
                 before = (await js.stream_info(streams.METRICS.name)).state.messages
-                cpu = process_cpu.cpu_by_part(PARTS) | {"wrk": children_cpu()}
+                cpu = cpu_now()
                 statuses, wall, text = await run_wrk(
                     stack.port("ingest"), hosts_file, args.seconds, args.connections, args.threads
                 )
-                cpu_after = process_cpu.cpu_by_part(PARTS) | {"wrk": children_cpu()}
+                cpu_after = cpu_now()
                 stopped = time.monotonic()
                 accepted = statuses.get(202, 0)
                 # Requests wrk had in flight when it stopped may still be accepted (without
@@ -175,10 +170,7 @@ async def main(args: argparse.Namespace) -> None:
             finally:
                 await nc.close()
     finally:
-        if args.keep:
-            print(f"data dir (logs included) kept in {data_dir}")
-        else:
-            shutil.rmtree(base, ignore_errors=True)
+        leave_scratch(base, keep=args.keep)
     rate = accepted / args.seconds
     others = {status: n for status, n in sorted(statuses.items()) if status != 202}
     print(
@@ -200,12 +192,7 @@ async def main(args: argparse.Namespace) -> None:
         f"({'= METRICS' if stored == grown else f'METRICS {grown:,}: DIFFERENT'}), "
         f"{drained:.1f} s after wrk stopped"
     )
-    shares = [
-        f"{name} {100 * (cpu_after.get(name, 0.0) - cpu.get(name, 0.0)) / wall:.0f}%"
-        for name in (*(name for name, _ in PARTS), "wrk", "bench")
-        if name in cpu_after
-    ]
-    print("  CPU over the run (100% = one core): " + ", ".join(shares))
+    print("  " + process_cpu.cpu_report(process_cpu.STACK_PARTS, cpu, cpu_after, wall, "the run"))
     if args.verbose:
         print(text)
 

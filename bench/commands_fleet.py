@@ -62,31 +62,17 @@ def fleet_samples(count: int) -> list[MetricSample]:
     return SimulatedFleet(count, seed=SEED, run_token="bench-commands").tick(time.time())
 
 
+PARTS = (*process_cpu.STACK_PARTS, ("executors", "commands_fleet.py"))
+
+
 def cpu_by_part() -> dict[str, float]:
     """CPU seconds used so far by this process ("bench") and each of PARTS' processes."""
     return process_cpu.cpu_by_part(PARTS)
 
 
 def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -> str:
-    """Each part's share of one core over `wall` seconds (200 % = both cores of this machine)."""
-    shares = [
-        f"{name} {100 * (after.get(name, 0.0) - before.get(name, 0.0)) / wall:.0f}%"
-        for name, _ in (*PARTS, ("bench", ""))
-        if name in after
-    ]
-    return "CPU over the phase (100% = one core): " + ", ".join(shares)
-
-
-PARTS = (
-    ("commands", "mirror_commands"),
-    ("twin", "mirror_twin"),
-    ("ingest", "mirror_ingest"),
-    ("alerts", "mirror_alerts"),
-    ("agent", "mirror_agent"),
-    ("executors", "commands_fleet.py"),
-    ("nats", "nats-server"),
-    ("postgres", "postgres"),
-)
+    """Each part's share of one core over `wall` seconds."""
+    return process_cpu.cpu_report(PARTS, before, after, wall)
 
 
 # --- the executors: one process standing in for a fleet of agents ------------------------

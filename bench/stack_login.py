@@ -1,13 +1,18 @@
 """The first admin's login to a stack `mirror-stage up` started, as the HUD makes them do it:
-the one-time password the launcher printed, their own password chosen, then logged in again.
-Not named bench_*.py: `make bench` runs every bench_*.py.
+the one-time password the launcher printed, their own password chosen, then logged in again;
+and a script's API token, as a user makes one. Not named bench_*.py: `make bench` runs every
+bench_*.py.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
+from stack_up import RunningStack
+
+from stack_cli import mirror_stage
 
 OWN_PASSWORD = "the bench's own long password"
 
@@ -44,3 +49,13 @@ async def log_in(http: httpx.AsyncClient, one_time: str) -> str:
     )
     http.headers["X-CSRF-Token"] = again.json()["csrf"]
     return f"mirror_session={http.cookies['mirror_session']}"
+
+
+async def api_token(stack: RunningStack, data_dir: Path) -> str:
+    """`mirror-stage token add bench --role operator`, as a user makes a script's token."""
+    code, out = await mirror_stage(
+        stack.env, "token", "add", "bench", "--role", "operator", "--data-dir", str(data_dir)
+    )
+    if code != 0:
+        raise RuntimeError(f"mirror-stage token add failed: {out}")
+    return out.strip().splitlines()[-1]

@@ -1,4 +1,6 @@
-"""bench_twin's WebSocket clients on /ws/twin: what they decode, their latencies and bytes."""
+"""bench_twin's WebSocket clients on /ws/twin: what they decode, their latencies and bytes;
+and bench_fleet's own reading of some hosts' samples off the bus, for the part of a sample's
+latency before the bus."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import msgspec
+import nats.aio.client
 import websockets
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from mirror_agent.simulated_fleet import simulated_host_id
+from mirror_schema import subjects
 
 WARMUP_SECONDS = 5.0  # of steady state after the first frame, before the window opens
 WARMUP_LIMIT_SECONDS = 60.0  # open the window anyway, and say so, if not every host shows up
@@ -195,3 +203,41 @@ def percentiles(values: array[float]) -> str:
 
 def median_ms(values: array[float]) -> str:
     return f"{sorted(values)[len(values) // 2] * 1e3:,.0f}" if values else "-"
+
+
+class _SampleTime(msgspec.Struct):
+    timestamp: datetime
+
+
+_decode_sample_time = msgspec.json.Decoder(_SampleTime).decode
+
+
+@dataclass
+class BusWatch:
+    """The bench's own core subscriptions to some hosts' samples."""
+
+    subscriptions: list[Subscription] = field(default_factory=list)
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+
+
+async def watch_bus(
+    nc: nats.aio.client.Client, hosts: int, watched: int, watcher: Watcher
+) -> BusWatch:
+    """Read `watched` of the simulated `hosts`' samples off the bus as they are published:
+    when each arrived goes to `watcher` (for the bus-to-socket part), its delay after its
+    timestamp here."""
+    watch = BusWatch()
+    arrivals: dict[tuple[str, float], float] = {}
+    watcher.on_bus = arrivals
+
+    async def seen(msg: Msg) -> None:
+        now = time.time()
+        stamped = _decode_sample_time(msg.data).timestamp.timestamp()
+        arrivals[(subjects.host_id_from_subject(msg.subject), round(stamped, 6))] = now
+        watch.latencies.append(now - stamped)
+
+    step = max(1, hosts // watched)
+    for index in range(0, step * watched, step):
+        subject = subjects.metrics_raw(simulated_host_id(index))
+        watch.subscriptions.append(await nc.subscribe(subject, cb=seen))
+    return watch
