@@ -41,6 +41,24 @@ async def publish(url: str, samples: Iterable[MetricSample]) -> None:
         await nc.close()
 
 
+async def newest_sample_older_than(url: str, seconds: float) -> None:
+    """Wait until the newest sample in METRICS was stored more than `seconds` ago (the server
+    stamps what it stores; a twin's lag is measured against that)."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        last_seq = (await js.stream_info(streams.METRICS.name)).state.last_seq
+        stored = (await js.get_msg(streams.METRICS.name, last_seq)).time
+        assert stored is not None
+
+        def old_enough() -> bool:
+            return (datetime.now(UTC) - stored).total_seconds() > seconds
+
+        await wait_until(old_enough, timeout=seconds + 10, what=f"the samples {seconds:g} s old")
+    finally:
+        await nc.close()
+
+
 async def twin_hosts(base_url: str) -> dict[str, dict[str, Any]]:
     async with httpx.AsyncClient(base_url=base_url) as http:
         state = (await http.get("/api/twin/state")).json()
@@ -173,7 +191,7 @@ async def test_a_twin_far_behind_skips_to_every_hosts_latest_sample(
         try:
             ticks = [fleet.tick(start + k) for k in range(1, 2001)]
             await publish(own_nats, (sample for tick in ticks for sample in tick))
-            await asyncio.sleep(1.0)  # the backlog's samples are older than 0.5 s now
+            await newest_sample_older_than(own_nats, 1.0)  # the backlog is older than 0.5 s
         finally:
             os.kill(pid, signal.SIGCONT)
 
@@ -240,7 +258,7 @@ async def test_a_twin_starting_on_old_samples_takes_them_all_without_skipping(
     lag), with no skip that would start that delivery over and over."""
     fleet = SimulatedFleet(500, 6, interval=1.0, prefix="old")
     await publish(own_nats, fleet.tick(datetime.now(UTC).timestamp() - 60))
-    await asyncio.sleep(1.0)  # older than the 0.5 s below, on the stream's clock too
+    await newest_sample_older_than(own_nats, 1.0)  # older than the 0.5 s below
     env = {"MIRROR_STAGE_TWIN_MAX_LAG_SECONDS": "0.5"}
     async with running_twin(own_nats, tmp_path / "twin.log", env) as twin:
         await wait_until(
