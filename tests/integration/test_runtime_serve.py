@@ -5,6 +5,7 @@ drained, exit 0), and turns each start-up failure into one message naming what i
 exit 1."""
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -16,6 +17,7 @@ from loopback_ports import free_port
 from waiting import wait_until
 
 SERVICE = """
+import os
 import pathlib
 import sys
 
@@ -46,6 +48,7 @@ configure_logging("json")
 config = ServiceConfig(
     name="automation-probe",  # any identity the bus knows
     nats_url=nats_url,
+    http_host=os.environ.get("PROBE_HTTP_HOST", "127.0.0.1"),
     http_port=int(port),
     db_url=db_url or None,
     nats_connect_timeout_seconds=float(timeout),
@@ -56,7 +59,12 @@ sys.exit(serve.main(config, start))
 
 
 async def run_probe(
-    tmp_path: Path, nats_url: str, port: int, db_url: str = "", connect_seconds: float = 10
+    tmp_path: Path,
+    nats_url: str,
+    port: int,
+    db_url: str = "",
+    connect_seconds: float = 10,
+    http_host: str = "127.0.0.1",
 ) -> asyncio.subprocess.Process:
     script = tmp_path / "probe_service.py"
     script.write_text(SERVICE)
@@ -70,6 +78,7 @@ async def run_probe(
         str(connect_seconds),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PROBE_HTTP_HOST": http_host},
     )
 
 
@@ -109,6 +118,34 @@ async def test_a_service_serves_until_sigterm_then_runs_its_stop_and_exits_0(
     assert code == 0, output
     assert (tmp_path / "stopped").read_text() == "stopped"
     assert "service.stopped" in output
+
+
+async def answers(url: str) -> bool:
+    async with httpx.AsyncClient(timeout=2) as http:
+        try:
+            return (await http.get(url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+async def test_the_http_host_setting_decides_who_can_reach_the_port(
+    tmp_path: Path, own_nats: str
+) -> None:
+    """Loopback by default: another address of this machine (127.0.0.2) is refused. With
+    0.0.0.0, as in a container, it answers there too."""
+    for host, from_elsewhere in (("127.0.0.1", False), ("0.0.0.0", True)):
+        port = free_port()
+        process = await run_probe(tmp_path, own_nats, port, http_host=host)
+        try:
+            await wait_until(
+                lambda port=port: answers(f"http://127.0.0.1:{port}/api/probe"),
+                timeout=20,
+                what=f"the probe service on {host}",
+            )
+            assert await answers(f"http://127.0.0.2:{port}/api/probe") is from_elsewhere, host
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await ended(process)
 
 
 async def test_no_nats_server_at_the_url_is_named_and_exits_1(tmp_path: Path) -> None:

@@ -49,8 +49,15 @@ def kernel_pick(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether `port` on `host` can be bound now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """Whether a server can listen on `port` at `host` now.
+
+    Bound as the servers bind (uvicorn, nats-server and PostgreSQL all set SO_REUSEADDR): a
+    port whose last connections linger in TIME_WAIT after a stop is free to them, and to this
+    check, so a stack can start again at once.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

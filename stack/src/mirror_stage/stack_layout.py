@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mirror_runtime.config import DB_URL, NATS_URL, PORTS, TLS_CA_FILE, read_certificate
+from mirror_runtime.config import (
+    DB_URL,
+    HTTP_HOST,
+    NATS_URL,
+    PORTS,
+    TLS_CA_FILE,
+    read_certificate,
+)
 from mirror_runtime.environment import BadValueError, stage_environment
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, tls_block
 from mirror_stage.settings import DATA_DIR, NATS_SYNC_INTERVAL
@@ -33,6 +40,8 @@ class StackLayout:
     tls_ca_file: str | None = None
     # With --cluster: the other nodes' client URLs (the first node is nats_host:nats_port).
     nats_other_urls: tuple[str, ...] = ()
+    # The address the services' HTTP ports listen on (MIRROR_STAGE_HTTP_HOST).
+    http_host: str = HTTP_HOST.default
 
     @property
     def https(self) -> bool:
@@ -100,7 +109,15 @@ class StackLayout:
     def service_url(self, part: str) -> str:
         """Base HTTP URL of a service (TWIN, INGEST, ...)."""
         scheme = "https" if self.https else "http"
-        return f"{scheme}://127.0.0.1:{self.service_ports[part]}"
+        return f"{scheme}://{url_host(self.http_host)}:{self.service_ports[part]}"
+
+
+def url_host(listen_host: str) -> str:
+    """How this machine reaches a port listening on `listen_host`: loopback for every
+    interface, an IPv6 address in brackets."""
+    if listen_host in ("0.0.0.0", "::"):
+        return "127.0.0.1" if listen_host == "0.0.0.0" else "[::1]"
+    return f"[{listen_host}]" if ":" in listen_host else listen_host
 
 
 def stack_layout(
@@ -125,15 +142,17 @@ def stack_layout(
         tls_cert_file=certificate[0] if certificate else None,
         tls_key_file=certificate[1] if certificate else None,
         tls_ca_file=TLS_CA_FILE.read(env),
+        http_host=HTTP_HOST.read(env),
     )
 
 
-def busy_ports(layout: StackLayout, is_free: Callable[[int], bool]) -> list[str]:
-    """Names of the settings whose port is already taken, to refuse to start with a clear error."""
+def busy_ports(layout: StackLayout, is_free: Callable[[int, str], bool]) -> list[str]:
+    """Names of the settings whose port is already taken, to refuse to start with a clear error;
+    `is_free(port, host)` checks a port on the address it will listen on."""
     taken = []
-    if not is_free(layout.nats_port):
+    if not is_free(layout.nats_port, layout.nats_host):
         taken.append(f"{layout.nats_port} (NATS, from {NATS_URL.variable})")
     for part, port in layout.service_ports.items():
-        if not is_free(port):
+        if not is_free(port, layout.http_host):
             taken.append(f"{port} ({part.lower()}, from {PORTS[part].variable})")
     return taken

@@ -14,6 +14,7 @@ def test_defaults_follow_the_contracts() -> None:
     assert config.http_port == 8100
     assert config.nats_url == "nats://127.0.0.1:4222"
     assert config.db_url is None
+    assert config.http_host == "127.0.0.1"  # loopback unless told otherwise
 
 
 def test_variables_override_the_defaults() -> None:
@@ -26,10 +27,12 @@ def test_variables_override_the_defaults() -> None:
             "MIRROR_STAGE_NATS_URL": "nats://10.0.0.5:4333",
             "MIRROR_STAGE_DB_URL": "postgresql://u@h/db",
             "MIRROR_STAGE_LOG_FORMAT": "console",
+            "MIRROR_STAGE_HTTP_HOST": "0.0.0.0",
             "HOME": "/root",
         },
     )
     assert (config.http_port, config.nats_url) == (9101, "nats://10.0.0.5:4333")
+    assert config.http_host == "0.0.0.0"
     assert (config.db_url, config.log_format) == ("postgresql://u@h/db", "console")
 
 

@@ -44,11 +44,38 @@ def test_typos_are_refused() -> None:
 def test_busy_ports_names_the_variable_to_change() -> None:
     """A taken port is reported with the setting that chose it."""
     layout = stack_layout({"MIRROR_STAGE_ALERTS_PORT": "9999"})
-    taken = busy_ports(layout, lambda port: port not in (4222, 9999))
+    taken = busy_ports(layout, lambda port, _host: port not in (4222, 9999))
     assert taken == [
         "4222 (NATS, from MIRROR_STAGE_NATS_URL)",
         "9999 (alerts, from MIRROR_STAGE_ALERTS_PORT)",
     ]
+
+
+def test_the_services_ports_are_checked_on_the_address_they_will_listen_on() -> None:
+    layout = stack_layout({"MIRROR_STAGE_HTTP_HOST": "0.0.0.0"})
+    checked: list[tuple[int, str]] = []
+    busy_ports(layout, lambda port, host: checked.append((port, host)) is None)
+    assert checked[0] == (4222, "127.0.0.1")
+    assert {host for _port, host in checked[1:]} == {"0.0.0.0"}
+
+
+@pytest.mark.parametrize(
+    ("listen", "reached"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("0.0.0.0", "127.0.0.1"),
+        ("::", "[::1]"),
+        ("10.1.2.3", "10.1.2.3"),
+    ],
+)
+def test_the_launcher_reaches_its_services_where_they_listen(listen: str, reached: str) -> None:
+    layout = stack_layout({"MIRROR_STAGE_HTTP_HOST": listen})
+    assert layout.service_url("TWIN") == f"http://{reached}:8100"
+
+
+def test_an_http_host_that_is_no_address_is_refused_by_name() -> None:
+    with pytest.raises(BadValueError, match="MIRROR_STAGE_HTTP_HOST"):
+        stack_layout({"MIRROR_STAGE_HTTP_HOST": "everywhere"})
 
 
 def test_children_get_service_settings_and_the_stack_addresses(

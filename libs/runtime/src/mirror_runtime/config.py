@@ -33,6 +33,13 @@ DB_URL = Setting(
     "never uses it)",
     default_text="embedded",
 )
+HTTP_HOST = Setting(
+    variable="MIRROR_STAGE_HTTP_HOST",
+    default="127.0.0.1",
+    parser=parsers.ip_address(),
+    meaning="the address every service's HTTP port listens on: loopback by default, `0.0.0.0` "
+    "(every interface) in a container or to serve the HUD and the HTTP agents from elsewhere",
+)
 TRUSTED_PROXIES = Setting(
     variable="MIRROR_STAGE_TRUSTED_PROXIES",
     default=(),
@@ -98,6 +105,7 @@ SETTINGS = SettingGroup(
         NATS_CREDENTIALS_FILE,
         DB_URL,
         *AUTH_SETTINGS,
+        HTTP_HOST,
         TRUSTED_PROXIES,
         HTTP_OPENAPI,
         TLS_CERT_FILE,
@@ -117,7 +125,7 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # The service's identity on the bus (an NKey seed or a .creds file); None: anonymous.
     nats_credentials_file: str | None = None
     db_url: str | None = None
-    http_host: str = "127.0.0.1"
+    http_host: str = HTTP_HOST.default
     http_port: int
     log_format: str = "json"
     nats_connect_timeout_seconds: float = 30.0
@@ -145,6 +153,7 @@ def service_config_from_env(name: str, part: str, environ: Mapping[str, str]) ->
         nats_url=NATS_URL.read(env),
         nats_credentials_file=NATS_CREDENTIALS_FILE.read(env),
         db_url=DB_URL.read(env),
+        http_host=HTTP_HOST.read(env),
         http_port=PORTS[part].read(env),
         log_format=read_log_format(env, is_tty=sys.stderr.isatty()),
         auth=auth_settings(env, secure_cookies=certificate is not None),

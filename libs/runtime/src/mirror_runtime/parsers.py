@@ -117,6 +117,19 @@ def matching(pattern: str, expected: str) -> Parser[str]:
     return Parser(convert, expected)
 
 
+def ip_address() -> Parser[str]:
+    """One IP address, v4 or v6 (0.0.0.0 and :: are every interface)."""
+    expected = "an IP address, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
+
+    def convert(variable: str, raw: str) -> str:
+        try:
+            return str(ipaddress.ip_address(raw.strip()))
+        except ValueError:
+            raise BadValueError(variable, raw, expected) from None
+
+    return Parser(convert, expected)
+
+
 def networks() -> Parser[tuple[str, ...]]:
     """IP addresses or networks (CIDR), comma-separated; empty is none."""
     expected = "IP addresses or networks separated by commas, e.g. 10.0.0.5,10.1.0.0/16"
