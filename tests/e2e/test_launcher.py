@@ -4,6 +4,7 @@ import asyncio
 import re
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -110,6 +111,22 @@ async def test_a_second_up_keeps_streams_and_rows(data_dir: Path) -> None:
     logs = private_logs(data_dir)
     assert {"nats.log", "postgres.log", "twin.log", "simulator.log"} <= set(logs), logs
     assert set(logs.values()) == {0o600}, logs
+
+    # Deleting the stack deletes its database, wherever PostgreSQL kept it.
+    cluster = postgres_root(data_dir, postgres_account())
+    purge = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mirror_stage",
+        "purge",
+        str(data_dir),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        _, purge_errors = await purge.communicate()
+    assert purge.returncode == 0, purge_errors
+    assert not await asyncio.to_thread(data_dir.exists)
+    assert not await asyncio.to_thread(cluster.exists)
 
 
 async def run_up(data_dir: Path, env: dict[str, str]) -> tuple[int, str]:

@@ -63,9 +63,12 @@ def test_files_move_out_of_a_data_dir_the_account_cannot_enter(tmp_path: Path) -
     if account is None:  # not root: PostgreSQL runs as this user, who can enter
         assert root == data_dir / "postgres"
         return
-    assert root.is_relative_to(SHARED_ROOT)
-    assert str(root) in (data_dir / "postgres.location").read_text()
-    assert private.stat().st_mode == mode_before
+    try:
+        assert root.is_relative_to(SHARED_ROOT)
+        assert str(root) in (data_dir / "postgres.location").read_text()
+        assert private.stat().st_mode == mode_before
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_binaries_the_account_cannot_reach_are_copied_where_it_can(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from mirror_stage.compose_init import run_compose_init
 from mirror_stage.database import run_migrate_command
 from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
 from mirror_stage.operators import run_token_command, run_user_command
+from mirror_stage.postgres import SHARED_ROOT
+from mirror_stage.shared_clusters import PurgeError, purge
 from mirror_stage.stack import StackOptions, run_stack
 from mirror_stage.stack_layout import stack_layout
 
@@ -88,6 +90,11 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--owner", default="10001:10001", help="UID:GID the services run as (the image's user)"
     )
+    purge = commands.add_parser(
+        "purge",
+        help="delete a stopped stack's data dir and its PostgreSQL cluster, wherever it is kept",
+    )
+    purge.add_argument("data_dir", type=Path, metavar="DIR", help="the stack's data dir")
     database = commands.add_parser("db", help="the stack's PostgreSQL database")
     database_actions = database.add_subparsers(dest="action", required=True)
     migrate = database_actions.add_parser(
@@ -146,6 +153,18 @@ def _identity_commands(
         sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
 
 
+def run_purge(data_dir: Path) -> int:
+    """`mirror-stage purge DIR`: 0 once removed, 1 with the reason when refused."""
+    try:
+        removed = purge(data_dir, SHARED_ROOT)
+    except PurgeError as exc:
+        print(f"mirror-stage purge: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    for path in removed:
+        print(f"removed {path}")  # noqa: T201
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `mirror-stage`."""
     args = parser().parse_args(argv)
@@ -171,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     configure_logging("console")
+    if args.command == "purge":
+        return run_purge(args.data_dir)
     if args.command == "agent":
         return enroll_or_revoke(layout, args.action, args.host)
     if args.command == "automation":

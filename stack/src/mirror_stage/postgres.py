@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from mirror_stage.shared_clusters import CLUSTER_PREFIX, claim
 from mirror_stage.supervisor import PartSpec
 
 log = structlog.get_logger()
@@ -179,16 +180,22 @@ def reachable_bin_dir(
     return copied_bin
 
 
-def postgres_root(data_dir: Path, account: Account | None) -> Path:
-    """Where PostgreSQL keeps its files for `data_dir`: inside it when the account can reach it."""
+def postgres_root(
+    data_dir: Path, account: Account | None, *, shared_root: Path = SHARED_ROOT
+) -> Path:
+    """Where PostgreSQL keeps its files for `data_dir`: inside it when the account can reach it,
+    else a cluster under `shared_root` tied to it (mirror_stage.shared_clusters)."""
     data_dir = data_dir.resolve()
     if can_use(account, data_dir):
         return data_dir / "postgres"
-    ensure_shared_root()
-    root = SHARED_ROOT / f"data-{_digest(str(data_dir))}"
+    ensure_shared_root(shared_root)
+    root = shared_root / f"{CLUSTER_PREFIX}{_digest(str(data_dir))}"
+    _make_private_dir(root, account)
+    claim(root, data_dir)
     (data_dir / "postgres.location").write_text(
         f"PostgreSQL's files for {data_dir} are in {root}, because the account "
-        f"{ACCOUNT_NAME!r} that runs PostgreSQL cannot enter {data_dir}.\n"
+        f"{ACCOUNT_NAME!r} that runs PostgreSQL cannot enter {data_dir}. "
+        f"`mirror-stage purge {data_dir}` removes both.\n"
     )
     return root
 

@@ -52,11 +52,13 @@ from mirror_stage.parts import (
 )
 from mirror_stage.ports import free_port, port_is_free
 from mirror_stage.postgres import (
+    SHARED_ROOT,
     EmbeddedPostgres,
     PostgresSetupError,
     postgres_account,
     postgres_root,
 )
+from mirror_stage.shared_clusters import sweep_orphans
 from mirror_stage.stack_layout import DATABASE_NAME, StackLayout, busy_ports
 from mirror_stage.stream_setup import ensure_streams_when_ready
 from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
@@ -282,10 +284,23 @@ class Stack:
             await connection.close()
             announce("postgres", "MIRROR_STAGE_DB_URL (external)")
             return layout.external_db_url
-        root = postgres_root(layout.data_dir, postgres_account())
+        account = postgres_account()
+        swept = sweep_orphans(SHARED_ROOT) if account is not None else []
+        if swept:
+            print(  # noqa: T201
+                f"  (removed {len(swept)} PostgreSQL cluster(s) from {SHARED_ROOT} whose data "
+                "dirs are gone)",
+                flush=True,
+            )
+        root = postgres_root(layout.data_dir, account)
         if not root.is_relative_to(layout.data_dir):
             log.info("postgres.files_elsewhere", path=str(root), data_dir=str(layout.data_dir))
-            print(f"  (PostgreSQL's files are in {root}: see {root.parent})", flush=True)  # noqa: T201
+            print(  # noqa: T201
+                f"  (PostgreSQL's files are in {root}: the account that runs it cannot enter "
+                f"the data dir. `mirror-stage purge {layout.data_dir}` removes both; a data dir "
+                "deleted otherwise has its cluster removed at the next `up`)",
+                flush=True,
+            )
         pg = EmbeddedPostgres(
             root, host="127.0.0.1", port=free_port(), log_path=layout.logs_dir / "postgres.log"
         )
