@@ -1,6 +1,8 @@
-"""The gateway with per-agent bearer tokens: no token or an unknown one is 401, a token posts
-for its own host only (403 naming the sample), and the tokens file is re-read when it changes."""
+"""The gateway with per-agent tokens (Bearer, or HTTP Basic naming the host): no token or an
+unknown one is 401, a token posts for its own host only (403 naming the sample), and the
+tokens file is re-read when it changes."""
 
+import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -44,12 +46,40 @@ async def test_without_a_known_token_nothing_is_accepted(
 ) -> None:
     gateway, _ = guarded
     body = batch(at(5, host_id="host-a"))
-    for headers in ({}, bearer("guessed"), {"Authorization": f"Basic {TOKEN_A}"}):
+    for headers in ({}, bearer("guessed"), {"Authorization": f"Token {TOKEN_A}"}):
         response = await gateway.post(body, headers=headers)
         assert response.status_code == 401, response.text
-        assert "bearer token" in detail(response)
-        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert "an enrolled agent's token is required" in detail(response)
+        assert response.headers["WWW-Authenticate"] == 'Bearer, Basic realm="MIRROR STAGE agents"'
     assert await gateway.count() == 0
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+async def test_basic_credentials_name_the_tokens_own_host_or_are_refused(
+    guarded: tuple[Gateway, Path],
+) -> None:
+    """An unchanged REFLECTOR sends its URL's `HOST:TOKEN@` as HTTP Basic: accepted when the
+    user is the token's host; another host's name, a guessed token, or garbage is 401, and
+    the token still posts for its own host only."""
+    gateway, _ = guarded
+    refusals = {
+        "Basic user 'host-b' is not the host this token was issued for": basic("host-b", TOKEN_A),
+        "an enrolled agent's token is required": basic("host-a", "guessed"),
+        "not base64 of HOST:TOKEN": {"Authorization": "Basic ***not-base64***"},
+    }
+    for expected, headers in refusals.items():
+        refused = await gateway.post(batch(at(5, host_id="host-b")), headers=headers)
+        assert refused.status_code == 401, refused.text
+        assert expected in detail(refused)
+    assert (
+        await gateway.post(batch(at(5, host_id="host-a")), headers=basic("host-a", TOKEN_A))
+    ).status_code == 202
+    theirs = await gateway.post(batch(at(4, host_id="host-b")), headers=basic("host-a", TOKEN_A))
+    assert theirs.status_code == 403, theirs.text
+    assert await gateway.count() == 1
 
 
 async def test_a_token_posts_for_its_own_host_only(guarded: tuple[Gateway, Path]) -> None:

@@ -10,6 +10,8 @@ deduplicated by Msg-Id). Tokens taken for a batch that then fails to publish are
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,9 +30,15 @@ from mirror_ingest.ratelimit import HostRateLimiter
 from mirror_ingest.tokens import TokenTable
 from mirror_ingest.validation import AcceptedSample, validate_batch
 
-__all__ = ["BatchAccepted", "batch_router"]
+__all__ = ["BatchAccepted", "agent_host", "batch_router"]
 
 log = structlog.get_logger()
+
+_NO_AGENT_CREDENTIALS: Final = (
+    "an enrolled agent's token is required, as `Bearer TOKEN` or as HTTP Basic with the host "
+    "id as user and the token as password (mirror-stage agent enroll HOST prints one)"
+)
+_CHALLENGES: Final = 'Bearer, Basic realm="MIRROR STAGE agents"'
 
 # A NATS outage or a leader election usually ends within seconds; agents back off beyond that.
 _PUBLISH_RETRY_AFTER_SECONDS: Final = 5
@@ -67,15 +75,10 @@ def batch_router(
         """Accept ``{"samples": [MetricSample, ...]}`` and publish each sample to its host."""
         host: str | None = None
         if tokens is not None:
-            host = _token_host(tokens, request.headers.get("authorization"))
+            host, problem = agent_host(tokens, request.headers.get("authorization"))
             if host is None:
-                response = _refuse(
-                    401,
-                    "Authorization: a bearer token of an enrolled agent is required "
-                    "(mirror-stage agent enroll HOST prints one)",
-                    "unauthorised",
-                )
-                response.headers["WWW-Authenticate"] = "Bearer"
+                response = _refuse(401, f"Authorization: {problem}", "unauthorised")
+                response.headers["WWW-Authenticate"] = _CHALLENGES
                 return response
         try:
             body = await _read_capped(request, config.max_body_bytes)
@@ -129,12 +132,31 @@ def batch_router(
     return router
 
 
-def _token_host(tokens: TokenTable, header: str | None) -> str | None:
-    """The host the request's bearer token posts for; None without a known one."""
-    scheme, _, token = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return tokens.host_for(token.strip())
+def agent_host(tokens: TokenTable, header: str | None) -> tuple[str | None, str]:
+    """The host the request's credentials post for, or None and what is wrong with them.
+
+    A bearer token names its host. HTTP Basic, as an unchanged REFLECTOR sends when its endpoint
+    URL carries `HOST:TOKEN@`, must name the token's own host as its user.
+    """
+    scheme, _, credentials = (header or "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        host = tokens.host_for(credentials)
+        return host, "" if host else _NO_AGENT_CREDENTIALS
+    if scheme.lower() == "basic" and credentials:
+        try:
+            user, colon, token = (
+                base64.b64decode(credentials, validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            return None, "Basic credentials are not base64 of HOST:TOKEN"
+        host = tokens.host_for(token) if colon and token else None
+        if host is None:
+            return None, _NO_AGENT_CREDENTIALS
+        if user != host:
+            return None, f"Basic user {user!r} is not the host this token was issued for"
+        return host, ""
+    return None, _NO_AGENT_CREDENTIALS
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:
