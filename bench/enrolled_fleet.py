@@ -1,24 +1,20 @@
-"""A fleet enrolled in a running stack as `mirror-stage agent enroll HOST` enrolls one host.
-
-Enrolling thousands of hosts one command at a time would reload nats-server thousands of
-times; this makes every host's identity (and ingest token) in the stack's identity registry
-as `agent enroll` does, then runs `mirror-stage agent enroll` for the last host, which writes
-nats-server's users from the registry and reloads it once. Not named bench_*.py: `make bench`
-runs every bench_*.py.
+"""A fleet enrolled in a running stack with `mirror-stage agent enroll --from FILE`: every
+host's identity and ingest token in one write, and nats-server reloaded once. Not named
+bench_*.py: `make bench` runs every bench_*.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 from stack_up import RunningStack
 
-from mirror_stage.identity_store import IdentityStore
+from mirror_stage.enrollment import EnrolledAgent
 from stack_cli import mirror_stage
 
 
@@ -29,25 +25,30 @@ class EnrolledHost:
     ingest_token: str  # its bearer token for POST /api/metrics/batch
 
 
+async def enroll_list(
+    stack: RunningStack, data_dir: Path, host_ids: Sequence[str]
+) -> list[EnrolledHost]:
+    """Run `mirror-stage agent enroll --from FILE` for `host_ids`; each new host with its
+    credentials and token."""
+    listing = data_dir.parent / f"hosts-{time.monotonic_ns()}.txt"
+    listing.write_text("".join(f"{host}\n" for host in host_ids))
+    code, printed = await mirror_stage(
+        stack.env, "agent", "enroll", "--from", str(listing), "--data-dir", str(data_dir)
+    )
+    if code != 0:
+        raise RuntimeError(f"mirror-stage agent enroll --from failed: {printed}")
+    lines = (line for line in printed.splitlines() if line.startswith("{"))
+    agents = [msgspec.json.decode(line, type=EnrolledAgent) for line in lines]
+    return [EnrolledHost(a.host_id, Path(a.credentials_file), a.ingest_token) for a in agents]
+
+
 async def enroll_fleet(
     stack: RunningStack, data_dir: Path, host_ids: Sequence[str]
 ) -> list[EnrolledHost]:
-    """Enroll `host_ids` in the running stack; each host with its credentials and token."""
-    *first, last = host_ids
-    store = IdentityStore(data_dir / "identities")
-    enrolled = [
-        EnrolledHost(host_id, store.enroll_agent(host_id), store.new_ingest_token(host_id))
-        for host_id in first
-    ]
-    code, printed = await mirror_stage(
-        stack.env, "agent", "enroll", last, "--data-dir", str(data_dir)
-    )
-    credentials = re.search(r"credentials file is (\S+)", printed)
-    token = re.search(r'ingest_token = "([^"]+)"', printed)
-    if code != 0 or credentials is None or token is None:
-        raise RuntimeError(f"mirror-stage agent enroll {last} failed: {printed}")
+    """Enroll `host_ids` in the running stack, then wait for nats-server to settle."""
+    enrolled = await enroll_list(stack, data_dir, host_ids)
     await nats_settled(stack)
-    return [*enrolled, EnrolledHost(last, Path(credentials[1]), token[1])]
+    return enrolled
 
 
 # nats-server goes on wiring a reload's accounts after it logs the reload: with thousands of

@@ -12,12 +12,17 @@ from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
 from mirror_stage.compose_init import run_compose_init
 from mirror_stage.database import run_migrate_command
-from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
+from mirror_stage.enrollment import (
+    add_or_remove_automation,
+    enroll_list,
+    enroll_or_revoke,
+    export_users,
+)
 from mirror_stage.operators import run_token_command, run_user_command
 from mirror_stage.postgres import SHARED_ROOT
 from mirror_stage.shared_clusters import PurgeError, purge
 from mirror_stage.stack import StackOptions, run_stack
-from mirror_stage.stack_layout import stack_layout
+from mirror_stage.stack_layout import StackLayout, stack_layout
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,11 +63,20 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N processes of each service (1 to 4), sharing consumers and queue groups",
     )
-    _identity_commands(
+    enroll = _identity_commands(
         commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
         ("revoke", "remove the NATS identity of the agent of HOST; it is cut off at once"),
         ("host", "the host id (lowercase letters, digits, '_', '-')"),
+        optional_to_make=True,  # or --from FILE (checked in main)
+    )
+    enroll.add_argument(
+        "--from",
+        dest="host_list",
+        metavar="FILE",
+        default=None,
+        help="enroll every host id in FILE (one a line, # comments; - reads standard input) "
+        "in one go instead of HOST: a JSON line per new agent on standard output",
     )
     _identity_commands(
         commands.add_parser(
@@ -145,12 +159,29 @@ def _identity_commands(
     make: tuple[str, str],
     remove: tuple[str, str],
     argument: tuple[str, str],
-) -> None:
+    *,
+    optional_to_make: bool = False,
+) -> argparse.ArgumentParser:
+    """The make and remove actions of `command`; the make action's parser."""
     actions = command.add_subparsers(dest="action", required=True)
+    made = []
     for action, text in (make, remove):
         sub = actions.add_parser(action, help=text)
-        sub.add_argument(argument[0], help=argument[1])
+        optional = optional_to_make and action == make[0]
+        sub.add_argument(argument[0], help=argument[1], nargs="?" if optional else None)
         sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+        made.append(sub)
+    return made[0]
+
+
+def _agent_command(layout: StackLayout, args: argparse.Namespace) -> int:
+    """`agent enroll HOST`, `agent enroll --from FILE` or `agent revoke HOST`."""
+    host_list = getattr(args, "host_list", None)
+    if (args.host is None) == (host_list is None):
+        parser().error("agent enroll takes a HOST or --from FILE (one of them)")
+    if host_list is not None:
+        return enroll_list(layout, host_list)
+    return enroll_or_revoke(layout, args.action, args.host)
 
 
 def run_purge(data_dir: Path) -> int:
@@ -193,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "purge":
         return run_purge(args.data_dir)
     if args.command == "agent":
-        return enroll_or_revoke(layout, args.action, args.host)
+        return _agent_command(layout, args)
     if args.command == "automation":
         return add_or_remove_automation(layout, args.action, args.name)
     if args.command == "compose-init":

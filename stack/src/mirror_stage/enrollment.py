@@ -11,8 +11,12 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
+
+import msgspec
 
 from mirror_schema.errors import InvalidHostId
+from mirror_schema.hosts import validate_host_id
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
 from mirror_stage.nats_accounts import accounts_block
 from mirror_stage.nats_identities import automation_inbox_prefix
@@ -21,8 +25,11 @@ from mirror_stage.parts import SERVICES, SIMULATOR
 from mirror_stage.private_files import write_private
 from mirror_stage.stack_layout import StackLayout
 
+_ERRORS_SHOWN: Final = 20
+
 __all__ = [
     "add_or_remove_automation",
+    "enroll_list",
     "enroll_or_revoke",
     "ensure_stack_identities",
     "export_users",
@@ -104,6 +111,72 @@ def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
         )
 
     return _change(layout, action == "enroll", agent_name, host_id, enroll, "enrolled agent")
+
+
+class EnrolledAgent(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of `agent enroll --from`'s output: what the host's agent needs."""
+
+    host_id: str
+    credentials_file: str
+    ingest_token: str
+
+
+def read_host_list(text: str, source: str) -> tuple[list[str], list[str]]:
+    """The host ids of a list (one a line; blank lines and `#` comments skipped; repeats
+    once), and an error naming the line of each invalid one."""
+    found: list[str] = []
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        host = line.split("#", 1)[0].strip()
+        if not host:
+            continue
+        try:
+            found.append(validate_host_id(host))
+        except InvalidHostId as exc:
+            errors.append(f"{source}:{number}: {exc}")
+    return list(dict.fromkeys(found)), errors
+
+
+def enroll_list(layout: StackLayout, source: str) -> int:
+    """`mirror-stage agent enroll --from FILE` (`-`: standard input): every listed host not yet
+    enrolled gets its identity and ingest token in one write, and the server reloads once.
+    One JSON line per new agent on standard output; the exit code (2: a bad list, nothing done).
+    """
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"mirror-stage: cannot read the host list {source}: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+    host_ids, errors = read_host_list(text, source)
+    if errors:
+        shown = "\n".join(errors[:_ERRORS_SHOWN])
+        more = (
+            f"\n... and {len(errors) - _ERRORS_SHOWN} more" if len(errors) > _ERRORS_SHOWN else ""
+        )
+        print(f"mirror-stage: nothing enrolled; invalid host ids:\n{shown}{more}", file=sys.stderr)  # noqa: T201
+        return 2
+    store = IdentityStore(layout.identities_dir)
+    made = store.enroll_new_agents(host_ids)
+    tokens = store.new_ingest_tokens(made)
+    # Nothing new: the server's users stay as they are, and it is not reloaded.
+    told = publish_users(layout, store) if made else True
+    for host in made:
+        line = EnrolledAgent(
+            host_id=host,
+            credentials_file=str(store.seed_path(agent_name(host))),
+            ingest_token=tokens[host],
+        )
+        sys.stdout.write(msgspec.json.encode(line).decode() + "\n")
+    sys.stdout.flush()
+    kept = len(host_ids) - len(made)
+    print(  # noqa: T201
+        f"enrolled {len(made)} agents ({kept} listed were enrolled already and are unchanged); "
+        f"one JSON line each above, with its ingest token (shown once). Each agent's config: "
+        f'nats_url = "{layout.nats_urls}", its host_id and credentials_file.'
+        + ("" if told else " (the stack is not running: it takes them at its next start)"),
+        file=sys.stderr,
+    )
+    return 0
 
 
 def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -72,6 +72,13 @@ class IdentityStore:
             if entry.name == name and self.seed_path(name).exists():
                 seed = self.seed_path(name).read_text(encoding="ascii").strip()
                 return Identity(name=name, seed=seed, public_key=entry.public_key)
+        identity = self._make(registry, name, role, host_id)
+        self._save(registry)
+        return identity
+
+    def _make(self, registry: _Registry, name: str, role: Role, host_id: str | None) -> Identity:
+        """A new identity `name`: its seed file written, its entry put in `registry` (which
+        the caller saves)."""
         identity = new_identity(name)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.seed_path(name)
@@ -83,8 +90,22 @@ class IdentityStore:
         registry.identities.append(
             _Entry(name=name, role=role, public_key=identity.public_key, host_id=host_id)
         )
-        self._save(registry)
         return identity
+
+    def enroll_new_agents(self, host_ids: Sequence[str]) -> list[str]:
+        """Make the identities of the agents of `host_ids` that have none, in one write of
+        the registry; the hosts made (an enrolled host keeps its identity)."""
+        registry = self._load()
+        enrolled = {
+            e.host_id
+            for e in registry.identities
+            if e.host_id is not None and self.seed_path(e.name).exists()
+        }
+        made = [host for host in dict.fromkeys(host_ids) if host not in enrolled]
+        for host in made:
+            self._make(registry, agent_name(host), "agent", host)
+        self._save(registry)
+        return made
 
     @property
     def ingest_tokens_path(self) -> Path:
@@ -99,11 +120,15 @@ class IdentityStore:
     def new_ingest_token(self, host_id: str) -> str:
         """A fresh bearer token for `host_id`'s agent to post samples over HTTP (it replaces
         the host's previous one); shown once: only its digest is kept."""
-        token = secrets.token_urlsafe(32)
-        entries = [e for e in self._tokens().tokens if e.host_id != host_id]
-        entries.append(TokenEntry(host_id=validate_host_id(host_id), sha256=token_digest(token)))
+        return self.new_ingest_tokens([host_id])[host_id]
+
+    def new_ingest_tokens(self, host_ids: Sequence[str]) -> dict[str, str]:
+        """`new_ingest_token` for each of `host_ids`, in one write of the tokens file."""
+        fresh = {validate_host_id(host): secrets.token_urlsafe(32) for host in host_ids}
+        entries = [e for e in self._tokens().tokens if e.host_id not in fresh]
+        entries += [TokenEntry(host_id=h, sha256=token_digest(t)) for h, t in fresh.items()]
         self._write_tokens(TokensFile(tokens=entries))
-        return token
+        return fresh
 
     def _tokens(self) -> TokensFile:
         path = self.ingest_tokens_path
