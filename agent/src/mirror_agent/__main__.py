@@ -7,9 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from mirror_agent.agent import Agent
+import msgspec
+
+from mirror_agent.agent import Agent, identity
 from mirror_agent.check import check
 from mirror_agent.config import AgentConfig, AgentConfigError, load_config
+from mirror_agent.join import JoinError, join
 from mirror_agent.signals import stop_event
 from mirror_schema import codec
 
@@ -24,12 +27,37 @@ def parser() -> argparse.ArgumentParser:
         "`mirror-agent simulate --help` for the fleet simulator.",
     )
     root.add_argument("--config", type=Path, help="the agent's TOML file (default: all defaults)")
+    root.add_argument(
+        "--join",
+        metavar="TOKEN",
+        help="join the stack with this join token (as `join_token` in the config)",
+    )
     mode = root.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="print one sample as JSON and exit")
     mode.add_argument(
         "--check", action="store_true", help="validate the config and connectivity, then exit"
     )
     return root
+
+
+async def joined_config(config: AgentConfig) -> AgentConfig:
+    """`config` running as the identity a join gave (or gives now): its credentials, its
+    ingest token, the commands' signing key and the token's tags, unless the config says."""
+    assert config.join_token is not None
+    host_id, _ = identity(config)
+    joined = await join(
+        config.join_token, host_id, Path(config.identity_dir), config.nats_url, config.tls_ca_file
+    )
+    commands = config.commands
+    if commands.signing_public_key is None and joined.signing_public_key is not None:
+        commands = msgspec.structs.replace(commands, signing_public_key=joined.signing_public_key)
+    return msgspec.structs.replace(
+        config,
+        credentials_file=joined.credentials_file,
+        ingest_token=config.ingest_token or joined.ingest_token,
+        tags={**joined.tags, **config.tags},
+        commands=commands,
+    )
 
 
 async def run_until_signalled(agent: Agent) -> None:
@@ -51,8 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     except AgentConfigError as exc:
         print(f"mirror-agent: {exc}", file=sys.stderr)  # noqa: T201
         return 2
+    if args.join:
+        config = msgspec.structs.replace(config, join_token=args.join, credentials_file=None)
     if args.check:
         return asyncio.run(check(config))
+    if config.join_token and not args.once:
+        try:
+            config = asyncio.run(joined_config(config))
+        except JoinError as exc:
+            print(f"mirror-agent: {exc}", file=sys.stderr)  # noqa: T201
+            return 2
     agent = Agent(config)
     if args.once:
         # CPU figures are rates: give them a measuring window after the collector primed them.

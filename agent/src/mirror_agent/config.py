@@ -78,6 +78,18 @@ class AgentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ingest_token: Annotated[
         str | None, described('with `transport = "http"`: the bearer token')
     ] = None
+    join_token: Annotated[
+        str | None,
+        described(
+            "a join token (`mirror-stage agent join-token create`): with no `credentials_file`, "
+            "the agent joins with it once, makes and keeps its own identity in `identity_dir`, "
+            "and runs as itself (also `mirror-agent --join TOKEN`)"
+        ),
+    ] = None
+    identity_dir: Annotated[
+        str,
+        described("where a joined agent keeps its identity, ingest token and the join's answer"),
+    ] = "/var/lib/mirror-agent/identity"
     commands: Annotated[
         CommandSettings,
         described(
@@ -97,6 +109,11 @@ def validate(config: AgentConfig, path: Path) -> AgentConfig:
         raise AgentConfigError(
             f"config {path}: `ingest_url` must start with http:// or https://, "
             f"got {config.ingest_url!r}"
+        )
+    if config.join_token and config.credentials_file:
+        raise AgentConfigError(
+            f"config {path}: set `credentials_file` (an enrolled identity) or `join_token` "
+            "(join and make one), not both"
         )
     for key, file in (
         ("credentials_file", config.credentials_file),

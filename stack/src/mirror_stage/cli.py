@@ -5,6 +5,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_SECONDS
 from mirror_agent.simulate import MIN_INTERVAL_SECONDS as MIN_SIMULATE_INTERVAL_SECONDS
@@ -18,6 +19,7 @@ from mirror_stage.enrollment import (
     enroll_or_revoke,
     export_users,
 )
+from mirror_stage.join_commands import JOIN_ACTIONS, add_join_commands, run_join_command
 from mirror_stage.operators import run_token_command, run_user_command
 from mirror_stage.postgres import SHARED_ROOT
 from mirror_stage.shared_clusters import PurgeError, purge
@@ -63,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N processes of each service (1 to 4), sharing consumers and queue groups",
     )
-    enroll = _identity_commands(
+    enroll, agent_actions = _identity_commands(
         commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
         ("revoke", "remove the NATS identity of the agent of HOST; it is cut off at once"),
@@ -78,6 +80,7 @@ def parser() -> argparse.ArgumentParser:
         help="enroll every host id in FILE (one a line, # comments; - reads standard input) "
         "in one go instead of HOST: a JSON line per new agent on standard output",
     )
+    add_join_commands(agent_actions)
     _identity_commands(
         commands.add_parser(
             "automation", help="add or remove a script's identity: the request endpoints only"
@@ -161,8 +164,9 @@ def _identity_commands(
     argument: tuple[str, str],
     *,
     optional_to_make: bool = False,
-) -> argparse.ArgumentParser:
-    """The make and remove actions of `command`; the make action's parser."""
+) -> tuple[argparse.ArgumentParser, Any]:
+    """The make and remove actions of `command`; the make action's parser, and the actions
+    (to add others to)."""
     actions = command.add_subparsers(dest="action", required=True)
     made = []
     for action, text in (make, remove):
@@ -171,11 +175,14 @@ def _identity_commands(
         sub.add_argument(argument[0], help=argument[1], nargs="?" if optional else None)
         sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
         made.append(sub)
-    return made[0]
+    return made[0], actions
 
 
 def _agent_command(layout: StackLayout, args: argparse.Namespace) -> int:
-    """`agent enroll HOST`, `agent enroll --from FILE` or `agent revoke HOST`."""
+    """`agent enroll HOST`, `agent enroll --from FILE`, `agent revoke HOST`, or one of the
+    join actions."""
+    if args.action in JOIN_ACTIONS:
+        return run_join_command(layout, args)
     host_list = getattr(args, "host_list", None)
     if (args.host is None) == (host_list is None):
         parser().error("agent enroll takes a HOST or --from FILE (one of them)")

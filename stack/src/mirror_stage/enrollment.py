@@ -15,6 +15,7 @@ from typing import Final
 
 import msgspec
 
+from mirror_schema import identities
 from mirror_schema.errors import InvalidHostId
 from mirror_schema.hosts import validate_host_id
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
@@ -45,6 +46,7 @@ def ensure_stack_identities(store: IdentityStore, *, simulator: bool | None = Fa
     store.ensure(ADMIN, "admin")
     for part in SERVICES:
         store.ensure(part.lower(), "service")
+    store.ensure(identities.ENROLLER, "enroller")
     if simulator:
         store.ensure(SIMULATOR, "simulator")
     elif simulator is not None:

@@ -20,12 +20,16 @@ import msgspec
 from mirror_ingest.tokens import TokenEntry, TokensFile, token_digest
 from mirror_schema import identities
 from mirror_schema.hosts import validate_host_id
+from mirror_schema.identities import join_identity
+from mirror_stage.join_tokens import JoinStore
 from mirror_stage.nats_accounts import agent_permissions
 from mirror_stage.nats_identities import (
     Identity,
     Permissions,
     admin_permissions,
     automation_permissions,
+    enroller_permissions,
+    join_permissions,
     new_identity,
     service_permissions,
     simulator_permissions,
@@ -33,7 +37,7 @@ from mirror_stage.nats_identities import (
 
 __all__ = ["ADMIN", "IdentityStore", "Role", "agent_name", "automation_name"]
 
-Role = Literal["admin", "service", "agent", "automation", "simulator"]
+Role = Literal["admin", "service", "agent", "automation", "simulator", "enroller"]
 ADMIN: Final = "admin"
 _REGISTRY: Final = "registry.json"
 INGEST_TOKENS: Final = "ingest-tokens.json"  # what MIRROR_STAGE_INGEST_TOKENS_FILE names
@@ -44,6 +48,8 @@ class _Entry(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     public_key: str
     host_id: str | None = None
+    # Joined with a join token: its seed was made on its host and never left it.
+    joined: bool = False
 
 
 class _Registry(msgspec.Struct, kw_only=True):
@@ -99,7 +105,7 @@ class IdentityStore:
         enrolled = {
             e.host_id
             for e in registry.identities
-            if e.host_id is not None and self.seed_path(e.name).exists()
+            if e.host_id is not None and (e.joined or self.seed_path(e.name).exists())
         }
         made = [host for host in dict.fromkeys(host_ids) if host not in enrolled]
         for host in made:
@@ -116,6 +122,28 @@ class IdentityStore:
         """Make (or keep) the identity of the agent of `host_id`; its credentials file."""
         self.ensure(agent_name(host_id), "agent", host_id)
         return self.seed_path(agent_name(host_id))
+
+    def agent_key(self, host_id: str) -> str | None:
+        """The public key the agent of `host_id` is enrolled with; None when it is not."""
+        for entry in self._load().identities:
+            mine = entry.role == "agent" and entry.host_id == host_id
+            if mine and (entry.joined or self.seed_path(entry.name).exists()):
+                return entry.public_key
+        return None
+
+    def add_joined_agent(self, host_id: str, public_key: str, ingest_token_sha256: str) -> None:
+        """Enroll the agent of `host_id` with the public parts of secrets it made itself: its
+        NKey's public key and its ingest token's SHA-256."""
+        registry = self._load()
+        name = agent_name(host_id)
+        registry.identities = [e for e in registry.identities if e.name != name]
+        registry.identities.append(
+            _Entry(name=name, role="agent", public_key=public_key, host_id=host_id, joined=True)
+        )
+        self._save(registry)
+        entries = [e for e in self._tokens().tokens if e.host_id != host_id]
+        entries.append(TokenEntry(host_id=host_id, sha256=ingest_token_sha256))
+        self._write_tokens(TokensFile(tokens=entries))
 
     def new_ingest_token(self, host_id: str) -> str:
         """A fresh bearer token for `host_id`'s agent to post samples over HTTP (it replaces
@@ -174,8 +202,14 @@ class IdentityStore:
                 yield identity, automation_permissions(entry.name.removeprefix("automation-"))
             elif entry.role == "service":
                 yield identity, service_permissions(entry.name)
+            elif entry.role == "enroller":
+                yield identity, enroller_permissions()
             else:
                 yield identity, admin_permissions()
+        # The holders of each join token that admits someone now, as one user per token.
+        for token in JoinStore(self.directory).live():
+            joiner = Identity(name=join_identity(token.id), seed="", public_key=token.public_key)
+            yield joiner, join_permissions(token.id)
 
     def _load(self) -> _Registry:
         path = self.directory / _REGISTRY

@@ -8,6 +8,8 @@ output and dead-letter subjects, and the JetStream API calls of its own consumer
 (filtered, by the subject itself, to its own host) and its own withdrawals, imported under
 mirror_schema.identities.AGENT_JETSTREAM_PREFIX. STAGE imports its cancel subject back. Within
 its account the agent's permissions allow just those subjects; everything else is refused.
+The holders of every live join token share the account JOIN, which reaches of STAGE only the
+join requests (`agents.join.*`), each user its own token's subject alone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mirror_stage.natsd import MAX_PAYLOAD_BYTES
 
 __all__ = [
     "AGENT_MAX_CONNECTIONS",
+    "JOIN_ACCOUNT",
     "STAGE_ACCOUNT",
     "accounts_block",
     "agent_account",
@@ -32,6 +35,10 @@ __all__ = [
 ]
 
 STAGE_ACCOUNT: Final = "STAGE"  # the streams, the services, the admin, scripts, the simulator
+# Every live join token's holders: they may only ask the enroller (STAGE) to join.
+JOIN_ACCOUNT: Final = "JOIN"
+JOIN_MAX_CONNECTIONS: Final = 64  # hosts joining at once, all tokens together
+JOIN_MAX_PAYLOAD_BYTES: Final = 4096  # a join request is a few hundred bytes
 # Per agent (nats-server counts them per account): its connection, `mirror-agent --check`
 # beside it, and a reconnect while the server still holds a half-dead old connection.
 AGENT_MAX_CONNECTIONS: Final = 4
@@ -121,7 +128,11 @@ def accounts_block(users: Sequence[tuple[Identity, Permissions]]) -> str:
     exports: dict[str, dict[str, Any]] = {}
     imports: list[dict[str, Any]] = []
     accounts: dict[str, Any] = {}
+    joiners: list[dict[str, Any]] = []
     for identity, permissions in users:
+        if permissions.join_token is not None:
+            joiners.append(_user(identity, permissions))
+            continue
         host = permissions.own_account
         if host is None:
             stage_users.append(_user(identity, permissions))
@@ -158,11 +169,26 @@ def accounts_block(users: Sequence[tuple[Identity, Permissions]]) -> str:
             ],
             "exports": [{"service": cancel, "accounts": [STAGE_ACCOUNT]}],
         }
+    # Always there, with or without live tokens: nats-server wires a new account's imports
+    # only at the reload after the one that made it (mirror_stage.natsd.reload).
+    exports[subjects.AGENTS_JOIN_ALL] = {
+        "service": subjects.AGENTS_JOIN_ALL,
+        "accounts": [JOIN_ACCOUNT],
+    }
+    join = {
+        "users": joiners,
+        "limits": {
+            "max_connections": JOIN_MAX_CONNECTIONS,
+            "max_subscriptions": 2 * JOIN_MAX_CONNECTIONS,
+            "max_payload": JOIN_MAX_PAYLOAD_BYTES,
+        },
+        "imports": [{"service": {"account": STAGE_ACCOUNT, "subject": subjects.AGENTS_JOIN_ALL}}],
+    }
     stage = {
         "jetstream": "enabled",
         "users": stage_users,
         "exports": list(exports.values()),
         "imports": imports,
     }
-    body = json.dumps({STAGE_ACCOUNT: stage, **accounts}, indent=2)
+    body = json.dumps({STAGE_ACCOUNT: stage, JOIN_ACCOUNT: join, **accounts}, indent=2)
     return f"accounts {body}\n"

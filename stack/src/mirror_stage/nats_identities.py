@@ -23,6 +23,8 @@ __all__ = [
     "agent_inbox_prefix",
     "automation_inbox_prefix",
     "automation_permissions",
+    "enroller_permissions",
+    "join_permissions",
     "new_identity",
     "service_permissions",
     "simulator_permissions",
@@ -45,6 +47,8 @@ class Permissions(msgspec.Struct, frozen=True, kw_only=True):
     deny_publish: tuple[str, ...] = ()
     # The host whose account of its own the user is in (an agent's); None: STAGE.
     own_account: str | None = None
+    # The join token whose holders the user is (in the JOIN account); None: not a joiner.
+    join_token: str | None = None
 
 
 class Identity(msgspec.Struct, frozen=True, kw_only=True):
@@ -282,6 +286,28 @@ def service_permissions(service: str) -> Permissions:
         publish=publish,
         subscribe=(f"{identities.inbox_prefix(service)}.>", *subscribe),
         deny_publish=denied,
+    )
+
+
+def enroller_permissions() -> Permissions:
+    """The enroller's: join requests in, its answers out (to the reply subjects the server
+    maps for requests imported from the JOIN account, and under its own inbox, where the
+    launcher's health probe asks), nothing else."""
+    own_inbox = identities.inbox_prefix(identities.ENROLLER)
+    return Permissions(
+        publish=("_R_.>", f"{own_inbox}.>"),
+        subscribe=(subjects.AGENTS_JOIN_ALL, f"{identities.inbox_prefix(identities.ENROLLER)}.>"),
+    )
+
+
+def join_permissions(token_id: str) -> Permissions:
+    """A join token's holders, in the JOIN account: ask to join with that token, read the
+    answer, and nothing more."""
+    prefix = identities.inbox_prefix(identities.join_identity(token_id))
+    return Permissions(
+        publish=(subjects.agents_join(token_id),),
+        subscribe=(f"{prefix}.>",),
+        join_token=token_id,
     )
 
 

@@ -11,7 +11,7 @@ import nats
 import nats.errors
 import nats.js.errors
 
-from mirror_schema import streams, subjects
+from mirror_schema import identities, streams, subjects
 from mirror_schema.nats_credentials import credential_options, server_urls
 from mirror_stage.healthcheck import unverified_context
 from mirror_stage.identity_store import INGEST_TOKENS
@@ -134,6 +134,51 @@ def agent_spec(
         log_path=layout.logs_dir / "agent.log",
         probe=probe,
         address=f"publishing as {host_id}",
+    )
+
+
+async def enroller_answers(layout: StackLayout) -> bool:
+    """Whether the enroller answers a join request: the admin's, with no body (refused
+    without an audit, since no join token has the probe's id), answered under the
+    enroller's own inbox, the only inbox in STAGE it may answer to."""
+    nc = await nats.connect(
+        server_urls(layout.nats_urls),
+        connect_timeout=1,
+        allow_reconnect=False,
+        error_cb=ignore_error,
+        inbox_prefix=f"{identities.inbox_prefix(identities.ENROLLER)}.probe",
+        **credential_options(layout.admin_credentials, layout.tls_ca_file),
+    )
+    try:
+        await nc.request(subjects.agents_join("healthprobe"), b"", timeout=1)
+    except nats.errors.Error:
+        return False
+    finally:
+        await nc.close()
+    return True
+
+
+def enroller_spec(layout: StackLayout, env: Mapping[str, str], signing_public_key: str) -> PartSpec:
+    """The answerer of agents' join requests (mirror_stage.enroller), healthy once it answers."""
+
+    async def probe() -> bool:
+        return await enroller_answers(layout)
+
+    return PartSpec(
+        name="enroller",
+        argv=[
+            sys.executable,
+            "-m",
+            "mirror_stage.enroller",
+            "--data-dir",
+            str(layout.data_dir),
+            "--signing-public-key",
+            signing_public_key,
+        ],
+        env=env,
+        log_path=layout.logs_dir / "enroller.log",
+        probe=probe,
+        address=f"join requests on {subjects.AGENTS_JOIN_ALL}",
     )
 
 

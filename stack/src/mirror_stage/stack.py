@@ -47,6 +47,7 @@ from mirror_stage.parts import (
     SERVICES,
     agent_spec,
     child_environment,
+    enroller_spec,
     service_spec,
     simulator_spec,
 )
@@ -243,12 +244,15 @@ class Stack:
             )
         )
 
-        async def agent() -> None:
+        async def signed_parts() -> None:
+            # The parts that hand out the commands service's public key: agents check with it.
+            key = await signing_public_key(layout.service_url("COMMANDS"))
+            starting = [self._supervise(enroller_spec(layout, env, key)).start()]
             if self.options.agent:
-                key = await signing_public_key(layout.service_url("COMMANDS"))
                 credentials = store.seed_path(agent_name(host_id))
                 config = write_agent_config(layout, host_id, key, credentials)
-                await self._supervise(agent_spec(layout, config, host_id, env)).start()
+                starting.append(self._supervise(agent_spec(layout, config, host_id, env)).start())
+            await asyncio.gather(*starting)
 
         async def simulator() -> None:
             if self.options.simulate > 0:
@@ -259,7 +263,7 @@ class Stack:
                 ).start()
 
         # The simulator needs only the bus, not the agent: both start at once.
-        await both(agent(), simulator())
+        await both(signed_parts(), simulator())
 
     def _identities(self, host_id: str) -> IdentityStore:
         """Every identity the stack runs with, made on its first start and kept after (so an

@@ -41,3 +41,21 @@ def test_a_bad_config_exits_with_code_2(tmp_path: Path, capsys: pytest.CaptureFi
     path.write_text("interval_seconds = 0")
     assert main(["--config", str(path)]) == 2
     assert "interval_seconds" in capsys.readouterr().err
+
+
+def test_a_join_token_and_an_identity_together_are_refused(tmp_path: Path) -> None:
+    seed = tmp_path / "agent.nk"
+    seed.write_text("SU" + "A" * 56)
+    path = tmp_path / "agent.toml"
+    path.write_text(f'credentials_file = "{seed}"\njoin_token = "MSJ1.x"\n')
+    with pytest.raises(AgentConfigError, match=r"`credentials_file`.*or `join_token`.*not both"):
+        load_config(path)
+
+
+def test_a_join_token_that_is_none_ends_the_agent_with_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "agent.toml"
+    path.write_text(f'identity_dir = "{tmp_path / "identity"}"\n')
+    assert main(["--config", str(path), "--join", "not-a-token"]) == 2
+    assert "join token: not a join token" in capsys.readouterr().err

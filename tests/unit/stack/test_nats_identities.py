@@ -57,7 +57,8 @@ def test_every_agent_is_alone_in_an_account_with_its_connections_capped() -> Non
             ]
         )
     )
-    assert set(accounts) == {"STAGE", "AGENT_web-01", "AGENT_db"}
+    assert set(accounts) == {"STAGE", "JOIN", "AGENT_web-01", "AGENT_db"}
+    assert accounts["JOIN"]["users"] == []  # no join token: nobody can join
     stage = accounts["STAGE"]
     assert stage["jetstream"] == "enabled"
     assert [user["nkey"] for user in stage["users"]] == [admin.public_key]
@@ -69,6 +70,9 @@ def test_every_agent_is_alone_in_an_account_with_its_connections_capped() -> Non
     for export in stage["exports"]:
         if export["service"] == "$JS.API.STREAM.NAMES":  # read-only: which stream holds what
             assert export["accounts"] == ["AGENT_web-01", "AGENT_db"]
+            continue
+        if export["service"] == "agents.join.*":  # join requests, from the JOIN account alone
+            assert export["accounts"] == ["JOIN"]
             continue
         (account,) = export["accounts"]
         host = account.removeprefix("AGENT_")

@@ -18,6 +18,7 @@ from mirror_schema.hosts import validate_host_id
 __all__ = [
     "ADMIN",
     "AGENT_JETSTREAM_PREFIX",
+    "ENROLLER",
     "GATEWAY",
     "SERVICES",
     "SIMULATOR",
@@ -27,11 +28,14 @@ __all__ = [
     "caller_of",
     "endpoint_subscription",
     "inbox_prefix",
+    "join_identity",
     "request_subject",
 ]
 
 ADMIN: Final = "admin"  # the launcher and the command-line tool
 SIMULATOR: Final = "simulator"
+# Answers agents' join requests (mirror_stage.enroller): it enrolls, so it is no EGO service.
+ENROLLER: Final = "enroller"
 SERVICES: Final = ("twin", "ingest", "alerts", "commands")
 # The web-facing service: it logs operators in, so it may name the operator it acts for.
 GATEWAY: Final = "twin"
@@ -43,6 +47,7 @@ AGENT_JETSTREAM_PREFIX: Final = "STAGE.JS.API"
 
 _AGENT: Final = "agent-"
 _AUTOMATION: Final = "automation-"
+_JOIN: Final = "join-"
 
 
 def agent_identity(host_id: str) -> str:
@@ -55,22 +60,32 @@ def automation_identity(name: str) -> str:
     return _AUTOMATION + validate_host_id(name)
 
 
+def join_identity(token_id: str) -> str:
+    """The identity name of the holders of join token `token_id` (same rule as a host id)."""
+    return _JOIN + validate_host_id(token_id)
+
+
 def inbox_prefix(identity: str) -> str:
     """Where `identity`'s replies come: ``_SERVICE.<name>``, ``_INBOX.<host>``,
-    ``_AUTOMATION.<name>``, ``_SIMULATOR`` or ``_ADMIN``."""
+    ``_AUTOMATION.<name>``, ``_JOIN.<token id>``, ``_SIMULATOR``, ``_ENROLLER`` or
+    ``_ADMIN``."""
     if identity in SERVICES:
         return f"_SERVICE.{identity}"
     if identity == ADMIN:
         return "_ADMIN"
     if identity == SIMULATOR:
         return "_SIMULATOR"
+    if identity == ENROLLER:
+        return "_ENROLLER"
+    if identity.startswith(_JOIN):
+        return f"_JOIN.{validate_host_id(identity.removeprefix(_JOIN))}"
     if identity.startswith(_AGENT):
         return f"_INBOX.{validate_host_id(identity.removeprefix(_AGENT))}"
     if identity.startswith(_AUTOMATION):
         return f"_AUTOMATION.{validate_host_id(identity.removeprefix(_AUTOMATION))}"
     raise ValueError(
         f"unknown identity {identity!r}: expected one of {', '.join(SERVICES)}, {ADMIN}, "
-        f"{SIMULATOR}, {_AGENT}<host id> or {_AUTOMATION}<name>"
+        f"{SIMULATOR}, {ENROLLER}, {_AGENT}<host id>, {_AUTOMATION}<name> or {_JOIN}<token id>"
     )
 
 

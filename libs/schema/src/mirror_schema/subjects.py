@@ -113,6 +113,12 @@ ALERTS_API_SILENCES_EXPIRE: Final = "alerts.api.silences.expire"
 ALERTS_QUEUE_GROUP: Final = "alerts"  # the alerts service's replicas share requests
 
 # The ingest's metric history (mirror_schema.history), in its queue group.
+# An agent's request to join with a join token (core NATS request/reply, answered by the
+# enroller): `agents.join.<token id>`, which only that token's holders may publish.
+_AGENTS_JOIN: Final = "agents.join"
+AGENTS_JOIN_ALL: Final = f"{_AGENTS_JOIN}.*"
+ENROLLER_QUEUE_GROUP: Final = "enroller"
+
 METRICS_API_HISTORY: Final = "metrics.api.history"
 METRICS_QUEUE_GROUP: Final = "ingest"
 
@@ -160,6 +166,19 @@ def validate_subject(subject: str) -> str:
             "without spaces or the wildcards '*' and '>'",
         )
     return subject
+
+
+def agents_join(token_id: str) -> str:
+    """``agents.join.<token id>``: a join request made with join token `token_id`."""
+    return f"{_AGENTS_JOIN}.{validate_host_id(token_id)}"
+
+
+def token_of_join(subject: str) -> str:
+    """The join token id a join request's subject names (the server vouches for it)."""
+    prefix, _, token_id = subject.rpartition(".")
+    if prefix != _AGENTS_JOIN:
+        raise InvalidSubject(subject, f"a join request's subject is {_AGENTS_JOIN}.<token id>")
+    return validate_host_id(token_id)
 
 
 def metrics_raw(host_id: str) -> str:

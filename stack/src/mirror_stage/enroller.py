@@ -1,0 +1,132 @@
+"""`python -m mirror_stage.enroller --data-dir DIR`: answers agents' join requests.
+
+Part of `mirror-stage up` (it enrolls into the stack's identities directory and reloads the
+stack's nats-server, as `mirror-stage agent enroll` does). On the bus as the `enroller`
+identity: it reads `agents.join.<token id>`, which only that token's holders may publish (in
+the JOIN account), and answers; it can do nothing else. One request at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Final
+
+import msgspec
+import nats
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+
+from mirror_runtime.logs import configure_logging
+from mirror_schema import identities, subjects
+from mirror_schema.errors import InvalidSubject
+from mirror_schema.joins import JoinReply, JoinRequest, join_request_error
+from mirror_schema.nats_credentials import credential_options, server_urls
+from mirror_stage.enrollment import publish_users
+from mirror_stage.identity_lock import identity_lock
+from mirror_stage.identity_store import IdentityStore
+from mirror_stage.joining import handle_join
+from mirror_stage.stack_layout import StackLayout, stack_layout
+
+log = structlog.get_logger()
+
+# Requests waiting while one is handled (a reload takes a second or two): a fleet joining at
+# once waits in nats-server's buffers, and agents ask again after a timeout.
+PENDING_REQUESTS: Final = 1000
+
+
+class Enroller:
+    """The join requests' answerer for one stack."""
+
+    def __init__(self, layout: StackLayout, signing_public_key: str | None) -> None:
+        self.layout = layout
+        self.signing_public_key = signing_public_key
+
+    async def on_request(self, msg: Msg) -> None:
+        try:
+            token_id = subjects.token_of_join(msg.subject)
+        except InvalidSubject:
+            log.warning("enroller.bad_subject", subject=msg.subject)
+            return
+        try:
+            request = msgspec.json.decode(msg.data, type=JoinRequest)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._answer(msg, JoinReply(status="refused", detail=str(exc), host_id=""))
+            return
+        problem = join_request_error(request)
+        if problem is not None:
+            refused = JoinReply(status="refused", detail=problem, host_id=request.host_id)
+            await self._answer(msg, refused)
+            return
+        reply, changed = await asyncio.to_thread(
+            handle_join, self.layout, token_id, request, self.signing_public_key
+        )
+        log.info(
+            "enroller.join",
+            token=token_id,
+            host=request.host_id,
+            status=reply.status,
+            detail=reply.detail,
+        )
+        await self._answer(msg, reply)
+        if changed:
+            # After the answer: a token used up by this join loses its user at this reload.
+            await asyncio.to_thread(self._publish_users)
+
+    def _publish_users(self) -> None:
+        with identity_lock(self.layout.identities_dir):
+            publish_users(self.layout, IdentityStore(self.layout.identities_dir))
+
+    async def _answer(self, msg: Msg, reply: JoinReply) -> None:
+        if not msg.reply:
+            return
+        try:
+            await msg.respond(msgspec.json.encode(reply))
+        except nats.errors.Error as exc:
+            log.warning("enroller.reply_failed", host=reply.host_id, error=str(exc))
+
+
+async def serve(layout: StackLayout, signing_public_key: str | None) -> None:
+    """Answer join requests until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop_signal, stop.set)
+    credentials = str(layout.identities_dir / f"{identities.ENROLLER}.nk")
+    nc = await nats.connect(
+        server_urls(layout.nats_urls),
+        inbox_prefix=identities.inbox_prefix(identities.ENROLLER),
+        max_reconnect_attempts=-1,
+        **credential_options(credentials, layout.tls_ca_file),
+    )
+    enroller = Enroller(layout, signing_public_key)
+    await nc.subscribe(
+        subjects.AGENTS_JOIN_ALL,
+        queue=subjects.ENROLLER_QUEUE_GROUP,
+        cb=enroller.on_request,
+        pending_msgs_limit=PENDING_REQUESTS,
+    )
+    await nc.flush()
+    log.info("enroller.ready", subject=subjects.AGENTS_JOIN_ALL)
+    await stop.wait()
+    await nc.drain()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mirror_stage.enroller")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--signing-public-key", default=None)
+    args = parser.parse_args(argv)
+    configure_logging(os.environ.get("MIRROR_STAGE_LOG_FORMAT", "json"))
+    layout = stack_layout(os.environ, data_dir=args.data_dir)
+    asyncio.run(serve(layout, args.signing_public_key))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
