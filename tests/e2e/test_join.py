@@ -193,7 +193,7 @@ async def test_an_agent_joins_and_streams_as_its_own_confined_identity(
         )
         with pytest.raises(JoinError, match="refused the join token itself"):
             await join(
-                token, "join-c", tmp_path / "c", stack.env["MIRROR_STAGE_NATS_URL"], wait_seconds=5
+                token, "join-c", tmp_path / "c", stack.env["MIRROR_STAGE_NATS_URL"], wait_seconds=60
             )
 
         revoked = await join_token(stack, data_dir)
@@ -213,7 +213,7 @@ async def test_an_agent_joins_and_streams_as_its_own_confined_identity(
                 "join-d",
                 tmp_path / "d",
                 stack.env["MIRROR_STAGE_NATS_URL"],
-                wait_seconds=5,
+                wait_seconds=60,
             )
 
         expiring = await join_token(stack, data_dir, "--expires", "1s")

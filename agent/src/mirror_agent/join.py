@@ -38,10 +38,16 @@ REQUEST_TIMEOUT_SECONDS: Final = 30.0  # the enroller reloads nats-server before
 FIRST_RETRY_SECONDS: Final = 2.0
 LAST_RETRY_SECONDS: Final = 60.0
 JOIN_WAIT_SECONDS: Final = 24 * 3600.0
+KNOWN_POLL_SECONDS: Final = 0.5
+TOKEN_REFUSALS: Final = 3  # in a row, a few seconds apart: the token no longer admits
 
 
 class JoinError(RuntimeError):
     """The join was refused, or could not be made within its time."""
+
+
+class TokenRefusedError(RuntimeError):
+    """nats-server refused the join token's user."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,18 @@ async def join(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds
     delay = FIRST_RETRY_SECONDS
+    refusals = 0
     while True:
-        reply = await _ask(nats_url, tls_ca_file, token_id, join_seed, request)
+        try:
+            reply = await _ask(nats_url, tls_ca_file, token_id, join_seed, request)
+            refusals = 0
+        except TokenRefusedError as exc:
+            # A server in the middle of a reload may refuse a user it still has: only a
+            # refusal that repeats is the token's end.
+            refusals += 1
+            if refusals >= TOKEN_REFUSALS:
+                raise JoinError(str(exc)) from None
+            reply = None
         if reply is not None and reply.status == "accepted":
             answer = _Answer(
                 host_id=reply.host_id, signing_public_key=reply.signing_public_key, tags=reply.tags
@@ -127,6 +143,7 @@ async def join(
             staging.write_bytes(msgspec.json.encode(answer))
             staging.replace(joined_path)
             log.info("join.accepted host_id=%s", host_id)
+            await _known_to_server(nats_url, tls_ca_file, seed, host_id, deadline)
             return _joined(identity_dir, host_id, answer, token)
         if reply is not None and reply.status == "refused":
             raise JoinError(f"the stack refused the join of {host_id}: {reply.detail}")
@@ -135,6 +152,41 @@ async def join(
         log.info("join.waiting host_id=%s detail=%s", host_id, reply.detail if reply else "")
         await asyncio.sleep(delay)
         delay = min(delay * 2, LAST_RETRY_SECONDS)
+
+
+async def _known_to_server(
+    nats_url: str, tls_ca_file: str | None, seed: str, host_id: str, deadline: float
+) -> None:
+    """Wait (until `deadline`) for nats-server to let the new identity in: the enroller tells
+    it after answering, once for every join it answered meanwhile."""
+    loop = asyncio.get_running_loop()
+    while True:
+        nc = nats.aio.client.Client()
+        try:
+            await nc.connect(
+                server_urls(nats_url),
+                nkeys_seed_str=seed,
+                inbox_prefix=identities.inbox_prefix(identities.agent_identity(host_id)),
+                allow_reconnect=False,
+                connect_timeout=5,
+                max_reconnect_attempts=0,
+                error_cb=_ignore,
+                **credential_options(None, tls_ca_file),
+            )
+            return
+        except (nats.errors.Error, OSError):
+            if loop.time() > deadline:
+                raise JoinError(
+                    f"joined as {host_id}, but the NATS server did not let the new identity in "
+                    "before the join's time ran out"
+                ) from None
+            await asyncio.sleep(KNOWN_POLL_SECONDS)
+        finally:
+            await nc.close()
+
+
+async def _ignore(_exc: Exception) -> None:
+    """Refusals while the server has not reloaded yet are expected; the loop decides."""
 
 
 async def _ask(
@@ -161,10 +213,11 @@ async def _ask(
         )
     except (nats.errors.Error, OSError) as exc:
         await nc.close()  # a refused connection still holds its socket until closed
-        if any("authorization" in error for error in [*errors, str(exc).lower()]):
-            raise JoinError(
-                "the stack refused the join token itself: it was revoked, has expired or is "
-                "used up (`mirror-stage agent join-token list`)"
+        refusal = next((e for e in [*errors, str(exc).lower()] if "authorization" in e), None)
+        if refusal is not None:
+            raise TokenRefusedError(
+                f"the stack refused the join token itself ({refusal}): it was revoked, has "
+                "expired or is used up (`mirror-stage agent join-token list`)"
             ) from None
         log.warning("join.no_bus error=%s", exc)
         return None

@@ -27,10 +27,11 @@ from mirror_schema import identities, subjects
 from mirror_schema.errors import InvalidSubject
 from mirror_schema.joins import JoinReply, JoinRequest, join_request_error
 from mirror_schema.nats_credentials import credential_options, server_urls
-from mirror_stage.enrollment import publish_users
+from mirror_stage.enrollment import reload_running_servers, write_users
 from mirror_stage.identity_lock import identity_lock
 from mirror_stage.identity_store import IdentityStore
 from mirror_stage.joining import handle_join
+from mirror_stage.nats_accounts import accounts_block
 from mirror_stage.stack_layout import StackLayout, stack_layout
 
 log = structlog.get_logger()
@@ -46,6 +47,10 @@ class Enroller:
     def __init__(self, layout: StackLayout, signing_public_key: str | None) -> None:
         self.layout = layout
         self.signing_public_key = signing_public_key
+        # Users changed since the last reload began; one reload carries every change made
+        # meanwhile (a reload costs seconds of nats-server's CPU with thousands of agents).
+        self._stale = False
+        self._reloading: asyncio.Task[None] | None = None
 
     async def on_request(self, msg: Msg) -> None:
         try:
@@ -76,11 +81,35 @@ class Enroller:
         await self._answer(msg, reply)
         if changed:
             # After the answer: a token used up by this join loses its user at this reload.
-            await asyncio.to_thread(self._publish_users)
+            self.reload_soon()
+
+    def reload_soon(self) -> None:
+        """Tell nats-server the users, once for every change made until the reload starts."""
+        self._stale = True
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.create_task(self._reload())
+
+    async def _reload(self) -> None:
+        while self._stale:
+            self._stale = False
+            try:
+                await asyncio.to_thread(self._publish_users)
+            except Exception:  # the next change tries again; the agents retry meanwhile
+                log.exception("enroller.reload_failed")
+
+    async def reloaded(self) -> None:
+        """Wait for the reload under way, if any (at stop)."""
+        if self._reloading is not None:
+            await self._reloading
 
     def _publish_users(self) -> None:
-        with identity_lock(self.layout.identities_dir):
-            publish_users(self.layout, IdentityStore(self.layout.identities_dir))
+        # The lock only while the file is written: joins go on being answered during the
+        # reload, which takes seconds with thousands of agents.
+        layout = self.layout
+        with identity_lock(layout.identities_dir):
+            users = accounts_block(list(IdentityStore(layout.identities_dir).users()))
+            write_users(layout, layout.nats_server_settings(users))
+        reload_running_servers(layout)
 
     async def _answer(self, msg: Msg, reply: JoinReply) -> None:
         if not msg.reply:
@@ -115,6 +144,7 @@ async def serve(layout: StackLayout, signing_public_key: str | None) -> None:
     log.info("enroller.ready", subject=subjects.AGENTS_JOIN_ALL)
     await stop.wait()
     await nc.drain()
+    await enroller.reloaded()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ __all__ = [
     "ensure_stack_identities",
     "export_users",
     "publish_users",
+    "reload_running_servers",
 ]
 
 
@@ -76,8 +77,12 @@ def export_users(layout: StackLayout, output: Path | None) -> int:
 def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
     """Write the users block every node of the stack's NATS includes; reload the running
     nodes. Whether a running server was told."""
-    authorization = layout.nats_server_settings(accounts_block(list(store.users())))
-    write_users(layout, authorization)
+    write_users(layout, layout.nats_server_settings(accounts_block(list(store.users()))))
+    return reload_running_servers(layout)
+
+
+def reload_running_servers(layout: StackLayout) -> bool:
+    """Make every running node of the stack's NATS read its users again; whether one ran."""
     told = False
     for pid_file in sorted(layout.data_dir.glob("nats*.pid")):
         with contextlib.suppress(OSError, ValueError):
