@@ -102,6 +102,18 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="the roles' pgpass files, made when missing (default: DATA_DIR/database)",
     )
+    migrate.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait this long for the database to take a login first (a server starting beside)",
+    )
+    migrate.add_argument(
+        "--first-admin",
+        action="store_true",
+        help="make the first admin when there is no user, and print its one-time password",
+    )
     roles = ("viewer", "operator", "admin")
     user = commands.add_parser("user", help="operators' logins to the HUD and HTTP APIs")
     user_actions = user.add_subparsers(dest="action", required=True)
@@ -178,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compose-init":
         return run_compose_init(layout, args.export, args.owner)
     if args.command == "db":
-        return run_migrate_command(layout, args.passwords)
+        if not args.wait >= 0:
+            parser().error(f"--wait {args.wait:g}: a number of seconds, 0 or more")
+        return run_migrate_command(
+            layout, args.passwords, wait_seconds=args.wait, first_admin=args.first_admin
+        )
     if args.command == "nats-users":
         return export_users(layout, args.output)
     if args.command == "user":
