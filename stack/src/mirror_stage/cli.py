@@ -10,6 +10,7 @@ from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_
 from mirror_agent.simulate import MIN_INTERVAL_SECONDS as MIN_SIMULATE_INTERVAL_SECONDS
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
+from mirror_stage.compose_agents import run_compose_agent
 from mirror_stage.compose_init import run_compose_init
 from mirror_stage.database import run_migrate_command
 from mirror_stage.enrollment import add_or_remove_automation, enroll_or_revoke, export_users
@@ -56,12 +57,28 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N processes of each service (1 to 4), sharing consumers and queue groups",
     )
-    _identity_commands(
+    for sub in _identity_commands(
         commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
         ("revoke", "remove the NATS identity of the agent of HOST; it is cut off at once"),
         ("host", "the host id (lowercase letters, digits, '_', '-')"),
-    )
+    ):
+        sub.add_argument(
+            "--nats-url",
+            default=None,
+            metavar="URL",
+            help="the NATS address the agent is told to use (default: the stack's own, "
+            "MIRROR_STAGE_NATS_URL): the server's as the agent's host reaches it",
+        )
+        sub.add_argument(
+            "--export",
+            type=Path,
+            default=None,
+            help="a compose stack's exports (/export in its init service): refreshed after",
+        )
+        sub.add_argument(
+            "--owner", default="10001:10001", help="with --export: UID:GID the services run as"
+        )
     _identity_commands(
         commands.add_parser(
             "automation", help="add or remove a script's identity: the request endpoints only"
@@ -150,12 +167,15 @@ def _identity_commands(
     make: tuple[str, str],
     remove: tuple[str, str],
     argument: tuple[str, str],
-) -> None:
+) -> list[argparse.ArgumentParser]:
     actions = command.add_subparsers(dest="action", required=True)
+    made = []
     for action, text in (make, remove):
         sub = actions.add_parser(action, help=text)
         sub.add_argument(argument[0], help=argument[1])
         sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
+        made.append(sub)
+    return made
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,8 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
         return 2
     configure_logging("console")
+    if args.command == "agent" and args.export is not None:
+        return run_compose_agent(
+            layout, args.action, args.host, args.export, args.owner, args.nats_url
+        )
     if args.command == "agent":
-        return enroll_or_revoke(layout, args.action, args.host)
+        return enroll_or_revoke(layout, args.action, args.host, nats_url=args.nats_url)
     if args.command == "automation":
         return add_or_remove_automation(layout, args.action, args.name)
     if args.command == "compose-init":

@@ -11,6 +11,7 @@ import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from mirror_schema.errors import InvalidHostId
 from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
@@ -88,8 +89,20 @@ def write_users(layout: StackLayout, settings: str) -> None:
     write_private(layout.nats_users_path, settings)
 
 
-def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
-    """Run `mirror-stage agent <action> <host_id>`; the exit code."""
+NOT_RUNNING: Final = "(the stack is not running: it takes the change at its next start)"
+
+
+def enroll_or_revoke(
+    layout: StackLayout,
+    action: str,
+    host_id: str,
+    *,
+    nats_url: str | None = None,
+    not_running: str = NOT_RUNNING,
+) -> int:
+    """Run `mirror-stage agent <action> <host_id>`; the exit code. `nats_url` is the address
+    the agent is told to use (default: the stack's own, a loopback one for `up`);
+    `not_running` is said when no local server was told of the change."""
 
     def enroll(store: IdentityStore) -> str:
         path = store.enroll_agent(host_id)
@@ -97,13 +110,15 @@ def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
         return (
             f"enrolled {host_id}: its credentials file is {path}\n"
             "copy it to the host (mode 0600) and set in the agent's config:\n"
-            f'  nats_url = "{layout.nats_urls}"\n  host_id = "{host_id}"\n'
+            f'  nats_url = "{nats_url or layout.nats_urls}"\n  host_id = "{host_id}"\n'
             f'  credentials_file = "/etc/mirror-agent/{path.name}"\n'
             "or, for an agent posting over HTTP to the ingest (shown once, keep it secret):\n"
             f'  ingest_token = "{token}"'
         )
 
-    return _change(layout, action == "enroll", agent_name, host_id, enroll, "enrolled agent")
+    return _change(
+        layout, action == "enroll", agent_name, host_id, enroll, "enrolled agent", not_running
+    )
 
 
 def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int:
@@ -119,7 +134,7 @@ def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int
             f"who asks; connect with inbox_prefix={automation_inbox_prefix(name)!r}"
         )
 
-    return _change(layout, action == "add", automation_name, name, add, "automation")
+    return _change(layout, action == "add", automation_name, name, add, "automation", NOT_RUNNING)
 
 
 def _change(
@@ -129,6 +144,7 @@ def _change(
     value: str,
     add: Callable[[IdentityStore], str],
     kind: str,
+    not_running: str,
 ) -> int:
     """Add (with `add`, which says what it did) or remove the identity of `value`, then tell
     the server; the exit code (2: a bad name, 1: nothing to remove)."""
@@ -148,5 +164,5 @@ def _change(
     told = publish_users(layout, store)
     print(report)  # noqa: T201
     if not told:
-        print("(the stack is not running: it takes the change at its next start)")  # noqa: T201
+        print(not_running)  # noqa: T201
     return 0
