@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from compose_images import DEPLOY, Images, built_images
@@ -74,10 +75,21 @@ class ComposeProject:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    async def inspect(self, service: str) -> dict[str, object]:
+    async def inspect(self, service: str) -> dict[str, Any]:
         (state,) = json.loads(await self.podman("podman", "inspect", self.container(service)))
         assert isinstance(state, dict)
         return state
+
+    async def wait_done(self, service: str, seconds: float = 180) -> None:
+        """Until the one-off `service` (init, migrate) has exited; it must have succeeded."""
+        state: dict[str, Any] = {}
+
+        async def exited() -> bool:
+            state.update((await self.inspect(service))["State"])
+            return state["Status"] == "exited"
+
+        await wait_until(exited, timeout=seconds, what=f"{service} to finish", interval=0.5)
+        assert state["ExitCode"] == 0, await self.logs(service)
 
     async def logs(self, service: str) -> str:
         return await self.podman("podman", "logs", self.container(service))

@@ -122,12 +122,11 @@ async def crash_and_recover(project: ComposeProject, service: str) -> None:
     restart policy to bring it back healthy. (`podman kill` would not do: podman takes it for
     a user's stop, which no restart policy undoes.)"""
     before = await project.inspect(service)
-    state: Any = before["State"]
-    os.kill(int(state["Pid"]), signal.SIGKILL)
+    os.kill(before["State"]["Pid"], signal.SIGKILL)
 
     async def restarted() -> bool:
         after = await project.inspect(service)
-        return int(after["RestartCount"]) > int(before["RestartCount"])  # type: ignore[call-overload]
+        return bool(after["RestartCount"] > before["RestartCount"])
 
     await wait_until(restarted, timeout=60, what=f"{service} restarted", interval=0.5)
     await project.wait_healthy(seconds=120)
@@ -138,6 +137,7 @@ async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_s
 ) -> None:
     await project.compose("up", "-d")
     await project.wait_healthy()
+    await project.wait_done("migrate")  # the services may answer before it made the admin
     migrate_log = await project.logs("migrate")
     one_time = ONE_TIME.search(migrate_log)
     assert one_time is not None, migrate_log
@@ -186,6 +186,7 @@ async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_s
     await project.compose("down")
     await project.compose("up", "-d")
     await project.wait_healthy()
+    await project.wait_done("migrate")
     migrate_log = await project.logs("migrate")
     assert ONE_TIME.search(migrate_log) is None, migrate_log
     assert "logins: 1 user(s)" in migrate_log, migrate_log
