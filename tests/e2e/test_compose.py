@@ -1,8 +1,9 @@
 """deploy/compose.yaml run for real under podman-compose, and used as a user does from the host:
-the HUD on the published port, the first admin's one-time password from the migrate step's
-log, an agent on this host enrolled against the compose NATS, a command run on it, a crashed
-service container brought back by its restart policy, `down` and `up` on the same volumes,
-then `down -v` leaving nothing of the project.
+the HUD on the published port in Chromium, logged in with the first admin's one-time password
+from the migrate step's log; an agent on this host enrolled against the compose NATS, its host
+on the page, `uptime` run on it through the commands API; a crashed service container brought
+back by its restart policy; `down` and `up` on the same volumes keeping the logins and the
+commands; then `down -v` leaving nothing of the project.
 
 Every image is built here (no registry is reachable): see compose_images.py. The first run on
 a machine builds two Debian base images with debootstrap (minutes); later runs reuse them.
@@ -22,7 +23,9 @@ import httpx
 import pytest
 from compose_stack import ComposeProject, compose_project
 from logins import replace_one_time_password
+from playwright.async_api import Browser, Page, async_playwright
 
+from browser import CHROMIUM_FLAGS, chromium_path, with_test_hook
 from waiting import wait_until
 
 # The first run on a machine builds the base images (minutes), every run its own images.
@@ -31,7 +34,7 @@ pytestmark = pytest.mark.timeout(1800)
 HOST = "compose-host"
 ONE_TIME = re.compile(r"^first admin: user 'admin', one-time password (\S+)$", re.MULTILINE)
 SEED = re.compile(r"^SU[A-Z2-7]{56}$", re.MULTILINE)
-OWN_PASSWORD = "admin's own long password"  # what replace_one_time_password chooses
+OWN_PASSWORD = "admin's own long password"
 # podman-compose 1.0.3 splits `run -e NAME=VALUE` at every "=": the passfile goes apart.
 OWNER = (
     "MIRROR_STAGE_DB_URL=postgresql://mirror_owner@postgres:5432/mirror",
@@ -132,8 +135,42 @@ async def crash_and_recover(project: ComposeProject, service: str) -> None:
     await project.wait_healthy(seconds=120)
 
 
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """The system's Chromium (make browser installs it), as the HUD's tests launch it."""
+    path = chromium_path()
+    assert path is not None, "no Chromium on PATH: make browser installs the distribution's"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def hud_login(browser: Browser, url: str, one_time: str) -> Page:
+    """The HUD at `url` in a browser, logged in as the first admin with the one-time password,
+    replaced there by the admin's own: the page once it is live."""
+    context = await browser.new_context(viewport={"width": 1600, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(30_000)
+    await page.goto(with_test_hook(f"{url}/"))
+    assert await page.title() == "MIRROR STAGE"
+    await page.fill("#login-user", "admin")
+    await page.fill("#login-password", one_time)
+    await page.click("#login-submit")
+    await page.locator("#password-form").wait_for()
+    await page.fill("#password-new", OWN_PASSWORD)
+    await page.fill("#password-repeat", OWN_PASSWORD)
+    await page.click("#password-submit")
+    await page.wait_for_function(
+        "() => window.mirrorStage && window.mirrorStage.stats().connection === 'live'"
+    )
+    return page
+
+
 async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_state(
-    project: ComposeProject, tmp_path: Path, agents: list[Agent]
+    project: ComposeProject, tmp_path: Path, agents: list[Agent], browser: Browser
 ) -> None:
     await project.compose("up", "-d")
     await project.wait_healthy()
@@ -142,12 +179,13 @@ async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_s
     one_time = ONE_TIME.search(migrate_log)
     assert one_time is not None, migrate_log
     twin = project.url("twin")
+    page = await hud_login(browser, twin, one_time.group(1))
 
     async with httpx.AsyncClient(timeout=20) as http:
-        hud = await http.get(f"{twin}/")
-        assert hud.status_code == 200
-        assert "<title>MIRROR STAGE</title>" in hud.text
-        login = await replace_one_time_password(http, twin, "admin", one_time.group(1))
+        login = await http.post(
+            f"{twin}/api/auth/login", json={"user": "admin", "password": OWN_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
         http.headers["X-CSRF-Token"] = login.json()["csrf"]
         commands = project.url("commands")
         key = await http.get(f"{commands}/api/commands/signing-key")
@@ -164,6 +202,8 @@ async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_s
             return answer.status_code == 200
 
         await wait_until(sample_seen, timeout=90, what=f"a sample of {HOST} in the twin")
+        await page.wait_for_function("() => window.mirrorStage.stats().hosts === 1")
+        await page.context.close()
 
         sent = await http.post(
             f"{commands}/api/commands", json={"hostname": HOST, "command": "uptime"}
