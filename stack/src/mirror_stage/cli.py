@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         parser().error(f"--cluster {args.cluster}: 1 (no cluster) or 3 to 5 nodes")
     if args.command == "up" and not 1 <= args.replicas <= 4:
         parser().error(f"--replicas {args.replicas}: 1 to 4 processes of each service")
+    if args.command == "db" and not args.wait >= 0:
+        parser().error(f"--wait {args.wait:g}: a number of seconds, 0 or more")
     try:
         layout = stack_layout(
             os.environ,
@@ -214,8 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compose-init":
         return run_compose_init(layout, args.export, args.owner)
     if args.command == "db":
-        if not args.wait >= 0:
-            parser().error(f"--wait {args.wait:g}: a number of seconds, 0 or more")
         return run_migrate_command(
             layout, args.passwords, wait_seconds=args.wait, first_admin=args.first_admin
         )
