@@ -14,13 +14,14 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from podman import image_exists, run
+from podman import COMMAND_TIMEOUT_SECONDS, image_exists, run
 
 from mirror_stage.natsd import nats_server_binary
 
@@ -31,7 +32,7 @@ SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 PYTHON_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 POSTGRES_PACKAGES = ("postgresql-15",)
-# Base images are kept in this folder's lock files' names too: one builder at a time per key.
+# One builder at a time of each base image, across test runs: a lock file per recipe here.
 LOCKS = Path(tempfile.gettempdir())
 
 
@@ -48,13 +49,27 @@ class Images:
         return (self.stack, self.nats, self.postgres)
 
 
+def wait_for_lock(descriptor: int, what: str) -> None:
+    """Take the lock of `descriptor`: a second run waits for the first one's build of the same
+    base image, for as long as a build may take."""
+    deadline = time.monotonic() + COMMAND_TIMEOUT_SECONDS
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"another run has built {what} for too long") from None
+            time.sleep(1)
+
+
 def base_image(role: str, packages: tuple[str, ...], env: Mapping[str, str]) -> str:
     """A Debian `SUITE` minbase image with `packages`, built once and reused after."""
     recipe = f"{SUITE} minbase {MIRROR} {' '.join(sorted(packages))}"
     key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     name = f"localhost/mirror-stage-e2e-{role}-base:{key}"
     with (LOCKS / f"mirror-stage-e2e-base-{key}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second run waits for the first one's build
+        wait_for_lock(lock.fileno(), name)
         if image_exists(name, env):
             return name
         with tempfile.TemporaryDirectory(prefix="mirror-stage-rootfs-", dir="/var/tmp") as tmp:
