@@ -239,3 +239,15 @@ def test_the_migrate_step_waits_for_postgres_and_makes_the_first_admin() -> None
     args = parser().parse_args(compose()["services"]["migrate"]["command"][1:])
     assert args.wait >= 60
     assert args.first_admin is True
+
+
+def test_every_variable_of_the_file_is_documented() -> None:
+    """docs/operations.md's compose section names each ${VARIABLE} the file reads."""
+    variables = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE.read_text()))
+    assert "NATS_IMAGE" in variables
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    section = docs[docs.index("## Docker Compose") :].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Z_]+)`", section))
+    for group in re.findall(r"`MIRROR_STAGE_\{([A-Z,]+)\}_HOST_PORT`", section):
+        named |= {f"MIRROR_STAGE_{name}_HOST_PORT" for name in group.split(",")}
+    assert variables - named == set()
