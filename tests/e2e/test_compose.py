@@ -205,7 +205,9 @@ async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_s
             answer = await http.get(f"{twin}/api/twin/hosts/{HOST}")
             return answer.status_code == 200
 
-        await wait_until(sample_seen, timeout=90, what=f"a sample of {HOST} in the twin")
+        await wait_until(
+            sample_seen, timeout=90, what=f"a sample of {HOST} in the twin (see {agent.log})"
+        )
         await page.wait_for_function("() => window.mirrorStage.stats().hosts === 1")
         await page.context.close()
 
@@ -220,7 +222,9 @@ async def test_compose_up_serves_the_hud_runs_a_command_recovers_and_keeps_its_s
             record.update((await http.get(f"{commands}/api/commands/{command_id}")).json())
             return record["status"] in ("succeeded", "failed")
 
-        await wait_until(succeeded, timeout=60, what="uptime to finish on the agent")
+        await wait_until(
+            succeeded, timeout=60, what=f"uptime to finish on the agent (see {agent.log})"
+        )
         assert record["status"] == "succeeded", record
         assert "load average" in record["stdout"], record
 
