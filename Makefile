@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install browser bench-tools up test test-unit test-integration test-e2e lint format docs bench clean
+.PHONY: help install browser containers bench-tools up test test-unit test-integration test-e2e lint format docs bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ endef
 browser: ## install the system's Chromium and Node.js for the HUD's tests when they are missing
 	$(call require_tools,chromium:chromium node:nodejs,the HUD's tests)
 
+# tests/e2e/test_compose.py runs deploy/compose.yaml under podman-compose on images it builds
+# itself: its base images with debootstrap, containers under runc (the test's containers.conf
+# says so: crun refuses hosts with hybrid cgroups).
+containers: ## install podman, podman-compose, debootstrap and runc for the compose test when missing
+	$(call require_tools,podman:podman podman-compose:podman-compose debootstrap:debootstrap runc:runc,tests/e2e/test_compose.py)
+
 # The HTTP gateway's bench loads it with wrk, not with Python (which would share the CPU it
 # measures at a fraction of the rate).
 bench-tools: ## install wrk, the gateway bench's load generator, when it is missing
@@ -63,7 +69,7 @@ PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 # stack starts once (the tests spend much of their time waiting on their servers); the longest
 # files first, in tests/conftest.py's order.
 TEST_WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 2 < 6 ? n + 2 : 6 )))
-test: install browser ## run every test (unit, integration and e2e, on real servers); what CI runs
+test: install browser containers ## run every test (unit, integration and e2e, on real servers); what CI runs
 	$(PYTEST) --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-unit: install browser ## run the unit tests only (seconds, no servers; the HUD's under Node too)
@@ -72,7 +78,7 @@ test-unit: install browser ## run the unit tests only (seconds, no servers; the 
 test-integration: install ## run the integration tests only (real nats-server and PostgreSQL)
 	$(PYTEST) -m integration
 
-test-e2e: install browser ## run the end-to-end tests only (the whole stack; the HUD in Chromium)
+test-e2e: install browser containers ## run the end-to-end tests only (the whole stack; the HUD in Chromium)
 	$(PYTEST) -m e2e
 
 lint: install node_modules/.installed ## ruff, mypy --strict; ESLint and Prettier on the HUD's JavaScript

@@ -347,3 +347,30 @@ async def test_the_db_migrate_command_sets_up_an_external_database(
             await conn.close()
     finally:
         await drop_roles(database, prepared)
+
+
+async def test_db_migrate_makes_the_first_admin_once_and_waits_for_its_database(
+    database: str, tmp_path: Path
+) -> None:
+    """compose's migrate step: `--first-admin` prints the one-time password of the admin it
+    makes, and on the next run only that there are users; `--wait` waits for a server that
+    does not answer yet, and names the wait when it never does."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRROR_STAGE_")}
+    env["MIRROR_STAGE_DB_URL"] = database
+    command = [sys.executable, "-m", "mirror_stage", "db", "migrate", "--data-dir", str(tmp_path)]
+    code, stdout, stderr = await run([*command, "--wait", "30", "--first-admin"], env)
+    assert code == 0, stdout + stderr
+    prepared = PreparedDatabase(roles=role_names(), owner_url="", service_urls={})  # to drop
+    try:
+        made = re.search(r"^first admin: user 'admin', one-time password \S{16,}$", stdout, re.M)
+        assert made is not None, stdout
+        code, stdout, stderr = await run([*command, "--first-admin"], env)
+        assert code == 0, stdout + stderr
+        assert "first admin" not in stdout
+        assert "logins: 1 user(s)" in stdout
+    finally:
+        await drop_roles(database, prepared)
+    env["MIRROR_STAGE_DB_URL"] = "postgresql://mirror@127.0.0.1:1/mirror"  # nothing listens
+    code, _, stderr = await run([*command, "--wait", "1"], env)
+    assert code == 1
+    assert "the database took no login within 1 s" in stderr

@@ -11,6 +11,7 @@ from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_
 from mirror_agent.simulate import MIN_INTERVAL_SECONDS as MIN_SIMULATE_INTERVAL_SECONDS
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
+from mirror_stage.compose_agents import run_compose_agent
 from mirror_stage.compose_init import run_compose_init
 from mirror_stage.database import run_migrate_command
 from mirror_stage.enrollment import (
@@ -65,13 +66,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N processes of each service (1 to 4), sharing consumers and queue groups",
     )
-    enroll, agent_actions = _identity_commands(
+    made, agent_actions = _identity_commands(
         commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
         ("revoke", "remove the NATS identity of the agent of HOST; it is cut off at once"),
         ("host", "the host id (lowercase letters, digits, '_', '-')"),
         optional_to_make=True,  # or --from FILE (checked in main)
     )
+    enroll = made[0]
     enroll.add_argument(
         "--from",
         dest="host_list",
@@ -80,6 +82,23 @@ def parser() -> argparse.ArgumentParser:
         help="enroll every host id in FILE (one a line, # comments; - reads standard input) "
         "in one go instead of HOST: a JSON line per new agent on standard output",
     )
+    for sub in made:
+        sub.add_argument(
+            "--nats-url",
+            default=None,
+            metavar="URL",
+            help="the NATS address the agent is told to use (default: the stack's own, "
+            "MIRROR_STAGE_NATS_URL): the server's as the agent's host reaches it",
+        )
+        sub.add_argument(
+            "--export",
+            type=Path,
+            default=None,
+            help="a compose stack's exports (/export in its init service): refreshed after",
+        )
+        sub.add_argument(
+            "--owner", default="10001:10001", help="with --export: UID:GID the services run as"
+        )
     add_join_commands(agent_actions)
     _identity_commands(
         commands.add_parser(
@@ -126,6 +145,18 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="the roles' pgpass files, made when missing (default: DATA_DIR/database)",
     )
+    migrate.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait this long for the database to take a login first (a server starting beside)",
+    )
+    migrate.add_argument(
+        "--first-admin",
+        action="store_true",
+        help="make the first admin when there is no user, and print its one-time password",
+    )
     roles = ("viewer", "operator", "admin")
     user = commands.add_parser("user", help="operators' logins to the HUD and HTTP APIs")
     user_actions = user.add_subparsers(dest="action", required=True)
@@ -164,9 +195,9 @@ def _identity_commands(
     argument: tuple[str, str],
     *,
     optional_to_make: bool = False,
-) -> tuple[argparse.ArgumentParser, Any]:
-    """The make and remove actions of `command`; the make action's parser, and the actions
-    (to add others to)."""
+) -> tuple[list[argparse.ArgumentParser], Any]:
+    """The make and remove actions of `command`: their parsers, and the actions (to add
+    others to)."""
     actions = command.add_subparsers(dest="action", required=True)
     made = []
     for action, text in (make, remove):
@@ -175,20 +206,26 @@ def _identity_commands(
         sub.add_argument(argument[0], help=argument[1], nargs="?" if optional else None)
         sub.add_argument("--data-dir", type=Path, default=None, help="the stack's data dir")
         made.append(sub)
-    return made[0], actions
+    return made, actions
 
 
 def _agent_command(layout: StackLayout, args: argparse.Namespace) -> int:
-    """`agent enroll HOST`, `agent enroll --from FILE`, `agent revoke HOST`, or one of the
-    join actions."""
+    """`agent enroll HOST`, `agent enroll --from FILE`, `agent revoke HOST` (each with
+    `--export` for a compose stack), or one of the join actions."""
     if args.action in JOIN_ACTIONS:
         return run_join_command(layout, args)
     host_list = getattr(args, "host_list", None)
     if (args.host is None) == (host_list is None):
         parser().error("agent enroll takes a HOST or --from FILE (one of them)")
+    if host_list is not None and args.export is not None:
+        parser().error("agent enroll --from does not take --export yet: enroll hosts one by one")
     if host_list is not None:
-        return enroll_list(layout, host_list)
-    return enroll_or_revoke(layout, args.action, args.host)
+        return enroll_list(layout, host_list, nats_url=args.nats_url)
+    if args.export is not None:
+        return run_compose_agent(
+            layout, args.action, args.host, args.export, args.owner, args.nats_url
+        )
+    return enroll_or_revoke(layout, args.action, args.host, nats_url=args.nats_url)
 
 
 def run_purge(data_dir: Path) -> int:
@@ -218,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         parser().error(f"--cluster {args.cluster}: 1 (no cluster) or 3 to 5 nodes")
     if args.command == "up" and not 1 <= args.replicas <= 4:
         parser().error(f"--replicas {args.replicas}: 1 to 4 processes of each service")
+    if args.command == "db" and not args.wait >= 0:
+        parser().error(f"--wait {args.wait:g}: a number of seconds, 0 or more")
     try:
         layout = stack_layout(
             os.environ,
@@ -237,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compose-init":
         return run_compose_init(layout, args.export, args.owner)
     if args.command == "db":
-        return run_migrate_command(layout, args.passwords)
+        return run_migrate_command(
+            layout, args.passwords, wait_seconds=args.wait, first_admin=args.first_admin
+        )
     if args.command == "nats-users":
         return export_users(layout, args.output)
     if args.command == "user":

@@ -36,6 +36,7 @@ from mirror_ingest import migrations as history_migrations
 from mirror_runtime.auth import migrations as auth_migrations
 from mirror_runtime.migrations import VERSION_GRANTS, Grants
 from mirror_runtime.pg import Conn
+from mirror_stage.operators import first_admin_line
 from mirror_stage.private_files import write_private
 from mirror_stage.stack_layout import StackLayout
 
@@ -313,10 +314,49 @@ def database_passwords_dir(layout: StackLayout) -> Path:
     return layout.data_dir / "database"
 
 
-def run_migrate_command(layout: StackLayout, passwords: Path | None) -> int:
+async def wait_for_database(url: str, seconds: float) -> None:
+    """Return once `url` takes a login, trying for at most `seconds`: a server started beside
+    this command (compose starts them together) refuses connections, or logins, for a while."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            connection = await asyncpg.connect(url, timeout=5)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if loop.time() >= deadline:
+                raise DatabaseSetupError(
+                    f"the database took no login within {seconds:g} s: {exc}"
+                ) from None
+            log.info("database.waiting", error=str(exc))
+            await asyncio.sleep(1)
+        else:
+            await connection.close()
+            return
+
+
+async def _migrate(
+    admin_url: str, directory: Path, wait_seconds: float, first_admin: bool
+) -> tuple[PreparedDatabase, str | None]:
+    """Wait for the database, prepare it; with `first_admin`, make the first admin when there
+    is no user yet: what `mirror-stage up` says about logins."""
+    if wait_seconds > 0:
+        await wait_for_database(admin_url, wait_seconds)
+    prepared = await prepare_database(admin_url, directory)
+    logins = await first_admin_line(prepared.owner_url) if first_admin else None
+    return prepared, logins
+
+
+def run_migrate_command(
+    layout: StackLayout,
+    passwords: Path | None,
+    *,
+    wait_seconds: float = 0,
+    first_admin: bool = False,
+) -> int:
     """`mirror-stage db migrate`: set up the roles and the schema of MIRROR_STAGE_DB_URL (an
     administrator's address); the exit code. What each service then connects with is printed:
-    addresses without a secret, the passwords being in their files."""
+    addresses without a secret, the passwords being in their files; with `first_admin`, the
+    first admin's one-time password too, once (compose's only way to tell it)."""
     if layout.external_db_url is None:
         print(  # noqa: T201 - the command's output
             "mirror-stage db migrate: set MIRROR_STAGE_DB_URL to an administrator's address "
@@ -326,7 +366,9 @@ def run_migrate_command(layout: StackLayout, passwords: Path | None) -> int:
         return 2
     directory = passwords or database_passwords_dir(layout)
     try:
-        prepared = asyncio.run(prepare_database(layout.external_db_url, directory))
+        prepared, logins = asyncio.run(
+            _migrate(layout.external_db_url, directory, wait_seconds, first_admin)
+        )
     except (DatabaseSetupError, OSError, asyncpg.PostgresError) as exc:
         print(f"mirror-stage db migrate: {exc}", file=sys.stderr)  # noqa: T201
         return 1
@@ -334,4 +376,6 @@ def run_migrate_command(layout: StackLayout, passwords: Path | None) -> int:
     print(f"  {'owner':<10} {prepared.owner_url}")  # noqa: T201
     for part, url in prepared.service_urls.items():
         print(f"  {part:<10} {url}")  # noqa: T201
+    if logins is not None:
+        print(logins)  # noqa: T201
     return 0

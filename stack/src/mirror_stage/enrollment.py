@@ -102,8 +102,20 @@ def write_users(layout: StackLayout, settings: str) -> None:
     write_private(layout.nats_users_path, settings)
 
 
-def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
-    """Run `mirror-stage agent <action> <host_id>`; the exit code."""
+NOT_RUNNING: Final = "(the stack is not running: it takes the change at its next start)"
+
+
+def enroll_or_revoke(
+    layout: StackLayout,
+    action: str,
+    host_id: str,
+    *,
+    nats_url: str | None = None,
+    not_running: str = NOT_RUNNING,
+) -> int:
+    """Run `mirror-stage agent <action> <host_id>`; the exit code. `nats_url` is the address
+    the agent is told to use (default: the stack's own, a loopback one for `up`);
+    `not_running` is said when no local server was told of the change."""
 
     def enroll(store: IdentityStore) -> str:
         path = store.enroll_agent(host_id)
@@ -111,13 +123,15 @@ def enroll_or_revoke(layout: StackLayout, action: str, host_id: str) -> int:
         return (
             f"enrolled {host_id}: its credentials file is {path}\n"
             "copy it to the host (mode 0600) and set in the agent's config:\n"
-            f'  nats_url = "{layout.nats_urls}"\n  host_id = "{host_id}"\n'
+            f'  nats_url = "{nats_url or layout.nats_urls}"\n  host_id = "{host_id}"\n'
             f'  credentials_file = "/etc/mirror-agent/{path.name}"\n'
             "or, for an agent posting over HTTP to the ingest (shown once, keep it secret):\n"
             f'  ingest_token = "{token}"'
         )
 
-    return _change(layout, action == "enroll", agent_name, host_id, enroll, "enrolled agent")
+    return _change(
+        layout, action == "enroll", agent_name, host_id, enroll, "enrolled agent", not_running
+    )
 
 
 class EnrolledAgent(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,7 +158,7 @@ def read_host_list(text: str, source: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), errors
 
 
-def enroll_list(layout: StackLayout, source: str) -> int:
+def enroll_list(layout: StackLayout, source: str, *, nats_url: str | None = None) -> int:
     """`mirror-stage agent enroll --from FILE` (`-`: standard input): every listed host not yet
     enrolled gets its identity and ingest token in one write, and the server reloads once.
     One JSON line per new agent on standard output; the exit code (2: a bad list, nothing done).
@@ -179,7 +193,7 @@ def enroll_list(layout: StackLayout, source: str) -> int:
     print(  # noqa: T201
         f"enrolled {len(made)} agents ({kept} listed were enrolled already and are unchanged); "
         f"one JSON line each above, with its ingest token (shown once). Each agent's config: "
-        f'nats_url = "{layout.nats_urls}", its host_id and credentials_file.'
+        f'nats_url = "{nats_url or layout.nats_urls}", its host_id and credentials_file.'
         + ("" if told else " (the stack is not running: it takes them at its next start)"),
         file=sys.stderr,
     )
@@ -199,7 +213,7 @@ def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int
             f"who asks; connect with inbox_prefix={automation_inbox_prefix(name)!r}"
         )
 
-    return _change(layout, action == "add", automation_name, name, add, "automation")
+    return _change(layout, action == "add", automation_name, name, add, "automation", NOT_RUNNING)
 
 
 def _change(
@@ -209,6 +223,7 @@ def _change(
     value: str,
     add: Callable[[IdentityStore], str],
     kind: str,
+    not_running: str,
 ) -> int:
     """Add (with `add`, which says what it did) or remove the identity of `value`, then tell
     the server; the exit code (2: a bad name, 1: nothing to remove)."""
@@ -228,5 +243,5 @@ def _change(
     told = publish_users(layout, store)
     print(report)  # noqa: T201
     if not told:
-        print("(the stack is not running: it takes the change at its next start)")  # noqa: T201
+        print(not_running)  # noqa: T201
     return 0
