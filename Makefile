@@ -47,11 +47,15 @@ endef
 browser: ## install the system's Chromium and Node.js for the HUD's tests when they are missing
 	$(call require_tools,chromium:chromium node:nodejs,the HUD's tests)
 
-# tests/e2e/test_compose.py runs deploy/compose.yaml under podman-compose on images it builds
+# tests/e2e/test_compose_up.py runs deploy/compose.yaml under podman-compose on images it builds
 # itself: its base images with debootstrap, containers under runc (the test's containers.conf
 # says so: crun refuses hosts with hybrid cgroups).
 containers: ## install podman, podman-compose, debootstrap and runc for the compose test when missing
-	$(call require_tools,podman:podman podman-compose:podman-compose debootstrap:debootstrap runc:runc,tests/e2e/test_compose.py)
+	$(call require_tools,podman:podman podman-compose:podman-compose debootstrap:debootstrap runc:runc,tests/e2e/test_compose_up.py)
+
+# tests/e2e/test_scrape.py reads a real node_exporter, Debian's, on loopback.
+node-exporter: ## install Debian's prometheus-node-exporter for the scraper's tests when missing
+	$(call require_tools,prometheus-node-exporter:prometheus-node-exporter,tests/e2e/test_scrape.py)
 
 # The HTTP gateway's bench loads it with wrk, not with Python (which would share the CPU it
 # measures at a fraction of the rate).
@@ -69,7 +73,7 @@ PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 # stack starts once (the tests spend much of their time waiting on their servers); the longest
 # files first, in tests/conftest.py's order.
 TEST_WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 2 < 6 ? n + 2 : 6 )))
-test: install browser containers ## run every test (unit, integration and e2e, on real servers); what CI runs
+test: install browser containers node-exporter ## run every test (unit, integration and e2e, on real servers); what CI runs
 	$(PYTEST) --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-unit: install browser ## run the unit tests only (seconds, no servers; the HUD's under Node too)

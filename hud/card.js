@@ -58,7 +58,12 @@ export function cardRows(view, sample, now = Date.now()) {
     ],
     ["Storage", storageSummary(sample?.disks)],
     ["Uptime", formatDuration(uptime)],
-    ["Agent", view.agent_version ?? "?"],
+    [
+      "Agent",
+      view.source === "scrape"
+        ? `none: scraped from ${view.agent_version ?? "node_exporter"} (no commands)`
+        : (view.agent_version ?? "?"),
+    ],
     ["Rack", view.rack ?? "none"],
     ["Tags", tags],
   ];

@@ -5,7 +5,7 @@
 # begins near the end and keeps one worker busy while the others stand idle. Only the order
 # comes from here: a file missing from it runs all the same, after these.
 LONGEST_FIRST = (
-    "e2e/test_compose.py",  # builds its images first; on a new machine its base images too
+    "e2e/test_compose_up.py",  # builds its images first; on a new machine its base images too
     "e2e/test_faults.py",
     "e2e/test_hud.py",
     "integration/test_commands_service.py",

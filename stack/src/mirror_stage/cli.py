@@ -66,6 +66,21 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run N processes of each service (1 to 4), sharing consumers and queue groups",
     )
+    up.add_argument(
+        "--scrape",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read the node_exporters listed in FILE (Prometheus file_sd JSON, re-read when "
+        "it changes), as hosts without an agent",
+    )
+    up.add_argument(
+        "--scrape-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often each node_exporter is read (default 5, at least 1)",
+    )
     made, agent_actions = _identity_commands(
         commands.add_parser("agent", help="enroll or revoke an agent's identity on the bus"),
         ("enroll", "make the NATS identity of the agent of HOST (its credentials file)"),
@@ -250,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             f"--simulate-interval {args.simulate_interval:g}: at least "
             f"{MIN_SIMULATE_INTERVAL_SECONDS:g} seconds"
         )
+    if args.command == "up" and not args.scrape_interval >= 1:
+        parser().error(f"--scrape-interval {args.scrape_interval:g}: at least 1 second")
     if args.command == "up" and args.cluster not in (1, 3, 4, 5):
         # Two nodes lose their majority with either one: no better than one.
         parser().error(f"--cluster {args.cluster}: 1 (no cluster) or 3 to 5 nodes")
@@ -298,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                 agent=not args.no_agent,
                 cluster=args.cluster,
                 replicas=args.replicas,
+                scrape=args.scrape,
+                scrape_interval=args.scrape_interval,
             ),
         )
     )

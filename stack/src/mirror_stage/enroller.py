@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ import nats.errors
 import structlog
 from nats.aio.msg import Msg
 
+from mirror_runtime.config import NATS_URL
 from mirror_runtime.logs import configure_logging
 from mirror_schema import identities, subjects
 from mirror_schema.errors import InvalidSubject
@@ -153,7 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signing-public-key", default=None)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("MIRROR_STAGE_LOG_FORMAT", "json"))
-    layout = stack_layout(os.environ, data_dir=args.data_dir)
+    # A cluster's parts get every node's URL; the layout is made from the first.
+    first, *others = os.environ.get("MIRROR_STAGE_NATS_URL", NATS_URL.default).split(",")
+    layout = dataclasses.replace(
+        stack_layout({**os.environ, "MIRROR_STAGE_NATS_URL": first}, data_dir=args.data_dir),
+        nats_other_urls=tuple(others),
+    )
     asyncio.run(serve(layout, args.signing_public_key))
     return 0
 

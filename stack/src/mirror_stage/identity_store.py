@@ -31,16 +31,18 @@ from mirror_stage.nats_identities import (
     enroller_permissions,
     join_permissions,
     new_identity,
+    scraper_permissions,
     service_permissions,
     simulator_permissions,
 )
 
 __all__ = ["ADMIN", "IdentityStore", "Role", "agent_name", "automation_name"]
 
-Role = Literal["admin", "service", "agent", "automation", "simulator", "enroller"]
+Role = Literal["admin", "service", "agent", "automation", "simulator", "enroller", "scraper"]
 ADMIN: Final = "admin"
 _REGISTRY: Final = "registry.json"
 INGEST_TOKENS: Final = "ingest-tokens.json"  # what MIRROR_STAGE_INGEST_TOKENS_FILE names
+SCRAPE_HOSTS: Final = "scrape-hosts.json"  # the hosts the scraper may publish for
 
 
 class _Entry(msgspec.Struct, frozen=True, kw_only=True):
@@ -186,6 +188,25 @@ class IdentityStore:
             self._write_tokens(TokensFile(tokens=kept))
         return True
 
+    def scrape_hosts(self) -> list[str]:
+        """The hosts the scraper may publish samples for (its targets file's)."""
+        path = self.directory / SCRAPE_HOSTS
+        if not path.exists():
+            return []
+        return sorted(msgspec.json.decode(path.read_bytes(), type=list[str]))
+
+    def set_scrape_hosts(self, host_ids: Sequence[str]) -> bool:
+        """Let the scraper publish for `host_ids` alone; whether that changed anything."""
+        wanted = sorted({validate_host_id(host) for host in host_ids})
+        if wanted == self.scrape_hosts():
+            return False
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.directory / SCRAPE_HOSTS
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(msgspec.json.encode(wanted))
+        temporary.replace(path)
+        return True
+
     def agents(self) -> list[str]:
         """The host ids of the enrolled agents."""
         return sorted(e.host_id for e in self._load().identities if e.host_id is not None)
@@ -204,6 +225,8 @@ class IdentityStore:
                 yield identity, service_permissions(entry.name)
             elif entry.role == "enroller":
                 yield identity, enroller_permissions()
+            elif entry.role == "scraper":
+                yield identity, scraper_permissions(self.scrape_hosts())
             else:
                 yield identity, admin_permissions()
         # The holders of each join token that admits someone now, as one user per token.

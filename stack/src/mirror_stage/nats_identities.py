@@ -26,6 +26,7 @@ __all__ = [
     "enroller_permissions",
     "join_permissions",
     "new_identity",
+    "scraper_permissions",
     "service_permissions",
     "simulator_permissions",
 ]
@@ -286,6 +287,14 @@ def service_permissions(service: str) -> Permissions:
         publish=publish,
         subscribe=(f"{identities.inbox_prefix(service)}.>", *subscribe),
         deny_publish=denied,
+    )
+
+
+def scraper_permissions(host_ids: Sequence[str]) -> Permissions:
+    """The scraper's: the samples of the hosts in its targets file alone, and its replies."""
+    return Permissions(
+        publish=(*(subjects.metrics_raw(host) for host in host_ids), f"{JS_API}.INFO"),
+        subscribe=(f"{identities.inbox_prefix(identities.SCRAPER)}.>",),
     )
 
 

@@ -6,7 +6,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +23,7 @@ from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_
 from mirror_schema import hosts
 from mirror_schema.nats_credentials import credential_options, server_urls
 from mirror_schema.stream_rebuild import RebuildError
+from mirror_scrape.targets import TargetsError
 from mirror_stage.cluster_adoption import export_single_server
 from mirror_stage.database import (
     DatabaseSetupError,
@@ -58,6 +59,12 @@ from mirror_stage.postgres import (
     PostgresSetupError,
     postgres_account,
     postgres_root,
+)
+from mirror_stage.scrape_part import (
+    allow_scrape_hosts,
+    follow_targets,
+    scrape_host_ids,
+    scrape_spec,
 )
 from mirror_stage.shared_clusters import sweep_orphans
 from mirror_stage.stack_layout import DATABASE_NAME, StackLayout, busy_ports
@@ -104,6 +111,8 @@ class StackOptions:
     agent: bool = True
     cluster: int = 1  # nats-server nodes; 3 or more make a cluster with streams at 3 replicas
     replicas: int = 1  # processes of each service
+    scrape: Path | None = None  # a file_sd targets file: node_exporters read by the scraper
+    scrape_interval: float = 5.0
 
 
 class StackError(RuntimeError):
@@ -125,6 +134,8 @@ class Stack:
         self.db_url: str | None = None
         # What to tell about logins: the first admin's one-time password, or how to add one.
         self.logins = ""
+        # What runs beside the parts for as long as they do (the scraper's targets file).
+        self.followers: list[Coroutine[None, None, None]] = []
 
     def _supervise(self, spec: PartSpec) -> Supervised:
         part = Supervised(spec, on_ready=self._on_ready)
@@ -262,8 +273,15 @@ class Stack:
                     )
                 ).start()
 
-        # The simulator needs only the bus, not the agent: both start at once.
-        await both(signed_parts(), simulator())
+        async def scraper() -> None:
+            targets = self.options.scrape
+            if targets is not None:
+                spec = scrape_spec(layout, targets, self.options.scrape_interval, env)
+                await self._supervise(spec).start()
+                self.followers.append(follow_targets(layout, targets))
+
+        # The simulator and the scraper need only the bus, not the agent: all start at once.
+        await asyncio.gather(signed_parts(), simulator(), scraper())
 
     def _identities(self, host_id: str) -> IdentityStore:
         """Every identity the stack runs with, made on its first start and kept after (so an
@@ -273,6 +291,11 @@ class Stack:
         ensure_stack_identities(store, simulator=self.options.simulate > 0)
         if self.options.agent:
             store.enroll_agent(host_id)
+        if self.options.scrape is not None:
+            try:
+                allow_scrape_hosts(self.layout, scrape_host_ids(self.options.scrape))
+            except TargetsError as exc:
+                raise StackError(f"--scrape: {exc}") from None
         return store
 
     async def _start_database(self) -> str:
@@ -314,7 +337,7 @@ class Stack:
 
     async def watch(self) -> None:
         """Restart dying parts; return (raise) only when one keeps failing."""
-        await asyncio.gather(*(part.watch() for part in self.parts))
+        await asyncio.gather(*(part.watch() for part in self.parts), *self.followers)
 
     async def stop(self) -> None:
         """Stop the agent and services together, then PostgreSQL, then NATS."""

@@ -103,3 +103,18 @@ def test_an_older_sample_does_not_roll_the_host_back(directory: HostDirectory) -
     entry = directory.get("web-01")
     assert entry is not None
     assert (entry.hostname, entry.rack) == ("web-01-new", "r9")
+
+
+def test_a_scraped_host_takes_no_command(directory: HostDirectory) -> None:
+    """No agent runs on a host read from its node_exporter: naming it is refused, naming why;
+    a selector's fan-out leaves it out, and one that matches only such hosts is refused."""
+    directory.observe("db-07", "db-07", tags={}, rack="r3", seen_at=NOW, scraped=True)
+    with pytest.raises(InvalidRequestError, match=r"targets\[1\]: 'db-07' is read from its node"):
+        directory.resolve(request(targets=["web-01", "db-07"]))
+    selector = {"tags": {"role": "db"}}
+    fanned = directory.resolve(
+        request(selector={"rack": "r1"}), selected=["web-01", "db-07", "gpu-01"]
+    )
+    assert [t.host_id for t in fanned] == ["web-01", "gpu-01"]
+    with pytest.raises(InvalidRequestError, match="every host it matches is scraped"):
+        directory.resolve(request(selector=selector), selected=["db-07"])

@@ -20,6 +20,7 @@ __all__ = [
     "AGENT_JETSTREAM_PREFIX",
     "ENROLLER",
     "GATEWAY",
+    "SCRAPER",
     "SERVICES",
     "SIMULATOR",
     "Caller",
@@ -34,6 +35,8 @@ __all__ = [
 
 ADMIN: Final = "admin"  # the launcher and the command-line tool
 SIMULATOR: Final = "simulator"
+# Reads node_exporters and publishes the samples of the hosts in its targets file alone.
+SCRAPER: Final = "scrape"
 # Answers agents' join requests (mirror_stage.enroller): it enrolls, so it is no EGO service.
 ENROLLER: Final = "enroller"
 SERVICES: Final = ("twin", "ingest", "alerts", "commands")
@@ -77,6 +80,8 @@ def inbox_prefix(identity: str) -> str:
         return "_SIMULATOR"
     if identity == ENROLLER:
         return "_ENROLLER"
+    if identity == SCRAPER:
+        return "_SCRAPE"
     if identity.startswith(_JOIN):
         return f"_JOIN.{validate_host_id(identity.removeprefix(_JOIN))}"
     if identity.startswith(_AGENT):

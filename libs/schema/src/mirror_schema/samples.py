@@ -167,6 +167,9 @@ class MetricSample(msgspec.Struct, frozen=True, kw_only=True):
     swap_total_bytes: Bytes | None = None
     disk_io: DiskIo | None = None
     gpus: list[Gpu] = []
+    # Who read the host: its own agent (None for agents before this field), or the scraper
+    # reading its node_exporter, which runs no commands.
+    source: Literal["agent", "scrape"] | None = None
 
 
 class MetricBatch(msgspec.Struct, frozen=True, kw_only=True):

@@ -48,6 +48,8 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
     platform: str | None = None
     os_distro: str | None = None
     agent_version: str | None = None
+    # "scrape": read from its node_exporter by the scraper, no agent (no commands).
+    source: Literal["agent", "scrape"] | None = None
     cpu_load: Percent | None = None
     cpu_logical_cores: Count | None = None
     memory_used_percent: Percent | None = None
@@ -96,6 +98,7 @@ class HostPatch(msgspec.Struct, frozen=True, kw_only=True):
     platform: str | UnsetType | None = UNSET
     os_distro: str | UnsetType | None = UNSET
     agent_version: str | UnsetType | None = UNSET
+    source: Literal["agent", "scrape"] | UnsetType | None = UNSET
     cpu_load: Percent | UnsetType | None = UNSET
     cpu_logical_cores: Count | UnsetType | None = UNSET
     memory_used_percent: Percent | UnsetType | None = UNSET

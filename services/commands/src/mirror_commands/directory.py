@@ -26,6 +26,8 @@ class HostEntry(msgspec.Struct, frozen=True, kw_only=True):
     tags: dict[str, str] = {}
     rack: str | None = None
     last_seen: datetime
+    # Read from its node_exporter by the scraper: no agent runs commands there.
+    scraped: bool = False
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +54,7 @@ class HostDirectory:
         tags: Mapping[str, str],
         rack: str | None,
         seen_at: datetime,
+        scraped: bool = False,
     ) -> bool:
         """Record a sample of `host_id`; an older sample than the one held changes nothing.
 
@@ -61,7 +64,12 @@ class HostDirectory:
         if known is not None and seen_at < known.last_seen:
             return False
         self._hosts[host_id] = HostEntry(
-            host_id=host_id, hostname=hostname, tags=dict(tags), rack=rack, last_seen=seen_at
+            host_id=host_id,
+            hostname=hostname,
+            tags=dict(tags),
+            rack=rack,
+            last_seen=seen_at,
+            scraped=scraped,
         )
         return known is None
 
@@ -121,6 +129,11 @@ class HostDirectory:
                     "derived id is one; a host is known once its agent has published a sample "
                     f"or an operator has labelled it ({len(self._hosts)} hosts have published)"
                 )
+            if self._scraped(host_id):
+                raise InvalidRequestError(
+                    f"{field}: {name!r} is read from its node_exporter by the scraper: no agent "
+                    "runs there to take commands"
+                )
             hosts.setdefault(host_id, self.target(host_id))
         if request.selector is not None:
             if not selecting(request.selector):
@@ -138,9 +151,19 @@ class HostDirectory:
                     + "; an operator sets a host's tags and rack with "
                     "PUT /api/commands/hosts/{host_id}/labels"
                 )
+            # A scraped host has no agent: a fan-out leaves it out.
             for host_id in selected:
-                hosts.setdefault(host_id, self.target(host_id))
+                if not self._scraped(host_id):
+                    hosts.setdefault(host_id, self.target(host_id))
+            if not hosts:
+                raise InvalidRequestError(
+                    "selector: every host it matches is scraped (no agent runs commands there)"
+                )
         return list(hosts.values())
+
+    def _scraped(self, host_id: str) -> bool:
+        entry = self._hosts.get(host_id)
+        return entry is not None and entry.scraped
 
 
 def selecting(selector: Selector) -> bool:

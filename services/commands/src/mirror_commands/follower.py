@@ -39,6 +39,7 @@ class SampleHead(msgspec.Struct, frozen=True, kw_only=True):
     host_id: str | None = None
     tags: dict[str, str] = {}
     rack: str | None = None
+    source: str | None = None
 
 
 _decode_head: Final = msgspec.json.Decoder(SampleHead).decode
@@ -83,6 +84,7 @@ class MetricsFollower:
             tags=head.tags,
             rack=head.rack,
             seen_at=msg.metadata.timestamp,
+            scraped=head.source == "scrape",
         )
         SAMPLES_SEEN.inc()
         self.on_seen(host_id)

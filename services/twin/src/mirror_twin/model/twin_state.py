@@ -376,6 +376,7 @@ class TwinState:
             platform=sample.platform,
             os_distro=sample.os_distro,
             agent_version=sample.agent_version,
+            source=sample.source,
             cpu_load=sample.cpu_load,
             cpu_logical_cores=sample.cpu_logical_cores,
             memory_used_percent=sample.memory_used_percent,

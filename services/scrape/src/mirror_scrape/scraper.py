@@ -1,0 +1,157 @@
+"""The scrape loop: every interval, read each target's node_exporter and publish its sample
+through the agent's shipper (in order per host, each acknowledged by JetStream, sent again
+after a reconnect). A target that does not answer is logged and sends nothing: its host goes
+stale in the twin as a silent agent's would."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from mirror_agent.agent import envelope_of
+from mirror_agent.buffer import MemoryBuffer
+from mirror_agent.shipper import Shipper
+from mirror_agent.transport import NatsTransport
+from mirror_schema import identities
+from mirror_schema.schedule import Schedule
+from mirror_scrape.node_sample import NodeReading, exporter_version, read_exposition, to_sample
+from mirror_scrape.targets import Target, TargetsError, TargetsFile
+
+__all__ = ["ScrapeOptions", "run_scraper"]
+
+log = logging.getLogger(__name__)
+
+SCRAPE_TIMEOUT_SECONDS: Final = 10.0
+SCRAPES_AT_ONCE: Final = 32
+MAX_EXPOSITION_BYTES: Final = 8 * 2**20  # node_exporter writes about 100 kB
+STOP_GRACE_SECONDS: Final = 5.0
+BUFFER_BYTES: Final = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class ScrapeOptions:
+    targets: Path
+    nats_url: str
+    interval: float = 5.0
+    credentials_file: str | None = None
+    tls_ca_file: str | None = None
+
+
+class Scraper:
+    """What the scraper remembers between rounds: each host's last reading and sequence."""
+
+    def __init__(self, shipper: Shipper, http: httpx.AsyncClient, interval: float) -> None:
+        self.shipper = shipper
+        self.http = http
+        self.interval = interval
+        self.boot_id = f"scrape-{uuid.uuid4().hex[:12]}"  # a new run never reuses a Msg-Id
+        self.previous: dict[str, NodeReading] = {}
+        self.seq: dict[str, int] = {}
+
+    async def round(self, targets: list[Target]) -> int:
+        """Read every target once and submit the samples; how many were read."""
+        gate = asyncio.Semaphore(SCRAPES_AT_ONCE)
+
+        async def read(target: Target) -> tuple[Target, NodeReading | None]:
+            async with gate:
+                return target, await self._read(target)
+
+        read_now = await asyncio.gather(*(read(target) for target in targets))
+        wanted = {target.host_id for target in targets}
+        for gone in set(self.previous) - wanted:
+            del self.previous[gone]
+        count = 0
+        for target, reading in read_now:
+            if reading is None:
+                continue
+            seq = self.seq.get(target.host_id, 0) + 1
+            self.seq[target.host_id] = seq
+            sample = to_sample(
+                reading,
+                self.previous.get(target.host_id),
+                host_id=target.host_id,
+                tags=target.tags,
+                rack=target.rack,
+                at=datetime.now(UTC),
+                exporter_version=exporter_version(reading),
+                seq=seq,
+                boot_id=self.boot_id,
+                interval_seconds=self.interval,
+            )
+            self.previous[target.host_id] = reading
+            self.shipper.submit(envelope_of(sample))
+            count += 1
+        return count
+
+    async def _read(self, target: Target) -> NodeReading | None:
+        try:
+            async with self.http.stream("GET", target.url) as response:
+                if response.status_code != 200:
+                    log.warning(
+                        "scrape.failed host_id=%s status=%d", target.host_id, response.status_code
+                    )
+                    return None
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_EXPOSITION_BYTES:
+                        log.warning("scrape.too_large host_id=%s", target.host_id)
+                        return None
+            return read_exposition(body.decode("utf-8", errors="replace"))
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("scrape.failed host_id=%s url=%s error=%s", target.host_id, target.url, exc)
+            return None
+
+
+async def run_scraper(options: ScrapeOptions, stop: asyncio.Event) -> None:
+    """Scrape every interval until `stop` is set, then let the shipper drain (bounded)."""
+    targets_file = TargetsFile(options.targets)
+    transport = NatsTransport(
+        options.nats_url,
+        name="mirror-scrape",
+        credentials_file=options.credentials_file,
+        inbox=identities.inbox_prefix(identities.SCRAPER),
+        ca_file=options.tls_ca_file,
+    )
+    transport.start()
+    shipper = Shipper(transport, MemoryBuffer(BUFFER_BYTES), batch_size=250)
+    shipper_stop = asyncio.Event()
+    targets: list[Target] = []
+    try:
+        async with (
+            httpx.AsyncClient(timeout=SCRAPE_TIMEOUT_SECONDS) as http,
+            asyncio.TaskGroup() as tasks,
+        ):
+            tasks.create_task(shipper.run(shipper_stop))
+            scraper = Scraper(shipper, http, options.interval)
+            schedule = Schedule(options.interval)
+            while not stop.is_set():
+                try:
+                    targets, changed = targets_file.current()
+                    if changed:
+                        log.info("scrape.targets count=%d file=%s", len(targets), options.targets)
+                except TargetsError as exc:
+                    log.error(
+                        "scrape.targets_refused error=%s (keeping %d targets)", exc, len(targets)
+                    )
+                await scraper.round(targets)
+                try:
+                    async with asyncio.timeout(schedule.next_delay()):
+                        await stop.wait()
+                except TimeoutError:
+                    pass
+            try:
+                async with asyncio.timeout(STOP_GRACE_SECONDS):
+                    await shipper.wait_empty()
+            except TimeoutError:
+                pass
+            shipper_stop.set()
+    finally:
+        await transport.close()
