@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mirror_stage.postgres import postgres_account, postgres_root
+from mirror_stage.shared_clusters import owner_path
 
 
 @pytest.fixture
@@ -17,3 +18,4 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     root = postgres_root(data, postgres_account()) if data.exists() else data
     if not root.is_relative_to(tmp_path):
         shutil.rmtree(root, ignore_errors=True)
+        owner_path(root).unlink(missing_ok=True)

@@ -181,10 +181,19 @@ async def test_an_agent_joins_and_streams_as_its_own_confined_identity(
                 )
                 assert posted.status_code == expected, posted.text
 
-        # Another key cannot take the enrolled host over, and that costs the token no use.
+        # Another key cannot take the enrolled host over, and that costs the token no use;
+        # nor a host enrolled on the command line whose seed was moved to its host.
         takeover = await ask(stack, token, "join-a")
         assert takeover.status == "refused"
         assert "enrolled already" in takeover.detail
+        code, printed = await mirror_stage(
+            stack.env, "agent", "enroll", "moved-1", "--data-dir", str(data_dir)
+        )
+        assert code == 0, printed
+        (data_dir / "identities" / "agent-moved-1.nk").unlink()
+        moved = await ask(stack, token, "moved-1")
+        assert moved.status == "refused"
+        assert "enrolled already" in moved.detail
         assert (await ask(stack, token, "join-b")).status == "accepted"
         # Used up: once the enroller has told nats-server (after its answer), the token's
         # holders cannot even connect.
@@ -230,6 +239,7 @@ async def test_an_agent_joins_and_streams_as_its_own_confined_identity(
         assert outcomes == [
             ["enroll", "join-a"],
             ["refused", "join-a"],
+            ["refused", "moved-1"],
             ["enroll", "join-b"],
             ["refused", "join-e"],
         ]
@@ -272,7 +282,8 @@ async def test_a_join_waits_for_an_administrator_when_its_token_asks(
     data_dir: Path, tmp_path: Path
 ) -> None:
     async with mirror_stage_up(data_dir, "--no-agent") as stack:
-        token = await join_token(stack, data_dir, "--uses", "5", "--approval")
+        # Its last use: approving it must not strand the waiting agent without its answer.
+        token = await join_token(stack, data_dir, "--uses", "1", "--approval")
         agent, _ = await start_agent(tmp_path, stack, "wait-a", token)
         try:
 
@@ -296,6 +307,7 @@ async def test_a_join_waits_for_an_administrator_when_its_token_asks(
         finally:
             await stopped(agent)
 
+        token = await join_token(stack, data_dir, "--uses", "5", "--approval")
         key = fresh_key()
         assert (await ask(stack, token, "wait-b", key)).status == "pending"
         code, printed = await mirror_stage(
@@ -305,6 +317,23 @@ async def test_a_join_waits_for_an_administrator_when_its_token_asks(
         again = await ask(stack, token, "wait-b", key)
         assert again.status == "refused"
         assert again.detail == "the join of wait-b was rejected by an administrator"
-        assert (await ask(stack, token, "wait-b")).detail == (
-            "a join for wait-b from another key is rejected already"
+        # The rejection refuses its own key alone: it cannot squat the host id for others.
+        assert (await ask(stack, token, "wait-b")).status == "pending"
+
+        # A revoked token's waiting joins are rejected, and cannot be approved.
+        assert (await ask(stack, token, "wait-c")).status == "pending"
+        code, printed = await mirror_stage(
+            stack.env,
+            "agent",
+            "join-token",
+            "revoke",
+            parse_join_token(token)[0],
+            "--data-dir",
+            str(data_dir),
         )
+        assert code == 0, printed
+        code, printed = await mirror_stage(
+            stack.env, "agent", "approve", "wait-c", "--data-dir", str(data_dir)
+        )
+        assert code == 1
+        assert "no join of 'wait-c' waits for approval" in printed

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -17,6 +18,8 @@ from mirror_stage.shared_clusters import (
     PurgeError,
     claim,
     owner_of,
+    owner_path,
+    postmaster_running,
     purge,
     sweep_orphans,
 )
@@ -34,6 +37,7 @@ def alive_pid() -> Iterator[int]:
 def data_dir_at(path: Path) -> Path:
     """A directory that looks like a stack's data dir."""
     (path / "identities").mkdir(parents=True)
+    (path / "identities" / "registry.json").write_text("{}")
     return path
 
 
@@ -65,31 +69,54 @@ def test_a_cluster_outside_its_data_dir_records_its_owner(tmp_path: Path) -> Non
     )
 
 
-def test_the_sweep_removes_only_clusters_whose_data_dir_is_gone(
+def test_the_sweep_removes_only_clusters_whose_data_dir_stays_gone(
     tmp_path: Path, alive_pid: int
 ) -> None:
+    """Gone means the path does not exist (its parent does), at two looks an hour apart. A
+    data dir that exists as another directory (restored, moved) is never gone; nor is a
+    cluster whose postmaster runs, or one without a record."""
     shared = tmp_path / "shared"
     kept_dir = data_dir_at(tmp_path / "kept")
     gone_dir = data_dir_at(tmp_path / "gone")
     replaced_dir = data_dir_at(tmp_path / "replaced")
     running_dir = data_dir_at(tmp_path / "running")
+    back_dir = data_dir_at(tmp_path / "back")
     kept = cluster_of(shared, "kept", kept_dir)
     gone = cluster_of(shared, "gone", gone_dir)
     replaced = cluster_of(shared, "replaced", replaced_dir)
     running = cluster_of(shared, "running", running_dir)
+    back = cluster_of(shared, "back", back_dir)
     unrecorded = cluster_of(shared, "unrecorded", None)
     (running / "data" / "postmaster.pid").write_text(f"{alive_pid}\n/somewhere\n")
-    for directory in (gone_dir, replaced_dir, running_dir):
+    for directory in (gone_dir, replaced_dir, running_dir, back_dir):
         subprocess.run(["rm", "-r", str(directory)], check=True)
-    data_dir_at(replaced_dir)  # another directory at the same path: not the owner
+    data_dir_at(replaced_dir)  # another directory at the same path: restored from a backup
 
-    assert sorted(sweep_orphans(shared)) == sorted([gone, replaced])
-    assert {path.name for path in shared.iterdir()} == {
-        kept.name,
-        running.name,
-        unrecorded.name,
-    }
+    first = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    assert sweep_orphans(shared, now=first) == []  # gone at the first look: noted only
+    data_dir_at(back_dir)  # an unmounted disk, mounted again
+    assert sweep_orphans(shared, now=first + timedelta(minutes=30)) == []
+    assert sweep_orphans(shared, now=first + timedelta(hours=2)) == [gone]
+    clusters = {path.name for path in shared.iterdir() if path.is_dir()}
+    assert clusters == {c.name for c in (kept, replaced, running, back, unrecorded)}
+    assert not owner_path(gone).exists()
     assert sweep_orphans(tmp_path / "nothing-here") == []
+
+
+def test_nothing_inside_a_cluster_is_written_or_followed_by_root(tmp_path: Path) -> None:
+    """The cluster belongs to the account PostgreSQL runs as: its record is beside it, and a
+    FIFO or a link planted as postmaster.pid neither blocks nor misleads."""
+    shared = tmp_path / "shared"
+    data_dir = data_dir_at(tmp_path / "stage")
+    cluster = cluster_of(shared, "own", data_dir)
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    (cluster / "data" / "owner.json.1.tmp").symlink_to(target)
+    claim(cluster, data_dir)
+    assert target.read_text() == "keep me"
+    assert owner_path(cluster).parent == shared
+    os.mkfifo(cluster / "data" / "postmaster.pid")
+    assert postmaster_running(cluster / "data") is False  # did not wait on the FIFO
 
 
 def test_purge_removes_the_data_dir_and_its_clusters_only(tmp_path: Path) -> None:
@@ -123,7 +150,7 @@ def test_purge_refuses_a_running_stack_and_a_directory_that_is_no_data_dir(
 
     home = tmp_path / "home"
     (home / "documents").mkdir(parents=True)
-    with pytest.raises(PurgeError, match="not a MIRROR STAGE data dir"):
+    with pytest.raises(PurgeError, match=r"no identities/registry\.json"):
         purge(home, shared)
     assert (home / "documents").exists()
 
@@ -153,4 +180,9 @@ def test_the_command_says_what_it_removed_and_why_it_refused(tmp_path: Path) -> 
 def test_an_owner_record_is_plain_json() -> None:
     """Readable by a person deciding what a cluster under /var/lib/mirror-stage is."""
     record = msgspec.json.encode(ClusterOwner(data_dir="/srv/stage", device=1, inode=2))
-    assert msgspec.json.decode(record) == {"data_dir": "/srv/stage", "device": 1, "inode": 2}
+    assert msgspec.json.decode(record) == {
+        "data_dir": "/srv/stage",
+        "device": 1,
+        "inode": 2,
+        "missing_since": None,
+    }

@@ -139,6 +139,8 @@ async def join(
             answer = _Answer(
                 host_id=reply.host_id, signing_public_key=reply.signing_public_key, tags=reply.tags
             )
+            if answer.host_id != host_id:
+                raise JoinError(f"the stack answered for {answer.host_id!r}, not {host_id!r}")
             staging = joined_path.with_suffix(".tmp")
             staging.write_bytes(msgspec.json.encode(answer))
             staging.replace(joined_path)

@@ -41,6 +41,8 @@ log = structlog.get_logger()
 # Requests waiting while one is handled (a reload takes a second or two): a fleet joining at
 # once waits in nats-server's buffers, and agents ask again after a timeout.
 PENDING_REQUESTS: Final = 1000
+RELOAD_RETRY_FIRST_SECONDS: Final = 1.0
+RELOAD_RETRY_LAST_SECONDS: Final = 30.0
 
 
 class Enroller:
@@ -92,26 +94,34 @@ class Enroller:
             self._reloading = asyncio.create_task(self._reload())
 
     async def _reload(self) -> None:
+        delay = RELOAD_RETRY_FIRST_SECONDS
         while self._stale:
             self._stale = False
             try:
-                await asyncio.to_thread(self._publish_users)
-            except Exception:  # the next change tries again; the agents retry meanwhile
+                reloaded = await asyncio.to_thread(self._publish_users)
+            except Exception:
                 log.exception("enroller.reload_failed")
+                reloaded = False
+            if not reloaded:
+                # The joined agents wait to be let in: try again, less and less often.
+                self._stale = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RELOAD_RETRY_LAST_SECONDS)
 
     async def reloaded(self) -> None:
         """Wait for the reload under way, if any (at stop)."""
         if self._reloading is not None:
             await self._reloading
 
-    def _publish_users(self) -> None:
+    def _publish_users(self) -> bool:
+        """Write the users and reload the servers; whether every running server reloaded."""
         # The lock only while the file is written: joins go on being answered during the
         # reload, which takes seconds with thousands of agents.
         layout = self.layout
         with identity_lock(layout.identities_dir):
             users = accounts_block(list(IdentityStore(layout.identities_dir).users()))
             write_users(layout, layout.nats_server_settings(users))
-        reload_running_servers(layout)
+        return reload_running_servers(layout, failures_fatal=True)
 
     async def _answer(self, msg: Msg, reply: JoinReply) -> None:
         if not msg.reply:

@@ -18,7 +18,14 @@ import msgspec
 from mirror_schema import identities
 from mirror_schema.errors import InvalidHostId
 from mirror_schema.hosts import validate_host_id
-from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name, automation_name
+from mirror_stage.identity_lock import identity_lock
+from mirror_stage.identity_store import (
+    ADMIN,
+    IdentityConflictError,
+    IdentityStore,
+    agent_name,
+    automation_name,
+)
 from mirror_stage.nats_accounts import accounts_block
 from mirror_stage.nats_identities import automation_inbox_prefix
 from mirror_stage.natsd import reload
@@ -81,20 +88,23 @@ def publish_users(layout: StackLayout, store: IdentityStore) -> bool:
     return reload_running_servers(layout)
 
 
-def reload_running_servers(layout: StackLayout) -> bool:
-    """Make every running node of the stack's NATS read its users again; whether one ran."""
+def reload_running_servers(layout: StackLayout, *, failures_fatal: bool = False) -> bool:
+    """Make every running node of the stack's NATS read its users again; whether one ran
+    (with `failures_fatal`: whether every running one said it reloaded)."""
     told = False
+    failed = False
     for pid_file in sorted(layout.data_dir.glob("nats*.pid")):
         with contextlib.suppress(OSError, ValueError):
             # Each node's pid file and log are named alike (nats, nats-2...).
             log_path = layout.logs_dir / f"{pid_file.stem}.log"
             if not reload(int(pid_file.read_text().strip()), log_path):
+                failed = True
                 print(  # noqa: T201
                     f"mirror-stage: nats-server did not say it reloaded; see {log_path}",
                     file=sys.stderr,
                 )
             told = True
-    return told
+    return told and not (failures_fatal and failed)
 
 
 def write_users(layout: StackLayout, settings: str) -> None:
@@ -177,18 +187,12 @@ def enroll_list(layout: StackLayout, source: str, *, nats_url: str | None = None
         print(f"mirror-stage: nothing enrolled; invalid host ids:\n{shown}{more}", file=sys.stderr)  # noqa: T201
         return 2
     store = IdentityStore(layout.identities_dir)
-    made = store.enroll_new_agents(host_ids)
-    tokens = store.new_ingest_tokens(made)
-    # Nothing new: the server's users stay as they are, and it is not reloaded.
-    told = publish_users(layout, store) if made else True
-    for host in made:
-        line = EnrolledAgent(
-            host_id=host,
-            credentials_file=str(store.seed_path(agent_name(host))),
-            ingest_token=tokens[host],
-        )
-        sys.stdout.write(msgspec.json.encode(line).decode() + "\n")
-    sys.stdout.flush()
+    with identity_lock(layout.identities_dir):
+        made = store.enroll_new_agents(host_ids)
+        tokens = store.new_ingest_tokens(made)
+        _print_enrolled(store, made, tokens)  # before the reload: nothing shown once is lost
+        # Nothing new: the server's users stay as they are, and it is not reloaded.
+        told = publish_users(layout, store) if made else True
     kept = len(host_ids) - len(made)
     print(  # noqa: T201
         f"enrolled {len(made)} agents ({kept} listed were enrolled already and are unchanged); "
@@ -198,6 +202,17 @@ def enroll_list(layout: StackLayout, source: str, *, nats_url: str | None = None
         file=sys.stderr,
     )
     return 0
+
+
+def _print_enrolled(store: IdentityStore, made: list[str], tokens: dict[str, str]) -> None:
+    for host in made:
+        line = EnrolledAgent(
+            host_id=host,
+            credentials_file=str(store.seed_path(agent_name(host))),
+            ingest_token=tokens[host],
+        )
+        sys.stdout.write(msgspec.json.encode(line).decode() + "\n")
+    sys.stdout.flush()
 
 
 def add_or_remove_automation(layout: StackLayout, action: str, name: str) -> int:
@@ -233,14 +248,19 @@ def _change(
     except InvalidHostId as exc:
         print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
         return 2
-    if adding:
-        report = add(store)
-    elif store.revoke(name):
-        report = f"removed {kind} {value}"
-    else:
-        print(f"mirror-stage: no {kind} {value!r}", file=sys.stderr)  # noqa: T201
-        return 1
-    told = publish_users(layout, store)
+    with identity_lock(layout.identities_dir):
+        if adding:
+            try:
+                report = add(store)
+            except IdentityConflictError as exc:
+                print(f"mirror-stage: {exc}", file=sys.stderr)  # noqa: T201
+                return 1
+        elif store.revoke(name):
+            report = f"removed {kind} {value}"
+        else:
+            print(f"mirror-stage: no {kind} {value!r}", file=sys.stderr)  # noqa: T201
+            return 1
+        told = publish_users(layout, store)
     print(report)  # noqa: T201
     if not told:
         print(not_running)  # noqa: T201

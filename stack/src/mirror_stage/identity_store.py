@@ -36,13 +36,24 @@ from mirror_stage.nats_identities import (
     simulator_permissions,
 )
 
-__all__ = ["ADMIN", "IdentityStore", "Role", "agent_name", "automation_name"]
+__all__ = [
+    "ADMIN",
+    "IdentityConflictError",
+    "IdentityStore",
+    "Role",
+    "agent_name",
+    "automation_name",
+]
 
 Role = Literal["admin", "service", "agent", "automation", "simulator", "enroller", "scraper"]
 ADMIN: Final = "admin"
 _REGISTRY: Final = "registry.json"
 INGEST_TOKENS: Final = "ingest-tokens.json"  # what MIRROR_STAGE_INGEST_TOKENS_FILE names
 SCRAPE_HOSTS: Final = "scrape-hosts.json"  # the hosts the scraper may publish for
+
+
+class IdentityConflictError(RuntimeError):
+    """The change would replace an identity it must not (an agent that joined)."""
 
 
 class _Entry(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,9 +85,18 @@ class IdentityStore:
         return self.directory / f"{name}.nk"
 
     def ensure(self, name: str, role: Role, host_id: str | None = None) -> Identity:
-        """The identity `name`, made (seed file and registry entry) if it does not exist."""
+        """The identity `name`, made (seed file and registry entry) if it does not exist.
+
+        IdentityConflictError for an agent that joined (its seed is on its host alone):
+        replacing its key here would cut it off.
+        """
         registry = self._load()
         for entry in registry.identities:
+            if entry.name == name and entry.joined:
+                raise IdentityConflictError(
+                    f"{entry.host_id or name} joined with a join token and holds its own key: "
+                    f"`mirror-stage agent revoke {entry.host_id or name}` first to enroll it anew"
+                )
             if entry.name == name and self.seed_path(name).exists():
                 seed = self.seed_path(name).read_text(encoding="ascii").strip()
                 return Identity(name=name, seed=seed, public_key=entry.public_key)
@@ -104,11 +124,9 @@ class IdentityStore:
         """Make the identities of the agents of `host_ids` that have none, in one write of
         the registry; the hosts made (an enrolled host keeps its identity)."""
         registry = self._load()
-        enrolled = {
-            e.host_id
-            for e in registry.identities
-            if e.host_id is not None and (e.joined or self.seed_path(e.name).exists())
-        }
+        # Enrolled is in the registry, seed file or not: the key is the server's user either
+        # way (an administrator may have moved the seed to its host).
+        enrolled = {e.host_id for e in registry.identities if e.role == "agent" and e.host_id}
         made = [host for host in dict.fromkeys(host_ids) if host not in enrolled]
         for host in made:
             self._make(registry, agent_name(host), "agent", host)
@@ -128,14 +146,23 @@ class IdentityStore:
     def agent_key(self, host_id: str) -> str | None:
         """The public key the agent of `host_id` is enrolled with; None when it is not."""
         for entry in self._load().identities:
-            mine = entry.role == "agent" and entry.host_id == host_id
-            if mine and (entry.joined or self.seed_path(entry.name).exists()):
+            if entry.role == "agent" and entry.host_id == host_id:
                 return entry.public_key
         return None
+
+    def ingest_token_host(self, sha256: str) -> str | None:
+        """The host whose ingest token has this SHA-256, if any."""
+        return next((e.host_id for e in self._tokens().tokens if e.sha256 == sha256), None)
 
     def add_joined_agent(self, host_id: str, public_key: str, ingest_token_sha256: str) -> None:
         """Enroll the agent of `host_id` with the public parts of secrets it made itself: its
         NKey's public key and its ingest token's SHA-256."""
+        # The token first, the registry last: the registry entry is what makes the agent
+        # enrolled, so a crash between the two leaves a token no identity uses, not the
+        # reverse (an enrolled agent whose HTTP posts are refused for ever).
+        entries = [e for e in self._tokens().tokens if e.host_id != host_id]
+        entries.append(TokenEntry(host_id=host_id, sha256=ingest_token_sha256))
+        self._write_tokens(TokensFile(tokens=entries))
         registry = self._load()
         name = agent_name(host_id)
         registry.identities = [e for e in registry.identities if e.name != name]
@@ -143,9 +170,6 @@ class IdentityStore:
             _Entry(name=name, role="agent", public_key=public_key, host_id=host_id, joined=True)
         )
         self._save(registry)
-        entries = [e for e in self._tokens().tokens if e.host_id != host_id]
-        entries.append(TokenEntry(host_id=host_id, sha256=ingest_token_sha256))
-        self._write_tokens(TokensFile(tokens=entries))
 
     def new_ingest_token(self, host_id: str) -> str:
         """A fresh bearer token for `host_id`'s agent to post samples over HTTP (it replaces
@@ -168,7 +192,7 @@ class IdentityStore:
 
     def _write_tokens(self, content: TokensFile) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = self.ingest_tokens_path.with_suffix(".tmp")
+        temporary = self.ingest_tokens_path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(msgspec.json.encode(content))
         temporary.replace(self.ingest_tokens_path)
 
@@ -202,7 +226,7 @@ class IdentityStore:
             return False
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.directory / SCRAPE_HOSTS
-        temporary = path.with_suffix(".tmp")
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(msgspec.json.encode(wanted))
         temporary.replace(path)
         return True
@@ -230,7 +254,7 @@ class IdentityStore:
             else:
                 yield identity, admin_permissions()
         # The holders of each join token that admits someone now, as one user per token.
-        for token in JoinStore(self.directory).live():
+        for token in JoinStore(self.directory).holders():
             joiner = Identity(name=join_identity(token.id), seed="", public_key=token.public_key)
             yield joiner, join_permissions(token.id)
 
@@ -243,6 +267,6 @@ class IdentityStore:
     def _save(self, registry: _Registry) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.directory / _REGISTRY
-        temporary = path.with_suffix(".tmp")
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(msgspec.json.format(msgspec.json.encode(registry)))
         temporary.replace(path)

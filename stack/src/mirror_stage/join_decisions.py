@@ -46,15 +46,14 @@ def decide(
             f"{host} is enrolled already: a join cannot take over an enrolled host "
             f"(an administrator may `mirror-stage agent revoke {host}` first)",
         )
-    mine = [p for p in pending if p.host_id == host]
-    for join in mine:
-        if join.public_key != request.public_key:
-            return Decision(
-                "refused", f"a join for {host} from another key is {join.state} already"
-            )
-        if join.state == "rejected":
+    for join in (p for p in pending if p.host_id == host):
+        if join.public_key == request.public_key and join.state == "rejected":
             return Decision("refused", f"the join of {host} was rejected by an administrator")
-        return Decision("still-pending", f"the join of {host} waits for an administrator")
+        if join.public_key == request.public_key:
+            return Decision("still-pending", f"the join of {host} waits for an administrator")
+        if join.state == "pending":
+            # A rejected join from another key blocks nothing: only its own key is refused.
+            return Decision("refused", f"a join for {host} from another key is pending already")
     problem = token.problem(now)
     if problem is not None:
         return Decision("refused", problem)

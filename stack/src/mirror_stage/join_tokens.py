@@ -5,8 +5,9 @@ Beside the identity registry in ``<data dir>/identities/``:
 - ``join-tokens.json``: each token's id, the public key of the NATS user its holders connect
   as (the token carries that user's seed: the secret is never kept here), its limits (uses,
   expiry), tags, whether each join waits for approval, and whether it was revoked;
-- ``join-pending.json``: joins waiting for an administrator, and the ones rejected (so a
-  rejected agent asking again is refused, not queued again);
+- ``join-pending.json``: joins waiting for an administrator, approved ones whose agent has not
+  asked again yet, and the ones rejected in the last week (so a rejected agent asking again
+  is refused, not queued again);
 - ``join-audit.jsonl``: one JSON line per decision, appended.
 
 Callers change these under ``identities.lock`` (mirror_stage.identity_lock), shared with
@@ -34,6 +35,7 @@ _TOKENS: Final = "join-tokens.json"
 _PENDING: Final = "join-pending.json"
 _AUDIT: Final = "join-audit.jsonl"
 _ID_ALPHABET: Final = string.ascii_lowercase + string.digits
+REJECTED_KEPT: Final = timedelta(days=7)
 
 
 class JoinToken(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,7 +70,8 @@ class PendingJoin(msgspec.Struct, frozen=True, kw_only=True):
     ingest_token_sha256: str
     token_id: str
     asked_at: datetime
-    state: Literal["pending", "rejected"] = "pending"
+    # approved: enrolled by an administrator, its agent not told yet (it asks again).
+    state: Literal["pending", "approved", "rejected"] = "pending"
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,10 +134,17 @@ class JoinStore:
         """The token `token_id`; None when there is none."""
         return next((t for t in self._tokens().tokens if t.id == token_id), None)
 
-    def live(self, now: datetime | None = None) -> Iterator[JoinToken]:
-        """The tokens that admit someone now: their users are the only joiners on the bus."""
+    def holders(self, now: datetime | None = None) -> Iterator[JoinToken]:
+        """The tokens whose holders may be on the bus: those that admit someone now, and
+        those with joins waiting or approved and not yet collected (used up or expired since,
+        their agents must still hear the answer). Never a revoked one."""
         now = now or datetime.now(UTC)
-        return (t for t in self._tokens().tokens if t.problem(now) is None)
+        waiting = {p.token_id for p in self.pending() if p.state != "rejected"}
+        return (
+            t
+            for t in self._tokens().tokens
+            if t.revoked_at is None and (t.problem(now) is None or t.id in waiting)
+        )
 
     def replace(self, token: JoinToken) -> None:
         """Keep `token` in place of the token with its id."""
@@ -143,12 +153,21 @@ class JoinStore:
         self._write(_TOKENS, content)
 
     def revoke(self, token_id: str, now: datetime | None = None) -> bool:
-        """Revoke `token_id`; False when there is no such token."""
+        """Revoke `token_id`, rejecting the joins made with it that wait for approval; False
+        when there is no such token."""
         token = self.token(token_id)
         if token is None:
             return False
         if token.revoked_at is None:
             self.replace(msgspec.structs.replace(token, revoked_at=now or datetime.now(UTC)))
+        self.set_pending(
+            [
+                msgspec.structs.replace(p, state="rejected")
+                if p.token_id == token_id and p.state == "pending"
+                else p
+                for p in self.pending()
+            ]
+        )
         return True
 
     def pending(self) -> list[PendingJoin]:
@@ -158,9 +177,12 @@ class JoinStore:
             return []
         return list(msgspec.json.decode(path.read_bytes(), type=_Pending).joins)
 
-    def set_pending(self, joins: list[PendingJoin]) -> None:
-        """Keep `joins` as the pending and rejected joins."""
-        self._write(_PENDING, _Pending(joins=joins))
+    def set_pending(self, joins: list[PendingJoin], now: datetime | None = None) -> None:
+        """Keep `joins` as the pending, approved and rejected joins (a rejection is kept
+        REJECTED_KEPT, so the rejected agent asking again is refused, then forgotten)."""
+        since = (now or datetime.now(UTC)) - REJECTED_KEPT
+        kept = [p for p in joins if p.state != "rejected" or p.asked_at >= since]
+        self._write(_PENDING, _Pending(joins=kept))
 
     def audit(self, entry: AuditEntry) -> None:
         """Append `entry` to the audit (0600, one JSON line)."""
@@ -174,8 +196,13 @@ class JoinStore:
         path = self.directory / _AUDIT
         if not path.exists():
             return []
-        lines = path.read_bytes().splitlines()
-        return [msgspec.json.decode(line, type=AuditEntry) for line in lines if line]
+        entries = []
+        for line in path.read_bytes().splitlines():
+            try:
+                entries.append(msgspec.json.decode(line, type=AuditEntry))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue  # a line torn by a crash mid-write
+        return entries
 
     def _tokens(self) -> _Tokens:
         path = self.directory / _TOKENS

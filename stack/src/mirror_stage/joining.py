@@ -11,7 +11,7 @@ import msgspec
 from mirror_schema.joins import JoinReply, JoinRequest, JoinStatus
 from mirror_stage.identity_lock import identity_lock
 from mirror_stage.identity_store import IdentityStore
-from mirror_stage.join_decisions import decide
+from mirror_stage.join_decisions import Decision, decide
 from mirror_stage.join_tokens import AuditEntry, JoinStore, PendingJoin
 from mirror_stage.stack_layout import StackLayout
 
@@ -35,20 +35,18 @@ def handle_join(
         pending = joins.pending()
         decision = decide(request, token, store.agent_key(request.host_id), pending, now)
         host = request.host_id
-        if token is not None and decision.outcome != "still-pending":
-            joins.audit(
-                AuditEntry(
-                    at=now,
-                    token_id=token_id,
-                    host_id=host,
-                    public_key=request.public_key,
-                    outcome=decision.outcome,
-                    detail=decision.detail,
-                )
-            )
+        owner = store.ingest_token_host(request.ingest_token_sha256)
+        if decision.outcome in ("enroll", "pend") and owner is not None:
+            decision = Decision("refused", "ingest_token_sha256: another host's token has it")
         if decision.outcome == "enroll" and token is not None:
-            store.add_joined_agent(host, request.public_key, request.ingest_token_sha256)
+            # The use first: a crash after it costs the token a use, never gives one back.
             joins.replace(msgspec.structs.replace(token, used=token.used + 1))
+            store.add_joined_agent(host, request.public_key, request.ingest_token_sha256)
+        if decision.outcome == "accepted-again":
+            # An approved join collected: its agent has its answer now.
+            joins.set_pending(
+                [p for p in pending if not (p.host_id == host and p.state == "approved")]
+            )
         if decision.outcome == "pend" and token is not None:
             joins.set_pending(
                 [
@@ -61,6 +59,17 @@ def handle_join(
                         asked_at=now,
                     ),
                 ]
+            )
+        if token is not None and decision.outcome != "still-pending":
+            joins.audit(
+                AuditEntry(
+                    at=now,
+                    token_id=token_id,
+                    host_id=host,
+                    public_key=request.public_key,
+                    outcome=decision.outcome,
+                    detail=decision.detail,
+                )
             )
     if decision.outcome in ("enroll", "accepted-again"):
         reply = JoinReply(
@@ -87,11 +96,15 @@ def approve(layout: StackLayout, host_id: str, now: datetime | None = None) -> s
             return f"no join of {host_id!r} waits for approval (`mirror-stage agent pending`)"
         if store.agent_key(host_id) is not None:
             return f"{host_id} is enrolled already; reject this join"
-        store.add_joined_agent(host_id, join.public_key, join.ingest_token_sha256)
         token = joins.token(join.token_id)
-        if token is not None:
-            joins.replace(msgspec.structs.replace(token, used=token.used + 1))
-        joins.set_pending([p for p in pending if p is not join])
+        if token is None or token.revoked_at is not None:
+            return f"join token {join.token_id} was revoked: reject this join"
+        joins.replace(msgspec.structs.replace(token, used=token.used + 1))
+        store.add_joined_agent(host_id, join.public_key, join.ingest_token_sha256)
+        # Kept as approved until its agent asks again: its token's holders stay on the bus
+        # until then, even if this was the token's last use.
+        approved = msgspec.structs.replace(join, state="approved")
+        joins.set_pending([approved if p is join else p for p in pending])
         joins.audit(_decided(join, "approved", now))
     return None
 

@@ -2,14 +2,21 @@
 
 As root, PostgreSQL runs as the `mirror-stage` account; when that account cannot enter a data
 dir, the cluster lives under the shared root instead (mirror_stage.postgres). Each such cluster
-holds an owner record naming its data dir (path, device and inode), so that it goes with it:
-`mirror-stage purge DIR` removes both, and every `mirror-stage up` removes the clusters whose
-data dir is gone (or was replaced by another directory at the same path). A cluster whose
-postmaster runs is never removed; one without a record (made before records) is left alone.
+has an owner record beside it, in the root-owned shared root (never inside the cluster, which
+the account controls): the data dir's path, device and inode. So it goes with its data dir:
+
+- `mirror-stage purge DIR` removes both;
+- every `mirror-stage up` removes a cluster whose data dir has been gone (the path does not
+  exist while its parent does) for MISSING_GRACE across two looks. A data dir that exists,
+  even as another directory (restored from a backup, moved), is never taken as gone; nor is
+  one that cannot be looked at (another error than "no such file"). A cluster whose
+  postmaster runs, or without a record (made before records), is left alone.
 """
 
 import os
 import shutil
+import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -18,8 +25,10 @@ import structlog
 
 log = structlog.get_logger()
 
-OWNER_FILE: Final = "owner.json"
 CLUSTER_PREFIX: Final = "data-"
+OWNER_SUFFIX: Final = ".owner.json"
+MISSING_GRACE: Final = timedelta(hours=1)
+_PID_FILE_BYTES: Final = 64
 
 
 class PurgeError(RuntimeError):
@@ -32,38 +41,56 @@ class ClusterOwner(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str
     device: int
     inode: int
+    # When a sweep first found the data dir gone; None while it is there.
+    missing_since: datetime | None = None
+
+
+def owner_path(cluster: Path) -> Path:
+    """The cluster's owner record, beside it in the shared root."""
+    return cluster.with_name(cluster.name + OWNER_SUFFIX)
+
+
+def _write_owner(cluster: Path, owner: ClusterOwner) -> None:
+    record = owner_path(cluster)
+    staging = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as file:
+        file.write(msgspec.json.encode(owner))
+    staging.replace(record)
 
 
 def claim(cluster: Path, data_dir: Path) -> None:
-    """Record `data_dir` as the owner of `cluster` (both exist)."""
+    """Record `data_dir` (which exists) as the owner of `cluster`."""
     info = data_dir.stat()
-    owner = ClusterOwner(data_dir=str(data_dir), device=info.st_dev, inode=info.st_ino)
-    record = cluster / OWNER_FILE
-    staging = record.with_suffix(f".{os.getpid()}.tmp")
-    staging.write_bytes(msgspec.json.encode(owner))
-    staging.chmod(0o644)
-    staging.replace(record)
+    _write_owner(
+        cluster, ClusterOwner(data_dir=str(data_dir), device=info.st_dev, inode=info.st_ino)
+    )
 
 
 def owner_of(cluster: Path) -> ClusterOwner | None:
     """The cluster's owner record; None without a readable one."""
     try:
-        return msgspec.json.decode((cluster / OWNER_FILE).read_bytes(), type=ClusterOwner)
+        return msgspec.json.decode(owner_path(cluster).read_bytes(), type=ClusterOwner)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
 
 
-def postmaster_running(pgdata: Path) -> bool:
-    """Whether the postmaster named by `pgdata`'s postmaster.pid is alive."""
-    return process_alive(pgdata / "postmaster.pid")
-
-
 def process_alive(pid_file: Path) -> bool:
-    """Whether the process whose pid is the first line of `pid_file` is alive."""
+    """Whether the process whose pid is the first line of `pid_file` is alive. The file may
+    be another account's (PostgreSQL's): read without following a link or blocking on a
+    FIFO, a regular file's first bytes alone."""
     try:
-        pid = int(pid_file.read_text().split("\n", 1)[0])
+        fd = os.open(pid_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        pid = int(os.read(fd, _PID_FILE_BYTES).split(b"\n", 1)[0])
     except (OSError, ValueError):
         return False
+    finally:
+        os.close(fd)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -73,24 +100,51 @@ def process_alive(pid_file: Path) -> bool:
     return True
 
 
-def owner_gone(owner: ClusterOwner) -> bool:
-    """Whether the owner's data dir no longer exists (or another directory took its path)."""
+def postmaster_running(pgdata: Path) -> bool:
+    """Whether the postmaster named by `pgdata`'s postmaster.pid is alive."""
+    return process_alive(pgdata / "postmaster.pid")
+
+
+def _gone(owner: ClusterOwner) -> bool | None:
+    """True when the data dir's path does not exist while its parent does; False when it
+    exists (as whatever directory); None when that cannot be told."""
+    path = Path(owner.data_dir)
     try:
-        info = Path(owner.data_dir).stat()
+        path.stat()
     except FileNotFoundError:
-        return True
-    return (info.st_dev, info.st_ino) != (owner.device, owner.inode)
+        return path.parent.is_dir()
+    except OSError:
+        return None
+    return False
 
 
-def sweep_orphans(shared_root: Path) -> list[Path]:
-    """Remove the clusters under `shared_root` whose data dir is gone; return them."""
+def sweep_orphans(shared_root: Path, now: datetime | None = None) -> list[Path]:
+    """Remove the clusters under `shared_root` whose data dir is gone (MISSING_GRACE past
+    the first look that found it gone); return those removed."""
+    now = now or datetime.now(UTC)
     removed = []
     clusters = sorted(shared_root.glob(f"{CLUSTER_PREFIX}*")) if shared_root.is_dir() else []
     for cluster in clusters:
+        if cluster.name.endswith(OWNER_SUFFIX) or not cluster.is_dir() or cluster.is_symlink():
+            continue
         owner = owner_of(cluster)
-        if owner is None or not owner_gone(owner) or postmaster_running(cluster / "data"):
+        if owner is None or postmaster_running(cluster / "data"):
+            continue
+        gone = _gone(owner)
+        if not gone:
+            if gone is False and owner.missing_since is not None:
+                _write_owner(cluster, msgspec.structs.replace(owner, missing_since=None))
+            continue
+        if owner.missing_since is None:
+            _write_owner(cluster, msgspec.structs.replace(owner, missing_since=now))
+            continue
+        if now - owner.missing_since < MISSING_GRACE:
             continue
         shutil.rmtree(cluster, ignore_errors=True)
+        if cluster.exists():
+            log.warning("postgres.orphan_not_removed", cluster=str(cluster))
+            continue
+        owner_path(cluster).unlink(missing_ok=True)
         log.info("postgres.orphan_removed", cluster=str(cluster), data_dir=owner.data_dir)
         removed.append(cluster)
     return removed
@@ -102,6 +156,8 @@ def clusters_of(data_dir: Path, shared_root: Path) -> list[Path]:
     found = []
     clusters = sorted(shared_root.glob(f"{CLUSTER_PREFIX}*")) if shared_root.is_dir() else []
     for cluster in clusters:
+        if cluster.name.endswith(OWNER_SUFFIX):
+            continue
         owner = owner_of(cluster)
         if owner is not None and (owner.device, owner.inode) == (info.st_dev, info.st_ino):
             found.append(cluster)
@@ -116,9 +172,9 @@ def purge(data_dir: Path, shared_root: Path) -> list[Path]:
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
         raise PurgeError(f"{data_dir} is not a directory")
-    if not (data_dir / "identities").is_dir() and not (data_dir / "postgres.location").exists():
+    if not (data_dir / "identities" / "registry.json").is_file():
         raise PurgeError(
-            f"{data_dir} holds no `identities` folder: not a MIRROR STAGE data dir, left as is"
+            f"{data_dir} holds no identities/registry.json: not a MIRROR STAGE data dir, left as is"
         )
     clusters = clusters_of(data_dir, shared_root)
     pid_files = [
@@ -131,5 +187,6 @@ def purge(data_dir: Path, shared_root: Path) -> list[Path]:
             raise PurgeError(f"the stack in {data_dir} is running ({pid_file}): stop it first")
     for cluster in clusters:
         shutil.rmtree(cluster)
+        owner_path(cluster).unlink(missing_ok=True)
     shutil.rmtree(data_dir)
     return [*clusters, data_dir]

@@ -32,7 +32,8 @@ from mirror_stage.database import (
     prepare_database,
 )
 from mirror_stage.enrollment import ensure_stack_identities, write_users
-from mirror_stage.identity_store import ADMIN, IdentityStore, agent_name
+from mirror_stage.identity_lock import identity_lock
+from mirror_stage.identity_store import ADMIN, IdentityConflictError, IdentityStore, agent_name
 from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import (
     SERVER_NAME,
@@ -287,10 +288,14 @@ class Stack:
         """Every identity the stack runs with, made on its first start and kept after (so an
         agent enrolled with `mirror-stage agent enroll` stays enrolled)."""
         store = IdentityStore(self.layout.identities_dir)
-        # The simulator may publish any host's samples: it exists only while one runs.
-        ensure_stack_identities(store, simulator=self.options.simulate > 0)
-        if self.options.agent:
-            store.enroll_agent(host_id)
+        with identity_lock(self.layout.identities_dir):
+            # The simulator may publish any host's samples: it exists only while one runs.
+            ensure_stack_identities(store, simulator=self.options.simulate > 0)
+            if self.options.agent:
+                try:
+                    store.enroll_agent(host_id)
+                except IdentityConflictError as exc:
+                    raise StackError(f"the local agent: {exc}") from None
         if self.options.scrape is not None:
             try:
                 allow_scrape_hosts(self.layout, scrape_host_ids(self.options.scrape))

@@ -61,6 +61,8 @@ def pending(host: str = "web-1", key: str = KEY, state: str = "pending") -> Pend
         (token(approval=True), None, [pending()], "still-pending", "the join of web-1 waits"),
         (token(), None, [pending(key=OTHER_KEY)], "refused", "from another key is pending"),
         (token(), None, [pending(state="rejected")], "refused", "rejected by an administrator"),
+        # Another key's rejection blocks nothing: squatting a host id by getting rejected fails.
+        (token(), None, [pending(key=OTHER_KEY, state="rejected")], "enroll", "web-1 enrolled"),
     ],
 )
 def test_every_state_gets_its_decision(
