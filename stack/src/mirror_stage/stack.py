@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import asyncpg
-import httpx
 import nats
 import nats.aio.client
 import nats.errors
@@ -34,6 +32,7 @@ from mirror_stage.database import (
 from mirror_stage.enrollment import ensure_stack_identities, write_users
 from mirror_stage.identity_lock import identity_lock
 from mirror_stage.identity_store import ADMIN, IdentityConflictError, IdentityStore, agent_name
+from mirror_stage.local_agent import signing_public_key, write_agent_config
 from mirror_stage.nats_accounts import STAGE_ACCOUNT, accounts_block
 from mirror_stage.natsd import (
     SERVER_NAME,
@@ -55,11 +54,7 @@ from mirror_stage.parts import (
 )
 from mirror_stage.ports import free_port, port_is_free
 from mirror_stage.postgres import (
-    SHARED_ROOT,
-    EmbeddedPostgres,
     PostgresSetupError,
-    postgres_account,
-    postgres_root,
 )
 from mirror_stage.scrape_part import (
     allow_scrape_hosts,
@@ -67,8 +62,9 @@ from mirror_stage.scrape_part import (
     scrape_host_ids,
     scrape_spec,
 )
-from mirror_stage.shared_clusters import sweep_orphans
-from mirror_stage.stack_layout import DATABASE_NAME, StackLayout, busy_ports
+from mirror_stage.stack_database import announce, start_database
+from mirror_stage.stack_errors import StackError
+from mirror_stage.stack_layout import StackLayout, busy_ports
 from mirror_stage.stream_setup import ensure_streams_when_ready
 from mirror_stage.supervisor import PartFailedError, PartSpec, Supervised
 
@@ -114,15 +110,6 @@ class StackOptions:
     replicas: int = 1  # processes of each service
     scrape: Path | None = None  # a file_sd targets file: node_exporters read by the scraper
     scrape_interval: float = 5.0
-
-
-class StackError(RuntimeError):
-    """The stack cannot start as configured."""
-
-
-def announce(name: str, address: str) -> None:
-    """Print one part's address once it answers its health check."""
-    print(f"  {name:<10} {address}", flush=True)  # noqa: T201 - the launcher's console output
 
 
 class Stack:
@@ -229,7 +216,7 @@ class Stack:
             # Roles, migrations and grants as the administrator; from here on, the owner's
             # role for the operators' commands and each service's own for it.
             prepared = await prepare_database(
-                await self._start_database(), database_passwords_dir(layout)
+                await start_database(layout, self._supervise), database_passwords_dir(layout)
             )
             remember_database(layout, prepared.owner_url)
             self.logins = await first_admin_line(prepared.owner_url)
@@ -303,43 +290,6 @@ class Stack:
                 raise StackError(f"--scrape: {exc}") from None
         return store
 
-    async def _start_database(self) -> str:
-        layout = self.layout
-        if layout.external_db_url is not None:
-            try:
-                connection = await asyncpg.connect(layout.external_db_url, timeout=10)
-            except (OSError, asyncpg.PostgresError) as exc:
-                raise StackError(
-                    f"MIRROR_STAGE_DB_URL does not answer: {exc}; fix it, or unset it to "
-                    "use the embedded PostgreSQL"
-                ) from None
-            await connection.close()
-            announce("postgres", "MIRROR_STAGE_DB_URL (external)")
-            return layout.external_db_url
-        account = postgres_account()
-        swept = sweep_orphans(SHARED_ROOT) if account is not None else []
-        if swept:
-            print(  # noqa: T201
-                f"  (removed {len(swept)} PostgreSQL cluster(s) from {SHARED_ROOT} whose data "
-                "dirs are gone)",
-                flush=True,
-            )
-        root = postgres_root(layout.data_dir, account)
-        if not root.is_relative_to(layout.data_dir):
-            log.info("postgres.files_elsewhere", path=str(root), data_dir=str(layout.data_dir))
-            print(  # noqa: T201
-                f"  (PostgreSQL's files are in {root}: the account that runs it cannot enter "
-                f"the data dir. `mirror-stage purge {layout.data_dir}` removes both; a data dir "
-                "deleted otherwise has its cluster removed at the next `up`)",
-                flush=True,
-            )
-        pg = EmbeddedPostgres(
-            root, host="127.0.0.1", port=free_port(), log_path=layout.logs_dir / "postgres.log"
-        )
-        pg.initialise()
-        await self._supervise(pg.spec()).start()
-        return await pg.ensure_database(DATABASE_NAME)
-
     async def watch(self) -> None:
         """Restart dying parts; return (raise) only when one keeps failing."""
         await asyncio.gather(*(part.watch() for part in self.parts), *self.followers)
@@ -356,39 +306,6 @@ class Stack:
             await part.stop()
         # A cluster's nodes stop together: one alone would wait for the others to lead.
         await asyncio.gather(*(p.stop() for p in self.parts if p.spec.name.startswith("nats")))
-
-
-def write_agent_config(
-    layout: StackLayout, host_id: str, signing_public_key: str, credentials: Path
-) -> Path:
-    """The local agent's TOML config, rewritten at every start: on the bus as its enrolled
-    identity, it takes the default allowlist's commands, signed by this stack's commands
-    service."""
-    path = layout.data_dir / "agent.toml"
-    trust = f'tls_ca_file = "{layout.tls_ca_file}"\n' if layout.tls_ca_file else ""
-    path.write_text(
-        "# Written by mirror-stage up at every start; edit a copy for a real host.\n"
-        f'nats_url = "{layout.nats_urls}"\n'
-        f'credentials_file = "{credentials}"\n' + trust + f'host_id = "{host_id}"\n'
-        "interval_seconds = 5\n"
-        f'buffer_dir = "{layout.data_dir / "agent-buffer"}"\n'
-        "\n[commands]\n"
-        f'signing_public_key = "{signing_public_key}"\n'
-    )
-    return path
-
-
-async def signing_public_key(commands_url: str) -> str:
-    """The commands service's public key (it answers its health check already)."""
-    async with httpx.AsyncClient(timeout=10.0, verify=False) as client:  # noqa: S501 - loopback child
-        answer = await client.get(f"{commands_url}/api/commands/signing-key")
-    if answer.status_code != 200:
-        raise StackError(
-            f"the commands service did not give its signing key ({answer.status_code}): "
-            f"{answer.text[:200]}"
-        )
-    key: str = answer.json()["public_key"]
-    return key
 
 
 async def run_stack(layout: StackLayout, options: StackOptions) -> int:
