@@ -14,6 +14,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Final
 
@@ -42,6 +43,10 @@ log = structlog.get_logger()
 # once waits in nats-server's buffers, and agents ask again after a timeout.
 PENDING_REQUESTS: Final = 1000
 RELOAD_RETRY_FIRST_SECONDS: Final = 1.0
+# Join requests per token: a fleet joining at once goes at about 14 a second here.
+TOKEN_RATE_PER_SECOND: Final = 20.0
+TOKEN_BURST: Final = 100.0
+MAX_BUCKETS: Final = 10_000
 RELOAD_RETRY_LAST_SECONDS: Final = 30.0
 
 
@@ -55,6 +60,7 @@ class Enroller:
         # meanwhile (a reload costs seconds of nats-server's CPU with thousands of agents).
         self._stale = False
         self._reloading: asyncio.Task[None] | None = None
+        self._buckets: dict[str, tuple[float, float]] = {}
 
     async def on_request(self, msg: Msg) -> None:
         try:
@@ -66,6 +72,14 @@ class Enroller:
             request = msgspec.json.decode(msg.data, type=JoinRequest)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self._answer(msg, JoinReply(status="refused", detail=str(exc), host_id=""))
+            return
+        if not self._admit(token_id):
+            busy = JoinReply(
+                status="busy",
+                detail=f"too many join requests with token {token_id} just now: ask again later",
+                host_id=request.host_id,
+            )
+            await self._answer(msg, busy)
             return
         problem = join_request_error(request)
         if problem is not None:
@@ -86,6 +100,20 @@ class Enroller:
         if changed:
             # After the answer: a token used up by this join loses its user at this reload.
             self.reload_soon()
+
+    def _admit(self, token_id: str) -> bool:
+        """Whether a request with `token_id` may be handled now: a token bucket per token,
+        so one token's holders cannot keep the enroller (and its lock) from everyone else."""
+        now = time.monotonic()
+        level, since = self._buckets.get(token_id, (TOKEN_BURST, now))
+        level = min(TOKEN_BURST, level + (now - since) * TOKEN_RATE_PER_SECOND)
+        if len(self._buckets) >= MAX_BUCKETS and token_id not in self._buckets:
+            self._buckets.clear()  # bounded: only live tokens' holders can ask at all
+        if level < 1:
+            self._buckets[token_id] = (level, now)
+            return False
+        self._buckets[token_id] = (level - 1, now)
+        return True
 
     def reload_soon(self) -> None:
         """Tell nats-server the users, once for every change made until the reload starts."""

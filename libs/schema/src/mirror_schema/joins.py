@@ -25,7 +25,8 @@ __all__ = [
     "parse_join_token",
 ]
 
-JoinStatus = Literal["accepted", "pending", "refused"]
+# busy: too many requests with this token just now; ask again later, as for pending.
+JoinStatus = Literal["accepted", "pending", "refused", "busy"]
 
 _NKEY_USER_PUBLIC: Final = re.compile(r"U[A-Z2-7]{55}")
 _SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
