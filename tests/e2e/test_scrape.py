@@ -175,13 +175,31 @@ async def test_the_scrapers_identity_publishes_for_the_hosts_of_its_file_alone(
         assert await last_sample(stack, data_dir, "not-listed") is None
 
         # A host added to the file is read, and the identity may publish for it, without a
-        # restart; the host taken out is no longer allowed.
-        targets_file(targets, node_exporter, "scraped-two")
+        # restart; the host taken out is no longer allowed, a few rounds later. A host
+        # enrolled with an agent of its own is never the scraper's to speak for.
+        code, printed = await mirror_stage(
+            stack.env, "agent", "enroll", "has-agent", "--data-dir", str(data_dir)
+        )
+        assert code == 0, printed
+        targets_file(targets, node_exporter, "scraped-two", "has-agent")
         await wait_until(
             lambda: last_sample(stack, data_dir, "scraped-two"),
             timeout=60,
             what="the host added to the targets file",
         )
-        users = (data_dir / "nats-users.conf").read_text()
-        assert subjects.metrics_raw("scraped-two") in users
-        assert subjects.metrics_raw(HOST) not in users
+        users_file = data_dir / "nats-users.conf"
+
+        def narrowed() -> bool:
+            return subjects.metrics_raw(HOST) not in users_file.read_text()
+
+        await wait_until(narrowed, timeout=60, what="the host taken out no longer allowed")
+        scraper_rights = json.loads(users_file.read_text().removeprefix("accounts "))
+        scraper = next(
+            u
+            for u in scraper_rights["STAGE"]["users"]
+            if "_SCRAPE.>" in u["permissions"]["subscribe"]["allow"]
+        )
+        assert scraper["permissions"]["publish"]["allow"] == [
+            subjects.metrics_raw("scraped-two"),
+            "$JS.API.INFO",
+        ]

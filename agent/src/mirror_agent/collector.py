@@ -113,6 +113,7 @@ class Collector:
             boot_id=self.boot_id,
             seq=seq,
             interval_seconds=interval_seconds,
+            source="agent",
         )
 
     def _cpu(self) -> tuple[float, list[float]]:

@@ -11,6 +11,7 @@ from mirror_agent.simulate import DEFAULT_INTERVAL_SECONDS as SIMULATE_INTERVAL_
 from mirror_agent.simulate import MIN_INTERVAL_SECONDS as MIN_SIMULATE_INTERVAL_SECONDS
 from mirror_runtime.environment import ConfigError
 from mirror_runtime.logs import configure_logging
+from mirror_scrape.__main__ import MAX_INTERVAL_SECONDS as MAX_SCRAPE_INTERVAL_SECONDS
 from mirror_stage.compose_agents import run_compose_agent
 from mirror_stage.compose_init import run_compose_init
 from mirror_stage.database import run_migrate_command
@@ -265,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             f"--simulate-interval {args.simulate_interval:g}: at least "
             f"{MIN_SIMULATE_INTERVAL_SECONDS:g} seconds"
         )
-    if args.command == "up" and not args.scrape_interval >= 1:
-        parser().error(f"--scrape-interval {args.scrape_interval:g}: at least 1 second")
+    if args.command == "up" and not 1 <= args.scrape_interval <= MAX_SCRAPE_INTERVAL_SECONDS:
+        parser().error(f"--scrape-interval {args.scrape_interval:g}: 1 to 86400 seconds")
     if args.command == "up" and args.cluster not in (1, 3, 4, 5):
         # Two nodes lose their majority with either one: no better than one.
         parser().error(f"--cluster {args.cluster}: 1 (no cluster) or 3 to 5 nodes")

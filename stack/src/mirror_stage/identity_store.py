@@ -139,7 +139,13 @@ class IdentityStore:
         return self.directory / INGEST_TOKENS
 
     def enroll_agent(self, host_id: str) -> Path:
-        """Make (or keep) the identity of the agent of `host_id`; its credentials file."""
+        """Make (or keep) the identity of the agent of `host_id`; its credentials file.
+        IdentityConflictError for a host the scraper publishes for."""
+        if host_id in self.scrape_hosts():
+            raise IdentityConflictError(
+                f"{host_id} is read by the scraper (its targets file): give the target another "
+                "host_id label first"
+            )
         self.ensure(agent_name(host_id), "agent", host_id)
         return self.seed_path(agent_name(host_id))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +24,7 @@ __all__ = ["allow_scrape_hosts", "follow_targets", "scrape_host_ids", "scrape_sp
 log = structlog.get_logger()
 
 CHECK_SECONDS: Final = 2.0
+NARROW_AFTER_ROUNDS: Final = 3
 
 
 def scrape_host_ids(targets: Path) -> list[str]:
@@ -34,37 +36,68 @@ def scrape_host_ids(targets: Path) -> list[str]:
     return [target.host_id for target in parse_targets(content, str(targets))]
 
 
-def allow_scrape_hosts(layout: StackLayout, host_ids: list[str]) -> bool:
-    """Make the scraper's identity (once) and let it publish for `host_ids` alone; whether
-    its permissions changed."""
+def allow_scrape_hosts(layout: StackLayout, host_ids: Collection[str]) -> bool:
+    """Make the scraper's identity (once) and let it publish for `host_ids` alone, but never
+    for a host enrolled with an agent of its own (it would speak as that agent); whether its
+    permissions changed."""
     with identity_lock(layout.identities_dir):
         store = IdentityStore(layout.identities_dir)
         store.ensure(identities.SCRAPER, "scraper")
-        return store.set_scrape_hosts(host_ids)
+        agents = set(store.agents())
+        taken = sorted(agents.intersection(host_ids))
+        if taken:
+            log.error(
+                "scrape.hosts_refused",
+                hosts=taken,
+                reason="enrolled with an agent of their own; give the targets other host_id labels",
+            )
+        return store.set_scrape_hosts([host for host in host_ids if host not in agents])
 
 
-async def follow_targets(layout: StackLayout, targets: Path) -> None:
-    """Keep the scraper's permissions to the targets file's hosts as it changes (checked
-    every CHECK_SECONDS); a file changed into something invalid keeps the hosts it had."""
+async def follow_targets(layout: StackLayout, targets: Path, interval: float) -> None:
+    """Keep the scraper's permissions to the targets file's hosts as the file changes
+    (checked every CHECK_SECONDS): a host added is allowed at once; a host taken out only
+    NARROW_AFTER_ROUNDS rounds later, once the scraper has stopped sending its samples (one
+    refused sample would hold up every host's behind it). A file changed into something
+    invalid keeps the hosts it had; no failure here stops the stack."""
+    allowed = set(await asyncio.to_thread(scrape_host_ids, targets))
+    leaving: dict[str, float] = {}
     refused: str | None = None
+    loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(CHECK_SECONDS)
         try:
-            host_ids = await asyncio.to_thread(scrape_host_ids, targets)
+            listed = set(await asyncio.to_thread(scrape_host_ids, targets))
         except TargetsError as exc:
             if str(exc) != refused:
                 log.error("scrape.targets_refused", error=str(exc))
                 refused = str(exc)
             continue
         refused = None
-        if await asyncio.to_thread(allow_scrape_hosts, layout, host_ids):
-            log.info("scrape.hosts_changed", hosts=len(host_ids))
-            await asyncio.to_thread(_publish, layout)
+        now = loop.time()
+        for host in allowed - listed:
+            leaving.setdefault(host, now + NARROW_AFTER_ROUNDS * interval + CHECK_SECONDS)
+        for host in listed:
+            leaving.pop(host, None)
+        gone = {host for host, when in leaving.items() if when <= now}
+        wanted = (allowed | listed) - gone
+        if wanted == allowed:
+            continue
+        try:
+            if await asyncio.to_thread(allow_scrape_hosts, layout, wanted):
+                await asyncio.to_thread(_publish, layout)
+            allowed = wanted
+            for host in gone:
+                del leaving[host]
+            log.info("scrape.hosts_changed", hosts=len(wanted))
+        except Exception:
+            log.exception("scrape.hosts_not_changed")
 
 
 def _publish(layout: StackLayout) -> None:
     with identity_lock(layout.identities_dir):
-        publish_users(layout, IdentityStore(layout.identities_dir))
+        if not publish_users(layout, IdentityStore(layout.identities_dir)):
+            raise RuntimeError("no nats-server of the stack took the scraper's new hosts")
 
 
 def scrape_spec(

@@ -266,7 +266,7 @@ class Stack:
             if targets is not None:
                 spec = scrape_spec(layout, targets, self.options.scrape_interval, env)
                 await self._supervise(spec).start()
-                self.followers.append(follow_targets(layout, targets))
+                self.followers.append(follow_targets(layout, targets, self.options.scrape_interval))
 
         # The simulator and the scraper need only the bus, not the agent: all start at once.
         await asyncio.gather(signed_parts(), simulator(), scraper())
@@ -288,6 +288,9 @@ class Stack:
                 allow_scrape_hosts(self.layout, scrape_host_ids(self.options.scrape))
             except TargetsError as exc:
                 raise StackError(f"--scrape: {exc}") from None
+        else:
+            with identity_lock(self.layout.identities_dir):
+                store.set_scrape_hosts([])  # a scraper that once ran may publish for no host
         return store
 
     async def watch(self) -> None:

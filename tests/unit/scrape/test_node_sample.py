@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mirror_schema import codec
+from mirror_schema.samples import decode_sample
 from mirror_scrape.node_sample import exporter_version, read_exposition, to_sample
 
 PAGE = (Path(__file__).resolve().parents[2] / "fixtures" / "node-exporter-metrics.txt").read_text()
@@ -23,7 +24,7 @@ def test_a_real_page_gives_a_valid_sample_of_its_host() -> None:
     sample = to_sample(
         reading, None, host_id="vm", tags={"env": "lab"}, rack="r9", at=AT, seq=1, boot_id="b"
     )
-    codec.encode(sample)  # valid against the schema, as the ingest and twin will read it
+    decode_sample(codec.encode(sample))  # valid against the schema, as consumers read it
     assert sample.source == "scrape"
     assert exporter_version(reading) == "1.5.0"
     assert sample.hostname == "vm"
@@ -40,11 +41,42 @@ def test_cpu_load_is_the_busy_share_between_two_scrapes() -> None:
     before = read_exposition(page({("0", "idle"): 100, ("0", "user"): 100, ("0", "iowait"): 0}))
     after = read_exposition(page({("0", "idle"): 130, ("0", "user"): 160, ("0", "iowait"): 10}))
     # 100 s passed: 60 busy (user), 40 idle (idle and iowait both count as idle).
-    sample = to_sample(after, before, host_id="h", tags={}, at=AT)
+    sample = to_sample(after, before.baseline(), host_id="h", tags={}, at=AT)
     assert sample.cpu_load == pytest.approx(60.0)
     assert sample.cpu_per_core == [pytest.approx(60.0)]
-    # The first scrape has no interval: the average since boot.
+    # The first scrape has no interval: the average since boot; so has the first after a reboot.
     assert to_sample(before, None, host_id="h", tags={}, at=AT).cpu_load == pytest.approx(50.0)
+    rebooted = read_exposition(
+        page(
+            {("0", "idle"): 130, ("0", "user"): 160, ("0", "iowait"): 10},
+            "node_boot_time_seconds 9\n",
+        )
+    )
+    assert to_sample(
+        rebooted, before.baseline(), host_id="h", tags={}, at=AT
+    ).cpu_load == pytest.approx(53.33)
+
+
+def test_hostile_values_are_left_out_and_one_device_is_one_disk() -> None:
+    extra = """node_memory_MemTotal_bytes NaN
+node_memory_MemAvailable_bytes +Inf
+node_load1 -3
+node_filesystem_size_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/"} 1000
+node_filesystem_free_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/"} 400
+node_filesystem_avail_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/"} 300
+node_filesystem_size_bytes{device="/dev/sda1",fstype="ext4",mountpoint="/var/lib/kubelet/x"} 1000
+node_filesystem_size_bytes{fstype="ext4",mountpoint="/nodevice"} 1000
+node_network_receive_bytes_total{device="eth0"} +Inf
+"""
+    sample = to_sample(
+        read_exposition(page({("0", "idle"): 1}, extra)), None, host_id="h", tags={}, at=AT
+    )
+    decode_sample(codec.encode(sample))  # what the ingest and the twin accept
+    assert sample.memory_total_bytes is None
+    assert sample.memory_used_percent is None
+    assert sample.load_average == 0.0
+    assert [d.mountpoint for d in sample.disks] == ["/"]
+    assert sample.interfaces == []
 
 
 def test_memory_filesystems_and_interfaces_follow_the_agents_rules() -> None:
@@ -77,5 +109,7 @@ node_hwmon_temp_celsius{chip="platform_coretemp_0",sensor="temp1"} 41.5
 
 
 def test_a_page_that_is_not_the_exposition_format_is_an_error() -> None:
-    with pytest.raises(ValueError, match="invalid metric name"):
+    with pytest.raises(ValueError, match="not a node_exporter's metrics"):
         read_exposition("<html>not metrics</html>\n{")
+    with pytest.raises(ValueError, match="could not convert"):
+        read_exposition('node_cpu_seconds_total{cpu="0",mode="idle"} not-a-number\n')

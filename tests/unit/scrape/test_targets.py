@@ -12,11 +12,13 @@ def test_targets_take_their_host_id_from_the_label_or_the_address() -> None:
     content = b"""[
       {"targets": ["10.0.0.7:9100"], "labels": {"host_id": "db-7", "rack": "r2"}},
       {"targets": ["Web-1.example.com:9100"],
-       "labels": {"__scheme__": "https", "__metrics_path__": "/node"}}
+       "labels": {"__scheme__": "https", "__metrics_path__": "/node", "__meta_x": "y"}},
+      {"targets": ["[::1]:9100"], "labels": {"host_id": "v6"}}
     ]"""
     assert parse_targets(content, "t.json") == [
         Target(host_id="db-7", url="http://10.0.0.7:9100/metrics", rack="r2"),
         Target(host_id="web-1-example-com", url="https://Web-1.example.com:9100/node"),
+        Target(host_id="v6", url="http://[::1]:9100/metrics"),
     ]
 
 
@@ -30,6 +32,10 @@ def test_targets_take_their_host_id_from_the_label_or_the_address() -> None:
         (b'[{"targets": ["a:1", "a:2"]}]', "host id 'a' is a:1's already"),
         (b'[{"targets": ["a:1"], "labels": {"__scheme__": "ftp"}}]', "is not http(s)"),
         (b'[{"targets": ["a:1"], "extra": 1}]', "not a file_sd target list"),
+        (b'[{"targets": ["::1:9100"]}]', "is not HOST:PORT ([IPv6]:PORT)"),
+        ('[{"targets": ["a:\u00b2"]}]'.encode(), "is not HOST:PORT"),
+        (b'[{"targets": ["user@a:1"]}]', "is not HOST:PORT"),
+        (b'[{"targets": ["[zz]:9100"]}]', "is no URL"),
     ],
 )
 def test_a_bad_file_is_refused_naming_where(content: bytes, named: str) -> None:

@@ -11,6 +11,7 @@ from mirror_agent.signals import stop_event
 from mirror_scrape.scraper import ScrapeOptions, run_scraper
 
 MIN_INTERVAL_SECONDS = 1.0
+MAX_INTERVAL_SECONDS = 86_400.0  # a sample's interval_seconds may say no more
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--credentials-file", default=None, help="the scraper's NKey seed")
     parser.add_argument("--tls-ca-file", default=None)
     args = parser.parse_args(argv)
-    if not args.interval >= MIN_INTERVAL_SECONDS:
-        parser.error(f"--interval {args.interval:g}: at least {MIN_INTERVAL_SECONDS:g} seconds")
+    if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:
+        parser.error(
+            f"--interval {args.interval:g}: {MIN_INTERVAL_SECONDS:g} to "
+            f"{MAX_INTERVAL_SECONDS:g} seconds"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     options = ScrapeOptions(

@@ -9,6 +9,7 @@ counters since boot; temperatures are hwmon's, named `<chip>/<sensor>`.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,19 +17,41 @@ from datetime import UTC, datetime
 from prometheus_client.parser import text_string_to_metric_families
 
 from mirror_agent.collector import derived_tags
-from mirror_agent.disks import is_pseudo_filesystem
+from mirror_agent.disks import Partition, real_partitions
 from mirror_agent.rates import busy_percent
 from mirror_schema.samples import Disk, Interface, MetricSample
 
-__all__ = ["NodeReading", "read_exposition", "to_sample"]
+__all__ = ["Baseline", "NodeReading", "read_exposition", "to_sample"]
 
 _IDLE_MODES = frozenset({"idle", "iowait"})
 _NOT_COUNTED = frozenset({"guest", "guest_nice"})  # already inside user and nice
+# The families a sample is made of: the rest of a page is skipped before it is parsed.
+_USED_PREFIXES = (
+    "node_cpu_seconds_total",
+    "node_memory_MemTotal_bytes",
+    "node_memory_MemAvailable_bytes",
+    "node_memory_SwapTotal_bytes",
+    "node_memory_SwapFree_bytes",
+    "node_load",
+    "node_boot_time_seconds",
+    "node_time_seconds",
+    "node_filesystem_size_bytes",
+    "node_filesystem_free_bytes",
+    "node_filesystem_avail_bytes",
+    "node_network_",
+    "node_hwmon_temp_celsius",
+    "node_uname_info",
+    "node_exporter_build_info",
+)
+MAX_LABEL_CHARS = 255
+MAX_DISKS = 256
+MAX_INTERFACES = 256
+MAX_TEMPERATURES = 256
 
 
 @dataclass
 class NodeReading:
-    """One scrape: every sample of every family, by metric name."""
+    """One scrape: every finite sample of the families used, by metric name."""
 
     values: dict[str, list[tuple[dict[str, str], float]]] = field(default_factory=dict)
 
@@ -53,13 +76,40 @@ class NodeReading:
                     busy[cpu] += value
         return {cpu: (busy[cpu], total[cpu]) for cpu in total}
 
+    def baseline(self) -> Baseline:
+        """What the next scrape of this host needs of this one."""
+        return Baseline(cpu=self.cpu_times(), boot=self.one("node_boot_time_seconds"))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Of a host's previous scrape, what its CPU rates are measured from."""
+
+    cpu: dict[str, tuple[float, float]]
+    boot: float | None
+
+
+def _used(line: str) -> bool:
+    if line.startswith("#"):
+        parts = line.split(maxsplit=3)
+        return len(parts) > 2 and parts[2].startswith(_USED_PREFIXES)
+    return line.startswith(_USED_PREFIXES)
+
 
 def read_exposition(text: str) -> NodeReading:
-    """Parse node_exporter's text exposition format (ValueError when it is none)."""
+    """Parse node_exporter's text exposition format (ValueError when it is none), keeping the
+    families a sample is made of, and only finite values with labels of sane length."""
     reading = NodeReading()
-    for family in text_string_to_metric_families(text):
+    kept = "\n".join(line for line in text.splitlines() if _used(line)) + "\n"
+    for family in text_string_to_metric_families(kept):
         for sample in family.samples:
-            reading.values.setdefault(sample.name, []).append((dict(sample.labels), sample.value))
+            value = float(sample.value)
+            labels = {str(k): str(v) for k, v in sample.labels.items()}
+            if not math.isfinite(value) or any(len(v) > MAX_LABEL_CHARS for v in labels.values()):
+                continue
+            reading.values.setdefault(sample.name, []).append((labels, value))
+    if "node_cpu_seconds_total" not in reading.values:
+        raise ValueError("no node_cpu_seconds_total on the page: not a node_exporter's metrics")
     return reading
 
 
@@ -73,29 +123,34 @@ def _percent(busy_total: tuple[float, float], before: tuple[float, float] | None
 
 
 def _disks(reading: NodeReading) -> list[Disk]:
+    def key(labels: dict[str, str]) -> tuple[str, str]:
+        return labels.get("device", ""), labels.get("mountpoint", "")
+
     sizes = {
-        (lab["device"], lab["mountpoint"], lab.get("fstype", "")): v
+        key(lab): (lab.get("fstype", ""), v)
         for lab, v in reading.each("node_filesystem_size_bytes")
     }
-    free = {
-        (lab["device"], lab["mountpoint"]): v
-        for lab, v in reading.each("node_filesystem_free_bytes")
-    }
-    avail = {
-        (lab["device"], lab["mountpoint"]): v
-        for lab, v in reading.each("node_filesystem_avail_bytes")
-    }
+    free = {key(lab): v for lab, v in reading.each("node_filesystem_free_bytes")}
+    avail = {key(lab): v for lab, v in reading.each("node_filesystem_avail_bytes")}
+    # As the agent: no pseudo filesystem, and a device mounted several times (bind mounts)
+    # once, at its shortest mountpoint.
+    partitions = real_partitions(
+        Partition(device=device, mountpoint=mountpoint, fstype=fstype)
+        for (device, mountpoint), (fstype, _) in sizes.items()
+    )
     disks = []
-    for (device, mountpoint, fstype), size in sorted(sizes.items()):
-        if size <= 0 or is_pseudo_filesystem(fstype):
+    for partition in partitions[:MAX_DISKS]:
+        where = (partition.device, partition.mountpoint)
+        size = sizes[where][1]
+        if size <= 0:
             continue
-        used = max(0.0, size - free.get((device, mountpoint), size))
-        room = used + avail.get((device, mountpoint), 0.0)
+        used = max(0.0, size - free.get(where, size))
+        room = used + avail.get(where, 0.0)
         disks.append(
             Disk(
-                device=device,
-                mountpoint=mountpoint,
-                fstype=fstype,
+                device=partition.device,
+                mountpoint=partition.mountpoint,
+                fstype=partition.fstype,
                 total_bytes=int(size),
                 used_bytes=int(used),
                 used_percent=round(min(100.0, used / room * 100.0), 1) if room > 0 else 0.0,
@@ -122,7 +177,7 @@ def _interfaces(reading: NodeReading) -> list[Interface]:
     up = {lab.get("device"): v for lab, v in reading.each("node_network_up")}
     speed = {lab.get("device"): v for lab, v in reading.each("node_network_speed_bytes")}
     interfaces = []
-    for name in sorted(counters):
+    for name in sorted(counters)[:MAX_INTERFACES]:
         counted = counters[name]
 
         def count(field_name: str, counted: dict[str, float] = counted) -> int:
@@ -148,11 +203,12 @@ def _interfaces(reading: NodeReading) -> list[Interface]:
 
 
 def _temperatures(reading: NodeReading) -> dict[str, float]:
-    return {
-        f"{labels.get('chip', '?')}/{labels.get('sensor', '?')}": round(value, 1)
+    found = [
+        (f"{labels.get('chip', '?')}/{labels.get('sensor', '?')}", round(value, 1))
         for labels, value in reading.each("node_hwmon_temp_celsius")
         if -100.0 < value < 300.0
-    }
+    ]
+    return dict(found[:MAX_TEMPERATURES])
 
 
 def _platform(reading: NodeReading) -> tuple[str | None, str | None, str | None]:
@@ -169,7 +225,7 @@ def _platform(reading: NodeReading) -> tuple[str | None, str | None, str | None]
 
 def to_sample(
     reading: NodeReading,
-    previous: NodeReading | None,
+    previous: Baseline | None,
     *,
     host_id: str,
     tags: dict[str, str],
@@ -183,13 +239,14 @@ def to_sample(
     """The MetricSample of `reading` (and of the CPU time since `previous`, when there is one)."""
     now = at or datetime.now(UTC)
     cpu = reading.cpu_times()
-    before = previous.cpu_times() if previous is not None else {}
+    boot = reading.one("node_boot_time_seconds")
+    # Across a reboot the counters restarted: no interval to measure, the average since boot.
+    before = previous.cpu if previous is not None and previous.boot == boot else {}
     cores = sorted((c for c in cpu if c != "all"), key=lambda c: (len(c), c))
     total_memory = reading.one("node_memory_MemTotal_bytes")
     available = reading.one("node_memory_MemAvailable_bytes")
     swap_total = reading.one("node_memory_SwapTotal_bytes")
     swap_free = reading.one("node_memory_SwapFree_bytes")
-    boot = reading.one("node_boot_time_seconds")
     clock = reading.one("node_time_seconds")
     disks = _disks(reading)
     interfaces = _interfaces(reading)
@@ -201,19 +258,21 @@ def to_sample(
         cpu_per_core=[_percent(cpu[c], before.get(c)) for c in cores],
         cpu_logical_cores=len(cores) or None,
         memory_used_percent=(
-            round(100.0 - available / total_memory * 100.0, 1)
-            if total_memory and available is not None
+            round(min(100.0, max(0.0, 100.0 - available / total_memory * 100.0)), 1)
+            if total_memory and total_memory > 0 and available is not None
             else None
         ),
-        memory_total_bytes=int(total_memory) if total_memory else None,
-        memory_available_bytes=int(available) if available is not None else None,
+        memory_total_bytes=int(total_memory) if total_memory and total_memory > 0 else None,
+        memory_available_bytes=int(max(0.0, available)) if available is not None else None,
         swap_used_percent=(
-            round(100.0 - (swap_free or 0.0) / swap_total * 100.0, 1) if swap_total else 0.0
+            round(min(100.0, max(0.0, 100.0 - (swap_free or 0.0) / swap_total * 100.0)), 1)
+            if swap_total
+            else (0.0 if swap_total is not None else None)
         ),
-        swap_total_bytes=int(swap_total) if swap_total is not None else None,
-        load_average=reading.one("node_load1"),
-        load_average_5=reading.one("node_load5"),
-        load_average_15=reading.one("node_load15"),
+        swap_total_bytes=int(max(0.0, swap_total)) if swap_total is not None else None,
+        load_average=_non_negative(reading.one("node_load1")),
+        load_average_5=_non_negative(reading.one("node_load5")),
+        load_average_15=_non_negative(reading.one("node_load15")),
         uptime_seconds=max(0.0, (clock or now.timestamp()) - boot) if boot else None,
         net_bytes_tx=sum(i.bytes_sent for i in interfaces) if interfaces else None,
         net_bytes_rx=sum(i.bytes_recv for i in interfaces) if interfaces else None,
@@ -231,6 +290,10 @@ def to_sample(
         interval_seconds=interval_seconds,
         source="scrape",
     )
+
+
+def _non_negative(value: float | None) -> float | None:
+    return None if value is None else max(0.0, value)
 
 
 def exporter_version(reading: NodeReading) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import httpx
 import msgspec
 
 from mirror_schema.errors import InvalidHostId
@@ -25,6 +26,7 @@ __all__ = ["Target", "TargetsError", "TargetsFile", "parse_targets"]
 
 MAX_TARGETS: Final = 10_000
 _RESERVED: Final = ("__scheme__", "__metrics_path__", "host_id", "rack")
+_NOT_IN_HOST: Final = frozenset("@/?#\\ \t")
 
 
 class TargetsError(ValueError):
@@ -60,12 +62,27 @@ def parse_targets(content: bytes, source: str) -> list[Target]:
         path = group.labels.get("__metrics_path__", "/metrics")
         if not path.startswith("/"):
             raise TargetsError(f"{source}: [{g}].labels.__metrics_path__ must start with /")
-        tags = {k: v for k, v in group.labels.items() if k not in _RESERVED}
+        # Prometheus' own labels (`__meta_*`, `__param_*`...) are no tags.
+        tags = {
+            k: v for k, v in group.labels.items() if k not in _RESERVED and not k.startswith("__")
+        }
         for t, address in enumerate(group.targets):
             where = f"{source}: [{g}].targets[{t}]"
             host, colon, port = address.rpartition(":")
-            if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise TargetsError(f"{where}: {address!r} is not HOST:PORT")
+            bare = host.removeprefix("[").removesuffix("]")
+            if (
+                not colon
+                or not bare
+                or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)
+                or any(c in _NOT_IN_HOST or not c.isprintable() for c in host)
+                or (":" in bare and not host.startswith("["))  # IPv6 goes in brackets
+            ):
+                raise TargetsError(f"{where}: {address!r} is not HOST:PORT ([IPv6]:PORT)")
+            url = f"{scheme}://{address}{path}"
+            try:
+                httpx.URL(url)
+            except httpx.InvalidURL as exc:
+                raise TargetsError(f"{where}: {url!r} is no URL: {exc}") from None
             try:
                 host_id = (
                     validate_host_id(group.labels["host_id"])
@@ -83,7 +100,7 @@ def parse_targets(content: bytes, source: str) -> list[Target]:
             found.append(
                 Target(
                     host_id=host_id,
-                    url=f"{scheme}://{address}{path}",
+                    url=url,
                     tags=tags,
                     rack=group.labels.get("rack"),
                 )
