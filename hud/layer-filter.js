@@ -3,7 +3,8 @@
 import { element } from "./dom.js";
 import { LAYER_NAMES } from "./projection.js";
 
-export function buildLayerFilter(bar, stage) {
+// `initial`: the layer to show first (null: all); `onChange(layer)` is told of each choice.
+export function buildLayerFilter(bar, stage, { initial = null, onChange = () => {} } = {}) {
   const buttons = [null, 1, 2, 3, 4, 5, 6, 7].map((layer) => {
     const button = element("button", "", layer === null ? "All" : `L${layer}`);
     button.title = layer === null ? "every layer" : LAYER_NAMES[layer - 1];
@@ -11,9 +12,11 @@ export function buildLayerFilter(bar, stage) {
     button.addEventListener("click", () => {
       stage.setLayerFilter(layer);
       buttons.forEach((b) => b.classList.toggle("current", b === button));
+      onChange(layer);
     });
     return button;
   });
-  buttons[0].classList.add("current");
+  buttons[initial ?? 0].classList.add("current");
+  stage.setLayerFilter(initial);
   bar.replaceChildren(...buttons);
 }

@@ -9,12 +9,14 @@ import { Docks } from "./docks.js";
 import { $ } from "./dom.js";
 import { Fleet } from "./fleet.js";
 import { buildLayerFilter } from "./layer-filter.js";
+import { searchBox } from "./search-box.js";
 import { selector } from "./selection.js";
 import { startSession } from "./session.js";
 import { dispatch, showConnection } from "./socket-dispatch.js";
 import { tooltip } from "./stage-input.js";
 import { Stage } from "./stage.js";
 import { toastError } from "./toast.js";
+import { showViewInUrl, viewInUrl } from "./url-state.js";
 import {
   alertsWidget,
   gaugeWidget,
@@ -43,6 +45,8 @@ const hud = {
   framesSinceReconnect: 0,
 };
 
+// The view the page was opened on (?host=...&layer=...), applied once.
+const openedOn = viewInUrl();
 let stage = null;
 let socket = null;
 let docks = null;
@@ -53,8 +57,12 @@ function enter(principal) {
   hud.principal = principal;
   if (stage) return;
   card = new SelectionCard($("#card"));
+  const select = selector(hud, { card, refresh: () => refreshWidgets(true) });
   stage = new Stage($("#stage"), hud.fleet, {
-    onSelect: selector(hud, { card, refresh: () => refreshWidgets(true) }),
+    onSelect: (hostId) => {
+      showViewInUrl({ host: hostId, layer: stage.layerFilter });
+      return select(hostId);
+    },
     onPlace: (hostId, placement) =>
       api
         .savePlacement(hostId, placement.layer, placement.position)
@@ -62,7 +70,16 @@ function enter(principal) {
     canPlace: () => hud.principal?.role !== "viewer",
     tooltip: tooltip($("#link-tip")),
   });
-  buildLayerFilter($("#layers"), stage);
+  buildLayerFilter($("#layers"), stage, {
+    initial: openedOn.layer,
+    onChange: (layer) => showViewInUrl({ host: hud.selectedId, layer }),
+  });
+  searchBox({
+    input: $("#search"),
+    list: $("#search-results"),
+    fleet: hud.fleet,
+    choose: (hostId) => stage.select(hostId),
+  });
   buildDocks();
   socket = api.connectTwin({
     onMessage: (message) =>
@@ -108,6 +125,12 @@ function buildDocks() {
 
 let widgetsVersion = -1;
 function refreshWidgets(force = false) {
+  // A link's host (?host=) is selected once the fleet holds it.
+  if (openedOn.host && hud.fleet.hosts.has(openedOn.host)) {
+    const host = openedOn.host;
+    openedOn.host = null;
+    stage.select(host);
+  }
   if (!force && widgetsVersion === hud.fleet.version) return;
   widgetsVersion = hud.fleet.version;
   for (const widget of widgets.values()) widget.update(hud);

@@ -3,7 +3,7 @@
 import math
 import random
 
-from mirror_schema.samples import Disk, Gpu, Interface
+from mirror_schema.samples import Disk, Gpu, Interface, InterfaceAddress
 
 GIB = 2**30
 DAY = 86_400.0
@@ -72,6 +72,7 @@ class SimulatedDisk:
 
 class SimulatedLink:
     __slots__ = (
+        "addresses",
         "down_until",
         "drops",
         "errors",
@@ -86,8 +87,15 @@ class SimulatedLink:
         "tx_share",
     )
 
-    def __init__(self, rng: random.Random, name: str, speed: float, busy: float) -> None:
+    def __init__(
+        self, rng: random.Random, name: str, speed: float, busy: float, address: str | None = None
+    ) -> None:
         self.name, self.speed = name, speed
+        self.addresses = (
+            [InterfaceAddress(family="ipv4", address=address, netmask="255.0.0.0")]
+            if address
+            else []
+        )
         self.tx_share, self.rx_share = busy * rng.uniform(0.3, 1.0), busy * rng.uniform(0.3, 1.0)
         self.packet_size = rng.uniform(400, 1400)
         self.down_until = 0.0
@@ -133,6 +141,7 @@ class SimulatedLink:
             dropin=self.drops,
             speed_mbps=self.speed,
             is_up=is_up,
+            addresses=self.addresses,
         )
 
 

@@ -133,7 +133,16 @@ class SimulatedHost:
             )
         busy = rng.uniform(0.05, 0.6)
         self.links = [
-            SimulatedLink(rng, f"eth{n}", speed, busy if n == 0 else busy / 3)
+            SimulatedLink(
+                rng,
+                f"eth{n}",
+                speed,
+                busy if n == 0 else busy / 3,
+                # 10.0.0.0/8, one address a host on its first link: what an operator searches.
+                address=f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+                if n == 0
+                else None,
+            )
             for n, speed in enumerate(link_speeds(rng, self.role, self.gpu_count > 0))
         ]
         self.flapping = len(self.links) > 1 and rng.random() < 0.1

@@ -50,6 +50,7 @@ class HostView(msgspec.Struct, frozen=True, kw_only=True):
     agent_version: str | None = None
     # "scrape": read from its node_exporter by the scraper, no agent (no commands).
     source: Literal["agent", "scrape"] | None = None
+    address: str | None = None  # the primary interface's first IPv4 address, else IPv6
     cpu_load: Percent | None = None
     cpu_logical_cores: Count | None = None
     memory_used_percent: Percent | None = None
@@ -99,6 +100,7 @@ class HostPatch(msgspec.Struct, frozen=True, kw_only=True):
     os_distro: str | UnsetType | None = UNSET
     agent_version: str | UnsetType | None = UNSET
     source: Literal["agent", "scrape"] | UnsetType | None = UNSET
+    address: str | UnsetType | None = UNSET
     cpu_load: Percent | UnsetType | None = UNSET
     cpu_logical_cores: Count | UnsetType | None = UNSET
     memory_used_percent: Percent | UnsetType | None = UNSET

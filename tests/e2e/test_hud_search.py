@@ -1,0 +1,83 @@
+"""Finding a host in the HUD, in Chromium, on `mirror-stage up --simulate 200`: `/` then a few
+letters of a tag lists the hosts that have it, Enter selects the first and flies the camera
+to it, the address bar carries the selection and layer, and a link opens the same view."""
+
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from hud_pages import Hud, chromium, shoot, stats, wait_for
+from playwright.async_api import async_playwright
+from stack_up import mirror_stage_up
+
+from browser import CHROMIUM_FLAGS
+from mirror_stage.postgres import postgres_account, postgres_root
+from mirror_stage.shared_clusters import owner_path
+
+SIMULATED = 200
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def hud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hud]:
+    base = tmp_path_factory.mktemp("hud-search")
+    data_dir = base / "stage"
+    async with (
+        mirror_stage_up(data_dir, "--no-agent", "--simulate", str(SIMULATED)) as stack,
+        async_playwright() as playwright,
+    ):
+        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            yield Hud(stack, data_dir, browser)
+        finally:
+            await browser.close()
+    root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
+    if not root.is_relative_to(base):
+        shutil.rmtree(root, ignore_errors=True)
+        owner_path(root).unlink(missing_ok=True)
+
+
+async def test_a_slash_and_a_tag_find_a_host_and_select_it(hud: Hud) -> None:
+    page = await hud.page()
+    await wait_for(page, f"(s) => s.hosts >= {SIMULATED}", "every simulated host")
+    await page.keyboard.press("/")
+    assert await page.evaluate("document.activeElement.id") == "search"
+    await page.keyboard.type("tier=db")
+    results = page.locator("#search-results li")
+    await results.first.wait_for()
+    listed = await results.evaluate_all("(items) => items.map((i) => i.dataset.host)")
+    tiers = await page.evaluate(
+        "(ids) => ids.map((id) => window.mirrorStage.host(id).tags.tier)", listed
+    )
+    assert listed
+    assert set(tiers) == {"db"}
+    await shoot(page, "search-by-tag")
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    chosen = listed[1] if len(listed) > 1 else listed[0]
+    await wait_for(page, f"(s) => s.selected === {chosen!r}", "the chosen host selected")
+    assert await page.locator("#search-results").is_hidden()
+    assert f"host={chosen}" in page.url
+    await page.locator("#layers button[data-layer='3']").click()
+    assert "layer=3" in page.url
+
+    # The link opens the same view: that host selected, layer 3 alone.
+    again = await page.context.new_page()
+    await again.goto(page.url)
+    await wait_for(again, f"(s) => s.selected === {chosen!r}", "the linked host selected")
+    assert (await stats(again))["layerFilter"] == 3
+    await page.context.close()
+
+
+async def test_an_address_or_a_hostname_finds_its_host(hud: Hud) -> None:
+    page = await hud.page()
+    await wait_for(page, f"(s) => s.hosts >= {SIMULATED}", "every simulated host")
+    for query, expected in (("10.0.0.165", "sim-0165"), ("sim-0165.sim", "sim-0165")):
+        await page.fill("#search", query)
+        first = page.locator("#search-results li").first
+        await first.wait_for()
+        assert await first.get_attribute("data-host") == expected, query
+    await page.fill("#search", "no-such-host-anywhere")
+    assert await page.locator("#search-results").is_hidden()
+    await page.context.close()
