@@ -11,10 +11,6 @@ import { project } from "./projection.js";
 export function exposeTestHook(page) {
   const { hud } = page;
   window.mirrorStage = {
-    // One host's view as the fleet holds it (null when it holds none).
-    host(hostId) {
-      return hud.fleet.hosts.get(hostId) ?? null;
-    },
     stats() {
       const stage = page.stage();
       return {
