@@ -8,6 +8,7 @@ import { consoleWidget } from "./console.js";
 import { Docks } from "./docks.js";
 import { $ } from "./dom.js";
 import { Fleet } from "./fleet.js";
+import { FleetTable } from "./fleet-table.js";
 import { buildLayerFilter } from "./layer-filter.js";
 import { searchBox } from "./search-box.js";
 import { selector } from "./selection.js";
@@ -52,6 +53,7 @@ let socket = null;
 let docks = null;
 let widgets = null;
 let card = null;
+let table = null;
 
 function enter(principal) {
   hud.principal = principal;
@@ -79,6 +81,18 @@ function enter(principal) {
     list: $("#search-results"),
     fleet: hud.fleet,
     choose: (hostId) => stage.select(hostId),
+  });
+  table = new FleetTable($("#fleet-table"), {
+    fleet: hud.fleet,
+    choose: (hostId) => stage.select(hostId),
+    selected: () => hud.selectedId,
+  });
+  $("#table-toggle").addEventListener("click", () => table.toggle());
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target.closest?.("input, textarea, select, [contenteditable]");
+    if (event.key === "t" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      table.toggle();
+    }
   });
   buildDocks();
   socket = api.connectTwin({
@@ -131,6 +145,7 @@ function refreshWidgets(force = false) {
     openedOn.host = null;
     stage.select(host);
   }
+  table?.update(force);
   if (!force && widgetsVersion === hud.fleet.version) return;
   widgetsVersion = hud.fleet.version;
   for (const widget of widgets.values()) widget.update(hud);

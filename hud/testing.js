@@ -54,6 +54,7 @@ export function exposeTestHook(page) {
       return { x: rect.left + p.x, y: rect.top + p.y };
     },
     host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
+    hostIds: () => [...hud.fleet.hosts.keys()],
     // A network fault, for the tests: the socket drops and reconnects by itself.
     dropConnection: () => page.socket()?.drop(),
     // Benchmarks: stop following the twin, show a frame built elsewhere, time redraws.

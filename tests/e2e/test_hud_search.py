@@ -81,3 +81,42 @@ async def test_an_address_or_a_hostname_finds_its_host(hud: Hud) -> None:
     await page.fill("#search", "no-such-host-anywhere")
     assert await page.locator("#search-results").is_hidden()
     await page.context.close()
+
+
+async def test_the_fleet_table_sorts_filters_and_selects(hud: Hud) -> None:
+    page = await hud.page()
+    await wait_for(page, f"(s) => s.hosts >= {SIMULATED}", "every simulated host")
+    await page.keyboard.press("t")
+    table = page.locator("#fleet-table")
+    await table.wait_for()
+    await page.locator("#fleet-table button[data-sort='cpu_load']").click()
+    rows = page.locator("#fleet-table .table-window .table-row")
+    await rows.first.wait_for()
+    # Only the rows in view are in the page, not all 200.
+    assert 0 < await rows.count() < SIMULATED
+    first = await rows.first.get_attribute("data-host")
+    busiest = await page.evaluate(
+        """() => {
+          const all = window.mirrorStage.hostIds().map((id) => window.mirrorStage.host(id));
+          return Math.max(...all.map((h) => h.cpu_load ?? -1));
+        }"""
+    )
+    assert (await page.evaluate(f"window.mirrorStage.host({first!r}).cpu_load")) == busiest
+    await page.select_option("#table-status", "online")
+    await page.fill("#table-text", "tier=db")
+    count = await page.locator(".table-count").text_content()
+    assert count is not None
+    assert count.endswith(f"of {SIMULATED} hosts")
+    listed = await rows.evaluate_all("(items) => items.map((i) => i.dataset.host)")
+    tiers = await page.evaluate(
+        "(ids) => ids.map((id) => window.mirrorStage.host(id).tags.tier)", listed
+    )
+    assert listed
+    assert set(tiers) == {"db"}
+    await shoot(page, "fleet-table")
+    # Rows by CPU move as the load does: the row is found by its host, not its place.
+    chosen = listed[-1]
+    await page.locator(f"#fleet-table .table-window .table-row[data-host='{chosen}']").click()
+    await wait_for(page, f"(s) => s.selected === {chosen!r}", "the clicked row's host selected")
+    await page.locator(f"#fleet-table .table-row.selected[data-host='{chosen}']").wait_for()
+    await page.context.close()

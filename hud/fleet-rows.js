@@ -1,0 +1,56 @@
+// The fleet table's rows: every host as the twin holds it, filtered and sorted (pure; the
+// table's DOM is fleet-table.js).
+
+import { searchHosts } from "./search.js";
+
+const STATUS_ORDER = { offline: 0, stale: 1, online: 2 };
+
+// The columns, in order: what each shows and how it sorts (numbers; a host without a
+// reading sorts last whichever the direction).
+export const COLUMNS = [
+  { key: "host_id", title: "Host", text: true },
+  { key: "status", title: "Status", value: (h) => STATUS_ORDER[h.status] ?? -1 },
+  { key: "layer", title: "Layer", value: (h) => h.layer },
+  { key: "cpu_load", title: "CPU %", value: (h) => h.cpu_load },
+  { key: "memory_used_percent", title: "Mem %", value: (h) => h.memory_used_percent },
+  { key: "disk_used_percent", title: "Disk %", value: (h) => h.disk_used_percent },
+  { key: "net", title: "Net b/s", value: netRate },
+  { key: "active_alerts", title: "Alerts", value: (h) => h.active_alerts },
+];
+
+export function netRate(host) {
+  const tx = host.net_tx_bits_per_s;
+  const rx = host.net_rx_bits_per_s;
+  return tx == null && rx == null ? null : (tx ?? 0) + (rx ?? 0);
+}
+
+function compare(column, descending) {
+  const sign = descending ? -1 : 1;
+  if (column.text) {
+    return (a, b) => sign * a[column.key].localeCompare(b[column.key]);
+  }
+  return (a, b) => {
+    const x = column.value(a);
+    const y = column.value(b);
+    if (x == null || y == null) {
+      return (x == null) - (y == null) || a.host_id.localeCompare(b.host_id);
+    }
+    return sign * (x - y) || a.host_id.localeCompare(b.host_id);
+  };
+}
+
+// The rows for `hosts` (HostViews): those matching every filter given (`status`, `layer`, and
+// `text` as the search box reads it), sorted by `sort` (a column key).
+export function fleetRows(hosts, { sort = "host_id", descending = false, status, layer, text }) {
+  let rows = [...hosts];
+  if (status) rows = rows.filter((host) => host.status === status);
+  if (layer) rows = rows.filter((host) => host.layer === layer);
+  if (text && text.trim()) {
+    const matching = new Set(
+      searchHosts(rows, text, rows.length).map((match) => match.host.host_id),
+    );
+    rows = rows.filter((host) => matching.has(host.host_id));
+  }
+  const column = COLUMNS.find((c) => c.key === sort) ?? COLUMNS[0];
+  return rows.sort(compare(column, descending));
+}
