@@ -38,6 +38,7 @@ const hud = {
   fleet: new Fleet(),
   selectedId: null,
   detail: null,
+  detailBefore: null, // the selected host's sample before `detail`, for rates
   history: [],
   alerts: new Map(),
   principal: null,

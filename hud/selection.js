@@ -15,7 +15,13 @@ export function selector(hud, { card, refresh }) {
   async function loadDetail(hostId) {
     try {
       const detail = await api.fetchHost(hostId);
-      if (hud.selectedId === hostId) hud.detail = detail.sample;
+      if (hud.selectedId !== hostId) return;
+      // The previous sample of the same host, for rates (a new one only: the detail is read
+      // again every 5 s whether or not the host sent anything).
+      if (hud.detail && hud.detail.timestamp !== detail.sample.timestamp) {
+        hud.detailBefore = hud.detail;
+      }
+      hud.detail = detail.sample;
       refresh();
     } catch (error) {
       if (error.status === 404) return;
@@ -26,6 +32,7 @@ export function selector(hud, { card, refresh }) {
   return async function select(hostId) {
     hud.selectedId = hostId;
     hud.detail = null;
+    hud.detailBefore = null;
     hud.history = [];
     clearInterval(detailTimer);
     card.show(hostId ? hud.fleet.hosts.get(hostId) : null, null);

@@ -3,7 +3,8 @@
 
 import { openAlerts } from "./alerts.js";
 import { element } from "./dom.js";
-import { formatBytes, percent } from "./format.js";
+import { formatBits, formatBytes, percent } from "./format.js";
+import { interfaceRates } from "./interface-rates.js";
 
 const SPARK_POINTS = 120;
 
@@ -211,7 +212,7 @@ function pagedWidget(type, title, perPage, itemsOf, render, onRemove) {
       widget.body.replaceChildren(element("div", "hint", "select a host"));
       return;
     }
-    const items = itemsOf(hud.detail);
+    const items = itemsOf(hud.detail, hud);
     const { shown, dots } = pager(items, perPage, state, () => widget.update(last));
     widget.body.replaceChildren(...shown.map(render), dots);
   };
@@ -239,14 +240,21 @@ export function interfacesWidget(onRemove) {
     "interfaces",
     "Interfaces",
     2,
-    (sample) => sample.interfaces ?? [],
-    (iface) => {
+    (sample, hud) => {
+      const rates = interfaceRates(sample, hud.detailBefore);
+      return (sample.interfaces ?? []).map((iface) => ({ iface, rate: rates.get(iface.name) }));
+    },
+    ({ iface, rate }) => {
       const address = iface.addresses?.find((a) => a.family === "ipv4")?.address ?? "";
       const speed = iface.speed_mbps ? `${iface.speed_mbps} Mb/s` : "speed ?";
+      // Rates once two samples are in; until then, what the link has carried since boot.
+      const traffic = rate
+        ? `↑${formatBits(rate.tx)} ↓${formatBits(rate.rx)}`
+        : `↑${formatBytes(iface.bytes_sent)} ↓${formatBytes(iface.bytes_recv)} since boot`;
       return element(
         "div",
         "row",
-        `${iface.name} ${iface.is_up ? "up" : "down"} ${speed} ${address} ↑${formatBytes(iface.bytes_sent)} ↓${formatBytes(iface.bytes_recv)}`,
+        `${iface.name} ${iface.is_up ? "up" : "down"} ${speed} ${address} ${traffic}`,
       );
     },
     onRemove,

@@ -120,3 +120,23 @@ async def test_the_fleet_table_sorts_filters_and_selects(hud: Hud) -> None:
     await wait_for(page, f"(s) => s.selected === {chosen!r}", "the clicked row's host selected")
     await page.locator(f"#fleet-table .table-row.selected[data-host='{chosen}']").wait_for()
     await page.context.close()
+
+
+async def test_the_interfaces_widget_shows_rates_not_lifetime_counters(hud: Hud) -> None:
+    page = await hud.page()
+    await wait_for(page, f"(s) => s.hosts >= {SIMULATED}", "every simulated host")
+    await page.fill("#search", "sim-0007")
+    await page.keyboard.press("Enter")
+    await wait_for(page, "(s) => s.selected === 'sim-0007'", "sim-0007 selected")
+    rows = page.locator("[data-widget='interfaces'] .row")
+    await rows.first.wait_for()
+    # Two samples of the host (the detail is read every 5 s): then rates, in bits per second.
+    await page.wait_for_function(
+        "() => { const r = document.querySelector(\"[data-widget='interfaces'] .row\");"
+        " return r && /↑[\\d.]+ [kMGT]?b\\/s ↓/.test(r.textContent); }",
+        timeout=40_000,
+    )
+    text = await rows.first.text_content()
+    assert text is not None
+    assert "since boot" not in text
+    await page.context.close()
