@@ -55,6 +55,8 @@ export function exposeTestHook(page) {
     },
     host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
     hostIds: () => [...hud.fleet.hosts.keys()],
+    // The host labels drawn in the last frame, as boxes on the canvas: [{id, x, y, w, h}].
+    labelBoxes: () => page.stage()?.labelBoxes ?? [],
     // A network fault, for the tests: the socket drops and reconnects by itself.
     dropConnection: () => page.socket()?.drop(),
     // Benchmarks: stop following the twin, show a frame built elsewhere, time redraws.

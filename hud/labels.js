@@ -1,0 +1,52 @@
+// Host labels that never overlap: each is drawn only where its box touches no label drawn
+// before it, trying below its host, then above. Candidates come in priority order (the
+// selected host, then alerting ones, then the rest), so what matters most is always shown and
+// the rest appear as the operator zooms in and room opens up.
+
+const CELL = 48; // the spatial hash's cell, in CSS pixels
+
+function intersects(a, b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+// `candidates`: [{id, x, y, width, gap}] in priority order: the host's centre, its label's
+// text width and the gap between host and text. Returns the labels to draw: [{id, x, y, w, h}]
+// (the box's top-left, in CSS pixels; the text is drawn centred at x + w / 2, baseline y + h - 3).
+export function placeLabels(candidates, { height = 12 } = {}) {
+  const grid = new Map();
+  const placed = [];
+  const cells = (box) => {
+    const keys = [];
+    for (let cx = Math.floor(box.x / CELL); cx <= Math.floor((box.x + box.w) / CELL); cx += 1) {
+      for (let cy = Math.floor(box.y / CELL); cy <= Math.floor((box.y + box.h) / CELL); cy += 1) {
+        keys.push(`${cx},${cy}`);
+      }
+    }
+    return keys;
+  };
+  const free = (box) =>
+    cells(box).every((key) => !(grid.get(key) ?? []).some((other) => intersects(box, other)));
+  for (const { id, x, y, width, gap } of candidates) {
+    const w = width + 4;
+    const below = { id, x: x - w / 2, y: y + gap, w, h: height };
+    const above = { id, x: x - w / 2, y: y - gap - height, w, h: height };
+    const box = free(below) ? below : free(above) ? above : null;
+    if (!box) continue;
+    placed.push(box);
+    for (const key of cells(box)) {
+      if (!grid.has(key)) grid.set(key, []);
+      grid.get(key).push(box);
+    }
+  }
+  return placed;
+}
+
+// Whether any two of `boxes` overlap (what the browser tests check of the drawn labels).
+export function overlapping(boxes) {
+  for (let i = 0; i < boxes.length; i += 1) {
+    for (let j = i + 1; j < boxes.length; j += 1) {
+      if (intersects(boxes[i], boxes[j])) return [boxes[i].id, boxes[j].id];
+    }
+  }
+  return null;
+}
