@@ -5,6 +5,7 @@ import { openAlerts } from "./alerts.js";
 import { element } from "./dom.js";
 import { formatBits, formatBytes, percent } from "./format.js";
 import { interfaceRates } from "./interface-rates.js";
+import { sparkRange } from "./spark-scale.js";
 
 const SPARK_POINTS = 120;
 
@@ -66,10 +67,12 @@ function drawSpark(canvas, values, colour) {
   ctx.clearRect(0, 0, width, height);
   const points = values.filter((v) => v != null);
   if (points.length < 2) return;
+  const { lo, hi } = sparkRange(points);
   ctx.beginPath();
   points.forEach((value, i) => {
     const x = (i / (points.length - 1)) * width;
-    const y = height - (Math.min(100, value) / 100) * (height - 2) - 1;
+    const share = (Math.min(hi, Math.max(lo, value)) - lo) / (hi - lo);
+    const y = height - share * (height - 2) - 1;
     if (i === 0) ctx.moveTo(x, y);
     else ctx.lineTo(x, y);
   });
