@@ -167,7 +167,13 @@ async def test_a_single_servers_data_dir_grown_into_a_cluster_keeps_every_stream
         await wait_until(
             lambda: has_samples(alone, data_dir), timeout=60, what="the simulated samples"
         )
-        before = await stream_counts(alone, data_dir)
+        # Nothing may publish between the count and the stop: the simulator finishes its tick
+        # and the agent flushes its buffer when stopped. Frozen, they send nothing more (and
+        # are killed at the stop); the count is taken once what was in flight has landed.
+        for process in alone.descendants():
+            if "mirror_agent" in " ".join(process.cmdline()):
+                process.suspend()
+        before = await settled_counts(alone, data_dir)
     async with mirror_stage_up(data_dir, "--cluster", "3", "--no-agent") as cluster:
         after = await stream_counts(cluster, data_dir)
     assert before["METRICS"][0] > 0
@@ -181,6 +187,19 @@ async def test_a_single_servers_data_dir_grown_into_a_cluster_keeps_every_stream
             assert after[name][2] == 3, name
     assert glob.glob(f"{data_dir}/single-server-streams-*/jetstream/*/streams/METRICS")
     assert os.listdir(data_dir / "stream-rebuilds") == []
+
+
+async def settled_counts(stack: RunningStack, data_dir: Path) -> dict[str, tuple[int, int, int]]:
+    """stream_counts once two readings a second apart hold the same samples (bounded: 30 s;
+    the twin's checkpoints and the consumers' places may go on moving)."""
+    counts = await stream_counts(stack, data_dir)
+    async with asyncio.timeout(30):
+        while True:
+            await asyncio.sleep(1)
+            again = await stream_counts(stack, data_dir)
+            if again["METRICS"] == counts["METRICS"]:
+                return again
+            counts = again
 
 
 async def has_samples(stack: RunningStack, data_dir: Path) -> bool:
