@@ -5,7 +5,6 @@ instead; otherwise (the default, and CI) they come from the wheels, on free port
 """
 
 import os
-import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -22,6 +21,7 @@ from loopback_ports import free_port
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, loopback_nats_spec
 from mirror_stage.parts import http_health_ok
 from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
+from mirror_stage.shared_clusters import remove_cluster
 from mirror_stage.supervisor import PartSpec, Supervised
 
 # Durability is not under test here: these make PostgreSQL start and write faster.
@@ -99,7 +99,7 @@ async def embedded_postgres(base: Path) -> AsyncIterator[PostgresServer]:
     finally:
         await part.stop()
         if not root.is_relative_to(base):
-            shutil.rmtree(root, ignore_errors=True)
+            remove_cluster(root)
 
 
 @asynccontextmanager

@@ -8,7 +8,6 @@ the stack answers again."""
 
 import asyncio
 import re
-import shutil
 import signal
 import socket
 import time
@@ -39,8 +38,8 @@ from stack_up import (
 from mirror_schema import codec, hosts, streams, subjects
 from mirror_schema.alerts import AlertEvent
 from mirror_stage.operators import database_url_path
-from mirror_stage.postgres import postgres_account, postgres_root
 from mirror_stage.stack_layout import stack_layout
+from shared_databases import remove_shared_database
 from waiting import wait_until
 
 HOSTS = 4  # loaded hosts of one fault, and one more always at 99 % CPU
@@ -277,9 +276,7 @@ async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Fault
                     await nc.close()
             assert bus_violations(data_dir) == []
     finally:
-        root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
-        if not root.is_relative_to(base):
-            shutil.rmtree(root, ignore_errors=True)
+        remove_shared_database(data_dir, base)
 
 
 @pytest_asyncio.fixture(loop_scope="module")

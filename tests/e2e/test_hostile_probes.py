@@ -16,7 +16,6 @@ probes share (the stack's handle, connections as each identity, readings): probe
 """
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -72,7 +71,7 @@ from mirror_schema.identities import (
     request_subject,
 )
 from mirror_stage.nats_accounts import AGENT_MAX_CONNECTIONS
-from mirror_stage.postgres import postgres_account, postgres_root
+from shared_databases import remove_shared_database
 from waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -96,9 +95,7 @@ async def stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stage
             await nc.close()
             await seen_through(stage, host, hostname)
         yield stage
-    root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
-    if not root.is_relative_to(base):
-        shutil.rmtree(root, ignore_errors=True)
+    remove_shared_database(data_dir, base)
 
 
 async def test_an_agent_cannot_invent_or_overwrite_another_host(stage: Stage) -> None:

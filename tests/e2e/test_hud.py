@@ -10,7 +10,6 @@ these, committed in docs/screenshots/.
 
 import asyncio
 import re
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from stack_up import admin, bus_violations, mirror_stage_up, service_process
 
 from browser import CHROMIUM_FLAGS
 from mirror_schema import hosts, subjects
-from mirror_stage.postgres import postgres_account, postgres_root
+from shared_databases import remove_shared_database
 from stack_cli import mirror_stage
 from waiting import wait_until
 
@@ -52,9 +51,7 @@ async def hud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hud]:
             yield Hud(stack, data_dir, browser)
         finally:
             await browser.close()
-    root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
-    if not root.is_relative_to(base):
-        shutil.rmtree(root, ignore_errors=True)
+    remove_shared_database(data_dir, base)
 
 
 async def test_a_one_time_password_is_replaced_before_the_fleet_shows(hud: Hud) -> None:

@@ -2,7 +2,6 @@
 letters of a tag lists the hosts that have it, Enter selects the first and flies the camera
 to it, the address bar carries the selection and layer, and a link opens the same view."""
 
-import shutil
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,8 +11,7 @@ from playwright.async_api import async_playwright
 from stack_up import mirror_stage_up
 
 from browser import CHROMIUM_FLAGS
-from mirror_stage.postgres import postgres_account, postgres_root
-from mirror_stage.shared_clusters import owner_path
+from shared_databases import remove_shared_database
 
 SIMULATED = 200
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -32,10 +30,7 @@ async def hud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hud]:
             yield Hud(stack, data_dir, browser)
         finally:
             await browser.close()
-    root = postgres_root(data_dir, postgres_account()) if data_dir.exists() else data_dir
-    if not root.is_relative_to(base):
-        shutil.rmtree(root, ignore_errors=True)
-        owner_path(root).unlink(missing_ok=True)
+    remove_shared_database(data_dir, base)
 
 
 async def test_a_slash_and_a_tag_find_a_host_and_select_it(hud: Hud) -> None:

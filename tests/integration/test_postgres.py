@@ -16,6 +16,7 @@ from mirror_stage.postgres import (
     postgres_root,
     reachable_bin_dir,
 )
+from mirror_stage.shared_clusters import remove_cluster
 
 as_root = os.geteuid() == 0
 
@@ -68,7 +69,7 @@ def test_files_move_out_of_a_data_dir_the_account_cannot_enter(tmp_path: Path) -
         assert str(root) in (data_dir / "postgres.location").read_text()
         assert private.stat().st_mode == mode_before
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        remove_cluster(root)
 
 
 def test_binaries_the_account_cannot_reach_are_copied_where_it_can(tmp_path: Path) -> None:

@@ -186,3 +186,13 @@ def test_an_owner_record_is_plain_json() -> None:
         "inode": 2,
         "missing_since": None,
     }
+
+
+def test_a_record_whose_cluster_is_gone_goes_too(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    data_dir = data_dir_at(tmp_path / "stage")
+    cluster = cluster_of(shared, "own", data_dir)
+    subprocess.run(["rm", "-r", str(cluster)], check=True)  # removed by hand
+    assert owner_path(cluster).exists()
+    sweep_orphans(shared)
+    assert not owner_path(cluster).exists()

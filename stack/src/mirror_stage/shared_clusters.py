@@ -124,6 +124,10 @@ def sweep_orphans(shared_root: Path, now: datetime | None = None) -> list[Path]:
     now = now or datetime.now(UTC)
     removed = []
     clusters = sorted(shared_root.glob(f"{CLUSTER_PREFIX}*")) if shared_root.is_dir() else []
+    for record in (c for c in clusters if c.name.endswith(OWNER_SUFFIX)):
+        # A record whose cluster went (removed by hand, or by an older purge) goes too.
+        if not record.with_name(record.name.removesuffix(OWNER_SUFFIX)).exists():
+            record.unlink(missing_ok=True)
     for cluster in clusters:
         if cluster.name.endswith(OWNER_SUFFIX) or not cluster.is_dir() or cluster.is_symlink():
             continue
@@ -148,6 +152,12 @@ def sweep_orphans(shared_root: Path, now: datetime | None = None) -> list[Path]:
         log.info("postgres.orphan_removed", cluster=str(cluster), data_dir=owner.data_dir)
         removed.append(cluster)
     return removed
+
+
+def remove_cluster(cluster: Path) -> None:
+    """Remove a shared cluster and its owner record (the cluster's data dir is the caller's)."""
+    shutil.rmtree(cluster, ignore_errors=True)
+    owner_path(cluster).unlink(missing_ok=True)
 
 
 def clusters_of(data_dir: Path, shared_root: Path) -> list[Path]:
@@ -186,7 +196,6 @@ def purge(data_dir: Path, shared_root: Path) -> list[Path]:
         if process_alive(pid_file):
             raise PurgeError(f"the stack in {data_dir} is running ({pid_file}): stop it first")
     for cluster in clusters:
-        shutil.rmtree(cluster)
-        owner_path(cluster).unlink(missing_ok=True)
+        remove_cluster(cluster)
     shutil.rmtree(data_dir)
     return [*clusters, data_dir]
