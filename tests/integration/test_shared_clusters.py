@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from mirror_stage.postgres import postgres_account, postgres_root
+from mirror_stage.postgres import claim_postgres_root, postgres_account
 from mirror_stage.shared_clusters import (
     ClusterOwner,
     PurgeError,
@@ -55,7 +55,7 @@ def test_a_cluster_outside_its_data_dir_records_its_owner(tmp_path: Path) -> Non
     private.mkdir(mode=0o700)
     data_dir = data_dir_at(private / "stage")
     shared = tmp_path / "shared"
-    root = postgres_root(data_dir, postgres_account(), shared_root=shared)
+    root = claim_postgres_root(data_dir, postgres_account(), shared_root=shared)
     if os.geteuid() != 0:  # PostgreSQL runs as this user, who can enter the data dir
         assert root == data_dir.resolve() / "postgres"
         return

@@ -183,13 +183,25 @@ def reachable_bin_dir(
 def postgres_root(
     data_dir: Path, account: Account | None, *, shared_root: Path = SHARED_ROOT
 ) -> Path:
-    """Where PostgreSQL keeps its files for `data_dir`: inside it when the account can reach it,
-    else a cluster under `shared_root` tied to it (mirror_stage.shared_clusters)."""
+    """Where PostgreSQL keeps its files for `data_dir`: inside it when the account can reach
+    it, else a cluster under `shared_root` named after it. Looks only: claim_postgres_root
+    makes a shared one and ties it to its data dir."""
     data_dir = data_dir.resolve()
     if can_use(account, data_dir):
         return data_dir / "postgres"
+    return shared_root / f"{CLUSTER_PREFIX}{_digest(str(data_dir))}"
+
+
+def claim_postgres_root(
+    data_dir: Path, account: Account | None, *, shared_root: Path = SHARED_ROOT
+) -> Path:
+    """postgres_root, made ready: a shared cluster's directory made, its owner record written
+    (mirror_stage.shared_clusters) and the data dir told where it is."""
+    root = postgres_root(data_dir, account, shared_root=shared_root)
+    data_dir = data_dir.resolve()
+    if root.is_relative_to(data_dir):
+        return root
     ensure_shared_root(shared_root)
-    root = shared_root / f"{CLUSTER_PREFIX}{_digest(str(data_dir))}"
     _make_private_dir(root, account)
     claim(root, data_dir)
     (data_dir / "postgres.location").write_text(

@@ -7,7 +7,12 @@ import asyncpg
 import structlog
 
 from mirror_stage.ports import free_port
-from mirror_stage.postgres import SHARED_ROOT, EmbeddedPostgres, postgres_account, postgres_root
+from mirror_stage.postgres import (
+    SHARED_ROOT,
+    EmbeddedPostgres,
+    claim_postgres_root,
+    postgres_account,
+)
 from mirror_stage.shared_clusters import sweep_orphans
 from mirror_stage.stack_errors import StackError
 from mirror_stage.stack_layout import DATABASE_NAME, StackLayout
@@ -44,7 +49,7 @@ async def start_database(layout: StackLayout, supervise: Callable[[PartSpec], Su
             "dirs are gone)",
             flush=True,
         )
-    root = postgres_root(layout.data_dir, account)
+    root = claim_postgres_root(layout.data_dir, account)
     if not root.is_relative_to(layout.data_dir):
         log.info("postgres.files_elsewhere", path=str(root), data_dir=str(layout.data_dir))
         print(  # noqa: T201
