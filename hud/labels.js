@@ -41,6 +41,32 @@ export function placeLabels(candidates, { height = 12 } = {}) {
   return placed;
 }
 
+// Draw the labels that fit, for a frame's hosts on screen (`at`: the stage's sx, sy and
+// visible, by scene index): the selected host's first, then alerting hosts', then the rest in
+// the scene's order (stable from frame to frame, so labels do not flicker). The boxes drawn.
+export function drawHostLabels(ctx, scene, at, size, selected) {
+  const { sx, sy, visible } = at;
+  ctx.font = "11px system-ui, sans-serif";
+  const order = [];
+  if (selected !== undefined && visible[selected]) order.push(selected);
+  for (let i = 0; i < scene.count; i += 1) {
+    if (visible[i] && i !== selected && scene.alerts[i]) order.push(i);
+  }
+  for (let i = 0; i < scene.count; i += 1) {
+    if (visible[i] && i !== selected && !scene.alerts[i]) order.push(i);
+  }
+  const candidates = order.map((i) => {
+    const id = scene.hosts[i].host_id;
+    return { id, x: sx[i], y: sy[i], width: ctx.measureText(id).width, gap: size / 2 + 2 };
+  });
+  const boxes = placeLabels(candidates);
+  ctx.fillStyle = "#cbd5e1";
+  ctx.textAlign = "center";
+  for (const box of boxes) ctx.fillText(box.id, box.x + box.w / 2, box.y + box.h - 3);
+  ctx.textAlign = "start";
+  return boxes;
+}
+
 // Whether any two of `boxes` overlap (what the browser tests check of the drawn labels).
 export function overlapping(boxes) {
   for (let i = 0; i < boxes.length; i += 1) {

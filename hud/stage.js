@@ -1,7 +1,7 @@
 // The stage: seven layer plates in 2.5D with the fleet's hosts and links, on one canvas.
 // Draws only when something changed or moves; details fade out as hosts get many or small.
 
-import { placeLabels } from "./labels.js";
+import { drawHostLabels } from "./labels.js";
 import { KINDS } from "./fleet.js";
 import {
   Camera,
@@ -342,32 +342,7 @@ export class Stage {
       ctx.lineWidth = 2;
       ctx.stroke();
     }
-    this.labelBoxes = [];
-    if (this.showLabels) this.drawLabels(ctx, scene, size, selected);
-  }
-
-  // Labels that fit (labels.js): the selected host's first, then alerting hosts', then the
-  // rest in the scene's order (stable from frame to frame, so labels do not flicker).
-  drawLabels(ctx, scene, size, selected) {
-    const { sx, sy, visible } = this;
-    ctx.font = "11px system-ui, sans-serif";
-    const order = [];
-    if (selected !== undefined && visible[selected]) order.push(selected);
-    for (let i = 0; i < scene.count; i += 1) {
-      if (visible[i] && i !== selected && scene.alerts[i]) order.push(i);
-    }
-    for (let i = 0; i < scene.count; i += 1) {
-      if (visible[i] && i !== selected && !scene.alerts[i]) order.push(i);
-    }
-    const candidates = order.map((i) => {
-      const id = scene.hosts[i].host_id;
-      return { id, x: sx[i], y: sy[i], width: ctx.measureText(id).width, gap: size / 2 + 2 };
-    });
-    this.labelBoxes = placeLabels(candidates);
-    ctx.fillStyle = "#cbd5e1";
-    ctx.textAlign = "center";
-    for (const box of this.labelBoxes) ctx.fillText(box.id, box.x + box.w / 2, box.y + box.h - 3);
-    ctx.textAlign = "start";
+    this.labelBoxes = this.showLabels ? drawHostLabels(ctx, scene, this, size, selected) : [];
   }
 
   drawVirtual(ctx, scene, size) {

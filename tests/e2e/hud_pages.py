@@ -1,16 +1,19 @@
 """The HUD in a real browser, logged in to a running stack: what the browser tests share."""
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from stack_up import RunningStack
+from stack_up import RunningStack, mirror_stage_up
 
-from browser import chromium_path, with_test_hook
+from browser import CHROMIUM_FLAGS, chromium_path, with_test_hook
+from shared_databases import remove_shared_database
 
 SCREENSHOTS = Path(__file__).parents[2] / ".artifacts" / "screenshots"
 
@@ -110,3 +113,17 @@ async def host_point(page: Page, host_id: str) -> dict[str, float]:
     point = await page.evaluate(f"window.mirrorStage.hostOnPage({host_id!r})")
     assert point is not None, f"{host_id} is not on the page"
     return point  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def hud_on_stack(base: Path, *flags: str) -> AsyncIterator[Hud]:
+    """`mirror-stage up FLAGS` in `base`, and Chromium to open its HUD; both stopped after,
+    the stack's database with them."""
+    data_dir = base / "stage"
+    async with mirror_stage_up(data_dir, *flags) as stack, async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        try:
+            yield Hud(stack, data_dir, browser)
+        finally:
+            await browser.close()
+    remove_shared_database(data_dir, base)

@@ -2,6 +2,7 @@
 what it prints, find its processes, and read its data dir."""
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -10,12 +11,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import nats
+import nats.js.errors
 import psutil
 import pytest
 
 from loopback_ports import free_port
+from mirror_schema import streams, subjects
 
 SERVICES = ("twin", "ingest", "alerts", "commands")
 
@@ -119,6 +124,19 @@ async def health(port: int) -> int:
 def admin(data_dir: Path) -> str:
     """The credentials file of the stack's admin identity (its NATS refuses anonymous clients)."""
     return str(data_dir / "identities" / "admin.nk")
+
+
+async def last_sample(stack: RunningStack, data_dir: Path, host: str) -> dict[str, Any] | None:
+    """The latest sample of `host` in METRICS, as the admin reads it; None without one."""
+    nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
+    try:
+        found = await nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(host))
+    except nats.js.errors.NotFoundError:
+        return None
+    finally:
+        await nc.close()
+    sample: dict[str, Any] = json.loads(found.data or b"{}")
+    return sample
 
 
 def bus_violations(data_dir: Path) -> list[str]:

@@ -20,14 +20,11 @@ import msgspec
 import nats
 import pytest
 import pytest_asyncio
-from hud_pages import Hud, chromium, host_point, own_password, shoot, stats, wait_for
+from hud_pages import Hud, host_point, hud_on_stack, own_password, shoot, stats, wait_for
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from playwright.async_api import async_playwright
-from stack_up import admin, bus_violations, mirror_stage_up, service_process
+from stack_up import admin, bus_violations, service_process
 
-from browser import CHROMIUM_FLAGS
 from mirror_schema import hosts, subjects
-from shared_databases import remove_shared_database
 from stack_cli import mirror_stage
 from waiting import wait_until
 
@@ -40,18 +37,8 @@ SPIKE_HOST = "spike-01"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def hud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hud]:
-    base = tmp_path_factory.mktemp("hud")
-    data_dir = base / "stage"
-    async with (
-        mirror_stage_up(data_dir, "--simulate", str(SIMULATED)) as stack,
-        async_playwright() as playwright,
-    ):
-        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            yield Hud(stack, data_dir, browser)
-        finally:
-            await browser.close()
-    remove_shared_database(data_dir, base)
+    async with hud_on_stack(tmp_path_factory.mktemp("hud"), "--simulate", str(SIMULATED)) as opened:
+        yield opened
 
 
 async def test_a_one_time_password_is_replaced_before_the_fleet_shows(hud: Hud) -> None:

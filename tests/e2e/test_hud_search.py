@@ -6,12 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from hud_pages import Hud, chromium, shoot, stats, wait_for
-from playwright.async_api import async_playwright
-from stack_up import mirror_stage_up
-
-from browser import CHROMIUM_FLAGS
-from shared_databases import remove_shared_database
+from hud_pages import Hud, hud_on_stack, shoot, stats, wait_for
 
 SIMULATED = 200
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -19,18 +14,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def hud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Hud]:
-    base = tmp_path_factory.mktemp("hud-search")
-    data_dir = base / "stage"
-    async with (
-        mirror_stage_up(data_dir, "--no-agent", "--simulate", str(SIMULATED)) as stack,
-        async_playwright() as playwright,
-    ):
-        browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
-        try:
-            yield Hud(stack, data_dir, browser)
-        finally:
-            await browser.close()
-    remove_shared_database(data_dir, base)
+    async with hud_on_stack(
+        tmp_path_factory.mktemp("hud-search"), "--no-agent", "--simulate", str(SIMULATED)
+    ) as opened:
+        yield opened
 
 
 async def test_a_slash_and_a_tag_find_a_host_and_select_it(hud: Hud) -> None:

@@ -5,7 +5,6 @@ nothing on the bus but ask to join; joins can wait for an administrator; each is
 
 import asyncio
 import hashlib
-import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -19,10 +18,10 @@ import nats.errors
 import nats.js.errors
 import nkeys
 import pytest
-from stack_up import RunningStack, admin, mirror_stage_up
+from stack_up import RunningStack, last_sample, mirror_stage_up
 
 from mirror_agent.join import JoinError, join
-from mirror_schema import identities, streams, subjects
+from mirror_schema import identities, subjects
 from mirror_schema.joins import JoinReply, JoinRequest, parse_join_token
 from stack_cli import mirror_stage
 from waiting import wait_until
@@ -118,18 +117,6 @@ async def stopped(process: asyncio.subprocess.Process) -> None:
         process.terminate()
         async with asyncio.timeout(20):
             await process.wait()
-
-
-async def last_sample(stack: RunningStack, data_dir: Path, host: str) -> dict[str, object] | None:
-    nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
-    try:
-        found = await nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(host))
-    except nats.js.errors.NotFoundError:
-        return None
-    finally:
-        await nc.close()
-    sample: dict[str, object] = json.loads(found.data or b"{}")
-    return sample
 
 
 async def test_an_agent_joins_and_streams_as_its_own_confined_identity(

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,10 @@ import nats
 import nats.errors
 import pytest
 import pytest_asyncio
-from stack_up import RunningStack, admin, mirror_stage_up
+from stack_up import RunningStack, last_sample, mirror_stage_up
 
 from loopback_ports import free_port
-from mirror_schema import identities, streams, subjects
+from mirror_schema import identities, subjects
 from stack_cli import mirror_stage
 from waiting import wait_until
 
@@ -61,6 +62,13 @@ def targets_file(path: Path, address: str, *hosts: str) -> Path:
     return path
 
 
+def scraping(data_dir: Path, targets: Path) -> AbstractAsyncContextManager[RunningStack]:
+    """The stack without an agent, reading the node_exporters of `targets` every second."""
+    return mirror_stage_up(
+        data_dir, "--no-agent", "--scrape", str(targets), "--scrape-interval", "1"
+    )
+
+
 async def twin_host(stack: RunningStack, token: str, host: str) -> dict[str, Any] | None:
     async with httpx.AsyncClient(timeout=10) as http:
         answer = await http.get(
@@ -69,18 +77,6 @@ async def twin_host(stack: RunningStack, token: str, host: str) -> dict[str, Any
         )
     assert answer.status_code == 200, answer.text
     return next((h for h in answer.json()["hosts"] if h["host_id"] == host), None)
-
-
-async def last_sample(stack: RunningStack, data_dir: Path, host: str) -> dict[str, Any] | None:
-    nc = await nats.connect(stack.env["MIRROR_STAGE_NATS_URL"], nkeys_seed=admin(data_dir))
-    try:
-        found = await nc.jetstream().get_last_msg(streams.METRICS.name, subjects.metrics_raw(host))
-    except nats.js.errors.NotFoundError:
-        return None
-    finally:
-        await nc.close()
-    sample: dict[str, Any] = json.loads(found.data or b"{}")
-    return sample
 
 
 def agents_own_reading() -> dict[str, Any]:
@@ -100,9 +96,7 @@ async def test_a_node_exporters_host_is_in_the_twin_and_agrees_with_the_agent(
     data_dir: Path, tmp_path: Path, node_exporter: str
 ) -> None:
     targets = targets_file(tmp_path / "targets.json", node_exporter, HOST)
-    async with mirror_stage_up(
-        data_dir, "--no-agent", "--scrape", str(targets), "--scrape-interval", "1"
-    ) as stack:
+    async with scraping(data_dir, targets) as stack:
         code, printed = await mirror_stage(
             stack.env, "token", "add", "tester", "--role", "operator", "--data-dir", str(data_dir)
         )
@@ -158,9 +152,7 @@ async def test_the_scrapers_identity_publishes_for_the_hosts_of_its_file_alone(
     data_dir: Path, tmp_path: Path, node_exporter: str
 ) -> None:
     targets = targets_file(tmp_path / "targets.json", node_exporter, HOST)
-    async with mirror_stage_up(
-        data_dir, "--no-agent", "--scrape", str(targets), "--scrape-interval", "1"
-    ) as stack:
+    async with scraping(data_dir, targets) as stack:
         nc = await nats.connect(
             stack.env["MIRROR_STAGE_NATS_URL"],
             nkeys_seed=str(data_dir / "identities" / "scrape.nk"),

@@ -18,7 +18,7 @@ from mirror_agent.commands.settings import journal_path, run_as_error
 from mirror_agent.config import AgentConfig
 from mirror_agent.envelope import Envelope
 from mirror_agent.nats_auth import inbox_prefix
-from mirror_agent.shipper import Shipper
+from mirror_agent.shipper import Shipper, drain
 from mirror_agent.transport import HttpTransport, NatsTransport, Transport
 from mirror_schema import codec, subjects
 from mirror_schema.hosts import host_id_from_hostname
@@ -104,11 +104,7 @@ class Agent:
                 if commands is not None:
                     tasks.create_task(commands.run(stop))
                 await self._telemetry(stop, shipper)
-                try:
-                    async with asyncio.timeout(STOP_GRACE_SECONDS):
-                        await shipper.wait_empty()
-                except TimeoutError:
-                    pass
+                await drain([shipper], STOP_GRACE_SECONDS)
                 shipper_stop.set()
         finally:
             await transport.close()

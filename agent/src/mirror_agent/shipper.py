@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mirror_agent.buffer import SampleBuffer
@@ -93,6 +94,16 @@ class Shipper:
     async def wait_empty(self) -> None:
         """Return once everything submitted so far has been sent (or rejected)."""
         await self._empty.wait()
+
+
+async def drain(shippers: Sequence[Shipper], seconds: float) -> None:
+    """At a stop: let `shippers` send what is buffered for at most `seconds` (what is left is
+    said by the caller's summary, or lost with a memory buffer)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await asyncio.gather(*(shipper.wait_empty() for shipper in shippers))
+    except TimeoutError:
+        pass
 
 
 async def _first_of(*events: asyncio.Event, within: float | None = None) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from mirror_agent.agent import envelope_of
 from mirror_agent.buffer import MemoryBuffer
 from mirror_agent.nats_auth import SIMULATOR_INBOX
-from mirror_agent.shipper import Shipper
+from mirror_agent.shipper import Shipper, drain
 from mirror_agent.signals import stop_event
 from mirror_agent.simulated_fleet import SimulatedFleet, simulated_host_id
 from mirror_agent.transport import NatsTransport
@@ -130,11 +130,7 @@ async def run_simulator(options: SimulatorOptions, stop: asyncio.Event) -> Simul
             for shipper in shippers:
                 tasks.create_task(shipper.run(shippers_stop))
             await _publish(fleet, shippers, options.interval, stop, report)
-            try:
-                async with asyncio.timeout(STOP_GRACE_SECONDS):
-                    await asyncio.gather(*(shipper.wait_empty() for shipper in shippers))
-            except TimeoutError:
-                pass
+            await drain(shippers, STOP_GRACE_SECONDS)
             shippers_stop.set()
     finally:
         await transport.close()

@@ -17,7 +17,7 @@ import httpx
 
 from mirror_agent.agent import envelope_of
 from mirror_agent.buffer import MemoryBuffer
-from mirror_agent.shipper import Shipper
+from mirror_agent.shipper import Shipper, drain
 from mirror_agent.transport import NatsTransport
 from mirror_schema import codec, identities
 from mirror_schema.samples import MetricSample, decode_sample
@@ -170,11 +170,7 @@ async def run_scraper(options: ScrapeOptions, stop: asyncio.Event) -> None:
                         await stop.wait()
                 except TimeoutError:
                     pass
-            try:
-                async with asyncio.timeout(STOP_GRACE_SECONDS):
-                    await shipper.wait_empty()
-            except TimeoutError:
-                pass
+            await drain([shipper], STOP_GRACE_SECONDS)
             shipper_stop.set()
     finally:
         await transport.close()

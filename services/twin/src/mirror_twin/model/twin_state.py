@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime, timedelta
 
 import msgspec
@@ -17,6 +16,7 @@ from mirror_schema.twin import (
     TwinEvent,
     TwinFrame,
 )
+from mirror_twin.model.addresses import primary_address
 from mirror_twin.model.layout import layer_of, place, positions_on_layers
 from mirror_twin.model.link_table import LinkTable
 from mirror_twin.model.patches import host_patch, significant
@@ -393,26 +393,3 @@ class TwinState:
             gpu_count=len(sample.gpus),
             gpu_utilization_percent=_gpu_utilization(sample),
         )
-
-
-def primary_address(sample: MetricSample) -> str | None:
-    """The primary interface's first IPv4 address (else its first IPv6): how an operator
-    names the host when not by name. The primary interface is the one the agent tagged (its
-    default route), else the first interface that has an address."""
-    primary = sample.tags.get("primary_interface")
-    ordered = sorted(sample.interfaces, key=lambda i: i.name != primary)
-    for family in ("ipv4", "ipv6"):
-        for interface in ordered:
-            for address in interface.addresses:
-                if address.family == family and not _local(address.address):
-                    return address.address
-    return None
-
-
-def _local(address: str) -> bool:
-    """Loopback or link-local: no way to name a host from elsewhere."""
-    try:
-        parsed = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return True
-    return parsed.is_loopback or parsed.is_link_local
