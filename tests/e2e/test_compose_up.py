@@ -9,7 +9,6 @@ Every image is built here (no registry is reachable): see compose_images.py. The
 a machine builds two Debian base images with debootstrap (minutes); later runs reuse them.
 """
 
-import asyncio
 import os
 import re
 import signal
@@ -102,10 +101,22 @@ async def enroll(project: ComposeProject, tmp_path: Path) -> tuple[str, Path]:
     credentials = tmp_path / "agent.nk"
     credentials.write_text(seed.group(0) + "\n")
     credentials.chmod(0o600)
-    # A new agent's account is wired at the second reload (docs/security.md).
+    # A new agent's account is wired at the second reload (docs/security.md): each is
+    # waited for in nats-server's log before the next (signals sent at once would merge).
+    nats_container = project.container("nats")
+
+    async def reloads() -> int:
+        log = await project.podman("podman", "logs", nats_container)
+        return log.count("Reloaded server configuration")
+
     for _ in range(2):
-        await project.podman("podman", "kill", "--signal", "HUP", project.container("nats"))
-        await asyncio.sleep(1)
+        before = await reloads()
+        await project.podman("podman", "kill", "--signal", "HUP", nats_container)
+
+        async def reloaded(before: int = before) -> bool:
+            return await reloads() > before
+
+        await wait_until(reloaded, timeout=30, what="nats-server's reload in its log")
     return url.group(1), credentials
 
 

@@ -213,7 +213,14 @@ async def test_an_agent_joins_and_streams_as_its_own_confined_identity(
             )
 
         expiring = await join_token(stack, data_dir, "--expires", "1s")
-        await asyncio.sleep(1.5)
+
+        async def expired() -> bool:
+            _, listed = await mirror_stage(
+                stack.env, "agent", "join-token", "list", "--data-dir", str(data_dir)
+            )
+            return f"join token {parse_join_token(expiring)[0]} expired at" in listed
+
+        await wait_until(expired, timeout=30, what="the one-second token expired")
         late = await ask(stack, expiring, "join-e")  # its user is still there until a reload
         assert late.status == "refused"
         assert "expired" in late.detail
