@@ -13,7 +13,7 @@ def test_a_diff_patch_holds_only_the_fields_that_changed() -> None:
     twin.apply(sample("web-01", cpu_load=10.0, temperatures={"cpu": 50.0}), at(0))
     twin.frame(1, at(0))
     twin.apply(sample("web-01", 5, cpu_load=20.0), at(5))
-    twin.apply(sample("web-02", 5), at(5))
+    twin.apply(sample("web-02", 5, tags={"layer": "3"}), at(5))  # another layer: web-01 stays
 
     diff = twin.take_diff(2, at(5))
 

@@ -10,12 +10,14 @@ from mirror_schema.samples import Position
 from mirror_twin.model.layout import (
     LAYER_HEIGHT,
     SLOTS,
+    SPREAD_HALF,
+    group_of,
     layer_of,
+    natural_key,
     place,
     position_on_layer,
     positions_on_layers,
     slot_of,
-    spiral_position,
 )
 
 
@@ -85,15 +87,15 @@ def test_untagged_host_defaults_to_layer_7() -> None:
 
 def test_positions_are_deterministic_across_runs_and_arrival_orders() -> None:
     """Two runs that meet the same hosts in different orders place each host identically."""
-    hosts = [(f"host-{i}", 1 + i % 7) for i in range(50)]
+    hosts = [(f"host-{i}", 1 + i % 7, f"rack-{i % 3}") for i in range(50)]
     shuffled = hosts[:]
     random.Random(7).shuffle(shuffled)
 
-    first = {host_id: position_on_layer(host_id, layer) for host_id, layer in hosts}
-    second = {host_id: position_on_layer(host_id, layer) for host_id, layer in shuffled}
-
-    assert first == second
     assert positions_on_layers(hosts) == positions_on_layers(shuffled)
+    assert all(
+        position_on_layer(host_id, layer) == position_on_layer(host_id, layer)
+        for host_id, layer, _ in shuffled
+    )
 
 
 def test_known_position_is_stable_across_processes() -> None:
@@ -112,33 +114,75 @@ def test_height_follows_the_layer_and_radius_the_spiral() -> None:
     assert radius == pytest.approx(0.5 * math.sqrt(slot_of("web-1") + 1))
 
 
-def test_positions_on_layers_separate_colliding_hosts() -> None:
-    """Hosts sharing a slot on one layer are spread so no two share a point."""
-    ids = [f"h{i}" for i in range(400)]  # enough for several slot collisions
-    assert len({slot_of(i) for i in ids}) < len(ids)
+@pytest.mark.parametrize("count", [1, 2, 5, 29, 200, 1000, 10_000])
+def test_a_layer_is_spread_over_its_whole_plate_with_no_two_hosts_on_one_point(count: int) -> None:
+    """Any number of hosts fills the plate: distinct points, all within SPREAD_HALF, and (from
+    a handful on) reaching out to within one grid cell of each edge of the plate."""
+    positions = positions_on_layers((f"h{i}", 5, f"rack-{i // 40}") for i in range(count))
 
-    positions = positions_on_layers((host_id, 7) for host_id in ids)
+    points = {(p.x, p.z) for p in positions.values()}
+    assert len(points) == count
+    assert all(p.y == 4 * LAYER_HEIGHT for p in positions.values())
+    xs = [x for x, _ in points]
+    zs = [z for _, z in points]
+    assert max(map(abs, xs + zs)) <= SPREAD_HALF
+    if count >= 5:
+        columns = len(set(xs))
+        rows = len(set(zs))
+        assert columns * rows >= count
+        assert max(columns, rows) <= min(columns, rows) + 1  # as near square as fits
+        for extreme, cell in (
+            (min(xs), columns),
+            (-max(xs), columns),
+            (min(zs), rows),
+            (-max(zs), rows),
+        ):
+            assert extreme <= -SPREAD_HALF + 2 * SPREAD_HALF / cell, (count, extreme)
 
-    assert len({(p.x, p.y, p.z) for p in positions.values()}) == len(ids)
+
+def test_hosts_of_one_rack_sit_together_in_rack_order() -> None:
+    """Grouped by rack: each rack's hosts form one connected patch of neighbouring grid cells,
+    no two racks share a grid row in a way that interleaves them, and racks follow in order."""
+    hosts = [
+        (f"sim-{i:04d}", 7, group_of({"role": "service"}, f"r01-{i // 20 + 1:02d}"))
+        for i in range(200)
+    ]
+    positions = positions_on_layers(hosts)
+    xs = sorted({p.x for p in positions.values()})
+    zs = sorted({p.z for p in positions.values()})
+    cell_of = {h: (xs.index(p.x), zs.index(p.z)) for h, p in positions.items()}
+    by_rack: dict[str, set[tuple[int, int]]] = {}
+    for host_id, _, group in hosts:
+        by_rack.setdefault(group, set()).add(cell_of[host_id])
+
+    for cells in by_rack.values():
+        reached = {next(iter(cells))}
+        frontier = list(reached)
+        while frontier:
+            x, z = frontier.pop()
+            for near in ((x + 1, z), (x - 1, z), (x, z + 1), (x, z - 1)):
+                if near in cells and near not in reached:
+                    reached.add(near)
+                    frontier.append(near)
+        assert reached == cells
+    order = [min(positions[h].z for h, _, g in hosts if g == rack) for rack in sorted(by_rack)]
+    assert order == sorted(order)
 
 
-def test_a_crowded_layer_takes_the_next_free_slot_and_a_full_one_shares() -> None:
-    """With more hosts on one layer than it has slots, each of the first SLOTS hosts (in id
-    order) takes its own slot or the next free one after it, cyclically, as slot-by-slot
-    probing would; the rest share points instead of probing the whole layer."""
-    ids = sorted(f"crowd-{i:05d}" for i in range(SLOTS + 500))
-    positions = positions_on_layers((host_id, 4) for host_id in ids)
+def test_ids_sort_by_number_and_racked_hosts_come_before_unracked() -> None:
+    """sim-2 sits before sim-10 (natural order), and a host with no rack after those with one."""
+    assert natural_key("sim-2") < natural_key("sim-10")
+    assert group_of({}, "r1") < group_of({}, None)
+    assert group_of({"role": "db"}, "r1") != group_of({"role": "web"}, "r1")
+    assert group_of({"uplink": "tor-1"}, None) != group_of({}, None)
 
-    used: set[int] = set()
-    for host_id in ids[:SLOTS]:
-        slot = slot_of(host_id)
-        while slot in used:
-            slot = (slot + 1) % SLOTS
-        used.add(slot)
-        assert positions[host_id] == spiral_position(slot, 4), host_id
-    assert len({(p.x, p.z) for p in positions.values()}) == SLOTS
-    for host_id in ids[SLOTS:]:
-        assert positions[host_id] == spiral_position(slot_of(host_id), 4)
+
+def test_a_host_keeps_its_place_when_others_join_another_layer() -> None:
+    """Spreading is per layer: a newcomer on another layer moves no one on this one."""
+    before = positions_on_layers([("a", 7, ""), ("b", 7, "")])
+    after = positions_on_layers([("a", 7, ""), ("b", 7, ""), ("c", 3, "")])
+
+    assert after["a"] == before["a"] and after["b"] == before["b"]
 
 
 def test_saved_placement_wins_over_agent_position_and_computed() -> None:
@@ -157,5 +201,6 @@ def test_agent_position_wins_over_computed() -> None:
 
 
 def test_computed_position_when_nothing_is_given() -> None:
-    """Without placements the host goes to its spiral spot on its layer."""
+    """Without placements the host goes to its interim spiral spot on its layer (the twin
+    spreads it over the plate with the others a moment later)."""
     assert place("web-1", {"tier": "edge"}, None, None) == (1, position_on_layer("web-1", 1))

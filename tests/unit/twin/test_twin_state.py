@@ -10,7 +10,7 @@ from mirror_schema.codec import decode_twin_message, encode
 from mirror_schema.samples import Disk, Gpu, Position
 from mirror_schema.twin import TwinDiff
 from mirror_twin.model import twin_state
-from mirror_twin.model.layout import position_on_layer, positions_on_layers
+from mirror_twin.model.layout import positions_on_layers
 from mirror_twin.model.links import HUB_ID
 from mirror_twin.model.twin_state import TwinState
 
@@ -170,14 +170,16 @@ def test_a_saved_placement_overrides_position_and_layer() -> None:
 
 
 def test_without_placement_the_position_is_computed() -> None:
-    """A host with no placement and no agent position sits on its layer's spiral."""
+    """A host with no placement and no agent position is spread on its layer with the others:
+    alone on it, at the plate's centre."""
     twin = TwinState("lab")
     twin.apply(sample(tags={"role": "switch"}), at(0))
 
     host = host_of(twin.frame(1, at(0)), "web-01")
 
     assert host.layer == 2
-    assert host.position == position_on_layer("web-01", 2)
+    assert host.position == positions_on_layers([("web-01", 2, "")])["web-01"]
+    assert (host.position.x, host.position.z) == (0.0, 0.0)
 
 
 def test_a_fleet_appearing_at_once_is_spread_once_per_diff(

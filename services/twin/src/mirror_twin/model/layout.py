@@ -24,9 +24,12 @@ The layer comes from the host's tags:
 3. Otherwise layer 7: an untagged host is most likely a server running applications.
 
 The position is a saved operator placement if there is one, else the agent's own ``position``,
-else computed: a slot from a SHA-256 of the host id (stable across restarts and processes,
-unlike ``hash()``, and independent of arrival order) placed on a golden-angle (Vogel) spiral,
-at the layer's height.
+else computed. Computed positions spread each layer's hosts over its whole plate on a square
+grid, grouped by rack and then role (or uplink), in host-id order within a group
+(:func:`positions_on_layers`): a function of the set of hosts, so a host keeps its place
+between reloads and in every replica. Until the twin next spreads its layers (at most a second
+later) a new host sits at an interim point from a SHA-256 of its id on a golden-angle (Vogel)
+spiral, stable across processes (unlike ``hash()``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from mirror_schema.samples import Position
+from mirror_twin.model.links import UPLINK_TAG
 
 __all__ = [
     "DEFAULT_LAYER",
@@ -46,7 +50,10 @@ __all__ = [
     "LAYER_KEYWORDS",
     "SLOTS",
     "SPIRAL_SPACING",
+    "SPREAD_HALF",
+    "group_of",
     "layer_of",
+    "natural_key",
     "place",
     "position_on_layer",
     "positions_on_layers",
@@ -81,16 +88,16 @@ LAYER_KEYWORDS: Mapping[str, int] = {
 }
 DEFAULT_LAYER = 7
 GOLDEN_ANGLE_DEGREES = 137.507764
-# Slots on one layer. Two host ids share a slot with probability about k**2 / (2 * SLOTS) for
-# k hosts on a layer (~1% for 10, ~35% for 60); position_on_layer then gives them the same
-# point, and positions_on_layers moves one of them to the next free slot.
+# Slots of the interim spiral on one layer (two ids may share one for that second).
 SLOTS = 4096
 SPIRAL_SPACING = 0.5  # radius of slot s is SPIRAL_SPACING * sqrt(s + 1): at most 32 units
 LAYER_HEIGHT = 4.0  # y of layer n is (n - 1) * LAYER_HEIGHT
+SPREAD_HALF = 32.0  # spread hosts lie within [-SPREAD_HALF, SPREAD_HALF] in x and z
 
 _EXPLICIT_TAGS = ("layer", "osi")
 _KEYWORD_TAGS = ("tier", "role")
 _WORD = re.compile(r"[a-z0-9]+")
+_DIGITS = re.compile(r"(\d+)")
 
 
 def _explicit_layer(text: str) -> int | None:
@@ -139,44 +146,76 @@ def spiral_position(slot: int, layer: int) -> Position:
 def position_on_layer(host_id: str, layer: int) -> Position:
     """Return the host's computed position on ``layer``, a function of its id alone.
 
-    Two ids that share a slot (see ``SLOTS``) get the same point; use
-    :func:`positions_on_layers` to spread them when the whole set of hosts is known.
+    The interim point of a host the twin has not spread yet; two ids may share a slot (see
+    ``SLOTS``). :func:`positions_on_layers` spreads them once the set of hosts is known.
     """
     return spiral_position(slot_of(host_id), layer)
 
 
-def positions_on_layers(hosts: Iterable[tuple[str, int]]) -> dict[str, Position]:
-    """Return computed positions for (host_id, layer) pairs with no two hosts on one point.
+def group_of(tags: Mapping[str, str], rack: str | None) -> str:
+    """Return the group a host is spread with: its rack, then its role (or else uplink) tag.
 
-    Hosts are taken in host-id order and a host whose slot is taken moves to the next free
-    slot, so the result depends on the set of hosts, never on the order they arrived in. A
-    host only moves when it collides, which is rare (see ``SLOTS``).
+    Hosts of one group sit next to each other on their layer; groups follow one another in
+    order, hosts with no rack after those with one.
     """
-    # Per layer, where to look for a free slot after a taken one (a union-find of runs of
-    # taken slots, compressed as it is walked): the next free slot in near-constant time,
-    # where probing one slot at a time cost a pass over the whole run.
-    following: dict[int, dict[int, int]] = {}
+    second = tags.get("role") or tags.get(UPLINK_TAG) or ""
+    return f"{0 if rack else 1}\x00{rack or ''}\x00{second}"
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders digits by value: ``web-2`` before ``web-10``."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part
+    )
+
+
+def positions_on_layers(hosts: Iterable[tuple[str, int, str]]) -> dict[str, Position]:
+    """Return computed positions for (host_id, layer, group) triples, spread over each plate.
+
+    A layer's hosts are ordered by group and then by id (naturally: ``sim-2`` before
+    ``sim-10``) and laid on a grid as near square as fits them that covers the whole plate, row by row in alternate
+    directions so that a group stays in one piece; one empty cell separates two groups while
+    the grid has room for it. The result depends on the set of hosts alone, never on the order
+    they arrived in, so every replica and every reload shows a host in the same place.
+    """
+    by_layer: dict[int, list[tuple[str, str]]] = {}
+    for host_id, layer, group in set(hosts):
+        by_layer.setdefault(layer, []).append((group, host_id))
     positions: dict[str, Position] = {}
-    for host_id, layer in sorted(set(hosts)):
-        runs = following.setdefault(layer, {})
-        slot = slot_of(host_id)
-        if len(runs) < SLOTS:
-            slot = _next_free(runs, slot)
-            runs[slot] = (slot + 1) % SLOTS
-        # A full layer (SLOTS hosts) shares points rather than failing.
-        positions[host_id] = spiral_position(slot, layer)
+    for layer, members in by_layer.items():
+        members.sort(key=lambda member: (member[0], natural_key(member[1])))
+        groups = len({group for group, _ in members})
+        positions.update(_grid(members, layer, gaps=groups - 1))
     return positions
 
 
-def _next_free(runs: dict[int, int], slot: int) -> int:
-    """The first slot at or after `slot` (cyclically) not in `runs`; `runs` must not hold
-    every slot."""
-    free = slot
-    while free in runs:
-        free = runs[free]
-    while slot in runs and runs[slot] != free:  # point the walked run straight at its end
-        runs[slot], slot = free, runs[slot]
-    return free
+def _grid(members: list[tuple[str, str]], layer: int, gaps: int) -> dict[str, Position]:
+    """Lay ``members`` (group, host id), in order, on the grid cells of ``layer``'s plate."""
+    count = len(members)
+    columns = math.isqrt(count + gaps - 1) + 1  # ceil(sqrt(cells)), exactly
+    rows = math.ceil((count + gaps) / columns)
+    spare = rows * columns - count  # cells left over: one between groups while there are
+    x_spacing = 2 * SPREAD_HALF / columns
+    z_spacing = 2 * SPREAD_HALF / rows
+    y = (layer - 1) * LAYER_HEIGHT
+    positions: dict[str, Position] = {}
+    cell = 0
+    previous_group: str | None = None
+    for group, host_id in members:
+        if previous_group is not None and group != previous_group and spare > 0:
+            cell += 1
+            spare -= 1
+        previous_group = group
+        row, column = divmod(cell, columns)
+        if row % 2:
+            column = columns - 1 - column
+        positions[host_id] = Position(
+            x=-SPREAD_HALF + (column + 0.5) * x_spacing,
+            y=y,
+            z=-SPREAD_HALF + (row + 0.5) * z_spacing,
+        )
+        cell += 1
+    return positions
 
 
 def place(

@@ -17,7 +17,7 @@ from mirror_schema.twin import (
     TwinFrame,
 )
 from mirror_twin.model.addresses import primary_address
-from mirror_twin.model.layout import layer_of, place, positions_on_layers
+from mirror_twin.model.layout import group_of, layer_of, place, positions_on_layers
 from mirror_twin.model.link_table import LinkTable
 from mirror_twin.model.patches import host_patch, significant
 from mirror_twin.model.status import StatusPolicy, StatusTracker, StatusTransition
@@ -319,12 +319,14 @@ class TwinState:
             return saved.layer
         return layer_of(sample.tags)
 
-    def _spread_key(self, host_id: str) -> int | None:
-        """The layer a host is spread on, None when it has a position of its own (or none)."""
+    def _spread_key(self, host_id: str) -> tuple[int, str] | None:
+        """The layer and group a host is spread on, None when it has a position of its own
+        (or no host)."""
         host = self._hosts.get(host_id)
         if host is None or host_id in self._placements or host.latest.position is not None:
             return None
-        return self._layer(host_id, host.latest)
+        sample = host.latest
+        return self._layer(host_id, sample), group_of(sample.tags, sample.rack)
 
     def _settle_spread(self, now: datetime, *, wait: bool) -> None:
         """Spread the hosts if they need it (when `wait`, not within SPREAD_EVERY_SECONDS of
@@ -339,13 +341,13 @@ class TwinState:
         self._respread()
 
     def _respread(self) -> None:
-        """Recompute spread positions; hosts moved off a shared slot are marked changed."""
-        pairs = [
-            (host_id, layer)
+        """Recompute spread positions; hosts that moved are marked changed."""
+        spread = [
+            (host_id, *key)
             for host_id in self._hosts
-            if (layer := self._spread_key(host_id)) is not None
+            if (key := self._spread_key(host_id)) is not None
         ]
-        computed = positions_on_layers(pairs)
+        computed = positions_on_layers(spread)
         for host_id, position in computed.items():
             if self._computed.get(host_id) != position:
                 self._changed.add(host_id)
