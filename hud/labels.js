@@ -1,9 +1,10 @@
 // Host labels that never overlap: each is drawn only where its box touches no label drawn
 // before it, trying below its host, then above. Candidates come in priority order (the
-// selected host, then alerting ones, then the rest), so what matters most is always shown and
+// selected and hovered hosts, then alerting ones, then the rest), so what matters most is always shown and
 // the rest appear as the operator zooms in and room opens up.
 
 const CELL = 48; // the spatial hash's cell, in CSS pixels
+const LABEL_FONT = "11px system-ui, sans-serif";
 
 function intersects(a, b) {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
@@ -12,7 +13,7 @@ function intersects(a, b) {
 // `candidates`: [{id, x, y, width, gap}] in priority order: the host's centre, its label's
 // text width and the gap between host and text. Returns the labels to draw: [{id, x, y, w, h}]
 // (the box's top-left, in CSS pixels; the text is drawn centred at x + w / 2, baseline y + h - 3).
-export function placeLabels(candidates, { height = 12 } = {}) {
+export function placeLabels(candidates, { height = 12, limit = Infinity } = {}) {
   const grid = new Map();
   const placed = [];
   const cells = (box) => {
@@ -27,6 +28,7 @@ export function placeLabels(candidates, { height = 12 } = {}) {
   const free = (box) =>
     cells(box).every((key) => !(grid.get(key) ?? []).some((other) => intersects(box, other)));
   for (const { id, x, y, width, gap } of candidates) {
+    if (placed.length >= limit) break;
     const w = width + 4;
     const below = { id, x: x - w / 2, y: y + gap, w, h: height };
     const above = { id, x: x - w / 2, y: y - gap - height, w, h: height };
@@ -41,25 +43,48 @@ export function placeLabels(candidates, { height = 12 } = {}) {
   return placed;
 }
 
+const MAX_LABELS = 400; // labels drawn at most in one frame, however many would fit
+const WIDTHS_KEPT = 50000; // text widths remembered (measuring is the costly part)
+const widths = new Map();
+
+function textWidth(ctx, text) {
+  let width = widths.get(text);
+  if (width === undefined) {
+    if (widths.size >= WIDTHS_KEPT) widths.clear();
+    width = ctx.measureText(text).width;
+    widths.set(text, width);
+  }
+  return width;
+}
+
 // Draw the labels that fit, for a frame's hosts on screen (`at`: the stage's sx, sy and
-// visible, by scene index): the selected host's first, then alerting hosts', then the rest in
-// the scene's order (stable from frame to frame, so labels do not flicker). The boxes drawn.
-export function drawHostLabels(ctx, scene, at, size, selected) {
+// visible, by scene index): the selected host's first, then the hovered one's, then alerting
+// hosts', then, when `all`, the rest in the scene's order (stable from frame to frame, so
+// labels do not flicker). The boxes drawn.
+export function drawHostLabels(ctx, scene, at, size, { selected, hovered, all }) {
   const { sx, sy, visible } = at;
-  ctx.font = "11px system-ui, sans-serif";
+  ctx.font = LABEL_FONT;
   const order = [];
-  if (selected !== undefined && visible[selected]) order.push(selected);
-  for (let i = 0; i < scene.count; i += 1) {
-    if (visible[i] && i !== selected && scene.alerts[i]) order.push(i);
+  const first = new Set();
+  for (const i of [selected, hovered]) {
+    if (i !== undefined && visible[i] && !first.has(i)) {
+      order.push(i);
+      first.add(i);
+    }
   }
   for (let i = 0; i < scene.count; i += 1) {
-    if (visible[i] && i !== selected && !scene.alerts[i]) order.push(i);
+    if (visible[i] && !first.has(i) && scene.alerts[i]) order.push(i);
+  }
+  if (all) {
+    for (let i = 0; i < scene.count; i += 1) {
+      if (visible[i] && !first.has(i) && !scene.alerts[i]) order.push(i);
+    }
   }
   const candidates = order.map((i) => {
     const id = scene.hosts[i].host_id;
-    return { id, x: sx[i], y: sy[i], width: ctx.measureText(id).width, gap: size / 2 + 2 };
+    return { id, x: sx[i], y: sy[i], width: textWidth(ctx, id), gap: size / 2 + 2 };
   });
-  const boxes = placeLabels(candidates);
+  const boxes = placeLabels(candidates, { limit: MAX_LABELS });
   ctx.fillStyle = "#cbd5e1";
   ctx.textAlign = "center";
   for (const box of boxes) ctx.fillText(box.id, box.x + box.w / 2, box.y + box.h - 3);

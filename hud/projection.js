@@ -2,11 +2,20 @@
 // project(...) and the camera eases to the very same point (the original eased elsewhere).
 
 export const LAYERS = 7;
-export const PLATE_HALF = 36; // world units: the twin spreads hosts within radius 32
-export const LAYER_GAP = 30; // projected units between two plates' centres
+export const PLATE_HALF = 36; // world units: the twin spreads hosts within +-32
+// Projected units between two plates' centres. Below a plate's projected depth (PLATE_DEPTH),
+// so the plates overlap a little like a fanned deck: the stack is then about as tall as it is
+// wide and fills the space between the docks on a common screen, where plates stacked apart
+// used a third of its width.
+export const LAYER_GAP = 17;
 const COS = Math.cos(Math.PI / 6);
 const SIN = Math.sin(Math.PI / 6);
-const SQUASH = 0.5; // how flat a plate looks
+const SQUASH = 0.32; // how flat a plate looks
+export const PLATE_WIDTH = 4 * PLATE_HALF * COS; // projected units, corner to corner
+export const PLATE_DEPTH = 4 * PLATE_HALF * SIN * SQUASH;
+// The share of the canvas the whole stack takes in the home view, across and down.
+const FIT_ACROSS = 0.8; // the rest: room for the layers' names left of the plates
+const FIT_DOWN = 0.94;
 
 export const LAYER_NAMES = [
   "L1 Physical",
@@ -77,6 +86,30 @@ export function layerAt(px, py) {
 
 export const MIN_ZOOM = 0.5;
 export const MAX_ZOOM = 40;
+
+// The projected box around all seven plates: {minX, maxX, minY, maxY}.
+export function platesBox() {
+  return {
+    minX: -PLATE_WIDTH / 2,
+    maxX: PLATE_WIDTH / 2,
+    minY: -(LAYERS - 1) * LAYER_GAP - PLATE_DEPTH / 2,
+    maxY: PLATE_DEPTH / 2,
+  };
+}
+
+// The camera that shows the whole stack as large as a canvas of width x height holds it.
+export function homeView(width, height) {
+  const box = platesBox();
+  const zoom = Math.min(
+    (FIT_ACROSS * width) / (box.maxX - box.minX),
+    (FIT_DOWN * height) / (box.maxY - box.minY),
+  );
+  return {
+    x: 0,
+    y: (box.minY + box.maxY) / 2,
+    zoom: Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom)),
+  };
+}
 
 // Pan and zoom: what projected point is at the middle of the canvas, and pixels per unit.
 export class Camera {

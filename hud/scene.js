@@ -2,50 +2,26 @@
 // frame of 10,000 hosts is arithmetic over arrays rather than objects and strings.
 
 import { KINDS, kindOf } from "./fleet.js";
+import { bundleLinks } from "./bundles.js";
+import { BROKEN, linkStyle, pulseSpeed } from "./link-style.js";
 import { LAYERS, project } from "./projection.js";
+
+export {
+  BROKEN,
+  LINK_COLOURS,
+  linkStyle,
+  needsAttention,
+  pulseSpeed,
+  styleColour,
+  styleWidth,
+  utilizationLevel,
+} from "./link-style.js";
 
 export const STATUSES = ["online", "stale", "offline"];
 // Link ends that are not hosts: the twin's virtual hub, which hosts without a known uplink
 // hang from, sits at the middle of the network layer.
 export const VIRTUAL_NODES = { hub: { layer: 3, x: 0, z: 0 } };
 const VIRTUAL_IDS = Object.keys(VIRTUAL_NODES);
-// Link colours by utilization level: unknown, under 50 %, under 80 %, 80 % and over.
-export const LINK_COLOURS = ["#64748b", "#22c55e", "#f59e0b", "#ef4444"];
-export const BROKEN = 0; // style of a link with an end that is not online: dashed red
-
-export function utilizationLevel(utilization) {
-  if (utilization == null) return 0;
-  if (utilization < 0.5) return 1;
-  if (utilization < 0.8) return 2;
-  return 3;
-}
-
-// A link's style: BROKEN, or 1 + level * 4 + (width - 1) with width 1-4 by utilization.
-export function linkStyle(link, sourceUp, targetUp) {
-  if (!sourceUp || !targetUp) return BROKEN;
-  const width = 1 + Math.round(Math.min(1, link.utilization ?? 0) * 3);
-  return 1 + utilizationLevel(link.utilization) * 4 + (width - 1);
-}
-
-// Broken, or 80 % used and over: what stays drawn when the links are too many to draw all.
-export function needsAttention(style) {
-  return style === BROKEN || Math.floor((style - 1) / 4) === 3;
-}
-
-export function styleColour(style) {
-  return style === BROKEN ? "#ef4444" : LINK_COLOURS[Math.floor((style - 1) / 4)];
-}
-
-export function styleWidth(style) {
-  return style === BROKEN ? 1 : ((style - 1) % 4) + 1;
-}
-
-// Pulses per second along a link: faster with more traffic, on a log scale.
-export function pulseSpeed(throughputBps) {
-  if (!throughputBps || throughputBps <= 0) return 0;
-  return Math.min(2, Math.max(0.08, Math.log10(throughputBps) / 8));
-}
-
 export class Scene {
   constructor(fleet) {
     this.version = fleet.version;
@@ -123,6 +99,11 @@ export class Scene {
       this.linkB[j] = b;
       this.linkSpeed[j] = style === BROKEN ? 0 : pulseSpeed(link.throughput_bits_per_s);
       this.linkPhase[j] = (j * 0.618034) % 1;
+    });
+    bundleLinks(this, {
+      endX: (end) => (end >= 0 ? this.px[end] : this.vpx[-1 - end]),
+      endY: (end) => (end >= 0 ? this.py[end] : this.vpy[-1 - end]),
+      layerOf: (end) => (end >= 0 ? this.layer[end] : VIRTUAL_NODES[VIRTUAL_IDS[-1 - end]].layer),
     });
   }
 }

@@ -124,6 +124,11 @@ export function bindPointer(stage, tooltip) {
   );
 
   function hover(x, y) {
+    const hostId = stage.hostAt(x, y);
+    if (hostId !== stage.hoveredId) {
+      stage.hoveredId = hostId;
+      stage.requestDraw();
+    }
     const link = stage.linkAt(x, y);
     if (link === hovered) {
       if (link) tooltip.move(x, y);

@@ -6,41 +6,26 @@ import { KINDS } from "./fleet.js";
 import {
   Camera,
   LAYER_COLOURS,
-  LAYER_GAP,
   LAYER_NAMES,
   LAYERS,
+  homeView,
   layerAt,
   plateCorners,
   project,
   unproject,
 } from "./projection.js";
-import { BROKEN, STATUSES, Scene, needsAttention, styleColour, styleWidth } from "./scene.js";
+import { STATUSES, Scene } from "./scene.js";
+import { MARGIN, drawLinks, linkAt } from "./stage-links.js";
 import { bindPointer } from "./stage-input.js";
 
 const STATUS_COLOURS = ["#34d399", "#fbbf24", "#6b7280"]; // online, stale, offline
 const LAYER_HEIGHT = 4; // the twin's world units between layers (position.y)
 const FRAME_SAMPLES = 600; // draw times kept for stats()
-const LABEL_HOST_LIMIT = 400; // more hosts on screen than this: no labels
-// Links on screen beyond which detail goes, each step keeping a frame's pixels bounded:
-const PULSE_LINK_LIMIT = 600; // no pulses
-const WIDE_LINK_LIMIT = 300; // one-pixel lines (width no longer shows utilization)
-const ALL_LINK_LIMIT = 3000; // straight lines, and only those needing attention (scene.js)
+const LABEL_SIZE = 5; // hosts drawn smaller than this: only the labels that matter most
 const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not shapes
-const MARGIN = 20; // pixels beyond the canvas where hosts still count as on screen
 
 export function hostSize(zoom) {
   return Math.max(2, Math.min(16, zoom * 1.5));
-}
-
-// The control point of a link's curve between screen points (ax, ay) and (bx, by).
-function lift(ax, ay, bx, by) {
-  return Math.min(60, Math.hypot(bx - ax, by - ay) * 0.25 + 6);
-}
-
-// The point at `t` (0 to 1) along a quadratic curve [ax, ay, cx, cy, bx, by].
-function pointOn([ax, ay, cx, cy, bx, by], t) {
-  const u = 1 - t;
-  return [u * u * ax + 2 * u * t * cx + t * t * bx, u * u * ay + 2 * u * t * cy + t * t * by];
 }
 
 export class Stage {
@@ -53,6 +38,7 @@ export class Stage {
     this.canPlace = canPlace;
     this.camera = new Camera();
     this.selectedId = null;
+    this.hoveredId = null; // the host under the pointer: its label is always drawn
     this.layerFilter = null;
     this.dimmed = false; // the socket is reconnecting: the last frame stays, dimmed
     this.dirty = true;
@@ -72,6 +58,7 @@ export class Stage {
     this.dragHost = null; // {hostId, at: {x, y, layer}} while an operator drags a host
     this.width = 0;
     this.height = 0;
+    this.home = null; // the home view last applied: the camera follows a resize while there
     this.resize();
     new ResizeObserver(() => this.resize()).observe(canvas);
     bindPointer(this, tooltip);
@@ -86,6 +73,20 @@ export class Stage {
     this.canvas.width = Math.round(this.width * ratio);
     this.canvas.height = Math.round(this.height * ratio);
     this.context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const { camera, home } = this;
+    const atHome =
+      !home || (camera.x === home.x && camera.y === home.y && camera.zoom === home.zoom);
+    if (atHome && !camera.target) {
+      this.home = homeView(this.width, this.height);
+      Object.assign(camera, this.home);
+    }
+    this.dirty = true;
+  }
+
+  // Back to the whole stack, fitted to the canvas.
+  goHome() {
+    this.home = homeView(this.width, this.height);
+    this.camera.easeTo(this.home.x, this.home.y, this.home.zoom);
     this.dirty = true;
   }
 
@@ -124,7 +125,7 @@ export class Stage {
       const p = this.projectedOf(host);
       this.camera.easeTo(p.x, p.y, Math.max(this.camera.zoom, 8));
     } else {
-      this.camera.easeTo(0, -3 * LAYER_GAP, 3.5);
+      this.goHome();
     }
     this.dirty = true;
     this.onSelect(hostId);
@@ -161,8 +162,8 @@ export class Stage {
     this.drawPlates(ctx);
     this.transform(scene);
     const size = hostSize(camera.zoom);
-    this.showLabels = this.drawnHosts <= LABEL_HOST_LIMIT && size >= 5;
-    this.drawLinks(ctx, now, scene);
+    this.showLabels = size >= LABEL_SIZE;
+    drawLinks(this, ctx, now, scene);
     this.drawVirtual(ctx, scene, size);
     this.drawHosts(ctx, scene, size);
     if (this.dragHost?.at) this.drawGhost(ctx, this.dragHost.at, size);
@@ -189,7 +190,9 @@ export class Stage {
       ctx.stroke();
       ctx.globalAlpha = alpha * (faded ? 0.3 : 0.9);
       ctx.font = "12px system-ui, sans-serif";
-      ctx.fillText(LAYER_NAMES[layer - 1], corners[3].x - 110, corners[3].y + 4);
+      ctx.textAlign = "right";
+      ctx.fillText(LAYER_NAMES[layer - 1], corners[3].x - 8, corners[3].y + 4);
+      ctx.textAlign = "start";
       ctx.globalAlpha = alpha;
     }
   }
@@ -222,6 +225,8 @@ export class Stage {
     this.drawnHosts = drawn;
     this.vsx = scene.vpx.map((x) => x * zoom + ox);
     this.vsy = scene.vpy.map((y) => y * zoom + oy);
+    this.bsx = scene.bundleX.map((x) => x * zoom + ox);
+    this.bsy = scene.bundleY.map((y) => y * zoom + oy);
   }
 
   endX(end) {
@@ -232,71 +237,8 @@ export class Stage {
     return end >= 0 ? this.sy[end] : this.vsy[-1 - end];
   }
 
-  // A link's curve on screen: its ends and the control point between them, lifted.
-  curve(a, b) {
-    const ax = this.endX(a);
-    const ay = this.endY(a);
-    const bx = this.endX(b);
-    const by = this.endY(b);
-    return [ax, ay, (ax + bx) / 2, (ay + by) / 2 - lift(ax, ay, bx, by), bx, by];
-  }
-
   endVisible(end) {
     return end < 0 || this.visible[end] === 1;
-  }
-
-  drawLinks(ctx, now, scene) {
-    const { linkA, linkB, linkStyle, linkCount } = scene;
-    let drawn = 0;
-    for (let j = 0; j < linkCount; j += 1) {
-      if (this.endVisible(linkA[j]) || this.endVisible(linkB[j])) drawn += 1;
-    }
-    this.drawnLinks = drawn;
-    const thin = drawn > WIDE_LINK_LIMIT;
-    const all = drawn <= ALL_LINK_LIMIT;
-    this.linkDetail = thin ? (all ? "thin" : "attention") : "full";
-    const alpha = ctx.globalAlpha;
-    ctx.globalAlpha = alpha * 0.75;
-    let style = -1;
-    for (let j = 0; j < linkCount; j += 1) {
-      const a = linkA[j];
-      const b = linkB[j];
-      if (!this.endVisible(a) && !this.endVisible(b)) continue;
-      if (!all && !needsAttention(linkStyle[j])) continue;
-      if (linkStyle[j] !== style) {
-        if (style !== -1) ctx.stroke();
-        style = linkStyle[j];
-        ctx.strokeStyle = styleColour(style);
-        ctx.lineWidth = thin ? 1 : styleWidth(style);
-        ctx.setLineDash(style === BROKEN ? [5, 4] : []);
-        ctx.beginPath();
-      }
-      const ax = this.endX(a);
-      const ay = this.endY(a);
-      const bx = this.endX(b);
-      const by = this.endY(b);
-      ctx.moveTo(ax, ay);
-      if (all) ctx.quadraticCurveTo((ax + bx) / 2, (ay + by) / 2 - lift(ax, ay, bx, by), bx, by);
-      else ctx.lineTo(bx, by);
-    }
-    if (style !== -1) ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.globalAlpha = alpha;
-    this.showPulses = drawn > 0 && drawn <= PULSE_LINK_LIMIT && this.camera.zoom >= 1.5;
-    if (!this.showPulses) return;
-    ctx.beginPath();
-    const seconds = now / 1000;
-    for (let j = 0; j < linkCount; j += 1) {
-      const speed = scene.linkSpeed[j];
-      const a = linkA[j];
-      const b = linkB[j];
-      if (speed === 0 || (!this.endVisible(a) && !this.endVisible(b))) continue;
-      const [x, y] = pointOn(this.curve(a, b), (seconds * speed + scene.linkPhase[j]) % 1);
-      ctx.moveTo(x + 2.5, y);
-      ctx.arc(x, y, 2.5, 0, Math.PI * 2);
-    }
-    ctx.fillStyle = "#e0f2fe";
-    ctx.fill();
   }
 
   drawHosts(ctx, scene, size) {
@@ -342,7 +284,12 @@ export class Stage {
       ctx.lineWidth = 2;
       ctx.stroke();
     }
-    this.labelBoxes = this.showLabels ? drawHostLabels(ctx, scene, this, size, selected) : [];
+    const hovered = this.hoveredId ? scene.index.get(this.hoveredId) : undefined;
+    this.labelBoxes = drawHostLabels(ctx, scene, this, size, {
+      selected,
+      hovered,
+      all: this.showLabels,
+    });
   }
 
   drawVirtual(ctx, scene, size) {
@@ -384,26 +331,9 @@ export class Stage {
     return best;
   }
 
+  // The link (or a bundle's trunk, as a link-shaped summary) under the screen point (x, y).
   linkAt(x, y) {
-    const scene = this.scene;
-    if (!scene || this.drawnLinks > PULSE_LINK_LIMIT) return null;
-    let best = null;
-    let bestDistance = 36;
-    for (let j = 0; j < scene.linkCount; j += 1) {
-      const a = scene.linkA[j];
-      const b = scene.linkB[j];
-      if (!this.endVisible(a) && !this.endVisible(b)) continue;
-      const curve = this.curve(a, b);
-      for (let k = 1; k < 16; k += 1) {
-        const [px, py] = pointOn(curve, k / 16);
-        const d = (px - x) ** 2 + (py - y) ** 2;
-        if (d < bestDistance) {
-          best = scene.links[j];
-          bestDistance = d;
-        }
-      }
-    }
-    return best;
+    return linkAt(this, x, y);
   }
 
   // Where a drop at (sx, sy) puts a host: its layer and world position, or null off-plate.

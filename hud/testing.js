@@ -4,7 +4,7 @@
 
 import { openAlerts } from "./alerts.js";
 import { $ } from "./dom.js";
-import { project } from "./projection.js";
+import { LAYERS, plateCorners, project } from "./projection.js";
 
 // `page` is main.js's: hud, and getters for the stage, socket and docks (null until someone
 // has logged in), and setConnection(state).
@@ -52,6 +52,34 @@ export function exposeTestHook(page) {
       const spot = project(x, z, layer);
       const p = stage.camera.toScreen(spot.x, spot.y, stage.width, stage.height);
       return { x: rect.left + p.x, y: rect.top + p.y };
+    },
+    // The box the seven plates are drawn in, and the canvas's size, in CSS pixels.
+    platesOnCanvas() {
+      const stage = page.stage();
+      const corners = [];
+      for (let layer = 1; layer <= LAYERS; layer += 1) corners.push(...plateCorners(layer));
+      const points = corners.map((c) => stage.camera.toScreen(c.x, c.y, stage.width, stage.height));
+      const xs = points.map((point) => point.x);
+      const ys = points.map((point) => point.y);
+      return {
+        left: Math.min(...xs),
+        right: Math.max(...xs),
+        top: Math.min(...ys),
+        bottom: Math.max(...ys),
+        width: stage.width,
+        height: stage.height,
+      };
+    },
+    // The links as drawn: how many, how many bundled, and each bundle's target and size.
+    bundles() {
+      const scene = page.stage()?.scene;
+      if (!scene) return null;
+      const members = [...scene.linkBundle].filter((k) => k >= 0).length;
+      const trunks = [...scene.bundleSize].map((size, k) => ({
+        target: scene.bundleLink[k].target,
+        size,
+      }));
+      return { links: scene.linkCount, bundled: members, trunks };
     },
     host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
     hostIds: () => [...hud.fleet.hosts.keys()],

@@ -127,3 +127,18 @@ async def hud_on_stack(base: Path, *flags: str) -> AsyncIterator[Hud]:
         finally:
             await browser.close()
     remove_shared_database(data_dir, base)
+
+
+def overlapping(boxes: list[dict[str, float]]) -> list[tuple[str, str]]:
+    """The pairs of drawn label boxes that intersect."""
+    found = []
+    for k, a in enumerate(boxes):
+        for b in boxes[k + 1 :]:
+            if (
+                a["x"] < b["x"] + b["w"]
+                and b["x"] < a["x"] + a["w"]
+                and a["y"] < b["y"] + b["h"]
+                and b["y"] < a["y"] + a["h"]
+            ):
+                found.append((str(a["id"]), str(b["id"])))
+    return found

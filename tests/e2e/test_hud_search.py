@@ -122,37 +122,3 @@ async def test_the_interfaces_widget_shows_rates_not_lifetime_counters(hud: Hud)
     assert text is not None
     assert "since boot" not in text
     await page.context.close()
-
-
-def overlapping(boxes: list[dict[str, float]]) -> list[tuple[str, str]]:
-    """The pairs of drawn label boxes that intersect."""
-    found = []
-    for k, a in enumerate(boxes):
-        for b in boxes[k + 1 :]:
-            if (
-                a["x"] < b["x"] + b["w"]
-                and b["x"] < a["x"] + a["w"]
-                and a["y"] < b["y"] + b["h"]
-                and b["y"] < a["y"] + a["h"]
-            ):
-                found.append((str(a["id"]), str(b["id"])))
-    return found
-
-
-async def test_no_two_drawn_labels_overlap_and_the_selected_one_is_drawn(hud: Hud) -> None:
-    page = await hud.page()
-    await wait_for(page, f"(s) => s.hosts >= {SIMULATED} && s.labels", "labels drawn")
-    boxes = await page.evaluate("window.mirrorStage.labelBoxes()")
-    assert boxes
-    assert overlapping(boxes) == []
-    await page.fill("#search", "sim-0150")
-    await page.keyboard.press("Enter")
-    await wait_for(page, "(s) => s.selected === 'sim-0150'", "sim-0150 selected")
-    await page.wait_for_function(
-        "() => { const b = window.mirrorStage.labelBoxes();"
-        " return b.length > 0 && b[0].id === 'sim-0150'; }"
-    )
-    boxes = await page.evaluate("window.mirrorStage.labelBoxes()")
-    assert overlapping(boxes) == []
-    await shoot(page, "labels-selected")
-    await page.context.close()

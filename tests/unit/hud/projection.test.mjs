@@ -9,9 +9,11 @@ import {
   MAX_ZOOM,
   MIN_ZOOM,
   PLATE_HALF,
+  homeView,
   layerAt,
   onPlate,
   plateCorners,
+  platesBox,
   project,
   unproject,
 } from "../../../hud/projection.js";
@@ -82,4 +84,22 @@ test("easing reaches its target and stops; panning cancels it", () => {
   camera.panBy(5, 5);
   assert.equal(camera.target, null);
   assert.equal(camera.step(), false);
+});
+
+test("the home view shows the whole stack inside the canvas, at least 60% of it across", () => {
+  // The space between the docks at 1600x900, at 1920x1080 and on a 1280x720 laptop.
+  for (const [width, height] of [
+    [1000, 860],
+    [1320, 1040],
+    [680, 680],
+  ]) {
+    const camera = new Camera();
+    Object.assign(camera, homeView(width, height));
+    const box = platesBox();
+    const topLeft = camera.toScreen(box.minX, box.minY, width, height);
+    const bottomRight = camera.toScreen(box.maxX, box.maxY, width, height);
+    assert.ok(topLeft.x >= 0 && topLeft.y >= 0, `${width}x${height}`);
+    assert.ok(bottomRight.x <= width && bottomRight.y <= height, `${width}x${height}`);
+    assert.ok((bottomRight.x - topLeft.x) / width >= 0.6, `${width}x${height}`);
+  }
 });

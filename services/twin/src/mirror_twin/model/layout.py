@@ -93,6 +93,7 @@ SLOTS = 4096
 SPIRAL_SPACING = 0.5  # radius of slot s is SPIRAL_SPACING * sqrt(s + 1): at most 32 units
 LAYER_HEIGHT = 4.0  # y of layer n is (n - 1) * LAYER_HEIGHT
 SPREAD_HALF = 32.0  # spread hosts lie within [-SPREAD_HALF, SPREAD_HALF] in x and z
+ROOM = 1.2  # grid cells per host when there are groups: room for gaps and fresh strips
 
 _EXPLICIT_TAGS = ("layer", "osi")
 _KEYWORD_TAGS = ("tier", "role")
@@ -173,49 +174,81 @@ def positions_on_layers(hosts: Iterable[tuple[str, int, str]]) -> dict[str, Posi
     """Return computed positions for (host_id, layer, group) triples, spread over each plate.
 
     A layer's hosts are ordered by group and then by id (naturally: ``sim-2`` before
-    ``sim-10``) and laid on a grid as near square as fits them that covers the whole plate, row by row in alternate
-    directions so that a group stays in one piece; one empty cell separates two groups while
-    the grid has room for it. The result depends on the set of hosts alone, never on the order
-    they arrived in, so every replica and every reload shows a host in the same place.
+    ``sim-10``) and laid on a grid, as near square as fits them, that covers the whole plate.
+    The grid is walked in strips about as wide as a group is deep, row by row in alternate
+    directions, so a group of hosts forms a compact block; a group starts a fresh strip when
+    it would not fit in what is left of one, and one empty cell separates two groups, while
+    the grid has room for it. The result depends on the set of hosts alone, never on the
+    order they arrived in, so every replica and every reload shows a host in the same place.
     """
-    by_layer: dict[int, list[tuple[str, str]]] = {}
+    by_layer: dict[int, dict[str, list[str]]] = {}
     for host_id, layer, group in set(hosts):
-        by_layer.setdefault(layer, []).append((group, host_id))
+        by_layer.setdefault(layer, {}).setdefault(group, []).append(host_id)
     positions: dict[str, Position] = {}
-    for layer, members in by_layer.items():
-        members.sort(key=lambda member: (member[0], natural_key(member[1])))
-        groups = len({group for group, _ in members})
-        positions.update(_grid(members, layer, gaps=groups - 1))
+    for layer, groups in by_layer.items():
+        ordered = [sorted(groups[group], key=natural_key) for group in sorted(groups)]
+        positions.update(_grid(ordered, layer))
     return positions
 
 
-def _grid(members: list[tuple[str, str]], layer: int, gaps: int) -> dict[str, Position]:
-    """Lay ``members`` (group, host id), in order, on the grid cells of ``layer``'s plate."""
-    count = len(members)
-    columns = math.isqrt(count + gaps - 1) + 1  # ceil(sqrt(cells)), exactly
-    rows = math.ceil((count + gaps) / columns)
-    spare = rows * columns - count  # cells left over: one between groups while there are
-    x_spacing = 2 * SPREAD_HALF / columns
+def _grid(groups: list[list[str]], layer: int) -> dict[str, Position]:
+    """Lay ``groups`` of host ids, in order, on the grid cells of ``layer``'s plate."""
+    count = sum(map(len, groups))
+    wanted = count if len(groups) == 1 else math.ceil(count * ROOM) + len(groups) - 1
+    columns = math.isqrt(wanted - 1) + 1  # ceil(sqrt(wanted)), exactly
+    rows = math.ceil(wanted / columns)
+    width = max(1, min(columns, round(math.sqrt(count / len(groups)))))
+    cells = _strip_order(rows, columns, width)
+    strip_of_cell = [column // width for _, column in cells]
+    strip_ends = [
+        i + 1
+        for i in range(len(cells))
+        if i + 1 == len(cells) or strip_of_cell[i + 1] != strip_of_cell[i]
+    ]
+    spare = len(cells) - count
+    placed: list[tuple[str, int, int]] = []
+    cursor = 0
+    for members in groups:
+        if cursor and spare:  # a gap after the group before
+            cursor += 1
+            spare -= 1
+        strip_end = next((end for end in strip_ends if end > cursor), cursor)
+        left = strip_end - cursor
+        if left < len(members) <= rows * width and left <= spare:  # a fresh strip
+            cursor += left
+            spare -= left
+        for host_id in members:
+            placed.append((host_id, *cells[cursor]))
+            cursor += 1
+    # The spare cells left at the end are whole strips on the right: spread the used columns
+    # over the plate's whole width.
+    used_columns = max(column for _, _, column in placed) + 1
+    x_spacing = 2 * SPREAD_HALF / used_columns
     z_spacing = 2 * SPREAD_HALF / rows
     y = (layer - 1) * LAYER_HEIGHT
-    positions: dict[str, Position] = {}
-    cell = 0
-    previous_group: str | None = None
-    for group, host_id in members:
-        if previous_group is not None and group != previous_group and spare > 0:
-            cell += 1
-            spare -= 1
-        previous_group = group
-        row, column = divmod(cell, columns)
-        if row % 2:
-            column = columns - 1 - column
-        positions[host_id] = Position(
+    return {
+        host_id: Position(
             x=-SPREAD_HALF + (column + 0.5) * x_spacing,
             y=y,
             z=-SPREAD_HALF + (row + 0.5) * z_spacing,
         )
-        cell += 1
-    return positions
+        for host_id, row, column in placed
+    }
+
+
+def _strip_order(rows: int, columns: int, width: int) -> list[tuple[int, int]]:
+    """Every (row, column) of the grid, strip by strip (``width`` columns each, the last maybe
+    narrower), each strip walked so that consecutive cells are neighbours."""
+    order: list[tuple[int, int]] = []
+    for strip, first in enumerate(range(0, columns, width)):
+        strip_columns = list(range(first, min(columns, first + width)))
+        strip_rows = range(rows) if strip % 2 == 0 else range(rows - 1, -1, -1)
+        for turn, row in enumerate(strip_rows):
+            order.extend(
+                (row, column)
+                for column in (strip_columns if turn % 2 == 0 else reversed(strip_columns))
+            )
+    return order
 
 
 def place(
