@@ -7,7 +7,7 @@ import {
   Camera,
   LAYER_COLOURS,
   LAYER_GAP,
-  LAYER_NAMES,
+  layerName,
   LAYERS,
   layerAt,
   plateCorners,
@@ -189,7 +189,7 @@ export class Stage {
       ctx.stroke();
       ctx.globalAlpha = alpha * (faded ? 0.3 : 0.9);
       ctx.font = "12px system-ui, sans-serif";
-      ctx.fillText(LAYER_NAMES[layer - 1], corners[3].x - 110, corners[3].y + 4);
+      ctx.fillText(layerName(layer), corners[3].x - 110, corners[3].y + 4);
       ctx.globalAlpha = alpha;
     }
   }
