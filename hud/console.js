@@ -141,13 +141,13 @@ export function consoleWidget(onRemove, hud) {
         followUp = setTimeout(refreshHistory, HISTORY_FOLLOW_UP_MS);
       }
       const last = Math.max(1, Math.ceil(result.total / result.page_size));
-      const previous = element("button", "", "‹");
+      const previous = translated(element("button", "", "‹"), "console.previous", "title");
       previous.disabled = page <= 1;
       previous.addEventListener("click", () => {
         page -= 1;
         refreshHistory();
       });
-      const next = element("button", "", "›");
+      const next = translated(element("button", "", "›"), "console.next", "title");
       next.disabled = page >= last;
       next.addEventListener("click", () => {
         page += 1;

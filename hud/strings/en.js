@@ -136,6 +136,8 @@ export const EN = {
   "console.history_error": "history: {error}",
   "console.retry": "retry",
   "console.cancel": "cancel",
+  "console.previous": "newer commands",
+  "console.next": "older commands",
   "console.sent": "sent to {count} host(s)",
   "console.target_missing": "target: name a host, hosts or a tag",
   "console.target_tag": "target: a tag is key=value",

@@ -136,6 +136,8 @@ export const KO = {
   "console.history_error": "기록을 불러오지 못했습니다: {error}",
   "console.retry": "다시 실행",
   "console.cancel": "취소",
+  "console.previous": "최근 명령",
+  "console.next": "이전 명령",
   "console.sent": "호스트 {count}대에 보냈습니다",
   "console.target_missing": "대상: 호스트, 호스트 목록 또는 태그를 입력하세요",
   "console.target_tag": "대상: 태그는 key=value 형식으로 입력하세요",
