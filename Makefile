@@ -44,8 +44,16 @@ define require_tools
 endef
 
 # The HUD's browser tests drive the distribution's Chromium, and its unit tests run under Node.
-browser: ## install the system's Chromium and Node.js for the HUD's tests when they are missing
+# Its Korean needs a font with Hangul (fonts-nanum when fontconfig lists none), or the Korean
+# screenshots show empty boxes.
+browser: ## install the system's Chromium, Node.js and a Korean font for the HUD's tests when missing
 	$(call require_tools,chromium:chromium node:nodejs,the HUD's tests)
+	@fc-list :lang=ko family 2>/dev/null | grep -q . || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq fonts-nanum; \
+	  else \
+	    echo "the HUD's tests need a font with Korean: install your distribution's fonts-nanum" >&2; exit 1; \
+	  fi
 
 # tests/e2e/test_compose_up.py runs deploy/compose.yaml under podman-compose on images it builds
 # itself: its base images with debootstrap, containers under runc (the test's containers.conf

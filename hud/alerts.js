@@ -2,6 +2,7 @@
 // alert events, acknowledged by an operator; and each host's count of them on the fleet.
 
 import * as api from "./api.js";
+import { t } from "./i18n.js";
 import { toastError } from "./toast.js";
 
 export const MAX_ALERTS = 2000; // kept on the page; the alerts service holds the rest
@@ -14,7 +15,7 @@ export async function loadActiveAlerts(alerts, onChange) {
     for (const alert of items) alerts.set(alert.alert_id, alert);
     onChange();
   } catch (error) {
-    toastError("alerts", error);
+    toastError(t("toast.alerts"), error);
   }
 }
 
@@ -26,7 +27,7 @@ export async function acknowledge(alerts, alertId, onChange) {
     alerts.set(alert.alert_id, { ...alerts.get(alertId), ...alert });
     onChange();
   } catch (error) {
-    toastError("acknowledge", error);
+    toastError(t("toast.acknowledge"), error);
   }
 }
 

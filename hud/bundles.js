@@ -2,6 +2,7 @@
 // junction among those hosts and go on to it as one trunk, so the stage draws the topology
 // (a rack's hosts, then one line to the rack's switch) rather than a line per host.
 
+import { t } from "./i18n.js";
 import { BROKEN, pulseSpeed, utilizationLevel } from "./link-style.js";
 
 export const BUNDLE_MIN = 3; // fewer links to one node from one layer stay links of their own
@@ -70,7 +71,7 @@ export function bundleLinks(scene, { endX, endY, layerOf }) {
     scene.bundlePhase[k] = (k * 0.381966) % 1;
     scene.bundleLink[k] = {
       id: `bundle:${links[members[0]].target}:${k}`,
-      source: `${members.length} hosts`,
+      source: t("links.bundle", { count: members.length }),
       target: links[members[0]].target,
       interface: null,
       throughput_bits_per_s: throughput,

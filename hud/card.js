@@ -1,7 +1,8 @@
 // The selection card beside the selected host: who it is, what it runs on, and its state.
 
 import { element } from "./dom.js";
-import { formatBytes, formatDuration } from "./format.js";
+import { formatBytes, formatDuration, percent } from "./format.js";
+import { formatNumber, t, tValue } from "./i18n.js";
 
 // The interface a host is most likely reached on: up, with an IPv4 address other than
 // loopback, the one that moved the most bytes.
@@ -19,7 +20,11 @@ function storageSummary(disks) {
   if (!disks?.length) return "?";
   const total = disks.reduce((sum, disk) => sum + disk.total_bytes, 0);
   const used = disks.reduce((sum, disk) => sum + disk.used_bytes, 0);
-  return `${formatBytes(used)} of ${formatBytes(total)} on ${disks.length} disk(s)`;
+  return t("card.storage_value", {
+    used: formatBytes(used),
+    total: formatBytes(total),
+    count: formatNumber(disks.length),
+  });
 }
 
 // The card's rows for a host's view (from the frame) and its latest sample (may be null).
@@ -28,9 +33,12 @@ export function cardRows(view, sample, now = Date.now()) {
   const address = iface?.addresses.find((a) => a.family === "ipv4")?.address;
   const booted = view.booted_at ? Date.parse(view.booted_at) : null;
   const uptime = booted ? (now - booted) / 1000 : sample?.uptime_seconds;
+  const none = t("card.none");
   const gpus = sample?.gpus?.length
-    ? sample.gpus.map((gpu) => gpu.name || `GPU ${gpu.index}`).join(", ")
-    : String(view.gpu_count || "none");
+    ? sample.gpus.map((gpu) => gpu.name || t("card.gpu_index", { index: gpu.index })).join(", ")
+    : view.gpu_count
+      ? formatNumber(view.gpu_count)
+      : none;
   const os =
     [sample?.os_distro ?? view.os_distro, sample?.os_release].filter(Boolean).join(" ") ||
     view.platform ||
@@ -38,35 +46,41 @@ export function cardRows(view, sample, now = Date.now()) {
   const tags =
     Object.entries(view.tags ?? {})
       .map(([k, v]) => `${k}=${v}`)
-      .join(" ") || "none";
+      .join(" ") || none;
+  const cores = view.cpu_logical_cores == null ? "?" : formatNumber(view.cpu_logical_cores);
   return [
-    ["Status", view.status],
-    ["OS", os],
-    ["CPU", `${sample?.cpu_model ?? "?"} · ${view.cpu_logical_cores ?? "?"} cores`],
+    [t("card.status"), tValue("status", view.status)],
+    [t("card.os"), os],
+    [t("card.cpu"), t("card.cpu_value", { model: sample?.cpu_model ?? "?", cores })],
     [
-      "Memory",
+      t("card.memory"),
       view.memory_total_bytes
-        ? `${formatBytes(view.memory_total_bytes)} (${Math.round(view.memory_used_percent ?? 0)}% used)`
+        ? t("card.memory_value", {
+            total: formatBytes(view.memory_total_bytes),
+            percent: percent(view.memory_used_percent ?? 0),
+          })
         : "?",
     ],
-    ["GPUs", gpus],
+    [t("card.gpus"), gpus],
+    [t("card.ip"), address ? addressText(address, iface) : "?"],
+    [t("card.storage"), storageSummary(sample?.disks)],
+    [t("card.uptime"), formatDuration(uptime)],
     [
-      "IP",
-      address
-        ? `${address} on ${iface.name}${iface.speed_mbps ? ` (${iface.speed_mbps} Mb/s)` : ""}`
-        : "?",
-    ],
-    ["Storage", storageSummary(sample?.disks)],
-    ["Uptime", formatDuration(uptime)],
-    [
-      "Agent",
+      t("card.agent"),
       view.source === "scrape"
-        ? `none: scraped from ${view.agent_version ?? "node_exporter"} (no commands)`
+        ? t("card.agent_scraped", { source: view.agent_version ?? "node_exporter" })
         : (view.agent_version ?? "?"),
     ],
-    ["Rack", view.rack ?? "none"],
-    ["Tags", tags],
+    [t("card.rack"), view.rack ?? none],
+    [t("card.tags"), tags],
   ];
+}
+
+function addressText(address, iface) {
+  const at = { address, interface: iface.name };
+  return iface.speed_mbps
+    ? t("card.ip_speed", { ...at, speed: formatNumber(iface.speed_mbps) })
+    : t("card.ip_value", at);
 }
 
 export class SelectionCard {

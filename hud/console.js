@@ -10,6 +10,7 @@ import {
   sendCommand,
 } from "./api.js";
 import { element } from "./dom.js";
+import { formatNumber, onLanguageChange, t, tValue, translated } from "./i18n.js";
 import { shell } from "./widgets.js";
 
 const FINAL = new Set(["succeeded", "failed", "timed_out", "cancelled", "expired", "rejected"]);
@@ -24,10 +25,10 @@ const stateRank = (state) => (FINAL.has(state) ? 9 : (RANKS[state] ?? 0));
 // What to send for the target field: one host, a list, or a tag selector ("key=value").
 export function targetOf(mode, text) {
   const value = text.trim();
-  if (!value) throw new Error("target: name a host, hosts or a tag");
+  if (!value) throw new Error(t("console.target_missing"));
   if (mode === "tag") {
     const [key, ...rest] = value.split("=");
-    if (!key || !rest.length) throw new Error("target: a tag is key=value");
+    if (!key || !rest.length) throw new Error(t("console.target_tag"));
     return { selector: { tags: { [key.trim()]: rest.join("=").trim() } } };
   }
   if (mode === "hosts") {
@@ -38,31 +39,25 @@ export function targetOf(mode, text) {
 }
 
 export function consoleWidget(onRemove, hud) {
-  const widget = shell("console", "Command console", onRemove);
+  const widget = shell("console", "widget.console", onRemove);
   const form = element("form", "console-form");
   const mode = element("select", "target-mode");
-  for (const [value, label] of [
-    ["host", "host"],
-    ["hosts", "hosts"],
-    ["tag", "tag"],
-  ]) {
-    const option = element("option", "", label);
+  for (const value of ["host", "hosts", "tag"]) {
+    const option = translated(element("option"), `console.mode.${value}`);
     option.value = value;
     mode.append(option);
   }
-  const target = element("input", "target");
-  target.placeholder = "host id";
+  const target = translated(element("input", "target"), "console.target", "placeholder");
   target.name = "target";
-  const command = element("input", "command");
-  command.placeholder = "command, e.g. uptime";
+  const command = translated(element("input", "command"), "console.command", "placeholder");
   command.name = "command";
   const timeout = element("input", "timeout");
   timeout.type = "number";
   timeout.min = "1";
   timeout.max = "3600";
   timeout.value = "30";
-  timeout.title = "timeout (seconds)";
-  const run = element("button", "run", "Run");
+  translated(timeout, "console.timeout", "title");
+  const run = translated(element("button", "run"), "console.run");
   run.type = "submit";
   run.dataset.role = "run";
   form.append(mode, target, command, timeout, run);
@@ -72,11 +67,10 @@ export function consoleWidget(onRemove, hud) {
   output.dataset.role = "output";
 
   const filters = element("div", "history-filters");
-  const search = element("input", "history-search");
-  search.placeholder = "search history";
+  const search = translated(element("input", "history-search"), "console.search", "placeholder");
   const status = element("select", "history-status");
   for (const state of STATES) {
-    const option = element("option", "", state || "any status");
+    const option = translated(element("option"), state ? `command.${state}` : "console.any_status");
     option.value = state;
     status.append(option);
   }
@@ -97,7 +91,7 @@ export function consoleWidget(onRemove, hud) {
       const head = element(
         "div",
         `output-head ${entry.status}`,
-        `${entry.host_id} · ${entry.command} · ${entry.status}${entry.exit_code != null ? ` (exit ${entry.exit_code})` : ""}`,
+        `${entry.host_id} · ${entry.command} · ${tValue("command", entry.status)}${entry.exit_code != null ? ` ${t("console.exit", { code: entry.exit_code })}` : ""}`,
       );
       output.append(head, document.createTextNode(entry.text));
     }
@@ -147,13 +141,13 @@ export function consoleWidget(onRemove, hud) {
         followUp = setTimeout(refreshHistory, HISTORY_FOLLOW_UP_MS);
       }
       const last = Math.max(1, Math.ceil(result.total / result.page_size));
-      const previous = element("button", "", "‹");
+      const previous = translated(element("button", "", "‹"), "console.previous", "title");
       previous.disabled = page <= 1;
       previous.addEventListener("click", () => {
         page -= 1;
         refreshHistory();
       });
-      const next = element("button", "", "›");
+      const next = translated(element("button", "", "›"), "console.next", "title");
       next.disabled = page >= last;
       next.addEventListener("click", () => {
         page += 1;
@@ -161,11 +155,17 @@ export function consoleWidget(onRemove, hud) {
       });
       pages.replaceChildren(
         previous,
-        element("span", "", `${page} / ${last} · ${result.total}`),
+        element(
+          "span",
+          "",
+          `${formatNumber(page)} / ${formatNumber(last)} · ${formatNumber(result.total)}`,
+        ),
         next,
       );
     } catch (error) {
-      history.replaceChildren(element("div", "hint", `history: ${errorText(error)}`));
+      history.replaceChildren(
+        element("div", "hint", t("console.history_error", { error: errorText(error) })),
+      );
     }
   }
 
@@ -176,7 +176,7 @@ export function consoleWidget(onRemove, hud) {
     const text = element(
       "span",
       "history-text",
-      `${record.host_id} · ${record.command} · ${record.status} · ${record.requested_by}`,
+      `${record.host_id} · ${record.command} · ${tValue("command", record.status)} · ${record.requested_by}`,
     );
     text.addEventListener("click", async () => {
       try {
@@ -188,7 +188,7 @@ export function consoleWidget(onRemove, hud) {
     row.append(text);
     if (hud.principal?.role !== "viewer") {
       const action = FINAL.has(record.status) ? ["retry", retryCommand] : ["cancel", cancelCommand];
-      const button = element("button", `history-${action[0]}`, action[0]);
+      const button = element("button", `history-${action[0]}`, t(`console.${action[0]}`));
       button.addEventListener("click", async () => {
         try {
           const answer = await action[1](record.id);
@@ -221,7 +221,7 @@ export function consoleWidget(onRemove, hud) {
     try {
       const created = await sendCommand(body);
       watch(created.commands);
-      message.textContent = `sent to ${created.commands.length} host(s)`;
+      message.textContent = t("console.sent", { count: formatNumber(created.commands.length) });
       page = 1;
       refreshHistory();
     } catch (error) {
@@ -270,5 +270,10 @@ export function consoleWidget(onRemove, hud) {
     if (mode.value === "host" && current.selectedId) target.value = current.selectedId;
   };
   widget.start = refreshHistory;
+  // The rows and output were written in the old language: once more in the new one.
+  onLanguageChange(() => {
+    refreshHistory();
+    if (watched.length) renderOutput();
+  });
   return widget;
 }

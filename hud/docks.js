@@ -11,6 +11,7 @@ import {
   saveLayout,
 } from "./dock-layout.js";
 import { element } from "./dom.js";
+import { t } from "./i18n.js";
 
 export class Docks {
   constructor({ left, right, palette, widgets, storage = localStorage }) {
@@ -66,7 +67,9 @@ export class Docks {
     const spot = freeSpot(this.layout, type);
     if (!spot) {
       this.renderPalette();
-      this.palette.dataset.message = `no room for ${type}: remove or move a widget first`;
+      this.palette.dataset.message = t("palette.no_room", {
+        widget: this.widgets.get(type)?.title ?? type,
+      });
       return false;
     }
     delete this.palette.dataset.message;

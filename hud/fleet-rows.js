@@ -5,17 +5,17 @@ import { searchHosts } from "./search.js";
 
 const STATUS_ORDER = { offline: 0, stale: 1, online: 2 };
 
-// The columns, in order: what each shows and how it sorts (numbers; a host without a
-// reading sorts last whichever the direction).
+// The columns, in order: what each shows (its head is the catalogue's table.column.<key>)
+// and how it sorts (numbers; a host without a reading sorts last whichever the direction).
 export const COLUMNS = [
-  { key: "host_id", title: "Host", text: true },
-  { key: "status", title: "Status", value: (h) => STATUS_ORDER[h.status] ?? -1 },
-  { key: "layer", title: "Layer", value: (h) => h.layer },
-  { key: "cpu_load", title: "CPU %", value: (h) => h.cpu_load },
-  { key: "memory_used_percent", title: "Mem %", value: (h) => h.memory_used_percent },
-  { key: "disk_used_percent", title: "Disk %", value: (h) => h.disk_used_percent },
-  { key: "net", title: "Net b/s", value: netRate },
-  { key: "active_alerts", title: "Alerts", value: (h) => h.active_alerts },
+  { key: "host_id", text: true },
+  { key: "status", value: (h) => STATUS_ORDER[h.status] ?? -1 },
+  { key: "layer", value: (h) => h.layer },
+  { key: "cpu_load", value: (h) => h.cpu_load },
+  { key: "memory_used_percent", value: (h) => h.memory_used_percent },
+  { key: "disk_used_percent", value: (h) => h.disk_used_percent },
+  { key: "net", value: netRate },
+  { key: "active_alerts", value: (h) => h.active_alerts },
 ];
 
 export function netRate(host) {

@@ -5,14 +5,15 @@
 
 import { element } from "./dom.js";
 import { COLUMNS, fleetRows, netRate } from "./fleet-rows.js";
-import { formatBits } from "./format.js";
+import { formatBits, formatFixed } from "./format.js";
+import { formatNumber, t, tValue, translated } from "./i18n.js";
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 8;
 
 function cell(host, key) {
   if (key === "host_id") return host.host_id;
-  if (key === "status") return host.status;
+  if (key === "status") return tValue("status", host.status);
   if (key === "layer") return host.layer == null ? "" : `L${host.layer}`;
   if (key === "net") {
     const rate = netRate(host);
@@ -20,7 +21,7 @@ function cell(host, key) {
   }
   const value = host[key];
   if (value == null) return "";
-  return key === "active_alerts" ? String(value) : value.toFixed(1);
+  return key === "active_alerts" ? formatNumber(value) : formatFixed(value, 1);
 }
 
 export class FleetTable {
@@ -36,28 +37,30 @@ export class FleetTable {
   }
 
   build() {
-    const text = element("input");
+    const text = translated(element("input"), "table.filter", "placeholder");
     text.type = "search";
-    text.placeholder = "filter: id, tag, rack, IP…";
     text.id = "table-text";
     text.addEventListener("input", () => this.filter({ text: text.value }));
     const status = element("select");
     status.id = "table-status";
     for (const value of ["", "online", "stale", "offline"]) {
-      status.append(new Option(value || "any status", value));
+      status.append(
+        translated(new Option("", value), value ? `status.${value}` : "table.any_status"),
+      );
     }
     status.addEventListener("change", () => this.filter({ status: status.value }));
     const layer = element("select");
     layer.id = "table-layer";
     for (const value of [0, 1, 2, 3, 4, 5, 6, 7]) {
-      layer.append(new Option(value ? `L${value}` : "any layer", String(value)));
+      const option = new Option(`L${value}`, String(value));
+      layer.append(value ? option : translated(option, "table.any_layer"));
     }
     layer.addEventListener("change", () => this.filter({ layer: Number(layer.value) }));
     this.count = element("span", "table-count");
     this.head = element("div", "table-row table-head");
     this.head.setAttribute("role", "row");
     this.heads = COLUMNS.map((column) => {
-      const button = element("button", "", column.title);
+      const button = translated(element("button"), `table.column.${column.key}`);
       button.type = "button";
       button.dataset.sort = column.key;
       button.addEventListener("click", () => this.sortBy(column.key));
@@ -108,7 +111,10 @@ export class FleetTable {
       this.shownVersion = this.fleet.version;
       this.rows = fleetRows(this.fleet.hosts.values(), this.options);
       this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
-      this.count.textContent = `${this.rows.length} of ${this.fleet.hosts.size} hosts`;
+      this.count.textContent = t("table.count", {
+        shown: formatNumber(this.rows.length),
+        total: formatNumber(this.fleet.hosts.size),
+      });
       for (const button of this.heads) {
         const sorted = button.dataset.sort === this.options.sort;
         button.classList.toggle("sorted", sorted);

@@ -9,6 +9,8 @@ import { Docks } from "./docks.js";
 import { $ } from "./dom.js";
 import { Fleet } from "./fleet.js";
 import { FleetTable } from "./fleet-table.js";
+import { onLanguageChange, startLanguage, t } from "./i18n.js";
+import { languageSwitch } from "./language-switch.js";
 import { buildLayerFilter } from "./layer-filter.js";
 import { searchBox } from "./search-box.js";
 import { selector } from "./selection.js";
@@ -69,7 +71,7 @@ function enter(principal) {
     onPlace: (hostId, placement) =>
       api
         .savePlacement(hostId, placement.layer, placement.position)
-        .catch((error) => toastError(`placement of ${hostId}`, error)),
+        .catch((error) => toastError(t("toast.placement", { host: hostId }), error)),
     canPlace: () => hud.principal?.role !== "viewer",
     tooltip: tooltip($("#link-tip")),
   });
@@ -105,6 +107,13 @@ function enter(principal) {
       }),
     onState: setConnection,
   });
+  // A language switch redraws what the page wrote with t(); index.html's words and every
+  // element marked data-i18n have changed already (i18n.js).
+  onLanguageChange(() => {
+    docks.renderPalette();
+    stage.requestDraw();
+    refreshWidgets(true);
+  });
   loadActiveAlerts(hud.alerts, countAlerts);
   setInterval(refreshWidgets, WIDGET_REFRESH_MS);
   setInterval(() => widgets.forEach((w) => w.sample?.(hud)), FLEET_SAMPLE_MS);
@@ -114,8 +123,8 @@ function enter(principal) {
 function buildDocks() {
   const remove = (type) => docks.remove(type);
   const list = [
-    gaugeWidget("cpu", "CPU", "cpu_load", "#22d3ee", remove),
-    gaugeWidget("memory", "Memory", "memory_used_percent", "#818cf8", remove),
+    gaugeWidget("cpu", "widget.cpu", "cpu_load", "#22d3ee", remove),
+    gaugeWidget("memory", "widget.memory", "memory_used_percent", "#818cf8", remove),
     processesWidget(remove),
     interfacesWidget(remove),
     storageWidget(remove),
@@ -184,4 +193,7 @@ if (new URLSearchParams(location.search).get("testing") === "1") {
   );
 }
 
+startLanguage();
+languageSwitch($("#login-language"));
+languageSwitch($("#language"));
 startSession(enter);

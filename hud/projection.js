@@ -1,6 +1,8 @@
 // The 2.5D projection of the stage and its camera. Pure math: the stage draws every host at
 // project(...) and the camera eases to the very same point (the original eased elsewhere).
 
+import { t } from "./i18n.js";
+
 export const LAYERS = 7;
 export const PLATE_HALF = 36; // world units: the twin spreads hosts within +-32
 // Projected units between two plates' centres. Below a plate's projected depth (PLATE_DEPTH),
@@ -17,15 +19,8 @@ export const PLATE_DEPTH = 4 * PLATE_HALF * SIN * SQUASH;
 const FIT_ACROSS = 0.8; // the rest: room for the layers' names left of the plates
 const FIT_DOWN = 0.94;
 
-export const LAYER_NAMES = [
-  "L1 Physical",
-  "L2 Data link",
-  "L3 Network",
-  "L4 Transport",
-  "L5 Session",
-  "L6 Presentation",
-  "L7 Application",
-];
+// A layer's name in the page's language ("L3 Network").
+export const layerName = (layer) => t(`layer.name.${layer}`);
 // L1 cyan to L7 indigo.
 export const LAYER_COLOURS = [
   "#22d3ee",

@@ -2,6 +2,7 @@
 // arrows move through them, Enter or a click chooses one, Escape leaves.
 
 import { element } from "./dom.js";
+import { tValue } from "./i18n.js";
 import { searchHosts } from "./search.js";
 
 const SHOWN = 12;
@@ -19,8 +20,9 @@ export function searchBox({ input, list, fleet, choose }) {
         item.dataset.host = host.host_id;
         item.append(
           element("span", "match-id", host.host_id),
-          element("span", `match-status status-${host.status}`, host.status),
-          element("span", "match-why", why === "host_id" ? "" : why),
+          element("span", `match-status status-${host.status}`, tValue("status", host.status)),
+          // The field that matched (a tag is shown as it is: key=value).
+          element("span", "match-why", why === "host_id" ? "" : tValue("search.field", why)),
         );
         item.addEventListener("mousedown", (event) => {
           event.preventDefault(); // keep the focus until chosen

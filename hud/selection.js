@@ -2,6 +2,7 @@
 // minutes of history, for the card and the widgets.
 
 import * as api from "./api.js";
+import { t } from "./i18n.js";
 import { toastError } from "./toast.js";
 
 const HISTORY_MINUTES = 30;
@@ -25,7 +26,7 @@ export function selector(hud, { card, refresh }) {
       refresh();
     } catch (error) {
       if (error.status === 404) return;
-      toastError(`host ${hostId}`, error);
+      toastError(t("toast.host", { host: hostId }), error);
     }
   }
 
@@ -45,7 +46,7 @@ export function selector(hud, { card, refresh }) {
       const history = await api.fetchHistory(hostId, since);
       if (hud.selectedId === hostId) hud.history = history.points;
     } catch (error) {
-      if (error.status !== 404) toastError(`history of ${hostId}`, error);
+      if (error.status !== 404) toastError(t("toast.history", { host: hostId }), error);
     }
     refresh();
   };

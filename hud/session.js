@@ -3,9 +3,12 @@
 
 import * as api from "./api.js";
 import { $ } from "./dom.js";
+import { onLanguageChange, t, tValue } from "./i18n.js";
 
 // The login that gave a one-time password, until the user has chosen their own.
 let passwordChange = null;
+// Who the top bar names, once someone is in.
+let signedIn = null;
 
 // Wires the forms, then asks the twin who is logged in. Once someone is, the app is shown
 // and `onEnter(principal)` runs.
@@ -17,11 +20,12 @@ export async function startSession(onEnter) {
   $("#login-form").addEventListener("submit", (event) => logIn(event, enter));
   $("#password-form").addEventListener("submit", (event) => changePassword(event, enter));
   $("#logout").addEventListener("click", logOut);
+  onLanguageChange(() => signedIn && showUser(signedIn));
   let principal;
   try {
     principal = await api.whoAmI();
   } catch (error) {
-    $("#login-message").textContent = `the twin is unreachable: ${error.message}`;
+    $("#login-message").textContent = t("login.unreachable", { error: error.message });
     showLogin();
     return;
   }
@@ -49,10 +53,15 @@ function showApp(principal) {
   document.body.dataset.role = principal.role;
   $("#login").hidden = true;
   $("#app").hidden = false;
-  $("#user").textContent = principal.loginsOff
-    ? "logins off"
-    : `${principal.name} · ${principal.role}`;
+  signedIn = principal;
+  showUser(principal);
   $("#logout").hidden = Boolean(principal.loginsOff);
+}
+
+function showUser(principal) {
+  $("#user").textContent = principal.loginsOff
+    ? t("topbar.logins_off")
+    : t("topbar.user", { name: principal.name, role: tValue("role", principal.role) });
 }
 
 async function logIn(event, enter) {
@@ -67,7 +76,7 @@ async function logIn(event, enter) {
     if (principal.passwordChangeRequired) showPasswordChange(user, password);
     else enter(principal);
   } catch (error) {
-    message.textContent = error.status === 401 ? "wrong user or password" : api.errorText(error);
+    message.textContent = error.status === 401 ? t("login.wrong") : api.errorText(error);
   }
 }
 
@@ -85,7 +94,7 @@ async function changePassword(event, enter) {
   message.textContent = "";
   const next = $("#password-new").value;
   if (next !== $("#password-repeat").value) {
-    message.textContent = "the two passwords differ";
+    message.textContent = t("password.differ");
     return;
   }
   try {

@@ -3,9 +3,8 @@
 
 import { applyAlertEvent } from "./alerts.js";
 import { $ } from "./dom.js";
+import { translated } from "./i18n.js";
 import { reloadIfLoggedOut } from "./session.js";
-
-const BADGE_TEXT = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…" };
 
 // One message from the socket into `hud`. `to` is the rest of the page: resync() asks the
 // socket for a full frame, alertsChanged() recounts the hosts' alerts, commandEvent(message)
@@ -40,7 +39,7 @@ export function showConnection(hud, state, stage) {
   hud.connection = state;
   const badge = $("#connection");
   badge.dataset.state = state;
-  badge.textContent = BADGE_TEXT[state];
+  translated(badge, `connection.${state}`);
   if (state === "reconnecting") {
     hud.reconnects += 1;
     hud.framesSinceReconnect = 0;

@@ -6,7 +6,7 @@ import { KINDS } from "./fleet.js";
 import {
   Camera,
   LAYER_COLOURS,
-  LAYER_NAMES,
+  layerName,
   LAYERS,
   homeView,
   layerAt,
@@ -191,7 +191,7 @@ export class Stage {
       ctx.globalAlpha = alpha * (faded ? 0.3 : 0.9);
       ctx.font = "12px system-ui, sans-serif";
       ctx.textAlign = "right";
-      ctx.fillText(LAYER_NAMES[layer - 1], corners[3].x - 8, corners[3].y + 4);
+      ctx.fillText(layerName(layer), corners[3].x - 8, corners[3].y + 4);
       ctx.textAlign = "start";
       ctx.globalAlpha = alpha;
     }

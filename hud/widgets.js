@@ -3,24 +3,32 @@
 
 import { openAlerts } from "./alerts.js";
 import { element } from "./dom.js";
-import { formatBits, formatBytes, percent } from "./format.js";
+import { formatBits, formatBytes, formatFixed, percent } from "./format.js";
+import { formatDateTime, formatNumber, t, tValue, translated } from "./i18n.js";
 import { interfaceRates } from "./interface-rates.js";
 import { sparkRange } from "./spark-scale.js";
 
 const SPARK_POINTS = 120;
 
-// A widget's frame: title bar (the drag handle) with a remove button, and a body.
-export function shell(type, title, onRemove) {
+// A widget's frame: title bar (the drag handle) with a remove button, and a body. `titleKey`
+// is the title's catalogue key: the title follows the page's language.
+export function shell(type, titleKey, onRemove) {
   const root = element("section", "widget");
   root.dataset.widget = type;
   const bar = element("header", "widget-title");
-  const close = element("button", "widget-remove", "×");
-  close.title = `remove ${title}`;
+  const close = translated(element("button", "widget-remove", "×"), "widget.remove", "title");
   close.addEventListener("click", () => onRemove(type));
-  bar.append(element("span", "", title), close);
+  bar.append(translated(element("span"), titleKey), close);
   const body = element("div", "widget-body");
   root.append(bar, body);
-  return { element: root, body, title, visible: false };
+  return {
+    element: root,
+    body,
+    get title() {
+      return t(titleKey);
+    },
+    visible: false,
+  };
 }
 
 function pager(items, perPage, state, onChange) {
@@ -29,7 +37,7 @@ function pager(items, perPage, state, onChange) {
   const dots = element("div", "page-dots");
   for (let i = 0; i < pages && pages > 1; i += 1) {
     const dot = element("button", i === state.page ? "dot current" : "dot");
-    dot.title = `page ${i + 1} of ${pages}`;
+    dot.title = t("widget.page", { page: formatNumber(i + 1), pages: formatNumber(pages) });
     dot.addEventListener("click", () => {
       state.page = i;
       onChange();
@@ -82,12 +90,12 @@ function drawSpark(canvas, values, colour) {
 }
 
 // CPU or memory: a ring with the value and a sparkline, for the selection or the fleet mean.
-export function gaugeWidget(type, title, field, colour, onRemove) {
-  const widget = shell(type, title, onRemove);
+export function gaugeWidget(type, titleKey, field, colour, onRemove) {
+  const widget = shell(type, titleKey, onRemove);
   const ring = element("canvas", "gauge-ring");
   ring.width = ring.height = 96;
   const value = element("div", "gauge-value", "–");
-  const scope = element("div", "gauge-scope", "fleet");
+  const scope = element("div", "gauge-scope", t("gauge.fleet"));
   const spark = element("canvas", "sparkline");
   spark.width = 140;
   spark.height = 28;
@@ -107,7 +115,7 @@ export function gaugeWidget(type, title, field, colour, onRemove) {
     widget.element.dataset.value = current == null ? "" : String(Math.round(current));
     scope.textContent = host
       ? host.hostname || host.host_id
-      : `fleet mean · ${hud.fleet.hosts.size} hosts`;
+      : t("gauge.fleet_mean", { count: formatNumber(hud.fleet.hosts.size) });
     drawRing(ring, current, colour);
     const series = host ? hud.history.map((point) => point[field]) : fleetSeries;
     drawSpark(spark, series, colour);
@@ -116,7 +124,7 @@ export function gaugeWidget(type, title, field, colour, onRemove) {
 }
 
 export function linksWidget(onRemove) {
-  const widget = shell("links", "Links", onRemove);
+  const widget = shell("links", "widget.links", onRemove);
   widget.update = (hud) => {
     let healthy = 0;
     let busy = 0;
@@ -133,20 +141,16 @@ export function linksWidget(onRemove) {
     }
     const summary = element("div", "link-summary");
     summary.append(
-      element("span", "ok", `${healthy} ok`),
-      element("span", "busy", `${busy} busy`),
-      element("span", "down", `${down} down`),
+      element("span", "ok", t("links.ok", { count: formatNumber(healthy) })),
+      element("span", "busy", t("links.busy", { count: formatNumber(busy) })),
+      element("span", "down", t("links.down", { count: formatNumber(down) })),
     );
     const top = links
       .filter((link) => link.utilization != null)
       .sort((a, b) => b.utilization - a.utilization)
       .slice(0, 3)
       .map((link) =>
-        element(
-          "div",
-          "row",
-          `${link.source} → ${link.target} ${Math.round(link.utilization * 100)}%`,
-        ),
+        element("div", "row", `${link.source} → ${link.target} ${percent(link.utilization * 100)}`),
       );
     widget.body.replaceChildren(summary, ...top);
     widget.element.dataset.count = String(links.length);
@@ -155,38 +159,38 @@ export function linksWidget(onRemove) {
 }
 
 export function temperaturesWidget(onRemove) {
-  const widget = shell("temperatures", "Temperatures", onRemove);
+  const widget = shell("temperatures", "widget.temperatures", onRemove);
   widget.update = (hud) => {
     let rows;
     if (hud.selectedId && hud.detail) {
       rows = Object.entries(hud.detail.temperatures ?? {})
         .sort((a, b) => b[1] - a[1])
         .slice(0, 4)
-        .map(([sensor, celsius]) => `${sensor} ${celsius.toFixed(0)}°C`);
+        .map(([sensor, celsius]) => `${sensor} ${celsiusText(celsius)}`);
     } else {
       rows = [...hud.fleet.hosts.values()]
         .filter((host) => host.temperature_max_celsius != null)
         .sort((a, b) => b.temperature_max_celsius - a.temperature_max_celsius)
         .slice(0, 4)
         .map(
-          (host) => `${host.hostname || host.host_id} ${host.temperature_max_celsius.toFixed(0)}°C`,
+          (host) => `${host.hostname || host.host_id} ${celsiusText(host.temperature_max_celsius)}`,
         );
     }
     widget.body.replaceChildren(
-      ...(rows.length ? rows : ["no sensors"]).map((text) => element("div", "row", text)),
+      ...(rows.length ? rows : [t("temperatures.none")]).map((text) => element("div", "row", text)),
     );
   };
   return widget;
 }
 
 export function gpusWidget(onRemove) {
-  const widget = shell("gpus", "GPUs", onRemove);
+  const widget = shell("gpus", "widget.gpus", onRemove);
   widget.update = (hud) => {
     let rows;
     if (hud.selectedId && hud.detail) {
       rows = (hud.detail.gpus ?? []).map(
         (gpu) =>
-          `#${gpu.index} ${gpu.name} ${percent(gpu.utilization_percent)}${gpu.temperature_celsius != null ? ` ${gpu.temperature_celsius.toFixed(0)}°C` : ""}`,
+          `#${gpu.index} ${gpu.name} ${percent(gpu.utilization_percent)}${gpu.temperature_celsius != null ? ` ${celsiusText(gpu.temperature_celsius)}` : ""}`,
       );
     } else {
       const withGpus = [...hud.fleet.hosts.values()].filter((host) => host.gpu_count > 0);
@@ -195,24 +199,29 @@ export function gpusWidget(onRemove) {
       const mean = busy.length
         ? busy.reduce((s, h) => s + h.gpu_utilization_percent, 0) / busy.length
         : null;
-      rows = [`${gpus} GPUs on ${withGpus.length} hosts`, `mean use ${percent(mean)}`];
+      rows = [
+        t("gpus.summary", { gpus: formatNumber(gpus), hosts: formatNumber(withGpus.length) }),
+        t("gpus.mean", { percent: percent(mean) }),
+      ];
     }
     widget.body.replaceChildren(
-      ...(rows.length ? rows : ["no GPUs"]).map((text) => element("div", "row", text)),
+      ...(rows.length ? rows : [t("gpus.none")]).map((text) => element("div", "row", text)),
     );
   };
   return widget;
 }
 
+const celsiusText = (celsius) => `${formatFixed(celsius, 0)}°C`;
+
 // A list of the selected host's items, `perPage` at a time, with page dots.
-function pagedWidget(type, title, perPage, itemsOf, render, onRemove) {
-  const widget = shell(type, title, onRemove);
+function pagedWidget(type, titleKey, perPage, itemsOf, render, onRemove) {
+  const widget = shell(type, titleKey, onRemove);
   const state = { page: 0 };
   let last = null;
   widget.update = (hud) => {
     last = hud;
     if (!hud.selectedId || !hud.detail) {
-      widget.body.replaceChildren(element("div", "hint", "select a host"));
+      widget.body.replaceChildren(element("div", "hint", t("widget.select_host")));
       return;
     }
     const items = itemsOf(hud.detail, hud);
@@ -225,14 +234,19 @@ function pagedWidget(type, title, perPage, itemsOf, render, onRemove) {
 export function processesWidget(onRemove) {
   return pagedWidget(
     "processes",
-    "Top processes",
+    "widget.processes",
     3,
     (sample) => sample.top_processes ?? [],
     (process) =>
       element(
         "div",
         "row",
-        `${process.name} (${process.pid}) CPU ${process.cpu_percent.toFixed(0)}% MEM ${process.memory_percent.toFixed(1)}%`,
+        t("processes.row", {
+          name: process.name,
+          pid: process.pid,
+          cpu: `${formatFixed(process.cpu_percent, 0)}%`,
+          memory: `${formatFixed(process.memory_percent, 1)}%`,
+        }),
       ),
     onRemove,
   );
@@ -241,7 +255,7 @@ export function processesWidget(onRemove) {
 export function interfacesWidget(onRemove) {
   return pagedWidget(
     "interfaces",
-    "Interfaces",
+    "widget.interfaces",
     2,
     (sample, hud) => {
       const rates = interfaceRates(sample, hud.detailBefore);
@@ -249,15 +263,20 @@ export function interfacesWidget(onRemove) {
     },
     ({ iface, rate }) => {
       const address = iface.addresses?.find((a) => a.family === "ipv4")?.address ?? "";
-      const speed = iface.speed_mbps ? `${iface.speed_mbps} Mb/s` : "speed ?";
+      const speed = iface.speed_mbps
+        ? `${formatNumber(iface.speed_mbps)} Mb/s`
+        : t("interfaces.speed_unknown");
       // Rates once two samples are in; until then, what the link has carried since boot.
       const traffic = rate
         ? `↑${formatBits(rate.tx)} ↓${formatBits(rate.rx)}`
-        : `↑${formatBytes(iface.bytes_sent)} ↓${formatBytes(iface.bytes_recv)} since boot`;
+        : t("interfaces.since_boot", {
+            sent: formatBytes(iface.bytes_sent),
+            received: formatBytes(iface.bytes_recv),
+          });
       return element(
         "div",
         "row",
-        `${iface.name} ${iface.is_up ? "up" : "down"} ${speed} ${address} ${traffic}`,
+        `${iface.name} ${t(iface.is_up ? "interfaces.up" : "interfaces.down")} ${speed} ${address} ${traffic}`,
       );
     },
     onRemove,
@@ -267,7 +286,7 @@ export function interfacesWidget(onRemove) {
 export function storageWidget(onRemove) {
   return pagedWidget(
     "storage",
-    "Storage",
+    "widget.storage",
     2,
     (sample) => sample.disks ?? [],
     (disk) => {
@@ -280,7 +299,11 @@ export function storageWidget(onRemove) {
         element(
           "span",
           "",
-          `${disk.mountpoint} ${percent(disk.used_percent)} of ${formatBytes(disk.total_bytes)}`,
+          t("storage.row", {
+            mount: disk.mountpoint,
+            percent: percent(disk.used_percent),
+            total: formatBytes(disk.total_bytes),
+          }),
         ),
         bar,
       );
@@ -292,7 +315,7 @@ export function storageWidget(onRemove) {
 
 // Open alerts, newest first; an operator acknowledges one with its button.
 export function alertsWidget(onRemove, acknowledge) {
-  const widget = shell("alerts", "Active alerts", onRemove);
+  const widget = shell("alerts", "widget.alerts", onRemove);
   widget.update = (hud) => {
     const alerts = openAlerts(hud.alerts)
       .filter((alert) => !hud.selectedId || alert.host_id === hud.selectedId)
@@ -301,7 +324,7 @@ export function alertsWidget(onRemove, acknowledge) {
       );
     widget.element.dataset.count = String(alerts.length);
     if (!alerts.length) {
-      widget.body.replaceChildren(element("div", "hint", "no active alerts"));
+      widget.body.replaceChildren(element("div", "hint", t("alerts.none")));
       return;
     }
     widget.body.replaceChildren(
@@ -309,14 +332,18 @@ export function alertsWidget(onRemove, acknowledge) {
         const row = element("div", `alert-row ${alert.severity} ${alert.state}`);
         row.dataset.alertId = alert.alert_id;
         row.dataset.state = alert.state;
+        const fired = Date.parse(alert.fired_at ?? alert.timestamp);
+        if (Number.isFinite(fired)) row.title = t("alerts.fired", { time: formatDateTime(fired) });
         row.append(
-          element("span", "severity", alert.severity),
+          element("span", "severity", tValue("severity", alert.severity)),
           element("span", "message", `${alert.host_id}: ${alert.message}`),
         );
         if (alert.state === "acknowledged") {
-          row.append(element("span", "acked", `ack ${alert.acknowledged_by ?? ""}`));
+          row.append(
+            element("span", "acked", t("alerts.acked", { by: alert.acknowledged_by ?? "" })),
+          );
         } else if (hud.principal?.role !== "viewer") {
-          const button = element("button", "ack", "Ack");
+          const button = element("button", "ack", t("alerts.ack"));
           button.addEventListener("click", () => acknowledge(alert.alert_id));
           row.append(button);
         }

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { reconnectDelay } from "../../../hud/api.js";
 import { cardRows, primaryInterface } from "../../../hud/card.js";
 import { targetOf } from "../../../hud/console.js";
+import { setLanguage } from "../../../hud/i18n.js";
 import { linkLabel } from "../../../hud/stage-input.js";
 
 const nic = (name, is_up, bytes, address) => ({
@@ -47,7 +48,7 @@ test("the card's rows come from the frame's view and the latest sample, ? where 
   const rows = Object.fromEntries(cardRows(view, sample, now));
   assert.equal(rows.OS, "Debian 12");
   assert.equal(rows.Memory, "8.0 GiB (25% used)");
-  assert.equal(rows.IP, "10.0.0.5 on eth0 (1000 Mb/s)");
+  assert.equal(rows.IP, "10.0.0.5 on eth0 (1,000 Mb/s)");
   assert.equal(rows.Storage, "1.0 GiB of 1.0 TiB on 1 disk(s)");
   assert.equal(rows.Uptime, "1d 2h");
   assert.equal(rows.Tags, "role=db rack=r1");
@@ -56,6 +57,43 @@ test("the card's rows come from the frame's view and the latest sample, ? where 
     [bare.OS, bare.IP, bare.Storage, bare.GPUs, bare.Rack],
     ["?", "?", "?", "none", "none"],
   );
+});
+
+test("in Korean the card's names and words are Korean, its figures and units as they were", () => {
+  const now = Date.parse("2025-01-02T03:00:00Z");
+  const view = {
+    status: "offline",
+    booted_at: "2025-01-01T01:00:00Z",
+    cpu_logical_cores: 16,
+    memory_total_bytes: 8 * 1024 ** 3,
+    memory_used_percent: 24.6,
+    gpu_count: 0,
+  };
+  const sample = {
+    cpu_model: "EPYC 7443",
+    interfaces: [nic("eth0", true, 10, "10.0.0.5")],
+    disks: [{ total_bytes: 1024 ** 4, used_bytes: 1024 ** 3 }],
+  };
+  setLanguage("ko");
+  try {
+    const rows = Object.fromEntries(cardRows(view, sample, now));
+    assert.deepEqual(rows, {
+      상태: "오프라인",
+      OS: "?",
+      CPU: "EPYC 7443 · 16코어",
+      메모리: "8.0 GiB (25% 사용)",
+      GPU: "없음",
+      IP: "10.0.0.5 (eth0, 1,000 Mb/s)",
+      저장소: "1.0 TiB 중 1.0 GiB 사용 · 디스크 1개",
+      "가동 시간": "1일 2시간",
+      에이전트: "?",
+      랙: "없음",
+      태그: "없음",
+    });
+    assert.throws(() => targetOf("tag", "role"), /key=value 형식/);
+  } finally {
+    setLanguage("en");
+  }
 });
 
 test("the console sends one host, a list of hosts, or a tag selector", () => {
