@@ -7,7 +7,7 @@ page's JS heap; then the page live on the default stack with 10,000 simulated ho
 Serves hud/ as static files on loopback (the page then runs with logins off), opens the page
 with ?testing=1 for its window.mirrorStage hook, stops its live socket, and shows frames built
 here the way the twin builds them: hosts spread over their layers by mirror_twin.model.layout, one
-link each (to the virtual hub, or to their rack's switch), a mix of statuses and alerts. For
+link each (to their rack's switch, which links to the virtual hub), statuses and alerts mixed. For
 each size it prints:
 - frame time (median and p95 over --frames redraws of the whole stage, each followed by a
   pixel read back so that the time covers the canvas's rasterization, not only the drawing
@@ -49,18 +49,27 @@ from stack_up import mirror_stage_up
 
 from browser import CHROMIUM_FLAGS, chromium_path, served_hud, with_test_hook
 from mirror_stage.ports import free_port
-from mirror_twin.model.layout import layer_of, positions_on_layers
+from mirror_twin.model.layout import group_of, layer_of, positions_on_layers
 
-ROLES = ["app", "web", "db", "cache", "batch", "gateway", "firewall", "core", "switch", "sensor"]
+ROLES = ["app", "web", "db", "cache", "batch", "gateway", "firewall", "core", "sensor"]
+HOSTS_PER_RACK = 20  # the first of each rack is its switch
 
 
 def fleet_frame(count: int, seed: int = 7) -> dict[str, Any]:
     """A frame of `count` hosts with one link each, as the twin would send it."""
     rng = random.Random(seed)
     now = datetime.now(UTC).isoformat()
-    tags = {f"h{i:05d}": {"role": rng.choice(ROLES)} for i in range(count)}
+    racks = {f"h{i:05d}": f"r{i // HOSTS_PER_RACK:03d}" for i in range(count)}
+    switches = {rack: host_id for host_id, rack in reversed(racks.items())}
+    tags = {
+        host_id: {"role": "switch" if switches[rack] == host_id else rng.choice(ROLES)}
+        for host_id, rack in racks.items()
+    }
     layers = {host_id: layer_of(t) for host_id, t in tags.items()}
-    positions = positions_on_layers(layers.items())
+    positions = positions_on_layers(
+        (host_id, layer, group_of(tags[host_id], racks[host_id]))
+        for host_id, layer in layers.items()
+    )
     hosts = []
     links = []
     for host_id, layer in layers.items():
@@ -75,19 +84,22 @@ def fleet_frame(count: int, seed: int = 7) -> dict[str, Any]:
                 "layer": layer,
                 "position": {"x": position.x, "y": position.y, "z": position.z},
                 "tags": tags[host_id],
+                "rack": racks[host_id],
                 "cpu_load": rng.uniform(0, 100),
                 "memory_used_percent": rng.uniform(0, 100),
                 "gpu_count": 0,
                 "active_alerts": 1 if rng.random() < 0.02 else 0,
             }
         )
+        uplink = switches[racks[host_id]]
+        target = "hub" if uplink == host_id else uplink
         capacity = rng.choice([1e9, 1e10, 2.5e10])
         throughput = capacity * rng.uniform(0, 0.95)
         links.append(
             {
-                "id": f"{host_id}->hub",
+                "id": f"{host_id}->{target}",
                 "source": host_id,
-                "target": "hub",
+                "target": target,
                 "interface": "eth0",
                 "throughput_bits_per_s": throughput,
                 "capacity_bits_per_s": capacity,

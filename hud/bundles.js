@@ -24,7 +24,12 @@ export function bundleLinks(scene, { endX, endY, layerOf }) {
     if (members) members.push(j);
     else groups.set(key, [j]);
   }
-  const bundles = [...groups.values()].filter((members) => members.length >= BUNDLE_MIN);
+  // Sorted by how their trunks are drawn, so that a frame strokes one path per look.
+  const bundles = [...groups.values()]
+    .filter((members) => members.length >= BUNDLE_MIN)
+    .map((members) => ({ members, look: trunkLook(members, scene) }))
+    .sort((a, b) => a.look - b.look)
+    .map(({ members }) => members);
   const count = bundles.length;
   scene.linkBundle = new Int32Array(linkCount).fill(-1);
   scene.bundleCount = count;
@@ -82,7 +87,16 @@ export function bundleLinks(scene, { endX, endY, layerOf }) {
   });
 }
 
-// A trunk's width in pixels: grows with the log of its members.
+// A trunk's width in pixels: grows with the log of its members, in whole pixels.
 export function trunkWidth(size) {
-  return Math.min(7, 1 + Math.log2(size));
+  return Math.min(7, 1 + Math.round(Math.log2(size)));
+}
+
+// What a trunk looks like, as one number: broken (0), else its colour level and width.
+function trunkLook(members, { linkStyle, links }) {
+  let level = -1;
+  for (const j of members) {
+    if (linkStyle[j] !== BROKEN) level = Math.max(level, utilizationLevel(links[j].utilization));
+  }
+  return level < 0 ? 0 : 1 + level * 8 + trunkWidth(members.length);
 }

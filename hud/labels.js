@@ -43,7 +43,7 @@ export function placeLabels(candidates, { height = 12, limit = Infinity } = {}) 
   return placed;
 }
 
-const MAX_LABELS = 400; // labels drawn at most in one frame, however many would fit
+const MAX_LABELS = 200; // labels drawn at most in one frame, however many would fit
 const WIDTHS_KEPT = 50000; // text widths remembered (measuring is the costly part)
 const widths = new Map();
 

@@ -89,27 +89,36 @@ export function drawLinks(stage, ctx, now, scene) {
     else ctx.lineTo(bx, by);
   }
   if (style !== -1) ctx.stroke();
-  drawTrunks(stage, ctx, scene);
+  drawTrunks(stage, ctx, scene, thin);
   ctx.setLineDash([]);
   ctx.globalAlpha = alpha;
   stage.showPulses = drawn > 0 && drawn <= PULSE_LINK_LIMIT && stage.camera.zoom >= 1.5;
   if (stage.showPulses) drawPulses(stage, ctx, now, scene);
 }
 
-// One line per bundle, from its junction to its target, as wide as its members are many.
-function drawTrunks(stage, ctx, scene) {
+// One line per bundle, from its junction to its target, as wide as its members are many
+// (one pixel when links are `thin`: too many on screen for widths to read); bundles come
+// sorted by look (bundles.js), so one path is stroked per look.
+function drawTrunks(stage, ctx, scene, thin) {
+  let look = null;
   for (let k = 0; k < scene.bundleCount; k += 1) {
     if (!trunkVisible(stage, k)) continue;
     const broken = scene.bundleBroken[k] === 1;
+    const width = thin ? 1 : trunkWidth(scene.bundleSize[k]);
+    const next = broken ? "broken" : `${scene.bundleLevel[k]}:${width}`;
+    if (next !== look) {
+      if (look !== null) ctx.stroke();
+      look = next;
+      ctx.strokeStyle = broken ? styleColour(BROKEN) : LINK_COLOURS[scene.bundleLevel[k]];
+      ctx.lineWidth = width;
+      ctx.setLineDash(broken ? [5, 4] : []);
+      ctx.beginPath();
+    }
     const [ax, ay, cx, cy, bx, by] = trunk(stage, k);
-    ctx.beginPath();
     ctx.moveTo(ax, ay);
     ctx.quadraticCurveTo(cx, cy, bx, by);
-    ctx.strokeStyle = broken ? styleColour(BROKEN) : LINK_COLOURS[scene.bundleLevel[k]];
-    ctx.lineWidth = trunkWidth(scene.bundleSize[k]);
-    ctx.setLineDash(broken ? [5, 4] : []);
-    ctx.stroke();
   }
+  if (look !== null) ctx.stroke();
 }
 
 // Pulses along the links of their own and along the trunks, faster with more traffic.

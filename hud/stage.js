@@ -22,10 +22,14 @@ const STATUS_COLOURS = ["#34d399", "#fbbf24", "#6b7280"]; // online, stale, offl
 const LAYER_HEIGHT = 4; // the twin's world units between layers (position.y)
 const FRAME_SAMPLES = 600; // draw times kept for stats()
 const LABEL_SIZE = 5; // hosts drawn smaller than this: only the labels that matter most
+const CROWD_SHARE = 0.5; // a host at most this part of the side of its share of the canvas
 const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not shapes
 
-export function hostSize(zoom) {
-  return Math.max(2, Math.min(16, zoom * 1.5));
+// A host's size in pixels: grows with the zoom, but shrinks as hosts on screen get many, so
+// that together they cover a bounded share of the canvas (a crowd is points, not a blot).
+export function hostSize(zoom, onScreen = 0, area = Infinity) {
+  const crowded = onScreen > 0 ? Math.sqrt(area / onScreen) * CROWD_SHARE : Infinity;
+  return Math.max(2, Math.min(16, zoom * 1.5, crowded));
 }
 
 export class Stage {
@@ -161,7 +165,7 @@ export class Stage {
     ctx.globalAlpha = this.dimmed ? 0.35 : 1;
     this.drawPlates(ctx);
     this.transform(scene);
-    const size = hostSize(camera.zoom);
+    const size = hostSize(camera.zoom, this.drawnHosts, width * height);
     this.showLabels = size >= LABEL_SIZE;
     drawLinks(this, ctx, now, scene);
     this.drawVirtual(ctx, scene, size);
@@ -245,6 +249,9 @@ export class Stage {
     const n = scene.count;
     const { sx, sy, visible } = this;
     const shapes = size >= 4 && this.drawnHosts <= SHAPE_HOST_LIMIT;
+    // Squares on whole pixels: no edges to antialias, the cheapest fill there is.
+    const whole = Math.max(2, Math.round(size));
+    const half = whole / 2;
     const filter = this.layerFilter;
     const alpha = ctx.globalAlpha;
     // Hosts off the chosen layer first, faded; then one path per status.
@@ -256,7 +263,7 @@ export class Stage {
         const faded = filter !== null && scene.layer[i] !== filter;
         if (pass === -1 ? !faded : faded || scene.status[i] !== pass) continue;
         if (shapes) traceShape(ctx, KINDS[scene.kind[i]], sx[i], sy[i], size);
-        else ctx.rect(sx[i] - size / 2, sy[i] - size / 2, size, size);
+        else ctx.rect(Math.round(sx[i] - half), Math.round(sy[i] - half), whole, whole);
       }
       ctx.fillStyle = pass === -1 ? "#94a3b8" : STATUS_COLOURS[pass];
       ctx.globalAlpha = pass === -1 ? alpha * 0.15 : alpha;
@@ -317,7 +324,10 @@ export class Stage {
   hostAt(x, y) {
     const scene = this.scene;
     if (!scene) return null;
-    const reach = Math.max(7, hostSize(this.camera.zoom) + 3);
+    const reach = Math.max(
+      7,
+      hostSize(this.camera.zoom, this.drawnHosts, this.width * this.height) + 3,
+    );
     let best = null;
     let bestDistance = reach * reach;
     for (let i = 0; i < scene.count; i += 1) {
