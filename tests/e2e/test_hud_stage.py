@@ -50,7 +50,7 @@ async def test_the_plates_fill_the_space_between_the_docks(hud: Hud) -> None:
     await page.context.close()
 
 
-async def test_each_layers_hosts_spread_over_their_plate_in_racks(hud: Hud) -> None:
+async def test_hosts_spread_over_their_plate_each_rack_in_its_own_block(hud: Hud) -> None:
     page = await hud.page()
     await wait_for(page, f"(s) => s.hosts >= {simulated(hud)}", "the fleet")
     hosts = await page.evaluate(
@@ -66,20 +66,24 @@ async def test_each_layers_hosts_spread_over_their_plate_in_racks(hud: Hud) -> N
     assert min(zs) < -26
     assert max(zs) > 26
     assert len({(x, z) for x, z in zip(xs, zs, strict=True)}) == len(top)
-    # A rack's hosts sit together: each has a grid neighbour of its own rack.
-    x_step = 64 / len({round(x, 6) for x in xs}) * 1.01
-    z_step = 64 / len({round(z, 6) for z in zs}) * 1.01
+    # Each rack's hosts sit in a block of their own, and its switch (on L1) straight below.
+    boxes: dict[str, tuple[float, float, float, float]] = {}
     for host in top:
         x, z = host["position"]["x"], host["position"]["z"]
-        near = [
-            other["host_id"]
-            for other in top
-            if other is not host
-            and other["rack"] == host["rack"]
-            and abs(other["position"]["x"] - x) <= x_step
-            and abs(other["position"]["z"] - z) <= z_step
-        ]
-        assert near, host["host_id"]
+        x0, z0, x1, z1 = boxes.get(host["rack"], (x, z, x, z))
+        boxes[host["rack"]] = (min(x0, x), min(z0, z), max(x1, x), max(z1, z))
+    racks = sorted(boxes)
+    for k, a in enumerate(racks):
+        for b in racks[k + 1 :]:
+            ax0, az0, ax1, az1 = boxes[a]
+            bx0, bz0, bx1, bz1 = boxes[b]
+            assert ax1 < bx0 or bx1 < ax0 or az1 < bz0 or bz1 < az0, (a, b)
+    switches = [h for h in hosts if h["layer"] == 1]
+    assert len(switches) >= len(racks) - 1  # the first rack's first host is a core router
+    for switch in switches:
+        x0, z0, x1, z1 = boxes[switch["rack"]]
+        assert x0 <= switch["position"]["x"] <= x1, switch["host_id"]
+        assert z0 <= switch["position"]["z"] <= z1, switch["host_id"]
     await page.context.close()
 
 

@@ -11,6 +11,7 @@ from mirror_twin.model.layout import (
     LAYER_HEIGHT,
     SLOTS,
     SPREAD_HALF,
+    Group,
     group_of,
     layer_of,
     natural_key,
@@ -87,7 +88,7 @@ def test_untagged_host_defaults_to_layer_7() -> None:
 
 def test_positions_are_deterministic_across_runs_and_arrival_orders() -> None:
     """Two runs that meet the same hosts in different orders place each host identically."""
-    hosts = [(f"host-{i}", 1 + i % 7, f"rack-{i % 3}") for i in range(50)]
+    hosts = [(f"host-{i}", 1 + i % 7, Group(f"rack-{i % 3}", "")) for i in range(50)]
     shuffled = hosts[:]
     random.Random(7).shuffle(shuffled)
 
@@ -118,7 +119,9 @@ def test_height_follows_the_layer_and_radius_the_spiral() -> None:
 def test_a_layer_is_spread_over_its_whole_plate_with_no_two_hosts_on_one_point(count: int) -> None:
     """Any number of hosts fills the plate: distinct points, all within SPREAD_HALF, and (from
     a handful on) reaching out to within one grid cell of each edge of the plate."""
-    positions = positions_on_layers((f"h{i}", 5, f"rack-{i // 40}") for i in range(count))
+    positions = positions_on_layers(
+        (f"h{i}", 5, Group(f"rack-{i // 40}", "")) for i in range(count)
+    )
 
     points = {(p.x, p.z) for p in positions.values()}
     assert len(points) == count
@@ -126,64 +129,94 @@ def test_a_layer_is_spread_over_its_whole_plate_with_no_two_hosts_on_one_point(c
     xs = [x for x, _ in points]
     zs = [z for _, z in points]
     assert max(map(abs, xs + zs)) <= SPREAD_HALF
-    if count >= 5:
-        columns = len(set(xs))
-        rows = len(set(zs))
-        assert columns * rows >= count
-        assert max(columns, rows) <= 1.25 * min(columns, rows) + 1  # near square
-        for extreme, cell in (
-            (min(xs), columns),
-            (-max(xs), columns),
-            (min(zs), rows),
-            (-max(zs), rows),
-        ):
-            assert extreme <= -SPREAD_HALF + 2 * SPREAD_HALF / cell, (count, extreme)
+    # Reaching out to all four edges of the plate, not bunched in a corner: within half a
+    # grid cell of each, or 30 % of the way in from it for the largest cells.
+    reach = SPREAD_HALF - max(0.3 * SPREAD_HALF, SPREAD_HALF / math.isqrt(count))
+    assert min(xs) <= -reach
+    assert max(xs) >= reach
+    assert min(zs) <= -reach
+    assert max(zs) >= reach
 
 
-def test_hosts_of_one_rack_sit_together_in_a_compact_block() -> None:
-    """Grouped by rack: each rack's hosts form one connected patch of neighbouring grid cells,
-    about as deep as it is wide (its bounding box at most twice its size), not a long line."""
-    hosts = [
-        (f"sim-{i:04d}", 7, group_of({"role": "service"}, f"r01-{i // 20 + 1:02d}"))
-        for i in range(200)
-    ]
+def sim_fleet(count: int) -> list[tuple[str, int, Group]]:
+    """As the simulator racks them: 20 a rack, the first its switch on L1, the rest on L7
+    and a few on L6."""
+    hosts = []
+    for i in range(count):
+        rack = f"r{i // 20:02d}"
+        layer = 1 if i % 20 == 0 else 6 if i % 7 == 0 else 7
+        hosts.append((f"sim-{i:04d}", layer, group_of({"role": "x"}, rack)))
+    return hosts
+
+
+def boxes_by_rack(
+    hosts: list[tuple[str, int, Group]], positions: dict[str, Position], layer: int
+) -> dict[str, tuple[float, float, float, float]]:
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    for host_id, on, group in hosts:
+        if on != layer:
+            continue
+        p = positions[host_id]
+        x0, z0, x1, z1 = boxes.get(group.rack, (p.x, p.z, p.x, p.z))
+        boxes[group.rack] = (min(x0, p.x), min(z0, p.z), max(x1, p.x), max(z1, p.z))
+    return boxes
+
+
+@pytest.mark.parametrize("count", [200, 1000])
+def test_each_rack_owns_a_region_of_every_plate(count: int) -> None:
+    """A rack's hosts on a layer sit in a block no other rack's hosts enter, and its switch on
+    L1 lies straight below its hosts on L7 (inside their block), so their links run side by
+    side rather than across the stack."""
+    hosts = sim_fleet(count)
     positions = positions_on_layers(hosts)
-    xs = sorted({p.x for p in positions.values()})
-    zs = sorted({p.z for p in positions.values()})
-    cell_of = {h: (xs.index(p.x), zs.index(p.z)) for h, p in positions.items()}
-    by_rack: dict[str, set[tuple[int, int]]] = {}
-    for host_id, _, group in hosts:
-        by_rack.setdefault(group, set()).add(cell_of[host_id])
-
-    for cells in by_rack.values():
-        reached = {next(iter(cells))}
-        frontier = list(reached)
-        while frontier:
-            x, z = frontier.pop()
-            for near in ((x + 1, z), (x - 1, z), (x, z + 1), (x, z - 1)):
-                if near in cells and near not in reached:
-                    reached.add(near)
-                    frontier.append(near)
-        assert reached == cells
-        width = max(x for x, _ in cells) - min(x for x, _ in cells) + 1
-        depth = max(z for _, z in cells) - min(z for _, z in cells) + 1
-        assert width * depth <= 2 * len(cells), cells
+    top = boxes_by_rack(hosts, positions, 7)
+    racks = sorted(top)
+    for k, a in enumerate(racks):
+        for b in racks[k + 1 :]:
+            ax0, az0, ax1, az1 = top[a]
+            bx0, bz0, bx1, bz1 = top[b]
+            assert ax1 < bx0 or bx1 < ax0 or az1 < bz0 or bz1 < az0, (a, b)
+    for host_id, layer, group in hosts:
+        if layer == 1:
+            p = positions[host_id]
+            x0, z0, x1, z1 = top[group.rack]
+            assert x0 <= p.x <= x1, host_id
+            assert z0 <= p.z <= z1, host_id
 
 
-def test_ids_sort_by_number_and_racked_hosts_come_before_unracked() -> None:
-    """sim-2 sits before sim-10 (natural order), and a host with no rack after those with one."""
+def test_hosts_with_no_rack_fill_the_plate_and_racks_come_first() -> None:
+    """With no racks at all the hosts fill the whole plate; with racks, the hosts that have
+    none take one region of their own, after the racks'."""
+    alone = positions_on_layers([(f"h{i}", 7, Group("", "")) for i in range(100)])
+    assert min(p.x for p in alone.values()) < -0.8 * SPREAD_HALF
+    assert max(p.z for p in alone.values()) > 0.8 * SPREAD_HALF
+    mixed = [(f"r{i}", 7, Group(f"rack-{i // 10}", "")) for i in range(40)]
+    mixed += [(f"u{i}", 7, Group("", "")) for i in range(10)]
+    boxes = boxes_by_rack(mixed, positions_on_layers(mixed), 7)
+    ux0, uz0, ux1, uz1 = boxes[""]
+    for rack in ("rack-0", "rack-1", "rack-2", "rack-3"):
+        x0, z0, x1, z1 = boxes[rack]
+        assert x1 < ux0 or ux1 < x0 or z1 < uz0 or uz1 < z0, rack
+    assert uz1 == max(box[3] for box in boxes.values())  # in the last row of regions
+
+
+def test_ids_sort_by_number_and_groups_come_from_rack_and_role() -> None:
+    """sim-2 sits before sim-10 (natural order); a group is the rack and the role, else the
+    uplink tag."""
     assert natural_key("sim-2") < natural_key("sim-10")
-    assert group_of({}, "r1") < group_of({}, None)
-    assert group_of({"role": "db"}, "r1") != group_of({"role": "web"}, "r1")
-    assert group_of({"uplink": "tor-1"}, None) != group_of({}, None)
+    assert group_of({"role": "db"}, "r1") == Group("r1", "db")
+    assert group_of({"uplink": "tor-1"}, None) == Group("", "tor-1")
+    assert group_of({}, None) == Group("", "")
 
 
 def test_a_host_keeps_its_place_when_others_join_another_layer() -> None:
     """Spreading is per layer: a newcomer on another layer moves no one on this one."""
-    before = positions_on_layers([("a", 7, ""), ("b", 7, "")])
-    after = positions_on_layers([("a", 7, ""), ("b", 7, ""), ("c", 3, "")])
+    none = Group("", "")
+    before = positions_on_layers([("a", 7, none), ("b", 7, none)])
+    after = positions_on_layers([("a", 7, none), ("b", 7, none), ("c", 3, none)])
 
-    assert after["a"] == before["a"] and after["b"] == before["b"]
+    assert after["a"] == before["a"]
+    assert after["b"] == before["b"]
 
 
 def test_saved_placement_wins_over_agent_position_and_computed() -> None:

@@ -10,7 +10,7 @@ from mirror_schema.codec import decode_twin_message, encode
 from mirror_schema.samples import Disk, Gpu, Position
 from mirror_schema.twin import TwinDiff
 from mirror_twin.model import twin_state
-from mirror_twin.model.layout import positions_on_layers
+from mirror_twin.model.layout import Group, positions_on_layers
 from mirror_twin.model.links import HUB_ID
 from mirror_twin.model.twin_state import TwinState
 
@@ -178,7 +178,7 @@ def test_without_placement_the_position_is_computed() -> None:
     host = host_of(twin.frame(1, at(0)), "web-01")
 
     assert host.layer == 2
-    assert host.position == positions_on_layers([("web-01", 2, "")])["web-01"]
+    assert host.position == positions_on_layers([("web-01", 2, Group("", "switch"))])["web-01"]
     assert (host.position.x, host.position.z) == (0.0, 0.0)
 
 

@@ -39,6 +39,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from mirror_schema.samples import Position
 from mirror_twin.model.links import UPLINK_TAG
@@ -51,6 +52,7 @@ __all__ = [
     "SLOTS",
     "SPIRAL_SPACING",
     "SPREAD_HALF",
+    "Group",
     "group_of",
     "layer_of",
     "natural_key",
@@ -94,6 +96,7 @@ SPIRAL_SPACING = 0.5  # radius of slot s is SPIRAL_SPACING * sqrt(s + 1): at mos
 LAYER_HEIGHT = 4.0  # y of layer n is (n - 1) * LAYER_HEIGHT
 SPREAD_HALF = 32.0  # spread hosts lie within [-SPREAD_HALF, SPREAD_HALF] in x and z
 ROOM = 1.2  # grid cells per host when there are groups: room for gaps and fresh strips
+REGION_MARGIN = 0.06  # of a rack region's width and depth, kept free on each side
 
 _EXPLICIT_TAGS = ("layer", "osi")
 _KEYWORD_TAGS = ("tier", "role")
@@ -153,14 +156,16 @@ def position_on_layer(host_id: str, layer: int) -> Position:
     return spiral_position(slot_of(host_id), layer)
 
 
-def group_of(tags: Mapping[str, str], rack: str | None) -> str:
-    """Return the group a host is spread with: its rack, then its role (or else uplink) tag.
+class Group(NamedTuple):
+    """What a host is spread with: its rack ("" for none) and its role (else uplink) tag."""
 
-    Hosts of one group sit next to each other on their layer; groups follow one another in
-    order, hosts with no rack after those with one.
-    """
-    second = tags.get("role") or tags.get(UPLINK_TAG) or ""
-    return f"{0 if rack else 1}\x00{rack or ''}\x00{second}"
+    rack: str
+    kind: str
+
+
+def group_of(tags: Mapping[str, str], rack: str | None) -> Group:
+    """Return the group a host is spread with: its rack, then its role (or else uplink) tag."""
+    return Group(rack or "", tags.get("role") or tags.get(UPLINK_TAG) or "")
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -170,36 +175,86 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     )
 
 
-def positions_on_layers(hosts: Iterable[tuple[str, int, str]]) -> dict[str, Position]:
+class _Rect(NamedTuple):
+    x0: float
+    z0: float
+    x1: float
+    z1: float
+
+
+def positions_on_layers(hosts: Iterable[tuple[str, int, Group]]) -> dict[str, Position]:
     """Return computed positions for (host_id, layer, group) triples, spread over each plate.
 
-    A layer's hosts are ordered by group and then by id (naturally: ``sim-2`` before
-    ``sim-10``) and laid on a grid, as near square as fits them, that covers the whole plate.
-    The grid is walked in strips about as wide as a group is deep, row by row in alternate
-    directions, so a group of hosts forms a compact block; a group starts a fresh strip when
-    it would not fit in what is left of one, and one empty cell separates two groups, while
-    the grid has room for it. The result depends on the set of hosts alone, never on the
-    order they arrived in, so every replica and every reload shows a host in the same place.
+    Each rack owns the same region of every plate, its area in proportion to its hosts on its
+    most crowded layer, so a rack's hosts on L7 sit straight above its switch on L1 and the
+    links between them run side by side instead of across the stack; hosts with no rack share
+    one region after the racks (the whole plate when no host has a rack). Within its region a
+    rack's hosts on one layer are laid on a grid that fills the region, by role and then by id
+    (naturally: ``sim-2`` before ``sim-10``), walked so that a role stays in one block. The
+    result depends on the set of hosts alone, never on the order they arrived in, so every
+    replica and every reload shows a host in the same place.
     """
-    by_layer: dict[int, dict[str, list[str]]] = {}
+    cells: dict[tuple[str, int], dict[str, list[str]]] = {}
     for host_id, layer, group in set(hosts):
-        by_layer.setdefault(layer, {}).setdefault(group, []).append(host_id)
+        cells.setdefault((group.rack, layer), {}).setdefault(group.kind, []).append(host_id)
+    crowd: dict[str, int] = {}
+    for (rack, _), kinds in cells.items():
+        crowd[rack] = max(crowd.get(rack, 0), sum(map(len, kinds.values())))
+    racks = sorted(crowd, key=lambda rack: (rack == "", natural_key(rack)))
+    regions = _regions([(rack, crowd[rack]) for rack in racks])
     positions: dict[str, Position] = {}
-    for layer, groups in by_layer.items():
-        ordered = [sorted(groups[group], key=natural_key) for group in sorted(groups)]
-        positions.update(_grid(ordered, layer))
+    for (rack, layer), kinds in cells.items():
+        ordered = [sorted(kinds[kind], key=natural_key) for kind in sorted(kinds)]
+        positions.update(_grid(ordered, layer, regions[rack]))
     return positions
 
 
-def _grid(groups: list[list[str]], layer: int) -> dict[str, Position]:
-    """Lay ``groups`` of host ids, in order, on the grid cells of ``layer``'s plate."""
+def _regions(weights: list[tuple[str, int]]) -> dict[str, _Rect]:
+    """Cut the plate into one region per rack, in order, each of area in proportion to its
+    weight: rows of about equal weight, as many as make the regions near square, each row cut
+    across by weight. A margin of REGION_MARGIN of each side separates neighbours."""
+    plate = _Rect(-SPREAD_HALF, -SPREAD_HALF, SPREAD_HALF, SPREAD_HALF)
+    if not weights:
+        return {}
+    if len(weights) == 1:
+        return {weights[0][0]: plate}
+    total = sum(weight for _, weight in weights)
+    row_count = max(1, round(math.sqrt(len(weights))))
+    rows: list[list[tuple[str, int]]] = [[]]
+    carried = 0
+    for name, weight in weights:
+        if rows[-1] and carried + weight / 2 > total * len(rows) / row_count:
+            rows.append([])
+        rows[-1].append((name, weight))
+        carried += weight
+    regions: dict[str, _Rect] = {}
+    z = -SPREAD_HALF
+    for row in rows:
+        row_weight = sum(weight for _, weight in row)
+        depth = 2 * SPREAD_HALF * row_weight / total
+        x = -SPREAD_HALF
+        for name, weight in row:
+            width = 2 * SPREAD_HALF * weight / row_weight
+            mx = width * REGION_MARGIN
+            mz = depth * REGION_MARGIN
+            regions[name] = _Rect(x + mx, z + mz, x + width - mx, z + depth - mz)
+            x += width
+        z += depth
+    return regions
+
+
+def _grid(groups: list[list[str]], layer: int, region: _Rect) -> dict[str, Position]:
+    """Lay ``groups`` of host ids, in order, on a grid that fills ``region`` of ``layer``."""
     count = sum(map(len, groups))
+    width = region.x1 - region.x0
+    depth = region.z1 - region.z0
     wanted = count if len(groups) == 1 else math.ceil(count * ROOM) + len(groups) - 1
-    columns = math.isqrt(wanted - 1) + 1  # ceil(sqrt(wanted)), exactly
+    # As many columns as make the cells near square in the region's shape.
+    columns = max(1, min(wanted, round(math.sqrt(wanted * width / depth))))
     rows = math.ceil(wanted / columns)
-    width = max(1, min(columns, round(math.sqrt(count / len(groups)))))
-    cells = _strip_order(rows, columns, width)
-    strip_of_cell = [column // width for _, column in cells]
+    strip = max(1, min(columns, round(math.sqrt(count / len(groups)))))
+    cells = _strip_order(rows, columns, strip)
+    strip_of_cell = [column // strip for _, column in cells]
     strip_ends = [
         i + 1
         for i in range(len(cells))
@@ -214,23 +269,24 @@ def _grid(groups: list[list[str]], layer: int) -> dict[str, Position]:
             spare -= 1
         strip_end = next((end for end in strip_ends if end > cursor), cursor)
         left = strip_end - cursor
-        if left < len(members) <= rows * width and left <= spare:  # a fresh strip
+        if left < len(members) <= rows * strip and left <= spare:  # a fresh strip
             cursor += left
             spare -= left
         for host_id in members:
             placed.append((host_id, *cells[cursor]))
             cursor += 1
     # The spare cells left at the end are whole strips on the right: spread the used columns
-    # over the plate's whole width.
+    # and rows over the whole region.
     used_columns = max(column for _, _, column in placed) + 1
-    x_spacing = 2 * SPREAD_HALF / used_columns
-    z_spacing = 2 * SPREAD_HALF / rows
+    used_rows = max(row for _, row, _ in placed) + 1
+    x_spacing = width / used_columns
+    z_spacing = depth / used_rows
     y = (layer - 1) * LAYER_HEIGHT
     return {
         host_id: Position(
-            x=-SPREAD_HALF + (column + 0.5) * x_spacing,
+            x=region.x0 + (column + 0.5) * x_spacing,
             y=y,
-            z=-SPREAD_HALF + (row + 0.5) * z_spacing,
+            z=region.z0 + (row + 0.5) * z_spacing,
         )
         for host_id, row, column in placed
     }
