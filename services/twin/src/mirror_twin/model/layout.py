@@ -24,12 +24,11 @@ The layer comes from the host's tags:
 3. Otherwise layer 7: an untagged host is most likely a server running applications.
 
 The position is a saved operator placement if there is one, else the agent's own ``position``,
-else computed. Computed positions spread each layer's hosts over its whole plate on a square
-grid, grouped by rack and then role (or uplink), in host-id order within a group
-(:func:`positions_on_layers`): a function of the set of hosts, so a host keeps its place
-between reloads and in every replica. Until the twin next spreads its layers (at most a second
-later) a new host sits at an interim point from a SHA-256 of its id on a golden-angle (Vogel)
-spiral, stable across processes (unlike ``hash()``).
+else computed. Computed positions spread each layer's hosts over its whole plate, each rack
+in the same region of every plate (:func:`positions_on_layers`): a function of the set of
+hosts, so a host keeps its place between reloads and in every replica. Until the twin next
+spreads its layers (at most a second later) a new host sits at an interim point from a SHA-256
+of its id on a golden-angle (Vogel) spiral, stable across processes (unlike ``hash()``).
 """
 
 from __future__ import annotations
