@@ -17,9 +17,10 @@ export function selector(hud, { card, refresh }) {
     try {
       const detail = await api.fetchHost(hostId);
       if (hud.selectedId !== hostId) return;
-      // The previous sample of the same host, for rates (a new one only: the detail is read
-      // again every 5 s whether or not the host sent anything).
-      if (hud.detail && hud.detail.timestamp !== detail.sample.timestamp) {
+      // The sample before, for rates: the twin's, else the one read last (when new: the
+      // detail is read again every 5 s whether or not the host sent anything).
+      if (detail.previous) hud.detailBefore = detail.previous;
+      else if (hud.detail && hud.detail.timestamp !== detail.sample.timestamp) {
         hud.detailBefore = hud.detail;
       }
       hud.detail = detail.sample;

@@ -106,10 +106,12 @@ async def test_a_placement_reaches_every_replica_and_survives_a_restart(
 async def test_a_hosts_whole_latest_sample_is_served_for_the_huds_card(
     own_nats: str, twin: int
 ) -> None:
-    """GET /api/twin/hosts/{id}: the sample the card and the per-host widgets show; a host
-    the twin does not hold, or no host id at all, is a 404 naming it."""
+    """GET /api/twin/hosts/{id}: the sample the card and the per-host widgets show, and the
+    one before it (null until there is one) for rates; a host the twin does not hold, or no
+    host id at all, is a 404 naming it."""
     fleet = SimulatedFleet(2, 5, interval=1.0, prefix="card")
-    await publish_tick(own_nats, fleet, datetime.now(UTC).timestamp())
+    started = datetime.now(UTC).timestamp()
+    await publish_tick(own_nats, fleet, started)
     host = fleet.hosts[0]
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{twin}") as http:
 
@@ -123,6 +125,18 @@ async def test_a_hosts_whole_latest_sample_is_served_for_the_huds_card(
         assert body["sample"]["cpu_model"]
         assert body["sample"]["disks"]
         assert body["sample"]["interfaces"]
+        assert body["previous"] is None
+        first = body["sample"]["timestamp"]
+        await publish_tick(own_nats, fleet, started + 1)
+
+        async def second() -> bool:
+            answer = (await http.get(f"/api/twin/hosts/{host.host_id}")).json()
+            return answer["previous"] is not None
+
+        await wait_until(second, timeout=15, what="the host's second sample")
+        body = (await http.get(f"/api/twin/hosts/{host.host_id}")).json()
+        assert body["previous"]["timestamp"] == first
+        assert body["sample"]["timestamp"] > first
         for unknown in ("nobody-here", "Not A Host!"):
             missing = await http.get(f"/api/twin/hosts/{unknown}")
             assert missing.status_code == 404

@@ -22,14 +22,17 @@ def twin_router(engine: TwinEngine) -> APIRouter:
 
     @router.get("/api/twin/hosts/{host_id}")
     async def host(host_id: str) -> Response:
-        # The selected host's whole latest sample: the HUD's card and per-host widgets.
+        # The selected host's whole latest sample (the HUD's card and per-host widgets) and
+        # the one before it, from which the HUD shows rates at once.
         held = engine.state.held(host_id) if is_valid_host_id(host_id) else None
         if held is None:
             raise HTTPException(
                 404, f"no host {host_id!r} in the twin; has its agent published yet?"
             )
         return Response(
-            content=msgspec.json.encode({"host_id": host_id, "sample": held[0]}),
+            content=msgspec.json.encode(
+                {"host_id": host_id, "sample": held[0], "previous": held[1]}
+            ),
             media_type="application/json",
         )
 
