@@ -81,6 +81,7 @@ export function exposeTestHook(page) {
       }));
       return { links: scene.linkCount, bundled: members, trunks };
     },
+    cameraSettled: () => !page.stage()?.camera.target,
     host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
     hostIds: () => [...hud.fleet.hosts.keys()],
     // The host labels drawn in the last frame, as boxes on the canvas: [{id, x, y, w, h}].
