@@ -89,7 +89,7 @@ export function drawLinks(stage, ctx, now, scene) {
     else ctx.lineTo(bx, by);
   }
   if (style !== -1) ctx.stroke();
-  drawTrunks(stage, ctx, scene, thin);
+  drawTrunks(stage, ctx, scene, thin, !all);
   ctx.setLineDash([]);
   ctx.globalAlpha = alpha;
   stage.showPulses = drawn > 0 && drawn <= PULSE_LINK_LIMIT && stage.camera.zoom >= 1.5;
@@ -97,9 +97,10 @@ export function drawLinks(stage, ctx, now, scene) {
 }
 
 // One line per bundle, from its junction to its target, as wide as its members are many
-// (one pixel when links are `thin`: too many on screen for widths to read); bundles come
+// (one pixel when links are `thin`: too many on screen for widths to read; `straight` when
+// only the links needing attention are drawn, as those are); bundles come
 // sorted by look (bundles.js), so one path is stroked per look.
-function drawTrunks(stage, ctx, scene, thin) {
+function drawTrunks(stage, ctx, scene, thin, straight) {
   let look = null;
   for (let k = 0; k < scene.bundleCount; k += 1) {
     if (!trunkVisible(stage, k)) continue;
@@ -116,7 +117,8 @@ function drawTrunks(stage, ctx, scene, thin) {
     }
     const [ax, ay, cx, cy, bx, by] = trunk(stage, k);
     ctx.moveTo(ax, ay);
-    ctx.quadraticCurveTo(cx, cy, bx, by);
+    if (straight) ctx.lineTo(bx, by);
+    else ctx.quadraticCurveTo(cx, cy, bx, by);
   }
   if (look !== null) ctx.stroke();
 }

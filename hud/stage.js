@@ -23,6 +23,7 @@ const LAYER_HEIGHT = 4; // the twin's world units between layers (position.y)
 const FRAME_SAMPLES = 600; // draw times kept for stats()
 const LABEL_SIZE = 5; // hosts drawn smaller than this: only the labels that matter most
 const CROWD_SHARE = 0.5; // a host at most this part of the side of its share of the canvas
+const BADGE_COUNT_SIZE = 6; // hosts drawn smaller: alert badges without their count
 const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not shapes
 
 // A host's size in pixels: grows with the zoom, but shrinks as hosts on screen get many, so
@@ -271,18 +272,7 @@ export class Stage {
     }
     ctx.globalAlpha = alpha;
 
-    if (size >= 4) {
-      ctx.font = "bold 9px system-ui, sans-serif";
-      for (let i = 0; i < n; i += 1) {
-        if (!visible[i] || !scene.alerts[i]) continue;
-        ctx.beginPath();
-        ctx.arc(sx[i] + size, sy[i] - size, 5, 0, Math.PI * 2);
-        ctx.fillStyle = "#ef4444";
-        ctx.fill();
-        ctx.fillStyle = "#fff";
-        ctx.fillText(String(Math.min(9, scene.alerts[i])), sx[i] + size - 2.5, sy[i] - size + 3);
-      }
-    }
+    this.drawBadges(ctx, scene, size);
     const selected = this.selectedId ? scene.index.get(this.selectedId) : undefined;
     if (selected !== undefined && visible[selected]) {
       ctx.beginPath();
@@ -297,6 +287,29 @@ export class Stage {
       hovered,
       all: this.showLabels,
     });
+  }
+
+  // A red badge on each alerting host, in one path; the count in it once hosts are large
+  // enough to read it by.
+  drawBadges(ctx, scene, size) {
+    if (size < 3) return;
+    const { sx, sy, visible } = this;
+    const radius = size >= BADGE_COUNT_SIZE ? 5 : 3;
+    ctx.beginPath();
+    for (let i = 0; i < scene.count; i += 1) {
+      if (!visible[i] || !scene.alerts[i]) continue;
+      ctx.moveTo(sx[i] + size + radius, sy[i] - size);
+      ctx.arc(sx[i] + size, sy[i] - size, radius, 0, Math.PI * 2);
+    }
+    ctx.fillStyle = "#ef4444";
+    ctx.fill();
+    if (size < BADGE_COUNT_SIZE) return;
+    ctx.font = "bold 9px system-ui, sans-serif";
+    ctx.fillStyle = "#fff";
+    for (let i = 0; i < scene.count; i += 1) {
+      if (!visible[i] || !scene.alerts[i]) continue;
+      ctx.fillText(String(Math.min(9, scene.alerts[i])), sx[i] + size - 2.5, sy[i] - size + 3);
+    }
   }
 
   drawVirtual(ctx, scene, size) {
