@@ -1,8 +1,6 @@
 // The stage: seven layer plates in 2.5D with the fleet's hosts and links, on one canvas.
 // Draws only when something changed or moves; details fade out as hosts get many or small.
 
-import { drawHostLabels } from "./labels.js";
-import { KINDS } from "./fleet.js";
 import {
   Camera,
   LAYER_COLOURS,
@@ -14,17 +12,15 @@ import {
   project,
   unproject,
 } from "./projection.js";
-import { STATUSES, Scene } from "./scene.js";
+import { Scene } from "./scene.js";
+import { drawHosts } from "./stage-hosts.js";
 import { MARGIN, drawLinks, linkAt } from "./stage-links.js";
 import { bindPointer } from "./stage-input.js";
 
-const STATUS_COLOURS = ["#34d399", "#fbbf24", "#6b7280"]; // online, stale, offline
 const LAYER_HEIGHT = 4; // the twin's world units between layers (position.y)
 const FRAME_SAMPLES = 600; // draw times kept for stats()
 const LABEL_SIZE = 5; // hosts drawn smaller than this: only the labels that matter most
 const CROWD_SHARE = 0.5; // a host at most this part of the side of its share of the canvas
-const BADGE_COUNT_SIZE = 6; // hosts drawn smaller: alert badges without their count
-const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not shapes
 
 // A host's size in pixels: grows with the zoom, but shrinks as hosts on screen get many, so
 // that together they cover a bounded share of the canvas (a crowd is points, not a blot).
@@ -170,7 +166,7 @@ export class Stage {
     this.showLabels = size >= LABEL_SIZE;
     drawLinks(this, ctx, now, scene);
     this.drawVirtual(ctx, scene, size);
-    this.drawHosts(ctx, scene, size);
+    drawHosts(this, ctx, scene, size);
     if (this.dragHost?.at) this.drawGhost(ctx, this.dragHost.at, size);
     ctx.globalAlpha = 1;
   }
@@ -246,72 +242,6 @@ export class Stage {
     return end < 0 || this.visible[end] === 1;
   }
 
-  drawHosts(ctx, scene, size) {
-    const n = scene.count;
-    const { sx, sy, visible } = this;
-    const shapes = size >= 4 && this.drawnHosts <= SHAPE_HOST_LIMIT;
-    // Squares on whole pixels: no edges to antialias, the cheapest fill there is.
-    const whole = Math.max(2, Math.round(size));
-    const half = whole / 2;
-    const filter = this.layerFilter;
-    const alpha = ctx.globalAlpha;
-    // Hosts off the chosen layer first, faded; then one path per status.
-    for (let pass = -1; pass < STATUSES.length; pass += 1) {
-      if (pass === -1 && filter === null) continue;
-      ctx.beginPath();
-      for (let i = 0; i < n; i += 1) {
-        if (!visible[i]) continue;
-        const faded = filter !== null && scene.layer[i] !== filter;
-        if (pass === -1 ? !faded : faded || scene.status[i] !== pass) continue;
-        if (shapes) traceShape(ctx, KINDS[scene.kind[i]], sx[i], sy[i], size);
-        else ctx.rect(Math.round(sx[i] - half), Math.round(sy[i] - half), whole, whole);
-      }
-      ctx.fillStyle = pass === -1 ? "#94a3b8" : STATUS_COLOURS[pass];
-      ctx.globalAlpha = pass === -1 ? alpha * 0.15 : alpha;
-      ctx.fill();
-    }
-    ctx.globalAlpha = alpha;
-
-    this.drawBadges(ctx, scene, size);
-    const selected = this.selectedId ? scene.index.get(this.selectedId) : undefined;
-    if (selected !== undefined && visible[selected]) {
-      ctx.beginPath();
-      ctx.arc(sx[selected], sy[selected], size + 6, 0, Math.PI * 2);
-      ctx.strokeStyle = "#f0abfc";
-      ctx.lineWidth = 2;
-      ctx.stroke();
-    }
-    const hovered = this.hoveredId ? scene.index.get(this.hoveredId) : undefined;
-    this.labelBoxes = drawHostLabels(ctx, scene, this, size, {
-      selected,
-      hovered,
-      all: this.showLabels,
-    });
-  }
-
-  // A red badge on each alerting host, in one path; the count in it once hosts are large
-  // enough to read it by.
-  drawBadges(ctx, scene, size) {
-    if (size < 3) return;
-    const { sx, sy, visible } = this;
-    const radius = size >= BADGE_COUNT_SIZE ? 5 : 3;
-    ctx.beginPath();
-    for (let i = 0; i < scene.count; i += 1) {
-      if (!visible[i] || !scene.alerts[i]) continue;
-      ctx.moveTo(sx[i] + size + radius, sy[i] - size);
-      ctx.arc(sx[i] + size, sy[i] - size, radius, 0, Math.PI * 2);
-    }
-    ctx.fillStyle = "#ef4444";
-    ctx.fill();
-    if (size < BADGE_COUNT_SIZE) return;
-    ctx.font = "bold 9px system-ui, sans-serif";
-    ctx.fillStyle = "#fff";
-    for (let i = 0; i < scene.count; i += 1) {
-      if (!visible[i] || !scene.alerts[i]) continue;
-      ctx.fillText(String(Math.min(9, scene.alerts[i])), sx[i] + size - 2.5, sy[i] - size + 3);
-    }
-  }
-
   drawVirtual(ctx, scene, size) {
     ctx.strokeStyle = "#94a3b8";
     ctx.lineWidth = 1.5;
@@ -382,33 +312,5 @@ export class Stage {
     const at = (q) =>
       sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
     return { count: sorted.length, median: at(0.5), p95: at(0.95) };
-  }
-}
-
-function traceShape(ctx, kind, x, y, size) {
-  const h = size / 2;
-  switch (kind) {
-    case "switch":
-      ctx.rect(x - size * 0.8, y - h * 0.6, size * 1.6, size * 0.6);
-      break;
-    case "gateway":
-      ctx.moveTo(x, y - h - 1);
-      ctx.lineTo(x + h + 1, y);
-      ctx.lineTo(x, y + h + 1);
-      ctx.lineTo(x - h - 1, y);
-      ctx.closePath();
-      break;
-    case "sensor":
-      ctx.moveTo(x + h, y);
-      ctx.arc(x, y, h, 0, Math.PI * 2);
-      break;
-    case "client":
-      ctx.moveTo(x, y - h - 1);
-      ctx.lineTo(x + h + 1, y + h);
-      ctx.lineTo(x - h - 1, y + h);
-      ctx.closePath();
-      break;
-    default:
-      ctx.rect(x - h, y - h, size, size);
   }
 }
