@@ -12,7 +12,7 @@ const SHAPE_HOST_LIMIT = 3000; // more hosts on screen than this: squares, not s
 
 export function drawHosts(stage, ctx, scene, size) {
   const n = scene.count;
-  const { sx, sy, visible } = this;
+  const { sx, sy, visible } = stage;
   const shapes = size >= 4 && stage.drawnHosts <= SHAPE_HOST_LIMIT;
   // Squares on whole pixels: no edges to antialias, the cheapest fill there is.
   const whole = Math.max(2, Math.round(size));
@@ -57,7 +57,7 @@ export function drawHosts(stage, ctx, scene, size) {
 // enough to read it by.
 function drawBadges(stage, ctx, scene, size) {
   if (size < 3) return;
-  const { sx, sy, visible } = this;
+  const { sx, sy, visible } = stage;
   const radius = size >= BADGE_COUNT_SIZE ? 5 : 3;
   ctx.beginPath();
   for (let i = 0; i < scene.count; i += 1) {
