@@ -38,6 +38,7 @@ class Hud:
         assert found is not None, printed
         self.admin_password = found.group(1)
         self.url = f"http://127.0.0.1:{stack.port('twin')}/"
+        self.page_errors: list[str] = []  # uncaught errors of every page opened here
         self.page_url = with_test_hook(self.url)
 
     async def page(self, user: str = "admin", password: str | None = None) -> Page:
@@ -45,6 +46,7 @@ class Hud:
         is replaced there first by the user's own (own_password(user))."""
         context = await self.browser.new_context(viewport={"width": 1600, "height": 900})
         page = await context.new_page()
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         await page.goto(self.page_url)
         await page.fill("#login-user", user)
         await page.fill("#login-password", password or self.admin_password)
@@ -123,9 +125,12 @@ async def hud_on_stack(base: Path, *flags: str) -> AsyncIterator[Hud]:
     async with mirror_stage_up(data_dir, *flags) as stack, async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
         try:
-            yield Hud(stack, data_dir, browser)
+            hud = Hud(stack, data_dir, browser)
+            yield hud
         finally:
             await browser.close()
+        if hud.page_errors:
+            pytest.fail("the HUD threw: " + "; ".join(hud.page_errors[:5]))
     remove_shared_database(data_dir, base)
 
 

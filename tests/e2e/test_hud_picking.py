@@ -27,6 +27,8 @@ async def page() -> AsyncIterator[Page]:
                 executable_path=executable, args=CHROMIUM_FLAGS
             )
             page = await browser.new_page(viewport={"width": 1600, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(with_test_hook(url))
             await page.wait_for_function(
                 "() => window.mirrorStage && window.mirrorStage.stats().role"
@@ -36,6 +38,7 @@ async def page() -> AsyncIterator[Page]:
             await page.wait_for_function(f"() => window.mirrorStage.stats().drawnHosts === {HOSTS}")
             yield page
             await browser.close()
+            assert errors == [], errors
 
 
 async def spot(page: Page, host_id: str) -> tuple[float, float]:
