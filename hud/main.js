@@ -9,6 +9,7 @@ import { Docks } from "./docks.js";
 import { $ } from "./dom.js";
 import { Fleet } from "./fleet.js";
 import { FleetTable } from "./fleet-table.js";
+import { HostCharts, chartsButton, listenForChartKeys } from "./host-charts.js";
 import { buildLayerFilter } from "./layer-filter.js";
 import { searchBox } from "./search-box.js";
 import { selector } from "./selection.js";
@@ -55,11 +56,14 @@ let docks = null;
 let widgets = null;
 let card = null;
 let table = null;
+let hostCharts = null;
 
 function enter(principal) {
   hud.principal = principal;
   if (stage) return;
-  card = new SelectionCard($("#card"));
+  hostCharts = new HostCharts($("#host-charts"), { hud, api });
+  listenForChartKeys(document, hostCharts);
+  card = new SelectionCard($("#card"), { actions: [chartsButton(hostCharts)] });
   const select = selector(hud, { card, refresh: () => refreshWidgets(true) });
   stage = new Stage($("#stage"), hud.fleet, {
     onSelect: (hostId) => {
@@ -147,6 +151,7 @@ function refreshWidgets(force = false) {
     stage.select(host);
   }
   table?.update(force);
+  hostCharts?.follow(hud.selectedId);
   if (!force && widgetsVersion === hud.fleet.version) return;
   widgetsVersion = hud.fleet.version;
   for (const widget of widgets.values()) widget.update(hud);
@@ -179,6 +184,7 @@ if (new URLSearchParams(location.search).get("testing") === "1") {
       stage: () => stage,
       socket: () => socket,
       docks: () => docks,
+      charts: () => hostCharts,
       setConnection,
     }),
   );
