@@ -68,7 +68,7 @@ async def add_rules(hud: Hud) -> None:
         assert login.status_code == 200, login.text
         csrf = {"X-CSRF-Token": login.json()["csrf"]}
         for rule_id, host, threshold in (
-            ("history-disk", CHARTED, 85.0),
+            ("history-disk", CHARTED, 95.0),
             ("other-disk", "sim-0001", 60.0),
         ):
             made = await http.post(
@@ -267,15 +267,15 @@ async def test_thresholds_of_the_rules_watching_the_host_are_drawn(hud: Hud) -> 
     state = await charts_state(page)
     charts = {c["id"]: c for c in state["charts"]}
     assert state["rulesError"] is None
-    assert charts["disks"]["thresholds"] == [{"value": 85.0, "ruleId": "history-disk"}]
+    assert charts["disks"]["thresholds"] == [{"value": 95.0, "ruleId": "history-disk"}]
     assert charts["disks"]["thresholdsDrawn"] == 1
     # The defaults watch every host: CPU at 80 %, memory at 90 %.
     assert {"value": 80.0, "ruleId": "default-cpu-high"} in charts["cpu"]["thresholds"]
     assert {"value": 90.0, "ruleId": "default-memory-high"} in charts["memory"]["thresholds"]
-    # The dashed line is on the canvas, in the warning colour, at 85 % of the disk chart.
+    # The dashed line is on the canvas, in the warning colour, at 95 % of the disk chart.
     plot = await page.evaluate("window.mirrorStage.chartPlot('disks')")
     lo, hi = charts["disks"]["valueDomain"]
-    y = plot["top"] + plot["height"] * (hi - 85.0) / (hi - lo)
+    y = plot["top"] + plot["height"] * (hi - 95.0) / (hi - lo)
     colours = await page.evaluate(
         """([y, left, width]) => {
              const canvas = document.querySelector("#host-charts [data-chart='disks'] canvas");
@@ -291,6 +291,10 @@ async def test_thresholds_of_the_rules_watching_the_host_are_drawn(hud: Hud) -> 
     )
     amber = [c for c in colours if abs(c[0] - 0xFB) < 24 and abs(c[1] - 0xBF) < 24 and c[2] < 90]
     assert len(amber) > len(colours) // 3, "a dashed amber line across the plot"
+    # The rules are read through the twin, by the logged-in only.
+    async with httpx.AsyncClient(timeout=20) as http:
+        anonymous = await http.get(f"{hud.url}api/alerts/rules")
+    assert anonymous.status_code == 401
     await page.context.close()
 
 
