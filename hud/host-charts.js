@@ -5,18 +5,12 @@
 // a range that ends now again every REFRESH_MS.
 
 import { ChartCard } from "./chart-card.js";
-import { formatMoment, timeFormatter } from "./chart-format.js";
+import { timeFormatter } from "./chart-format.js";
+import { ChartsBar } from "./charts-bar.js";
 import { element } from "./dom.js";
 import { historyCharts } from "./history-series.js";
 import { fetchSpans } from "./history-fetch.js";
-import {
-  DEFAULT_RANGE,
-  RANGES,
-  chooseStep,
-  requestSpans,
-  stepMs,
-  windowOf,
-} from "./history-step.js";
+import { DEFAULT_RANGE, chooseStep, requestSpans, stepMs, windowOf } from "./history-step.js";
 import { linkSpeeds, thresholdsByChart } from "./history-thresholds.js";
 import { t } from "./i18n.js";
 
@@ -61,35 +55,15 @@ export class HostCharts {
   }
 
   build() {
-    this.title = element("h2", "charts-title");
-    const ranges = element("div", "charts-ranges");
-    ranges.setAttribute("role", "group");
-    ranges.setAttribute("aria-label", t("charts.ranges"));
-    this.rangeButtons = RANGES.map((range) => {
-      const button = element("button", "", t(`charts.range.${range.key}`));
-      button.type = "button";
-      button.dataset.range = range.key;
-      button.addEventListener("click", () => this.setRange(range.key));
-      return button;
+    this.bar = new ChartsBar({
+      onRange: (key) => this.setRange(key),
+      onReset: () => this.resetZoom(),
+      onClose: () => this.close(),
     });
-    this.reset = element("button", "charts-reset", t("charts.reset"));
-    this.reset.type = "button";
-    this.reset.hidden = true;
-    this.reset.addEventListener("click", () => this.resetZoom());
-    ranges.append(...this.rangeButtons, this.reset);
-    this.stepNote = element("span", "charts-step");
-    this.moment = element("span", "charts-moment");
-    const close = element("button", "charts-close", "×");
-    close.type = "button";
-    close.title = t("charts.close");
-    close.setAttribute("aria-label", t("charts.close"));
-    close.addEventListener("click", () => this.close());
-    const bar = element("header", "charts-bar");
-    bar.append(this.title, ranges, this.stepNote, this.moment, close);
     this.status = element("p", "charts-status");
     this.hint = element("p", "charts-hint", t("charts.hint"));
     this.grid = element("div", "charts-grid");
-    this.root.replaceChildren(bar, this.status, this.grid, this.hint);
+    this.root.replaceChildren(this.bar.element, this.status, this.grid, this.hint);
   }
 
   get visible() {
@@ -219,17 +193,13 @@ export class HostCharts {
   }
 
   showHeader() {
-    this.title.textContent = t("charts.heading", { host: this.hostId ?? "" });
-    for (const button of this.rangeButtons) {
-      button.classList.toggle("current", !this.zoom && button.dataset.range === this.range);
-    }
-    this.reset.hidden = !this.zoom;
-    const step = this.data?.step ?? this.requested?.step;
-    this.stepNote.textContent = step ? t(`charts.step.${step}`) : "";
-    this.moment.textContent =
-      this.hoverTime == null
-        ? t("charts.latest")
-        : t("charts.at", { time: formatMoment(this.hoverTime) });
+    this.bar.show({
+      hostId: this.hostId,
+      range: this.range,
+      zoom: this.zoom,
+      step: this.data?.step ?? this.requested?.step,
+      hoverTime: this.hoverTime,
+    });
     const notes = [];
     if (this.loading && !this.data) notes.push(t("charts.loading"));
     if (this.error) notes.push(t("charts.failed", { reason: errorText(this.error) }));
