@@ -84,8 +84,13 @@ export const fetchHost = (hostId) =>
 export const savePlacement = (hostId, layer, position) =>
   request("PUT", `/api/twin/hosts/${encodeURIComponent(hostId)}/placement`, { layer, position });
 
-export const fetchHistory = (host, since) =>
-  request("GET", `/api/metrics/history${query({ host, since })}`);
+// One host's history from `since` (to `until`, else now), at `step` (raw, 1m, 1h; else the
+// server chooses by range).
+export const fetchHistory = (host, since, until, step) =>
+  request("GET", `/api/metrics/history${query({ host, since, until, step })}`);
+
+// Every alert rule (GET /api/alerts/rules): the host charts draw the thresholds.
+export const listAlertRules = () => request("GET", "/api/alerts/rules");
 
 export const sendCommand = (body) => request("POST", "/api/commands", body);
 

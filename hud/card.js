@@ -84,9 +84,12 @@ function addressText(address, iface) {
 }
 
 export class SelectionCard {
-  constructor(root) {
+  // `actions`: elements shown under the rows (the charts button).
+  constructor(root, { actions = [] } = {}) {
     this.root = root;
     this.root.hidden = true;
+    this.actions = element("div", "card-actions");
+    this.actions.append(...actions);
   }
 
   show(view, sample) {
@@ -100,7 +103,7 @@ export class SelectionCard {
     for (const [name, value] of cardRows(view, sample)) {
       list.append(element("dt", "", name), element("dd", "", value));
     }
-    this.root.replaceChildren(title, list);
+    this.root.replaceChildren(title, list, this.actions);
     this.root.dataset.host = view.host_id;
     this.root.dataset.status = view.status;
     this.root.hidden = false;

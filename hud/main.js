@@ -11,6 +11,7 @@ import { Fleet } from "./fleet.js";
 import { FleetTable } from "./fleet-table.js";
 import { onLanguageChange, startLanguage, t } from "./i18n.js";
 import { languageSwitch } from "./language-switch.js";
+import { HostCharts, chartsButton, listenForChartKeys } from "./host-charts.js";
 import { buildLayerFilter } from "./layer-filter.js";
 import { searchBox } from "./search-box.js";
 import { selector } from "./selection.js";
@@ -57,11 +58,14 @@ let docks = null;
 let widgets = null;
 let card = null;
 let table = null;
+let hostCharts = null;
 
 function enter(principal) {
   hud.principal = principal;
   if (stage) return;
-  card = new SelectionCard($("#card"));
+  hostCharts = new HostCharts($("#host-charts"), { hud, api });
+  listenForChartKeys(document, hostCharts);
+  card = new SelectionCard($("#card"), { actions: [chartsButton(hostCharts)] });
   const select = selector(hud, { card, refresh: () => refreshWidgets(true) });
   stage = new Stage($("#stage"), hud.fleet, {
     onSelect: (hostId) => {
@@ -156,6 +160,7 @@ function refreshWidgets(force = false) {
     stage.select(host);
   }
   table?.update(force);
+  hostCharts?.follow(hud.selectedId);
   if (!force && widgetsVersion === hud.fleet.version) return;
   widgetsVersion = hud.fleet.version;
   for (const widget of widgets.values()) widget.update(hud);
@@ -188,6 +193,7 @@ if (new URLSearchParams(location.search).get("testing") === "1") {
       stage: () => stage,
       socket: () => socket,
       docks: () => docks,
+      charts: () => hostCharts,
       setConnection,
     }),
   );

@@ -6,8 +6,8 @@ import { openAlerts } from "./alerts.js";
 import { $ } from "./dom.js";
 import { LAYERS, plateCorners, project } from "./projection.js";
 
-// `page` is main.js's: hud, and getters for the stage, socket and docks (null until someone
-// has logged in), and setConnection(state).
+// `page` is main.js's: hud, and getters for the stage, socket, docks and host charts (null
+// until someone has logged in), and setConnection(state).
 export function exposeTestHook(page) {
   const { hud } = page;
   window.mirrorStage = {
@@ -82,6 +82,9 @@ export function exposeTestHook(page) {
       return { links: scene.linkCount, bundled: members, trunks };
     },
     cameraSettled: () => !page.stage()?.camera.target,
+    // The host charts' state (host-charts.js testState), and where a chart's plot is on the page.
+    charts: () => page.charts()?.testState() ?? null,
+    chartPlot: (chartId) => page.charts()?.plotOnPage(chartId) ?? null,
     host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
     hostIds: () => [...hud.fleet.hosts.keys()],
     // The host labels drawn in the last frame, as boxes on the canvas: [{id, x, y, w, h}].

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from mirror_ingest import series, store
 from mirror_ingest.migrations import COMPONENT, MIGRATIONS, migrate
 from mirror_ingest.writing import partitions
 from mirror_runtime import migrations
@@ -43,7 +44,7 @@ async def test_version_3_renames_the_rollup_throughput_columns_keeping_rows(data
                 "net_rates, net_rx_bps_avg, net_tx_bps_max) VALUES ('a', $1, 1, 1, 1, 1, 2.5, 7)",
                 now,
             )
-        assert await migrate(pool) == [3]
+        assert await migrations.migrate(pool, COMPONENT, MIGRATIONS[:3]) == [3]
         for table in ("metric_rollup_1m", "metric_rollup_1h"):
             row = await pool.fetchrow(
                 f"SELECT net_rx_bytes_per_s_avg, net_tx_bytes_per_s_max FROM {table}"
@@ -56,6 +57,36 @@ async def test_version_3_renames_the_rollup_throughput_columns_keeping_rows(data
         assert old == 0
     finally:
         await pool.close()
+
+
+async def test_version_4_adds_cores_and_gpus_keeping_older_rows_without_them(
+    database: str,
+) -> None:
+    """A history made by versions 1 to 3 keeps its rows; they read back with no per-core or GPU
+    figures (empty, not zeros), and new rows store them."""
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
+    try:
+        assert await migrations.migrate(pool, COMPONENT, MIGRATIONS[:3]) == [1, 2, 3]
+        now = datetime.now(UTC).replace(microsecond=0)
+        await partitions.create_days(pool, [now.date()])
+        await pool.execute(
+            "INSERT INTO metric_samples (host_id, ts, cpu_load) VALUES ('a', $1, 12.5)", now
+        )
+        await pool.execute(
+            "INSERT INTO metric_rollup_1m (host_id, bucket, samples, cpu_load_avg, cpu_load_max, "
+            "net_rates) VALUES ('a', $1, 1, 12.5, 12.5, 0)",
+            now,
+        )
+        assert await migrate(pool) == [4]
+        later = now + timedelta(seconds=1)
+        raw = await store.fetch_raw(pool, "a", now, later, limit=10, lookback_seconds=0)
+        minutes = await store.fetch_rollups(pool, "a", now, later, step="1m", limit=10)
+    finally:
+        await pool.close()
+    [point] = series.raw_points(raw, now)
+    assert (point.cpu_load, point.cpu_per_core, point.gpus) == (12.5, [], {})
+    [bucket] = series.rollup_points(minutes)
+    assert (bucket.cpu_load, bucket.cpu_per_core, bucket.gpus) == (12.5, [], {})
 
 
 async def test_replicas_starting_together_migrate_once(database: str) -> None:

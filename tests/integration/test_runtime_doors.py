@@ -39,6 +39,8 @@ async def answer(msg: Msg) -> Reply:
             raise ConnectionRefusedError("PostgreSQL is away")
         case b"bug":
             raise KeyError("secret internal state")
+        case b"huge":
+            return Reply(value="x" * (msg._client.max_payload + 1))
     return Reply(value=msg.data.decode())
 
 
@@ -120,6 +122,17 @@ async def test_a_bug_is_answered_internal_without_its_details(door: Door, ask: A
     reply = await ask(b"bug")
     assert reply == Reply(error="internal error; see the service's log", code="internal")
     assert door.count("internal") == 1
+
+
+async def test_an_answer_larger_than_the_bus_carries_says_so(door: Door, ask: Ask) -> None:
+    """Too large a result is not silence (the caller would wait until its timeout): a refusal
+    with its size, and what to ask for instead."""
+    reply = await ask(b"huge")
+    assert reply.code == "invalid"
+    assert reply.error is not None
+    assert "more than NATS carries in one message; ask for less" in reply.error
+    assert door.count("too_large") == 1
+    assert door.count("ok") == 0
 
 
 async def test_a_reply_outside_the_callers_inbox_is_dropped_and_counted(

@@ -202,6 +202,7 @@ _HUD_REQUESTS: Final = (
     subjects.ALERTS_API_ACTIVE,
     subjects.ALERTS_API_LIST,
     subjects.ALERTS_API_ACK,
+    subjects.ALERTS_API_RULES_LIST,
     subjects.METRICS_API_HISTORY,
 )
 

@@ -7,10 +7,11 @@ from mirror_ingest.writing.rows import (
     MAX_RATE_GAP_SECONDS,
     STAGING_COLUMNS,
     counter_rate,
+    gpu_memory_percent,
     sample_day,
     sample_row,
 )
-from mirror_schema.samples import MetricSample, decode_sample
+from mirror_schema.samples import Gpu, MetricSample, decode_sample
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "original-agent-payload.json"
 
@@ -68,3 +69,30 @@ def test_no_rate_across_a_long_gap_or_missing_reading() -> None:
     assert counter_rate(100, None, 5.0) is None
     assert counter_rate(100, 100, None) is None
     assert counter_rate(100, 100, 5.0) == 0.0
+
+
+def test_cores_and_gpus_become_parallel_arrays() -> None:
+    """Per-core CPU as it came; each GPU's figures at the same position, memory as a percent
+    (None where the GPU did not report both of its memory figures)."""
+    sample = MetricSample(
+        hostname="g",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        cpu_load=10.0,
+        cpu_per_core=[5.0, 15.0],
+        gpus=[
+            Gpu(index=0, utilization_percent=80.0, memory_used_bytes=4, memory_total_bytes=16),
+            Gpu(index=3, temperature_celsius=61.0, memory_used_bytes=4),
+        ],
+    )
+    row = dict(zip(STAGING_COLUMNS, sample_row(sample, "g"), strict=True))
+    assert row["cpu_per_core"] == [5.0, 15.0]
+    assert row["gpu_ids"] == ["0", "3"]
+    assert row["gpu_utilization"] == [80.0, None]
+    assert row["gpu_memory_percent"] == [25.0, None]
+    assert row["gpu_temperature"] == [None, 61.0]
+
+
+def test_gpu_memory_percent_needs_a_known_total() -> None:
+    """A total of zero or unknown gives no percent rather than a division by zero."""
+    assert gpu_memory_percent(Gpu(index=0, memory_used_bytes=1, memory_total_bytes=0)) is None
+    assert gpu_memory_percent(Gpu(index=0, memory_used_bytes=8, memory_total_bytes=8)) == 100.0

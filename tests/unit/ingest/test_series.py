@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 from mirror_ingest.series import (
@@ -131,3 +132,54 @@ def test_rollup_points_name_averages_plainly_and_maxima_with_max() -> None:
     assert point.interfaces["eth0"].rx_bytes_per_s_max == 1500.0
     assert point.disks == {"/": 41.5}
     assert (point.temperatures, point.temperatures_max) == ({"cpu": 55.25}, {"cpu": 60.0})
+
+
+def test_raw_gpus_and_cores_come_back_by_index_and_rounded() -> None:
+    """A GPU's arrays are parallel; one shorter than the ids (a malformed row) reads as None."""
+    record = msgspec.structs.replace(
+        _raw(0, 0, 0),
+        cpu_per_core=[1.100000023841858, 2.0],
+        gpu_ids=["0", "1"],
+        gpu_utilization=[50.0, 75.5],
+        gpu_memory_percent=[12.5],
+        gpu_temperature=None,
+    )
+    (point,) = raw_points([record], NOW)
+    assert point.cpu_per_core == [1.1, 2.0]
+    assert point.gpus["0"].utilization_percent == 50.0
+    assert point.gpus["0"].memory_used_percent == 12.5
+    assert point.gpus["1"].memory_used_percent is None
+    assert point.gpus["1"].temperature_celsius is None
+
+
+def test_rollup_cores_and_gpus_carry_averages_and_maxima() -> None:
+    """Per-core arrays and the GPUs' jsonb become the point's averages and `_max` figures."""
+    record = RollupRecord(
+        bucket=NOW,
+        samples=3,
+        cpu_load_avg=1.0,
+        cpu_load_max=1.0,
+        memory_used_percent_avg=None,
+        memory_used_percent_max=None,
+        swap_used_percent_avg=None,
+        swap_used_percent_max=None,
+        load_average_avg=None,
+        load_average_max=None,
+        net_rx_bytes_per_s_avg=None,
+        net_rx_bytes_per_s_max=None,
+        net_tx_bytes_per_s_avg=None,
+        net_tx_bytes_per_s_max=None,
+        interfaces=None,
+        disks=None,
+        temperatures=None,
+        cpu_per_core_avg=[10.0, None],
+        cpu_per_core_max=[20.0, None],
+        gpus='{"0": {"util": 40, "util_max": 90, "util_n": 3, "mem": null, "mem_max": null,'
+        ' "mem_n": 0, "temp": 60.5, "temp_max": 62, "temp_n": 3}}',
+    )
+    (point,) = rollup_points([record])
+    assert (point.cpu_per_core, point.cpu_per_core_max) == ([10.0, None], [20.0, None])
+    gpu = point.gpus["0"]
+    assert (gpu.utilization_percent, gpu.utilization_percent_max) == (40.0, 90.0)
+    assert (gpu.memory_used_percent, gpu.memory_used_percent_max) == (None, None)
+    assert (gpu.temperature_celsius, gpu.temperature_celsius_max) == (60.5, 62.0)

@@ -7,6 +7,8 @@ from typing import Any
 import nkeys
 import pytest
 
+from mirror_schema.forwarded import FORWARDED
+from mirror_schema.identities import request_subject
 from mirror_stage.nats_accounts import AGENT_MAX_CONNECTIONS, accounts_block, agent_permissions
 from mirror_stage.nats_identities import (
     admin_permissions,
@@ -124,3 +126,17 @@ def test_only_alerts_may_delete_a_consumer_and_only_its_own() -> None:
         "alerts": ["$JS.API.CONSUMER.DELETE.METRICS.alerts"],
         "commands": [],
     }
+
+
+def test_the_twin_may_send_exactly_the_requests_it_forwards() -> None:
+    """Each operation the twin forwards for the HUD is a subject its permissions let it send
+    in its own name; no other service's API is reachable through it."""
+    forwarded = {
+        request_subject(operation.subject, "twin")
+        for operation in FORWARDED
+        if operation.subject is not None
+    }
+    publish = set(service_permissions("twin").publish)
+    assert forwarded <= publish
+    apis = {s for s in publish if re.match(r"^(commands|alerts|metrics)\.(api|request)", s)}
+    assert apis == forwarded

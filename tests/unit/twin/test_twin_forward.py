@@ -53,6 +53,7 @@ def test_the_twin_forwards_exactly_the_huds_operations() -> None:
         "alerts.active",
         "alerts.list",
         "alerts.ack",
+        "alerts.rules_list",
         "ingest.history",
     }
 

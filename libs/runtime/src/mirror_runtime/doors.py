@@ -169,8 +169,21 @@ async def serve_nats(
         log.exception("request.crashed", operation=operation)
         reply = Failure(error="internal error; see the service's log", code="internal")
         outcome = "internal"
-    requests.labels(operation, "nats", outcome).inc()
+    encoded = codec.encode(reply)
     try:
-        await msg.respond(codec.encode(reply))
+        try:
+            await msg.respond(encoded)
+        except nats.errors.MaxPayloadError:
+            # An answer larger than the bus carries would leave the caller waiting until it
+            # gives up: it is told why instead, and what to ask for.
+            outcome = "too_large"
+            log.warning("request.reply_too_large", operation=operation, bytes=len(encoded))
+            too_large = Failure(
+                error=f"the answer is {len(encoded)} bytes, more than NATS carries in one "
+                "message; ask for less (a shorter range, a coarser step, a smaller page)",
+                code="invalid",
+            )
+            await msg.respond(codec.encode(too_large))
     except nats.errors.Error as exc:
         log.warning("request.reply_failed", operation=operation, error=str(exc))
+    requests.labels(operation, "nats", outcome).inc()

@@ -19,5 +19,6 @@ FORWARDED: Final[tuple[Operation[Any, Any], ...]] = (
     alert_operations.ACTIVE,
     alert_operations.LIST,
     alert_operations.ACK,
+    alert_operations.RULES_LIST,
     metrics_operations.HISTORY,
 )

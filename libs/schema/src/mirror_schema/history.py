@@ -3,9 +3,10 @@
 
 One host's points at one step: raw samples, or 1 m / 1 h rollups. Throughput is in bytes per
 second (``_bytes_per_s``), from the byte counters' deltas; a rollup's plain names are averages
-over its bucket and its ``_max`` names the maxima. The NATS reply is a mirror_schema.api.Reply
-of a :data:`HistoryResponse`, the body of the HTTP API; mirror_schema.metrics_operations
-declares both doors.
+over its bucket and its ``_max`` names the maxima. Per-core CPU and GPUs are empty for samples
+that had none and for history written before they were stored. The NATS reply is a
+mirror_schema.api.Reply of a :data:`HistoryResponse`, the body of the HTTP API;
+mirror_schema.metrics_operations declares both doors.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import msgspec
 
 __all__ = [
     "STEPS",
+    "GpuPoint",
+    "GpuRollup",
     "HistoryHost",
     "HistoryHosts",
     "HistoryRequest",
@@ -62,6 +65,25 @@ class InterfaceRollup(msgspec.Struct, frozen=True, kw_only=True):
     tx_bytes_per_s_max: float | None
 
 
+class GpuPoint(msgspec.Struct, frozen=True, kw_only=True):
+    """One GPU at one raw sample; a figure its sample did not report is None."""
+
+    utilization_percent: float | None
+    memory_used_percent: float | None
+    temperature_celsius: float | None
+
+
+class GpuRollup(msgspec.Struct, frozen=True, kw_only=True):
+    """Averages and maxima of one GPU's figures over a bucket."""
+
+    utilization_percent: float | None
+    utilization_percent_max: float | None
+    memory_used_percent: float | None
+    memory_used_percent_max: float | None
+    temperature_celsius: float | None
+    temperature_celsius_max: float | None
+
+
 class RawPoint(msgspec.Struct, frozen=True, kw_only=True):
     """One raw sample; rates come from the previous sample of the host."""
 
@@ -75,6 +97,8 @@ class RawPoint(msgspec.Struct, frozen=True, kw_only=True):
     interfaces: dict[str, InterfaceThroughput]
     disks: dict[str, float]
     temperatures: dict[str, float]
+    cpu_per_core: list[float] = []  # percent, by core
+    gpus: dict[str, GpuPoint] = {}  # by GPU index
 
 
 class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +122,10 @@ class RollupPoint(msgspec.Struct, frozen=True, kw_only=True):
     disks: dict[str, float]
     temperatures: dict[str, float]
     temperatures_max: dict[str, float]
+    # By core; None for a core no sample of the bucket reported.
+    cpu_per_core: list[float | None] = []
+    cpu_per_core_max: list[float | None] = []
+    gpus: dict[str, GpuRollup] = {}  # by GPU index
 
 
 class RawHistory(msgspec.Struct, frozen=True, kw_only=True, tag_field="step", tag="raw"):

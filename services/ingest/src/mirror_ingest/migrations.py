@@ -19,7 +19,8 @@ COMPONENT: Final = "history"
 # interfaces {name: {rx, rx_max, tx, tx_max, n}} in bytes/s, disks {mountpoint: max used %},
 # temperatures {sensor: {avg, max, n}}; `n` counts the values behind an average so that hours
 # can be averaged from minutes exactly. These are the columns as version 1 made them: version 3
-# renamed net_{rx,tx}_bps_{avg,max} to net_{rx,tx}_bytes_per_s_{avg,max}.
+# renamed net_{rx,tx}_bps_{avg,max} to net_{rx,tx}_bytes_per_s_{avg,max}, version 4 added
+# per-core CPU and the GPUs.
 _ROLLUP_COLUMNS: Final = """
     host_id text NOT NULL,
     bucket timestamptz NOT NULL,
@@ -154,6 +155,32 @@ ALTER TABLE metric_rollup_1h RENAME COLUMN net_rx_bps_avg TO net_rx_bytes_per_s_
 ALTER TABLE metric_rollup_1h RENAME COLUMN net_rx_bps_max TO net_rx_bytes_per_s_max;
 ALTER TABLE metric_rollup_1h RENAME COLUMN net_tx_bps_avg TO net_tx_bytes_per_s_avg;
 ALTER TABLE metric_rollup_1h RENAME COLUMN net_tx_bps_max TO net_tx_bytes_per_s_max;
+""",
+    ),
+    Migration(
+        version=4,
+        name="per-core CPU and GPU figures in the raw rows and both rollups",
+        # Nullable columns without defaults: adding them rewrites no row, and rows written
+        # before read back as NULL (no figures), never as zeros. Per-core rollups are arrays
+        # indexed by core (avg, max, and how many values stand behind each average, so hours
+        # are averaged from minutes exactly); GPUs, a few per host, are jsonb like temperatures.
+        sql="""
+ALTER TABLE metric_samples
+    ADD COLUMN cpu_per_core real[],
+    ADD COLUMN gpu_ids text[],
+    ADD COLUMN gpu_utilization real[],
+    ADD COLUMN gpu_memory_percent real[],
+    ADD COLUMN gpu_temperature real[];
+ALTER TABLE metric_rollup_1m
+    ADD COLUMN cpu_per_core_avg real[],
+    ADD COLUMN cpu_per_core_max real[],
+    ADD COLUMN cpu_per_core_n integer[],
+    ADD COLUMN gpus jsonb;
+ALTER TABLE metric_rollup_1h
+    ADD COLUMN cpu_per_core_avg real[],
+    ADD COLUMN cpu_per_core_max real[],
+    ADD COLUMN cpu_per_core_n integer[],
+    ADD COLUMN gpus jsonb;
 """,
     ),
 )

@@ -13,6 +13,8 @@ from mirror_ingest.writing.rows import counter_rate
 from mirror_schema.errors import SchemaError
 from mirror_schema.history import (
     STEPS,
+    GpuPoint,
+    GpuRollup,
     InterfaceRollup,
     InterfaceThroughput,
     RawPoint,
@@ -60,9 +62,19 @@ class _TempStats(msgspec.Struct, frozen=True):
     max: float | None = None
 
 
+class _GpuStats(msgspec.Struct, frozen=True):
+    util: float | None = None
+    util_max: float | None = None
+    mem: float | None = None
+    mem_max: float | None = None
+    temp: float | None = None
+    temp_max: float | None = None
+
+
 _decode_ifs = msgspec.json.Decoder(dict[str, _IfStats]).decode
 _decode_disks = msgspec.json.Decoder(dict[str, float]).decode
 _decode_temps = msgspec.json.Decoder(dict[str, _TempStats]).decode
+_decode_gpus = msgspec.json.Decoder(dict[str, _GpuStats]).decode
 
 
 def choose_step(since: datetime, until: datetime) -> Step:
@@ -172,7 +184,31 @@ def _raw_point(record: RawRecord, previous: RawRecord | None) -> RawPoint:
             s: round(c, 3)
             for s, c in zip(record.temp_names or [], record.temp_celsius or [], strict=False)
         },
+        cpu_per_core=[round(c, 3) for c in record.cpu_per_core or []],
+        gpus=_raw_gpus(record),
     )
+
+
+def _raw_gpus(record: RawRecord) -> dict[str, GpuPoint]:
+    ids = record.gpu_ids or []
+    count = len(ids)
+    utilization = _padded(record.gpu_utilization, count)
+    memory = _padded(record.gpu_memory_percent, count)
+    temperature = _padded(record.gpu_temperature, count)
+    return {
+        gpu: GpuPoint(
+            utilization_percent=_round(utilization[n]),
+            memory_used_percent=_round(memory[n]),
+            temperature_celsius=_round(temperature[n]),
+        )
+        for n, gpu in enumerate(ids)
+    }
+
+
+def _padded(values: Sequence[float | None] | None, count: int) -> list[float | None]:
+    """`values` as a list of exactly `count` entries (the arrays of one row are parallel)."""
+    out = list(values or [])[:count]
+    return out + [None] * (count - len(out))
 
 
 def rollup_points(records: Sequence[RollupRecord]) -> list[RollupPoint]:
@@ -182,6 +218,7 @@ def rollup_points(records: Sequence[RollupRecord]) -> list[RollupPoint]:
         ifs = _decode_ifs(r.interfaces) if r.interfaces else {}
         disks = _decode_disks(r.disks) if r.disks else {}
         temps = _decode_temps(r.temperatures) if r.temperatures else {}
+        gpus = _decode_gpus(r.gpus) if r.gpus else {}
         points.append(
             RollupPoint(
                 timestamp=r.bucket,
@@ -211,6 +248,19 @@ def rollup_points(records: Sequence[RollupRecord]) -> list[RollupPoint]:
                 temperatures={k: round(t.avg, 3) for k, t in temps.items() if t.avg is not None},
                 temperatures_max={
                     k: round(t.max, 3) for k, t in temps.items() if t.max is not None
+                },
+                cpu_per_core=[_round(c) for c in r.cpu_per_core_avg or []],
+                cpu_per_core_max=[_round(c) for c in r.cpu_per_core_max or []],
+                gpus={
+                    gpu: GpuRollup(
+                        utilization_percent=_round(g.util),
+                        utilization_percent_max=_round(g.util_max),
+                        memory_used_percent=_round(g.mem),
+                        memory_used_percent_max=_round(g.mem_max),
+                        temperature_celsius=_round(g.temp),
+                        temperature_celsius_max=_round(g.temp_max),
+                    )
+                    for gpu, g in gpus.items()
                 },
             )
         )

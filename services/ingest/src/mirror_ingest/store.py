@@ -22,7 +22,9 @@ CREATE TEMP TABLE IF NOT EXISTS history_staging (
     swap_used_percent real, load_average real, memory_total_bytes bigint,
     memory_available_bytes bigint, net_bytes_tx bigint, net_bytes_rx bigint,
     if_names text[], if_sent bigint[], if_recv bigint[], if_speed_mbps real[],
-    disk_mounts text[], disk_used_percent real[], temp_names text[], temp_celsius real[]
+    disk_mounts text[], disk_used_percent real[], temp_names text[], temp_celsius real[],
+    cpu_per_core real[], gpu_ids text[], gpu_utilization real[], gpu_memory_percent real[],
+    gpu_temperature real[]
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS history_new (host_id text, ts timestamptz)
     ON COMMIT DELETE ROWS;
@@ -31,7 +33,8 @@ CREATE TEMP TABLE IF NOT EXISTS history_new (host_id text, ts timestamptz)
 _RAW: Final = (
     "host_id, ts, cpu_load, memory_used_percent, swap_used_percent, load_average, "
     "memory_total_bytes, memory_available_bytes, net_bytes_tx, net_bytes_rx, if_names, "
-    "if_sent, if_recv, if_speed_mbps, disk_mounts, disk_used_percent, temp_names, temp_celsius"
+    "if_sent, if_recv, if_speed_mbps, disk_mounts, disk_used_percent, temp_names, temp_celsius, "
+    "cpu_per_core, gpu_ids, gpu_utilization, gpu_memory_percent, gpu_temperature"
 )
 
 INSERT_NEW: Final = f"""
@@ -66,27 +69,30 @@ WHERE excluded.first_seen < h.first_seen OR excluded.last_seen > h.last_seen
 SELECT_HOSTS: Final = "SELECT host_id, hostname, first_seen, last_seen FROM hosts ORDER BY host_id"
 SELECT_HOST: Final = "SELECT host_id, hostname, first_seen, last_seen FROM hosts WHERE host_id = $1"
 
+_RAW_READ: Final = (
+    "ts, cpu_load, memory_used_percent, swap_used_percent, load_average, net_bytes_rx, "
+    "net_bytes_tx, if_names, if_sent, if_recv, disk_mounts, disk_used_percent, temp_names, "
+    "temp_celsius, cpu_per_core, gpu_ids, gpu_utilization, gpu_memory_percent, gpu_temperature"
+)
+
 # One row before `since` as well, so the first point in range has a rate.
-SELECT_RAW: Final = """
-(SELECT ts, cpu_load, memory_used_percent, swap_used_percent, load_average, net_bytes_rx,
-        net_bytes_tx, if_names, if_sent, if_recv, disk_mounts, disk_used_percent, temp_names,
-        temp_celsius
+SELECT_RAW: Final = f"""
+(SELECT {_RAW_READ}
  FROM metric_samples WHERE host_id = $1 AND ts < $2 AND ts >= $2 - $5::float8 * interval '1 s'
  ORDER BY ts DESC LIMIT 1)
 UNION ALL
-(SELECT ts, cpu_load, memory_used_percent, swap_used_percent, load_average, net_bytes_rx,
-        net_bytes_tx, if_names, if_sent, if_recv, disk_mounts, disk_used_percent, temp_names,
-        temp_celsius
+(SELECT {_RAW_READ}
  FROM metric_samples WHERE host_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts LIMIT $4)
 ORDER BY ts
-"""
+"""  # noqa: S608 - built from constants only
 
 _ROLLUP: Final = """
 SELECT bucket, samples, cpu_load_avg, cpu_load_max, memory_used_percent_avg,
        memory_used_percent_max, swap_used_percent_avg, swap_used_percent_max, load_average_avg,
        load_average_max, net_rx_bytes_per_s_avg, net_rx_bytes_per_s_max, net_tx_bytes_per_s_avg,
        net_tx_bytes_per_s_max,
-       interfaces::text AS interfaces, disks::text AS disks, temperatures::text AS temperatures
+       interfaces::text AS interfaces, disks::text AS disks, temperatures::text AS temperatures,
+       cpu_per_core_avg, cpu_per_core_max, gpus::text AS gpus
 FROM {table} WHERE host_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket LIMIT $4
 """
 SELECT_1M: Final = _ROLLUP.format(table="metric_rollup_1m")
@@ -110,6 +116,11 @@ class RawRecord(msgspec.Struct, frozen=True, kw_only=True):
     disk_used_percent: list[float] | None
     temp_names: list[str] | None
     temp_celsius: list[float] | None
+    cpu_per_core: list[float] | None = None
+    gpu_ids: list[str] | None = None
+    gpu_utilization: list[float | None] | None = None
+    gpu_memory_percent: list[float | None] | None = None
+    gpu_temperature: list[float | None] | None = None
 
 
 class RollupRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,6 +143,9 @@ class RollupRecord(msgspec.Struct, frozen=True, kw_only=True):
     interfaces: str | None
     disks: str | None
     temperatures: str | None
+    cpu_per_core_avg: list[float | None] | None = None
+    cpu_per_core_max: list[float | None] | None = None
+    gpus: str | None = None
 
 
 async def write_batch(conn: Conn, rows: Sequence[SampleRow]) -> int:

@@ -18,39 +18,20 @@ from typing import Final
 
 import asyncpg
 
+from mirror_ingest.writing.rollup_columns import LOCK_MARK, ORIGIN, ROLLUP_COLUMNS, ROLLUP_UPSERT
+from mirror_ingest.writing.rollup_hours import RECOMPUTE_HOURS
 from mirror_ingest.writing.rows import MAX_RATE_GAP_SECONDS
 from mirror_runtime.pg import Conn
 
 _GAP: Final = f"interval '{MAX_RATE_GAP_SECONDS:g} seconds'"
-# date_bin with a fixed UTC origin: buckets do not depend on the session's time zone.
-_ORIGIN: Final = "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
-# DO UPDATE ... WHERE false writes nothing but locks a mark another transaction made, so a
-# flush (SKIP LOCKED) cannot take it before this transaction commits.
-_LOCK_MARK: Final = (
-    "ON CONFLICT (host_id, bucket) DO UPDATE SET bucket = excluded.bucket WHERE false"
-)
-
-# The columns of both rollup tables, and the upsert that replaces a recomputed bucket whole.
-_ROLLUP_FIELDS: Final = (
-    "samples", "cpu_load_avg", "cpu_load_max", "memory_used_percent_avg",
-    "memory_used_percent_max", "swap_used_percent_avg", "swap_used_percent_max",
-    "load_average_avg", "load_average_max", "net_rx_bytes_per_s_avg", "net_rx_bytes_per_s_max",
-    "net_tx_bytes_per_s_avg", "net_tx_bytes_per_s_max", "net_rates", "interfaces", "disks",
-    "temperatures",
-)  # fmt: skip
-_ROLLUP_COLUMNS: Final = "host_id, bucket, " + ", ".join(_ROLLUP_FIELDS)
-_ROLLUP_UPSERT: Final = "ON CONFLICT (host_id, bucket) DO UPDATE SET " + ", ".join(
-    f"{field} = excluded.{field}" for field in _ROLLUP_FIELDS
-)
-
 # Uses the temp table history_new (host_id, ts): the rows this transaction inserted; runs
 # before the hosts upsert, so hosts.last_seen tells whether a later row of the host can exist.
 MARK_MINUTES: Final = f"""
 INSERT INTO rollup_pending_1m AS p (host_id, bucket)
 SELECT host_id, bucket FROM (
-    SELECT host_id, date_bin('1 minute', ts, {_ORIGIN}) AS bucket FROM history_new
+    SELECT host_id, date_bin('1 minute', ts, {ORIGIN}) AS bucket FROM history_new
     UNION
-    SELECT n.host_id, date_bin('1 minute', nx.ts, {_ORIGIN})
+    SELECT n.host_id, date_bin('1 minute', nx.ts, {ORIGIN})
     FROM history_new n
     JOIN hosts h ON h.host_id = n.host_id AND n.ts < h.last_seen
     CROSS JOIN LATERAL (
@@ -60,7 +41,7 @@ SELECT host_id, bucket FROM (
     ) nx
 ) t
 ORDER BY 1, 2
-{_LOCK_MARK}
+{LOCK_MARK}
 """  # noqa: S608 - built from constants only
 
 RECOMPUTE_MINUTES: Final = f"""
@@ -69,7 +50,8 @@ src AS (
     SELECT t.host_id, t.bucket, true AS inside, s.ts, s.cpu_load, s.memory_used_percent,
            s.swap_used_percent, s.load_average, s.net_bytes_rx, s.net_bytes_tx,
            s.if_names, s.if_sent, s.if_recv, s.disk_mounts, s.disk_used_percent,
-           s.temp_names, s.temp_celsius
+           s.temp_names, s.temp_celsius, s.cpu_per_core, s.gpu_ids, s.gpu_utilization,
+           s.gpu_memory_percent, s.gpu_temperature
     FROM touched t
     -- OFFSET 0 keeps this a per-bucket index probe: the planner cannot estimate `touched`
     -- and would otherwise hash-join whole partitions.
@@ -80,7 +62,8 @@ src AS (
     ) s
     UNION ALL
     SELECT t.host_id, t.bucket, false, p.ts, NULL, NULL, NULL, NULL, p.net_bytes_rx,
-           p.net_bytes_tx, p.if_names, p.if_sent, p.if_recv, NULL, NULL, NULL, NULL
+           p.net_bytes_tx, p.if_names, p.if_sent, p.if_recv, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL
     FROM touched t
     CROSS JOIN LATERAL (
         SELECT s.ts, s.net_bytes_rx, s.net_bytes_tx, s.if_names, s.if_sent, s.if_recv
@@ -158,23 +141,54 @@ temps AS (
     ) x
     GROUP BY host_id, bucket
 ),
+cores AS (
+    SELECT host_id, bucket, array_agg(c_avg ORDER BY core) AS cores_avg,
+           array_agg(c_max ORDER BY core) AS cores_max, array_agg(n ORDER BY core) AS cores_n
+    FROM (
+        SELECT r.host_id, r.bucket, k.core, avg(k.pct) AS c_avg, max(k.pct) AS c_max,
+               count(k.pct)::int AS n
+        FROM r CROSS JOIN LATERAL unnest(r.cpu_per_core) WITH ORDINALITY AS k(pct, core)
+        GROUP BY 1, 2, 3
+    ) x
+    GROUP BY host_id, bucket
+),
+gpus AS (
+    SELECT host_id, bucket,
+           jsonb_object_agg(gpu, jsonb_build_object(
+               'util', u_avg, 'util_max', u_max, 'util_n', u_n,
+               'mem', m_avg, 'mem_max', m_max, 'mem_n', m_n,
+               'temp', t_avg, 'temp_max', t_max, 'temp_n', t_n)) AS gpus
+    FROM (
+        SELECT r.host_id, r.bucket, k.gpu,
+               avg(k.util) AS u_avg, max(k.util) AS u_max, count(k.util) AS u_n,
+               avg(k.mem) AS m_avg, max(k.mem) AS m_max, count(k.mem) AS m_n,
+               avg(k.temp) AS t_avg, max(k.temp) AS t_max, count(k.temp) AS t_n
+        FROM r CROSS JOIN LATERAL unnest(
+            r.gpu_ids, r.gpu_utilization, r.gpu_memory_percent, r.gpu_temperature
+        ) AS k(gpu, util, mem, temp)
+        GROUP BY 1, 2, 3
+    ) x
+    GROUP BY host_id, bucket
+),
 upserted AS (
     INSERT INTO metric_rollup_1m AS m (
-{_ROLLUP_COLUMNS})
+{ROLLUP_COLUMNS})
     SELECT main.host_id, main.bucket, samples, cpu_load_avg, cpu_load_max, mem_avg, mem_max,
            swap_avg, swap_max, load_avg, load_max, rx_avg, rx_max, tx_avg, tx_max, net_rates,
-           interfaces, disks, temperatures
+           interfaces, disks, temperatures, cores_avg, cores_max, cores_n, gpus
     FROM main
     LEFT JOIN ifaces USING (host_id, bucket)
     LEFT JOIN disks USING (host_id, bucket)
     LEFT JOIN temps USING (host_id, bucket)
+    LEFT JOIN cores USING (host_id, bucket)
+    LEFT JOIN gpus USING (host_id, bucket)
     ORDER BY host_id, bucket
-    {_ROLLUP_UPSERT}
+    {ROLLUP_UPSERT}
     RETURNING m.host_id, m.bucket
 )
 INSERT INTO rollup_pending_1h AS p (host_id, bucket)
-SELECT DISTINCT host_id, date_bin('1 hour', bucket, {_ORIGIN}) FROM upserted ORDER BY 1, 2
-{_LOCK_MARK}
+SELECT DISTINCT host_id, date_bin('1 hour', bucket, {ORIGIN}) FROM upserted ORDER BY 1, 2
+{LOCK_MARK}
 """  # noqa: S608 - built from constants only
 
 _TAKE_PENDING: Final = """
@@ -188,92 +202,6 @@ RETURNING p.host_id, p.bucket
 """
 TAKE_PENDING_MINUTES: Final = _TAKE_PENDING.format(table="rollup_pending_1m")
 TAKE_PENDING_HOURS: Final = _TAKE_PENDING.format(table="rollup_pending_1h")
-
-# Averages are weighted by how many values stand behind each minute's average.
-RECOMPUTE_HOURS: Final = f"""
-WITH picked AS (SELECT * FROM unnest($1::text[], $2::timestamptz[]) AS p(host_id, hour)),
-m AS (
-    SELECT p.hour, m.* FROM picked p
-    JOIN metric_rollup_1m m
-      ON m.host_id = p.host_id AND m.bucket >= p.hour AND m.bucket < p.hour + interval '1 hour'
-),
-main AS (
-    SELECT host_id, hour, sum(samples)::int AS samples,
-           sum(cpu_load_avg * samples) / sum(samples) AS cpu_load_avg,
-           max(cpu_load_max) AS cpu_load_max,
-           sum(memory_used_percent_avg * samples)
-               / nullif(sum(samples) FILTER (WHERE memory_used_percent_avg IS NOT NULL), 0)
-               AS mem_avg,
-           max(memory_used_percent_max) AS mem_max,
-           sum(swap_used_percent_avg * samples)
-               / nullif(sum(samples) FILTER (WHERE swap_used_percent_avg IS NOT NULL), 0)
-               AS swap_avg,
-           max(swap_used_percent_max) AS swap_max,
-           sum(load_average_avg * samples)
-               / nullif(sum(samples) FILTER (WHERE load_average_avg IS NOT NULL), 0)
-               AS load_avg,
-           max(load_average_max) AS load_max,
-           sum(net_rx_bytes_per_s_avg * net_rates) / nullif(sum(net_rates), 0) AS rx_avg,
-           max(net_rx_bytes_per_s_max) AS rx_max,
-           sum(net_tx_bytes_per_s_avg * net_rates) / nullif(sum(net_rates), 0) AS tx_avg,
-           max(net_tx_bytes_per_s_max) AS tx_max,
-           sum(net_rates)::int AS net_rates
-    FROM m GROUP BY host_id, hour
-),
-ifaces AS (
-    SELECT host_id, hour,
-           jsonb_object_agg(name, jsonb_build_object(
-               'rx', rx, 'rx_max', rx_max, 'tx', tx, 'tx_max', tx_max, 'n', n)) AS interfaces
-    FROM (
-        SELECT m.host_id, m.hour, e.key AS name,
-               sum((e.value->>'rx')::float8 * (e.value->>'n')::int)
-                   / sum((e.value->>'n')::int) AS rx,
-               max((e.value->>'rx_max')::float8) AS rx_max,
-               sum((e.value->>'tx')::float8 * (e.value->>'n')::int)
-                   / sum((e.value->>'n')::int) AS tx,
-               max((e.value->>'tx_max')::float8) AS tx_max,
-               sum((e.value->>'n')::int) AS n
-        FROM m CROSS JOIN LATERAL jsonb_each(m.interfaces) e
-        GROUP BY 1, 2, 3
-    ) x
-    GROUP BY host_id, hour
-),
-disks AS (
-    SELECT host_id, hour, jsonb_object_agg(mount, used) AS disks
-    FROM (
-        SELECT m.host_id, m.hour, e.key AS mount, max(e.value::float8) AS used
-        FROM m CROSS JOIN LATERAL jsonb_each_text(m.disks) e
-        GROUP BY 1, 2, 3
-    ) x
-    GROUP BY host_id, hour
-),
-temps AS (
-    SELECT host_id, hour,
-           jsonb_object_agg(sensor, jsonb_build_object('avg', t_avg, 'max', t_max, 'n', n))
-               AS temperatures
-    FROM (
-        SELECT m.host_id, m.hour, e.key AS sensor,
-               sum((e.value->>'avg')::float8 * (e.value->>'n')::int)
-                   / sum((e.value->>'n')::int) AS t_avg,
-               max((e.value->>'max')::float8) AS t_max,
-               sum((e.value->>'n')::int) AS n
-        FROM m CROSS JOIN LATERAL jsonb_each(m.temperatures) e
-        GROUP BY 1, 2, 3
-    ) x
-    GROUP BY host_id, hour
-)
-INSERT INTO metric_rollup_1h AS h (
-{_ROLLUP_COLUMNS})
-SELECT main.host_id, main.hour, samples, cpu_load_avg, cpu_load_max, mem_avg, mem_max,
-       swap_avg, swap_max, load_avg, load_max, rx_avg, rx_max, tx_avg, tx_max, net_rates,
-       interfaces, disks, temperatures
-FROM main
-LEFT JOIN ifaces USING (host_id, hour)
-LEFT JOIN disks USING (host_id, hour)
-LEFT JOIN temps USING (host_id, hour)
-ORDER BY main.host_id, main.hour
-{_ROLLUP_UPSERT}
-"""  # noqa: S608 - built from constants only
 
 
 async def mark_minutes(conn: Conn) -> None:

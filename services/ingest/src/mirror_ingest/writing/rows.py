@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from mirror_derive import rate_per_second
-from mirror_schema.samples import MetricSample
+from mirror_schema.samples import Gpu, MetricSample
 
 # A rate needs two samples of the same host at most this far apart: across a longer gap (an
 # agent down, a host asleep) an average over the whole gap would draw a flat line that never was.
@@ -31,6 +31,11 @@ STAGING_COLUMNS: Final = (
     "disk_used_percent",
     "temp_names",
     "temp_celsius",
+    "cpu_per_core",
+    "gpu_ids",
+    "gpu_utilization",
+    "gpu_memory_percent",
+    "gpu_temperature",
 )
 
 SampleRow = tuple[
@@ -53,6 +58,11 @@ SampleRow = tuple[
     list[float] | None,
     list[str] | None,
     list[float] | None,
+    list[float] | None,
+    list[str] | None,
+    list[float | None] | None,
+    list[float | None] | None,
+    list[float | None] | None,
 ]
 
 
@@ -61,6 +71,7 @@ def sample_row(sample: MetricSample, host_id: str) -> SampleRow:
     interfaces = sample.interfaces
     disks = sample.disks
     temperatures = sample.temperatures
+    gpus = sample.gpus
     return (
         host_id,
         sample.timestamp,
@@ -81,7 +92,19 @@ def sample_row(sample: MetricSample, host_id: str) -> SampleRow:
         [d.used_percent for d in disks] if disks else None,
         list(temperatures) if temperatures else None,
         list(temperatures.values()) if temperatures else None,
+        list(sample.cpu_per_core) if sample.cpu_per_core else None,
+        [str(g.index) for g in gpus] if gpus else None,
+        [g.utilization_percent for g in gpus] if gpus else None,
+        [gpu_memory_percent(g) for g in gpus] if gpus else None,
+        [g.temperature_celsius for g in gpus] if gpus else None,
     )
+
+
+def gpu_memory_percent(gpu: Gpu) -> float | None:
+    """The share of a GPU's memory in use, in percent; None when either figure is unknown."""
+    if gpu.memory_used_bytes is None or not gpu.memory_total_bytes:
+        return None
+    return min(100.0, 100.0 * gpu.memory_used_bytes / gpu.memory_total_bytes)
 
 
 def sample_day(timestamp: datetime) -> date:
