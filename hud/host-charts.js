@@ -55,15 +55,32 @@ export class HostCharts {
   }
 
   build() {
-    this.bar = new ChartsBar({
-      onRange: (key) => this.setRange(key),
-      onReset: () => this.resetZoom(),
-      onClose: () => this.close(),
-    });
+    this.bar = this.newBar();
     this.status = element("p", "charts-status");
     this.hint = element("p", "charts-hint", t("charts.hint"));
     this.grid = element("div", "charts-grid");
     this.root.replaceChildren(this.bar.element, this.status, this.grid, this.hint);
+  }
+
+  newBar() {
+    return new ChartsBar({
+      onRange: (key) => this.setRange(key),
+      onReset: () => this.resetZoom(),
+      onClose: () => this.close(),
+    });
+  }
+
+  // A language switch: the view's words again, in the new language (the charts' cards are
+  // made anew, titles and legends with them).
+  relabel() {
+    this.root.setAttribute("aria-label", t("charts.label"));
+    const bar = this.newBar();
+    this.bar.element.replaceWith(bar.element);
+    this.bar = bar;
+    this.hint.textContent = t("charts.hint");
+    for (const card of this.cards.values()) card.element.remove();
+    this.cards.clear();
+    this.render();
   }
 
   get visible() {

@@ -114,6 +114,7 @@ function enter(principal) {
   // A language switch redraws what the page wrote with t(); index.html's words and every
   // element marked data-i18n have changed already (i18n.js).
   onLanguageChange(() => {
+    hostCharts.relabel();
     docks.renderPalette();
     stage.requestDraw();
     refreshWidgets(true);

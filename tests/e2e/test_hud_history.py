@@ -259,6 +259,15 @@ async def test_each_range_asks_at_its_own_step_and_a_day_is_photographed(hud: Hu
     assert 400 < cpu["drawn"] <= 500
     assert cpu["band"] is True
     await shoot(page, "hud-history-24h-en")
+    # The same day in Korean: the switch relabels the open charts at once.
+    await page.locator("#topbar button[data-language='ko']").click()
+    await page.wait_for_function(
+        "() => document.querySelector(\"#host-charts button[data-range='24h']\")"
+        ".textContent === '24시간'"
+    )
+    hint = await page.locator("#host-charts .charts-hint").inner_text()
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in hint), hint  # Hangul
+    await shoot(page, "hud-history-24h-ko")
     await page.context.close()
 
 
