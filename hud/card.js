@@ -2,6 +2,7 @@
 
 import { element } from "./dom.js";
 import { formatBytes, formatDuration } from "./format.js";
+import { t } from "./i18n.js";
 
 // The interface a host is most likely reached on: up, with an IPv4 address other than
 // loopback, the one that moved the most bytes.
@@ -70,9 +71,20 @@ export function cardRows(view, sample, now = Date.now()) {
 }
 
 export class SelectionCard {
-  constructor(root) {
+  // `silence(hostId)`, when given, is offered as the card's action.
+  constructor(root, { silence = null } = {}) {
     this.root = root;
     this.root.hidden = true;
+    // Kept across redraws, so that a click is not lost to a refresh between press and release.
+    this.actions = [];
+    if (silence) {
+      const actions = element("div", "card-actions");
+      const button = element("button", "card-silence", t("admin.silenceHost"));
+      button.type = "button";
+      button.addEventListener("click", () => silence(this.root.dataset.host));
+      actions.append(button);
+      this.actions.push(actions);
+    }
   }
 
   show(view, sample) {
@@ -86,7 +98,7 @@ export class SelectionCard {
     for (const [name, value] of cardRows(view, sample)) {
       list.append(element("dt", "", name), element("dd", "", value));
     }
-    this.root.replaceChildren(title, list);
+    this.root.replaceChildren(title, list, ...this.actions);
     this.root.dataset.host = view.host_id;
     this.root.dataset.status = view.status;
     this.root.hidden = false;

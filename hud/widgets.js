@@ -4,6 +4,7 @@
 import { openAlerts } from "./alerts.js";
 import { element } from "./dom.js";
 import { formatBits, formatBytes, percent } from "./format.js";
+import { t } from "./i18n.js";
 import { interfaceRates } from "./interface-rates.js";
 import { sparkRange } from "./spark-scale.js";
 
@@ -291,7 +292,7 @@ export function storageWidget(onRemove) {
 }
 
 // Open alerts, newest first; an operator acknowledges one with its button.
-export function alertsWidget(onRemove, acknowledge) {
+export function alertsWidget(onRemove, acknowledge, silence) {
   const widget = shell("alerts", "Active alerts", onRemove);
   widget.update = (hud) => {
     const alerts = openAlerts(hud.alerts)
@@ -318,6 +319,12 @@ export function alertsWidget(onRemove, acknowledge) {
         } else if (hud.principal?.role !== "viewer") {
           const button = element("button", "ack", "Ack");
           button.addEventListener("click", () => acknowledge(alert.alert_id));
+          row.append(button);
+        }
+        if (silence && hud.principal?.role !== "viewer") {
+          const button = element("button", "silence", t("admin.silenceAlert"));
+          button.title = t("admin.silenceAlertTitle");
+          button.addEventListener("click", () => silence(alert));
           row.append(button);
         }
         return row;
