@@ -43,7 +43,10 @@ async def preview_hosts(page: Page) -> list[str]:
 
 
 async def open_panel(page: Page, tab: str = "rules") -> None:
-    await page.keyboard.press("a")
+    """The admin panel on `tab`, opened with its key unless it is open already."""
+    if await page.locator("#admin-panel").is_hidden():
+        await page.locator("body").focus()
+        await page.keyboard.press("a")
     await page.locator("#admin-panel").wait_for()
     await page.locator(f"#admin-panel .admin-tab-button[data-tab='{tab}']").click()
     await page.locator(f"#admin-panel .admin-tab[data-tab='{tab}']").wait_for()
@@ -66,6 +69,7 @@ async def test_a_rule_made_in_the_hud_fires_for_the_host_it_previewed(hud: Hud) 
     await page.wait_for_function(
         f"() => document.querySelector('.rule-preview')?.dataset.matching === '{SIMULATED}'"
     )
+    await shoot(page, "hud-rule-editor-en")
     await page.fill("#rule-host_ids", target)
     await page.wait_for_function(
         "(target) => { const p = document.querySelector('.rule-preview');"
@@ -74,7 +78,6 @@ async def test_a_rule_made_in_the_hud_fires_for_the_host_it_previewed(hud: Hud) 
         arg=target,
     )
     assert await preview_hosts(page) == [target]
-    await shoot(page, "hud-rule-editor-en")
 
     await page.locator(".rule-save").click()
     await page.locator("#admin-panel tr[data-rule='hud-made']").wait_for()
@@ -209,10 +212,11 @@ async def test_a_viewer_sees_the_panel_read_only_and_the_server_refuses_them(hud
     await panel.locator("tr[data-rule]").first.wait_for()
     for control in ("[data-action='new-rule']", ".rule-edit", ".rule-delete", ".silence-new"):
         assert await panel.locator(control).count() == 0, control
+    await shoot(page, "hud-admin-viewer-en")
     await open_panel(page, "silences")
     assert await panel.locator(".silence-expire").count() == 0
     await open_panel(page, "receivers")
-    await shoot(page, "hud-admin-viewer-en")
+    await panel.locator(".admin-tab[data-tab='receivers'] .admin-list").wait_for(state="attached")
     await page.keyboard.press("Escape")
     await page.fill("#search", "sim-0001")
     await page.keyboard.press("Enter")
