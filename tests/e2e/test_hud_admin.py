@@ -86,6 +86,21 @@ async def test_a_rule_made_in_the_hud_fires_for_the_host_it_previewed(hud: Hud) 
         "() => window.mirrorStage.alertedHosts('hud-made').length > 0", timeout=60_000
     )
     assert await page.evaluate("window.mirrorStage.alertedHosts('hud-made')") == [target]
+
+    # Edited, then deleted (a second press confirms): its alert resolves.
+    await open_panel(page)
+    row = page.locator("#admin-panel tr[data-rule='hud-made']")
+    await row.locator(".rule-edit").click()
+    assert await page.locator("#rule-id").get_attribute("readonly") is not None
+    await page.fill("#rule-name", "Renamed in the HUD")
+    await page.locator(".rule-save").click()
+    await row.filter(has_text="Renamed in the HUD").wait_for()
+    await row.locator(".rule-delete").click()
+    await row.locator(".rule-delete[data-armed='true']").click()
+    await row.wait_for(state="detached")
+    await page.wait_for_function(
+        "() => window.mirrorStage.alertedHosts('hud-made').length === 0", timeout=60_000
+    )
     await page.context.close()
 
 
