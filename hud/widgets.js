@@ -291,7 +291,7 @@ export function storageWidget(onRemove) {
   );
 }
 
-// Open alerts, newest first; an operator acknowledges one with its button.
+// Open alerts, newest first; an operator acknowledges or silences one with its buttons.
 export function alertsWidget(onRemove, acknowledge, silence) {
   const widget = shell("alerts", "Active alerts", onRemove);
   widget.update = (hud) => {
