@@ -109,6 +109,29 @@ export const activeAlerts = () => request("GET", "/api/alerts/active");
 export const acknowledgeAlert = (id) =>
   request("POST", `/api/alerts/${encodeURIComponent(id)}/ack`, {});
 
+// The admin panel's calls (hud/admin-panel.js): rules, their preview, silences and receivers
+// (any role reads; changes need an operator), users and API tokens (an admin's alone).
+const part = encodeURIComponent;
+export const listRules = () => request("GET", "/api/alerts/rules");
+export const createRule = (rule) => request("POST", "/api/alerts/rules", rule);
+export const updateRule = (id, rule) => request("PUT", `/api/alerts/rules/${part(id)}`, rule);
+export const deleteRule = (id) => request("DELETE", `/api/alerts/rules/${part(id)}`);
+export const previewRule = (rule) => request("POST", "/api/alerts/rules/preview", rule);
+export const listSilences = () => request("GET", "/api/alerts/silences");
+export const createSilence = (body) => request("POST", "/api/alerts/silences", body);
+export const expireSilence = (id) => request("DELETE", `/api/alerts/silences/${part(id)}`);
+export const listReceivers = () => request("GET", "/api/alerts/receivers");
+export const listUsers = () => request("GET", "/api/admin/users");
+export const addUser = (name, role) => request("POST", "/api/admin/users", { name, role });
+export const setUserRole = (name, role) =>
+  request("PUT", `/api/admin/users/${part(name)}/role`, { role });
+export const resetPassword = (name) =>
+  request("POST", `/api/admin/users/${part(name)}/password`, {});
+export const removeUser = (name) => request("DELETE", `/api/admin/users/${part(name)}`);
+export const listTokens = () => request("GET", "/api/admin/tokens");
+export const addToken = (name, role) => request("POST", "/api/admin/tokens", { name, role });
+export const revokeToken = (name) => request("DELETE", `/api/admin/tokens/${part(name)}`);
+
 // Backoff of the live socket: doubling from 0.5 s to 15 s, each wait jittered by up to half.
 export function reconnectDelay(attempt, random = Math.random) {
   const base = Math.min(15000, 500 * 2 ** Math.min(attempt, 10));

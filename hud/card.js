@@ -84,12 +84,20 @@ function addressText(address, iface) {
 }
 
 export class SelectionCard {
-  // `actions`: elements shown under the rows (the charts button).
-  constructor(root, { actions = [] } = {}) {
+  // `actions`: elements shown under the rows (the charts button); `silence(hostId)`, when
+  // given, is offered beside them.
+  constructor(root, { actions = [], silence = null } = {}) {
     this.root = root;
     this.root.hidden = true;
+    // Kept across redraws, so that a click is not lost to a refresh between press and release.
     this.actions = element("div", "card-actions");
     this.actions.append(...actions);
+    if (silence) {
+      const button = element("button", "card-silence", t("admin.silence_host"));
+      button.type = "button";
+      button.addEventListener("click", () => silence(this.root.dataset.host));
+      this.actions.append(button);
+    }
   }
 
   show(view, sample) {

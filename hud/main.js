@@ -2,6 +2,7 @@
 // stage, the card and the docks. A page opened with ?testing=1 also loads testing.js.
 
 import * as api from "./api.js";
+import { installAdminPanel } from "./admin-panel.js";
 import { acknowledge, countAlertsOnHosts, loadActiveAlerts } from "./alerts.js";
 import { SelectionCard } from "./card.js";
 import { consoleWidget } from "./console.js";
@@ -16,6 +17,7 @@ import { buildLayerFilter } from "./layer-filter.js";
 import { searchBox } from "./search-box.js";
 import { selector } from "./selection.js";
 import { startSession } from "./session.js";
+import { openSilenceDialog } from "./silences.js";
 import { dispatch, showConnection } from "./socket-dispatch.js";
 import { tooltip } from "./stage-input.js";
 import { Stage } from "./stage.js";
@@ -65,7 +67,13 @@ function enter(principal) {
   if (stage) return;
   hostCharts = new HostCharts($("#host-charts"), { hud, api });
   listenForChartKeys(document, hostCharts);
-  card = new SelectionCard($("#card"), { actions: [chartsButton(hostCharts)] });
+  // Operators and admins silence the selected host from its card (an alert, from its row).
+  const silenceHost = (hostId) => openSilenceDialog({ matchers: { host_ids: [hostId] } });
+  card = new SelectionCard($("#card"), {
+    actions: [chartsButton(hostCharts)],
+    silence: principal.role === "viewer" ? null : silenceHost,
+  });
+  installAdminPanel({ topbar: $("#topbar"), before: $("#user"), host: $("#app"), principal });
   const select = selector(hud, { card, refresh: () => refreshWidgets(true) });
   stage = new Stage($("#stage"), hud.fleet, {
     onSelect: (hostId) => {
@@ -136,7 +144,12 @@ function buildDocks() {
     temperaturesWidget(remove),
     gpusWidget(remove),
     linksWidget(remove),
-    alertsWidget(remove, (alertId) => acknowledge(hud.alerts, alertId, () => refreshWidgets(true))),
+    alertsWidget(
+      remove,
+      (alertId) => acknowledge(hud.alerts, alertId, () => refreshWidgets(true)),
+      (alert) =>
+        openSilenceDialog({ matchers: { host_ids: [alert.host_id], rule_ids: [alert.rule_id] } }),
+    ),
     consoleWidget(remove, hud),
   ];
   widgets = new Map(list.map((widget) => [widget.element.dataset.widget, widget]));

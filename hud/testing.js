@@ -86,6 +86,12 @@ export function exposeTestHook(page) {
     charts: () => page.charts()?.testState() ?? null,
     chartPlot: (chartId) => page.charts()?.plotOnPage(chartId) ?? null,
     host: (hostId) => hud.fleet.hosts.get(hostId) ?? null,
+    // The hosts with an open alert of `ruleId`, as the page holds them (sorted).
+    alertedHosts: (ruleId) =>
+      openAlerts(hud.alerts)
+        .filter((alert) => alert.rule_id === ruleId)
+        .map((alert) => alert.host_id)
+        .sort(),
     hostIds: () => [...hud.fleet.hosts.keys()],
     // The host labels drawn in the last frame, as boxes on the canvas: [{id, x, y, w, h}].
     labelBoxes: () => page.stage()?.labelBoxes ?? [],

@@ -313,8 +313,8 @@ export function storageWidget(onRemove) {
   );
 }
 
-// Open alerts, newest first; an operator acknowledges one with its button.
-export function alertsWidget(onRemove, acknowledge) {
+// Open alerts, newest first; an operator acknowledges or silences one with its buttons.
+export function alertsWidget(onRemove, acknowledge, silence) {
   const widget = shell("alerts", "widget.alerts", onRemove);
   widget.update = (hud) => {
     const alerts = openAlerts(hud.alerts)
@@ -345,6 +345,12 @@ export function alertsWidget(onRemove, acknowledge) {
         } else if (hud.principal?.role !== "viewer") {
           const button = element("button", "ack", t("alerts.ack"));
           button.addEventListener("click", () => acknowledge(alert.alert_id));
+          row.append(button);
+        }
+        if (silence && hud.principal?.role !== "viewer") {
+          const button = element("button", "silence", t("admin.silence_alert"));
+          button.title = t("admin.silence_alert_title");
+          button.addEventListener("click", () => silence(alert));
           row.append(button);
         }
         return row;

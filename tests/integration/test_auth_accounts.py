@@ -225,6 +225,31 @@ async def test_a_role_change_reaches_live_sessions(auth_pool: asyncpg.Pool, cloc
         await admin.set_role(auth_pool, "nobody", "viewer")
 
 
+async def test_the_last_admin_is_kept_even_when_two_admins_step_down_at_once(
+    auth_pool: asyncpg.Pool,
+) -> None:
+    """Two admins demoting (or removing) each other at the same moment: one change is made,
+    the other refused, and an admin is left."""
+    for name in ("ann", "bob"):
+        await admin.add_user(auth_pool, name, "admin")
+    outcomes = await asyncio.gather(
+        admin.set_role(auth_pool, "ann", "operator"),
+        admin.remove_user(auth_pool, "bob"),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, admin.LastAdminError)]
+    assert len(refused) == 1, outcomes
+    assert "last admin" in str(refused[0])
+    admins = await auth_pool.fetchval("SELECT count(*) FROM auth_users WHERE role = 'admin'")
+    assert admins == 1
+    (last,) = [
+        r["name"] for r in await auth_pool.fetch("SELECT name FROM auth_users WHERE role = 'admin'")
+    ]
+    with pytest.raises(admin.LastAdminError):
+        await admin.remove_user(auth_pool, last)
+    await admin.set_role(auth_pool, last, "admin")  # staying an admin is no demotion
+
+
 async def test_an_old_hash_verifies_and_is_rehashed_at_the_next_login(
     auth_pool: asyncpg.Pool, clock: Clock
 ) -> None:

@@ -12,17 +12,19 @@ from mirror_schema.identities import inbox_prefix, request_subject
 
 # What each service may not publish: another service's work.
 FORBIDDEN = {
-    # The twin forwards the HUD's commands, alert acks and history reads; nothing else.
+    # The twin forwards the HUD's calls (mirror_schema.forwarded); nothing else.
     "twin": (
         subjects.commands_dispatch(HOST_A),
         subjects.metrics_raw(HOST_A),
         subjects.alerts_events(HOST_A),
-        request_subject(subjects.ALERTS_API_RULES_CREATE, "twin"),
-        request_subject(subjects.ALERTS_API_SILENCES_CREATE, "twin"),
         request_subject(subjects.COMMANDS_API_SIGNING_KEY, "twin"),
+        request_subject(subjects.COMMANDS_API_LABELS_SET, "twin"),
+        request_subject(subjects.ALERTS_API_GET, "twin"),
         # Nor in another identity's name.
         request_subject(subjects.COMMANDS_REQUEST, "admin"),
         request_subject(subjects.COMMANDS_REQUEST, "automation-ci"),
+        request_subject(subjects.ALERTS_API_RULES_CREATE, "admin"),
+        request_subject(subjects.AUTH_API_USERS_ADD, "admin"),
     ),
     "ingest": (subjects.commands_dispatch(HOST_A), subjects.alerts_events(HOST_A)),
     "alerts": (subjects.commands_dispatch(HOST_A), subjects.metrics_raw(HOST_A)),

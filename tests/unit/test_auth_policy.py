@@ -34,6 +34,22 @@ def test_reads_need_a_viewer_and_changes_an_operator(
     assert AccessPolicy().required_role(method, path) == needed
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/admin/users"),
+        ("GET", "/api/admin/tokens"),
+        ("POST", "/api/admin/users"),
+        ("PUT", "/api/admin/users/vera/role"),
+        ("DELETE", "/api/admin/tokens/ci"),
+        ("GET", "/api/admin"),
+    ],
+)
+def test_users_and_tokens_need_an_admin_even_to_read(method: str, path: str) -> None:
+    assert AccessPolicy().required_role(method, path) == "admin"
+    assert not role_allows("operator", "admin")
+
+
 def test_a_service_may_open_routes_of_its_own() -> None:
     policy = AccessPolicy({("POST", "/api/metrics/batch")})
     assert policy.required_role("POST", "/api/metrics/batch") is None

@@ -14,6 +14,7 @@ import nkeys
 
 from mirror_agent.nats_auth import SIMULATOR_INBOX
 from mirror_schema import identities, streams, subjects
+from mirror_schema.forwarded import FORWARDED
 
 __all__ = [
     "JS_API",
@@ -105,6 +106,8 @@ _AUTOMATION_REQUESTS: Final = (
     subjects.ALERTS_API_SILENCES_LIST,
     subjects.ALERTS_API_SILENCES_CREATE,
     subjects.ALERTS_API_SILENCES_EXPIRE,
+    subjects.ALERTS_API_RULES_PREVIEW,
+    subjects.ALERTS_API_RECEIVERS_LIST,
 )
 
 
@@ -192,18 +195,10 @@ _AUTH_ENDPOINTS: Final = (
     subjects.AUTH_API_LOGOUT,
     subjects.AUTH_API_PASSWORD,
 )
-# What the twin forwards for the HUD (mirror_twin.gateway): nothing else of the services' APIs.
-_HUD_REQUESTS: Final = (
-    subjects.COMMANDS_REQUEST,
-    subjects.COMMANDS_API_LIST,
-    subjects.COMMANDS_API_GET,
-    subjects.COMMANDS_API_CANCEL,
-    subjects.COMMANDS_API_RETRY,
-    subjects.ALERTS_API_ACTIVE,
-    subjects.ALERTS_API_LIST,
-    subjects.ALERTS_API_ACK,
-    subjects.ALERTS_API_RULES_LIST,
-    subjects.METRICS_API_HISTORY,
+# What the twin forwards for the HUD (mirror_twin.forward): the subjects of the operations in
+# mirror_schema.forwarded.FORWARDED, nothing else of the services' APIs.
+_HUD_REQUESTS: Final = tuple(
+    operation.subject for operation in FORWARDED if operation.subject is not None
 )
 
 

@@ -54,8 +54,34 @@ def test_the_twin_forwards_exactly_the_huds_operations() -> None:
         "alerts.list",
         "alerts.ack",
         "alerts.rules_list",
+        "alerts.rules_preview",
+        "alerts.rules_get",
+        "alerts.rules_create",
+        "alerts.rules_update",
+        "alerts.rules_delete",
+        "alerts.silences_list",
+        "alerts.silences_create",
+        "alerts.silences_expire",
+        "alerts.receivers_list",
         "ingest.history",
+        "auth.users_list",
+        "auth.users_add",
+        "auth.users_role",
+        "auth.users_password",
+        "auth.users_remove",
+        "auth.tokens_list",
+        "auth.tokens_add",
+        "auth.tokens_revoke",
     }
+
+
+def test_a_fixed_path_is_mounted_before_a_parameter_of_the_same_shape() -> None:
+    """/api/alerts/rules/preview must not be taken for the rule called "preview"."""
+    paths = [(op.http.method, op.http.path) for op in FORWARDED if op.http is not None]
+    preview = paths.index(("POST", "/api/alerts/rules/preview"))
+    for index, (method, path) in enumerate(paths):
+        if path == "/api/alerts/rules/{id}":
+            assert index > preview, (method, path)
 
 
 @pytest.mark.parametrize(

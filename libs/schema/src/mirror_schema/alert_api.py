@@ -13,7 +13,7 @@ as a JSON object: PUT may leave its id out, and the alerts service names the bad
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -25,15 +25,22 @@ from mirror_schema.hosts import HostId
 __all__ = [
     "DEFAULT_LIST_LIMIT",
     "MAX_LIST_LIMIT",
+    "MAX_PREVIEW_MATCHES",
     "AckAlertRequest",
     "ActiveAlertsRequest",
     "Actor",
     "AlertEventRecord",
     "AlertRecord",
     "CreateSilenceRequest",
+    "DeliveryOutcome",
+    "DeliveryRecord",
     "GetAlertRequest",
     "IdRequest",
     "ListAlertsRequest",
+    "PreviewMatch",
+    "PreviewRuleRequest",
+    "ReceiverRecord",
+    "RulePreview",
     "RuleRecord",
     "SilenceRecord",
     "UpdateRuleRequest",
@@ -42,6 +49,8 @@ __all__ = [
 
 DEFAULT_LIST_LIMIT: Final = 100
 MAX_LIST_LIMIT: Final = 1000
+# A preview lists this many (host, resource) matches at most; its counts cover them all.
+MAX_PREVIEW_MATCHES: Final = 200
 
 Actor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Comment = Annotated[str, msgspec.Meta(max_length=1000)]
@@ -166,3 +175,70 @@ class SilenceRecord(msgspec.Struct, frozen=True, kw_only=True):
     ends_at: datetime
     created_by: str
     comment: str = ""
+
+
+class PreviewRuleRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``alerts.api.rules.preview`` and ``POST /api/alerts/rules/preview`` (body: the rule,
+    checked as a rule to create is, except that ``id`` and ``name`` may be left out): the
+    hosts it would fire for now. Nothing is saved."""
+
+    rule: dict[str, Any]
+
+
+class PreviewMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One host (and resource: "" for the host itself, else e.g. ``disk:/``) whose latest
+    figure meets the rule's condition; ``value`` is that figure (offline: seconds silent)."""
+
+    host_id: str
+    resource: str
+    value: float
+
+
+class RulePreview(msgspec.Struct, frozen=True, kw_only=True):
+    """Which hosts a rule would fire for, judged on the evaluator's latest figure of each host
+    (``for_seconds`` is not waited for, and a disabled rule is judged as if enabled).
+
+    ``matches`` is sorted by host and resource and holds at most MAX_PREVIEW_MATCHES
+    (``truncated`` then); the counts cover every host. ``hosts_without_reading``: hosts in
+    scope with no figure of the metric (no GPU, no link speed, no sample since a restart).
+    """
+
+    matches: list[PreviewMatch]
+    hosts_matching: int
+    hosts_in_scope: int
+    hosts_known: int
+    hosts_without_reading: int
+    truncated: bool
+    evaluated_at: datetime
+
+
+# sent: 2xx; rejected: a 4xx not worth retrying; gave_up: retries ran out; crashed: a bug.
+DeliveryOutcome = Literal["sent", "rejected", "gave_up", "crashed"]
+
+
+class DeliveryRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """How a receiver's latest notification ended: when, after how many attempts, the last
+    HTTP status and transport error, and which notification it was."""
+
+    at: datetime
+    outcome: DeliveryOutcome
+    attempts: int
+    status: int | None
+    error: str | None
+    kind: str  # firing | repeat | resolved
+    rule_id: str
+    host_id: str
+
+
+class ReceiverRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A notification receiver as configured, without its secrets: ``destination`` is its
+    URL's scheme and host alone (a Slack webhook's path is the secret), headers are not
+    shown. ``last_delivery`` is None until one was attempted."""
+
+    name: str
+    format: str
+    destination: str
+    severities: list[AlertSeverity]
+    tags: dict[str, str]
+    send_resolved: bool
+    last_delivery: DeliveryRecord | None

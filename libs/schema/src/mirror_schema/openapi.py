@@ -18,6 +18,7 @@ from typing import Any, Final
 import msgspec
 
 from mirror_schema import (
+    account_operations,
     alert_operations,
     auth_operations,
     command_operations,
@@ -34,6 +35,7 @@ OPERATIONS: Final[tuple[Operation[Any, Any], ...]] = (
     *alert_operations.OPERATIONS,
     *command_operations.OPERATIONS,
     *auth_operations.OPERATIONS,
+    *account_operations.OPERATIONS,
 )
 _REF: Final = "#/components/schemas/{name}"
 _PORTS: Final = {"twin": 8100, "ingest": 8101, "alerts": 8102, "commands": 8103}
@@ -165,7 +167,9 @@ def openapi_document(operations: Sequence[Operation[Any, Any]] = OPERATIONS) -> 
                 "(mirror_schema.api; `make docs`). Each service serves its own paths: "
                 + ", ".join(f"{name} on port {port}" for name, port in _PORTS.items())
                 + ". The twin serves the operations marked x-forwarded-by-twin too, forwarded "
-                "over NATS. On NATS, a request goes to `<x-nats-subject>.<caller>` and its "
+                "over NATS; the paths under /api/admin/ (users and API tokens, an admin's "
+                "alone) are the twin's only, answered by whichever service holds the "
+                "database. On NATS, a request goes to `<x-nats-subject>.<caller>` and its "
                 'reply is {"result": <the HTTP body>} or a Failure {"error", "code"}.'
             ),
         },

@@ -15,10 +15,12 @@ __all__ = [
     "ALERTS_API_ACTIVE",
     "ALERTS_API_GET",
     "ALERTS_API_LIST",
+    "ALERTS_API_RECEIVERS_LIST",
     "ALERTS_API_RULES_CREATE",
     "ALERTS_API_RULES_DELETE",
     "ALERTS_API_RULES_GET",
     "ALERTS_API_RULES_LIST",
+    "ALERTS_API_RULES_PREVIEW",
     "ALERTS_API_RULES_UPDATE",
     "ALERTS_API_SILENCES_CREATE",
     "ALERTS_API_SILENCES_EXPIRE",
@@ -29,6 +31,14 @@ __all__ = [
     "AUTH_API_LOGIN",
     "AUTH_API_LOGOUT",
     "AUTH_API_PASSWORD",
+    "AUTH_API_TOKENS_ADD",
+    "AUTH_API_TOKENS_LIST",
+    "AUTH_API_TOKENS_REVOKE",
+    "AUTH_API_USERS_ADD",
+    "AUTH_API_USERS_LIST",
+    "AUTH_API_USERS_PASSWORD",
+    "AUTH_API_USERS_REMOVE",
+    "AUTH_API_USERS_ROLE",
     "AUTH_QUEUE_GROUP",
     "CANCEL_REPLIES",
     "COMMANDS_API_CANCEL",
@@ -110,6 +120,9 @@ ALERTS_API_RULES_DELETE: Final = "alerts.api.rules.delete"
 ALERTS_API_SILENCES_LIST: Final = "alerts.api.silences.list"
 ALERTS_API_SILENCES_CREATE: Final = "alerts.api.silences.create"
 ALERTS_API_SILENCES_EXPIRE: Final = "alerts.api.silences.expire"
+# Answered by the evaluating replica alone: which hosts a rule, not saved, would fire for now.
+ALERTS_API_RULES_PREVIEW: Final = "alerts.api.rules.preview"
+ALERTS_API_RECEIVERS_LIST: Final = "alerts.api.receivers.list"
 ALERTS_QUEUE_GROUP: Final = "alerts"  # the alerts service's replicas share requests
 
 # The ingest's metric history (mirror_schema.history), in its queue group.
@@ -128,6 +141,15 @@ AUTH_API_LOGIN: Final = "auth.api.login"
 AUTH_API_AUTHENTICATE: Final = "auth.api.authenticate"
 AUTH_API_LOGOUT: Final = "auth.api.logout"
 AUTH_API_PASSWORD: Final = "auth.api.password"  # noqa: S105 - a subject
+# An admin's management of users and API tokens (mirror_schema.account_operations).
+AUTH_API_USERS_LIST: Final = "auth.api.users.list"
+AUTH_API_USERS_ADD: Final = "auth.api.users.add"
+AUTH_API_USERS_ROLE: Final = "auth.api.users.role"
+AUTH_API_USERS_PASSWORD: Final = "auth.api.users.password"  # noqa: S105 - a subject
+AUTH_API_USERS_REMOVE: Final = "auth.api.users.remove"
+AUTH_API_TOKENS_LIST: Final = "auth.api.tokens.list"
+AUTH_API_TOKENS_ADD: Final = "auth.api.tokens.add"
+AUTH_API_TOKENS_REVOKE: Final = "auth.api.tokens.revoke"
 AUTH_QUEUE_GROUP: Final = "auth"
 
 

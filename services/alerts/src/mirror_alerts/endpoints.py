@@ -1,6 +1,7 @@
 """The alerts service's doors: which AlertsApi function answers each operation declared in
 mirror_schema.alert_operations, and the NATS door serving them in the queue group ``alerts``
-(the HTTP door, mirror_alerts.app, mounts the same table). No business rules.
+(the HTTP door, mirror_alerts.app, mounts the same table). No business rules. The rule
+preview is the evaluating replica's alone (mirror_alerts.previewing).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mirror_schema.alert_api import (
     GetAlertRequest,
     IdRequest,
     ListAlertsRequest,
+    ReceiverRecord,
     RuleRecord,
     SilenceRecord,
     UpdateRuleRequest,
@@ -60,6 +62,9 @@ def implementations(api: AlertsApi) -> list[Implementation[Any, Any]]:
         await api.delete_rule(request.id)
         return Removed(id=request.id)
 
+    async def receivers(_request: NoRequest, _actor: str | None) -> Items[ReceiverRecord]:
+        return Items(items=await api.receivers_list())
+
     async def silences(_request: NoRequest, _actor: str | None) -> Items[SilenceRecord]:
         return Items(items=await api.silences())
 
@@ -84,6 +89,7 @@ def implementations(api: AlertsApi) -> list[Implementation[Any, Any]]:
         implement(ops.RULES_CREATE, create_rule),
         implement(ops.RULES_UPDATE, update_rule),
         implement(ops.RULES_DELETE, delete_rule),
+        implement(ops.RECEIVERS_LIST, receivers),
         implement(ops.SILENCES_LIST, silences),
         implement(ops.SILENCES_CREATE, create_silence),
         implement(ops.SILENCES_EXPIRE, expire_silence),

@@ -100,11 +100,29 @@ ALTER TABLE evaluator_snapshot ADD COLUMN position bigint NOT NULL DEFAULT 0
     CHECK (position >= 0);
 """,
     ),
+    Migration(
+        version=3,
+        name="each notification receiver's latest delivery",
+        sql="""
+-- One row per receiver, overwritten by each delivery: GET /api/alerts/receivers shows it.
+CREATE TABLE receiver_deliveries (
+    receiver text PRIMARY KEY,
+    at timestamptz NOT NULL,
+    outcome text NOT NULL CHECK (outcome IN ('sent', 'rejected', 'gave_up', 'crashed')),
+    attempts integer NOT NULL CHECK (attempts >= 0),
+    status integer,
+    error text,
+    kind text NOT NULL,
+    rule_id text NOT NULL,
+    host_id text NOT NULL
+);
+""",
+    ),
 )
 
 # Exactly what the alerts service runs: rules edited through its API (and the defaults seeded
 # once), alerts fired, acknowledged and resolved with their events, silences made and
-# expired, the evaluator's snapshot upserted.
+# expired, the evaluator's snapshot and each receiver's latest delivery upserted.
 GRANTS: Final = Grants(
     tables={
         "alert_rules": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
@@ -113,6 +131,7 @@ GRANTS: Final = Grants(
         "alert_events": privileges("SELECT", "INSERT"),
         "silences": privileges("SELECT", "INSERT", "UPDATE"),
         "evaluator_snapshot": privileges("SELECT", "INSERT", "UPDATE"),
+        "receiver_deliveries": privileges("SELECT", "INSERT", "UPDATE"),
     },
     sequences=("alert_events.id",),
 )

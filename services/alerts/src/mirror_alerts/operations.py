@@ -6,31 +6,35 @@ evaluating replica must know (an ack, a rule or silence changed) reaches it by L
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import asyncpg
 import structlog
 
 from mirror_alerts.errors import ConflictError, InvalidRequestError, NotFoundError
 from mirror_alerts.evaluation.alert_state import AlertChange
+from mirror_alerts.notify.receivers import Receiver
 from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.rules import Rule, RuleError, rule_from_object
 from mirror_alerts.silences import Silence, SilenceError
-from mirror_alerts.stores import alert_store, rule_store, silence_store
+from mirror_alerts.stores import alert_store, delivery_store, rule_store, silence_store
 from mirror_schema.alert_api import (
     AckAlertRequest,
     ActiveAlertsRequest,
     AlertRecord,
     CreateSilenceRequest,
+    DeliveryRecord,
     ListAlertsRequest,
+    ReceiverRecord,
     RuleRecord,
     SilenceRecord,
     WriteRuleRequest,
 )
 
-__all__ = ["DEFAULT_ACTOR", "AlertsApi"]
+__all__ = ["DEFAULT_ACTOR", "AlertsApi", "checked_rule"]
 
 log = structlog.get_logger()
 
@@ -65,9 +69,39 @@ def silence_record(silence: Silence) -> SilenceRecord:
     )
 
 
+def destination(url: str) -> str:
+    """A receiver URL's scheme and host (and port): the rest, and any user or password in it,
+    may be a secret (a Slack webhook's path is one)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def receiver_record(receiver: Receiver, last: DeliveryRecord | None) -> ReceiverRecord:
+    """The wire form of a receiver, without its secrets."""
+    return ReceiverRecord(
+        name=receiver.name,
+        format=receiver.format,
+        destination=destination(receiver.url),
+        severities=sorted(receiver.match.severities),
+        tags=dict(receiver.match.tags),
+        send_resolved=receiver.send_resolved,
+        last_delivery=last,
+    )
+
+
 def _invalid_rule(exc: RuleError, prefix: str = "rule") -> InvalidRequestError:
     field = prefix if exc.field == "$" else f"{prefix}.{exc.field}"
     return InvalidRequestError(f"{field}: {exc.problem}")
+
+
+def checked_rule(body: dict[str, Any]) -> Rule:
+    """The rule of a request's body, or InvalidRequestError naming ``rule.<field>``."""
+    try:
+        return rule_from_object(body)
+    except RuleError as exc:
+        raise _invalid_rule(exc) from None
 
 
 class AlertsApi:
@@ -79,10 +113,12 @@ class AlertsApi:
         publisher: EventPublisher,
         *,
         clock: Callable[[], datetime] = _utc_now,
+        receivers: Sequence[Receiver] = (),
     ) -> None:
         self.pool = pool
         self.publisher = publisher
         self.clock = clock
+        self.receivers = list(receivers)
 
     # Alerts
 
@@ -209,14 +245,19 @@ class AlertsApi:
 
     @staticmethod
     def _rule(body: dict[str, Any]) -> Rule:
-        try:
-            return rule_from_object(body)
-        except RuleError as exc:
-            raise _invalid_rule(exc) from None
+        return checked_rule(body)
 
     @staticmethod
     def _no_rule(rule_id: str) -> NotFoundError:
         return NotFoundError(f"id: no rule {rule_id!r}; GET /api/alerts/rules lists them")
+
+    # Receivers
+
+    async def receivers_list(self) -> list[ReceiverRecord]:
+        """The configured receivers, each with its latest delivery (by any leader)."""
+        async with self.pool.acquire() as conn:
+            last = await delivery_store.last_deliveries(conn)
+        return [receiver_record(r, last.get(r.name)) for r in self.receivers]
 
     # Silences
 

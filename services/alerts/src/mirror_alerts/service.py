@@ -15,6 +15,7 @@ from mirror_alerts.evaluation.engine import AlertsEngine
 from mirror_alerts.evaluation.leader import Leadership
 from mirror_alerts.migrations import migrate
 from mirror_alerts.operations import AlertsApi
+from mirror_alerts.previewing import Previewer
 from mirror_alerts.publisher import EventPublisher
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
@@ -37,10 +38,12 @@ def main(config: AlertsConfig) -> int:
         applied = await migrate(deps.pool)
         log.info("alerts.migrated", applied=applied)
         publisher = EventPublisher(deps.nc.jetstream())
-        api = AlertsApi(deps.pool, publisher)
+        api = AlertsApi(deps.pool, publisher, receivers=config.receivers.receivers)
         engine = AlertsEngine(deps.nc, deps.pool, config, publisher)
+        previewer = Previewer(deps.nc, engine)
         leadership = Leadership(config.service.db_url)
-        leading = asyncio.create_task(leadership.run(engine.lead), name="alerts-leadership")
+        # The preview's subscription is the leader's: it is open while the engine leads.
+        leading = asyncio.create_task(leadership.run(previewer.lead), name="alerts-leadership")
         endpoints = nats_door(deps.nc, api)
         await endpoints.start()
 
@@ -65,6 +68,6 @@ def main(config: AlertsConfig) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await leading
 
-        return serve.Started(create_app(deps, api), stop)
+        return serve.Started(create_app(deps, api, previewer), stop)
 
     return serve.main(config.service, start)

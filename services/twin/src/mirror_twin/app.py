@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from mirror_runtime.app import service_app
 from mirror_runtime.health import Dependencies
 from mirror_runtime.http_door import mount_operations
+from mirror_twin.account_effects import with_account_effects
 from mirror_twin.engine import TwinEngine
 from mirror_twin.forward import Forwarder, implementations
 from mirror_twin.metrics import REQUESTS
@@ -32,8 +33,7 @@ def create_app(deps: Dependencies, engine: TwinEngine) -> FastAPI:
     app.include_router(twin_router(engine))
     forwarder = Forwarder(deps.nc, deps.service)
     # With logins off and no name in the body, the audit trail says the HUD asked.
-    mount_operations(
-        app, implementations(forwarder), requests=REQUESTS, default_actor="hud", qualified=True
-    )
+    forwarded = [with_account_effects(app, i) for i in implementations(forwarder)]
+    mount_operations(app, forwarded, requests=REQUESTS, default_actor="hud", qualified=True)
     app.mount("/", StaticFiles(directory=hud_directory(), html=True), name="hud")
     return app

@@ -11,7 +11,7 @@ changing it, and a hash made with older parameters is made again at the next log
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 import asyncpg
 import msgspec
@@ -90,6 +90,10 @@ class Authority(Protocol):
     async def logout(self, session: str) -> None: ...
 
     async def change_password(self, user: str, current: str, new: str) -> None: ...
+
+    def forget(self, kind: Literal["user", "token"], name: str) -> None:
+        """Drop what is remembered of the user's or token's credentials (a removal, a reset, a
+        role change): their next request is checked anew."""
 
 
 def _now() -> datetime:
@@ -212,6 +216,9 @@ class Accounts:
     async def logout(self, session: str) -> None:
         """End the session (nothing if it had ended)."""
         await store.close_session(self.pool, credentials.digest(session))
+
+    def forget(self, kind: Literal["user", "token"], name: str) -> None:
+        """Nothing is remembered here: every request asks the database."""
 
     async def change_password(self, user: str, current: str, new: str) -> None:
         """Set a new password after checking the current one; every session of the user ends,

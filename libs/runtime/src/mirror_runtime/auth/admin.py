@@ -18,6 +18,29 @@ class AdminError(ValueError):
     """A request that cannot be carried out, saying why."""
 
 
+class NoSuchAccountError(AdminError):
+    """No user or token has this name."""
+
+
+class AccountExistsError(AdminError):
+    """The name is taken."""
+
+
+class LastAdminError(AdminError):
+    """The change would leave the stack with no admin to manage it."""
+
+
+def _no_user(name: str) -> NoSuchAccountError:
+    return NoSuchAccountError(f"no user {name!r}")
+
+
+def _last_admin(name: str, change: str) -> LastAdminError:
+    return LastAdminError(
+        f"{name!r} is the last admin: {change} would leave no one to manage users and tokens; "
+        "make another user an admin first"
+    )
+
+
 def _check_name(name: str) -> None:
     if not valid_user_name(name):
         raise AdminError(
@@ -38,7 +61,10 @@ async def add_user(pool: asyncpg.Pool, name: str, role: Role) -> str:
     password = one_time_password()
     digest = await asyncio.to_thread(hash_password, password)
     if not await store.add_user(pool, name, role, digest):
-        raise AdminError(f"user {name!r} exists (mirror-stage user passwd {name} gives another)")
+        raise AccountExistsError(
+            f"user {name!r} exists (a password reset, mirror-stage user passwd {name}, gives "
+            "them another)"
+        )
     return password
 
 
@@ -48,26 +74,33 @@ async def reset_password(pool: asyncpg.Pool, name: str) -> str:
     password = one_time_password()
     digest = await asyncio.to_thread(hash_password, password)
     if not await store.set_password(pool, name, digest, datetime.now(UTC), one_time=True):
-        raise AdminError(f"no user {name!r}")
+        raise _no_user(name)
     return password
 
 
 async def set_role(pool: asyncpg.Pool, name: str, role: Role) -> None:
-    """Change a user's role: their sessions carry the new one from their next request."""
-    if not await store.set_role(pool, name, role):
-        raise AdminError(f"no user {name!r}")
+    """Change a user's role: their sessions carry the new one from their next request. The
+    last admin stays one."""
+    changed = await store.set_role(pool, name, role)
+    if changed == "missing":
+        raise _no_user(name)
+    if changed == "last_admin":
+        raise _last_admin(name, f"making them a {role}")
 
 
 async def remove_user(pool: asyncpg.Pool, name: str) -> None:
-    """Delete a user; their sessions end at once."""
-    if not await store.remove_user(pool, name):
-        raise AdminError(f"no user {name!r}")
+    """Delete a user; their sessions end at once. The last admin stays."""
+    removed = await store.remove_user(pool, name)
+    if removed == "missing":
+        raise _no_user(name)
+    if removed == "last_admin":
+        raise _last_admin(name, "removing them")
 
 
 async def unlock_user(pool: asyncpg.Pool, name: str) -> None:
     """Lift a lock-out."""
     if not await store.unlock(pool, name):
-        raise AdminError(f"no user {name!r}")
+        raise _no_user(name)
 
 
 async def add_token(pool: asyncpg.Pool, name: str, role: Role) -> str:
@@ -75,14 +108,14 @@ async def add_token(pool: asyncpg.Pool, name: str, role: Role) -> str:
     _check_name(name)
     token = credentials.new_api_token()
     if not await store.add_token(pool, name, credentials.digest(token), role):
-        raise AdminError(f"token {name!r} exists (remove it first to replace it)")
+        raise AccountExistsError(f"token {name!r} exists (revoke it first to replace it)")
     return token
 
 
 async def remove_token(pool: asyncpg.Pool, name: str) -> None:
     """Delete an API token; it is refused from the next request."""
     if not await store.remove_token(pool, name):
-        raise AdminError(f"no token {name!r}")
+        raise NoSuchAccountError(f"no token {name!r}")
 
 
 async def ensure_first_admin(pool: asyncpg.Pool) -> str | None:

@@ -1,11 +1,13 @@
 """auth.api.* on the bus (queue group ``auth``): the accounts, for services without the
-database. The NATS door of the operations declared in mirror_schema.auth_operations."""
+database. The NATS door of the operations declared in mirror_schema.auth_operations, and of an
+admin's (mirror_schema.account_operations: mirror_runtime.auth.account_endpoints)."""
 
 from typing import Any, Final
 
 import nats.aio.client
 import prometheus_client
 
+from mirror_runtime.auth import account_endpoints
 from mirror_runtime.auth.accounts import Accounts
 from mirror_runtime.implementations import Implementation, implement
 from mirror_runtime.nats_door import NatsDoor
@@ -71,5 +73,8 @@ class AuthEndpoints(NatsDoor):
 
     def __init__(self, nc: nats.aio.client.Client, accounts: Accounts) -> None:
         super().__init__(
-            nc, implementations(accounts), queue=subjects.AUTH_QUEUE_GROUP, requests=REQUESTS
+            nc,
+            [*implementations(accounts), *account_endpoints.implementations(accounts.pool)],
+            queue=subjects.AUTH_QUEUE_GROUP,
+            requests=REQUESTS,
         )

@@ -61,18 +61,24 @@ ALTER TABLE auth_users
     ADD COLUMN password_change_required boolean NOT NULL DEFAULT false;
 """,
     ),
+    Migration(
+        version=3,
+        name="each user's last login, for the admins' list",
+        sql="ALTER TABLE auth_users ADD COLUMN last_login_at timestamptz;",
+    ),
 )
 
 # What every service holding the database runs (it answers auth.api.* for the twin): logins
 # read a user and count attempts (known names or not), sessions are opened, touched, closed
-# and swept, a password is changed or re-hashed. Users and tokens are made and removed by
-# `mirror-stage user|token` as the owner.
+# and swept, a password is changed or re-hashed; and what an admin does through the twin
+# (auth.api.users|tokens.*), as `mirror-stage user|token` does as the owner: users and
+# tokens made and removed.
 GRANTS: Final = Grants(
     tables={
-        "auth_users": privileges("SELECT", "UPDATE"),
+        "auth_users": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
         "auth_attempts": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
         "auth_sessions": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
-        "auth_tokens": privileges("SELECT", "UPDATE"),
+        "auth_tokens": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
     }
 )
 

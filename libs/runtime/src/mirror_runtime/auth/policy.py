@@ -1,8 +1,10 @@
-"""Which role each HTTP route needs: reads need a viewer, changes an operator."""
+"""Which role each HTTP route needs: reads need a viewer, changes an operator, and anything
+under /api/admin/ (users and API tokens, reads included) an admin."""
 
 from collections.abc import Iterable
 from typing import Final
 
+from mirror_schema.account_operations import ADMIN_PREFIX
 from mirror_schema.auth_api import Role
 
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -28,6 +30,8 @@ class AccessPolicy:
         """None: anyone. Otherwise the least role that may."""
         if (method, path) in self.public or not path.startswith(PROTECTED_PREFIXES):
             return None
+        if path.startswith(ADMIN_PREFIX) or path == ADMIN_PREFIX.rstrip("/"):
+            return "admin"
         if method in SAFE_METHODS or (method, path) in ANY_ROLE:
             return "viewer"
         return "operator"

@@ -3,7 +3,7 @@
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, Literal, NoReturn, TypeVar
 
 import msgspec
 import nats.aio.client
@@ -171,9 +171,14 @@ class RemoteAccounts:
         """Change the password through whichever service answers."""
         await self._request(PASSWORD, PasswordRequest(user=user, current=current, new=new))
         # Every session of the user ended: none of them is taken from the cache any more.
-        for key in [k for k, (_, found) in self._cache.items() if _is_user(found, user)]:
+        self.forget("user", user)
+
+    def forget(self, kind: Literal["user", "token"], name: str) -> None:
+        """Drop the cached answers for the user's sessions or the token: an admin removed,
+        reset or changed them through this service, which takes effect here at once."""
+        for key in [k for k, (_, found) in self._cache.items() if _is_of(found, kind, name)]:
             del self._cache[key]
 
 
-def _is_user(found: Authenticated, user: str) -> bool:
-    return found.principal.kind == "user" and found.principal.name == user
+def _is_of(found: Authenticated, kind: Literal["user", "token"], name: str) -> bool:
+    return found.principal.kind == kind and found.principal.name == name

@@ -84,8 +84,12 @@ class LiveSockets:
 
     def close_user(self, name: str, reason: str = ENDED) -> int:
         """Close every socket of the user `name` (their sessions ended); how many."""
+        return self.close_principal("user", name, reason)
+
+    def close_principal(self, kind: str, name: str, reason: str = ENDED) -> int:
+        """Close every socket of the user or token `name` (`kind`); how many."""
         return self._end(
-            (s for s in self._sockets if s.principal.kind == "user" and s.principal.name == name),
+            (s for s in self._sockets if s.principal.kind == kind and s.principal.name == name),
             reason,
         )
 

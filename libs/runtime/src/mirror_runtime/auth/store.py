@@ -1,10 +1,12 @@
 """SQL of the auth tables; no policy (mirror_runtime.auth.accounts decides)."""
 
 from datetime import datetime
+from typing import Final, Literal
 
 import asyncpg
 import msgspec
 
+from mirror_runtime.pg import Conn
 from mirror_schema.auth_api import Role
 
 
@@ -43,6 +45,13 @@ class UserListRow(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     created_at: datetime
     locked_until: datetime | None
+    last_login_at: datetime | None = None
+    password_change_required: bool = False
+
+
+# What a change of a user came to: done, no such user, or refused because the user is the
+# last admin (the stack would be left with no one to manage it).
+UserChange = Literal["done", "missing", "last_admin"]
 
 
 async def user(pool: asyncpg.Pool, name: str) -> UserRow | None:
@@ -70,16 +79,34 @@ async def add_user(
     return status.endswith(" 1")
 
 
-async def set_role(pool: asyncpg.Pool, name: str, role: Role) -> bool:
-    """Change a user's role; False when there is no such user."""
-    status: str = await pool.execute("UPDATE auth_users SET role = $2 WHERE name = $1", name, role)
-    return status.endswith(" 1")
+async def _is_last_admin(conn: Conn, name: str) -> bool:
+    """Whether `name` is the only admin, with every admin's row locked until the transaction
+    ends: two admins demoting or removing each other at once are taken one after the other,
+    and the second sees that the first left one admin only."""
+    admins = await conn.fetch(
+        "SELECT name FROM auth_users WHERE role = 'admin' ORDER BY name FOR UPDATE"
+    )
+    return [row["name"] for row in admins] == [name]
 
 
-async def remove_user(pool: asyncpg.Pool, name: str) -> bool:
-    """Delete a user and (by cascade) their sessions; False when there was none."""
-    status: str = await pool.execute("DELETE FROM auth_users WHERE name = $1", name)
-    return status.endswith(" 1")
+async def set_role(pool: asyncpg.Pool, name: str, role: Role) -> UserChange:
+    """Change a user's role, unless that leaves no admin."""
+    async with pool.acquire() as conn, conn.transaction():
+        if role != "admin" and await _is_last_admin(conn, name):
+            return "last_admin"
+        status: str = await conn.execute(
+            "UPDATE auth_users SET role = $2 WHERE name = $1", name, role
+        )
+    return "done" if status.endswith(" 1") else "missing"
+
+
+async def remove_user(pool: asyncpg.Pool, name: str) -> UserChange:
+    """Delete a user and (by cascade) their sessions, unless they are the last admin."""
+    async with pool.acquire() as conn, conn.transaction():
+        if await _is_last_admin(conn, name):
+            return "last_admin"
+        status: str = await conn.execute("DELETE FROM auth_users WHERE name = $1", name)
+    return "done" if status.endswith(" 1") else "missing"
 
 
 async def count_users(pool: asyncpg.Pool) -> int:
@@ -88,13 +115,23 @@ async def count_users(pool: asyncpg.Pool) -> int:
     return count
 
 
+_USER_LIST: Final = (
+    "SELECT u.name, u.role, u.created_at, a.locked_until, u.last_login_at, "
+    "u.password_change_required FROM auth_users u "
+    "LEFT JOIN auth_attempts a ON a.name = u.name"
+)
+
+
 async def list_users(pool: asyncpg.Pool) -> list[UserListRow]:
     """Every user, by name."""
-    rows = await pool.fetch(
-        "SELECT u.name, u.role, u.created_at, a.locked_until FROM auth_users u "
-        "LEFT JOIN auth_attempts a ON a.name = u.name ORDER BY u.name"
-    )
+    rows = await pool.fetch(f"{_USER_LIST} ORDER BY u.name")
     return [UserListRow(**dict(row)) for row in rows]
+
+
+async def listed_user(pool: asyncpg.Pool, name: str) -> UserListRow | None:
+    """The user `name` as listed."""
+    row = await pool.fetchrow(f"{_USER_LIST} WHERE u.name = $1", name)
+    return None if row is None else UserListRow(**dict(row))
 
 
 async def set_password(
@@ -199,6 +236,9 @@ async def open_session(
     """Record a new session, forget the user's failed attempts and sessions long expired."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("DELETE FROM auth_attempts WHERE name = $1", user_name)
+        await conn.execute(
+            "UPDATE auth_users SET last_login_at = $2 WHERE name = $1", user_name, now
+        )
         await conn.execute(
             "INSERT INTO auth_sessions (digest, user_name, created_at, expires_at, last_seen_at) "
             "VALUES ($1, $2, $3, $4, $3)",

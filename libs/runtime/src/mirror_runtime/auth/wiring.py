@@ -11,6 +11,7 @@ from mirror_runtime.auth.middleware import AuthMiddleware
 from mirror_runtime.auth.migrations import migrate_auth
 from mirror_runtime.auth.policy import AccessPolicy
 from mirror_runtime.auth.remote import RemoteAccounts
+from mirror_runtime.auth.revocation import Revocation
 from mirror_runtime.auth.routes import auth_router
 from mirror_runtime.auth.settings import AuthSettings
 from mirror_runtime.auth.sockets import LiveSockets
@@ -60,3 +61,5 @@ def protect(
     app.add_middleware(
         AuthMiddleware, authority=authority, policy=AccessPolicy(public), sockets=sockets
     )
+    # For the routes through which an admin changes users and tokens (the twin's).
+    app.state.revocation = Revocation(authority, sockets)

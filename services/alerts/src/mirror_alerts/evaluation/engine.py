@@ -36,7 +36,13 @@ from mirror_alerts.notify.notifier import Notifier
 from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.rules import RuleError
 from mirror_alerts.silences import Silence, is_silenced
-from mirror_alerts.stores import alert_store, rule_store, silence_store, snapshot_store
+from mirror_alerts.stores import (
+    alert_store,
+    delivery_store,
+    rule_store,
+    silence_store,
+    snapshot_store,
+)
 from mirror_runtime.deadletter import REJECTED, dead_letter
 from mirror_runtime.doors import TRANSIENT
 from mirror_runtime.heap import settle_heap
@@ -82,7 +88,9 @@ class AlertsEngine:
         self.clock = clock
         self.evaluator = Evaluator()
         self.grouper = Grouper(group_wait=config.group_wait, repeat_interval=config.repeat_interval)
-        self.dispatcher = dispatcher or Dispatcher(config.receivers.receivers)
+        self.dispatcher = dispatcher or Dispatcher(
+            config.receivers.receivers, on_delivered=delivery_store.DeliveryRecorder(pool)
+        )
         self.notifier = Notifier(
             self.grouper, self.dispatcher, silenced=self._silenced, clock=clock
         )

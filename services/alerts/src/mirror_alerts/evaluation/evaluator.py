@@ -7,7 +7,7 @@ operator actions by the ``now`` passed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import ItemsView, Iterable, Mapping
 from datetime import datetime
 from typing import Final
 
@@ -29,7 +29,7 @@ from mirror_alerts.evaluation.firing import (
     threshold_alert,
     where_text,
 )
-from mirror_alerts.evaluation.host_memory import HostMemory, Key
+from mirror_alerts.evaluation.host_memory import HostMemory, InterfaceBaseline, Key
 from mirror_alerts.evaluation.readings import readings
 from mirror_alerts.evaluation.rule_index import Applicable, CompiledThreshold, RuleIndex
 from mirror_alerts.rules import Rule
@@ -84,6 +84,10 @@ class Evaluator:
         """Every open alert (firing or acknowledged), oldest first."""
         alerts = [alert for host in self._hosts.values() for alert in host.open.values()]
         return sorted(alerts, key=lambda alert: (alert.fired_at, alert.alert_id))
+
+    def hosts(self) -> ItemsView[str, HostMemory]:
+        """Every host known, with what is held of it (read only: for a rule's preview)."""
+        return self._hosts.items()
 
     def tags_of(self, host_id: str) -> Mapping[str, str]:
         """The tags of the host's latest sample; empty for a host not seen."""
@@ -153,6 +157,10 @@ class Evaluator:
         applicable = self._applicable(host_id, host, sample.tags, now, changes)
         previous = host.last_sample
         host.last_sample = sample
+        if previous is not None and sample.interfaces:
+            host.baseline = InterfaceBaseline(
+                previous.timestamp, previous.boot_id, previous.interfaces
+            )
         host.last_sample_at = at = sample.timestamp
         by_metric = applicable.by_metric
         if not by_metric:

@@ -5,4 +5,5 @@ functions returning Structs.
 - alert_store.py     alerts and alert_events: the evaluator's changes applied, acks, queries
 - silence_store.py   silences: create, expire, list, the silences' NOTIFY channel
 - snapshot_store.py  the evaluator's snapshot and the METRICS position it covers
+- delivery_store.py  each notification receiver's latest delivery
 """
