@@ -17,7 +17,7 @@ from mirror_schema.twin import (
     TwinFrame,
 )
 from mirror_twin.model.addresses import primary_address
-from mirror_twin.model.layout import group_of, layer_of, place, positions_on_layers
+from mirror_twin.model.layout import Group, group_of, layer_of, place, positions_on_layers
 from mirror_twin.model.link_table import LinkTable
 from mirror_twin.model.patches import host_patch, significant
 from mirror_twin.model.status import StatusPolicy, StatusTracker, StatusTransition
@@ -319,7 +319,7 @@ class TwinState:
             return saved.layer
         return layer_of(sample.tags)
 
-    def _spread_key(self, host_id: str) -> tuple[int, str] | None:
+    def _spread_key(self, host_id: str) -> tuple[int, Group] | None:
         """The layer and group a host is spread on, None when it has a position of its own
         (or no host)."""
         host = self._hosts.get(host_id)
