@@ -170,11 +170,11 @@ export function linkAt(stage, x, y) {
     const b = scene.linkB[j];
     if (!stage.endVisible(a) && !stage.endVisible(b)) continue;
     const k = scene.linkBundle[j];
-    const curve =
+    const path =
       k >= 0
         ? straight(stage.endX(a), stage.endY(a), stage.bsx[k], stage.bsy[k])
         : curve(stage, a, b);
-    nearest(curve, scene.links[j]);
+    nearest(path, scene.links[j]);
   }
   for (let k = 0; k < scene.bundleCount; k += 1) {
     if (trunkVisible(stage, k)) nearest(trunk(stage, k), scene.bundleLink[k]);
