@@ -16,7 +16,7 @@ import {
   when,
 } from "./admin-ui.js";
 import { element } from "./dom.js";
-import { formatNumber, t } from "./i18n.js";
+import { formatNumber, t, translated } from "./i18n.js";
 import {
   KINDS,
   METRICS,
@@ -181,10 +181,9 @@ function ruleForm(record, { onSaved, onCancel }) {
     field("admin.rules.enabled", controls.enabled, "admin-field admin-check"),
   );
   const line = messageLine();
-  const save = element(
-    "button",
-    "rule-save",
-    t(editing ? "admin.rules.save" : "admin.rules.create"),
+  const save = translated(
+    element("button", "rule-save"),
+    editing ? "admin.rules.save" : "admin.rules.create",
   );
   save.type = "submit";
   const cancel = button("admin.rules.cancel", "rule-cancel", onCancel);

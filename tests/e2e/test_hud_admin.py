@@ -52,11 +52,9 @@ async def open_panel(page: Page, tab: str = "rules") -> None:
     await page.locator(f"#admin-panel .admin-tab[data-tab='{tab}']").wait_for()
 
 
-async def test_a_rule_made_in_the_hud_fires_for_the_host_it_previewed(hud: Hud) -> None:
-    target = "sim-0042"
-    page = await hud.page()
-    await wait_for(page, f"(s) => s.hosts >= {SIMULATED}", "every simulated host")
-    await open_panel(page)
+async def start_rule(page: Page) -> None:
+    """A new rule in the editor that every host matches (CPU at or above 0 %), and its
+    preview saying so as it is typed."""
     await page.locator("[data-action='new-rule']").click()
     await page.fill("#rule-id", "hud-made")
     await page.fill("#rule-name", "Made in the HUD")
@@ -65,11 +63,24 @@ async def test_a_rule_made_in_the_hud_fires_for_the_host_it_previewed(hud: Hud) 
     await page.fill("#rule-threshold", "0")
     await page.fill("#rule-for_seconds", "0")
     await page.select_option("#rule-severity", "info")
-    # Every host is at or above 0 % CPU: the preview says so as it is typed.
     await page.wait_for_function(
         f"() => document.querySelector('.rule-preview')?.dataset.matching === '{SIMULATED}'"
     )
+
+
+async def test_a_rule_made_in_the_hud_fires_for_the_host_it_previewed(hud: Hud) -> None:
+    target = "sim-0042"
+    page = await hud.page()
+    await wait_for(page, f"(s) => s.hosts >= {SIMULATED}", "every simulated host")
+    await open_panel(page)
+    await start_rule(page)
     await shoot(page, "hud-rule-editor-en")
+    # In Korean, the editor opened again: every word of it in Korean, the preview too.
+    await page.locator("#topbar button[data-language='ko']").click()
+    await page.locator(".rule-cancel").click()
+    await start_rule(page)
+    assert await page.locator(".rule-save").inner_text() == "규칙 만들기"
+    await shoot(page, "hud-rule-editor-ko")
     await page.fill("#rule-host_ids", target)
     await page.wait_for_function(
         "(target) => { const p = document.querySelector('.rule-preview');"
