@@ -133,6 +133,12 @@ async def select(page: Page, host_id: str) -> None:
     await wait_for(page, f"(s) => s.selected === {host_id!r}", f"{host_id} selected")
     await page.locator(f"#card[data-host='{host_id}']").wait_for()
     await page.locator("[data-widget='interfaces'] .row").first.wait_for()
+    # Rates, once the twin holds two samples of the host (totals since boot before): the
+    # link's speed and a rate each way, three figures in b/s.
+    await page.wait_for_function(
+        "() => document.querySelector(\"[data-widget='interfaces'] .row\")"
+        ".textContent.split('b/s').length > 3"
+    )
 
 
 async def filter_table(page: Page) -> None:
@@ -142,6 +148,11 @@ async def filter_table(page: Page) -> None:
     await page.select_option("#table-status", "online")
     await page.fill("#table-text", "tier=db")
     await page.locator("#fleet-table .table-window .table-row").first.wait_for()
+    # Every online host with its network rate (known from each host's second sample on).
+    await page.wait_for_function(
+        "() => window.mirrorStage.hostIds().map((id) => window.mirrorStage.host(id))"
+        ".every((h) => h.status !== 'online' || h.net_tx_bits_per_s != null)"
+    )
 
 
 async def test_a_korean_browser_gets_the_login_page_and_the_hud_in_korean(hud: Hud) -> None:
