@@ -131,3 +131,68 @@ async def test_a_host_is_found_in_a_keystroke(hud: Hud) -> None:
     await wait_for(page, f"(s) => s.selected === '{target}'", f"{target} selected")
     assert (await stats(page))["selected"] == target
     await page.context.close()
+
+
+async def test_a_newcomers_first_minutes_find_chart_rule_silence_and_korean(hud: Hud) -> None:
+    """What the README promises a newcomer on `make up ARGS="--simulate 1000"`: find a host in
+    a keystroke, see its last 24 hours, make a rule (its preview naming the host) and a
+    silence, and switch to Korean, each in the page as a person uses it."""
+    page = await hud.page()
+    await wait_for(page, f"(s) => s.hosts >= {simulated(hud)}", "the fleet")
+    target = "sim-0421" if simulated(hud) > 421 else "sim-0142"
+    await page.keyboard.press("/")
+    await page.keyboard.type(target[-4:])
+    await page.keyboard.press("Enter")
+    await wait_for(page, f"(s) => s.selected === '{target}'", f"{target} selected")
+
+    # Its last 24 hours: `h`, then the range.
+    await page.locator("body").focus()
+    await page.keyboard.press("h")
+    await page.locator("#host-charts button[data-range='24h']").click()
+    await page.wait_for_function(
+        "(host) => { const c = window.mirrorStage.charts(); return c && c.open &&"
+        " c.host === host && c.range === '24h' && !c.loading && c.charts.length > 0; }",
+        arg=target,
+    )
+    await page.keyboard.press("Escape")
+
+    # A rule for that host, its preview naming it, saved.
+    await page.locator("body").focus()
+    await page.keyboard.press("a")
+    await page.locator("#admin-panel [data-action='new-rule']").click()
+    await page.fill("#rule-id", "newcomer-cpu")
+    await page.fill("#rule-name", "CPU at all on one host")
+    await page.select_option("#rule-metric", "cpu_load")
+    await page.select_option("#rule-operator", ">=")
+    await page.fill("#rule-threshold", "0")
+    await page.fill("#rule-host_ids", target)
+    await page.wait_for_function(
+        "(host) => { const p = document.querySelector('.rule-preview');"
+        " return p && p.dataset.matching === '1' &&"
+        " [...p.querySelectorAll('li[data-host]')].map((li) => li.dataset.host).join() === host; }",
+        arg=target,
+    )
+    await page.locator(".rule-save").click()
+    await page.locator("#admin-panel tr[data-rule='newcomer-cpu']").wait_for()
+    await page.keyboard.press("Escape")
+
+    # A silence for the host from its card, for an hour.
+    await page.locator("#card .card-silence").click()
+    dialog = page.locator(".silence-dialog")
+    await dialog.wait_for()
+    assert await page.input_value("#silence-hosts") == target
+    await dialog.locator("button[data-duration='1h']").click()
+    await dialog.locator(".silence-create").click()
+    await dialog.wait_for(state="detached")
+
+    # Korean, at once and after a reload.
+    await page.locator("#topbar button[data-language='ko']").click()
+    await page.wait_for_function(
+        "() => document.querySelector('#table-toggle').textContent === '표'"
+    )
+    await page.reload()
+    await page.wait_for_function(
+        "() => window.mirrorStage && window.mirrorStage.stats().connection === 'live'"
+    )
+    assert await page.locator("#table-toggle").inner_text() == "표"
+    await page.context.close()
