@@ -7,6 +7,7 @@ from typing import Any
 import nkeys
 import pytest
 
+from mirror_schema import subjects
 from mirror_schema.forwarded import FORWARDED
 from mirror_schema.identities import request_subject
 from mirror_stage.nats_accounts import AGENT_MAX_CONNECTIONS, accounts_block, agent_permissions
@@ -130,7 +131,8 @@ def test_only_alerts_may_delete_a_consumer_and_only_its_own() -> None:
 
 def test_the_twin_may_send_exactly_the_requests_it_forwards() -> None:
     """Each operation the twin forwards for the HUD is a subject its permissions let it send
-    in its own name; no other service's API is reachable through it."""
+    in its own name; no other service's API is reachable through it (beyond the logins it
+    checks for itself)."""
     forwarded = {
         request_subject(operation.subject, "twin")
         for operation in FORWARDED
@@ -138,5 +140,15 @@ def test_the_twin_may_send_exactly_the_requests_it_forwards() -> None:
     }
     publish = set(service_permissions("twin").publish)
     assert forwarded <= publish
-    apis = {s for s in publish if re.match(r"^(commands|alerts|metrics)\.(api|request)", s)}
-    assert apis == forwarded
+    logins = {
+        request_subject(subject, "twin")
+        for subject in (
+            subjects.AUTH_API_LOGIN,
+            subjects.AUTH_API_AUTHENTICATE,
+            subjects.AUTH_API_LOGOUT,
+            subjects.AUTH_API_PASSWORD,
+        )
+    }
+    assert logins <= publish
+    apis = {s for s in publish if re.match(r"^(commands|alerts|metrics|auth)\.(api|request)", s)}
+    assert apis - logins == forwarded
