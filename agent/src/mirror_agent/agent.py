@@ -155,4 +155,7 @@ class Agent:
 
     async def _telemetry(self, stop: asyncio.Event, shipper: Shipper) -> None:
         async for _ in ticks(self.config.interval_seconds, stop, at_start=True):
-            shipper.submit(envelope_of(self.collect()))
+            # In a thread: a reading waiting out its deadline never holds up the event loop
+            # (commands, shipping).
+            sample = await asyncio.to_thread(self.collect)
+            shipper.submit(envelope_of(sample))

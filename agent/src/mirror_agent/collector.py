@@ -1,4 +1,5 @@
-"""Collector: one MetricSample of this host; a reading that fails leaves its field empty."""
+"""Collector: one MetricSample of this host; a reading that fails, or does not answer within
+its deadline (mirror_agent.bounded), leaves its field empty."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from mirror_agent import __version__
+from mirror_agent.bounded import READING_TIMEOUT_SECONDS, BoundedReads
 from mirror_agent.network import primary_interface
 from mirror_agent.processes import ProcessTable
 from mirror_agent.rates import busy_percent
@@ -44,6 +46,7 @@ class Collector:
         position: Position | None = None,
         top_processes: int = 5,
         sensors: Sensors | None = None,
+        reading_timeout: float = READING_TIMEOUT_SECONDS,
     ) -> None:
         self.host_id = host_id
         self.hostname = hostname
@@ -53,6 +56,7 @@ class Collector:
         self.top_processes = top_processes
         self.sensors: Sensors = sensors if sensors is not None else HostSensors()
         self._failed: set[str] = set()
+        self._readings = BoundedReads(reading_timeout, name="sensor")
         self._processes = ProcessTable()
         # Static facts are read once: they cannot change while the agent runs.
         self._system = self._read("system_info", self.sensors.system_info, SystemInfo())
@@ -152,10 +156,15 @@ class Collector:
             memory_total_bytes=memory.total_bytes if memory else None,
         )
 
+    def hung_readings(self) -> list[str]:
+        """The readings that did not answer in time and have not answered since."""
+        return self._readings.hung()
+
     def _read(self, kind: str, read: Callable[[], T], default: T) -> T:
-        """Call one sensor; on any error log it (a warning the first time) and return default."""
+        """Call one sensor within the reading deadline; on any error log it (a warning the
+        first time) and return default, as for a reading that did not answer in time."""
         try:
-            return read()
+            return self._readings.read(kind, read, default)
         except Exception:
             # The one edge where the host's failures stop: psutil and the OS raise anything
             # from PermissionError to AttributeError, and a sample must still go out.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import msgspec
 import psutil
@@ -67,6 +68,17 @@ FUSE_HELPERS = frozenset(
 )
 
 
+class DiskUsage(Protocol):
+    """What psutil.disk_usage answers, as far as read_disks reads it."""
+
+    @property
+    def total(self) -> int: ...
+    @property
+    def used(self) -> int: ...
+    @property
+    def percent(self) -> float: ...
+
+
 class Partition(msgspec.Struct, frozen=True, kw_only=True):
     """One mount table entry."""
 
@@ -112,18 +124,22 @@ def read_partitions() -> list[Partition]:
     )
 
 
-def read_disks(partitions: list[Partition] | None = None) -> list[Disk]:
-    """Usage of every real filesystem; one that vanished or is not readable is left out.
+def read_disks(
+    partitions: list[Partition] | None = None,
+    usage_of: Callable[[str], DiskUsage | None] = psutil.disk_usage,
+) -> list[Disk]:
+    """Usage of every real filesystem; one that vanished, is not readable or does not answer
+    (`usage_of` gives None: see HostSensors, which bounds each mount's time) is left out.
 
     `partitions` may come from a cache of read_partitions(): mounts change rarely.
     """
     disks: list[Disk] = []
     for partition in read_partitions() if partitions is None else partitions:
         try:
-            usage = psutil.disk_usage(partition.mountpoint)
+            usage = usage_of(partition.mountpoint)
         except OSError:  # unmounted since the mount table was read, or not permitted
             continue
-        if usage.total == 0:  # a pseudo filesystem the list above does not know
+        if usage is None or usage.total == 0:  # a pseudo filesystem the list above does not know
             continue
         disks.append(
             Disk(

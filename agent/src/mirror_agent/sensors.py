@@ -10,7 +10,8 @@ from typing import Protocol
 import msgspec
 import psutil
 
-from mirror_agent.disks import read_disk_io, read_disks, read_partitions
+from mirror_agent.bounded import READING_TIMEOUT_SECONDS, BoundedReads
+from mirror_agent.disks import DiskUsage, read_disk_io, read_disks, read_partitions
 from mirror_agent.gpus import GpuReader
 from mirror_agent.network import read_default_route_interface, read_interfaces
 from mirror_agent.processes import ProcessSnapshot, ProcReader, read_snapshot
@@ -33,6 +34,9 @@ __all__ = [
 
 
 MOUNTS_REFRESH_SECONDS = 30.0
+# Within the Collector's deadline for all disks (READING_TIMEOUT_SECONDS): the first sample
+# after a mount hangs still has the other mounts.
+MOUNT_TIMEOUT_SECONDS = READING_TIMEOUT_SECONDS / 2
 LINKS_REFRESH_SECONDS = 10.0
 SENSORS_REFRESH_SECONDS = 300.0
 
@@ -156,6 +160,9 @@ class HostSensors:
         # What changes rarely is re-read every few seconds, not at every sample: it keeps one
         # collection near 2 ms (bench/bench_collector.py). Counters are read every time.
         self._partitions = Refreshed(read_partitions, MOUNTS_REFRESH_SECONDS)
+        # statvfs of a hung network or FUSE mount never returns: each mount within its own
+        # deadline, so one costs its own reading, not the others'.
+        self._mounts = BoundedReads(MOUNT_TIMEOUT_SECONDS, name="mount")
         self._link_stats = Refreshed(psutil.net_if_stats, LINKS_REFRESH_SECONDS)
         self._addresses = Refreshed(psutil.net_if_addrs, LINKS_REFRESH_SECONDS)
         self._has_temperatures = Refreshed(_any_temperature_sensor, SENSORS_REFRESH_SECONDS)
@@ -203,7 +210,19 @@ class HostSensors:
 
     def disks(self) -> list[Disk]:
         """Real filesystems only (see mirror_agent.disks)."""
-        return read_disks(self._partitions.get())
+        return read_disks(self._partitions.get(), self._usage)
+
+    def hung_mounts(self) -> list[str]:
+        """The mounts whose usage did not answer in time and has not since, as
+        ``disk:<mountpoint>``."""
+        return self._mounts.hung()
+
+    def mount_threads(self) -> int:
+        """Threads started to read mounts: one more for each mount that hung."""
+        return self._mounts.threads()
+
+    def _usage(self, mountpoint: str) -> DiskUsage | None:
+        return self._mounts.read(f"disk:{mountpoint}", lambda: psutil.disk_usage(mountpoint), None)
 
     def disk_io(self) -> DiskIo | None:
         """psutil.disk_io_counters, summed."""
