@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from mirror_agent import __version__
 from mirror_agent.bounded import READING_TIMEOUT_SECONDS, BoundedReads
@@ -30,6 +30,12 @@ __all__ = ["Collector", "derived_tags"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Readings that can block without end: filesystems (a hung NFS or FUSE mount), hardware
+# monitors behind slow buses, the GPU driver. Each goes through a worker thread within its
+# deadline; the rest read /proc, which answers, and stay on the caller's thread (a thread
+# hand-off for each would double a sample's cost).
+MAY_BLOCK: Final = frozenset({"disks", "temperatures", "gpus"})
 
 
 class Collector:
@@ -161,10 +167,13 @@ class Collector:
         return self._readings.hung()
 
     def _read(self, kind: str, read: Callable[[], T], default: T) -> T:
-        """Call one sensor within the reading deadline; on any error log it (a warning the
-        first time) and return default, as for a reading that did not answer in time."""
+        """Call one sensor (within the reading deadline when it can block: see MAY_BLOCK); on
+        any error log it (a warning the first time) and return default, as for a reading that
+        did not answer in time."""
         try:
-            return self._readings.read(kind, read, default)
+            if kind in MAY_BLOCK:
+                return self._readings.read(kind, read, default)
+            return read()
         except Exception:
             # The one edge where the host's failures stop: psutil and the OS raise anything
             # from PermissionError to AttributeError, and a sample must still go out.
