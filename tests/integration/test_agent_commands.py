@@ -144,12 +144,13 @@ async def test_a_command_running_when_the_agent_is_killed_is_failed_and_never_re
     agent_factory: Callable[[str], AgentProcess],
     tmp_path: Path,
 ) -> None:
-    """SIGKILL during a long command, then a restart: the command is reported `failed`
-    ("agent restarted during execution"), and it ran exactly once."""
+    """SIGKILL during a long command: its whole process group (the shell and the child it
+    left in the background) dies with the agent, by the agent's reaper; after a restart the
+    command is reported `failed` ("agent restarted during execution"), and it ran once."""
     marker = tmp_path / "runs"
     agent = agent_factory('mode = "any"\nallow_shell = true\n')
     await agent.start()
-    command = new_command(host_id, f"echo $$ >> {marker}; sleep 60", timeout_seconds=120)
+    command = new_command(host_id, f"echo $$ >> {marker}; sleep 60 & sleep 60", timeout_seconds=120)
     await dispatch(nats_server.url, command)
 
     async def running() -> bool:
@@ -157,9 +158,15 @@ async def test_a_command_running_when_the_agent_is_killed_is_failed_and_never_re
         return any(e.status for e in events) and len(lines(marker)) == 1
 
     await wait_until(running, timeout=RESULT_WITHIN, what="the command to be running")
+    group = int(lines(marker)[0])
+    assert group_alive(group)
     await agent.kill()
-    orphan = int(lines(marker)[0])  # its process group outlives a SIGKILLed agent
     try:
+
+        async def gone() -> bool:
+            return not group_alive(group)
+
+        await wait_until(gone, timeout=RESULT_WITHIN, what="the command's group to be killed")
         await agent.start()
         result = await result_of(nats_server.url, host_id, command.id, within=RESULT_WITHIN)
         assert result.state == CommandState.FAILED, agent.log()
@@ -172,7 +179,21 @@ async def test_a_command_running_when_the_agent_is_killed_is_failed_and_never_re
         assert len(lines(marker)) == 1
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(orphan, signal.SIGKILL)
+            os.killpg(group, signal.SIGKILL)  # only if the reaper failed
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of process group `pgid` is still running (not a zombie)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 async def test_a_command_delivered_twice_runs_once(

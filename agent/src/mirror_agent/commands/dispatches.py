@@ -23,6 +23,7 @@ from mirror_agent.commands.journal import Journal
 from mirror_agent.commands.output import LiveOutput
 from mirror_agent.commands.policy import Policy, RefusedError
 from mirror_agent.commands.publisher import ChunkSender, Publisher
+from mirror_agent.commands.reaper import Reaper
 from mirror_agent.commands.sandbox import Sandbox
 from mirror_agent.commands.settings import CommandSettings
 from mirror_agent.commands.withdrawals import WithdrawalLookupError, Withdrawals
@@ -73,8 +74,10 @@ class DispatchedCommands:
         sandbox: Sandbox,
         publisher: Publisher,
         withdrawals: Withdrawals,
+        reaper: Reaper | None = None,
     ) -> None:
         self.config = config
+        self.reaper = reaper
         self.host_id = host_id
         self.journal = journal
         self.policy = policy
@@ -212,6 +215,7 @@ class DispatchedCommands:
             output_limit_bytes=min(command.output_limit_bytes, MAX_OUTPUT_BYTES),
             kill_grace_seconds=self.config.kill_grace_seconds,
             on_output=live.feed,
+            reaper=self.reaper,
         )
         # Registered before the ack (an await): a cancel arriving meanwhile finds it.
         self.running[command.id] = execution

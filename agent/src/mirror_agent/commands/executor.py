@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mirror_agent.commands.output import Capture, Stream
+from mirror_agent.commands.reaper import Reaper
 from mirror_agent.commands.sandbox import Sandbox
 from mirror_schema.commands import CommandState
 
@@ -56,8 +57,10 @@ class Execution:
         output_limit_bytes: int,
         kill_grace_seconds: float = 2.0,
         on_output: OutputSink | None = None,
+        reaper: Reaper | None = None,
     ) -> None:
         self.argv = list(argv)
+        self.reaper = reaper  # kills the command's group if the agent dies first
         self.sandbox = sandbox
         self.timeout = timeout_seconds
         self.kill_grace = kill_grace_seconds
@@ -102,6 +105,8 @@ class Execution:
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise SpawnError(f"cannot start {self.argv[0]!r}: {detail}") from None
         self._process = process
+        if self.reaper is not None:
+            self.reaper.watch(process.pid)
         assert process.stdout is not None
         assert process.stderr is not None
         self._readers = [
@@ -145,6 +150,8 @@ class Execution:
         _, unfinished = await asyncio.wait(self._readers, timeout=self.kill_grace)
         _signal_group(process.pid, signal.SIGKILL)
         self._ended = True
+        if self.reaper is not None:
+            self.reaper.release(process.pid)
         if unfinished:
             await asyncio.gather(*unfinished)
         finished_at = datetime.now(UTC)
@@ -169,6 +176,8 @@ class Execution:
         is being cancelled and cannot wait)."""
         if self._process is not None and not self._ended:
             _signal_group(self._process.pid, signal.SIGKILL)
+            if self.reaper is not None:
+                self.reaper.release(self._process.pid)
 
     async def _kill_group(self, exited: "asyncio.Task[int]") -> None:
         assert self._process is not None

@@ -21,6 +21,7 @@ from mirror_agent.commands.dispatches import DispatchedCommands
 from mirror_agent.commands.journal import Journal
 from mirror_agent.commands.policy import Policy
 from mirror_agent.commands.publisher import Publisher
+from mirror_agent.commands.reaper import Reaper
 from mirror_agent.commands.sandbox import sandbox_for
 from mirror_agent.commands.settings import CommandSettings
 from mirror_agent.commands.withdrawals import Withdrawals
@@ -104,10 +105,13 @@ class CommandLoop:
         except OSError as exc:
             log.error("commands.disabled reason=cannot open journal %s: %s", self.journal_path, exc)
             return
+        reaper: Reaper | None = None
         try:
             nc = await self._connected(stop)
             if nc is None:
                 return
+            # Kills the commands' groups if this agent dies before they end (reaper.py).
+            reaper = Reaper.start()
             dispatches = self.dispatches = DispatchedCommands(
                 self.config,
                 host_id=self.host_id,
@@ -120,6 +124,7 @@ class CommandLoop:
                 withdrawals=Withdrawals(
                     nc, host_id=self.host_id, public_key=self.config.signing_public_key or ""
                 ),
+                reaper=reaper,
             )
             cancels: Subscription | None = None
             try:
@@ -144,6 +149,8 @@ class CommandLoop:
                 await dispatches.shutdown(STOP_REPORT_GRACE_SECONDS)
             log.info("commands.stopped %s", dispatches.stats)
         finally:
+            if reaper is not None:
+                await asyncio.to_thread(reaper.close)
             journal.close()
 
     async def _connected(self, stop: asyncio.Event) -> nats.aio.client.Client | None:
