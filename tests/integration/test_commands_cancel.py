@@ -92,4 +92,9 @@ async def test_cancel_of_a_running_command_asks_its_agent(stack: Stack) -> None:
     assert [(c.command_id, c.requested_by) for c in asked] == [(command.id, "bob")]
     await agent.result(command.id, CommandState.CANCELLED, exit_code=-15, error="stopped by bob")
     record = await stack.wait_status(command.id, "cancelled")
-    assert [e["event"] for e in record["events"]][-2:] == ["cancel_requested", "cancelled"]
+    assert [(e["event"], e["actor"]) for e in record["events"]][-3:] == [
+        ("cancel_requested", "bob"),
+        ("cancel_answered", "bob"),
+        ("cancelled", "agent:web-09"),
+    ]
+    assert record["events"][-2]["detail"] == "the agent is stopping it"

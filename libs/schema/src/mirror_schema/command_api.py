@@ -85,7 +85,8 @@ class CommandEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One line of a command's audit log: who did what, when, and the state it left."""
 
     at: AwareDatetime
-    event: str  # created, dispatched, accepted, running, <final state>, cancel_requested, ...
+    event: str  # created, dispatched, accepted, running, <final state>, cancel_requested,
+    # cancel_answered (the agent's answer to the request, in `detail`), retried, ...
     status: CommandState  # the command's state after this event
     actor: str  # requested_by for people and automation; "agent:<host>" or "commands" else
     host_id: str

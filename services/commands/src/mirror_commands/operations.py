@@ -134,6 +134,10 @@ class CommandsApi:
                 # Dispatched meanwhile: its agent decides now.
                 return await self.cancel(request, default_actor)
             return CancelOutcome(command=await self.get(record.id))
+        # The request is recorded before the agent is asked, so the audit keeps the order
+        # things happened in: the agent's `cancelled` result can come back (and be recorded)
+        # before its answer to the request does.
+        await self._add_event(record, "cancel_requested", actor, "asking its agent to stop it")
         if record.status is S.DISPATCHED:
             # Before the agent is asked: an agent that comes back meanwhile either finds the
             # withdrawal before it runs the command, or already listens for the request.
@@ -143,17 +147,7 @@ class CommandsApi:
             withdrawn = await self._withdraw(record, actor)
             if withdrawn is not None:
                 return withdrawn
-        async with self.pool.acquire() as conn:
-            await store.add_event(
-                conn,
-                record.id,
-                record.host_id,
-                at=self.clock(),
-                event="cancel_requested",
-                status=record.status,
-                actor=actor,
-                detail=detail,
-            )
+        await self._add_event(record, "cancel_answered", actor, detail)
         return CancelOutcome(command=await self.get(record.id), agent_reply=reply)
 
     async def retry(self, request: RetryCommandRequest, default_actor: str) -> CommandRecord:
@@ -175,17 +169,7 @@ class CommandsApi:
             retry_of=original.id,
         )
         await self._insert([new])
-        async with self.pool.acquire() as conn:
-            await store.add_event(
-                conn,
-                original.id,
-                original.host_id,
-                at=now,
-                event="retried",
-                status=original.status,
-                actor=actor,
-                detail=f"as {new.id}",
-            )
+        await self._add_event(original, "retried", actor, f"as {new.id}")
         records = await self._dispatch_and_read([new.id], [new.host_id])
         return records[0]
 
@@ -365,6 +349,21 @@ class CommandsApi:
             )
         metrics.TRANSITIONS.labels(S.CANCELLED.value).inc()
         return True
+
+    async def _add_event(
+        self, record: CommandRecord, event: str, actor: str, detail: str | None
+    ) -> None:
+        async with self.pool.acquire() as conn:
+            await store.add_event(
+                conn,
+                record.id,
+                record.host_id,
+                at=self.clock(),
+                event=event,
+                status=record.status,
+                actor=actor,
+                detail=detail,
+            )
 
     async def _ask_agent(
         self, record: CommandRecord, actor: str
