@@ -9,8 +9,10 @@ import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import msgspec
 import nats
 import nats.errors
@@ -97,6 +99,13 @@ async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_ki
             for bucket in ("KV_twin_checkpoint", "KV_twin_placements"):
                 assert (await js.stream_info(bucket)).config.num_replicas == 3, bucket
 
+            # What a service's health says of the cluster: three nodes, every stream's three
+            # replicas current.
+            health = await service_health(stack, "twin")
+            assert health["cluster"]["nodes"] == 3, health
+            for stream in health["cluster"]["streams"]:
+                assert (stream["replicas"], stream["current"]) == (3, 3), stream
+
             start = datetime.now(UTC) - timedelta(minutes=5)
             victim = node_process(stack, "nats-2")
             for seq in range(1, SAMPLES + 1):
@@ -111,6 +120,12 @@ async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_ki
                     return False
 
             await wait_until(back, timeout=60, what="the launcher to restart nats-2")
+
+            async def caught_up() -> bool:
+                cluster = (await service_health(stack, "twin"))["cluster"]
+                return all(s["current"] == 3 for s in cluster["streams"])
+
+            await wait_until(caught_up, timeout=60, what="the restarted node to catch up")
             info = await js.stream_info(
                 streams.METRICS.name, subjects_filter=subjects.metrics_raw(HOST)
             )
@@ -136,6 +151,14 @@ async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_ki
         finally:
             await database.close()
         assert bus_violations(data_dir) == []
+
+
+async def service_health(stack: RunningStack, service: str) -> dict[str, Any]:
+    """A service's GET /api/health body (it answers 503 while degraded, with the same body)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.get(f"http://127.0.0.1:{stack.port(service)}/api/health")
+    body: dict[str, Any] = answer.json()
+    return body
 
 
 async def stream_counts(stack: RunningStack, data_dir: Path) -> dict[str, tuple[int, int, int]]:

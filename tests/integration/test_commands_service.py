@@ -97,6 +97,11 @@ async def test_http_command_is_dispatched_and_succeeds_with_its_output(stack: St
     health = (await stack.http.get("/api/health")).json()
     assert health["status"] == "ok"
     assert health["details"]["hosts_known"] == 1
+    # One nats-server: it leads every stream the stack has made, each its one replica.
+    assert health["cluster"]["nodes"] == 1
+    by_stream = {s["stream"]: s for s in health["cluster"]["streams"]}
+    assert by_stream["COMMANDS"]["replicas"] == by_stream["COMMANDS"]["current"] == 1
+    assert by_stream["COMMANDS"]["leader"]
     metrics = (await stack.http.get("/metrics")).text
     assert 'mirror_commands_transitions_total{state="succeeded"} 1.0' in metrics
 

@@ -9,6 +9,8 @@ import nats.aio.client
 import prometheus_client
 from fastapi import APIRouter, Response
 
+from mirror_runtime.cluster_health import ClusterHealth, cluster_health
+
 NatsState = Literal["connected", "reconnecting", "disconnected"]
 DbState = Literal["connected", "unreachable", "not configured"]
 
@@ -27,6 +29,8 @@ class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     service: str
     nats: NatsState
     db: DbState
+    # The project's streams as the NATS cluster reports them (None while NATS is away).
+    cluster: ClusterHealth | None = None
     # Service-specific state, such as a consumer's lag.
     details: dict[str, int | float | str] = {}
 
@@ -65,17 +69,24 @@ class Dependencies:
         return "connected"
 
     async def report(self) -> HealthReport:
-        """Current state of every dependency; degraded when any configured one is down."""
+        """Current state of every dependency; degraded when any configured one is down, or
+        a stream of the project has no leader or no majority of its replicas current."""
         nats_state = self.nats_state()
         db_state = await self.db_state()
+        cluster = await cluster_health(self.nc) if nats_state == "connected" else None
         NATS_CONNECTED.set(nats_state == "connected")
         DB_CONNECTED.set(db_state == "connected")
-        healthy = nats_state == "connected" and db_state != "unreachable"
+        healthy = (
+            nats_state == "connected"
+            and db_state != "unreachable"
+            and (cluster is None or cluster.healthy)
+        )
         return HealthReport(
             status="ok" if healthy else "degraded",
             service=self.service,
             nats=nats_state,
             db=db_state,
+            cluster=cluster,
             details=await self.details() if self.details is not None else {},
         )
 
