@@ -31,9 +31,34 @@ export async function acknowledge(alerts, alertId, onChange) {
   }
 }
 
+// Events that arrived while a reload was asking the alerts service (null when none is): they
+// are applied again on top of its answer, so none is lost to the reload.
+let arrivedDuringReload = null;
+
+// After a gap on the socket (a resync or a reconnect), whatever fired or resolved meanwhile
+// came on no socket: the held alerts are replaced by the alerts service's active ones, and
+// the events that arrived while it answered are applied on top, in order. Then onChange().
+export async function reloadActiveAlerts(alerts, onChange) {
+  arrivedDuringReload = [];
+  try {
+    const { items } = await api.activeAlerts();
+    const arrived = arrivedDuringReload;
+    arrivedDuringReload = null;
+    alerts.clear();
+    for (const alert of items) alerts.set(alert.alert_id, alert);
+    for (const event of arrived) applyAlertEvent(alerts, event);
+    onChange();
+  } catch (error) {
+    toastError(t("toast.alerts"), error);
+  } finally {
+    arrivedDuringReload = null;
+  }
+}
+
 // An alert event from the socket: a resolved alert leaves, any other is merged into what is
 // held; past MAX_ALERTS the oldest held goes.
 export function applyAlertEvent(alerts, event) {
+  arrivedDuringReload?.push(event);
   if (event.state === "resolved") alerts.delete(event.alert_id);
   else alerts.set(event.alert_id, { ...alerts.get(event.alert_id), ...event });
   if (alerts.size > MAX_ALERTS) alerts.delete(alerts.keys().next().value);

@@ -262,6 +262,24 @@ export function consoleWidget(onRemove, hud) {
     if (watched.length) renderOutput();
   };
 
+  // After a gap on the socket (a resync or a reconnect) the relayed events of the gap are
+  // gone: what the page shows is read again from the commands service, whose record of a
+  // finished command (its output too) is the whole story.
+  widget.resynced = async () => {
+    refreshHistory();
+    if (!watched.length) return;
+    const records = await Promise.all(watched.map((id) => fetchCommand(id).catch(() => null)));
+    for (const record of records) {
+      if (!record) continue;
+      const entry = entryOf(record.id);
+      if (stateRank(record.status) >= stateRank(entry.status)) entry.status = record.status;
+      entry.exit_code = record.exit_code ?? entry.exit_code;
+      if (FINAL.has(record.status))
+        entry.text = [record.stdout, record.stderr].filter(Boolean).join("");
+    }
+    renderOutput();
+  };
+
   let lastSelected = null;
   widget.update = (current) => {
     run.hidden = current.principal?.role === "viewer";

@@ -7,14 +7,16 @@ import { translated } from "./i18n.js";
 import { reloadIfLoggedOut } from "./session.js";
 
 // One message from the socket into `hud`. `to` is the rest of the page: resync() asks the
-// socket for a full frame, alertsChanged() recounts the hosts' alerts, commandEvent(message)
-// goes to the console.
+// socket for a full frame, resynced() reads again what the events of a gap would have told
+// (every frame after the first follows a gap: a resync or a reconnect), alertsChanged()
+// recounts the hosts' alerts, commandEvent(message) goes to the console.
 export function dispatch(hud, message, to) {
   switch (message.type) {
     case "frame":
       hud.fleet.applyFrame(message);
       hud.framesSinceReconnect += 1;
       to.alertsChanged();
+      if (hud.fleet.framesApplied > 1) to.resynced();
       break;
     case "diff":
       if (!hud.fleet.applyDiff(message)) to.resync();

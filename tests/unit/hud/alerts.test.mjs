@@ -8,6 +8,7 @@ import {
   applyAlertEvent,
   countAlertsOnHosts,
   openAlerts,
+  reloadActiveAlerts,
 } from "../../../hud/alerts.js";
 import { Fleet } from "../../../hud/fleet.js";
 
@@ -55,4 +56,32 @@ test("each host's badge counts its alerts that are not resolved, zero for the ot
   const counts = [...fleet.hosts.values()].map((host) => host.active_alerts);
   assert.deepEqual(counts, [2, 0, 0]);
   assert.equal(openAlerts(alerts).length, 3);
+});
+
+test("a reload after a gap replaces what is held, and keeps the events that came meanwhile", async () => {
+  // Held before the gap: an alert that resolved while the socket was away.
+  const alerts = new Map([["gone", { alert_id: "gone", host_id: "a", state: "firing" }]]);
+  let answer;
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = () => new Promise((resolve) => (answer = resolve));
+  try {
+    let changes = 0;
+    const reloading = reloadActiveAlerts(alerts, () => (changes += 1));
+    // While the alerts service answers: one alert fires, another (in its answer) resolves.
+    applyAlertEvent(alerts, { alert_id: "new", host_id: "b", state: "firing" });
+    applyAlertEvent(alerts, { alert_id: "fixed", state: "resolved" });
+    const active = [
+      { alert_id: "fixed", host_id: "c", state: "firing" },
+      { alert_id: "fired-in-the-gap", host_id: "d", state: "firing" },
+    ];
+    answer(new Response(JSON.stringify({ items: active }), { status: 200 }));
+    await reloading;
+    assert.deepEqual([...alerts.keys()].sort(), ["fired-in-the-gap", "new"]);
+    assert.equal(changes, 1);
+    // Past the reload, events are applied as ever and not kept for another.
+    applyAlertEvent(alerts, { alert_id: "new", state: "resolved" });
+    assert.deepEqual([...alerts.keys()], ["fired-in-the-gap"]);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
 });

@@ -12,6 +12,7 @@ function page() {
   const hud = { fleet: new Fleet(), alerts: new Map(), framesSinceReconnect: 0 };
   const to = {
     resync: () => calls.push("resync"),
+    resynced: () => calls.push("resynced"),
     alertsChanged: () => calls.push("alertsChanged"),
     commandEvent: (message) => calls.push(message.type),
   };
@@ -52,4 +53,18 @@ test("alert events update the alerts; command events go to the console; others a
     dispatch(hud, { type }, to);
   }
   assert.deepEqual(calls, ["alertsChanged", "command_status", "command_output", "command_result"]);
+});
+
+test("every frame after the first follows a gap: what its events told is read again", () => {
+  const { hud, to, calls } = page();
+  dispatch(hud, frame(3), to);
+  dispatch(hud, frame(9), to);
+  dispatch(hud, frame(12), to);
+  assert.deepEqual(calls, [
+    "alertsChanged",
+    "alertsChanged",
+    "resynced",
+    "alertsChanged",
+    "resynced",
+  ]);
 });
