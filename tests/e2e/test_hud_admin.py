@@ -11,6 +11,9 @@ import pytest
 import pytest_asyncio
 from hud_pages import Hud, hud_on_stack, shoot, wait_for
 from playwright.async_api import Page
+from stack_up import service_process
+
+from waiting import wait_until
 
 SIMULATED = 200
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -265,4 +268,63 @@ async def test_a_viewer_sees_the_panel_read_only_and_the_server_refuses_them(hud
         }"""
     )
     assert refused == [403, 403, 403]
+    await page.context.close()
+
+
+async def test_an_alert_resolved_while_the_socket_was_away_leaves_the_page(hud: Hud) -> None:
+    """A gap on the socket: the twin frozen (its socket open but silent) while a firing alert
+    resolves, then killed and restarted by the launcher. The resolution came on no socket;
+    the page, reconnected, reads the active alerts again and the alert is gone."""
+    host = "sim-0007"
+    await hud.settle()
+    alerts_url = f"http://127.0.0.1:{hud.stack.port('alerts')}"
+    async with httpx.AsyncClient(base_url=alerts_url, timeout=30) as http:
+        login = await http.post(
+            "/api/auth/login", json={"user": "admin", "password": hud.admin_password}
+        )
+        assert login.status_code == 200, login.text
+        headers = {"X-CSRF-Token": login.json()["csrf"]}
+        rule = {
+            "kind": "threshold",
+            "id": "hud-gap",
+            "name": "Always, on one host",
+            "metric": "memory_used_percent",
+            "operator": ">=",
+            "threshold": 0.0,
+            "severity": "info",
+            "scope": {"host_ids": [host]},
+        }
+        created = await http.post("/api/alerts/rules", json=rule, headers=headers)
+        assert created.status_code == 201, created.text
+        page = await hud.page()
+        await page.wait_for_function(
+            "(host) => window.mirrorStage.alertedHosts('hud-gap').join() === host",
+            arg=host,
+            timeout=60_000,
+        )
+        frames = await page.evaluate("window.mirrorStage.stats().frames")
+
+        twin = service_process(hud.stack, "twin")
+        twin.suspend()
+        try:
+            deleted = await http.delete("/api/alerts/rules/hud-gap", headers=headers)
+            assert deleted.status_code == 204, deleted.text
+
+            async def resolved() -> bool:
+                active = (await http.get("/api/alerts/active", params={"host": host})).json()
+                return all(a["rule_id"] != "hud-gap" for a in active["items"])
+
+            await wait_until(resolved, timeout=60, what="the alert to resolve")
+            # Nothing reached the page meanwhile: it still shows the alert.
+            assert await page.evaluate("window.mirrorStage.alertedHosts('hud-gap')") == [host]
+        finally:
+            twin.kill()
+    await page.wait_for_function(
+        f"() => {{ const s = window.mirrorStage.stats();"
+        f" return s.connection === 'live' && s.frames > {frames}; }}",
+        timeout=60_000,
+    )
+    await page.wait_for_function(
+        "() => window.mirrorStage.alertedHosts('hud-gap').length === 0", timeout=30_000
+    )
     await page.context.close()
