@@ -7,18 +7,6 @@ import { toastError } from "./toast.js";
 
 export const MAX_ALERTS = 2000; // kept on the page; the alerts service holds the rest
 
-// The active alerts from the alerts service, into `alerts`; then onChange(). A failure is
-// toasted.
-export async function loadActiveAlerts(alerts, onChange) {
-  try {
-    const { items } = await api.activeAlerts();
-    for (const alert of items) alerts.set(alert.alert_id, alert);
-    onChange();
-  } catch (error) {
-    toastError(t("toast.alerts"), error);
-  }
-}
-
 // An operator's acknowledgement, merged into `alerts` once the service took it; then
 // onChange(). A failure is toasted.
 export async function acknowledge(alerts, alertId, onChange) {
@@ -35,10 +23,11 @@ export async function acknowledge(alerts, alertId, onChange) {
 // are applied again on top of its answer, so none is lost to the reload.
 let arrivedDuringReload = null;
 
-// After a gap on the socket (a resync or a reconnect), whatever fired or resolved meanwhile
-// came on no socket: the held alerts are replaced by the alerts service's active ones, and
-// the events that arrived while it answered are applied on top, in order. Then onChange().
-export async function reloadActiveAlerts(alerts, onChange) {
+// The active alerts from the alerts service, in place of what `alerts` holds, with the events
+// that arrived while it answered applied on top, in order; then onChange(). At the start, and
+// after a gap on the socket (a resync or a reconnect): whatever fired or resolved meanwhile
+// came on no socket. A failure is toasted.
+export async function loadActiveAlerts(alerts, onChange) {
   arrivedDuringReload = [];
   try {
     const { items } = await api.activeAlerts();

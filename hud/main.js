@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import { installAdminPanel } from "./admin-panel.js";
-import { acknowledge, countAlertsOnHosts, loadActiveAlerts, reloadActiveAlerts } from "./alerts.js";
+import { acknowledge, countAlertsOnHosts, loadActiveAlerts } from "./alerts.js";
 import { SelectionCard } from "./card.js";
 import { consoleWidget } from "./console.js";
 import { Docks } from "./docks.js";
@@ -115,7 +115,7 @@ function enter(principal) {
       dispatch(hud, message, {
         resync: () => socket.resync(),
         resynced: () => {
-          reloadActiveAlerts(hud.alerts, countAlerts);
+          loadActiveAlerts(hud.alerts, countAlerts);
           widgets.get("console")?.resynced?.();
         },
         alertsChanged: countAlerts,

@@ -8,7 +8,7 @@ import {
   applyAlertEvent,
   countAlertsOnHosts,
   openAlerts,
-  reloadActiveAlerts,
+  loadActiveAlerts,
 } from "../../../hud/alerts.js";
 import { Fleet } from "../../../hud/fleet.js";
 
@@ -66,7 +66,7 @@ test("a reload after a gap replaces what is held, and keeps the events that came
   globalThis.fetch = () => new Promise((resolve) => (answer = resolve));
   try {
     let changes = 0;
-    const reloading = reloadActiveAlerts(alerts, () => (changes += 1));
+    const reloading = loadActiveAlerts(alerts, () => (changes += 1));
     // While the alerts service answers: one alert fires, another (in its answer) resolves.
     applyAlertEvent(alerts, { alert_id: "new", host_id: "b", state: "firing" });
     applyAlertEvent(alerts, { alert_id: "fixed", state: "resolved" });
