@@ -68,14 +68,19 @@ class Dependencies:
             return "unreachable"
         return "connected"
 
+    async def connections(self) -> tuple[NatsState, DbState]:
+        """The NATS connection's and the database's state, onto their gauges too."""
+        nats_state = self.nats_state()
+        db_state = await self.db_state()
+        NATS_CONNECTED.set(nats_state == "connected")
+        DB_CONNECTED.set(db_state == "connected")
+        return nats_state, db_state
+
     async def report(self) -> HealthReport:
         """Current state of every dependency; degraded when any configured one is down, or
         a stream of the project has no leader or no majority of its replicas current."""
-        nats_state = self.nats_state()
-        db_state = await self.db_state()
+        nats_state, db_state = await self.connections()
         cluster = await cluster_health(self.nc) if nats_state == "connected" else None
-        NATS_CONNECTED.set(nats_state == "connected")
-        DB_CONNECTED.set(db_state == "connected")
         healthy = (
             nats_state == "connected"
             and db_state != "unreachable"
@@ -106,7 +111,7 @@ def health_router(deps: Dependencies) -> APIRouter:
 
     @router.get("/metrics")
     async def metrics() -> Response:
-        await deps.report()  # refresh the connection gauges before they are scraped
+        await deps.connections()  # the connection gauges, fresh (no cluster round trips)
         return Response(
             content=prometheus_client.generate_latest(),
             media_type=prometheus_client.CONTENT_TYPE_LATEST,
