@@ -48,7 +48,7 @@ class BoundedReads:
     def __init__(self, timeout: float = READING_TIMEOUT_SECONDS, *, name: str = "reading") -> None:
         self.timeout = timeout
         self.name = name
-        self._queue: queue.SimpleQueue[_Reading[object] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Reading[object]] = queue.SimpleQueue()
         self._hung: dict[str, _Reading[object]] = {}
         self._lock = threading.Lock()
         self._threads = 0
@@ -98,12 +98,4 @@ class BoundedReads:
 
     def _work(self) -> None:
         while True:
-            reading = self._queue.get()
-            if reading is None:
-                return
-            reading.run()
-
-    def close(self) -> None:
-        """Stop the idle workers; one stuck in the kernel ends with the process."""
-        for _ in range(self._threads):
-            self._queue.put(None)
+            self._queue.get().run()
