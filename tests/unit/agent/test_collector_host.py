@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from mirror_agent.collector import Collector
+from mirror_agent.sensors import CpuReading, HostSensors
 from mirror_schema import codec
 from mirror_schema.samples import MetricSample
 
@@ -112,16 +113,32 @@ def test_real_readings_are_in_range_and_typed() -> None:
     assert sample.gpus == []  # nvidia-ml-py is not installed here
 
 
+class ReferencedSensors(HostSensors):
+    """The host's sensors, with psutil's own percentage taken at the very moment the
+    collector reads the CPU times: both measure the same interval, however long the rest of
+    the sample (disks, temperatures, GPUs) then takes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.references: list[float] = []
+
+    def cpu_times(self) -> CpuReading:
+        reading = super().cpu_times()
+        self.references.append(psutil.cpu_percent())
+        return reading
+
+
 def test_the_first_cpu_load_measures_the_time_since_construction() -> None:
     """The first sample's cpu_load is what psutil measures over the same interval, not the bogus
     0.0 of an unprimed counter; CPU was burnt meanwhile, so it cannot honestly be 0."""
-    psutil.cpu_percent()  # psutil's own counter starts at the same moment as the collector's
-    c = collector(top_processes=0)
+    sensors = ReferencedSensors()
+    c = Collector(host_id="test-host", hostname="test-host", boot_id="boot", sensors=sensors)
+    # psutil's own counter starts with the collector's (its priming read, just taken).
     burner = threading.Thread(target=burn_cpu, args=(0.3,))
     burner.start()
     burner.join()
     sample = c.collect(seq=1, interval_seconds=5.0, tags={})
-    reference = psutil.cpu_percent()
+    reference = sensors.references[-1]
     assert sample.cpu_load > 0.0
     assert sample.cpu_load == pytest.approx(reference, abs=10.0)
 
