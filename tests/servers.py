@@ -102,6 +102,40 @@ async def embedded_postgres(base: Path) -> AsyncIterator[PostgresServer]:
             remove_cluster(root)
 
 
+@dataclass
+class StoppablePostgres:
+    """A PostgreSQL server of a test's own, to stop (fast shutdown: every connection closed),
+    kill and start again on the same port and data."""
+
+    server: PostgresServer
+    part: Supervised
+
+    async def stop(self) -> None:
+        await self.part.stop()
+
+    async def start(self) -> None:
+        self.part = Supervised(self.part.spec)
+        await self.part.start()
+
+
+@asynccontextmanager
+async def stoppable_postgres(base: Path) -> AsyncIterator[StoppablePostgres]:
+    """PostgreSQL as embedded_postgres() runs it, for a test that takes it down."""
+    root = claim_postgres_root(base, postgres_account())
+    pg = EmbeddedPostgres(root, host="127.0.0.1", port=free_port(), log_path=base / "pg.log")
+    pg.initialise()
+    own = StoppablePostgres(
+        PostgresServer(dsn=pg.dsn()), Supervised(pg.spec(settings=FAST_POSTGRES))
+    )
+    await own.start()
+    try:
+        yield own
+    finally:
+        await own.stop()
+        if not root.is_relative_to(base):
+            remove_cluster(root)
+
+
 @asynccontextmanager
 async def docker_nats() -> AsyncIterator[NatsServer]:
     """nats-server with JetStream in a container."""

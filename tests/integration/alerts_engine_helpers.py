@@ -123,6 +123,13 @@ class Rig:
 StartRig = Callable[..., Awaitable[Rig]]
 
 
+class HeldLease:
+    """A lease no other engine contends for: the rig runs one engine alone."""
+
+    def held(self) -> bool:
+        return True
+
+
 @contextlib.asynccontextmanager
 async def rig_starter(
     tmp_path: Path, database: str, webhook: WebhookServer, unique: str
@@ -162,9 +169,7 @@ async def rig_starter(
             )
             dispatcher = Dispatcher(every, policy=FAST)
             engine = AlertsEngine(nc, pool, config, publisher, clock=clock, dispatcher=dispatcher)
-            listen = await asyncpg.connect(database)
-            stack.push_async_callback(listen.close)
-            task = asyncio.create_task(engine.lead(listen))
+            task = asyncio.create_task(engine.lead(HeldLease()))
             stack.push_async_callback(_cancel, task)
             rig = Rig(
                 nc.jetstream(),

@@ -31,6 +31,7 @@ class WebhookServer:
     writers: set[asyncio.StreamWriter] = field(default_factory=set)
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
     port: int = 0
+    refusing: bool = True  # /flaky answers 500 while set, 200 after
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -71,6 +72,8 @@ class WebhookServer:
         status, extra = {"/fail": (500, ""), "/stuck": (500, ""), "/bad": (400, "")}.get(
             path, (200, "")
         )
+        if path == "/flaky" and self.refusing:
+            status = 503
         if path == "/busy" and self.count("/busy") == 1:
             status, extra = 429, "Retry-After: 0\r\n"
         if path == "/hang" or (path == "/stuck" and self.count("/stuck") > 1):

@@ -241,6 +241,10 @@ _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
             *_durable(streams.METRICS.name, streams.CONSUMER_ALERTS),
             # Its own consumer alone, made anew at the position its snapshot covers.
             f"{JS_API}.CONSUMER.DELETE.{streams.METRICS.name}.{streams.CONSUMER_ALERTS}",
+            # Its events read back one by one, to store them (the recorder).
+            f"{JS_API}.STREAM.MSG.GET.{streams.ALERTS.name}",
+            # The evaluator's lease.
+            *_bucket(streams.BUCKET_ALERTS_LEADER),
             subjects.ALERTS_EVENTS_ALL,
             subjects.DEAD_LETTER_ALL,
             _TWIN_INBOX,

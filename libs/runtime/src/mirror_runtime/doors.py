@@ -48,6 +48,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # The server shutting down or restarting ("terminating connection due to administrator
+    # command"): gone for now, back after its restart.
+    asyncpg.exceptions.OperatorInterventionError,
 )
 
 

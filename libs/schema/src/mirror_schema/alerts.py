@@ -30,3 +30,4 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     threshold: float | None = None
     acknowledged_by: str | None = None
     duration_seconds: NonNegativeFloat | None = None  # how long it has been firing
+    metric: str = ""  # what the rule watches, e.g. "cpu_load"; "host.offline" for offline

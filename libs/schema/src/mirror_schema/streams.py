@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALERTS",
+    "BUCKET_ALERTS_LEADER",
     "BUCKET_TWIN_CHECKPOINT",
     "BUCKET_TWIN_PLACEMENTS",
     "COMMANDS",
@@ -54,7 +55,8 @@ CONSUMER_ALERTS: Final = "alerts"
 CONSUMER_HISTORY: Final = "history"
 CONSUMER_COMMANDS: Final = "commands"  # on COMMAND_RESULTS
 
-# The twin's key-value buckets (each a stream KV_<name>).
+# The key-value buckets (each a stream KV_<name>): the twin's, and the alerts' leader lease.
+BUCKET_ALERTS_LEADER: Final = "alerts_leader"
 BUCKET_TWIN_CHECKPOINT: Final = "twin_checkpoint"
 BUCKET_TWIN_PLACEMENTS: Final = "twin_placements"
 

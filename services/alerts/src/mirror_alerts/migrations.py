@@ -118,11 +118,25 @@ CREATE TABLE receiver_deliveries (
 );
 """,
     ),
+    Migration(
+        version=4,
+        name="how far the ALERTS stream's events are stored",
+        sql="""
+-- The leader publishes each change first and stores it from the stream after (alerts go on
+-- through a database outage): the stream sequence stored up to, moved in the same
+-- transaction as the events it covers, so each is stored once.
+CREATE TABLE alert_event_position (
+    stream text PRIMARY KEY,
+    position bigint NOT NULL CHECK (position >= 0)
+);
+""",
+    ),
 )
 
 # Exactly what the alerts service runs: rules edited through its API (and the defaults seeded
 # once), alerts fired, acknowledged and resolved with their events, silences made and
-# expired, the evaluator's snapshot and each receiver's latest delivery upserted.
+# expired, the evaluator's snapshot and each receiver's latest delivery upserted, and how far
+# the stream's events are stored.
 GRANTS: Final = Grants(
     tables={
         "alert_rules": privileges("SELECT", "INSERT", "UPDATE", "DELETE"),
@@ -132,6 +146,7 @@ GRANTS: Final = Grants(
         "silences": privileges("SELECT", "INSERT", "UPDATE"),
         "evaluator_snapshot": privileges("SELECT", "INSERT", "UPDATE"),
         "receiver_deliveries": privileges("SELECT", "INSERT", "UPDATE"),
+        "alert_event_position": privileges("SELECT", "INSERT", "UPDATE"),
     },
     sequences=("alert_events.id",),
 )

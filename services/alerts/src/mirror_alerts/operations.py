@@ -12,10 +12,13 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import asyncpg
+import nats.errors
+import nats.js.errors
 import structlog
 
 from mirror_alerts.errors import ConflictError, InvalidRequestError, NotFoundError
 from mirror_alerts.evaluation.alert_state import AlertChange
+from mirror_alerts.evaluation.recorder import Recorder
 from mirror_alerts.notify.receivers import Receiver
 from mirror_alerts.publisher import EventPublisher
 from mirror_alerts.rules import Rule, RuleError, rule_from_object
@@ -119,16 +122,28 @@ class AlertsApi:
         self.publisher = publisher
         self.clock = clock
         self.receivers = list(receivers)
+        self.recorder = Recorder(publisher.js, pool)
 
     # Alerts
 
+    async def _stored(self) -> None:
+        """Store what the stream holds past the store (the leader does too, a moment later):
+        a read then shows every alert event published before it. With the bus away, the
+        store is read as it is."""
+        try:
+            await self.recorder.catch_up()
+        except (nats.errors.Error, nats.js.errors.Error) as exc:
+            log.warning("alerts.read_unrecorded", error=str(exc))
+
     async def active(self, request: ActiveAlertsRequest) -> list[AlertRecord]:
         """Open alerts (firing or acknowledged), newest first."""
+        await self._stored()
         async with self.pool.acquire() as conn:
             return await alert_store.list_active(conn, request.host)
 
     async def history(self, request: ListAlertsRequest) -> list[AlertRecord]:
         """Alerts fired since ``request.since``, newest first, whatever their state now."""
+        await self._stored()
         async with self.pool.acquire() as conn:
             return await alert_store.list_history(
                 conn,
@@ -140,6 +155,7 @@ class AlertsApi:
 
     async def get(self, alert_id: str) -> AlertRecord:
         """One alert with its events."""
+        await self._stored()
         async with self.pool.acquire() as conn:
             record = await alert_store.get_alert(conn, alert_id)
         if record is None:

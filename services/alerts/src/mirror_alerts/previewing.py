@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 import nats.aio.client
-from asyncpg import Connection
 
 from mirror_alerts import metrics
 from mirror_alerts.evaluation.engine import AlertsEngine
+from mirror_alerts.evaluation.leader import Lease
 from mirror_alerts.evaluation.preview import preview_rule
 from mirror_alerts.operations import checked_rule
 from mirror_runtime.doors import ApiError
@@ -52,7 +52,7 @@ class Previewer:
         """The operation and what carries it out, for both doors."""
         return implement(alert_operations.RULES_PREVIEW, self.preview)
 
-    async def lead(self, conn: Connection) -> None:
+    async def lead(self, lease: Lease) -> None:
         """The engine's term (mirror_alerts.evaluation.leader), with the preview's NATS
         subscription open throughout."""
         door = NatsDoor(
@@ -63,6 +63,6 @@ class Previewer:
         )
         await door.start()
         try:
-            await self.engine.lead(conn)
+            await self.engine.lead(lease)
         finally:
             await door.stop()

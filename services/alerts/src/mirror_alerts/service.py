@@ -41,7 +41,7 @@ def main(config: AlertsConfig) -> int:
         api = AlertsApi(deps.pool, publisher, receivers=config.receivers.receivers)
         engine = AlertsEngine(deps.nc, deps.pool, config, publisher)
         previewer = Previewer(deps.nc, engine)
-        leadership = Leadership(config.service.db_url)
+        leadership = Leadership(deps.nc.jetstream())
         # The preview's subscription is the leader's: it is open while the engine leads.
         leading = asyncio.create_task(leadership.run(previewer.lead), name="alerts-leadership")
         endpoints = nats_door(deps.nc, api)

@@ -11,9 +11,9 @@ import nats.js.errors
 import structlog
 from nats.js.kv import KeyValue
 
+from mirror_runtime.buckets import open_bucket
 from mirror_schema import streams
 from mirror_schema.samples import Position
-from mirror_twin.buckets import open_bucket
 
 log = structlog.get_logger()
 

@@ -20,6 +20,7 @@ __all__ = [
     "PendingTimer",
     "alert_id_for",
     "as_alert_event",
+    "change_of_event",
     "event_of_open",
     "open_alert_of",
 ]
@@ -127,6 +128,29 @@ def as_alert_event(change: AlertChange) -> AlertEvent:
         threshold=change.threshold,
         acknowledged_by=change.acknowledged_by,
         duration_seconds=change.duration_seconds,
+        metric=change.metric,
+    )
+
+
+_KIND_OF: dict[AlertState, ChangeKind] = {state: kind for kind, state in _STATE_OF.items()}
+
+
+def change_of_event(event: AlertEvent) -> AlertChange:
+    """The change ``event`` published: what the store keeps of it."""
+    return AlertChange(
+        kind=_KIND_OF[event.state],
+        alert_id=event.alert_id,
+        rule_id=event.rule_id,
+        host_id=event.host_id,
+        resource=event.resource,
+        metric=event.metric,
+        severity=event.severity,
+        at=event.timestamp,
+        message=event.message,
+        value=event.value,
+        threshold=event.threshold,
+        duration_seconds=event.duration_seconds,
+        acknowledged_by=event.acknowledged_by,
     )
 
 
@@ -163,4 +187,5 @@ def event_of_open(alert: OpenAlert) -> AlertEvent:
         value=alert.value,
         threshold=alert.threshold,
         acknowledged_by=alert.acknowledged_by,
+        metric=alert.metric,
     )

@@ -1,11 +1,19 @@
-"""Committer: the evaluator's changes stored, published and notified, in evaluation order.
+"""Committer: the evaluator's changes published and notified, in evaluation order.
 
 The engine queues one :class:`CommitUnit` per evaluation (a batch of samples, a sweep, a rule
-change); the committer stores its changes in PostgreSQL, publishes them on
-``alerts.events.<host>``, tells the notifier, and only then acknowledges the samples they came
-from. Evaluating the next batch overlaps these round trips. While PostgreSQL or NATS is down
-it waits and retries, keeping the samples in hand from redelivery: an acknowledged sample's
-changes must never be lost.
+change); the committer publishes its changes on ``alerts.events.<host>`` (the ALERTS stream,
+whose Nats-Msg-Id keeps each once), tells the notifier, and only then acknowledges the
+samples they came from. The recorder (recorder.py) stores them in PostgreSQL from the stream:
+alerts fire, resolve and notify while the database is down. Evaluating the next batch
+overlaps these round trips.
+
+A replay after a restart re-derives changes that may have been published long ago (further
+back than the stream's duplicate window): those are stored first, and only the ones the
+store did not hold yet are published and notified. The new leader has stored everything
+published before it replays, so the store knows.
+
+While NATS (or, for a replay, PostgreSQL) is down the committer waits and retries, keeping
+the samples in hand from redelivery: an acknowledged sample's changes must never be lost.
 """
 
 from __future__ import annotations
@@ -48,13 +56,15 @@ REPUBLISH_WINDOW: Final = timedelta(seconds=streams.DUPLICATE_WINDOW_SECONDS * 0
 
 @dataclass(frozen=True)
 class CommitUnit:
-    """Changes to store and publish, the samples they came from (acknowledged once done,
-    kept from redelivery while waiting), and changes only the notifier must hear of."""
+    """Changes to publish, the samples they came from (acknowledged once done, kept from
+    redelivery while waiting), changes only the notifier must hear of, and whether the
+    samples are a replay (their changes are stored first, see the module's note)."""
 
     changes: Sequence[AlertChange] = ()
     held: Sequence[Msg] = ()
     evaluated: Sequence[Msg] = ()
     notify_only: Sequence[AlertChange] = ()
+    replayed: bool = False
 
 
 class Committer:
@@ -67,12 +77,14 @@ class Committer:
         notifier: Notifier,
         tags_of: Callable[[str], Mapping[str, str]],
         clock: Callable[[], datetime],
+        on_published: Callable[[], None] = lambda: None,
     ) -> None:
         self.pool = pool
         self.publisher = publisher
         self.notifier = notifier
         self.tags_of = tags_of
         self.clock = clock
+        self.on_published = on_published
         self.queue: asyncio.Queue[CommitUnit] = asyncio.Queue(QUEUE_SIZE)
 
     async def put(self, unit: CommitUnit) -> None:
@@ -88,7 +100,10 @@ class Committer:
         while True:
             unit = await self.queue.get()
             try:
-                await self.commit(unit.changes, unit.held)
+                if unit.replayed:
+                    await self.commit_through_store(unit.changes, unit.held)
+                else:
+                    await self.publish(unit.changes, unit.held)
                 self._notify(unit.notify_only)
                 for msg in unit.evaluated:
                     await msg.ack()
@@ -112,8 +127,21 @@ class Committer:
         await asyncio.gather(task, return_exceptions=True)
         return drained
 
-    async def commit(self, changes: Sequence[AlertChange], held: Sequence[Msg] = ()) -> None:
-        """Store, publish and notify ``changes`` now (not queued), waiting out outages."""
+    async def publish(self, changes: Sequence[AlertChange], held: Sequence[Msg] = ()) -> None:
+        """Publish and notify ``changes`` now (not queued), waiting out outages of NATS."""
+        if not changes:
+            return
+        await self._until_done(self.publisher.publish, changes, held)
+        self.on_published()
+        for change in changes:
+            CHANGES.labels(change.kind).inc()
+        self._notify(changes)
+
+    async def commit_through_store(
+        self, changes: Sequence[AlertChange], held: Sequence[Msg] = ()
+    ) -> None:
+        """Store ``changes``, then publish and notify the ones new to the store (and publish
+        again the recent ones: the stream drops a repeat), now, waiting out outages."""
         if not changes:
             return
         applied = await self._until_done(self._store, changes, held)

@@ -1,11 +1,13 @@
 """AlertsEngine: the leading replica's evaluation, from METRICS to stored, published, notified.
 
-Evaluation runs one batch at a time under a lock; the committer (committer.py) stores the
-changes in PostgreSQL, publishes them on ``alerts.events.<host>`` and only then acknowledges
-the samples. Every ``snapshot_seconds`` the evaluator's state is
-saved with the stream sequence it covers; a new leader (a restart, a standby taking over)
-restores it, adopts the open alerts stored since, and replays METRICS from the next sequence
-(resume.py), so nothing acknowledged is lost and no alert fires twice.
+Evaluation runs one batch at a time under a lock; the committer (committer.py) publishes the
+changes on ``alerts.events.<host>``, notifies, and only then acknowledges the samples; the
+recorder (recorder.py) stores them in PostgreSQL from the stream, so a database outage stops
+none of it. Every ``snapshot_seconds`` the evaluator's state is saved with the stream
+sequence it covers; a new leader (a restart, a standby taking over) first stores every event
+published so far, then restores the snapshot, adopts the open alerts stored since, and
+replays METRICS from the next sequence (resume.py), so nothing acknowledged is lost and no
+alert fires twice.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import asyncpg
@@ -28,6 +30,9 @@ from mirror_alerts.config import AlertsConfig
 from mirror_alerts.evaluation.alert_state import AlertChange, event_of_open
 from mirror_alerts.evaluation.committer import Committer, CommitUnit
 from mirror_alerts.evaluation.evaluator import Evaluator, UnknownAlertError
+from mirror_alerts.evaluation.leader import Lease
+from mirror_alerts.evaluation.notices import ChangeNotices, Listener
+from mirror_alerts.evaluation.recorder import Recorder
 from mirror_alerts.evaluation.resume import DURABLE, bind_consumer, resume_state
 from mirror_alerts.metrics import CONSUMER_LAG, LEADING, OPEN_ALERTS, SAMPLES_REFUSED
 from mirror_alerts.notify.dispatcher import Dispatcher
@@ -59,6 +64,8 @@ BATCH: Final = 500
 FETCH_SECONDS: Final = 1.0
 DRAIN_SECONDS: Final = 10.0  # at stop, how long committing what was evaluated may take
 RETRY_SECONDS: Final = 0.5
+# How long a notification may take to be delivered, retries included (webhook.RetryPolicy).
+DELIVERY_ALLOWANCE: Final = timedelta(seconds=60)
 # Silences are re-read on every change notice, and this often in case a notice was missed.
 SILENCES_REFRESH_SECONDS: Final = 60.0
 
@@ -95,6 +102,8 @@ class AlertsEngine:
             self.grouper, self.dispatcher, silenced=self._silenced, clock=clock
         )
         self.position = 0  # the METRICS sequence of the last sample fully handled
+        self.replay_until = 0  # samples up to this METRICS sequence are a replay
+        self.recorder = Recorder(self.js, pool)
         self.lag = 0
         self.leading = False
         # One evaluation at a time (samples, sweeps, rules, acks), each queued for the
@@ -106,6 +115,7 @@ class AlertsEngine:
         self._silences_changed = asyncio.Event()
         self._acks: dict[str, alert_store.AckNotice] = {}
         self._acked = asyncio.Event()
+        self._acks_missed = False  # a notice may have been lost: read them from the store
 
     def _new_committer(self) -> Committer:
         # tags_of reads the evaluator of the moment: restore() replaces it.
@@ -115,25 +125,29 @@ class AlertsEngine:
             self.notifier,
             lambda host_id: self.evaluator.tags_of(host_id),
             self.clock,
+            on_published=self.recorder.wake,
         )
 
     # Leading
 
-    async def lead(self, conn: asyncpg.Connection) -> None:
-        """Evaluate until cancelled; ``conn`` (the leadership's) carries the change notices."""
-        listeners: list[tuple[str, Callable[[Any, int, str, object], None]]] = [
-            (rule_store.RULES_CHANNEL, self._on_rules_notice),
-            (silence_store.SILENCES_CHANNEL, self._on_silences_notice),
-            (alert_store.ACKS_CHANNEL, self._on_ack_notice),
-        ]
-        for channel, callback in listeners:
-            await conn.add_listener(channel, callback)  # before reading: no change missed
+    async def lead(self, lease: Lease) -> None:
+        """Evaluate until cancelled, or until ``lease`` says another replica may lead."""
+        if self.config.service.db_url is None:
+            raise ValueError("the alerts engine needs MIRROR_STAGE_DB_URL")
+        listeners: dict[str, Listener] = {
+            rule_store.RULES_CHANNEL: self._on_rules_notice,
+            silence_store.SILENCES_CHANNEL: self._on_silences_notice,
+            alert_store.ACKS_CHANNEL: self._on_ack_notice,
+        }
+        notices = ChangeNotices(self.config.service.db_url, listeners, self._on_notices_connected)
         puller: BatchPuller | None = None
         tasks: list[asyncio.Task[None]] = []
         self.committer = self._new_committer()
         committer = asyncio.create_task(self.committer.run(), name="alerts-committer")
+        listening = asyncio.create_task(notices.run(), name="alerts-notices")
         restored = False
         try:
+            await notices.connected.wait()  # before reading: no change missed
             await self.restore()
             restored = True
             puller = await bind_consumer(self.nc, self.position)
@@ -147,57 +161,49 @@ class AlertsEngine:
                 every(SILENCES_REFRESH_SECONDS, self._reload_silences),
                 self._react(),
                 self.notifier.run(),
+                self.recorder.run(),
             ]
             tasks = [asyncio.create_task(w) for w in work]  # type: ignore[arg-type]
             # Shielded: a cancelled term still commits what it evaluated (see _finish); a
             # committer that fails ends the term all the same.
-            await asyncio.gather(asyncio.shield(committer), *tasks)
+            await asyncio.gather(asyncio.shield(committer), listening, *tasks)
         finally:
             self.leading = False
             LEADING.set(0)
-            for task in tasks:
+            for task in (listening, *tasks):
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(listening, *tasks, return_exceptions=True)
             if puller is not None:
                 with contextlib.suppress(nats.errors.Error):
                     await puller.close()
             # What was evaluated is committed, then the last snapshot is saved and the queued
             # notifications sent, even when cancelled.
-            await asyncio.shield(self._finish(conn, committer, restored=restored))
-            for channel, callback in listeners:
-                with contextlib.suppress(Exception):
-                    await conn.remove_listener(channel, callback)
+            await asyncio.shield(self._finish(lease, committer, restored=restored))
 
-    async def _finish(
-        self, conn: asyncpg.Connection, committer: asyncio.Task[None], *, restored: bool
-    ) -> None:
+    async def _finish(self, lease: Lease, committer: asyncio.Task[None], *, restored: bool) -> None:
         # A term that failed before its state was restored has nothing of its own to save.
         try:
-            # A snapshot must not run ahead of the store: the samples it covers are skipped.
+            # A snapshot must not run ahead of the stream: the samples it covers are skipped.
             drained = await self.committer.drain(committer, DRAIN_SECONDS)
-            if restored and drained and await self._still_leading(conn):
+            if restored and drained and lease.held():
                 await self.save_snapshot()
+            elif restored and drained:
+                # Another replica may lead now and save newer state, which an older snapshot
+                # must not overwrite.
+                log.warning("snapshot.final_skipped", reason="the lease may have run out")
         except Exception:
             log.exception("snapshot.final_failed")
         await self.dispatcher.close()
 
-    @staticmethod
-    async def _still_leading(conn: asyncpg.Connection) -> bool:
-        """Whether the lock's connection still answers: after it failed, another replica may
-        lead and save newer state, which an older snapshot must not overwrite."""
-        try:
-            await conn.fetchval("SELECT 1", timeout=1.0)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("snapshot.final_skipped", reason=f"the lock's connection failed: {exc}")
-            return False
-        return True
-
     async def restore(self) -> None:
-        """Rebuild the state from PostgreSQL and decide where in METRICS to resume."""
+        """Store every event published so far, rebuild the state from PostgreSQL and decide
+        where in METRICS to resume."""
+        await self.recorder.catch_up()
         resumed = await resume_state(
             self.pool, self.js, max_replay=self.config.max_replay, now=self.clock()
         )
         self.evaluator, self.position = resumed.evaluator, resumed.position
+        self.replay_until = resumed.last_seq
         self._silences = resumed.silences
         # A fresh grouper too: groups from an earlier term may have resolved under another
         # leader. It learns the alerts open in the store; one the snapshot holds that resolved
@@ -206,11 +212,20 @@ class AlertsEngine:
             group_wait=self.config.group_wait, repeat_interval=self.config.repeat_interval
         )
         self.notifier.grouper = self.grouper
+        # Notifications are at least once: an alert fired too close to the last snapshot for
+        # its notification to be surely delivered (held for group_wait, then retried) is told
+        # again; the body names its id, by which a receiver drops a repeat.
+        saved_at = resumed.saved_at or self.clock()
+        unsure_since = saved_at - self.config.group_wait - DELIVERY_ALLOWANCE
         for alert in self.evaluator.open_alerts():
             if alert.alert_id in resumed.stored_open:
                 tags = self.evaluator.tags_of(alert.host_id)
-                self.notifier.adopt(event_of_open(alert), tags=tags)
-        await self.committer.commit(resumed.changes)
+                event = event_of_open(alert)
+                if alert.acknowledged_by is None and alert.fired_at >= unsure_since:
+                    self.notifier.observe(event, tags=tags)
+                else:
+                    self.notifier.adopt(event, tags=tags)
+        await self.committer.commit_through_store(resumed.changes)
         OPEN_ALERTS.set(self.evaluator.open_count)
         # The evaluator holds every host's latest sample for as long as it leads.
         settle_heap()
@@ -268,7 +283,8 @@ class AlertsEngine:
                     await self._refuse(msg, f"evaluating it failed: {exc!r}", "crashed")
                     continue
                 evaluated.append(msg)
-            unit = CommitUnit(changes=changes, held=msgs, evaluated=evaluated)
+            replayed = msgs[-1].metadata.sequence.stream <= self.replay_until
+            unit = CommitUnit(changes=changes, held=msgs, evaluated=evaluated, replayed=replayed)
             await self.committer.put(unit)
             OPEN_ALERTS.set(self.evaluator.open_count)
             self.position = max(self.position, msgs[-1].metadata.sequence.stream)
@@ -311,6 +327,13 @@ class AlertsEngine:
 
     def _on_silences_notice(self, _conn: Any, _pid: int, _channel: str, _payload: object) -> None:
         self._silences_changed.set()
+
+    def _on_notices_connected(self) -> None:
+        # Notices sent while the connection was down are lost: everything is read again.
+        self._rules_changed.set()
+        self._silences_changed.set()
+        self._acks_missed = True
+        self._acked.set()
 
     def _on_ack_notice(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         try:
@@ -364,6 +387,18 @@ class AlertsEngine:
             self._silences = await silence_store.list_silences(conn, self.clock())
 
     async def _apply_acks(self) -> None:
+        if self._acks_missed:
+            async with self.pool.acquire() as conn:
+                stored = await alert_store.list_active(conn)
+            for record in stored:
+                if record.acknowledged_by is not None and record.acknowledged_at is not None:
+                    notice = alert_store.AckNotice(
+                        alert_id=record.alert_id,
+                        by=record.acknowledged_by,
+                        at=record.acknowledged_at,
+                    )
+                    self._acks.setdefault(record.alert_id, notice)
+            self._acks_missed = False
         acks, self._acks = self._acks, {}
         async with self._lock:
             changes: list[AlertChange] = []

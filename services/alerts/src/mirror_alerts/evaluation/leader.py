@@ -1,62 +1,97 @@
-"""Leadership: which replica evaluates, held as a PostgreSQL advisory lock on its own connection.
+"""Leadership: which replica evaluates, held as a lease in a NATS key-value bucket.
 
 Evaluation needs every sample of a host in one place (a ``for`` timer spans samples), so one
-replica evaluates at a time and the others stand by, answering the API. The lock is released
-by PostgreSQL when its holder's connection ends, so a replica that dies (even by kill -9)
-hands over as soon as the server notices; a standby asks again every second.
+replica evaluates at a time and the others stand by, answering the API. The lease is the key
+``evaluator`` of the bucket ``alerts_leader``, whose entries the server removes
+``LEASE_SECONDS`` after their last write. The leader writes it again every ``RENEW_SECONDS``,
+each time only if it still holds the revision it wrote last, so two replicas can never both
+renew it; a standby creates it once it is gone. A leader that could not renew for
+``LEASE_SECONDS - MARGIN_SECONDS`` stops by itself, before the server can hand the lease on.
+
+The lease lives on the bus, not in PostgreSQL: evaluation, events and notifications go on
+through a database outage (the alerts are stored once it is back, see recorder.py), and a
+replica killed with SIGKILL hands over within ``LEASE_SECONDS``; a replica that stops cleanly
+deletes the key and hands over at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
+import socket
+import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-import asyncpg
+import nats.errors
+import nats.js.errors
 import structlog
+from nats.js.client import JetStreamContext
+from nats.js.kv import KeyValue
 
-from mirror_runtime.migrations import LOCK_CLASS
+from mirror_runtime.buckets import open_bucket
+from mirror_schema import streams
 from mirror_schema.schedule import ticks
 
-__all__ = ["EVALUATOR_LOCK", "Leadership"]
+__all__ = ["Leadership", "Lease", "LostLeadership"]
 
 log = structlog.get_logger()
 
-EVALUATOR_LOCK: Final = 7  # the objid under LOCK_CLASS; the migrations hold 1
-CONNECT_TIMEOUT_SECONDS: Final = 5.0
-CHECK_TIMEOUT_SECONDS: Final = 3.0
+BUCKET: Final = streams.BUCKET_ALERTS_LEADER
+KEY: Final = "evaluator"
+LEASE_SECONDS: Final = 5.0
+RENEW_SECONDS: Final = 1.0
+# A leader stops this long before the server could let its lease go: time to notice.
+MARGIN_SECONDS: Final = 1.5
+BUCKET_MAX_BYTES: Final = 1024 * 1024
+UNAVAILABLE: Final = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 
-Lead = Callable[[asyncpg.Connection], Coroutine[Any, Any, None]]
+
+class Lease(Protocol):
+    """What a term of leadership may ask: whether the lease is still surely this replica's."""
+
+    def held(self) -> bool: ...
+
+
+Lead = Callable[[Lease], Coroutine[Any, Any, None]]
 
 
 class LostLeadership(Exception):  # noqa: N818 - an event, not a bug
-    """The lock's connection failed: another replica may lead now."""
+    """The lease could not be renewed in time, or another replica holds it."""
 
 
 class Leadership:
-    """Runs ``lead(connection)`` while this replica holds the evaluator lock."""
+    """Runs ``lead(lease)`` while this replica holds the evaluator's lease."""
 
     def __init__(
         self,
-        dsn: str,
+        js: JetStreamContext,
         *,
         retry_seconds: float = 1.0,
-        check_seconds: float = 1.0,
-        lock: tuple[int, int] = (LOCK_CLASS, EVALUATOR_LOCK),
+        lease_seconds: float = LEASE_SECONDS,
+        renew_seconds: float = RENEW_SECONDS,
     ) -> None:
-        self.dsn = dsn
+        self.js = js
         self.retry_seconds = retry_seconds
-        self.check_seconds = check_seconds
-        self.lock = lock
+        self.lease_seconds = lease_seconds
+        self.renew_seconds = renew_seconds
+        self.identity = f"{socket.gethostname()}:{os.getpid()}".encode()
         self.leading = False
+        self._renewed_at = -math.inf  # monotonic: when the last accepted write was sent
+
+    def held(self) -> bool:
+        """Whether this replica leads and its lease cannot have run out on the server."""
+        since = time.monotonic() - self._renewed_at
+        return self.leading and since < self.lease_seconds - MARGIN_SECONDS
 
     async def run(self, lead: Lead) -> None:
-        """Forever (until cancelled): wait for the lock, then lead until it is lost."""
+        """Forever (until cancelled): wait for the lease, then lead until it is lost."""
         while True:
             try:
                 await self._hold_and_lead(lead)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except UNAVAILABLE as exc:
                 log.warning("leader.unavailable", error=str(exc))
             except LostLeadership as exc:
                 log.error("leader.lost", error=str(exc))
@@ -67,43 +102,56 @@ class Leadership:
             await asyncio.sleep(self.retry_seconds)
 
     async def _hold_and_lead(self, lead: Lead) -> None:
-        conn = await asyncpg.connect(self.dsn, timeout=CONNECT_TIMEOUT_SECONDS)
+        kv = await open_bucket(
+            self.js, BUCKET, max_bytes=BUCKET_MAX_BYTES, ttl_seconds=self.lease_seconds
+        )
+        revision = await self._acquire(kv)
+        self.leading = True
+        log.info("leader.elected")
+        revisions = [revision]
+        leading = asyncio.create_task(lead(self), name="alerts-lead")
+        renewing = asyncio.create_task(self._renew(kv, revisions), name="alerts-lease")
         try:
-            await self._acquire(conn)
-            self.leading = True
-            log.info("leader.elected")
-            leading = asyncio.create_task(lead(conn), name="alerts-lead")
-            watching = asyncio.create_task(self._watch(conn), name="alerts-lease")
-            try:
-                await asyncio.wait({leading, watching}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (leading, watching):
-                    task.cancel()
-                results = await asyncio.gather(leading, watching, return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException) and not isinstance(
-                    result, asyncio.CancelledError
-                ):
-                    raise result
+            await asyncio.wait({leading, renewing}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for task in (leading, renewing):
+                task.cancel()
+            results = await asyncio.gather(leading, renewing, return_exceptions=True)
             self.leading = False
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT_SECONDS)
-            conn.terminate()
+            # Handed over at once rather than when the lease runs out; only our own revision.
+            with contextlib.suppress(*UNAVAILABLE):
+                await asyncio.wait_for(kv.delete(KEY, last=revisions[-1]), self.renew_seconds)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
 
-    async def _acquire(self, conn: asyncpg.Connection) -> None:
-        # Polled: PostgreSQL does not tell a waiter that a lock was freed without blocking the
-        # connection in pg_advisory_lock, and the connection must stay usable for the checks.
+    async def _acquire(self, kv: KeyValue) -> int:
         while True:
-            if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *self.lock):
-                return
-            await asyncio.sleep(self.retry_seconds)
-
-    async def _watch(self, conn: asyncpg.Connection) -> None:
-        # The lock lives as long as the connection: check it, so that a dead link to the
-        # server ends this replica's evaluation (another may have taken over).
-        async for _ in ticks(self.check_seconds):
+            sent = time.monotonic()
             try:
-                await conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_SECONDS)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                raise LostLeadership(f"the lock's connection failed: {exc}") from exc
+                revision = await kv.create(KEY, self.identity)
+            except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.KeyNotFoundError):
+                await asyncio.sleep(self.retry_seconds)  # another replica leads
+                continue
+            self._renewed_at = sent
+            return revision
+
+    async def _renew(self, kv: KeyValue, revisions: list[int]) -> None:
+        async for _ in ticks(self.renew_seconds):
+            sent = time.monotonic()
+            try:
+                revision = await asyncio.wait_for(
+                    kv.update(KEY, self.identity, last=revisions[-1]), self.renew_seconds
+                )
+            except nats.js.errors.KeyWrongLastSequenceError as exc:
+                raise LostLeadership(f"the lease was taken over or ran out: {exc}") from exc
+            except UNAVAILABLE as exc:
+                log.warning("leader.renew_failed", error=str(exc))
+            else:
+                revisions.append(revision)
+                del revisions[:-1]
+                self._renewed_at = sent
+            if not self.held():
+                raise LostLeadership(
+                    f"the lease was not renewed for {time.monotonic() - self._renewed_at:.1f} s"
+                )

@@ -39,6 +39,7 @@ class Resumed:
     evaluator: Evaluator
     rules: list[Rule]
     position: int  # the METRICS sequence it covers; 0: start from each host's latest sample
+    last_seq: int  # the last METRICS sequence at the restore: up to it, samples are a replay
     stored_open: set[str]  # ids of the alerts open in the store
     changes: list[AlertChange]  # alerts of rules gone meanwhile, closed by the restore
     silences: list[Silence]
@@ -87,6 +88,7 @@ async def resume_state(
         evaluator=evaluator,
         rules=rules,
         position=position,
+        last_seq=info.state.last_seq,
         stored_open=stored_open,
         changes=changes,
         silences=silences,

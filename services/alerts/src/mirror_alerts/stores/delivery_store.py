@@ -75,15 +75,25 @@ async def last_deliveries(conn: Conn) -> dict[str, DeliveryRecord]:
 
 
 class DeliveryRecorder:
-    """The dispatcher's on_delivered: each delivery stored; a database away costs the record,
-    never the delivery (logged)."""
+    """The dispatcher's on_delivered: each receiver's latest delivery stored in the
+    background, so that a database away (or slow) never holds up the deliveries that follow;
+    it costs the record, never the delivery (logged)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._latest: dict[str, DeliveryRecord] = {}  # bounded by the receivers
+        self._writing: asyncio.Task[None] | None = None
 
     async def __call__(self, receiver: str, record: DeliveryRecord) -> None:
-        try:
-            async with asyncio.timeout(RECORD_SECONDS), self.pool.acquire() as conn:
-                await record_delivery(conn, receiver, record)
-        except FAILURES as exc:
-            log.warning("notify.record_failed", receiver=receiver, error=str(exc))
+        self._latest[receiver] = record  # only the latest is kept: an older one is moot
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="alerts-deliveries")
+
+    async def _write(self) -> None:
+        while self._latest:
+            receiver, record = self._latest.popitem()
+            try:
+                async with asyncio.timeout(RECORD_SECONDS), self.pool.acquire() as conn:
+                    await record_delivery(conn, receiver, record)
+            except FAILURES as exc:
+                log.warning("notify.record_failed", receiver=receiver, error=str(exc))

@@ -1,4 +1,4 @@
-"""The twin's JetStream key-value buckets: opened if they exist, else made with as many
+"""The services' JetStream key-value buckets: opened if they exist, else made with as many
 copies as the stack keeps of its streams (3 in a cluster)."""
 
 from typing import Final
@@ -16,21 +16,30 @@ from mirror_schema.streams import stream_replicas
 OPEN_WITHIN_SECONDS: Final = 30.0
 
 
-async def open_bucket(js: JetStreamContext, bucket: str, *, max_bytes: int) -> KeyValue:
-    """The bucket `bucket`, keeping one value per key. An existing bucket is taken as it is:
-    a twin never changes what another replica, or an operator, set up."""
+async def open_bucket(
+    js: JetStreamContext, bucket: str, *, max_bytes: int, ttl_seconds: float | None = None
+) -> KeyValue:
+    """The bucket `bucket`, keeping one value per key, each removed `ttl_seconds` after its
+    last write when given. An existing bucket is taken as it is: a replica never changes what
+    another replica, or an operator, set up."""
     return await until_answered(
-        lambda: _open(js, bucket, max_bytes),
+        lambda: _open(js, bucket, max_bytes, ttl_seconds),
         seconds=OPEN_WITHIN_SECONDS,
         transient=(nats.errors.TimeoutError,),
         what=f"bucket {bucket}",
     )
 
 
-async def _open(js: JetStreamContext, bucket: str, max_bytes: int) -> KeyValue:
+async def _open(
+    js: JetStreamContext, bucket: str, max_bytes: int, ttl_seconds: float | None
+) -> KeyValue:
     try:
         return await js.key_value(bucket)
     except BucketNotFoundError:
         return await js.create_key_value(
-            bucket=bucket, history=1, max_bytes=max_bytes, replicas=await stream_replicas(js)
+            bucket=bucket,
+            history=1,
+            max_bytes=max_bytes,
+            ttl=ttl_seconds,
+            replicas=await stream_replicas(js),
         )
