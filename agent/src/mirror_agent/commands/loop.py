@@ -222,8 +222,10 @@ class CommandLoop:
                 try:
                     msgs = fetching.result()
                 except TimeoutError:
-                    # Nothing came: nats-py says so with its own TimeoutError or, on some
-                    # paths, asyncio's (the same builtin class, which its own derives from).
+                    # Nothing came: nats-py says so with its own TimeoutError or, for a batch
+                    # of more than one whose first request the server ends with a 408 just
+                    # after the fetch's deadline, asyncio's (the builtin, its own's base):
+                    # tests/integration/test_agent_command_fetch.py.
                     continue
                 except (nats.errors.Error, nats.js.errors.Error) as exc:
                     log.info("commands.fetch_failed error=%r", exc)
