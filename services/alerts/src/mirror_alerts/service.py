@@ -19,7 +19,7 @@ from mirror_alerts.previewing import Previewer
 from mirror_alerts.publisher import EventPublisher
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
-from mirror_schema import streams
+from mirror_runtime.service_streams import ensure_service_streams
 
 __all__ = ["main"]
 
@@ -34,7 +34,7 @@ def main(config: AlertsConfig) -> int:
             raise serve.StartupError(
                 "the alerts service keeps rules and alerts in PostgreSQL: set MIRROR_STAGE_DB_URL"
             )
-        await streams.ensure_streams(deps.nc.jetstream(), update=False)
+        await ensure_service_streams(deps.nc.jetstream())
         applied = await migrate(deps.pool)
         log.info("alerts.migrated", applied=applied)
         publisher = EventPublisher(deps.nc.jetstream())

@@ -19,7 +19,7 @@ from mirror_commands.results import ResultsConsumer
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
 from mirror_runtime.periodic import every
-from mirror_schema import streams
+from mirror_runtime.service_streams import ensure_service_streams
 
 log = structlog.get_logger()
 
@@ -40,7 +40,7 @@ def main(config: CommandsConfig) -> int:
                 "the commands service keeps commands and their history in PostgreSQL: "
                 "set MIRROR_STAGE_DB_URL"
             )
-        await streams.ensure_streams(deps.nc.jetstream(), update=False)
+        await ensure_service_streams(deps.nc.jetstream())
         applied = await migrate(deps.pool)
         trigram = await has_trigram_index(deps.pool)
         log.info("commands.migrated", applied=applied, search="pg_trgm" if trigram else "ilike")

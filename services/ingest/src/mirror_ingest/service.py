@@ -13,7 +13,7 @@ from mirror_ingest.migrations import migrate
 from mirror_ingest.writing.writer import HistoryWriter
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
-from mirror_schema import streams
+from mirror_runtime.service_streams import ensure_service_streams
 
 log = structlog.get_logger()
 
@@ -33,7 +33,7 @@ def main(config: IngestConfig) -> int:
             raise serve.StartupError(
                 "the ingest stores the metrics history in PostgreSQL: set MIRROR_STAGE_DB_URL"
             )
-        await streams.ensure_streams(deps.nc.jetstream(), update=False)
+        await ensure_service_streams(deps.nc.jetstream())
         applied = await migrate(deps.pool)
         log.info("history.migrated", applied=applied)
         writer = HistoryWriter(

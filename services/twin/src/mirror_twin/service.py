@@ -2,7 +2,7 @@
 
 from mirror_runtime import serve
 from mirror_runtime.health import Dependencies
-from mirror_schema import streams
+from mirror_runtime.service_streams import ensure_service_streams
 from mirror_twin.app import create_app
 from mirror_twin.config import TwinConfig
 from mirror_twin.engine import TwinEngine
@@ -12,7 +12,7 @@ def main(config: TwinConfig) -> int:
     """Run the twin service until SIGTERM; the exit code."""
 
     async def start(deps: Dependencies) -> serve.Started:
-        await streams.ensure_streams(deps.nc.jetstream(), update=False)
+        await ensure_service_streams(deps.nc.jetstream())
         engine = TwinEngine(deps.nc, config)
         await engine.start()
 
