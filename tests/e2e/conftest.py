@@ -24,6 +24,7 @@ async def fault_stage(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     """One stack for a module of faults (fault_stage.py); its tests run in the module's loop."""
     async with fault_stack(tmp_path_factory.mktemp("faults")) as stage:
         yield stage
+    assert bus_violations(stage.data_dir) == []
 
 
 @pytest_asyncio.fixture(loop_scope="module")

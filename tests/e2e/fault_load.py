@@ -9,7 +9,6 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import nats
@@ -113,14 +112,15 @@ class ShippedLoad:
     round of samples every PACE_SECONDS, acknowledged in order whatever the bus does."""
 
     url: str
-    credentials_file: Path
+    credentials_file: str
     fleet: Fleet
     samples_per_host: int = SAMPLES_PER_HOST
+    pace: float = PACE_SECONDS
     start: datetime = field(default_factory=ten_minutes_ago)
 
     def __post_init__(self) -> None:
         self.transport = NatsTransport(
-            self.url, name=f"faults-{self.fleet.name}", credentials_file=str(self.credentials_file)
+            self.url, name=f"faults-{self.fleet.name}", credentials_file=self.credentials_file
         )
         self.shipper = Shipper(self.transport, MemoryBuffer(2**28), batch_size=50)
         self.submitted = 0
@@ -148,7 +148,7 @@ class ShippedLoad:
                     msg_id = f"{host}:faults:{seq}"
                     self.shipper.submit(Envelope(subjects.metrics_raw(host), msg_id, body))
                     self.submitted += 1
-                await asyncio.sleep(PACE_SECONDS)
+                await asyncio.sleep(self.pace)
             async with asyncio.timeout(SHIPPED_LIMIT_SECONDS):
                 await self.shipper.wait_empty()
         finally:
