@@ -7,6 +7,7 @@
 LONGEST_FIRST = (
     "e2e/test_compose_up.py",  # builds its images first; on a new machine its base images too
     "e2e/test_faults.py",
+    "e2e/test_faults_postgres.py",
     "e2e/test_hud.py",
     "integration/test_commands_service.py",
     "integration/test_auth_accounts.py",
