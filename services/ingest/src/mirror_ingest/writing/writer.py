@@ -110,17 +110,25 @@ class HistoryWriter:
         self._lag = 0
         self._lag_at = 0.0
         self._days: set[date] = set()
-        # After a failed write the lane pauses, and the batch comes back (nak) after twice
-        # that: both grow with the failures in a row, the same for every lane.
-        self._pause = Backoff(first=0.5, cap=MAX_BACKOFF_SECONDS)
+        # After a failed write the lane pauses, holding its batch; a batch handed back (a
+        # stop, a dead letter that could not be written) comes back after twice that: both
+        # grow with the failures in a row, the same for every lane.
+        self._pause = Backoff(first=0.5, cap=min(MAX_BACKOFF_SECONDS, ack_wait / 2))
         self._redelivery = Backoff(first=1.0, cap=MAX_BACKOFF_SECONDS)
+        self._stop = asyncio.Event()  # run()'s, once it runs
+
+    def failed_writes(self) -> int:
+        """Writes failed in a row for PostgreSQL's absence (0 once one succeeds)."""
+        return self._pause.failures
 
     def lag(self) -> int:
         """Messages in the stream not yet delivered to this consumer, as last seen."""
         return self._lag
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; the batch in hand is finished first."""
+        """Consume until `stop` is set; the batch in hand is finished first (or, with
+        PostgreSQL away, handed back)."""
+        self._stop = stop
         self._days = await partitions.maintain(self.pool, datetime.now(UTC), self.retention_days)
         config = ConsumerConfig(
             durable_name=self.durable,
@@ -218,33 +226,53 @@ class HistoryWriter:
                 log.warning("history.partition_create_failed", error=str(exc))
 
     async def _write(self, items: Sequence[FetchedSample]) -> None:
-        """Write `items` in one transaction; on a data error, bisect to find the bad rows."""
+        """Write `items` in one transaction; on a data error, bisect to find the bad rows.
+
+        While PostgreSQL is unavailable the batch is held, not handed back: it is tried again
+        after a pause (growing with the failures in a row), the messages kept from redelivery,
+        so an outage of any length spends none of a message's MAX_DELIVER deliveries (handed
+        back each time, an outage of minutes sent acknowledged samples to the dead letters).
+        Only a stop hands a held batch back.
+        """
         if not items:
             return
         rows = [p.row for p in items if p.row is not None]
-        try:
-            async with self.pool.acquire() as conn:
-                new = await store.write_batch(conn, rows)
-        except TRANSIENT as exc:
-            log.warning("history.write_failed", error=str(exc), batch=len(items))
-            for p in items:
-                p.reason = f"PostgreSQL unavailable: {exc}"
-                await self._settle(p, Verdict.RETRY)
-            await self._back_off()
-            return
-        except DATA_ERRORS as exc:
-            if len(items) == 1:
-                items[0].reason = f"PostgreSQL refused the row: {type(exc).__name__}: {exc}"
-                await self._settle(items[0], Verdict.DEAD)
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    new = await store.write_batch(conn, rows)
+                break
+            except TRANSIENT as exc:
+                log.warning("history.write_failed", error=str(exc), batch=len(items))
+                if not await self._hold(items):
+                    for p in items:
+                        p.reason = f"PostgreSQL unavailable: {exc}"
+                        await self._settle(p, Verdict.RETRY)
+                    return
+            except DATA_ERRORS as exc:
+                if len(items) == 1:
+                    items[0].reason = f"PostgreSQL refused the row: {type(exc).__name__}: {exc}"
+                    await self._settle(items[0], Verdict.DEAD)
+                    return
+                middle = len(items) // 2
+                await self._write(items[:middle])
+                await self._write(items[middle:])
                 return
-            middle = len(items) // 2
-            await self._write(items[:middle])
-            await self._write(items[middle:])
-            return
         self._pause.reset()
         ROWS_WRITTEN.inc(new)
         for p in items:
             await self._settle(p, Verdict.ACK)
+
+    async def _hold(self, items: Sequence[FetchedSample]) -> bool:
+        """Pause before the next try, the messages still ours; False once stopping."""
+        for p in items:
+            with contextlib.suppress(nats.errors.Error):
+                await p.msg.in_progress()  # the pause is shorter than ack_wait
+        try:
+            await asyncio.wait_for(self._stop.wait(), self._pause.next())
+        except TimeoutError:
+            return True
+        return False
 
     async def _settle(self, p: FetchedSample, verdict: Verdict) -> None:
         """The one place a message is acked, nakked or dead-lettered and terminated."""
@@ -275,9 +303,6 @@ class HistoryWriter:
 
     def _delay(self) -> float:
         return self._redelivery.delay(self._pause.failures + 1)
-
-    async def _back_off(self) -> None:
-        await asyncio.sleep(self._pause.next())
 
     async def _refresh_lag(self) -> None:
         if time.monotonic() - self._lag_at < LAG_REFRESH_SECONDS:
