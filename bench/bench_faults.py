@@ -41,7 +41,6 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -51,7 +50,7 @@ import nats.js.errors
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
-from fault_load import Fleet, ShippedLoad
+from fault_load import Fleet, Load, ShippedLoad
 from fault_stage import FIELD_HOST, SERVICES, Faulty, fault_stack
 from stack_faults import (
     kill_nats_server,
@@ -67,6 +66,7 @@ from mirror_schema import streams
 from waiting import wait_until
 
 PROBE_HOSTS = 4  # and one more, the hot host of the fault's alert rule
+ALERT_AFTER_SECONDS = 0.5  # into the fault, a host turns hot: does its alert fire then?
 PROBE_SAMPLES = 60
 PROBE_PACE_SECONDS = 0.1  # a round of samples every 0.1 s: 6 s of probe load
 LIMIT_SECONDS = 180.0
@@ -181,6 +181,8 @@ async def deal(
     await faulty.all_healthy()
     fleet = Fleet(name, size=PROBE_HOSTS)
     await faulty.add_spike_rule(fleet)
+    late = Fleet(f"{name}-late", size=0)  # its host turns hot a moment into the fault
+    await faulty.add_spike_rule(late)
     pids = service_pids(faulty.stack, SERVICES)
     command_id = None
     if command:
@@ -201,9 +203,9 @@ async def deal(
     )
     at_fault = load.acknowledged
     stored = await metrics_last_seq(faulty)
-    began, began_at = time.monotonic(), datetime.now(UTC)
+    began = time.monotonic()
+    raising = asyncio.create_task(raise_alert(faulty, late))
     ended, part = await inject(faulty, args)
-    ended_at = datetime.now(UTC) - timedelta(seconds=time.monotonic() - ended)
 
     async def written_through() -> bool:
         floor = await history_floor(faulty)
@@ -257,12 +259,37 @@ async def deal(
         return "firing" in await faulty.spike_states(fleet)
 
     fired_after = await seconds_until(fired, ended)
-    during = await faulty.spike_states_during(fleet, began_at, ended_at)
     print(
-        f"  probe alert (its host at 99 % from the start): {len(during)} event(s) during the "
-        f"fault; fired {shown(fired_after)} after its end; states "
+        f"  probe alert (its host at 99 % from the start): fired {shown(fired_after)} after "
+        f"the fault's end (or before); states "
         f"{' > '.join(await faulty.spike_states(fleet)) or 'none'}"
     )
+    hot_at, fired_at = await raising
+    when = "during the fault" if fired_at < ended else f"{fired_at - ended:.1f} s after its end"
+    answer = await faulty.http.get(f"{faulty.url('alerts')}/api/alerts", params={"host": late.hot})
+    stored = [a for a in answer.json()["items"] if a["rule_id"] == late.rule]
+    print(
+        f"  alert raised {hot_at - began:.1f} s into the fault: fired {fired_at - hot_at:.2f} s "
+        f"after its sample, {when}; states {' > '.join(await faulty.spike_states(late))}; "
+        f"stored {len(stored)}x"
+    )
+
+
+async def raise_alert(faulty: Faulty, late: Fleet) -> tuple[float, float]:
+    """A moment into the fault, a sample turns `late`'s host hot; when that was, and when its
+    alert's firing event was on the stream (monotonic)."""
+    await asyncio.sleep(ALERT_AFTER_SECONDS)
+    hot_at = time.monotonic()
+    await Load(faulty.nc.jetstream(), late).publish(late.hot, 1)
+
+    async def fired() -> bool:
+        try:
+            return "firing" in await faulty.spike_states(late)
+        except (nats.errors.Error, nats.js.errors.Error):
+            return False  # the bus restarting
+
+    await wait_until(fired, timeout=LIMIT_SECONDS, what=f"{late.hot}'s alert", interval=0.05)
+    return hot_at, time.monotonic()
 
 
 async def fleet_wide(faulty: Faulty, args: argparse.Namespace) -> None:

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -119,17 +118,6 @@ class Faulty:
         """The states the hot host's alert went through, in order."""
         events = await self.alert_events(fleet.hot)
         return [e.state for e in events if e.rule_id == fleet.rule]
-
-    async def spike_states_during(
-        self, fleet: Fleet, began: datetime, ended: datetime
-    ) -> list[str]:
-        """The states the hot host's alert went through between `began` and `ended` (an
-        outage's bounds): where "the alert fired while PostgreSQL was down" is asserted
-        once the alerts service fires during an outage (it fires after it today)."""
-        events = await self.alert_events(fleet.hot)
-        return [
-            e.state for e in events if e.rule_id == fleet.rule and began <= e.timestamp <= ended
-        ]
 
     async def fired_once(self, fleet: Fleet) -> None:
         async def fired() -> bool:

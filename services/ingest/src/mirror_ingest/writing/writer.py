@@ -36,7 +36,9 @@ LAG_REFRESH_SECONDS: Final = 1.0
 ROLLUP_FLUSH_SECONDS: Final = 1.0
 HOUR_FLUSH_SECONDS: Final = 10.0
 PARTITION_MAINTENANCE_SECONDS: Final = 3600.0
-MAX_BACKOFF_SECONDS: Final = 30.0
+# A try every few seconds at most while PostgreSQL is away: the history catches up soon after
+# it is back, and trying costs nothing (a refused connection).
+MAX_BACKOFF_SECONDS: Final = 5.0
 
 # Errors that another attempt may not meet: the server or the connection is in trouble.
 TRANSIENT: Final = (
