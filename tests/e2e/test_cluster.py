@@ -1,7 +1,7 @@
 """`mirror-stage up --cluster 3 --replicas 2`: three nats-server nodes clustered on loopback,
-every stream and the twin's buckets at three replicas, two processes of each service; a node
-killed with SIGKILL under load loses no acknowledged sample, publishing carries on, and the
-launcher brings the node back."""
+every stream and the twin's buckets at three replicas, two processes of each service (one twin
+writing the checkpoint); a node killed with SIGKILL under load loses no acknowledged sample,
+publishing carries on, and the launcher brings the node back."""
 
 import asyncio
 import glob
@@ -98,6 +98,23 @@ async def test_a_three_node_cluster_keeps_every_acknowledged_sample_through_a_ki
                 assert info.config.num_replicas == 3, spec.name
             for bucket in ("KV_twin_checkpoint", "KV_twin_placements"):
                 assert (await js.stream_info(bucket)).config.num_replicas == 3, bucket
+
+            # One twin replica writes the checkpoint, the other stands by.
+            addresses = {
+                line.split()[0]: line.split()[1] for line in stack.lines if line.startswith("  ")
+            }
+
+            async def one_writer() -> bool:
+                roles = []
+                async with httpx.AsyncClient(timeout=10) as http:
+                    for twin in ("twin", "twin-2"):
+                        body = (await http.get(f"{addresses[twin]}/api/health")).json()
+                        roles.append(body["details"].get("checkpoint"))
+                return sorted(roles) == ["standby", "writer"]
+
+            await wait_until(one_writer, timeout=30, what="one twin writing the checkpoint")
+            writer_bucket = f"KV_{streams.BUCKET_TWIN_CHECKPOINT_WRITER}"
+            assert (await js.stream_info(writer_bucket)).config.num_replicas == 3
 
             # What a service's health says of the cluster: three nodes, every stream's three
             # replicas current.

@@ -221,8 +221,9 @@ _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
         ),
         (_endpoints("auth.api"), _endpoints("metrics.api")),
     ),
-    # Its checkpoint and placements (KV); forwards the HUD's logins and API calls as requests
-    # in its own name; follows METRICS, ALERTS and COMMAND_RESULTS, and live output.
+    # Its checkpoint, the checkpoint writer's lease and placements (KV); forwards the HUD's
+    # logins and API calls as requests in its own name; follows METRICS, ALERTS and
+    # COMMAND_RESULTS, and live output.
     "twin": (
         (
             *_streams_read(),
@@ -230,6 +231,8 @@ _SERVICE_SUBJECTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
             *_ordered(streams.ALERTS.name),
             *_ordered(streams.COMMAND_RESULTS.name),
             *_bucket(streams.BUCKET_TWIN_CHECKPOINT),
+            # The lease of the one replica writing the checkpoint.
+            *_bucket(streams.BUCKET_TWIN_CHECKPOINT_WRITER),
             *_bucket(streams.BUCKET_TWIN_PLACEMENTS),
             *_requests("twin", (*_AUTH_ENDPOINTS, *_HUD_REQUESTS)),
         ),

@@ -1,8 +1,16 @@
-"""Where a restarted twin picks up the METRICS stream."""
+"""Where a restarted twin picks up the METRICS stream, and when a position replaces another."""
+
+from datetime import UTC, datetime
 
 import pytest
 
-from mirror_twin.checkpoint import MIN_SLICE, CheckpointRound, resume_from
+from mirror_twin.checkpoint import (
+    MIN_SLICE,
+    CheckpointRound,
+    StreamPosition,
+    moves_forward,
+    resume_from,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +45,28 @@ def test_a_round_is_spread_over_its_ticks_and_ends_empty() -> None:
     assert len(small.next_slice()) == MIN_SLICE
     assert len(small.rest()) == 120 - MIN_SLICE
     assert small.pending == []
+
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+T1 = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def _position(seq: int, created: datetime | None) -> StreamPosition:
+    return StreamPosition(stream_seq=seq, saved_at=T1, stream_created=created)
+
+
+@pytest.mark.parametrize(
+    ("position", "saved", "expected"),
+    [
+        pytest.param(_position(61, T0), _position(60, T0), True, id="further: forward"),
+        pytest.param(_position(60, T0), _position(60, T0), False, id="the same: kept"),
+        pytest.param(_position(40, T0), _position(60, T0), False, id="behind: never back"),
+        pytest.param(_position(5, T1), _position(60, T0), True, id="METRICS made anew"),
+        pytest.param(_position(40, T0), _position(60, None), False, id="saved before kept"),
+        pytest.param(_position(61, T0), _position(60, None), True, id="ahead of an old save"),
+    ],
+)
+def test_the_position_only_moves_forward(
+    position: StreamPosition, saved: StreamPosition, expected: bool
+) -> None:
+    assert moves_forward(position, saved) is expected

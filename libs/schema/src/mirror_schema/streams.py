@@ -21,6 +21,7 @@ __all__ = [
     "ALERTS",
     "BUCKET_ALERTS_LEADER",
     "BUCKET_TWIN_CHECKPOINT",
+    "BUCKET_TWIN_CHECKPOINT_WRITER",
     "BUCKET_TWIN_PLACEMENTS",
     "COMMANDS",
     "COMMAND_RESULTS",
@@ -55,9 +56,11 @@ CONSUMER_ALERTS: Final = "alerts"
 CONSUMER_HISTORY: Final = "history"
 CONSUMER_COMMANDS: Final = "commands"  # on COMMAND_RESULTS
 
-# The key-value buckets (each a stream KV_<name>): the twin's, and the alerts' leader lease.
+# The key-value buckets (each a stream KV_<name>): the twin's, and the leases that let one
+# replica at a time evaluate the alerts or write the twin's checkpoint.
 BUCKET_ALERTS_LEADER: Final = "alerts_leader"
 BUCKET_TWIN_CHECKPOINT: Final = "twin_checkpoint"
+BUCKET_TWIN_CHECKPOINT_WRITER: Final = "twin_checkpoint_writer"
 BUCKET_TWIN_PLACEMENTS: Final = "twin_placements"
 
 # METRICS keeps at most this many samples of each host (each its own subject): a week of

@@ -23,8 +23,8 @@ Design, in short:
   for (broadcast.py).
 - Relaying (relay.py): alert events and command status, results and output are passed on to
   every browser on the same WebSocket as they happen.
-- Keeping (JetStream KV, buckets.py): every host's last two samples and the METRICS position
-  they cover (checkpoint.py), so a restarted twin shows every host at once and resumes the
-  stream instead of replaying it; operators' placements (placements.py), followed by every
-  replica.
+- Keeping (JetStream KV): every host's last two samples and the METRICS position they cover
+  (checkpoint.py), so a restarted twin shows every host at once and resumes the stream
+  instead of replaying it, written by one replica at a time and never back in time
+  (writer.py); operators' placements (placements.py), followed by every replica.
 """

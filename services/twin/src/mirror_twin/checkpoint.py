@@ -3,6 +3,19 @@
 Kept in a JetStream KV bucket, one key per host plus a ``position`` key, so a restarted twin
 shows every host at once (before it has heard from any) and resumes the stream where it
 stopped instead of replaying it. Only hosts changed since the last save are written.
+
+Replicas share the bucket, and it never goes back in time, whichever of them write it:
+
+- One replica writes at a time, the one holding the lease of writer.py; the others only read
+  it when they start.
+- The position only moves forward: it is written with the revision just read (a
+  compare-and-set: a position another writer saved meanwhile is never overwritten unseen) and
+  never to a smaller sequence of the same stream (``moves_forward``). That is one read per
+  round, not per host.
+- Hosts are written without waiting for each acknowledgement (thousands a second), so they are
+  not compared one by one; instead a replica that takes the lease writes nothing until its
+  state has caught up with every sample METRICS held when it took it (writer.py): whatever a
+  writer before it saved came from those samples, so each host it writes is at least as new.
 """
 
 from collections.abc import Sequence
@@ -53,6 +66,19 @@ class StreamPosition(msgspec.Struct, frozen=True, kw_only=True):
 
     stream_seq: int
     saved_at: datetime
+    # When that METRICS was made: one made anew (deleted by an admin) counts from 1 again.
+    # None in positions saved before it was kept.
+    stream_created: datetime | None = None
+
+
+def moves_forward(position: StreamPosition, saved: StreamPosition) -> bool:
+    """Whether ``position`` may replace ``saved``: further into the same stream, or of another
+    stream (METRICS was made anew; its sequences start again)."""
+    if None not in (position.stream_created, saved.stream_created) and (
+        position.stream_created != saved.stream_created
+    ):
+        return True
+    return position.stream_seq > saved.stream_seq
 
 
 class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +86,7 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
 
     hosts: list[HostCheckpoint]
     stream_seq: int | None  # None: nothing was ever saved
+    stream_created: datetime | None = None  # of the stream stream_seq is in, when known
 
 
 # MessagePack: a restart decodes every host's samples before it serves, and this is faster
@@ -90,7 +117,7 @@ class CheckpointStore:
     async def load(self) -> Checkpoint:
         """Every saved host and the saved position; an entry that does not decode is skipped."""
         hosts: list[HostCheckpoint] = []
-        stream_seq: int | None = None
+        position: StreamPosition | None = None
         watcher = await self.kv.watchall()
         try:
             async for entry in watcher:
@@ -100,14 +127,18 @@ class CheckpointStore:
                     continue
                 try:
                     if entry.key == POSITION_KEY:
-                        stream_seq = _decode_position(entry.value).stream_seq
+                        position = _decode_position(entry.value)
                     else:
                         hosts.append(_decode_host(entry.value))
                 except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                     log.warning("checkpoint.entry_refused", key=entry.key, reason=str(exc))
         finally:
             await watcher.stop()  # type: ignore[no-untyped-call]
-        return Checkpoint(hosts=hosts, stream_seq=stream_seq)
+        if position is None:
+            return Checkpoint(hosts=hosts, stream_seq=None)
+        return Checkpoint(
+            hosts=hosts, stream_seq=position.stream_seq, stream_created=position.stream_created
+        )
 
     async def write_hosts(
         self, hosts: Sequence[tuple[str, MetricSample, MetricSample | None]]
@@ -116,7 +147,7 @@ class CheckpointStore:
 
         Thousands of acknowledged puts cost the twin a fifth of a core and stalled its diffs.
         NATS stores one connection's messages to a stream in the order they were sent, so the
-        acknowledged position written after them (write_position) comes after them too.
+        acknowledged position written after them (advance_position) comes after them too.
         """
         for host_id, latest, previous in hosts:
             kept = None if previous is None else counters_only(previous)
@@ -130,9 +161,37 @@ class CheckpointStore:
         for host_id in host_ids:
             await self.kv.delete(HOST_KEY_PREFIX + host_id)
 
-    async def write_position(self, position: StreamPosition) -> None:
-        """Move the position, once every host it covers is written."""
-        await self.kv.put(POSITION_KEY, msgspec.json.encode(position))
+    async def advance_position(self, position: StreamPosition) -> bool:
+        """Move the position, once every host it covers is written; whether it moved.
+
+        Not when the saved one is as far or further (``moves_forward``), nor when another
+        writer saved one between the read and the write (compare-and-set on its revision).
+        """
+        encoded = msgspec.json.encode(position)
+        try:
+            entry = await self.kv.get(POSITION_KEY)
+        except nats.js.errors.KeyNotFoundError:
+            entry = None
+        try:
+            if entry is None:
+                await self.kv.create(POSITION_KEY, encoded)
+                return True
+            saved = _saved_position(entry.value)
+            if saved is not None and not moves_forward(position, saved):
+                return False
+            await self.kv.update(POSITION_KEY, encoded, last=entry.revision)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return False  # another writer moved it meanwhile: the next round reads it again
+        return True
+
+
+def _saved_position(value: bytes | None) -> StreamPosition | None:
+    """The saved position; None for one that does not decode (any position replaces it)."""
+    try:
+        return _decode_position(value or b"")
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        log.warning("checkpoint.entry_refused", key=POSITION_KEY, reason=str(exc))
+        return None
 
 
 class CheckpointRound:

@@ -34,6 +34,7 @@ from mirror_twin.metrics import (
 from mirror_twin.model.twin_state import TwinState
 from mirror_twin.placements import PlacementBody, PlacementStore
 from mirror_twin.relay import BusRelay
+from mirror_twin.writer import CheckpointWriter
 
 log = structlog.get_logger()
 
@@ -56,11 +57,13 @@ class TwinEngine:
         self.broadcaster = Broadcaster(queue_size=config.client_queue_size, snapshot=self.snapshot)
         self.placements = PlacementStore(nc.jetstream())
         self.checkpoints = CheckpointStore(nc)
+        self.checkpoint_writer = CheckpointWriter(nc.jetstream())
         self.relay = BusRelay(nc, self.broadcaster.publish)
         # The METRICS sequence the state is up to date with; None while the first delivery of
         # every host's latest sample is still under way (those come out of sequence order).
         self.stream_seq: int | None = None
         self._highest_seq = 0
+        self._stream_created: datetime | None = None  # of the METRICS followed
         self._saved_seq: int | None = None
         self._round: CheckpointRound | None = None
         self._next_round_at = 0.0
@@ -73,6 +76,7 @@ class TwinEngine:
         self._stopping = asyncio.Event()
         self.follow_failures = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._writing: asyncio.Task[None] | None = None  # holds the checkpoint's lease
 
     def snapshot(self) -> bytes:
         """The whole twin as an encoded frame."""
@@ -179,8 +183,11 @@ class TwinEngine:
             self.config.checkpoint_interval_seconds
         )
         info = await js.stream_info(streams.METRICS.name)
+        saved_seq = checkpoint.stream_seq
+        if checkpoint.stream_created not in (None, info.created):
+            saved_seq = None  # of a METRICS deleted since: its sequences mean nothing here
         start_seq = resume_from(
-            checkpoint.stream_seq,
+            saved_seq,
             info.state.first_seq,
             info.state.last_seq,
             self.config.max_replay_samples,
@@ -206,6 +213,7 @@ class TwinEngine:
             asyncio.create_task(every(self.config.sweep_interval_seconds, self._sweep)),
             asyncio.create_task(every(self.config.diff_interval_seconds, self._checkpoint)),
         ]
+        self._writing = asyncio.create_task(self.checkpoint_writer.run(), name="twin-writer")
 
     async def _follow(self, policy: DeliverPolicy, start_seq: int | None = None) -> None:
         """Follow METRICS with an ordered consumer of its own, replacing the one before:
@@ -218,7 +226,9 @@ class TwinEngine:
             self.stream_seq = None
         self._subscription = None
         js = self.nc.jetstream()
-        self._live_after_seq = (await js.stream_info(streams.METRICS.name)).state.last_seq
+        info = await js.stream_info(streams.METRICS.name)
+        self._live_after_seq = info.state.last_seq
+        self._stream_created = info.created
         config = ConsumerConfig(deliver_policy=policy, opt_start_seq=start_seq)
         self._subscription = await js.subscribe(
             subjects.METRICS_RAW_ALL, ordered_consumer=True, config=config, cb=self.on_sample
@@ -246,8 +256,20 @@ class TwinEngine:
             return None
         return CheckpointRound(host_ids, self.stream_seq, ticks)
 
+    def _may_write(self) -> bool:
+        """Whether this replica writes the checkpoint now (writer.py); a round under way when
+        it may not is given up, its hosts kept for the next."""
+        if self.checkpoint_writer.may_write(self.stream_seq):
+            return True
+        if self._round is not None:
+            self.state.keep_unsaved(self._round.rest())
+            self._round = None
+        return False
+
     async def _checkpoint(self) -> None:
         """On every tick, a slice of the current round; a new round every checkpoint interval."""
+        if not self._may_write():
+            return
         now = asyncio.get_running_loop().time()
         if self._round is None and now >= self._next_round_at:
             self._next_round_at = now + self.config.checkpoint_interval_seconds
@@ -260,28 +282,38 @@ class TwinEngine:
     async def _write(self, round_: CheckpointRound, host_ids: list[str]) -> bool:
         """Write ``host_ids`` of ``round_``, and its position once it is done; whether it is over.
 
-        A failure ends the round; its hosts are saved in the next one.
+        A failure ends the round; its hosts are saved in the next one. A position the bucket
+        holds already, or a further one, is left as it is.
         """
         held = [(host_id, self.state.held(host_id)) for host_id in host_ids]
+        position = StreamPosition(
+            stream_seq=round_.stream_seq,
+            saved_at=datetime.now(UTC),
+            stream_created=self._stream_created,
+        )
         try:
             await self.checkpoints.write_hosts([(h, *pair) for h, pair in held if pair is not None])
             await self.checkpoints.delete_hosts([h for h, pair in held if pair is None])
             if round_.pending:
                 return False
-            await self.checkpoints.write_position(
-                StreamPosition(stream_seq=round_.stream_seq, saved_at=datetime.now(UTC))
-            )
+            moved = await self.checkpoints.advance_position(position)
+        except asyncio.CancelledError:
+            self.state.keep_unsaved(host_ids + round_.pending)
+            raise
         except (nats.errors.Error, TimeoutError) as exc:
             CHECKPOINTS.labels("failed").inc()
             self.state.keep_unsaved(host_ids + round_.pending)
             log.warning("checkpoint.failed", error=str(exc))
             return True
         self._saved_seq = round_.stream_seq
-        CHECKPOINTS.labels("saved").inc()
+        CHECKPOINTS.labels("saved" if moved else "position_kept").inc()
         return True
 
     async def save_checkpoint(self) -> None:
-        """Finish the round under way, then save everything changed since, at once."""
+        """Finish the round under way, then save everything changed since, at once: if this
+        replica writes the checkpoint now."""
+        if not self._may_write():
+            return
         if self._round is not None:
             await self._write(self._round, self._round.rest())
             self._round = None
@@ -307,4 +339,9 @@ class TwinEngine:
                 await self._subscription.unsubscribe()
         await self.relay.stop()
         await self.save_checkpoint()
+        if self._writing is not None:  # the lease handed over once the last save is done
+            self._writing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writing
+            self._writing = None
         await self.placements.close()

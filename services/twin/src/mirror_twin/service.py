@@ -20,6 +20,8 @@ def main(config: TwinConfig) -> int:
             return {
                 "hosts": engine.state.host_count(),
                 "clients": len(engine.broadcaster.clients),
+                # The one replica writing the checkpoint; the others stand by.
+                "checkpoint": "writer" if engine.checkpoint_writer.holds_lease() else "standby",
             }
 
         deps.details = details

@@ -2,11 +2,10 @@
 
 Evaluation needs every sample of a host in one place (a ``for`` timer spans samples), so one
 replica evaluates at a time and the others stand by, answering the API. The lease is the key
-``evaluator`` of the bucket ``alerts_leader``, whose entries the server removes
-``LEASE_SECONDS`` after their last write. The leader writes it again every ``RENEW_SECONDS``,
-each time only if it still holds the revision it wrote last, so two replicas can never both
-renew it; a standby creates it once it is gone. A leader that could not renew for
-``LEASE_SECONDS - MARGIN_SECONDS`` stops by itself, before the server can hand the lease on.
+``evaluator`` of the bucket ``alerts_leader`` (mirror_runtime.leadership: renewed every
+``RENEW_SECONDS``, each time only with the revision written last; gone ``LEASE_SECONDS`` after
+the last renewal; a leader that could not renew stops by itself before the server hands the
+lease on).
 
 The lease lives on the bus, not in PostgreSQL: evaluation, events and notifications go on
 through a database outage (the alerts are stored once it is back, see recorder.py), and a
@@ -16,53 +15,21 @@ deletes the key and hands over at once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import math
-import os
-import socket
-import time
-from collections.abc import Callable, Coroutine
-from typing import Any, Final, Protocol
+from typing import Final
 
-import nats.errors
-import nats.js.errors
-import structlog
 from nats.js.client import JetStreamContext
-from nats.js.kv import KeyValue
 
-from mirror_runtime.buckets import open_bucket
+from mirror_runtime import leadership
+from mirror_runtime.leadership import LEASE_SECONDS, RENEW_SECONDS, Lease, LostLeadership
 from mirror_schema import streams
-from mirror_schema.schedule import ticks
 
 __all__ = ["Leadership", "Lease", "LostLeadership"]
 
-log = structlog.get_logger()
-
 BUCKET: Final = streams.BUCKET_ALERTS_LEADER
 KEY: Final = "evaluator"
-LEASE_SECONDS: Final = 5.0
-RENEW_SECONDS: Final = 1.0
-# A leader stops this long before the server could let its lease go: time to notice.
-MARGIN_SECONDS: Final = 1.5
-BUCKET_MAX_BYTES: Final = 1024 * 1024
-UNAVAILABLE: Final = (nats.errors.Error, nats.js.errors.Error, TimeoutError, OSError)
 
 
-class Lease(Protocol):
-    """What a term of leadership may ask: whether the lease is still surely this replica's."""
-
-    def held(self) -> bool: ...
-
-
-Lead = Callable[[Lease], Coroutine[Any, Any, None]]
-
-
-class LostLeadership(Exception):  # noqa: N818 - an event, not a bug
-    """The lease could not be renewed in time, or another replica holds it."""
-
-
-class Leadership:
+class Leadership(leadership.Leadership):
     """Runs ``lead(lease)`` while this replica holds the evaluator's lease."""
 
     def __init__(
@@ -73,85 +40,11 @@ class Leadership:
         lease_seconds: float = LEASE_SECONDS,
         renew_seconds: float = RENEW_SECONDS,
     ) -> None:
-        self.js = js
-        self.retry_seconds = retry_seconds
-        self.lease_seconds = lease_seconds
-        self.renew_seconds = renew_seconds
-        self.identity = f"{socket.gethostname()}:{os.getpid()}".encode()
-        self.leading = False
-        self._renewed_at = -math.inf  # monotonic: when the last accepted write was sent
-
-    def held(self) -> bool:
-        """Whether this replica leads and its lease cannot have run out on the server."""
-        since = time.monotonic() - self._renewed_at
-        return self.leading and since < self.lease_seconds - MARGIN_SECONDS
-
-    async def run(self, lead: Lead) -> None:
-        """Forever (until cancelled): wait for the lease, then lead until it is lost."""
-        while True:
-            try:
-                await self._hold_and_lead(lead)
-            except UNAVAILABLE as exc:
-                log.warning("leader.unavailable", error=str(exc))
-            except LostLeadership as exc:
-                log.error("leader.lost", error=str(exc))
-            except Exception:
-                # The loop's edge: a bug in one term of leadership must not end the service's
-                # evaluation for good; the next term starts from the saved snapshot.
-                log.exception("leader.crashed")
-            await asyncio.sleep(self.retry_seconds)
-
-    async def _hold_and_lead(self, lead: Lead) -> None:
-        kv = await open_bucket(
-            self.js, BUCKET, max_bytes=BUCKET_MAX_BYTES, ttl_seconds=self.lease_seconds
+        super().__init__(
+            js,
+            bucket=BUCKET,
+            key=KEY,
+            retry_seconds=retry_seconds,
+            lease_seconds=lease_seconds,
+            renew_seconds=renew_seconds,
         )
-        revision = await self._acquire(kv)
-        self.leading = True
-        log.info("leader.elected")
-        revisions = [revision]
-        leading = asyncio.create_task(lead(self), name="alerts-lead")
-        renewing = asyncio.create_task(self._renew(kv, revisions), name="alerts-lease")
-        try:
-            await asyncio.wait({leading, renewing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (leading, renewing):
-                task.cancel()
-            results = await asyncio.gather(leading, renewing, return_exceptions=True)
-            self.leading = False
-            # Handed over at once rather than when the lease runs out; only our own revision.
-            with contextlib.suppress(*UNAVAILABLE):
-                await asyncio.wait_for(kv.delete(KEY, last=revisions[-1]), self.renew_seconds)
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                raise result
-
-    async def _acquire(self, kv: KeyValue) -> int:
-        while True:
-            sent = time.monotonic()
-            try:
-                revision = await kv.create(KEY, self.identity)
-            except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.KeyNotFoundError):
-                await asyncio.sleep(self.retry_seconds)  # another replica leads
-                continue
-            self._renewed_at = sent
-            return revision
-
-    async def _renew(self, kv: KeyValue, revisions: list[int]) -> None:
-        async for _ in ticks(self.renew_seconds):
-            sent = time.monotonic()
-            try:
-                revision = await asyncio.wait_for(
-                    kv.update(KEY, self.identity, last=revisions[-1]), self.renew_seconds
-                )
-            except nats.js.errors.KeyWrongLastSequenceError as exc:
-                raise LostLeadership(f"the lease was taken over or ran out: {exc}") from exc
-            except UNAVAILABLE as exc:
-                log.warning("leader.renew_failed", error=str(exc))
-            else:
-                revisions.append(revision)
-                del revisions[:-1]
-                self._renewed_at = sent
-            if not self.held():
-                raise LostLeadership(
-                    f"the lease was not renewed for {time.monotonic() - self._renewed_at:.1f} s"
-                )
