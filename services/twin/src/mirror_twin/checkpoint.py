@@ -23,8 +23,10 @@ from datetime import datetime
 
 import msgspec
 import nats.aio.client
+import nats.errors
 import nats.js.errors
 import structlog
+from nats.js.api import DeliverPolicy
 from nats.js.kv import KeyValue
 
 from mirror_runtime.buckets import open_bucket
@@ -38,6 +40,8 @@ BUCKET = streams.BUCKET_TWIN_CHECKPOINT
 BUCKET_MAX_BYTES = 512 * 2**20
 POSITION_KEY = "position"
 HOST_KEY_PREFIX = "host."
+# A load waits this long for each saved value before it gives up on the rest.
+LOAD_WAIT_SECONDS = 10.0
 # A round writes at least this many hosts per tick.
 MIN_SLICE = 50
 
@@ -115,25 +119,44 @@ class CheckpointStore:
         return self._kv
 
     async def load(self) -> Checkpoint:
-        """Every saved host and the saved position; an entry that does not decode is skipped."""
+        """Every saved host and the saved position; an entry that does not decode is skipped.
+
+        Read with an ordered consumer, the last value of each key, until as many as the
+        bucket held when asked: nats-py's watcher can say "no more" before the first value
+        when the server delivers them all before it answers the watcher's own question, and
+        a restarted twin then came back with no host at all.
+        """
+        js = self.nc.jetstream()
+        info = await js.stream_info(f"KV_{BUCKET}")
+        expected = info.state.messages  # one per key: the bucket keeps one value of each
+        prefix = f"$KV.{BUCKET}."
         hosts: list[HostCheckpoint] = []
         position: StreamPosition | None = None
-        watcher = await self.kv.watchall()
+        subscription = await js.subscribe(
+            f"{prefix}>",
+            stream=f"KV_{BUCKET}",
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+        )
         try:
-            async for entry in watcher:
-                if entry is None:  # the end of the values there were
+            for _ in range(expected):
+                try:
+                    msg = await subscription.next_msg(timeout=LOAD_WAIT_SECONDS)
+                except nats.errors.TimeoutError:
+                    log.warning("checkpoint.load_short", expected=expected)
                     break
-                if not entry.value:  # a deleted host
+                key = msg.subject.removeprefix(prefix)
+                if not msg.data:  # a deleted host
                     continue
                 try:
-                    if entry.key == POSITION_KEY:
-                        position = _decode_position(entry.value)
+                    if key == POSITION_KEY:
+                        position = _decode_position(msg.data)
                     else:
-                        hosts.append(_decode_host(entry.value))
+                        hosts.append(_decode_host(msg.data))
                 except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                    log.warning("checkpoint.entry_refused", key=entry.key, reason=str(exc))
+                    log.warning("checkpoint.entry_refused", key=key, reason=str(exc))
         finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+            await subscription.unsubscribe()
         if position is None:
             return Checkpoint(hosts=hosts, stream_seq=None)
         return Checkpoint(
