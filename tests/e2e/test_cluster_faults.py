@@ -85,7 +85,7 @@ async def test_a_nats_node_killed_under_work(faulty: Faulty, watches: list[TwinW
         victim.send_signal(signal.SIGKILL)
         await node_restarted(faulty.stack, node, victim.pid)
 
-    await under_work(faulty, watches, "node-killed", kill)
+    await under_work(faulty, watches, "node-killed", kill, victim=node)
 
 
 @pytest.mark.parametrize("service", ["alerts", "commands", "twin", "ingest"])
@@ -100,14 +100,18 @@ async def test_the_active_replica_killed_under_work(
         victim.send_signal(signal.SIGKILL)
         await replica_restarted(faulty.stack, name, victim.pid)
 
-    await under_work(faulty, watches, f"{service}-killed", kill)
+    await under_work(faulty, watches, f"{service}-killed", kill, victim=name)
 
 
 async def under_work(
-    faulty: Faulty, watches: list[TwinWatch], name: str, fault: Callable[[], Awaitable[None]]
+    faulty: Faulty,
+    watches: list[TwinWatch],
+    name: str,
+    fault: Callable[[], Awaitable[None]],
+    victim: str,
 ) -> None:
-    """`fault` dealt while fleet `name` publishes, its alert pends and a command runs; then
-    the exact counts of the module's doc."""
+    """`fault` (killing part `victim`) dealt while fleet `name` publishes, its alert pends and
+    a command runs; then the exact counts of the module's doc."""
     fleet = Fleet(name)
     await faulty.add_spike_rule(fleet, for_seconds=FOR_SECONDS)
     positions = [await checkpoint_position(faulty.nc)]
@@ -123,6 +127,7 @@ async def under_work(
     assert await faulty.spike_states(fleet) == []
     assert faulty.agent.executions(name) == Counter(start=1)  # the command is in flight
 
+    connections = [watch.connections for watch in watches]
     await fault()
     await publishing
     await faulty.all_healthy()
@@ -140,6 +145,10 @@ async def under_work(
     await faulty.fired_once(fleet)
     for host in (fleet.hot, fleet.hosts[0]):
         await converged(faulty, watches, host)
+    # A twin client connected again when its replica was killed (and saw no older state from
+    # the new process: `converged`), and only then: nothing else drops the sockets.
+    for replica, watch, before in zip(replicas("twin"), watches, connections, strict=True):
+        assert (watch.connections > before) == (replica == victim), (replica, victim)
     following.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await following
