@@ -97,8 +97,9 @@ class Faulty:
             await subscription.unsubscribe()
         return events
 
-    async def add_spike_rule(self, fleet: Fleet) -> None:
-        """An alert for the fleet's hot host (always at 99 % CPU), firing at once."""
+    async def add_spike_rule(self, fleet: Fleet, for_seconds: float = 0.0) -> None:
+        """An alert for the fleet's hot host (always at 99 % CPU), firing once it has held
+        `for_seconds` of the samples' time (at once by default)."""
         rule = await self.http.post(
             f"{self.url('alerts')}/api/alerts/rules",
             json={
@@ -109,6 +110,7 @@ class Faulty:
                 "operator": ">",
                 "threshold": 95.0,
                 "severity": "critical",
+                "for_seconds": for_seconds,
                 "scope": {"host_ids": [fleet.hot]},
             },
         )
