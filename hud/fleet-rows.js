@@ -54,3 +54,18 @@ export function fleetRows(hosts, { sort = "host_id", descending = false, status,
   const column = COLUMNS.find((c) => c.key === sort) ?? COLUMNS[0];
   return rows.sort(compare(column, descending));
 }
+
+// `fresh` (rows as fleetRows gives them) in the order of `shown` (the rows on screen): a row
+// still there keeps its place, a new one goes last. What the table shows while the pointer
+// is over it, so that a row does not move from under a click as the load changes.
+export function keptOrder(shown, fresh) {
+  const byId = new Map(fresh.map((host) => [host.host_id, host]));
+  const kept = [];
+  for (const host of shown) {
+    const now = byId.get(host.host_id);
+    if (now === undefined) continue;
+    kept.push(now);
+    byId.delete(host.host_id);
+  }
+  return kept.concat([...byId.values()]);
+}

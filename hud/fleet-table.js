@@ -1,10 +1,12 @@
 // The fleet table: every host in rows, sorted by a column (click its head; again reverses),
 // filtered by status, layer and text. Only the rows in view are in the page (a fixed row
 // height, the rest stood in for by the scroll height), so 10,000 hosts scroll smoothly. A
-// row clicked is the stage's selection; the selected host's row is marked.
+// row pressed is the stage's selection; the selected host's row is marked. While the pointer
+// is over the rows they keep their order (their figures still change), and a row is chosen
+// on the press, not the click: rows redrawn between press and release would lose the click.
 
 import { element } from "./dom.js";
-import { COLUMNS, fleetRows, netRate } from "./fleet-rows.js";
+import { COLUMNS, fleetRows, keptOrder, netRate } from "./fleet-rows.js";
 import { formatBits, formatFixed } from "./format.js";
 import { formatNumber, t, tValue, translated } from "./i18n.js";
 
@@ -33,6 +35,7 @@ export class FleetTable {
     this.options = { sort: "host_id", descending: false, status: "", layer: 0, text: "" };
     this.rows = [];
     this.shownVersion = -1;
+    this.holding = false; // the pointer is over the rows: they keep their order
     this.build();
   }
 
@@ -73,9 +76,17 @@ export class FleetTable {
     this.spacer.append(this.window);
     this.body.append(this.spacer);
     this.body.addEventListener("scroll", () => this.renderWindow());
-    this.body.addEventListener("click", (event) => {
+    this.body.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0) return;
       const row = event.target.closest(".table-row[data-host]");
       if (row) this.choose(row.dataset.host);
+    });
+    this.body.addEventListener("pointerenter", () => {
+      this.holding = true;
+    });
+    this.body.addEventListener("pointerleave", () => {
+      this.holding = false;
+      this.update(true);
     });
     const filters = element("div", "table-filters");
     filters.append(text, status, layer, this.count);
@@ -109,7 +120,8 @@ export class FleetTable {
     if (!this.visible) return;
     if (force || this.shownVersion !== this.fleet.version) {
       this.shownVersion = this.fleet.version;
-      this.rows = fleetRows(this.fleet.hosts.values(), this.options);
+      const fresh = fleetRows(this.fleet.hosts.values(), this.options);
+      this.rows = this.holding && !force ? keptOrder(this.rows, fresh) : fresh;
       this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
       this.count.textContent = t("table.count", {
         shown: formatNumber(this.rows.length),

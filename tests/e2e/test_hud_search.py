@@ -96,8 +96,14 @@ async def test_the_fleet_table_sorts_filters_and_selects(hud: Hud) -> None:
     assert listed
     assert set(tiers) == {"db"}
     await shoot(page, "fleet-table")
-    # Rows by CPU move as the load does: the row is found by its host, not its place.
-    chosen = listed[-1]
+    # Rows by CPU move as the load does, but not while the pointer is over them: what is
+    # under it stays there through the diffs that come meanwhile.
+    await page.locator("#fleet-table .table-body").hover()
+    held = await rows.evaluate_all("(items) => items.map((i) => i.dataset.host)")
+    diffs = (await stats(page))["diffs"]
+    await wait_for(page, f"(s) => s.diffs >= {diffs + 2}", "two more diffs")
+    assert await rows.evaluate_all("(items) => items.map((i) => i.dataset.host)") == held
+    chosen = held[-1]
     await page.locator(f"#fleet-table .table-window .table-row[data-host='{chosen}']").click()
     await wait_for(page, f"(s) => s.selected === {chosen!r}", "the clicked row's host selected")
     await page.locator(f"#fleet-table .table-row.selected[data-host='{chosen}']").wait_for()

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { fleetRows } from "../../../hud/fleet-rows.js";
+import { fleetRows, keptOrder } from "../../../hud/fleet-rows.js";
 
 const HOSTS = [
   {
@@ -43,4 +43,29 @@ test("filters by status, layer and text narrow together", () => {
   assert.deepEqual(ids({ layer: 3, text: "role=web" }), ["b", "c"]);
   assert.deepEqual(ids({ status: "online", text: "c" }), ["c"]);
   assert.deepEqual(ids({ text: "nothing" }), []);
+});
+
+test("rows held under the pointer keep their order, take fresh figures, drop gone hosts, add new ones last", () => {
+  const shown = fleetRows(HOSTS, { sort: "cpu_load", descending: true });
+  assert.deepEqual(
+    shown.map((h) => h.host_id),
+    ["b", "d", "c", "a"],
+  );
+  const later = [
+    { ...HOSTS[2], cpu_load: 99 }, // c is now the busiest
+    HOSTS[0],
+    HOSTS[3],
+    { host_id: "e", status: "online", layer: 1, cpu_load: 50, tags: {} },
+  ]; // a is gone
+  const fresh = fleetRows(later, { sort: "cpu_load", descending: true });
+  assert.deepEqual(
+    fresh.map((h) => h.host_id),
+    ["c", "b", "d", "e"],
+  );
+  const held = keptOrder(shown, fresh);
+  assert.deepEqual(
+    held.map((h) => h.host_id),
+    ["b", "d", "c", "e"],
+  );
+  assert.equal(held[2].cpu_load, 99);
 });
