@@ -103,7 +103,14 @@ async def test_the_fleet_table_sorts_filters_and_selects(hud: Hud) -> None:
     diffs = (await stats(page))["diffs"]
     await wait_for(page, f"(s) => s.diffs >= {diffs + 2}", "two more diffs")
     assert await rows.evaluate_all("(items) => items.map((i) => i.dataset.host)") == held
-    chosen = held[-1]
+    # Selecting, in an order no load changes: the pointer may leave the rows as the page
+    # answers the selection, and rows by CPU then move again (the chosen one out of view).
+    await page.locator("#fleet-table button[data-sort='host_id']").click()
+    await page.wait_for_function(
+        "() => document.querySelector('#fleet-table button.sorted')?.dataset.sort === 'host_id'"
+    )
+    chosen = await rows.first.get_attribute("data-host")
+    assert chosen is not None
     await page.locator(f"#fleet-table .table-window .table-row[data-host='{chosen}']").click()
     await wait_for(page, f"(s) => s.selected === {chosen!r}", "the clicked row's host selected")
     await page.locator(f"#fleet-table .table-row.selected[data-host='{chosen}']").wait_for()
