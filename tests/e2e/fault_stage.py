@@ -17,6 +17,7 @@ import httpx
 import nats
 import nats.errors
 import nats.js.errors
+from cluster_parts import addresses
 from fault_load import Fleet
 from field_agent import CommandsApi, FieldAgent, enrolled_agent
 from logins import replace_one_time_password
@@ -99,7 +100,10 @@ class Faulty:
 
     async def add_spike_rule(self, fleet: Fleet, for_seconds: float = 0.0) -> None:
         """An alert for the fleet's hot host (always at 99 % CPU), firing once it has held
-        `for_seconds` of the samples' time (at once by default)."""
+        `for_seconds` of the samples' time (at once by default). Returns once the evaluating
+        replica holds it (it learns of it by LISTEN, a moment after the API's answer: a fault
+        that takes the database away before that would keep it from the evaluator)."""
+        before = await self._held_rules()
         rule = await self.http.post(
             f"{self.url('alerts')}/api/alerts/rules",
             json={
@@ -115,6 +119,31 @@ class Faulty:
             },
         )
         assert rule.status_code == 201, rule.text
+
+        async def held() -> bool:
+            return (await self._evaluated_rules() or 0) > before
+
+        await wait_until(held, timeout=30, what=f"the alerts leader holding {fleet.rule}")
+
+    async def _held_rules(self) -> int:
+        async def leading() -> bool:
+            return await self._evaluated_rules() is not None
+
+        await wait_until(leading, timeout=30, what="an alerts replica leading")
+        return await self._evaluated_rules() or 0
+
+    async def _evaluated_rules(self) -> int | None:
+        """How many rules the evaluating alerts replica holds; None while none says it leads."""
+        for name, address in addresses(self.stack).items():
+            if name.split("-")[0] != "alerts":
+                continue
+            try:
+                details = (await self.http.get(f"{address}/api/health")).json().get("details", {})
+            except (httpx.HTTPError, ValueError):
+                continue
+            if details.get("role") == "leader":
+                return int(details.get("rules", 0))
+        return None
 
     async def spike_states(self, fleet: Fleet) -> list[str]:
         """The states the hot host's alert went through, in order."""
