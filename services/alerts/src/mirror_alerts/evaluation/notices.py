@@ -50,6 +50,11 @@ class ChangeNotices:
                 await self._listen(backoff)
             except DOWN as exc:
                 log.warning("notices.disconnected", error=str(exc))
+            except Exception:
+                # The loop's edge: a connection that fails in a way asyncpg does not class as
+                # a connection error (seen: "another operation is in progress" as the server
+                # shut down) is dropped and made anew; it must not end the leader's term.
+                log.exception("notices.connection_failed")
             finally:
                 self.connected.clear()
             await asyncio.sleep(backoff.next())

@@ -63,6 +63,13 @@ class Recorder:
                 log.warning("recorder.waiting", error=str(exc))
                 await asyncio.sleep(backoff.next())
                 continue
+            except Exception:
+                # The loop's edge: whatever else storing met (a connection asyncpg leaves in a
+                # bad state as the server shuts down) is tried again; it must not end the
+                # leader's term, which could not start again without the database.
+                log.exception("recorder.failed")
+                await asyncio.sleep(backoff.next())
+                continue
             backoff.reset()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._published.wait(), IDLE_SECONDS)
