@@ -1,6 +1,7 @@
 """The history writer: METRICS in JetStream to rows and rollups in PostgreSQL, exactly once."""
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
@@ -23,16 +24,25 @@ from mirror_schema.samples import Interface, MetricSample
 from waiting import wait_until
 
 
-@pytest_asyncio.fixture
-async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh, migrated database."""
-    pool = await asyncpg.create_pool(database, min_size=1, max_size=4)
+@contextlib.asynccontextmanager
+async def migrated_pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the database at `dsn`, migrated, with yesterday's partition too."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
     await migrate(pool)
     now = datetime.now(UTC)
     await partitions.maintain(pool, now, 30)
     await partitions.create_days(pool, [(now - timedelta(days=1)).date()])
-    yield pool
-    await pool.close()
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest_asyncio.fixture
+async def pool(database: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh, migrated database."""
+    async with migrated_pool(database) as pool:
+        yield pool
 
 
 @pytest_asyncio.fixture

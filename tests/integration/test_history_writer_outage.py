@@ -4,17 +4,22 @@ sample to the dead letters. A PostgreSQL of the test's own, really stopped (fast
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import nats.aio.client
 import nats.js.errors
 import pytest_asyncio
-from test_history_writer import Running, fleet_samples, make_writer, publish, row_count
+from test_history_writer import (  # noqa: F401 - js: the writer tests' fixture, used by name
+    Running,
+    fleet_samples,
+    js,
+    make_writer,
+    migrated_pool,
+    publish,
+    row_count,
+)
 
-from mirror_ingest.migrations import migrate
-from mirror_ingest.writing import partitions
 from mirror_schema import streams
 from servers import StoppablePostgres, stoppable_postgres
 from waiting import wait_until
@@ -35,22 +40,8 @@ async def postgres(tmp_path: Path) -> AsyncIterator[StoppablePostgres]:
 
 @pytest_asyncio.fixture
 async def pool(postgres: StoppablePostgres) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(postgres.server.dsn, min_size=1, max_size=4)
-    await migrate(pool)
-    now = datetime.now(UTC)
-    await partitions.maintain(pool, now, 30)
-    await partitions.create_days(pool, [(now - timedelta(days=1)).date()])
-    yield pool
-    await pool.close()
-
-
-@pytest_asyncio.fixture
-async def js(nc: nats.aio.client.Client, unique: str) -> AsyncIterator[nats.js.JetStreamContext]:
-    context = nc.jetstream()
-    names = await streams.ensure_streams(context, prefix=f"T{unique}_", subject_prefix=f"t{unique}")
-    yield context
-    for name in names:
-        await context.delete_stream(name)
+    async with migrated_pool(postgres.server.dsn) as pool:
+        yield pool
 
 
 async def _rows(pool: asyncpg.Pool, expected: int) -> bool:
@@ -59,7 +50,7 @@ async def _rows(pool: asyncpg.Pool, expected: int) -> bool:
 
 async def test_an_outage_spends_no_delivery_and_every_sample_is_written_once_it_ends(
     nc: nats.aio.client.Client,
-    js: nats.js.JetStreamContext,
+    js: nats.js.JetStreamContext,  # noqa: F811 - the fixture imported above
     pool: asyncpg.Pool,
     postgres: StoppablePostgres,
     unique: str,

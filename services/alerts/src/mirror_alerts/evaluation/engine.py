@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
@@ -27,13 +27,13 @@ import structlog
 from nats.aio.msg import Msg
 
 from mirror_alerts.config import AlertsConfig
-from mirror_alerts.evaluation.alert_state import AlertChange, event_of_open
+from mirror_alerts.evaluation.alert_state import AlertChange
 from mirror_alerts.evaluation.committer import Committer, CommitUnit
 from mirror_alerts.evaluation.evaluator import Evaluator, UnknownAlertError
 from mirror_alerts.evaluation.leader import Lease
 from mirror_alerts.evaluation.notices import ChangeNotices, Listener
 from mirror_alerts.evaluation.recorder import Recorder
-from mirror_alerts.evaluation.resume import DURABLE, bind_consumer, resume_state
+from mirror_alerts.evaluation.resume import DURABLE, bind_consumer, resume_state, seed_notifier
 from mirror_alerts.metrics import CONSUMER_LAG, LEADING, OPEN_ALERTS, SAMPLES_REFUSED
 from mirror_alerts.notify.dispatcher import Dispatcher
 from mirror_alerts.notify.grouping import Grouper
@@ -64,8 +64,6 @@ BATCH: Final = 500
 FETCH_SECONDS: Final = 1.0
 DRAIN_SECONDS: Final = 10.0  # at stop, how long committing what was evaluated may take
 RETRY_SECONDS: Final = 0.5
-# How long a notification may take to be delivered, retries included (webhook.RetryPolicy).
-DELIVERY_ALLOWANCE: Final = timedelta(seconds=60)
 # Silences are re-read on every change notice, and this often in case a notice was missed.
 SILENCES_REFRESH_SECONDS: Final = 60.0
 
@@ -212,19 +210,7 @@ class AlertsEngine:
             group_wait=self.config.group_wait, repeat_interval=self.config.repeat_interval
         )
         self.notifier.grouper = self.grouper
-        # Notifications are at least once: an alert fired too close to the last snapshot for
-        # its notification to be surely delivered (held for group_wait, then retried) is told
-        # again; the body names its id, by which a receiver drops a repeat.
-        saved_at = resumed.saved_at or self.clock()
-        unsure_since = saved_at - self.config.group_wait - DELIVERY_ALLOWANCE
-        for alert in self.evaluator.open_alerts():
-            if alert.alert_id in resumed.stored_open:
-                tags = self.evaluator.tags_of(alert.host_id)
-                event = event_of_open(alert)
-                if alert.acknowledged_by is None and alert.fired_at >= unsure_since:
-                    self.notifier.observe(event, tags=tags)
-                else:
-                    self.notifier.adopt(event, tags=tags)
+        seed_notifier(self.notifier, resumed, self.config.group_wait, self.clock())
         await self.committer.commit_through_store(resumed.changes)
         OPEN_ALERTS.set(self.evaluator.open_count)
         # The evaluator holds every host's latest sample for as long as it leads.
@@ -389,15 +375,8 @@ class AlertsEngine:
     async def _apply_acks(self) -> None:
         if self._acks_missed:
             async with self.pool.acquire() as conn:
-                stored = await alert_store.list_active(conn)
-            for record in stored:
-                if record.acknowledged_by is not None and record.acknowledged_at is not None:
-                    notice = alert_store.AckNotice(
-                        alert_id=record.alert_id,
-                        by=record.acknowledged_by,
-                        at=record.acknowledged_at,
-                    )
-                    self._acks.setdefault(record.alert_id, notice)
+                for notice in await alert_store.stored_acks(conn):
+                    self._acks.setdefault(notice.alert_id, notice)
             self._acks_missed = False
         acks, self._acks = self._acks, {}
         async with self._lock:

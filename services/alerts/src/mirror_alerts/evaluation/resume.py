@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 import asyncpg
@@ -14,20 +14,23 @@ import nats.js.errors
 import structlog
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from mirror_alerts.evaluation.alert_state import AlertChange, open_alert_of
+from mirror_alerts.evaluation.alert_state import AlertChange, event_of_open, open_alert_of
 from mirror_alerts.evaluation.evaluator import Evaluator
+from mirror_alerts.notify.notifier import Notifier
 from mirror_alerts.rules import Rule
 from mirror_alerts.silences import Silence
 from mirror_alerts.stores import alert_store, rule_store, silence_store, snapshot_store
 from mirror_runtime.pull import BatchPuller
 from mirror_schema import streams, subjects
 
-__all__ = ["DURABLE", "Resumed", "bind_consumer", "resume_state"]
+__all__ = ["DURABLE", "Resumed", "bind_consumer", "resume_state", "seed_notifier"]
 
 log = structlog.get_logger()
 
 DURABLE: Final = streams.CONSUMER_ALERTS
 ACK_WAIT_SECONDS: Final = 60.0
+# How long a notification may take to be delivered, retries included (webhook.RetryPolicy).
+DELIVERY_ALLOWANCE: Final = timedelta(seconds=60)
 MAX_DELIVER: Final = 10
 MAX_ACK_PENDING: Final = 20_000
 
@@ -122,3 +125,26 @@ async def bind_consumer(nc: nats.aio.client.Client, position: int) -> BatchPulle
     puller = BatchPuller(nc, streams.METRICS.name, DURABLE)
     await puller.start()
     return puller
+
+
+def seed_notifier(
+    notifier: Notifier, resumed: Resumed, group_wait: timedelta, now: datetime
+) -> None:
+    """Tell the notifier of the alerts open in the store as the new leader finds them.
+
+    Notifications are at least once: an alert fired too close to the last snapshot for its
+    notification to be surely delivered (held for group_wait, then retried) is told again;
+    the body names its id, by which a receiver drops a repeat. The others are adopted as
+    already told.
+    """
+    unsure_since = (resumed.saved_at or now) - group_wait - DELIVERY_ALLOWANCE
+    evaluator = resumed.evaluator
+    for alert in evaluator.open_alerts():
+        if alert.alert_id not in resumed.stored_open:
+            continue
+        tags = evaluator.tags_of(alert.host_id)
+        event = event_of_open(alert)
+        if alert.acknowledged_by is None and alert.fired_at >= unsure_since:
+            notifier.observe(event, tags=tags)
+        else:
+            notifier.adopt(event, tags=tags)

@@ -26,6 +26,7 @@ __all__ = [
     "get_alert",
     "list_active",
     "list_history",
+    "stored_acks",
 ]
 
 SYSTEM_ACTOR: Final = "alerts"  # the actor of fires and resolves: the evaluator itself
@@ -188,6 +189,16 @@ class AckNotice(msgspec.Struct, frozen=True, kw_only=True):
 
 
 decode_ack_notice: Final = msgspec.json.Decoder(AckNotice).decode
+
+
+async def stored_acks(conn: Conn) -> list[AckNotice]:
+    """An AckNotice for each open alert stored as acknowledged: what the notices told, read
+    again when some may have been missed."""
+    return [
+        AckNotice(alert_id=r.alert_id, by=r.acknowledged_by, at=r.acknowledged_at)
+        for r in await list_active(conn)
+        if r.acknowledged_by is not None and r.acknowledged_at is not None
+    ]
 
 
 async def acknowledge(conn: Conn, change: AlertChange) -> bool:
