@@ -171,3 +171,20 @@ async def test_the_commands_service_asks_an_agent_to_cancel_across_its_account(
     assert answered.data == b"stopping it"
     assert agent.errors == []
     assert service.errors == []
+
+
+async def test_neither_an_agent_nor_a_script_can_take_a_services_lease(secured: Secured) -> None:
+    """Whoever writes a lease key leads: the alerts' evaluator (an agent holding it would
+    silence every alert) or the twin's checkpoint writer. Only the services may write them."""
+    leases = (
+        f"$KV.{streams.BUCKET_ALERTS_LEADER}.evaluator",
+        f"$KV.{streams.BUCKET_TWIN_CHECKPOINT_WRITER}.writer",
+    )
+    agent = await secured.connect(secured.agents[HOST_A], HOST_A)
+    bot = await secured.connect(secured.automation, inbox=automation_inbox_prefix(BOT))
+    for client in (agent, bot):
+        for lease in leases:
+            await client.nc.publish(lease, b"mine")
+        await client.nc.flush()
+        for lease in leases:
+            await client.refused(f'publish to "{lease}"')
