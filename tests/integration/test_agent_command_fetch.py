@@ -30,7 +30,7 @@ from waiting import wait_until
 PULL_REQUEST_PREFIX = "$JS.API.CONSUMER.MSG.NEXT."
 # Far longer than the server takes to answer an expired pull request after its expiry (about
 # a millisecond), so its 408 is in before the client's timer, however loaded the machine.
-HELD_UP_SECONDS = 0.2
+HELD_UP_SECONDS = 0.5
 FETCH_SECONDS = 1.0
 
 
@@ -50,8 +50,11 @@ class PullRequests:
             await publish(subject, payload, reply, headers)
             if subject.startswith(PULL_REQUEST_PREFIX):
                 self.sent += 1
-                # Blocks the loop on purpose, as a process not scheduled would be: the request
-                # is on its way (the flusher runs first), the fetch's timer not armed yet.
+                # The request surely at the server (its PONG back) before the hold: sent after
+                # it, the server's expiry and the client's timer would start together and race.
+                await nc.flush()
+                # Blocks the loop on purpose, as a process not scheduled would be: the fetch's
+                # timer not armed yet.
                 asyncio.get_running_loop().call_soon(time.sleep, HELD_UP_SECONDS)
 
         monkeypatch.setattr(nc, "publish", held_up_after_pull_requests)
